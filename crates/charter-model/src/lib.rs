@@ -1,0 +1,29 @@
+//! Charter's domain model: identifiers, vocabularies, registry records and
+//! audit events, with their validation rules. No I/O, no clock: every value
+//! here is built from its inputs alone, so engines and tests can use them
+//! directly.
+
+#![deny(missing_docs)]
+
+pub mod audit;
+pub mod canonical;
+pub mod enums;
+pub mod id;
+pub mod parse;
+pub mod raida;
+pub mod record;
+pub mod registry;
+pub mod signals;
+pub mod time;
+pub mod validate;
+
+pub use audit::AuditEvent;
+pub use enums::*;
+pub use id::{AgentId, ChangeId, IdError, Key, OperationId, PolicyId, ProcedureId, WorkspaceName};
+pub use parse::ParseError;
+pub use raida::RaidaItem;
+pub use record::{Record, RecordKind};
+pub use registry::{Agent, Dataset, DatasetField, Person, Policy, Procedure, System, Team, Workflow};
+pub use signals::{KpiRecord, OwnershipReview, RiskEvent, RiskSignal, Snapshot, ValueRecord};
+pub use time::{Date, Timestamp};
+pub use validate::{FieldError, Ref};

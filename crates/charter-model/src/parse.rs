@@ -1,0 +1,156 @@
+//! Errors from reading records out of JSON, phrased for the person who wrote
+//! the JSON: the path of the offending field (`[2].criticality`), the value,
+//! and what was expected; for malformed JSON, the line and column.
+
+use std::fmt;
+
+/// A record that could not be read from JSON.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ParseError {
+    /// Path of the offending field (`[2].criticality`); empty for the document itself.
+    pub path: String,
+    /// What is wrong.
+    pub message: String,
+    /// Line and column (both from 1) for malformed JSON.
+    pub position: Option<(usize, usize)>,
+}
+
+impl ParseError {
+    pub(crate) fn from_path(error: serde_path_to_error::Error<serde_json::Error>) -> Self {
+        let path = error.path().to_string();
+        let path = if path == "." { String::new() } else { path };
+        let mut parsed = Self::from_json(error.into_inner());
+        // serde_path_to_error already ends the path with an unknown field,
+        // but not with a missing one.
+        if parsed.position.is_none() && !path.ends_with(&parsed.path) {
+            parsed.path = join(&path, &parsed.path);
+        } else if parsed.position.is_none() {
+            parsed.path = path;
+        }
+        parsed
+    }
+
+    pub(crate) fn from_json(error: serde_json::Error) -> Self {
+        let suffix = format!(" at line {} column {}", error.line(), error.column());
+        let text = error.to_string();
+        let text = text.strip_suffix(&suffix).unwrap_or(&text);
+        if error.is_syntax() || error.is_eof() {
+            return Self {
+                path: String::new(),
+                message: format!("malformed JSON: {}", text.replace('`', "\"")),
+                position: Some((error.line(), error.column())),
+            };
+        }
+        let (field, message) = humanize(text);
+        Self { path: field, message, position: None }
+    }
+
+    /// An error about the field at `path`.
+    pub fn at(path: impl Into<String>, message: impl Into<String>) -> Self {
+        Self { path: path.into(), message: message.into(), position: None }
+    }
+}
+
+fn join(parent: &str, child: &str) -> String {
+    match (parent.is_empty(), child.is_empty()) {
+        (true, _) => child.to_owned(),
+        (false, true) => parent.to_owned(),
+        (false, false) => format!("{parent}.{child}"),
+    }
+}
+
+/// Rewrites serde's messages into Charter's style. Returns the field the
+/// message is about, when serde puts it in the message instead of the path
+/// (missing and unknown fields), and the message.
+fn humanize(text: &str) -> (String, String) {
+    if let Some(rest) = text.strip_prefix("missing field `") {
+        if let Some(field) = rest.strip_suffix('`') {
+            return (field.to_owned(), "missing required field".to_owned());
+        }
+    }
+    if let Some(rest) = text.strip_prefix("unknown field `") {
+        if let Some((field, expected)) = rest.split_once("`, ") {
+            let expected = expected.replace('`', "");
+            let expected = if expected == "there are no fields" {
+                "no fields are allowed here".to_owned()
+            } else {
+                expected
+            };
+            return (field.to_owned(), format!("unknown field, {expected}"));
+        }
+    }
+    let mut message = text.replace('`', "\"");
+    for (rust, plain) in [
+        ("expected f64", "expected a number"),
+        ("expected u64", "expected a whole number of at least 0"),
+        ("expected u32", "expected a whole number of at least 0"),
+        ("expected a sequence", "expected a list"),
+        ("expected a map", "expected an object"),
+        ("expected a borrowed string", "expected a string"),
+    ] {
+        message = message.replace(rust, plain);
+    }
+    if let Some(index) = message.find("expected struct ") {
+        message.truncate(index);
+        message.push_str("expected an object");
+    }
+    (String::new(), message)
+}
+
+impl fmt::Display for ParseError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if let Some((line, column)) = self.position {
+            write!(f, "line {line}, column {column}: ")?;
+        }
+        if !self.path.is_empty() {
+            write!(f, "{}: ", self.path)?;
+        }
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for ParseError {}
+
+#[cfg(test)]
+mod tests {
+    use crate::record::RecordKind;
+
+    fn error(kind: RecordKind, json: &str) -> String {
+        kind.parse_json_array(json.as_bytes()).unwrap_err().to_string()
+    }
+
+    #[test]
+    fn messages_name_path_value_and_expectation() {
+        let agent = r#"{"agent_id":"agent_sales_01","name":"Sales","status":"active"}"#;
+        let cases = [
+            (
+                format!(r#"[{agent}, {agent}, {{"agent_id":"agent_x_01","name":"X","status":"active","criticality":"urgent"}}]"#),
+                "[2].criticality: unknown value \"urgent\", expected one of low, medium, high, critical",
+            ),
+            (
+                r#"[{"agent_id":"agent_x_01","status":"active"}]"#.to_owned(),
+                "[0].name: missing required field",
+            ),
+            (
+                r#"[{"agent_id":"agent_x_01","name":"X","status":"active","owner":"me"}]"#.to_owned(),
+                "[0].owner: unknown field, expected one of agent_id, agent_name, name, owner_team, status, criticality, daily_invocations, dependencies, specialization, primary_dataset, tool_permissions, coordination_role",
+            ),
+            (
+                r#"[{"agent_id":"sales","name":"X","status":"active"}]"#.to_owned(),
+                "[0].agent_id: invalid agent id \"sales\": expected AGENT-[FUNCTION]-[WORKSPACE] (e.g. AGENT-DATAMODEL-OPS) or agent_[function]_[NN] (e.g. agent_sales_01)",
+            ),
+            (
+                r#"[{"agent_id":"agent_x_01","name":"X","status":"active","daily_invocations":"many"}]"#.to_owned(),
+                "[0].daily_invocations: invalid type: string \"many\", expected a whole number of at least 0",
+            ),
+            (
+                "[\n  {\"agent_id\": \"agent_x_01\",\n   \"name\": \"X\" \"status\": \"active\"}]".to_owned(),
+                "line 3, column 16: malformed JSON: expected \",\" or \"}\"",
+            ),
+            ("{}".to_owned(), "invalid type: map, expected a list"),
+        ];
+        for (json, expected) in cases {
+            assert_eq!(error(RecordKind::Agent, &json), expected, "{json}");
+        }
+    }
+}

@@ -1,0 +1,288 @@
+//! Current-state signals, historical memory and business intent: KPI and cost
+//! records, risk signals and their history, snapshots, expected-vs-actual
+//! value records and ownership reviews.
+//!
+//! Records without an id of their own in the seed data get one derived from
+//! their natural key: a KPI record is keyed by its agent, a snapshot by agent
+//! and date (`agent_sales_01@2024-12-20`), a value record by agent and period
+//! start.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::enums::{ReviewOutcome, RiskStatus, Severity};
+use crate::id::{AgentId, Key};
+use crate::time::{Date, Timestamp};
+use crate::validate::{Check, Checker, Ref};
+
+/// The latest KPI and cost figures of one agent (`kpis_cost.json`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct KpiRecord {
+    /// The agent measured.
+    pub agent_id: AgentId,
+    /// The figures.
+    pub kpis: Kpis,
+}
+
+/// KPI figures: cost and ROI by name, plus any other numeric measure.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct Kpis {
+    /// Cost over the last 30 days in USD.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cost_usd_30d: Option<f64>,
+    /// Estimated ROI in USD (negative when the agent loses money).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub roi_estimate_usd: Option<f64>,
+    /// Other measures, e.g. `conversion_rate`, `emails_sent`, `error_rate`.
+    #[serde(flatten)]
+    pub other: BTreeMap<String, f64>,
+}
+
+impl Check for KpiRecord {
+    fn check(&self, check: &mut Checker) {
+        if let Some(cost) = self.kpis.cost_usd_30d {
+            check.non_negative("kpis.cost_usd_30d", cost);
+        }
+    }
+
+    fn references(&self, refs: &mut Vec<Ref>) {
+        refs.push(Ref::agent("agent_id".into(), &self.agent_id));
+    }
+}
+
+/// A risk signal open now (`risk_signals.json`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RiskSignal {
+    /// Identifier, e.g. `risk_001`.
+    pub risk_id: Key,
+    /// The agent at risk.
+    pub agent_id: AgentId,
+    /// Kind of risk, e.g. `integration`, `operational`, `cost`.
+    pub risk_type: String,
+    /// Severity.
+    pub severity: Severity,
+    /// What was observed.
+    pub signal: String,
+    /// When it was observed.
+    pub detected_at: Timestamp,
+    /// Whether the risk is still open (default `open`).
+    #[serde(default = "open")]
+    pub status: RiskStatus,
+    /// Workflows the risk affects, when known.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub affected_workflows: Vec<Key>,
+}
+
+fn open() -> RiskStatus {
+    RiskStatus::Open
+}
+
+impl Check for RiskSignal {
+    fn check(&self, check: &mut Checker) {
+        check.text("risk_type", &self.risk_type);
+        check.text("signal", &self.signal);
+        check.unique("affected_workflows", &self.affected_workflows);
+    }
+
+    fn references(&self, refs: &mut Vec<Ref>) {
+        refs.push(Ref::agent("agent_id".into(), &self.agent_id));
+        for (index, workflow) in self.affected_workflows.iter().enumerate() {
+            refs.push(Ref::workflow(format!("affected_workflows[{index}]"), workflow));
+        }
+    }
+}
+
+/// One observation in the history of a risk (`risk_signal_history.json`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RiskEvent {
+    /// Identifier, e.g. `risk_evt_001`.
+    pub risk_event_id: Key,
+    /// The risk this event belongs to, e.g. `risk_sendgrid_latency`.
+    pub risk_id: Key,
+    /// The agent at risk.
+    pub agent_id: AgentId,
+    /// Kind of risk.
+    pub risk_type: String,
+    /// Severity at the time.
+    pub severity: Severity,
+    /// What was observed.
+    pub signal: String,
+    /// When it was observed.
+    pub detected_at: Timestamp,
+    /// Status after this event.
+    pub status: RiskStatus,
+}
+
+impl Check for RiskEvent {
+    fn check(&self, check: &mut Checker) {
+        check.text("risk_type", &self.risk_type);
+        check.text("signal", &self.signal);
+    }
+
+    fn references(&self, refs: &mut Vec<Ref>) {
+        refs.push(Ref::agent("agent_id".into(), &self.agent_id));
+    }
+}
+
+/// A periodic summary of an agent's health (`historical_snapshots.json`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Snapshot {
+    /// Date of the snapshot.
+    pub snapshot_date: Date,
+    /// The agent summarised.
+    pub agent_id: AgentId,
+    /// Integration score, 0-100 (higher is healthier).
+    pub integration_score: f64,
+    /// Risk score, 0-100 (higher is riskier).
+    pub risk_score: f64,
+    /// Value-leakage score, 0-100 (higher leaks more).
+    pub value_leakage_score: f64,
+    /// Failure rate over the last 7 days, in percent.
+    pub failure_rate_7d: f64,
+    /// Cost over the last 30 days in USD.
+    pub cost_usd_30d: f64,
+    /// Estimated ROI in USD.
+    pub roi_estimate_usd: f64,
+    /// Minutes of manual work per run.
+    pub manual_minutes_per_run: f64,
+}
+
+impl Snapshot {
+    /// The snapshot's key: `agent@date`.
+    pub fn key(&self) -> String {
+        format!("{}@{}", self.agent_id, self.snapshot_date)
+    }
+}
+
+impl Check for Snapshot {
+    fn check(&self, check: &mut Checker) {
+        check.range("integration_score", self.integration_score, 0.0, 100.0);
+        check.range("risk_score", self.risk_score, 0.0, 100.0);
+        check.range("value_leakage_score", self.value_leakage_score, 0.0, 100.0);
+        check.range("failure_rate_7d", self.failure_rate_7d, 0.0, 100.0);
+        check.non_negative("cost_usd_30d", self.cost_usd_30d);
+        check.non_negative("manual_minutes_per_run", self.manual_minutes_per_run);
+    }
+
+    fn references(&self, refs: &mut Vec<Ref>) {
+        refs.push(Ref::agent("agent_id".into(), &self.agent_id));
+    }
+}
+
+/// What an agent was expected to deliver in a period and what it did
+/// (`expected_vs_actual_value.json`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ValueRecord {
+    /// First day of the period.
+    pub period_start: Date,
+    /// Last day of the period.
+    pub period_end: Date,
+    /// The agent.
+    pub agent_id: AgentId,
+    /// The figures expected.
+    pub expected: ValueFigures,
+    /// The figures achieved.
+    pub actual: ValueFigures,
+    /// Whether the owner signed the period off.
+    pub owner_signoff: bool,
+    /// The owner's notes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub review_notes: Option<String>,
+}
+
+impl ValueRecord {
+    /// The record's key: `agent@period_start`.
+    pub fn key(&self) -> String {
+        format!("{}@{}", self.agent_id, self.period_start)
+    }
+}
+
+/// Value figures: ROI, cost and manual effort by name, plus any other measure.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct ValueFigures {
+    /// ROI in USD.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub roi_usd: Option<f64>,
+    /// Cost in USD.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cost_usd: Option<f64>,
+    /// Minutes of manual work per run.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub manual_minutes_per_run: Option<f64>,
+    /// Other measures, e.g. `conversion_rate`, `error_rate`.
+    #[serde(flatten)]
+    pub other: BTreeMap<String, f64>,
+}
+
+impl Check for ValueRecord {
+    fn check(&self, check: &mut Checker) {
+        if self.period_end < self.period_start {
+            check.fail(
+                "period_end",
+                &format!(
+                    "must not be before period_start {}, got {}",
+                    self.period_start, self.period_end
+                ),
+            );
+        }
+        for (side, figures) in [("expected", &self.expected), ("actual", &self.actual)] {
+            if let Some(cost) = figures.cost_usd {
+                check.non_negative(&format!("{side}.cost_usd"), cost);
+            }
+            if let Some(minutes) = figures.manual_minutes_per_run {
+                check.non_negative(&format!("{side}.manual_minutes_per_run"), minutes);
+            }
+        }
+    }
+
+    fn references(&self, refs: &mut Vec<Ref>) {
+        refs.push(Ref::agent("agent_id".into(), &self.agent_id));
+    }
+}
+
+/// An owner's review of an agent (`ownership_review_history.json`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct OwnershipReview {
+    /// Identifier, e.g. `rev_001`.
+    pub review_id: Key,
+    /// The agent reviewed.
+    pub agent_id: AgentId,
+    /// Date of the review.
+    pub review_date: Date,
+    /// Who reviewed.
+    pub reviewer: String,
+    /// Kind of review, e.g. `monthly`, `exception`, `escalation`.
+    pub review_type: String,
+    /// Outcome.
+    pub review_outcome: ReviewOutcome,
+    /// Whether actions are required.
+    pub action_required: bool,
+    /// The actions required.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub action_items: Vec<String>,
+    /// Notes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub notes: Option<String>,
+}
+
+impl Check for OwnershipReview {
+    fn check(&self, check: &mut Checker) {
+        check.text("reviewer", &self.reviewer);
+        check.text("review_type", &self.review_type);
+        for (index, item) in self.action_items.iter().enumerate() {
+            check.text(&format!("action_items[{index}]"), item);
+        }
+    }
+
+    fn references(&self, refs: &mut Vec<Ref>) {
+        refs.push(Ref::agent("agent_id".into(), &self.agent_id));
+    }
+}

@@ -1,0 +1,258 @@
+//! Calendar dates and UTC timestamps as Charter stores and prints them.
+//!
+//! A [`Timestamp`] has microsecond precision, the precision the store keeps,
+//! so a value survives a round trip through either backend unchanged. Both
+//! types serialize to one fixed text form: `YYYY-MM-DD` and RFC 3339 in UTC
+//! with a `Z` suffix.
+
+use std::fmt;
+use std::str::FromStr;
+
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use time::format_description::well_known::Rfc3339;
+use time::macros::format_description;
+use time::{OffsetDateTime, UtcOffset};
+use utoipa::openapi::{KnownFormat, ObjectBuilder, RefOr, Schema, SchemaFormat, Type};
+
+/// A calendar date, written `YYYY-MM-DD`.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Date(time::Date);
+
+/// A point in time in UTC with microsecond precision.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Timestamp(OffsetDateTime);
+
+/// A date or timestamp that could not be read.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("invalid {what} \"{value}\": expected {expected}")]
+pub struct TimeError {
+    what: &'static str,
+    value: String,
+    expected: &'static str,
+}
+
+pub(crate) fn parse_date(value: &str) -> Result<time::Date, TimeError> {
+    let format = format_description!("[year]-[month]-[day]");
+    // `time` accepts a sign and more than four year digits; the seed format does not.
+    if value.len() != 10 {
+        return Err(date_error(value));
+    }
+    time::Date::parse(value, &format).map_err(|_| date_error(value))
+}
+
+fn date_error(value: &str) -> TimeError {
+    TimeError {
+        what: "date",
+        value: value.to_owned(),
+        expected: "a calendar date YYYY-MM-DD (e.g. 2024-12-20)",
+    }
+}
+
+pub(crate) fn format_date(date: time::Date) -> String {
+    format!(
+        "{:04}-{:02}-{:02}",
+        date.year(),
+        u8::from(date.month()),
+        date.day()
+    )
+}
+
+impl Date {
+    /// Wraps a `time::Date`.
+    pub fn new(date: time::Date) -> Self {
+        Self(date)
+    }
+
+    /// The date `days` days after this one (before, when negative), if it exists.
+    pub fn plus_days(self, days: i64) -> Option<Self> {
+        self.0
+            .checked_add(time::Duration::days(days))
+            .map(Self)
+    }
+
+    /// Days from `earlier` to `self` (negative when `earlier` is later).
+    pub fn days_since(self, earlier: Date) -> i64 {
+        (self.0 - earlier.0).whole_days()
+    }
+
+    /// The underlying `time::Date`.
+    pub fn inner(self) -> time::Date {
+        self.0
+    }
+}
+
+impl FromStr for Date {
+    type Err = TimeError;
+    fn from_str(value: &str) -> Result<Self, TimeError> {
+        parse_date(value).map(Self)
+    }
+}
+
+impl fmt::Display for Date {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&format_date(self.0))
+    }
+}
+
+impl fmt::Debug for Date {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(self, f)
+    }
+}
+
+impl Serialize for Date {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for Date {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let value = <std::borrow::Cow<'de, str>>::deserialize(deserializer)?;
+        value.parse().map_err(serde::de::Error::custom)
+    }
+}
+
+impl utoipa::PartialSchema for Date {
+    fn schema() -> RefOr<Schema> {
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .format(Some(SchemaFormat::KnownFormat(KnownFormat::Date)))
+            .examples(["2024-12-20"])
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for Date {}
+
+impl Timestamp {
+    /// The timestamp `micros` microseconds after the Unix epoch.
+    pub fn from_unix_micros(micros: i64) -> Option<Self> {
+        OffsetDateTime::from_unix_timestamp_nanos(i128::from(micros) * 1_000)
+            .ok()
+            .map(Self)
+    }
+
+    /// Microseconds since the Unix epoch.
+    pub fn unix_micros(self) -> i64 {
+        // INVARIANT: a Timestamp holds whole microseconds within i64 range
+        // (every constructor goes through `truncate`).
+        (self.0.unix_timestamp_nanos() / 1_000) as i64
+    }
+
+    /// Wraps `value`, converted to UTC and truncated to microseconds.
+    pub fn from_offset_date_time(value: OffsetDateTime) -> Self {
+        Self::truncate(value.to_offset(UtcOffset::UTC))
+    }
+
+    fn truncate(value: OffsetDateTime) -> Self {
+        let nanos = value.nanosecond();
+        Self(
+            value
+                .replace_nanosecond(nanos - nanos % 1_000)
+                .unwrap_or(value),
+        )
+    }
+
+    /// The calendar date of this timestamp in UTC.
+    pub fn date(self) -> Date {
+        Date(self.0.date())
+    }
+
+    /// The underlying `OffsetDateTime` (always UTC).
+    pub fn inner(self) -> OffsetDateTime {
+        self.0
+    }
+}
+
+impl FromStr for Timestamp {
+    type Err = TimeError;
+    fn from_str(value: &str) -> Result<Self, TimeError> {
+        OffsetDateTime::parse(value, &Rfc3339)
+            .map(Self::from_offset_date_time)
+            .map_err(|_| TimeError {
+                what: "timestamp",
+                value: value.to_owned(),
+                expected: "an RFC 3339 timestamp with a time zone (e.g. 2025-01-10T14:22:00Z)",
+            })
+    }
+}
+
+impl fmt::Display for Timestamp {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let t = self.0;
+        write!(
+            f,
+            "{}T{:02}:{:02}:{:02}",
+            format_date(t.date()),
+            t.hour(),
+            t.minute(),
+            t.second()
+        )?;
+        let micros = t.microsecond();
+        if micros != 0 {
+            write!(f, ".{micros:06}")?;
+        }
+        f.write_str("Z")
+    }
+}
+
+impl fmt::Debug for Timestamp {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(self, f)
+    }
+}
+
+impl Serialize for Timestamp {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for Timestamp {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let value = <std::borrow::Cow<'de, str>>::deserialize(deserializer)?;
+        value.parse().map_err(serde::de::Error::custom)
+    }
+}
+
+impl utoipa::PartialSchema for Timestamp {
+    fn schema() -> RefOr<Schema> {
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .format(Some(SchemaFormat::KnownFormat(KnownFormat::DateTime)))
+            .examples(["2025-01-10T14:22:00Z"])
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for Timestamp {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dates_round_trip() {
+        let date: Date = "2024-02-29".parse().unwrap();
+        assert_eq!(date.to_string(), "2024-02-29");
+        for bad in ["2023-02-29", "2024-2-29", "+2024-02-29", "20240-02-29", "2024-02-29T00:00:00Z", ""] {
+            assert!(bad.parse::<Date>().is_err(), "{bad}");
+        }
+        assert_eq!(
+            "2024/01/01".parse::<Date>().unwrap_err().to_string(),
+            "invalid date \"2024/01/01\": expected a calendar date YYYY-MM-DD (e.g. 2024-12-20)"
+        );
+    }
+
+    #[test]
+    fn timestamps_normalise_to_utc_micros() {
+        let t: Timestamp = "2025-01-10T16:22:00+02:00".parse().unwrap();
+        assert_eq!(t.to_string(), "2025-01-10T14:22:00Z");
+        let t: Timestamp = "2025-01-10T14:22:00.123456789Z".parse().unwrap();
+        assert_eq!(t.to_string(), "2025-01-10T14:22:00.123456Z");
+        let back = Timestamp::from_unix_micros(t.unix_micros()).unwrap();
+        assert_eq!(back, t);
+        assert!("2025-01-10 14:22".parse::<Timestamp>().is_err());
+    }
+}
