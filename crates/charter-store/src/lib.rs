@@ -1,1 +1,413 @@
-//! placeholder
+//! Charter's storage: one interface over two backends.
+//!
+//! * **SQLite** in a data directory is the embedded default: WAL journal,
+//!   `synchronous=FULL`, foreign keys on. Writes go through a single
+//!   connection with `BEGIN IMMEDIATE`; reads use a small pool of read-only
+//!   connections.
+//! * **PostgreSQL** serves several Charter processes sharing one database.
+//!
+//! Both run the same SQL through sqlx's runtime-selected `Any` driver (all
+//! statements use `$N` placeholders, which both backends accept); what
+//! differs — connection set-up, DDL, locking — lives in [`Backend`] and in
+//! each backend's own `migrations/` folder, applied with the same semantics
+//! by [`migrate`].
+//!
+//! The store knows rows, not rules: it never reads the clock (times come in
+//! as arguments) and never decides what to write. `charter-app` opens every
+//! write transaction ([`Store::begin`]) and appends the audit event of each
+//! mutation; [`WriteTx::commit`] refuses a transaction that changed more
+//! subjects than it recorded events for.
+
+#![deny(missing_docs)]
+
+mod migrate;
+mod rows;
+#[cfg(feature = "testing")]
+pub mod testing;
+mod tx;
+
+use std::path::Path;
+use std::str::FromStr;
+use std::time::Duration;
+
+use charter_model::{RecordKind, Timestamp, WorkspaceName};
+use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
+use sqlx::{AnyPool, Executor};
+
+pub use migrate::MIGRATIONS_SQLITE;
+pub use rows::{EventRow, NewRecord, StoredRecord, TokenRow, WorkspaceRow};
+pub use tx::WriteTx;
+
+/// Name of the SQLite database file inside a data directory.
+pub const SQLITE_FILE: &str = "charter.db";
+
+/// Errors from the store.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The database URL names no supported backend.
+    #[error("unsupported database URL \"{0}\": expected postgres://… or sqlite://…")]
+    UnsupportedUrl(String),
+    /// The database could not be opened.
+    #[error("cannot open database {location}: {source}")]
+    Connect {
+        /// The database, with any password removed.
+        location: String,
+        /// Why.
+        source: sqlx::Error,
+    },
+    /// The database holds a newer schema than this binary knows, or a
+    /// migration that was applied differs from the one this binary carries.
+    #[error("database schema: {0}")]
+    Schema(String),
+    /// An update named a version that is no longer current.
+    #[error("{kind} \"{id}\" was changed concurrently: expected version {expected}, current version is {current}")]
+    Conflict {
+        /// Kind of the record.
+        kind: RecordKind,
+        /// Id of the record.
+        id: String,
+        /// The version the caller based its change on.
+        expected: u64,
+        /// The current version.
+        current: u64,
+    },
+    /// The record does not exist.
+    #[error("{kind} \"{id}\" not found")]
+    NotFound {
+        /// Kind of the record.
+        kind: RecordKind,
+        /// Id of the record.
+        id: String,
+    },
+    /// A record or workspace with this id already exists.
+    #[error("{what} \"{id}\" already exists")]
+    AlreadyExists {
+        /// What exists (`workspace`, `agent`, …).
+        what: String,
+        /// Its id.
+        id: String,
+    },
+    /// A row holds a value Charter cannot have written.
+    #[error("corrupt row: {0}")]
+    Corrupt(String),
+    /// A transaction tried to commit changes without their audit events.
+    #[error("internal error: {0}")]
+    Invariant(String),
+    /// Any other database error.
+    #[error("database error: {0}")]
+    Database(#[from] sqlx::Error),
+}
+
+/// Result type of the store.
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+/// Which database engine a [`Store`] runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// SQLite, embedded.
+    Sqlite,
+    /// PostgreSQL.
+    Postgres,
+}
+
+impl Backend {
+    /// The backend a database URL selects.
+    pub fn of_url(url: &str) -> Result<Backend> {
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Ok(Backend::Postgres)
+        } else if url.starts_with("sqlite:") {
+            Ok(Backend::Sqlite)
+        } else {
+            Err(StoreError::UnsupportedUrl(redact(url)))
+        }
+    }
+}
+
+/// A connected store.
+#[derive(Debug, Clone)]
+pub struct Store {
+    backend: Backend,
+    location: String,
+    read: AnyPool,
+    write: AnyPool,
+}
+
+/// Removes the password from a database URL, for messages and logs.
+pub fn redact(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_owned();
+    };
+    let (authority, tail) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
+    match authority.rsplit_once('@') {
+        Some((credentials, host)) => {
+            let user = credentials.split(':').next().unwrap_or_default();
+            format!("{scheme}://{user}:***@{host}{tail}")
+        }
+        None => url.to_owned(),
+    }
+}
+
+/// The `sqlite://` URL of a database file, percent-encoding the path.
+pub fn sqlite_url(path: &Path) -> String {
+    let mut url = String::from("sqlite://");
+    for byte in path.as_os_str().as_encoded_bytes() {
+        if byte.is_ascii_alphanumeric() || b"/-_.~".contains(byte) {
+            url.push(char::from(*byte));
+        } else {
+            url.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    url.push_str("?mode=rwc");
+    url
+}
+
+const SQLITE_PRAGMAS: &str = "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; \
+     PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000;";
+
+impl Store {
+    /// Opens the SQLite database of a data directory, creating the file if needed.
+    pub async fn open_data_dir(dir: &Path) -> Result<Store> {
+        Store::connect(&sqlite_url(&dir.join(SQLITE_FILE))).await
+    }
+
+    /// Connects to the database a URL names (`postgres://…` or `sqlite://…`)
+    /// and brings its schema up to date.
+    pub async fn connect(url: &str) -> Result<Store> {
+        sqlx::any::install_default_drivers();
+        let backend = Backend::of_url(url)?;
+        let location = redact(url);
+        let connect_error = |source| StoreError::Connect { location: location.clone(), source };
+        let options = AnyConnectOptions::from_str(url).map_err(connect_error)?;
+        let (read, write) = match backend {
+            Backend::Sqlite => {
+                // One writer: SQLite admits one write transaction at a time,
+                // and queueing in the pool is cheaper than busy-waiting.
+                let write = AnyPoolOptions::new()
+                    .max_connections(1)
+                    .min_connections(1)
+                    .after_connect(|connection, _| {
+                        Box::pin(async move {
+                            connection.execute(SQLITE_PRAGMAS).await?;
+                            Ok(())
+                        })
+                    })
+                    .connect_with(options.clone())
+                    .await
+                    .map_err(connect_error)?;
+                let read = AnyPoolOptions::new()
+                    .max_connections(4)
+                    .min_connections(1)
+                    .after_connect(|connection, _| {
+                        Box::pin(async move {
+                            connection
+                                .execute("PRAGMA busy_timeout = 10000; PRAGMA query_only = ON;")
+                                .await?;
+                            Ok(())
+                        })
+                    })
+                    .connect_with(options)
+                    .await
+                    .map_err(connect_error)?;
+                (read, write)
+            }
+            Backend::Postgres => {
+                let pool = AnyPoolOptions::new()
+                    .max_connections(16)
+                    .acquire_timeout(Duration::from_secs(10))
+                    .connect_with(options)
+                    .await
+                    .map_err(connect_error)?;
+                (pool.clone(), pool)
+            }
+        };
+        let store = Store { backend, location, read, write };
+        migrate::run(&store).await?;
+        Ok(store)
+    }
+
+    /// The backend this store runs on.
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// The database, with any password removed.
+    pub fn location(&self) -> &str {
+        &self.location
+    }
+
+    /// Checks that the database answers.
+    pub async fn ping(&self) -> Result<()> {
+        sqlx::query("SELECT 1").execute(&self.read).await?;
+        Ok(())
+    }
+
+    /// Closes every connection.
+    pub async fn close(&self) {
+        self.read.close().await;
+        self.write.close().await;
+    }
+
+    /// Begins a write transaction. On SQLite it holds the database's write
+    /// lock from the start; on PostgreSQL row locks taken by the statements
+    /// serialise concurrent writers.
+    pub async fn begin(&self) -> Result<WriteTx> {
+        let tx = match self.backend {
+            Backend::Sqlite => self.write.begin_with("BEGIN IMMEDIATE").await?,
+            Backend::Postgres => self.write.begin().await?,
+        };
+        Ok(WriteTx::new(tx))
+    }
+
+    /// The workspace called `name`.
+    pub async fn workspace(&self, name: &WorkspaceName) -> Result<Option<WorkspaceRow>> {
+        let row = sqlx::query("SELECT id, name, created_at FROM workspaces WHERE name = $1")
+            .bind(name.as_str())
+            .fetch_optional(&self.read)
+            .await?;
+        row.as_ref().map(WorkspaceRow::from_row).transpose()
+    }
+
+    /// Every workspace, by name.
+    pub async fn workspaces(&self) -> Result<Vec<WorkspaceRow>> {
+        let rows = sqlx::query("SELECT id, name, created_at FROM workspaces ORDER BY name")
+            .fetch_all(&self.read)
+            .await?;
+        rows.iter().map(WorkspaceRow::from_row).collect()
+    }
+
+    /// One record.
+    pub async fn record(&self, workspace: i64, kind: RecordKind, id: &str) -> Result<Option<StoredRecord>> {
+        let row = sqlx::query(
+            "SELECT kind, id, body, version, created_at, updated_at FROM records \
+             WHERE workspace_id = $1 AND kind = $2 AND id = $3",
+        )
+        .bind(workspace)
+        .bind(kind.name())
+        .bind(id)
+        .fetch_optional(&self.read)
+        .await?;
+        row.as_ref().map(StoredRecord::from_row).transpose()
+    }
+
+    /// Up to `limit` records of a kind, ordered by id, starting after `after`.
+    pub async fn records(
+        &self,
+        workspace: i64,
+        kind: RecordKind,
+        after: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<StoredRecord>> {
+        let rows = sqlx::query(
+            "SELECT kind, id, body, version, created_at, updated_at FROM records \
+             WHERE workspace_id = $1 AND kind = $2 AND id > $3 ORDER BY id LIMIT $4",
+        )
+        .bind(workspace)
+        .bind(kind.name())
+        .bind(after.unwrap_or(""))
+        .bind(i64::from(limit))
+        .fetch_all(&self.read)
+        .await?;
+        rows.iter().map(StoredRecord::from_row).collect()
+    }
+
+    /// The ids of every record of a kind, in order.
+    pub async fn record_ids(&self, workspace: i64, kind: RecordKind) -> Result<Vec<String>> {
+        let rows = sqlx::query("SELECT id FROM records WHERE workspace_id = $1 AND kind = $2 ORDER BY id")
+            .bind(workspace)
+            .bind(kind.name())
+            .fetch_all(&self.read)
+            .await?;
+        rows.iter().map(|row| rows::get::<String>(row, "id")).collect()
+    }
+
+    /// How many records of each kind the workspace holds.
+    pub async fn record_counts(&self, workspace: i64) -> Result<Vec<(String, u64)>> {
+        let rows = sqlx::query(
+            "SELECT kind, COUNT(*) AS n FROM records WHERE workspace_id = $1 GROUP BY kind ORDER BY kind",
+        )
+        .bind(workspace)
+        .fetch_all(&self.read)
+        .await?;
+        rows.iter()
+            .map(|row| Ok((rows::get::<String>(row, "kind")?, rows::get_u64(row, "n")?)))
+            .collect()
+    }
+
+    /// The latest `limit` audit events of a workspace, newest first.
+    pub async fn recent_events(&self, workspace: i64, limit: u32) -> Result<Vec<EventRow>> {
+        let rows = sqlx::query(
+            "SELECT seq, at, actor, action, kind, subject, body FROM audit_events \
+             WHERE workspace_id = $1 ORDER BY seq DESC LIMIT $2",
+        )
+        .bind(workspace)
+        .bind(i64::from(limit))
+        .fetch_all(&self.read)
+        .await?;
+        rows.iter().map(EventRow::from_row).collect()
+    }
+
+    /// Audit events with `first <= seq <= last`, in order.
+    pub async fn events(&self, workspace: i64, first: u64, last: u64) -> Result<Vec<EventRow>> {
+        let rows = sqlx::query(
+            "SELECT seq, at, actor, action, kind, subject, body FROM audit_events \
+             WHERE workspace_id = $1 AND seq >= $2 AND seq <= $3 ORDER BY seq",
+        )
+        .bind(workspace)
+        .bind(rows::to_i64(first)?)
+        .bind(rows::to_i64(last)?)
+        .fetch_all(&self.read)
+        .await?;
+        rows.iter().map(EventRow::from_row).collect()
+    }
+
+    /// Number of audit events of a workspace (the last sequence number).
+    pub async fn event_count(&self, workspace: i64) -> Result<u64> {
+        let row = sqlx::query("SELECT COUNT(*) AS n FROM audit_events WHERE workspace_id = $1")
+            .bind(workspace)
+            .fetch_one(&self.read)
+            .await?;
+        rows::get_u64(&row, "n")
+    }
+
+    /// The unrevoked token whose secret hashes to `secret_hash`, with its
+    /// workspace.
+    pub async fn token_by_hash(&self, secret_hash: &str) -> Result<Option<(TokenRow, WorkspaceName)>> {
+        let row = sqlx::query(
+            "SELECT t.id, t.workspace_id, t.role, t.name, t.created_at, w.name AS workspace \
+             FROM api_tokens t JOIN workspaces w ON w.id = t.workspace_id \
+             WHERE t.secret_hash = $1 AND t.revoked_at IS NULL",
+        )
+        .bind(secret_hash)
+        .fetch_optional(&self.read)
+        .await?;
+        row.as_ref()
+            .map(|row| {
+                let workspace = rows::get::<String>(row, "workspace")?;
+                let workspace = WorkspaceName::new(workspace).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+                Ok((TokenRow::from_row(row)?, workspace))
+            })
+            .transpose()
+    }
+}
+
+/// Converts a timestamp read from a row.
+pub(crate) fn timestamp(micros: i64) -> Result<Timestamp> {
+    Timestamp::from_unix_micros(micros).ok_or_else(|| StoreError::Corrupt(format!("timestamp {micros} out of range")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn redacts_passwords() {
+        assert_eq!(redact("postgres://u:secret@h:5432/db?x=1"), "postgres://u:***@h:5432/db?x=1");
+        assert_eq!(redact("postgres://h/db"), "postgres://h/db");
+        assert_eq!(redact("sqlite:///tmp/a.db"), "sqlite:///tmp/a.db");
+    }
+
+    #[test]
+    fn sqlite_urls_encode_paths() {
+        assert_eq!(sqlite_url(Path::new("/tmp/my dir/a?.db")), "sqlite:///tmp/my%20dir/a%3F.db?mode=rwc");
+    }
+}

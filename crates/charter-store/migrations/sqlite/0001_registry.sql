@@ -1,0 +1,57 @@
+-- Workspaces, registry records, the audit trail, per-workspace counters and API tokens.
+-- Times are microseconds since the Unix epoch (UTC).
+
+CREATE TABLE workspaces (
+    id         INTEGER PRIMARY KEY,
+    name       TEXT    NOT NULL UNIQUE,
+    created_at INTEGER NOT NULL
+);
+
+-- One row per registry record; `body` is the record's canonical JSON.
+CREATE TABLE records (
+    workspace_id INTEGER NOT NULL REFERENCES workspaces (id),
+    kind         TEXT    NOT NULL,
+    id           TEXT    NOT NULL,
+    body         TEXT    NOT NULL,
+    version      INTEGER NOT NULL CHECK (version >= 1),
+    created_at   INTEGER NOT NULL,
+    updated_at   INTEGER NOT NULL,
+    PRIMARY KEY (workspace_id, kind, id)
+) WITHOUT ROWID;
+
+-- The audit trail: `body` is the event's canonical encoding, the bytes the
+-- ledger hashes; the other columns repeat parts of it for querying.
+CREATE TABLE audit_events (
+    workspace_id INTEGER NOT NULL REFERENCES workspaces (id),
+    seq          INTEGER NOT NULL CHECK (seq >= 1),
+    at           INTEGER NOT NULL,
+    actor        TEXT    NOT NULL,
+    action       TEXT    NOT NULL,
+    kind         TEXT    NOT NULL,
+    subject      TEXT    NOT NULL,
+    body         TEXT    NOT NULL,
+    PRIMARY KEY (workspace_id, seq)
+) WITHOUT ROWID;
+
+CREATE INDEX audit_events_by_subject ON audit_events (workspace_id, kind, subject, seq);
+CREATE INDEX audit_events_by_actor ON audit_events (workspace_id, actor, seq);
+
+-- Sequences allocated per workspace: the audit sequence, RAIDA numbers,
+-- and per-day numbers of CHG-/OPS- ids.
+CREATE TABLE counters (
+    workspace_id INTEGER NOT NULL REFERENCES workspaces (id),
+    name         TEXT    NOT NULL,
+    value        INTEGER NOT NULL,
+    PRIMARY KEY (workspace_id, name)
+) WITHOUT ROWID;
+
+-- Bearer tokens, stored only as the SHA-256 of the secret.
+CREATE TABLE api_tokens (
+    id           TEXT    PRIMARY KEY,
+    workspace_id INTEGER NOT NULL REFERENCES workspaces (id),
+    role         TEXT    NOT NULL,
+    name         TEXT    NOT NULL,
+    secret_hash  TEXT    NOT NULL UNIQUE,
+    created_at   INTEGER NOT NULL,
+    revoked_at   INTEGER
+);

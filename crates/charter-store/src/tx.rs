@@ -1,0 +1,341 @@
+//! Write transactions.
+
+use std::collections::HashMap;
+
+use charter_model::{RecordKind, Role, Timestamp, WorkspaceName};
+use sqlx::{Any, AssertSqlSafe, Transaction};
+
+use crate::rows::{self, get, to_i64};
+use crate::{EventRow, NewRecord, Result, StoreError, StoredRecord, WorkspaceRow};
+
+/// Rows per multi-row statement: far below both backends' bind limits
+/// (SQLite 32,766, PostgreSQL 65,535) at eight columns per row.
+const BATCH_ROWS: usize = 500;
+
+/// A write transaction. Dropping it without [`WriteTx::commit`] rolls it back.
+///
+/// INVARIANT: every method that changes a subject (workspace, record, token)
+/// counts one mutation; [`WriteTx::append_events`] counts the events; commit
+/// fails when there are fewer events than mutations, so no change can land
+/// without its audit event.
+#[derive(Debug)]
+pub struct WriteTx {
+    tx: Transaction<'static, Any>,
+    mutations: usize,
+    events: usize,
+}
+
+fn is_unique_violation(error: &sqlx::Error) -> bool {
+    error.as_database_error().is_some_and(|e| e.is_unique_violation())
+}
+
+fn placeholders(rows: usize, columns: usize) -> String {
+    let mut sql = String::with_capacity(rows * columns * 6);
+    for row in 0..rows {
+        if row > 0 {
+            sql.push(',');
+        }
+        sql.push('(');
+        for column in 0..columns {
+            if column > 0 {
+                sql.push(',');
+            }
+            sql.push('$');
+            sql.push_str(&(row * columns + column + 1).to_string());
+        }
+        sql.push(')');
+    }
+    sql
+}
+
+impl WriteTx {
+    pub(crate) fn new(tx: Transaction<'static, Any>) -> Self {
+        Self { tx, mutations: 0, events: 0 }
+    }
+
+    /// Commits, after checking that every mutation has its audit event.
+    pub async fn commit(self) -> Result<()> {
+        if self.events < self.mutations {
+            // Dropping the transaction rolls it back.
+            return Err(StoreError::Invariant(format!(
+                "transaction made {} changes but recorded {} audit events; rolled back",
+                self.mutations, self.events
+            )));
+        }
+        self.tx.commit().await?;
+        Ok(())
+    }
+
+    /// Creates a workspace.
+    pub async fn create_workspace(&mut self, name: &WorkspaceName, at: Timestamp) -> Result<WorkspaceRow> {
+        let result = sqlx::query("INSERT INTO workspaces (name, created_at) VALUES ($1, $2) RETURNING id")
+            .bind(name.as_str())
+            .bind(at.unix_micros())
+            .fetch_one(&mut *self.tx)
+            .await;
+        let row = match result {
+            Ok(row) => row,
+            Err(error) if is_unique_violation(&error) => {
+                return Err(StoreError::AlreadyExists { what: "workspace".into(), id: name.to_string() });
+            }
+            Err(error) => return Err(error.into()),
+        };
+        self.mutations += 1;
+        Ok(WorkspaceRow { id: get(&row, "id")?, name: name.clone(), created_at: at })
+    }
+
+    /// The workspace called `name`, as this transaction sees it.
+    pub async fn workspace(&mut self, name: &WorkspaceName) -> Result<Option<WorkspaceRow>> {
+        let row = sqlx::query("SELECT id, name, created_at FROM workspaces WHERE name = $1")
+            .bind(name.as_str())
+            .fetch_optional(&mut *self.tx)
+            .await?;
+        row.as_ref().map(WorkspaceRow::from_row).transpose()
+    }
+
+    /// One record, as this transaction sees it.
+    pub async fn record(&mut self, workspace: i64, kind: RecordKind, id: &str) -> Result<Option<StoredRecord>> {
+        let row = sqlx::query(
+            "SELECT kind, id, body, version, created_at, updated_at FROM records \
+             WHERE workspace_id = $1 AND kind = $2 AND id = $3",
+        )
+        .bind(workspace)
+        .bind(kind.name())
+        .bind(id)
+        .fetch_optional(&mut *self.tx)
+        .await?;
+        row.as_ref().map(StoredRecord::from_row).transpose()
+    }
+
+    /// The records of `kind` among `ids` that exist, by id.
+    pub async fn records_by_ids(
+        &mut self,
+        workspace: i64,
+        kind: RecordKind,
+        ids: &[&str],
+    ) -> Result<HashMap<String, StoredRecord>> {
+        let mut found = HashMap::new();
+        for chunk in ids.chunks(BATCH_ROWS) {
+            let mut sql = String::from(
+                "SELECT kind, id, body, version, created_at, updated_at FROM records \
+                 WHERE workspace_id = $1 AND kind = $2 AND id IN (",
+            );
+            for index in 0..chunk.len() {
+                if index > 0 {
+                    sql.push(',');
+                }
+                sql.push('$');
+                sql.push_str(&(index + 3).to_string());
+            }
+            sql.push(')');
+            let mut query = sqlx::query(AssertSqlSafe(sql)).bind(workspace).bind(kind.name());
+            for id in chunk {
+                query = query.bind(*id);
+            }
+            for row in query.fetch_all(&mut *self.tx).await? {
+                let record = StoredRecord::from_row(&row)?;
+                found.insert(record.id.clone(), record);
+            }
+        }
+        Ok(found)
+    }
+
+    /// Every record of `kind` in the workspace, in id order.
+    pub async fn all_records(&mut self, workspace: i64, kind: RecordKind) -> Result<Vec<StoredRecord>> {
+        let rows = sqlx::query(
+            "SELECT kind, id, body, version, created_at, updated_at FROM records \
+             WHERE workspace_id = $1 AND kind = $2 ORDER BY id",
+        )
+        .bind(workspace)
+        .bind(kind.name())
+        .fetch_all(&mut *self.tx)
+        .await?;
+        rows.iter().map(StoredRecord::from_row).collect()
+    }
+
+    /// The ids of every record of `kind`, in order.
+    pub async fn record_ids(&mut self, workspace: i64, kind: RecordKind) -> Result<Vec<String>> {
+        let rows = sqlx::query("SELECT id FROM records WHERE workspace_id = $1 AND kind = $2 ORDER BY id")
+            .bind(workspace)
+            .bind(kind.name())
+            .fetch_all(&mut *self.tx)
+            .await?;
+        rows.iter().map(|row| get::<String>(row, "id")).collect()
+    }
+
+    /// Inserts new records at version 1.
+    pub async fn insert_records(&mut self, workspace: i64, records: &[NewRecord<'_>], at: Timestamp) -> Result<()> {
+        const COLUMNS: usize = 7;
+        for chunk in records.chunks(BATCH_ROWS) {
+            let sql = format!(
+                "INSERT INTO records (workspace_id, kind, id, body, version, created_at, updated_at) VALUES {}",
+                placeholders(chunk.len(), COLUMNS)
+            );
+            let mut query = sqlx::query(AssertSqlSafe(sql));
+            for record in chunk {
+                query = query
+                    .bind(workspace)
+                    .bind(record.kind.name())
+                    .bind(record.id)
+                    .bind(record.body)
+                    .bind(1_i64)
+                    .bind(at.unix_micros())
+                    .bind(at.unix_micros());
+            }
+            match query.execute(&mut *self.tx).await {
+                Ok(_) => {}
+                Err(error) if is_unique_violation(&error) => {
+                    let (what, id) = match chunk {
+                        [record] => (record.kind.name().to_owned(), record.id.to_owned()),
+                        [first, ..] => (first.kind.name().to_owned(), format!("{}\" or a later record of the batch \"", first.id)),
+                        [] => (String::new(), String::new()),
+                    };
+                    return Err(StoreError::AlreadyExists { what, id });
+                }
+                Err(error) => return Err(error.into()),
+            }
+            self.mutations += chunk.len();
+        }
+        Ok(())
+    }
+
+    /// Replaces a record's body if its current version is `expected_version`;
+    /// returns the new version.
+    pub async fn update_record(
+        &mut self,
+        workspace: i64,
+        kind: RecordKind,
+        id: &str,
+        expected_version: u64,
+        body: &str,
+        at: Timestamp,
+    ) -> Result<u64> {
+        let result = sqlx::query(
+            "UPDATE records SET body = $1, version = version + 1, updated_at = $2 \
+             WHERE workspace_id = $3 AND kind = $4 AND id = $5 AND version = $6",
+        )
+        .bind(body)
+        .bind(at.unix_micros())
+        .bind(workspace)
+        .bind(kind.name())
+        .bind(id)
+        .bind(to_i64(expected_version)?)
+        .execute(&mut *self.tx)
+        .await?;
+        if result.rows_affected() == 1 {
+            self.mutations += 1;
+            return Ok(expected_version + 1);
+        }
+        match self.record(workspace, kind, id).await? {
+            None => Err(StoreError::NotFound { kind, id: id.to_owned() }),
+            Some(current) => Err(StoreError::Conflict {
+                kind,
+                id: id.to_owned(),
+                expected: expected_version,
+                current: current.version,
+            }),
+        }
+    }
+
+    /// Advances the workspace counter `name` by `count` and returns its new
+    /// value; the allocated numbers are `value - count + 1 ..= value`.
+    ///
+    /// On PostgreSQL the counter row stays locked until the transaction ends,
+    /// so concurrent allocations from any number of processes serialise and
+    /// never hand out a number twice.
+    pub async fn advance_counter(&mut self, workspace: i64, name: &str, count: u64) -> Result<u64> {
+        let row = sqlx::query(
+            "INSERT INTO counters (workspace_id, name, value) VALUES ($1, $2, $3) \
+             ON CONFLICT (workspace_id, name) DO UPDATE SET value = counters.value + excluded.value \
+             RETURNING value",
+        )
+        .bind(workspace)
+        .bind(name)
+        .bind(to_i64(count)?)
+        .fetch_one(&mut *self.tx)
+        .await?;
+        rows::get_u64(&row, "value")
+    }
+
+    /// The current value of a workspace counter (0 if never advanced).
+    pub async fn counter(&mut self, workspace: i64, name: &str) -> Result<u64> {
+        let row = sqlx::query("SELECT value FROM counters WHERE workspace_id = $1 AND name = $2")
+            .bind(workspace)
+            .bind(name)
+            .fetch_optional(&mut *self.tx)
+            .await?;
+        row.as_ref().map_or(Ok(0), |row| rows::get_u64(row, "value"))
+    }
+
+    /// Appends audit events.
+    pub async fn append_events(&mut self, workspace: i64, events: &[EventRow]) -> Result<()> {
+        const COLUMNS: usize = 8;
+        for chunk in events.chunks(BATCH_ROWS) {
+            let sql = format!(
+                "INSERT INTO audit_events (workspace_id, seq, at, actor, action, kind, subject, body) VALUES {}",
+                placeholders(chunk.len(), COLUMNS)
+            );
+            let mut query = sqlx::query(AssertSqlSafe(sql));
+            for event in chunk {
+                query = query
+                    .bind(workspace)
+                    .bind(to_i64(event.seq)?)
+                    .bind(event.at.unix_micros())
+                    .bind(event.actor.as_str())
+                    .bind(event.action.as_str())
+                    .bind(event.kind.as_str())
+                    .bind(event.subject.as_str())
+                    .bind(event.body.as_str());
+            }
+            query.execute(&mut *self.tx).await?;
+            self.events += chunk.len();
+        }
+        Ok(())
+    }
+
+    /// Stores a new API token (only the hash of its secret).
+    pub async fn insert_token(
+        &mut self,
+        id: &str,
+        workspace: i64,
+        role: Role,
+        name: &str,
+        secret_hash: &str,
+        at: Timestamp,
+    ) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO api_tokens (id, workspace_id, role, name, secret_hash, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(id)
+        .bind(workspace)
+        .bind(role.as_str())
+        .bind(name)
+        .bind(secret_hash)
+        .bind(at.unix_micros())
+        .execute(&mut *self.tx)
+        .await?;
+        self.mutations += 1;
+        Ok(())
+    }
+
+    /// Runs a statement that returns no rows (migrations).
+    pub(crate) async fn execute_script(&mut self, sql: &'static str) -> Result<()> {
+        sqlx::raw_sql(sql).execute(&mut *self.tx).await?;
+        Ok(())
+    }
+
+    pub(crate) fn connection(&mut self) -> &mut sqlx::AnyConnection {
+        &mut self.tx
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::placeholders;
+
+    #[test]
+    fn placeholders_number_every_column() {
+        assert_eq!(placeholders(2, 3), "($1,$2,$3),($4,$5,$6)");
+    }
+}

@@ -1,0 +1,199 @@
+//! The storage story, run on SQLite and on PostgreSQL.
+
+use charter_model::{RecordKind, Timestamp, WorkspaceName};
+use charter_store::testing::each_backend;
+use charter_store::{EventRow, NewRecord, Store, StoreError};
+
+fn at(seconds: i64) -> Timestamp {
+    Timestamp::from_unix_micros(1_700_000_000_000_000 + seconds * 1_000_000).unwrap()
+}
+
+fn ws(name: &str) -> WorkspaceName {
+    WorkspaceName::new(name).unwrap()
+}
+
+fn event(seq: u64, subject: &str) -> EventRow {
+    EventRow {
+        seq,
+        at: at(0),
+        actor: "tester".into(),
+        action: "create".into(),
+        kind: "agent".into(),
+        subject: subject.into(),
+        body: format!("{{\"seq\":{seq}}}"),
+    }
+}
+
+async fn workspace(store: &Store, name: &str) -> i64 {
+    let mut tx = store.begin().await.unwrap();
+    let row = tx.create_workspace(&ws(name), at(0)).await.unwrap();
+    tx.append_events(row.id, &[event(1, name)]).await.unwrap();
+    tx.commit().await.unwrap();
+    row.id
+}
+
+#[tokio::test]
+async fn records_round_trip_and_list_in_id_order() {
+    each_backend(|store| async move {
+        let id = workspace(&store, "ops").await;
+        let mut tx = store.begin().await.unwrap();
+        let records: Vec<NewRecord> = ["c", "a", "b"]
+            .iter()
+            .map(|id| NewRecord { kind: RecordKind::System, id, body: "{\"x\":1}" })
+            .collect();
+        tx.insert_records(id, &records, at(5)).await.unwrap();
+        tx.append_events(id, &[event(2, "c"), event(3, "a"), event(4, "b")]).await.unwrap();
+        tx.commit().await.unwrap();
+
+        let record = store.record(id, RecordKind::System, "a").await.unwrap().unwrap();
+        assert_eq!((record.version, record.body.as_str()), (1, "{\"x\":1}"));
+        assert_eq!((record.created_at, record.updated_at), (at(5), at(5)));
+
+        let page = store.records(id, RecordKind::System, None, 2).await.unwrap();
+        assert_eq!(page.iter().map(|r| r.id.as_str()).collect::<Vec<_>>(), ["a", "b"]);
+        let page = store.records(id, RecordKind::System, Some("b"), 2).await.unwrap();
+        assert_eq!(page.iter().map(|r| r.id.as_str()).collect::<Vec<_>>(), ["c"]);
+        assert_eq!(store.record_counts(id).await.unwrap(), [("system".to_owned(), 3)]);
+        assert_eq!(store.event_count(id).await.unwrap(), 4);
+        let events = store.events(id, 2, 3).await.unwrap();
+        assert_eq!(events.iter().map(|e| e.subject.as_str()).collect::<Vec<_>>(), ["c", "a"]);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn stale_version_is_a_conflict_not_an_overwrite() {
+    each_backend(|store| async move {
+        let id = workspace(&store, "ops").await;
+        let mut tx = store.begin().await.unwrap();
+        tx.insert_records(id, &[NewRecord { kind: RecordKind::Agent, id: "agent_a_01", body: "{\"v\":1}" }], at(1))
+            .await
+            .unwrap();
+        tx.append_events(id, &[event(2, "agent_a_01")]).await.unwrap();
+        tx.commit().await.unwrap();
+
+        let mut tx = store.begin().await.unwrap();
+        let version = tx.update_record(id, RecordKind::Agent, "agent_a_01", 1, "{\"v\":2}", at(2)).await.unwrap();
+        assert_eq!(version, 2);
+        tx.append_events(id, &[event(3, "agent_a_01")]).await.unwrap();
+        tx.commit().await.unwrap();
+
+        let mut tx = store.begin().await.unwrap();
+        let error = tx.update_record(id, RecordKind::Agent, "agent_a_01", 1, "{\"v\":3}", at(3)).await.unwrap_err();
+        assert!(
+            matches!(error, StoreError::Conflict { expected: 1, current: 2, .. }),
+            "{error:?}"
+        );
+        let error = tx.update_record(id, RecordKind::Agent, "agent_zz_01", 1, "{}", at(3)).await.unwrap_err();
+        assert!(matches!(error, StoreError::NotFound { .. }), "{error:?}");
+        drop(tx);
+
+        let record = store.record(id, RecordKind::Agent, "agent_a_01").await.unwrap().unwrap();
+        assert_eq!((record.version, record.body.as_str(), record.updated_at), (2, "{\"v\":2}", at(2)));
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_change_without_its_audit_event_never_commits() {
+    each_backend(|store| async move {
+        let id = workspace(&store, "ops").await;
+        let mut tx = store.begin().await.unwrap();
+        tx.insert_records(id, &[NewRecord { kind: RecordKind::Team, id: "t", body: "{}" }], at(1))
+            .await
+            .unwrap();
+        let error = tx.commit().await.unwrap_err();
+        assert!(matches!(error, StoreError::Invariant(_)), "{error:?}");
+        assert!(store.record(id, RecordKind::Team, "t").await.unwrap().is_none());
+
+        // A transaction dropped without commit leaves nothing either.
+        let mut tx = store.begin().await.unwrap();
+        tx.insert_records(id, &[NewRecord { kind: RecordKind::Team, id: "t", body: "{}" }], at(1))
+            .await
+            .unwrap();
+        tx.append_events(id, &[event(2, "t")]).await.unwrap();
+        drop(tx);
+        assert!(store.record(id, RecordKind::Team, "t").await.unwrap().is_none());
+        assert_eq!(store.event_count(id).await.unwrap(), 1);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn workspaces_are_unique_and_scope_records() {
+    each_backend(|store| async move {
+        let a = workspace(&store, "a").await;
+        let b = workspace(&store, "b").await;
+        let mut tx = store.begin().await.unwrap();
+        let error = tx.create_workspace(&ws("a"), at(1)).await.unwrap_err();
+        assert!(matches!(error, StoreError::AlreadyExists { .. }), "{error:?}");
+        drop(tx);
+
+        let mut tx = store.begin().await.unwrap();
+        tx.insert_records(a, &[NewRecord { kind: RecordKind::System, id: "s", body: "{}" }], at(1))
+            .await
+            .unwrap();
+        tx.append_events(a, &[event(2, "s")]).await.unwrap();
+        tx.commit().await.unwrap();
+        assert!(store.record(b, RecordKind::System, "s").await.unwrap().is_none());
+        assert!(store.records(b, RecordKind::System, None, 10).await.unwrap().is_empty());
+        let names: Vec<String> = store.workspaces().await.unwrap().into_iter().map(|w| w.name.to_string()).collect();
+        assert_eq!(names, ["a", "b"]);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn counters_allocate_consecutive_numbers_per_workspace() {
+    each_backend(|store| async move {
+        let a = workspace(&store, "a").await;
+        let b = workspace(&store, "b").await;
+        let mut tx = store.begin().await.unwrap();
+        assert_eq!(tx.advance_counter(a, "OPS-2026-11-22", 1).await.unwrap(), 1);
+        assert_eq!(tx.advance_counter(a, "OPS-2026-11-22", 3).await.unwrap(), 4);
+        assert_eq!(tx.advance_counter(b, "OPS-2026-11-22", 1).await.unwrap(), 1);
+        assert_eq!(tx.counter(a, "OPS-2026-11-22").await.unwrap(), 4);
+        assert_eq!(tx.counter(a, "never").await.unwrap(), 0);
+        tx.commit().await.unwrap();
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn concurrent_counter_allocations_never_repeat() {
+    each_backend(|store| async move {
+        let id = workspace(&store, "ops").await;
+        let mut tasks = Vec::new();
+        for _ in 0..16 {
+            let store = store.clone();
+            tasks.push(tokio::spawn(async move {
+                let mut tx = store.begin().await.unwrap();
+                let value = tx.advance_counter(id, "raida", 1).await.unwrap();
+                tx.commit().await.unwrap();
+                value
+            }));
+        }
+        let mut values = Vec::new();
+        for task in tasks {
+            values.push(task.await.unwrap());
+        }
+        values.sort_unstable();
+        assert_eq!(values, (1..=16).collect::<Vec<u64>>());
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn reopening_a_migrated_database_is_a_no_op() {
+    let test = charter_store::testing::TestStore::sqlite().await;
+    let again = Store::connect(&test.url).await.unwrap();
+    again.ping().await.unwrap();
+    again.close().await;
+    test.finish().await;
+    if let Some(test) = charter_store::testing::TestStore::postgres().await {
+        let again = Store::connect(&test.url).await.unwrap();
+        again.ping().await.unwrap();
+        again.close().await;
+        test.finish().await;
+    }
+}
