@@ -1,1 +1,102 @@
-//! placeholder
+//! Charter's use cases. This crate is where the engines, the store and the
+//! audit trail meet: it is the only one that opens transactions, reads the
+//! clock and writes audit events. The CLI and the server are thin shells
+//! around the functions of [`App`].
+//!
+//! Every mutating use case runs in one transaction that also appends one
+//! audit event per changed subject (see [`charter_model::audit`]); either
+//! both land or neither does.
+
+#![deny(missing_docs)]
+
+mod audit;
+mod caller;
+mod error;
+pub mod generate;
+pub mod import;
+mod records;
+mod references;
+mod status;
+mod tokens;
+
+use std::fmt;
+use std::sync::Arc;
+
+use charter_model::{Timestamp, WorkspaceName};
+use charter_store::{Store, WorkspaceRow};
+
+pub use caller::Caller;
+pub use error::{AppError, Result};
+pub use import::{ImportReport, ImportSource};
+pub use references::RaidaChanges;
+pub use records::{MAX_PAGE, Page, RecordView};
+pub use status::WorkspaceStatus;
+pub use tokens::{NewToken, SECRET_PREFIX};
+
+/// Where the current time comes from.
+pub trait Clock: Send + Sync + fmt::Debug {
+    /// The current time.
+    fn now(&self) -> Timestamp;
+}
+
+/// The system clock.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now(&self) -> Timestamp {
+        Timestamp::from_offset_date_time(time::OffsetDateTime::now_utc())
+    }
+}
+
+/// A clock that always says the same time (for tests and reproducible runs).
+#[derive(Debug, Clone, Copy)]
+pub struct FixedClock(pub Timestamp);
+
+impl Clock for FixedClock {
+    fn now(&self) -> Timestamp {
+        self.0
+    }
+}
+
+/// The application: a store and a clock.
+#[derive(Debug, Clone)]
+pub struct App {
+    store: Store,
+    clock: Arc<dyn Clock>,
+}
+
+impl App {
+    /// An application over `store` using the system clock.
+    pub fn new(store: Store) -> Self {
+        Self::with_clock(store, Arc::new(SystemClock))
+    }
+
+    /// An application over `store` using `clock`.
+    pub fn with_clock(store: Store, clock: Arc<dyn Clock>) -> Self {
+        Self { store, clock }
+    }
+
+    /// The store.
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    /// Checks that the database answers.
+    pub async fn ready(&self) -> Result<()> {
+        self.store.ping().await.map_err(AppError::from)
+    }
+
+    /// The workspace `name`, if `caller` may see it. A token of another
+    /// workspace gets the same answer as for a workspace that does not
+    /// exist, so existence does not leak.
+    pub(crate) async fn visible_workspace(&self, caller: &Caller, name: &WorkspaceName) -> Result<WorkspaceRow> {
+        if !caller.may_see(name) {
+            return Err(AppError::WorkspaceNotFound(name.clone()));
+        }
+        self.store
+            .workspace(name)
+            .await?
+            .ok_or_else(|| AppError::WorkspaceNotFound(name.clone()))
+    }
+}

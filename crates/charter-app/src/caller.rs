@@ -1,0 +1,92 @@
+//! Who is asking, and what they may do.
+
+use charter_model::{RecordKind, Role, WorkspaceName};
+
+use crate::{AppError, Result};
+
+/// The party a use case acts for. Its name is what the audit trail records
+/// as the actor.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Caller {
+    /// Someone with direct access to the data directory or the database
+    /// (the CLI): may do everything, in every workspace.
+    Local {
+        /// Recorded as the actor.
+        actor: String,
+    },
+    /// The holder of an API token: one workspace, one role.
+    Token {
+        /// The token's public id.
+        token_id: String,
+        /// The token's name, recorded as the actor.
+        name: String,
+        /// The only workspace the token reaches.
+        workspace: WorkspaceName,
+        /// The role the token carries.
+        role: Role,
+    },
+}
+
+impl Caller {
+    /// A local caller.
+    pub fn local(actor: impl Into<String>) -> Self {
+        Caller::Local { actor: actor.into() }
+    }
+
+    /// The name the audit trail records.
+    pub fn actor(&self) -> &str {
+        match self {
+            Caller::Local { actor } => actor,
+            Caller::Token { name, .. } => name,
+        }
+    }
+
+    /// Whether the caller may see anything of `workspace`.
+    pub fn may_see(&self, workspace: &WorkspaceName) -> bool {
+        match self {
+            Caller::Local { .. } => true,
+            Caller::Token { workspace: own, .. } => own == workspace,
+        }
+    }
+
+    fn role(&self) -> Option<Role> {
+        match self {
+            Caller::Local { .. } => None,
+            Caller::Token { role, .. } => Some(*role),
+        }
+    }
+
+    /// Fails unless the caller may create and update records of `kind`:
+    /// local callers, `admin` tokens, and tokens with the role the kind
+    /// names (see [`RecordKind::writer`]).
+    pub(crate) fn require_writer(&self, kind: RecordKind) -> Result<()> {
+        match self.role() {
+            None | Some(Role::Admin) => Ok(()),
+            Some(role) if role == kind.writer() => Ok(()),
+            Some(role) => Err(AppError::Forbidden(format!(
+                "role {role} may not write {} records: that needs {} or admin",
+                kind.name(),
+                kind.writer()
+            ))),
+        }
+    }
+
+    /// Fails unless the caller administers the workspace.
+    pub(crate) fn require_admin(&self) -> Result<()> {
+        match self.role() {
+            None | Some(Role::Admin) => Ok(()),
+            Some(role) => Err(AppError::Forbidden(format!("role {role} may not do this: it needs admin"))),
+        }
+    }
+
+    /// Fails unless the caller is local (workspace creation and other
+    /// operations above any one workspace).
+    pub(crate) fn require_local(&self) -> Result<()> {
+        match self {
+            Caller::Local { .. } => Ok(()),
+            Caller::Token { .. } => Err(AppError::Forbidden(
+                "API tokens are scoped to one workspace and cannot do this".into(),
+            )),
+        }
+    }
+}

@@ -1,0 +1,250 @@
+//! Workspaces and registry records: create, read, list, update.
+
+use charter_model::{audit, Record, RecordKind, Timestamp, WorkspaceName};
+use charter_store::{NewRecord, StoredRecord, StoreError, WorkspaceRow, WriteTx};
+use serde::Serialize;
+
+use crate::audit::Change;
+use crate::references::{self, Missing};
+use crate::{App, AppError, Caller, Result};
+
+/// Largest page [`App::list_records`] returns.
+pub const MAX_PAGE: u32 = 1_000;
+
+/// A record with its metadata.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RecordView {
+    /// Kind.
+    pub kind: RecordKind,
+    /// Id within its kind.
+    pub id: String,
+    /// Version, from 1; updates must name it.
+    pub version: u64,
+    /// When it was created.
+    pub created_at: Timestamp,
+    /// When it last changed.
+    pub updated_at: Timestamp,
+    /// The record.
+    #[serde(serialize_with = "serialize_record")]
+    pub record: Record,
+}
+
+fn serialize_record<S: serde::Serializer>(record: &Record, serializer: S) -> Result<S::Ok, S::Error> {
+    record.to_json_value().serialize(serializer)
+}
+
+/// One page of records.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Page {
+    /// The records, in id order.
+    pub items: Vec<RecordView>,
+    /// Pass as `after` to get the next page; absent on the last page.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next_after: Option<String>,
+}
+
+impl RecordView {
+    pub(crate) fn from_stored(stored: StoredRecord) -> Result<Self> {
+        let record = stored.kind.parse_json(&stored.body).map_err(|error| {
+            AppError::Store(StoreError::Corrupt(format!("{} \"{}\": {error}", stored.kind, stored.id)))
+        })?;
+        Ok(Self {
+            kind: stored.kind,
+            id: stored.id,
+            version: stored.version,
+            created_at: stored.created_at,
+            updated_at: stored.updated_at,
+            record,
+        })
+    }
+}
+
+/// Creates a workspace inside `tx` and describes the change.
+pub(crate) async fn create_workspace_in(
+    tx: &mut WriteTx,
+    name: &WorkspaceName,
+    at: Timestamp,
+    changes: &mut Vec<Change>,
+) -> Result<WorkspaceRow> {
+    let row = tx.create_workspace(name, at).await?;
+    changes.push(Change {
+        action: audit::action::CREATE,
+        kind: "workspace".into(),
+        subject: name.to_string(),
+        version: None,
+        prev_version: None,
+        value: Some(format!("{{\"name\":\"{name}\"}}")),
+    });
+    Ok(row)
+}
+
+fn invalid(record: &Record) -> Result<()> {
+    let problems = record.check();
+    if problems.is_empty() {
+        return Ok(());
+    }
+    Err(AppError::Invalid {
+        what: record.kind().name().to_owned(),
+        problems: problems.iter().map(ToString::to_string).collect(),
+    })
+}
+
+impl App {
+    /// Creates a workspace (local callers only).
+    pub async fn create_workspace(&self, caller: &Caller, name: &WorkspaceName) -> Result<WorkspaceRow> {
+        caller.require_local()?;
+        let at = self.clock.now();
+        let mut tx = self.store.begin().await?;
+        let mut changes = Vec::new();
+        let row = create_workspace_in(&mut tx, name, at, &mut changes).await?;
+        crate::audit::append(&mut tx, &row, caller.actor(), at, changes).await?;
+        tx.commit().await?;
+        Ok(row)
+    }
+
+    /// The workspaces the caller may see.
+    pub async fn list_workspaces(&self, caller: &Caller) -> Result<Vec<WorkspaceRow>> {
+        let all = self.store.workspaces().await?;
+        Ok(all.into_iter().filter(|w| caller.may_see(&w.name)).collect())
+    }
+
+    /// One record.
+    pub async fn get_record(
+        &self,
+        caller: &Caller,
+        workspace: &WorkspaceName,
+        kind: RecordKind,
+        id: &str,
+    ) -> Result<RecordView> {
+        let row = self.visible_workspace(caller, workspace).await?;
+        let stored = self
+            .store
+            .record(row.id, kind, id)
+            .await?
+            .ok_or_else(|| AppError::NotFound { kind, id: id.to_owned() })?;
+        RecordView::from_stored(stored)
+    }
+
+    /// A page of records of one kind, in id order, after `after`.
+    pub async fn list_records(
+        &self,
+        caller: &Caller,
+        workspace: &WorkspaceName,
+        kind: RecordKind,
+        after: Option<&str>,
+        limit: u32,
+    ) -> Result<Page> {
+        let row = self.visible_workspace(caller, workspace).await?;
+        let limit = limit.clamp(1, MAX_PAGE);
+        let stored = self.store.records(row.id, kind, after, limit + 1).await?;
+        let more = stored.len() > limit as usize;
+        let items = stored
+            .into_iter()
+            .take(limit as usize)
+            .map(RecordView::from_stored)
+            .collect::<Result<Vec<_>>>()?;
+        let next_after = if more { items.last().map(|item| item.id.clone()) } else { None };
+        Ok(Page { items, next_after })
+    }
+
+    /// Creates a record at version 1.
+    pub async fn create_record(&self, caller: &Caller, workspace: &WorkspaceName, record: Record) -> Result<RecordView> {
+        let row = self.visible_workspace(caller, workspace).await?;
+        caller.require_writer(record.kind())?;
+        invalid(&record)?;
+        let (kind, id, body) = (record.kind(), record.id(), record.to_canonical_json());
+        let at = self.clock.now();
+        let mut tx = self.store.begin().await?;
+        tx.insert_records(row.id, &[NewRecord { kind, id: &id, body: &body }], at).await?;
+        let mut changes = vec![Change {
+            action: audit::action::CREATE,
+            kind: kind.name().to_owned(),
+            subject: id.clone(),
+            version: Some(1),
+            prev_version: None,
+            value: Some(body),
+        }];
+        self.reconcile_references(&mut tx, &row, &record, at, &mut changes).await?;
+        crate::audit::append(&mut tx, &row, caller.actor(), at, changes).await?;
+        tx.commit().await?;
+        Ok(RecordView { kind, id, version: 1, created_at: at, updated_at: at, record })
+    }
+
+    /// Replaces a record, provided its current version is `expected_version`.
+    /// An update to the value already stored changes nothing.
+    pub async fn update_record(
+        &self,
+        caller: &Caller,
+        workspace: &WorkspaceName,
+        id: &str,
+        expected_version: u64,
+        record: Record,
+    ) -> Result<RecordView> {
+        let row = self.visible_workspace(caller, workspace).await?;
+        let kind = record.kind();
+        caller.require_writer(kind)?;
+        if record.id() != id {
+            return Err(AppError::Invalid {
+                what: kind.name().to_owned(),
+                problems: vec![format!(
+                    "{}: the record's id \"{}\" differs from \"{id}\", the id it is stored under",
+                    kind.id_field(),
+                    record.id()
+                )],
+            });
+        }
+        invalid(&record)?;
+        let body = record.to_canonical_json();
+        let at = self.clock.now();
+        let mut tx = self.store.begin().await?;
+        let current = tx
+            .record(row.id, kind, id)
+            .await?
+            .ok_or_else(|| AppError::NotFound { kind, id: id.to_owned() })?;
+        if current.version != expected_version {
+            return Err(AppError::Conflict { kind, id: id.to_owned(), expected: expected_version, current: current.version });
+        }
+        if current.body == body {
+            return RecordView::from_stored(current);
+        }
+        let version = tx.update_record(row.id, kind, id, expected_version, &body, at).await?;
+        let mut changes = vec![Change {
+            action: audit::action::UPDATE,
+            kind: kind.name().to_owned(),
+            subject: id.to_owned(),
+            version: Some(version),
+            prev_version: Some(expected_version),
+            value: Some(body),
+        }];
+        self.reconcile_references(&mut tx, &row, &record, at, &mut changes).await?;
+        crate::audit::append(&mut tx, &row, caller.actor(), at, changes).await?;
+        tx.commit().await?;
+        Ok(RecordView { kind, id: id.to_owned(), version, created_at: current.created_at, updated_at: at, record })
+    }
+
+    /// Raises RAIDA items for references of `record` to missing records, and
+    /// closes the item about `record` itself if one was open.
+    async fn reconcile_references(
+        &self,
+        tx: &mut WriteTx,
+        workspace: &WorkspaceRow,
+        record: &Record,
+        at: Timestamp,
+        changes: &mut Vec<Change>,
+    ) -> Result<()> {
+        let mut present = Vec::new();
+        for reference in record.references() {
+            if tx.record(workspace.id, reference.kind, &reference.id).await?.is_some() {
+                present.push((reference.kind, reference.id));
+            }
+        }
+        let (own_kind, own_id) = (record.kind(), record.id());
+        let exists = |kind: RecordKind, id: &str| {
+            (kind == own_kind && id == own_id) || present.iter().any(|(k, i)| *k == kind && i == id)
+        };
+        let mut missing = Missing::new();
+        references::collect_missing(record, exists, &mut missing);
+        references::reconcile(tx, workspace, &missing, exists, at, changes).await?;
+        Ok(())
+    }
+}

@@ -1,0 +1,241 @@
+//! Importing the example workspace and bad input, on SQLite and PostgreSQL.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use charter_app::import::SourceFile;
+use charter_app::{App, AppError, Caller, FixedClock, ImportSource};
+use charter_model::{RaidaStatus, Record, RecordKind, WorkspaceName};
+use charter_store::testing::each_backend;
+use charter_store::Store;
+
+fn example_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../examples/ops-workspace")
+}
+
+fn app(store: Store) -> App {
+    App::with_clock(store, Arc::new(FixedClock("2026-11-22T09:00:00Z".parse().unwrap())))
+}
+
+fn ops() -> WorkspaceName {
+    WorkspaceName::new("ops").unwrap()
+}
+
+fn admin() -> Caller {
+    Caller::local("tester")
+}
+
+fn source(files: &[(&str, &[u8])]) -> ImportSource {
+    ImportSource {
+        origin: "fixture".into(),
+        files: files.iter().map(|(name, bytes)| SourceFile { name: (*name).into(), bytes: bytes.to_vec() }).collect(),
+        ignored: Vec::new(),
+    }
+}
+
+/// Everything observable about a workspace's contents, to compare before
+/// and after a refused operation.
+async fn fingerprint(app: &App) -> (u64, Vec<(String, u64)>, Vec<String>) {
+    let store = app.store();
+    let Some(row) = store.workspace(&ops()).await.unwrap() else {
+        return (0, Vec::new(), Vec::new());
+    };
+    let mut bodies = Vec::new();
+    for kind in RecordKind::ALL {
+        for record in store.records(row.id, *kind, None, 10_000).await.unwrap() {
+            bodies.push(format!("{}/{}@{}:{}", kind, record.id, record.version, record.body));
+        }
+    }
+    (store.event_count(row.id).await.unwrap(), store.record_counts(row.id).await.unwrap(), bodies)
+}
+
+#[tokio::test]
+async fn example_workspace_imports_and_reimport_changes_nothing() {
+    each_backend(|store| async move {
+        let app = app(store);
+        let report = app
+            .import(&admin(), &ops(), ImportSource::from_dir(&example_dir()).unwrap(), true)
+            .await
+            .unwrap();
+        assert!(report.workspace_created);
+        let created = |kind: RecordKind| report.kinds.iter().find(|k| k.kind == kind).map_or(0, |k| k.created);
+        assert_eq!(created(RecordKind::Agent), 7, "3 seed agents and 4 specialist agents");
+        assert_eq!(created(RecordKind::System), 3);
+        assert_eq!(created(RecordKind::Workflow), 2);
+        assert_eq!(created(RecordKind::Snapshot), 12);
+        assert_eq!(created(RecordKind::RiskEvent), 10);
+        assert_eq!(created(RecordKind::ValueRecord), 4);
+        assert_eq!(created(RecordKind::OwnershipReview), 5);
+        assert_eq!(created(RecordKind::Dataset), 5);
+        assert_eq!(created(RecordKind::Policy), 3);
+        assert_eq!(created(RecordKind::Procedure), 5);
+        assert_eq!(report.raida.opened.len(), 3, "zendesk, knowledge_base and ocr_service are undescribed");
+
+        let raida = app.list_records(&admin(), &ops(), RecordKind::Raida, None, 100).await.unwrap();
+        let titles: Vec<String> = raida
+            .items
+            .iter()
+            .map(|view| match &view.record {
+                Record::Raida(item) => {
+                    assert_eq!(item.status, RaidaStatus::Open);
+                    item.title.clone()
+                }
+                other => panic!("{other:?}"),
+            })
+            .collect();
+        for system in ["zendesk", "knowledge_base", "ocr_service"] {
+            assert!(titles.contains(&format!("no system record describes \"{system}\"")), "{titles:?}");
+        }
+        let zendesk = raida.items.iter().find_map(|view| match &view.record {
+            Record::Raida(item) if item.title.contains("zendesk") => Some(item.clone()),
+            _ => None,
+        });
+        let zendesk = zendesk.unwrap();
+        assert_eq!(zendesk.source.as_deref(), Some("agent/agent_support_02"));
+        assert!(zendesk.description.unwrap().contains("agent agent_support_02 (dependencies[0])"));
+
+        let before = fingerprint(&app).await;
+        let again = app
+            .import(&admin(), &ops(), ImportSource::from_dir(&example_dir()).unwrap(), true)
+            .await
+            .unwrap();
+        assert!(!again.workspace_created);
+        let (created, updated, unchanged) = again.totals();
+        assert_eq!((created, updated), (0, 0));
+        assert!(unchanged > 50);
+        assert!(again.raida.opened.is_empty() && again.raida.closed.is_empty());
+        assert_eq!(fingerprint(&app).await, before, "re-import must not bump versions or add events");
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn describing_a_missing_system_closes_its_raida_item() {
+    each_backend(|store| async move {
+        let app = app(store);
+        app.import(&admin(), &ops(), ImportSource::from_dir(&example_dir()).unwrap(), true).await.unwrap();
+        let zendesk = RecordKind::System
+            .parse_json(r#"{"system_id":"zendesk","type":"external_api","auth_status":"valid"}"#)
+            .unwrap();
+        app.create_record(&admin(), &ops(), zendesk).await.unwrap();
+        let raida = app.list_records(&admin(), &ops(), RecordKind::Raida, None, 100).await.unwrap();
+        let statuses: Vec<(String, RaidaStatus)> = raida
+            .items
+            .iter()
+            .filter_map(|view| match &view.record {
+                Record::Raida(item) => Some((item.title.clone(), item.status)),
+                _ => None,
+            })
+            .collect();
+        assert!(statuses.contains(&("no system record describes \"zendesk\"".into(), RaidaStatus::Closed)), "{statuses:?}");
+        assert_eq!(statuses.iter().filter(|(_, s)| *s == RaidaStatus::Open).count(), 2);
+    })
+    .await;
+}
+
+/// Each bad input is refused with the expected message and leaves the
+/// database exactly as it was.
+#[tokio::test]
+async fn bad_input_is_refused_and_nothing_is_written() {
+    let agent = r#"{"agent_id":"agent_sales_01","name":"Sales","status":"active"}"#;
+    let cases: Vec<(Vec<(&str, Vec<u8>)>, &str)> = vec![
+        (
+            vec![("agents.json", format!("[{agent},\n{{\"agent_id\": \"agent_x_01\" \"name\": 1}}]").into_bytes())],
+            "agents.json: line 2, column 27: malformed JSON: expected \",\" or \"}\"",
+        ),
+        (
+            vec![("agents.json", br#"[{"agent_id":"agent_a_01","name":"A","status":"active"},{"agent_id":"agent_b_01","name":"B","status":"active"},{"agent_id":"agent_c_01","name":"C","status":"active","criticality":"urgent"}]"#.to_vec())],
+            "agents.json: [2].criticality: unknown value \"urgent\", expected one of low, medium, high, critical",
+        ),
+        (
+            vec![("system_integrations.json", br#"[{"system_id":"crm","type":"external_api","uptime_30d":"high"}]"#.to_vec())],
+            "system_integrations.json: [0].uptime_30d: invalid type: string \"high\", expected a number",
+        ),
+        (
+            vec![("agents.json", format!("[{agent},{agent}]").into_bytes())],
+            "agents.json: [1].agent_id: duplicate id \"agent_sales_01\" (first at [0])",
+        ),
+        (
+            vec![("agents.json", format!("[{agent}]").into_bytes()), ("agent_identities.json", format!("[{agent}]").into_bytes())],
+            "agent_identities.json: [0].agent_id: duplicate id \"agent_sales_01\" (first at agents.json [0])",
+        ),
+        (
+            vec![("policies.json", br#"[{"policy_id":"POL_GOV","title":"t","purpose":"p","rules":"1. r","owner":"o","status":"Active"}]"#.to_vec())],
+            "policies.json: [0].policy_id: invalid policy id \"POL_GOV\": expected POL-[DOMAIN]-[NAME] in upper case (e.g. POL-GOVERNANCE-MASTER)",
+        ),
+        (
+            vec![("workflows.json", br#"[{"workflow_id":"wf","agent_id":"agent_sales_01","human_in_the_loop":true}]"#.to_vec())],
+            "workflows.json: [0].failure_rate_7d: missing required field",
+        ),
+        (
+            vec![("agents.json", b"[{\"agent_id\":\"agent_a_01\",\n\"name\":\"caf\xe9\",\"status\":\"active\"}]".to_vec())],
+            "agents.json: not valid UTF-8 at line 2, column 12 (byte offset 38); save the file as UTF-8",
+        ),
+        (vec![("agents.json", b"  \n".to_vec())], "agents.json: the file is empty; expected a JSON array of agent records"),
+        (
+            vec![("workflows.json", br#"[{"workflow_id":"wf","agent_id":"agent_sales_01","human_in_the_loop":true,"failure_rate_7d":140}]"#.to_vec())],
+            "workflows.json: [0].failure_rate_7d: must be between 0 and 100, got 140",
+        ),
+    ];
+    each_backend(|store| {
+        let cases = cases.clone();
+        async move {
+            let app = app(store);
+            app.import(&admin(), &ops(), ImportSource::from_dir(&example_dir()).unwrap(), true).await.unwrap();
+            let before = fingerprint(&app).await;
+            for (files, expected) in &cases {
+                let files: Vec<(&str, &[u8])> = files.iter().map(|(n, b)| (*n, b.as_slice())).collect();
+                let error = app.import(&admin(), &ops(), source(&files), true).await.unwrap_err();
+                let AppError::Import(error) = error else { panic!("{error:?}") };
+                assert_eq!(error.problems, [expected.to_string()]);
+                assert_eq!(fingerprint(&app).await, before, "{expected}");
+            }
+        }
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn every_bad_element_of_a_file_is_listed() {
+    let test = charter_store::testing::TestStore::sqlite().await;
+    let app = app(test.store.clone());
+    let agents = br#"[
+        {"agent_id":"agent_a_01","name":"A","status":"sleeping"},
+        {"agent_id":"agent_b_01","name":"B","status":"active"},
+        {"agent_id":"b","name":"","status":"active"},
+        {"agent_id":"agent_c_01","status":"active","daily_invocations":-3}
+    ]"#;
+    let error = app.import(&admin(), &ops(), source(&[("agents.json", agents)]), true).await.unwrap_err();
+    let AppError::Import(error) = error else { panic!("{error:?}") };
+    assert_eq!(
+        error.problems,
+        [
+            "agents.json: [0].status: unknown value \"sleeping\", expected one of active, pilot, paused, retired",
+            "agents.json: [2].agent_id: invalid agent id \"b\": expected AGENT-[FUNCTION]-[WORKSPACE] (e.g. AGENT-DATAMODEL-OPS) or agent_[function]_[NN] (e.g. agent_sales_01)",
+            "agents.json: [3].daily_invocations: invalid value: integer \"-3\", expected a whole number of at least 0",
+        ]
+    );
+    assert!(app.store().workspace(&ops()).await.unwrap().is_none(), "the workspace was not created either");
+}
+
+#[tokio::test]
+async fn a_directory_without_charter_files_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("notes.json"), "[]").unwrap();
+    let error = ImportSource::from_dir(dir.path()).unwrap_err();
+    assert_eq!(error.problems.len(), 1);
+    assert!(error.problems[0].contains("no Charter data files found; expected one or more of teams.json"), "{error}");
+    let error = ImportSource::from_dir(&dir.path().join("missing")).unwrap_err();
+    assert!(error.problems[0].contains("cannot read directory"), "{error}");
+}
+
+#[tokio::test]
+async fn importing_into_a_missing_workspace_without_create_is_refused() {
+    let test = charter_store::testing::TestStore::sqlite().await;
+    let app = app(test.store.clone());
+    let error = app
+        .import(&admin(), &ops(), ImportSource::from_dir(&example_dir()).unwrap(), false)
+        .await
+        .unwrap_err();
+    assert!(matches!(error, AppError::WorkspaceNotFound(_)), "{error:?}");
+}
