@@ -98,6 +98,18 @@ pub enum StoreError {
     Database(#[from] sqlx::Error),
 }
 
+impl StoreError {
+    /// Whether the error means the database cannot be reached right now
+    /// (as opposed to a problem with the request or the data).
+    pub fn is_unavailable(&self) -> bool {
+        matches!(
+            self,
+            StoreError::Connect { .. }
+                | StoreError::Database(sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_))
+        )
+    }
+}
+
 /// Result type of the store.
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 

@@ -1,0 +1,151 @@
+//! Record use cases, optimistic concurrency, the audit trail and roles, on
+//! SQLite and PostgreSQL.
+
+use std::sync::Arc;
+
+use charter_app::{App, AppError, Caller, FixedClock};
+use charter_model::audit::AuditEvent;
+use charter_model::{Record, RecordKind, Role, WorkspaceName};
+use charter_store::testing::each_backend;
+use charter_store::Store;
+
+fn app(store: Store) -> App {
+    App::with_clock(store, Arc::new(FixedClock("2026-11-22T09:00:00Z".parse().unwrap())))
+}
+
+fn name(value: &str) -> WorkspaceName {
+    WorkspaceName::new(value).unwrap()
+}
+
+fn system(id: &str, latency: u32) -> Record {
+    RecordKind::System
+        .parse_json(&format!(r#"{{"system_id":"{id}","type":"external_api","latency_ms_p95":{latency}}}"#))
+        .unwrap()
+}
+
+async fn events(app: &App, workspace: &str) -> Vec<AuditEvent> {
+    let row = app.store().workspace(&name(workspace)).await.unwrap().unwrap();
+    let count = app.store().event_count(row.id).await.unwrap();
+    app.store()
+        .events(row.id, 1, count)
+        .await
+        .unwrap()
+        .iter()
+        .map(|event| AuditEvent::decode(&event.body).unwrap())
+        .collect()
+}
+
+#[tokio::test]
+async fn updates_bump_versions_and_stale_versions_conflict() {
+    each_backend(|store| async move {
+        let app = app(store);
+        let local = Caller::local("alice");
+        app.create_workspace(&local, &name("ops")).await.unwrap();
+        let created = app.create_record(&local, &name("ops"), system("crm", 400)).await.unwrap();
+        assert_eq!(created.version, 1);
+
+        let updated = app.update_record(&local, &name("ops"), "crm", 1, system("crm", 900)).await.unwrap();
+        assert_eq!(updated.version, 2);
+        let error = app.update_record(&local, &name("ops"), "crm", 1, system("crm", 100)).await.unwrap_err();
+        assert!(matches!(error, AppError::Conflict { expected: 1, current: 2, .. }), "{error:?}");
+        assert_eq!(
+            error.to_string(),
+            "system \"crm\" was changed by someone else: expected version 1, current version is 2"
+        );
+
+        // Writing the stored value again changes nothing.
+        let same = app.update_record(&local, &name("ops"), "crm", 2, system("crm", 900)).await.unwrap();
+        assert_eq!(same.version, 2);
+
+        let stored = app.get_record(&local, &name("ops"), RecordKind::System, "crm").await.unwrap();
+        assert_eq!(stored.record, system("crm", 900));
+
+        let log = events(&app, "ops").await;
+        let summary: Vec<(u64, &str, &str, Option<u64>, Option<u64>)> = log
+            .iter()
+            .map(|e| (e.seq, e.action.as_str(), e.subject.as_str(), e.version, e.prev_version))
+            .collect();
+        assert_eq!(
+            summary,
+            [
+                (1, "create", "ops", None, None),
+                (2, "create", "crm", Some(1), None),
+                (3, "update", "crm", Some(2), Some(1)),
+            ]
+        );
+        assert!(log.iter().all(|e| e.actor == "alice"));
+        assert_eq!(log[2].value.as_deref(), Some(system("crm", 900).to_canonical_json().as_str()));
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_failed_mutation_leaves_neither_change_nor_event() {
+    each_backend(|store| async move {
+        let app = app(store);
+        let local = Caller::local("alice");
+        app.create_workspace(&local, &name("ops")).await.unwrap();
+        app.create_record(&local, &name("ops"), system("crm", 400)).await.unwrap();
+        let error = app.create_record(&local, &name("ops"), system("crm", 999)).await.unwrap_err();
+        assert!(matches!(error, AppError::AlreadyExists { .. }), "{error:?}");
+        let invalid = RecordKind::System
+            .parse_json(r#"{"system_id":"erp","type":"internal_system","uptime_30d":120}"#)
+            .unwrap();
+        let error = app.create_record(&local, &name("ops"), invalid).await.unwrap_err();
+        assert_eq!(error.to_string(), "invalid system:\n  uptime_30d: must be between 0 and 100, got 120");
+        assert_eq!(events(&app, "ops").await.len(), 2);
+        let stored = app.get_record(&local, &name("ops"), RecordKind::System, "crm").await.unwrap();
+        assert_eq!((stored.version, stored.record), (1, system("crm", 400)));
+        let error = app.get_record(&local, &name("ops"), RecordKind::System, "erp").await.unwrap_err();
+        assert!(matches!(error, AppError::NotFound { .. }));
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn tokens_reach_one_workspace_with_one_role() {
+    each_backend(|store| async move {
+        let app = app(store);
+        let local = Caller::local("root");
+        app.create_workspace(&local, &name("a")).await.unwrap();
+        app.create_workspace(&local, &name("b")).await.unwrap();
+        app.create_record(&local, &name("b"), system("secret_system", 1)).await.unwrap();
+
+        let auditor = app.create_token(&local, &name("a"), Role::Auditor, "audit-bot").await.unwrap();
+        let owner = app.create_token(&local, &name("a"), Role::Owner, "owner-bot").await.unwrap();
+        assert!(auditor.secret.starts_with(charter_app::SECRET_PREFIX));
+        let auditor = app.authenticate(&auditor.secret).await.unwrap().unwrap();
+        let owner = app.authenticate(&owner.secret).await.unwrap().unwrap();
+        assert!(app.authenticate("charter_0000").await.unwrap().is_none());
+        assert!(app.authenticate("not-a-token").await.unwrap().is_none());
+
+        // Reads within the workspace work for every role.
+        app.list_records(&auditor, &name("a"), RecordKind::System, None, 10).await.unwrap();
+        // Another workspace looks exactly like a missing one.
+        for caller in [&auditor, &owner] {
+            let error = app.get_record(caller, &name("b"), RecordKind::System, "secret_system").await.unwrap_err();
+            assert_eq!(error.to_string(), "workspace \"b\" not found");
+            let error = app.get_record(caller, &name("nope"), RecordKind::System, "x").await.unwrap_err();
+            assert_eq!(error.to_string(), "workspace \"nope\" not found");
+        }
+        assert_eq!(app.list_workspaces(&owner).await.unwrap().len(), 1);
+
+        // Writes need the kind's role.
+        let error = app.create_record(&auditor, &name("a"), system("crm", 1)).await.unwrap_err();
+        assert!(matches!(error, AppError::Forbidden(_)), "{error:?}");
+        app.create_record(&owner, &name("a"), system("crm", 1)).await.unwrap();
+        let policy = RecordKind::Policy
+            .parse_json(r#"{"policy_id":"POL-A-B","title":"t","purpose":"p","rules":"1. r","owner":"o","status":"Active"}"#)
+            .unwrap();
+        let error = app.create_record(&owner, &name("a"), policy).await.unwrap_err();
+        assert_eq!(error.to_string(), "forbidden: role owner may not write policy records: that needs steward or admin");
+        assert!(matches!(app.create_token(&owner, &name("a"), Role::Admin, "x").await, Err(AppError::Forbidden(_))));
+        assert!(matches!(app.create_workspace(&owner, &name("c")).await, Err(AppError::Forbidden(_))));
+
+        // The audit trail names the token, and never holds a secret.
+        let log = events(&app, "a").await;
+        assert_eq!(log.last().unwrap().actor, "owner-bot");
+        assert!(log.iter().all(|e| !e.value.as_deref().unwrap_or_default().contains("charter_")));
+    })
+    .await;
+}

@@ -1,0 +1,309 @@
+//! The OpenAPI document, generated from the code: record schemas come from
+//! the model's types, paths from the table of record kinds, so a new kind
+//! or field appears here without anyone editing a document by hand.
+
+use std::sync::OnceLock;
+
+use charter_model::{RecordKind, Role};
+use utoipa::openapi::path::{HttpMethod, OperationBuilder, ParameterBuilder, ParameterIn, PathItem};
+use utoipa::openapi::request_body::RequestBodyBuilder;
+use utoipa::openapi::schema::{ArrayBuilder, ObjectBuilder, Ref, Schema, Type};
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityRequirement, SecurityScheme};
+use utoipa::openapi::{
+    ComponentsBuilder, Content, InfoBuilder, OpenApi, OpenApiBuilder, PathsBuilder, RefOr, Required, Response,
+    ResponseBuilder,
+};
+use utoipa::PartialSchema;
+
+fn json(schema: impl Into<RefOr<Schema>>) -> Content {
+    Content::new(Some(schema))
+}
+
+fn error_response(description: &str) -> Response {
+    ResponseBuilder::new()
+        .description(description)
+        .content("application/json", json(Ref::from_schema_name("Error")))
+        .build()
+}
+
+fn path_parameter(name: &str, description: &str) -> utoipa::openapi::path::Parameter {
+    ParameterBuilder::new()
+        .name(name)
+        .parameter_in(ParameterIn::Path)
+        .required(Required::True)
+        .description(Some(description))
+        .schema(Some(ObjectBuilder::new().schema_type(Type::String)))
+        .build()
+}
+
+fn query_parameter(name: &str, description: &str, schema_type: Type) -> utoipa::openapi::path::Parameter {
+    ParameterBuilder::new()
+        .name(name)
+        .parameter_in(ParameterIn::Query)
+        .required(Required::False)
+        .description(Some(description))
+        .schema(Some(ObjectBuilder::new().schema_type(schema_type)))
+        .build()
+}
+
+fn if_match_parameter() -> utoipa::openapi::path::Parameter {
+    ParameterBuilder::new()
+        .name("If-Match")
+        .parameter_in(ParameterIn::Header)
+        .required(Required::True)
+        .description(Some("The version (ETag) of the record the change is based on, e.g. \"3\""))
+        .schema(Some(ObjectBuilder::new().schema_type(Type::String)))
+        .build()
+}
+
+/// `{kind, id, version, created_at, updated_at, record}` with the kind's schema.
+fn view_schema(record: &str) -> Schema {
+    ObjectBuilder::new()
+        .property("kind", ObjectBuilder::new().schema_type(Type::String))
+        .property("id", ObjectBuilder::new().schema_type(Type::String))
+        .property("version", ObjectBuilder::new().schema_type(Type::Integer).minimum(Some(1)))
+        .property("created_at", charter_model::Timestamp::schema())
+        .property("updated_at", charter_model::Timestamp::schema())
+        .property("record", Ref::from_schema_name(record))
+        .required("kind")
+        .required("id")
+        .required("version")
+        .required("created_at")
+        .required("updated_at")
+        .required("record")
+        .into()
+}
+
+fn record_paths(paths: PathsBuilder, kind: RecordKind) -> PathsBuilder {
+    let (schema_name, _) = kind.schema();
+    let view = format!("{schema_name}View");
+    let plural = kind.plural();
+    let name = kind.name();
+    let workspace = || path_parameter("workspace", "Workspace name");
+    let id = || path_parameter("id", &format!("Id of the {name} ({} field)", kind.id_field()));
+    let body = || {
+        RequestBodyBuilder::new()
+            .required(Some(Required::True))
+            .content("application/json", json(Ref::from_schema_name(schema_name.clone())))
+            .build()
+    };
+    let one = || {
+        ResponseBuilder::new()
+            .description(format!("The {name}; its version is also in the ETag header"))
+            .content("application/json", json(Ref::from_schema_name(view.clone())))
+            .build()
+    };
+    let list = OperationBuilder::new()
+        .tag(plural)
+        .operation_id(Some(format!("list_{plural}")))
+        .summary(Some(format!("List {plural} in id order")))
+        .parameter(workspace())
+        .parameter(query_parameter("after", "Return records after this id (from next_after)", Type::String))
+        .parameter(query_parameter("limit", "Records per page, 1 to 1000 (default 100)", Type::Integer))
+        .response(
+            "200",
+            ResponseBuilder::new()
+                .description("One page")
+                .content(
+                    "application/json",
+                    json(
+                        ObjectBuilder::new()
+                            .property("items", ArrayBuilder::new().items(Ref::from_schema_name(view.clone())))
+                            .property("next_after", ObjectBuilder::new().schema_type(Type::String))
+                            .required("items"),
+                    ),
+                )
+                .build(),
+        )
+        .response("401", error_response("No valid token"))
+        .response("404", error_response("No such workspace (or not the token's)"));
+    let create = OperationBuilder::new()
+        .tag(plural)
+        .operation_id(Some(format!("create_{name}")))
+        .summary(Some(format!("Create a {name} (needs the {} or admin role)", kind.writer())))
+        .parameter(workspace())
+        .request_body(Some(body()))
+        .response("201", one())
+        .response("400", error_response("Malformed JSON or a field of the wrong shape; the message gives the position or path"))
+        .response("401", error_response("No valid token"))
+        .response("403", error_response("The token's role may not write this kind"))
+        .response("409", error_response("A record with this id exists"))
+        .response("413", error_response("Body too large"))
+        .response("422", error_response("The record breaks a rule; every problem is listed"));
+    let get = OperationBuilder::new()
+        .tag(plural)
+        .operation_id(Some(format!("get_{name}")))
+        .summary(Some(format!("Get one {name}")))
+        .parameter(workspace())
+        .parameter(id())
+        .response("200", one())
+        .response("401", error_response("No valid token"))
+        .response("404", error_response("No such record or workspace"));
+    let update = OperationBuilder::new()
+        .tag(plural)
+        .operation_id(Some(format!("update_{name}")))
+        .summary(Some(format!("Replace a {name}, if it is still at the version If-Match names")))
+        .parameter(workspace())
+        .parameter(id())
+        .parameter(if_match_parameter())
+        .request_body(Some(body()))
+        .response("200", one())
+        .response("400", error_response("Malformed JSON or If-Match"))
+        .response("401", error_response("No valid token"))
+        .response("403", error_response("The token's role may not write this kind"))
+        .response("404", error_response("No such record or workspace"))
+        .response("412", error_response("The record changed since that version"))
+        .response("428", error_response("If-Match is missing"))
+        .response("422", error_response("The record breaks a rule"));
+    paths
+        .path(
+            format!("/v1/workspaces/{{workspace}}/{plural}"),
+            PathItem::new(HttpMethod::Get, list).tap_add(HttpMethod::Post, create),
+        )
+        .path(
+            format!("/v1/workspaces/{{workspace}}/{plural}/{{id}}"),
+            PathItem::new(HttpMethod::Get, get).tap_add(HttpMethod::Put, update),
+        )
+}
+
+trait PathItemExt {
+    fn tap_add(self, method: HttpMethod, operation: OperationBuilder) -> Self;
+}
+
+impl PathItemExt for PathItem {
+    fn tap_add(mut self, method: HttpMethod, operation: OperationBuilder) -> Self {
+        self.merge_operations(PathItem::new(method, operation));
+        self
+    }
+}
+
+/// The OpenAPI document.
+pub fn document() -> OpenApi {
+    let mut paths = PathsBuilder::new()
+        .path(
+            "/healthz",
+            PathItem::new(
+                HttpMethod::Get,
+                OperationBuilder::new()
+                    .tag("health")
+                    .operation_id(Some("healthz"))
+                    .summary(Some("Liveness: the process answers"))
+                    .response("200", ResponseBuilder::new().description("ok").build()),
+            ),
+        )
+        .path(
+            "/readyz",
+            PathItem::new(
+                HttpMethod::Get,
+                OperationBuilder::new()
+                    .tag("health")
+                    .operation_id(Some("readyz"))
+                    .summary(Some("Readiness: the database answers"))
+                    .response("200", ResponseBuilder::new().description("ready").build())
+                    .response("503", ResponseBuilder::new().description("the database does not answer").build()),
+            ),
+        )
+        .path(
+            "/v1/workspaces",
+            PathItem::new(
+                HttpMethod::Get,
+                OperationBuilder::new()
+                    .tag("workspaces")
+                    .operation_id(Some("list_workspaces"))
+                    .summary(Some("The workspaces the token reaches (its own)"))
+                    .response("200", ResponseBuilder::new().description("Workspaces").build())
+                    .response("401", error_response("No valid token")),
+            ),
+        )
+        .path(
+            "/v1/workspaces/{workspace}",
+            PathItem::new(
+                HttpMethod::Get,
+                OperationBuilder::new()
+                    .tag("workspaces")
+                    .operation_id(Some("workspace_status"))
+                    .summary(Some("Workspace overview: record counts, datasets, active agents, recent changes"))
+                    .parameter(path_parameter("workspace", "Workspace name"))
+                    .response("200", ResponseBuilder::new().description("Overview").build())
+                    .response("401", error_response("No valid token"))
+                    .response("404", error_response("No such workspace (or not the token's)")),
+            ),
+        )
+        .path(
+            "/v1/workspaces/{workspace}/tokens",
+            PathItem::new(
+                HttpMethod::Post,
+                OperationBuilder::new()
+                    .tag("workspaces")
+                    .operation_id(Some("create_token"))
+                    .summary(Some("Create an API token for the workspace (admin); its secret is shown once"))
+                    .parameter(path_parameter("workspace", "Workspace name"))
+                    .request_body(Some(
+                        RequestBodyBuilder::new()
+                            .required(Some(Required::True))
+                            .content(
+                                "application/json",
+                                json(
+                                    ObjectBuilder::new()
+                                        .property("role", Role::schema())
+                                        .property("name", ObjectBuilder::new().schema_type(Type::String))
+                                        .required("role")
+                                        .required("name"),
+                                ),
+                            )
+                            .build(),
+                    ))
+                    .response("201", ResponseBuilder::new().description("The token, with its secret").build())
+                    .response("403", error_response("Only admin tokens may create tokens")),
+            ),
+        );
+    for kind in RecordKind::ALL {
+        paths = record_paths(paths, *kind);
+    }
+
+    let mut schemas = Vec::new();
+    RecordKind::all_schemas(&mut schemas);
+    let mut components = ComponentsBuilder::new()
+        .schema(
+            "Error",
+            ObjectBuilder::new().property(
+                "error",
+                ObjectBuilder::new()
+                    .property("code", ObjectBuilder::new().schema_type(Type::String))
+                    .property("message", ObjectBuilder::new().schema_type(Type::String))
+                    .required("code")
+                    .required("message"),
+            ),
+        )
+        .security_scheme("bearer", SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()));
+    for (name, schema) in schemas {
+        components = components.schema(name, schema);
+    }
+    for kind in RecordKind::ALL {
+        let (name, _) = kind.schema();
+        components = components.schema(format!("{name}View"), view_schema(&name));
+    }
+
+    OpenApiBuilder::new()
+        .info(
+            InfoBuilder::new()
+                .title("Charter")
+                .version(env!("CARGO_PKG_VERSION"))
+                .description(Some(
+                    "The governance control plane for AI agents. Every request under /v1 needs \
+                     `Authorization: Bearer <token>`; a token reaches one workspace with one role.",
+                ))
+                .build(),
+        )
+        .paths(paths.build())
+        .components(Some(components.build()))
+        .security(Some([SecurityRequirement::new("bearer", Vec::<String>::new())]))
+        .build()
+}
+
+/// The OpenAPI document as JSON, built once.
+pub fn document_json() -> &'static str {
+    static DOCUMENT: OnceLock<String> = OnceLock::new();
+    DOCUMENT.get_or_init(|| serde_json::to_string(&document()).unwrap_or_else(|_| "{}".to_owned()))
+}
+

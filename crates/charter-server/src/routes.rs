@@ -1,0 +1,229 @@
+//! Request handlers: parse the request, call one use case, render the answer.
+
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{Path, Query, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use charter_app::{App, RecordView};
+use charter_model::{Record, RecordKind, Role, WorkspaceName};
+use serde::{Deserialize, Serialize};
+
+use crate::auth::Authenticated;
+use crate::ApiError;
+
+/// Records per page when the request does not say.
+const DEFAULT_PAGE: u32 = 100;
+
+pub(crate) async fn healthz() -> &'static str {
+    "ok\n"
+}
+
+pub(crate) async fn readyz(State(app): State<App>) -> Response {
+    match app.ready().await {
+        Ok(()) => (StatusCode::OK, Json(serde_json::json!({ "status": "ready" }))).into_response(),
+        Err(error) => {
+            tracing::warn!(%error, "not ready");
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                Json(serde_json::json!({ "status": "unavailable", "reason": "the database does not answer" })),
+            )
+                .into_response()
+        }
+    }
+}
+
+pub(crate) async fn openapi() -> Response {
+    ([(header::CONTENT_TYPE, "application/json")], crate::openapi::document_json()).into_response()
+}
+
+pub(crate) async fn fallback() -> ApiError {
+    ApiError::not_found("no such endpoint; the API is described at /openapi.json")
+}
+
+/// A workspace name from a path. An invalid name cannot name an existing
+/// workspace, so it is answered like a missing one.
+fn workspace(name: &str) -> Result<WorkspaceName, ApiError> {
+    WorkspaceName::new(name).map_err(|_| ApiError::not_found(format!("workspace \"{name}\" not found")))
+}
+
+fn kind(plural: &str) -> Result<RecordKind, ApiError> {
+    RecordKind::ALL.iter().copied().find(|kind| kind.plural() == plural).ok_or_else(|| {
+        ApiError::not_found(format!(
+            "no record kind \"{plural}\"; expected one of {}",
+            RecordKind::ALL.iter().map(|kind| kind.plural()).collect::<Vec<_>>().join(", ")
+        ))
+    })
+}
+
+fn body_text(body: Result<Bytes, BytesRejection>) -> Result<Bytes, ApiError> {
+    body.map_err(|rejection| {
+        let status = rejection.status();
+        if status == StatusCode::PAYLOAD_TOO_LARGE {
+            ApiError::new(status, "too_large", "the request body is larger than this server accepts")
+        } else {
+            ApiError::new(status, "bad_request", rejection.body_text())
+        }
+    })
+}
+
+fn parse_record(kind: RecordKind, body: &[u8]) -> Result<Record, ApiError> {
+    let text = std::str::from_utf8(body).map_err(|error| {
+        ApiError::bad_request(format!("the request body is not UTF-8 (byte offset {})", error.valid_up_to()))
+    })?;
+    kind.parse_json(text)
+        .map_err(|error| ApiError::bad_request(format!("request body: {error}")))
+}
+
+fn etag(version: u64) -> HeaderValue {
+    // INVARIANT: a quoted decimal number is a valid header value.
+    HeaderValue::from_str(&format!("\"{version}\"")).unwrap_or_else(|_| HeaderValue::from_static("\"0\""))
+}
+
+fn record_response(status: StatusCode, view: RecordView) -> Response {
+    let tag = etag(view.version);
+    let mut response = (status, Json(view)).into_response();
+    response.headers_mut().insert(header::ETAG, tag);
+    response
+}
+
+#[derive(Debug, Serialize)]
+struct WorkspaceLine {
+    name: String,
+    created_at: charter_model::Timestamp,
+}
+
+pub(crate) async fn list_workspaces(
+    State(app): State<App>,
+    Authenticated(caller): Authenticated,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let rows = app.list_workspaces(&caller).await?;
+    let items: Vec<WorkspaceLine> = rows
+        .into_iter()
+        .map(|row| WorkspaceLine { name: row.name.to_string(), created_at: row.created_at })
+        .collect();
+    Ok(Json(serde_json::json!({ "items": items })))
+}
+
+pub(crate) async fn workspace_status(
+    State(app): State<App>,
+    Authenticated(caller): Authenticated,
+    Path(name): Path<String>,
+) -> Result<Json<charter_app::WorkspaceStatus>, ApiError> {
+    Ok(Json(app.status(&caller, &workspace(&name)?, 20).await?))
+}
+
+#[derive(Debug, Deserialize)]
+pub(crate) struct ListQuery {
+    after: Option<String>,
+    limit: Option<u32>,
+}
+
+pub(crate) async fn list_records(
+    State(app): State<App>,
+    Authenticated(caller): Authenticated,
+    Path((name, plural)): Path<(String, String)>,
+    query: Result<Query<ListQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<Json<charter_app::Page>, ApiError> {
+    let Query(query) = query.map_err(|rejection| ApiError::bad_request(rejection.body_text()))?;
+    let (workspace, kind) = (workspace(&name)?, kind(&plural)?);
+    let page = app
+        .list_records(&caller, &workspace, kind, query.after.as_deref(), query.limit.unwrap_or(DEFAULT_PAGE))
+        .await?;
+    Ok(Json(page))
+}
+
+pub(crate) async fn get_record(
+    State(app): State<App>,
+    Authenticated(caller): Authenticated,
+    Path((name, plural, id)): Path<(String, String, String)>,
+) -> Result<Response, ApiError> {
+    let (workspace, kind) = (workspace(&name)?, kind(&plural)?);
+    let view = app.get_record(&caller, &workspace, kind, &id).await?;
+    Ok(record_response(StatusCode::OK, view))
+}
+
+pub(crate) async fn create_record(
+    State(app): State<App>,
+    Authenticated(caller): Authenticated,
+    Path((name, plural)): Path<(String, String)>,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    let (workspace, kind) = (workspace(&name)?, kind(&plural)?);
+    let record = parse_record(kind, &body_text(body)?)?;
+    let view = app.create_record(&caller, &workspace, record).await?;
+    let location = format!("/v1/workspaces/{workspace}/{}/{}", kind.plural(), view.id);
+    let mut response = record_response(StatusCode::CREATED, view);
+    if let Ok(location) = HeaderValue::from_str(&location) {
+        response.headers_mut().insert(header::LOCATION, location);
+    }
+    Ok(response)
+}
+
+/// The version an `If-Match` header names: `"3"`, `W/"3"` or `3`.
+fn if_match(headers: &HeaderMap) -> Result<u64, ApiError> {
+    let value = headers.get(header::IF_MATCH).ok_or_else(|| {
+        ApiError::new(
+            StatusCode::PRECONDITION_REQUIRED,
+            "version_required",
+            "send If-Match with the version (ETag) of the record you changed",
+        )
+    })?;
+    let text = value.to_str().unwrap_or_default().trim();
+    let text = text.strip_prefix("W/").unwrap_or(text).trim_matches('"');
+    text.parse().map_err(|_| {
+        ApiError::bad_request(format!("If-Match \"{text}\" is not a record version (ETag)"))
+    })
+}
+
+pub(crate) async fn update_record(
+    State(app): State<App>,
+    Authenticated(caller): Authenticated,
+    Path((name, plural, id)): Path<(String, String, String)>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    let (workspace, kind) = (workspace(&name)?, kind(&plural)?);
+    let expected = if_match(&headers)?;
+    let record = parse_record(kind, &body_text(body)?)?;
+    let view = app.update_record(&caller, &workspace, &id, expected, record).await?;
+    Ok(record_response(StatusCode::OK, view))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct TokenRequest {
+    role: Role,
+    name: String,
+}
+
+#[derive(Debug, Serialize)]
+struct TokenResponse {
+    id: String,
+    token: String,
+    workspace: String,
+    role: Role,
+    name: String,
+}
+
+pub(crate) async fn create_token(
+    State(app): State<App>,
+    Authenticated(caller): Authenticated,
+    Path(name): Path<String>,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    let workspace = workspace(&name)?;
+    let body = body_text(body)?;
+    let request: TokenRequest = serde_json::from_slice(&body)
+        .map_err(|error| ApiError::bad_request(format!("request body: {error}")))?;
+    let token = app.create_token(&caller, &workspace, request.role, &request.name).await?;
+    let response = TokenResponse {
+        id: token.id,
+        token: token.secret,
+        workspace: token.workspace.to_string(),
+        role: token.role,
+        name: token.name,
+    };
+    Ok((StatusCode::CREATED, Json(response)).into_response())
+}

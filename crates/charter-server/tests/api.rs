@@ -1,0 +1,245 @@
+//! The HTTP API through the real router (no socket), on SQLite and
+//! PostgreSQL: probes, the OpenAPI document, the authentication and role
+//! matrix, and bad requests.
+
+use std::path::PathBuf;
+
+use axum::body::Body;
+use axum::http::{header, Method, Request, StatusCode};
+use axum::Router;
+use charter_app::{App, Caller, ImportSource};
+use charter_model::{Role, WorkspaceName};
+use charter_server::{router, Limits};
+use charter_store::testing::each_backend;
+use charter_store::Store;
+use http_body_util::BodyExt;
+use serde_json::Value;
+use tower::ServiceExt;
+
+struct Api {
+    router: Router,
+    tokens: Tokens,
+}
+
+struct Tokens {
+    admin: String,
+    owner: String,
+    auditor: String,
+    other_workspace: String,
+}
+
+async fn setup(store: Store) -> Api {
+    let app = App::new(store);
+    let local = Caller::local("setup");
+    let ops = WorkspaceName::new("ops").unwrap();
+    let examples = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../examples/ops-workspace");
+    app.import(&local, &ops, ImportSource::from_dir(&examples).unwrap(), true).await.unwrap();
+    let other = WorkspaceName::new("other").unwrap();
+    app.create_workspace(&local, &other).await.unwrap();
+    let token = |workspace: WorkspaceName, role: Role| {
+        let app = app.clone();
+        let local = local.clone();
+        async move { app.create_token(&local, &workspace, role, &format!("{role}-bot")).await.unwrap().secret }
+    };
+    let tokens = Tokens {
+        admin: token(ops.clone(), Role::Admin).await,
+        owner: token(ops.clone(), Role::Owner).await,
+        auditor: token(ops.clone(), Role::Auditor).await,
+        other_workspace: token(other, Role::Admin).await,
+    };
+    Api { router: router(app, Limits { body_bytes: 64 * 1024, ..Limits::default() }), tokens }
+}
+
+struct Answer {
+    status: StatusCode,
+    headers: axum::http::HeaderMap,
+    body: Value,
+}
+
+impl Api {
+    async fn call(&self, method: Method, uri: &str, token: Option<&str>, body: Option<&str>, extra: &[(&str, &str)]) -> Answer {
+        let mut request = Request::builder().method(method).uri(uri);
+        if let Some(token) = token {
+            request = request.header(header::AUTHORIZATION, format!("Bearer {token}"));
+        }
+        for (name, value) in extra {
+            request = request.header(*name, *value);
+        }
+        let request = request
+            .header(header::CONTENT_TYPE, "application/json")
+            .body(body.map_or_else(Body::empty, |b| Body::from(b.to_owned())))
+            .unwrap();
+        let response = self.router.clone().oneshot(request).await.unwrap();
+        let status = response.status();
+        let headers = response.headers().clone();
+        let bytes = response.into_body().collect().await.unwrap().to_bytes();
+        let body = serde_json::from_slice(&bytes).unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into_owned()));
+        Answer { status, headers, body }
+    }
+}
+
+fn message(answer: &Answer) -> &str {
+    answer.body["error"]["message"].as_str().unwrap_or_default()
+}
+
+#[tokio::test]
+async fn probes_and_openapi() {
+    each_backend(|store| async move {
+        let api = setup(store).await;
+        let health = api.call(Method::GET, "/healthz", None, None, &[]).await;
+        assert_eq!(health.status, StatusCode::OK);
+        let ready = api.call(Method::GET, "/readyz", None, None, &[]).await;
+        assert_eq!((ready.status, ready.body["status"].as_str()), (StatusCode::OK, Some("ready")));
+
+        let doc = api.call(Method::GET, "/openapi.json", None, None, &[]).await;
+        assert_eq!(doc.status, StatusCode::OK);
+        let document = doc.body;
+        assert!(document["openapi"].as_str().unwrap().starts_with("3."));
+        for path in ["/v1/workspaces/{workspace}/agents", "/v1/workspaces/{workspace}/risk-signals/{id}"] {
+            assert!(document["paths"][path].is_object(), "{path}");
+        }
+        assert_eq!(
+            document["components"]["schemas"]["Agent"]["properties"]["criticality"]["oneOf"][0]["$ref"].as_str().map(|r| r.rsplit('/').next()),
+            Some(Some("Criticality"))
+        );
+        // Every reference resolves.
+        let text = document.to_string();
+        for reference in text.split("\"$ref\":\"#/components/schemas/").skip(1) {
+            let name = reference.split('"').next().unwrap();
+            assert!(document["components"]["schemas"][name].is_object(), "dangling $ref {name}");
+        }
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn authentication_and_roles() {
+    each_backend(|store| async move {
+        let api = setup(store).await;
+        let t = &api.tokens;
+        let agents = "/v1/workspaces/ops/agents";
+
+        let none = api.call(Method::GET, agents, None, None, &[]).await;
+        assert_eq!(none.status, StatusCode::UNAUTHORIZED);
+        assert_eq!(none.headers[header::WWW_AUTHENTICATE], "Bearer");
+        let wrong = api.call(Method::GET, agents, Some("charter_deadbeef"), None, &[]).await;
+        assert_eq!(wrong.status, StatusCode::UNAUTHORIZED);
+
+        let list = api.call(Method::GET, agents, Some(&t.auditor), None, &[]).await;
+        assert_eq!(list.status, StatusCode::OK);
+        assert_eq!(list.body["items"].as_array().unwrap().len(), 7);
+
+        // Another workspace's token sees nothing, and cannot tell whether it exists.
+        let foreign = api.call(Method::GET, agents, Some(&t.other_workspace), None, &[]).await;
+        let missing = api.call(Method::GET, "/v1/workspaces/nowhere/agents", Some(&t.other_workspace), None, &[]).await;
+        assert_eq!(foreign.status, StatusCode::NOT_FOUND);
+        assert_eq!(missing.status, StatusCode::NOT_FOUND);
+        assert_eq!(message(&foreign), "workspace \"ops\" not found");
+        let one = api.call(Method::GET, "/v1/workspaces/ops/agents/agent_sales_01", Some(&t.other_workspace), None, &[]).await;
+        assert_eq!(one.status, StatusCode::NOT_FOUND);
+
+        let agent = r#"{"agent_id":"agent_hr_01","name":"HR Agent","status":"pilot","criticality":"low"}"#;
+        let denied = api.call(Method::POST, agents, Some(&t.auditor), Some(agent), &[]).await;
+        assert_eq!(denied.status, StatusCode::FORBIDDEN);
+        let created = api.call(Method::POST, agents, Some(&t.owner), Some(agent), &[]).await;
+        assert_eq!(created.status, StatusCode::CREATED, "{:?}", created.body);
+        assert_eq!(created.headers[header::ETAG], "\"1\"");
+        assert_eq!(created.headers[header::LOCATION], "/v1/workspaces/ops/agents/agent_hr_01");
+        assert_eq!(created.body["record"]["status"], "pilot");
+
+        let policy = r#"{"policy_id":"POL-HR-LEAVE","title":"Leave","purpose":"p.","rules":"1. r","owner":"o","status":"Active"}"#;
+        let denied = api.call(Method::POST, "/v1/workspaces/ops/policies", Some(&t.owner), Some(policy), &[]).await;
+        assert_eq!(denied.status, StatusCode::FORBIDDEN);
+        let allowed = api.call(Method::POST, "/v1/workspaces/ops/policies", Some(&t.admin), Some(policy), &[]).await;
+        assert_eq!(allowed.status, StatusCode::CREATED);
+
+        let token = api
+            .call(Method::POST, "/v1/workspaces/ops/tokens", Some(&t.owner), Some(r#"{"role":"admin","name":"x"}"#), &[])
+            .await;
+        assert_eq!(token.status, StatusCode::FORBIDDEN);
+        let token = api
+            .call(Method::POST, "/v1/workspaces/ops/tokens", Some(&t.admin), Some(r#"{"role":"operator","name":"ci"}"#), &[])
+            .await;
+        assert_eq!(token.status, StatusCode::CREATED);
+        let secret = token.body["token"].as_str().unwrap().to_owned();
+        let overview = api.call(Method::GET, "/v1/workspaces/ops", Some(&secret), None, &[]).await;
+        assert_eq!(overview.status, StatusCode::OK);
+        assert_eq!(overview.body["records"]["agent"], 8);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn updates_need_the_current_version() {
+    each_backend(|store| async move {
+        let api = setup(store).await;
+        let owner = api.tokens.owner.clone();
+        let uri = "/v1/workspaces/ops/systems/crm_salesforce";
+        let current = api.call(Method::GET, uri, Some(&owner), None, &[]).await;
+        assert_eq!(current.headers[header::ETAG], "\"1\"");
+        let body = r#"{"system_id":"crm_salesforce","type":"external_api","schema_version":"v4","uptime_30d":99.5}"#;
+
+        let missing = api.call(Method::PUT, uri, Some(&owner), Some(body), &[]).await;
+        assert_eq!(missing.status, StatusCode::PRECONDITION_REQUIRED);
+        let updated = api.call(Method::PUT, uri, Some(&owner), Some(body), &[("if-match", "\"1\"")]).await;
+        assert_eq!(updated.status, StatusCode::OK, "{:?}", updated.body);
+        assert_eq!(updated.headers[header::ETAG], "\"2\"");
+        let stale = api.call(Method::PUT, uri, Some(&owner), Some(body), &[("if-match", "\"1\"")]).await;
+        assert_eq!(stale.status, StatusCode::PRECONDITION_FAILED);
+        assert_eq!(message(&stale), "system \"crm_salesforce\" was changed by someone else: expected version 1, current version is 2");
+
+        let other_id = r#"{"system_id":"erp","type":"x"}"#;
+        let mismatch = api.call(Method::PUT, uri, Some(&owner), Some(other_id), &[("if-match", "2")]).await;
+        assert_eq!(mismatch.status, StatusCode::UNPROCESSABLE_ENTITY);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn bad_requests_are_answered_clearly() {
+    each_backend(|store| async move {
+        let api = setup(store).await;
+        let owner = api.tokens.owner.clone();
+        let agents = "/v1/workspaces/ops/agents";
+
+        let malformed = api.call(Method::POST, agents, Some(&owner), Some("{\"agent_id\": \"agent_x_01\",,}"), &[]).await;
+        assert_eq!(malformed.status, StatusCode::BAD_REQUEST);
+        assert_eq!(message(&malformed), "request body: line 1, column 27: malformed JSON: key must be a string");
+
+        let unknown = api
+            .call(Method::POST, agents, Some(&owner), Some(r#"{"agent_id":"agent_x_01","name":"X","status":"urgent"}"#), &[])
+            .await;
+        assert_eq!(unknown.status, StatusCode::BAD_REQUEST);
+        assert_eq!(message(&unknown), "request body: status: unknown value \"urgent\", expected one of active, pilot, paused, retired");
+
+        let rule = api
+            .call(Method::POST, "/v1/workspaces/ops/systems", Some(&owner), Some(r#"{"system_id":"s","type":"x","uptime_30d":101}"#), &[])
+            .await;
+        assert_eq!(rule.status, StatusCode::UNPROCESSABLE_ENTITY);
+
+        let huge = format!(r#"{{"agent_id":"agent_x_01","name":"{}","status":"active"}}"#, "x".repeat(100 * 1024));
+        let too_large = api.call(Method::POST, agents, Some(&owner), Some(&huge), &[]).await;
+        assert_eq!(too_large.status, StatusCode::PAYLOAD_TOO_LARGE);
+
+        let duplicate = api
+            .call(Method::POST, agents, Some(&owner), Some(r#"{"agent_id":"agent_sales_01","name":"X","status":"active"}"#), &[])
+            .await;
+        assert_eq!(duplicate.status, StatusCode::CONFLICT);
+
+        let kind = api.call(Method::GET, "/v1/workspaces/ops/gadgets", Some(&owner), None, &[]).await;
+        assert_eq!(kind.status, StatusCode::NOT_FOUND);
+        assert!(message(&kind).starts_with("no record kind \"gadgets\"; expected one of teams, people"));
+        let nothing = api.call(Method::GET, "/nope", None, None, &[]).await;
+        assert_eq!(nothing.status, StatusCode::NOT_FOUND);
+
+        let page = api.call(Method::GET, "/v1/workspaces/ops/snapshots?limit=5", Some(&owner), None, &[]).await;
+        assert_eq!(page.body["items"].as_array().unwrap().len(), 5);
+        let next = page.body["next_after"].as_str().unwrap().to_owned();
+        let rest = api.call(Method::GET, &format!("/v1/workspaces/ops/snapshots?limit=100&after={next}"), Some(&owner), None, &[]).await;
+        assert_eq!(rest.body["items"].as_array().unwrap().len(), 7);
+        assert!(rest.body.get("next_after").is_none());
+        let bad_limit = api.call(Method::GET, "/v1/workspaces/ops/snapshots?limit=many", Some(&owner), None, &[]).await;
+        assert_eq!(bad_limit.status, StatusCode::BAD_REQUEST);
+    })
+    .await;
+}
