@@ -1,8 +1,8 @@
 //! Writing audit events: every mutating use case describes its changes as
 //! [`Change`]s and appends them here, in the transaction that made them.
 
-use charter_model::audit::AuditEvent;
 use charter_model::Timestamp;
+use charter_model::audit::AuditEvent;
 use charter_store::{EventRow, WorkspaceRow, WriteTx};
 
 use crate::Result;

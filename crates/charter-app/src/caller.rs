@@ -84,9 +84,9 @@ impl Caller {
     pub(crate) fn require_local(&self) -> Result<()> {
         match self {
             Caller::Local { .. } => Ok(()),
-            Caller::Token { .. } => Err(AppError::Forbidden(
-                "API tokens are scoped to one workspace and cannot do this".into(),
-            )),
+            Caller::Token { .. } => {
+                Err(AppError::Forbidden("API tokens are scoped to one workspace and cannot do this".into()))
+            }
         }
     }
 }

@@ -28,7 +28,9 @@ pub enum AppError {
         id: String,
     },
     /// The update was based on a version that is no longer current.
-    #[error("{kind} \"{id}\" was changed by someone else: expected version {expected}, current version is {current}")]
+    #[error(
+        "{kind} \"{id}\" was changed by someone else: expected version {expected}, current version is {current}"
+    )]
     Conflict {
         /// Kind of the record.
         kind: RecordKind,
@@ -66,7 +68,9 @@ impl From<StoreError> for AppError {
         match error {
             StoreError::NotFound { kind, id } => AppError::NotFound { kind, id },
             StoreError::AlreadyExists { what, id } => AppError::AlreadyExists { what, id },
-            StoreError::Conflict { kind, id, expected, current } => AppError::Conflict { kind, id, expected, current },
+            StoreError::Conflict { kind, id, expected, current } => {
+                AppError::Conflict { kind, id, expected, current }
+            }
             other => AppError::Store(other),
         }
     }

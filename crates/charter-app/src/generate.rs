@@ -16,8 +16,9 @@ use std::path::Path;
 
 use charter_model::signals::{Kpis, ValueFigures};
 use charter_model::{
-    Agent, AgentId, AgentStatus, AuthStatus, Criticality, Date, Key, KpiRecord, OwnershipReview, ReviewOutcome,
-    RiskEvent, RiskSignal, RiskStatus, Severity, Snapshot, System, Timestamp, ValueRecord, Workflow,
+    Agent, AgentId, AgentStatus, AuthStatus, Criticality, Date, Key, KpiRecord, OwnershipReview,
+    ReviewOutcome, RiskEvent, RiskSignal, RiskStatus, Severity, Snapshot, System, Timestamp, ValueRecord,
+    Workflow,
 };
 use serde::Serialize;
 
@@ -124,8 +125,18 @@ const VENDORS: [(&str, &str); 16] = [
 ];
 
 const STEPS: [&str; 12] = [
-    "fetch_input", "classify", "enrich", "score", "draft", "validate_fields", "human_review",
-    "post_to_system", "notify", "reconcile", "archive", "summarise",
+    "fetch_input",
+    "classify",
+    "enrich",
+    "score",
+    "draft",
+    "validate_fields",
+    "human_review",
+    "post_to_system",
+    "notify",
+    "reconcile",
+    "archive",
+    "summarise",
 ];
 
 fn round(value: f64, decimals: i32) -> f64 {
@@ -143,7 +154,8 @@ fn date_plus(date: Date, days: i64) -> Date {
 }
 
 fn at_noon(date: Date, minutes: i64) -> Timestamp {
-    let micros = date.inner().midnight().assume_utc().unix_timestamp() * 1_000_000 + (12 * 60 + minutes) * 60_000_000;
+    let micros =
+        date.inner().midnight().assume_utc().unix_timestamp() * 1_000_000 + (12 * 60 + minutes) * 60_000_000;
     Timestamp::from_unix_micros(micros).unwrap_or_else(|| unreachable!("generated dates are in range"))
 }
 
@@ -227,11 +239,18 @@ pub fn portfolio(spec: PortfolioSpec, dir: &Path) -> std::io::Result<PortfolioCo
             u if u < 0.97 => AgentStatus::Paused,
             _ => AgentStatus::Retired,
         };
-        let criticality = *rng.pick(&[Criticality::Low, Criticality::Medium, Criticality::Medium, Criticality::High, Criticality::Critical]);
+        let criticality = *rng.pick(&[
+            Criticality::Low,
+            Criticality::Medium,
+            Criticality::Medium,
+            Criticality::High,
+            Criticality::Critical,
+        ]);
         let mut dependencies: Vec<Key> = Vec::new();
         for _ in 0..1 + rng.below(4) {
             // Skewed popularity: low indexes are picked far more often.
-            let system = &system_ids[(rng.unit().powi(3) * system_ids.len() as f64) as usize % system_ids.len()];
+            let system =
+                &system_ids[(rng.unit().powi(3) * system_ids.len() as f64) as usize % system_ids.len()];
             if !dependencies.contains(system) {
                 dependencies.push(system.clone());
             }
@@ -324,7 +343,10 @@ pub fn portfolio(spec: PortfolioSpec, dir: &Path) -> std::io::Result<PortfolioCo
                     risk_type: risk_type.clone(),
                     severity: severities[severity],
                     signal: format!("{risk_type} signal {} for {agent_id}", event + 1),
-                    detected_at: at_noon(date_plus(spec.end_date, -7 * (events - event) as i64), event as i64 * 17),
+                    detected_at: at_noon(
+                        date_plus(spec.end_date, -7 * (events - event) as i64),
+                        event as i64 * 17,
+                    ),
                     status: RiskStatus::Open,
                 })?;
             }
@@ -336,7 +358,11 @@ pub fn portfolio(spec: PortfolioSpec, dir: &Path) -> std::io::Result<PortfolioCo
                 signal: format!("{risk_type} risk on {agent_id}"),
                 detected_at: at_noon(spec.end_date, 0),
                 status: RiskStatus::Open,
-                affected_workflows: workflow_ids.iter().take(1 + rng.below(workflow_ids.len())).cloned().collect(),
+                affected_workflows: workflow_ids
+                    .iter()
+                    .take(1 + rng.below(workflow_ids.len()))
+                    .cloned()
+                    .collect(),
             })?;
         }
 
@@ -353,10 +379,15 @@ pub fn portfolio(spec: PortfolioSpec, dir: &Path) -> std::io::Result<PortfolioCo
                 agent_id: agent_id.clone(),
                 review_date: date_plus(spec.end_date, -(30 * review as i64 + rng.below(30) as i64)),
                 reviewer: format!("{team} Lead"),
-                review_type: if outcome == ReviewOutcome::Escalated { "escalation" } else { "monthly" }.to_owned(),
+                review_type: if outcome == ReviewOutcome::Escalated { "escalation" } else { "monthly" }
+                    .to_owned(),
                 review_outcome: outcome,
                 action_required,
-                action_items: if action_required { vec!["Provide a remediation plan".to_owned()] } else { Vec::new() },
+                action_items: if action_required {
+                    vec!["Provide a remediation plan".to_owned()]
+                } else {
+                    Vec::new()
+                },
                 notes: None,
             })?;
         }
@@ -413,7 +444,8 @@ mod tests {
     #[test]
     fn same_seed_same_bytes_other_seed_other_bytes() {
         let spec = PortfolioSpec { agents: 30, seed: 7, end_date: "2024-12-20".parse().unwrap() };
-        let (a, b, c) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+        let (a, b, c) =
+            (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
         let counts = portfolio(spec, a.path()).unwrap();
         portfolio(spec, b.path()).unwrap();
         portfolio(PortfolioSpec { seed: 8, ..spec }, c.path()).unwrap();

@@ -13,7 +13,7 @@ use std::fmt;
 use std::path::Path;
 
 use charter_model::record::AGENT_IDENTITIES_FILE;
-use charter_model::{audit, Record, RecordKind, WorkspaceName};
+use charter_model::{Record, RecordKind, WorkspaceName, audit};
 use charter_store::{NewRecord, WorkspaceRow, WriteTx};
 
 use crate::audit::Change;
@@ -79,7 +79,7 @@ impl fmt::Display for ImportError {
 impl std::error::Error for ImportError {}
 
 /// What an import did.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
 pub struct ImportReport {
     /// The workspace imported into.
     pub workspace: String,
@@ -94,7 +94,7 @@ pub struct ImportReport {
 }
 
 /// Counts for one record kind.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct KindReport {
     /// The kind.
     pub kind: RecordKind,
@@ -138,7 +138,8 @@ impl ImportSource {
     pub fn from_dir(dir: &Path) -> Result<ImportSource, ImportError> {
         let origin = dir.display().to_string();
         let fail = |problem: String| ImportError { origin: origin.clone(), problems: vec![problem], more: 0 };
-        let entries = std::fs::read_dir(dir).map_err(|error| fail(format!("{origin}: cannot read directory: {error}")))?;
+        let entries = std::fs::read_dir(dir)
+            .map_err(|error| fail(format!("{origin}: cannot read directory: {error}")))?;
         let mut present = HashSet::new();
         let mut ignored = Vec::new();
         for entry in entries {
@@ -154,7 +155,8 @@ impl ImportSource {
         let mut files = Vec::new();
         for name in file_names() {
             if present.contains(name) {
-                let bytes = std::fs::read(dir.join(name)).map_err(|error| fail(format!("{name}: cannot read: {error}")))?;
+                let bytes = std::fs::read(dir.join(name))
+                    .map_err(|error| fail(format!("{name}: cannot read: {error}")))?;
                 files.push(SourceFile { name: name.to_owned(), bytes });
             }
         }
@@ -237,7 +239,11 @@ fn parse_file(file: &SourceFile, kind: RecordKind, problems: &mut Problems) -> O
             problems.push(format!("{name}: [{index}].{error}"));
         }
     }
-    (problems.listed.len() + problems.more == before).then(|| ParsedFile { name: name.clone(), kind, records })
+    (problems.listed.len() + problems.more == before).then(|| ParsedFile {
+        name: name.clone(),
+        kind,
+        records,
+    })
 }
 
 /// The slow path, taken once a file is known to be bad: reads every element
@@ -257,7 +263,11 @@ fn report_every_element(name: &str, kind: RecordKind, bytes: &[u8], problems: &m
             return;
         }
         Err(error) => {
-            problems.push(format!("{name}: line {}, column {}: malformed JSON: {error}", error.line(), error.column()));
+            problems.push(format!(
+                "{name}: line {}, column {}: malformed JSON: {error}",
+                error.line(),
+                error.column()
+            ));
             return;
         }
     };
@@ -268,7 +278,9 @@ fn report_every_element(name: &str, kind: RecordKind, bytes: &[u8], problems: &m
                     problems.push(format!("{name}: [{index}].{error}"));
                 }
             }
-            Err(error) if error.path.is_empty() => problems.push(format!("{name}: [{index}]: {}", error.message)),
+            Err(error) if error.path.is_empty() => {
+                problems.push(format!("{name}: [{index}]: {}", error.message))
+            }
             Err(error) => problems.push(format!("{name}: [{index}].{}: {}", error.path, error.message)),
         }
     }
@@ -335,7 +347,12 @@ impl App {
         }
         check_duplicates(&parsed, &mut problems);
         if !problems.is_empty() {
-            return Err(ImportError { origin: source.origin, problems: problems.listed, more: problems.more }.into());
+            return Err(ImportError {
+                origin: source.origin,
+                problems: problems.listed,
+                more: problems.more,
+            }
+            .into());
         }
         drop(source.files);
         // Write kinds in dependency order; agents.json before agent_identities.json.
@@ -386,7 +403,8 @@ impl App {
             for record in &file.records {
                 references::collect_missing(record, exists, &mut missing);
             }
-            let counts = write_records(&mut tx, &row, caller.actor(), at, file.kind, file.records, created).await?;
+            let counts =
+                write_records(&mut tx, &row, caller.actor(), at, file.kind, file.records, created).await?;
             match report.kinds.iter_mut().find(|k| k.kind == file.kind) {
                 Some(existing) => {
                     existing.created += counts.created;
@@ -417,11 +435,8 @@ async fn write_records(
     let mut report = KindReport { kind, created: 0, updated: 0, unchanged: 0 };
     let mut records = records.into_iter();
     loop {
-        let batch: Vec<(String, String)> = records
-            .by_ref()
-            .take(CHUNK)
-            .map(|record| (record.id(), record.to_canonical_json()))
-            .collect();
+        let batch: Vec<(String, String)> =
+            records.by_ref().take(CHUNK).map(|record| (record.id(), record.to_canonical_json())).collect();
         if batch.is_empty() {
             return Ok(report);
         }

@@ -28,8 +28,8 @@ use charter_store::{Store, WorkspaceRow};
 pub use caller::Caller;
 pub use error::{AppError, Result};
 pub use import::{ImportReport, ImportSource};
-pub use references::RaidaChanges;
 pub use records::{MAX_PAGE, Page, RecordView};
+pub use references::RaidaChanges;
 pub use status::WorkspaceStatus;
 pub use tokens::{NewToken, SECRET_PREFIX};
 
@@ -90,13 +90,14 @@ impl App {
     /// The workspace `name`, if `caller` may see it. A token of another
     /// workspace gets the same answer as for a workspace that does not
     /// exist, so existence does not leak.
-    pub(crate) async fn visible_workspace(&self, caller: &Caller, name: &WorkspaceName) -> Result<WorkspaceRow> {
+    pub(crate) async fn visible_workspace(
+        &self,
+        caller: &Caller,
+        name: &WorkspaceName,
+    ) -> Result<WorkspaceRow> {
         if !caller.may_see(name) {
             return Err(AppError::WorkspaceNotFound(name.clone()));
         }
-        self.store
-            .workspace(name)
-            .await?
-            .ok_or_else(|| AppError::WorkspaceNotFound(name.clone()))
+        self.store.workspace(name).await?.ok_or_else(|| AppError::WorkspaceNotFound(name.clone()))
     }
 }

@@ -1,7 +1,7 @@
 //! Workspaces and registry records: create, read, list, update.
 
-use charter_model::{audit, Record, RecordKind, Timestamp, WorkspaceName};
-use charter_store::{NewRecord, StoredRecord, StoreError, WorkspaceRow, WriteTx};
+use charter_model::{Record, RecordKind, Timestamp, WorkspaceName, audit};
+use charter_store::{NewRecord, StoreError, StoredRecord, WorkspaceRow, WriteTx};
 use serde::Serialize;
 
 use crate::audit::Change;
@@ -148,7 +148,12 @@ impl App {
     }
 
     /// Creates a record at version 1.
-    pub async fn create_record(&self, caller: &Caller, workspace: &WorkspaceName, record: Record) -> Result<RecordView> {
+    pub async fn create_record(
+        &self,
+        caller: &Caller,
+        workspace: &WorkspaceName,
+        record: Record,
+    ) -> Result<RecordView> {
         let row = self.visible_workspace(caller, workspace).await?;
         caller.require_writer(record.kind())?;
         invalid(&record)?;
@@ -202,7 +207,12 @@ impl App {
             .await?
             .ok_or_else(|| AppError::NotFound { kind, id: id.to_owned() })?;
         if current.version != expected_version {
-            return Err(AppError::Conflict { kind, id: id.to_owned(), expected: expected_version, current: current.version });
+            return Err(AppError::Conflict {
+                kind,
+                id: id.to_owned(),
+                expected: expected_version,
+                current: current.version,
+            });
         }
         if current.body == body {
             return RecordView::from_stored(current);
@@ -219,7 +229,14 @@ impl App {
         self.reconcile_references(&mut tx, &row, &record, at, &mut changes).await?;
         crate::audit::append(&mut tx, &row, caller.actor(), at, changes).await?;
         tx.commit().await?;
-        Ok(RecordView { kind, id: id.to_owned(), version, created_at: current.created_at, updated_at: at, record })
+        Ok(RecordView {
+            kind,
+            id: id.to_owned(),
+            version,
+            created_at: current.created_at,
+            updated_at: at,
+            record,
+        })
     }
 
     /// Raises RAIDA items for references of `record` to missing records, and

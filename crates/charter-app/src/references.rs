@@ -6,8 +6,8 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
-use charter_model::raida::{raida_id, RaidaItem};
-use charter_model::{audit, Key, RaidaKind, RaidaStatus, Record, RecordKind, Severity, Timestamp};
+use charter_model::raida::{RaidaItem, raida_id};
+use charter_model::{Key, RaidaKind, RaidaStatus, Record, RecordKind, Severity, Timestamp, audit};
 use charter_store::{NewRecord, StoredRecord, WorkspaceRow, WriteTx};
 
 use crate::audit::Change;
@@ -31,7 +31,7 @@ pub(crate) struct Referrer {
 }
 
 /// What reconciling changed in the RAIDA log.
-#[derive(Debug, Default, Clone, PartialEq, Eq)]
+#[derive(Debug, Default, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct RaidaChanges {
     /// Items raised.
     pub opened: Vec<String>,
@@ -42,7 +42,11 @@ pub struct RaidaChanges {
 }
 
 /// Collects the references of `record` whose target `exists` denies.
-pub(crate) fn collect_missing(record: &Record, exists: impl Fn(RecordKind, &str) -> bool, missing: &mut Missing) {
+pub(crate) fn collect_missing(
+    record: &Record,
+    exists: impl Fn(RecordKind, &str) -> bool,
+    missing: &mut Missing,
+) {
     for reference in record.references() {
         if !exists(reference.kind, &reference.id) {
             missing.entry((reference.kind, reference.id)).or_default().push(Referrer {
@@ -62,19 +66,11 @@ fn describe(kind: RecordKind, id: &str, referrers: &[Referrer]) -> (String, Stri
     let mut referrers = referrers.to_vec();
     referrers.sort();
     referrers.dedup();
-    let list: Vec<String> = referrers
-        .iter()
-        .map(|r| format!("{} {} ({})", r.kind, r.id, r.field))
-        .collect();
+    let list: Vec<String> = referrers.iter().map(|r| format!("{} {} ({})", r.kind, r.id, r.field)).collect();
     let title = format!("no {kind} record describes \"{id}\"");
-    let description = format!(
-        "referenced by {}; describe the {kind} or remove the reference",
-        list.join(", ")
-    );
-    let source = referrers
-        .first()
-        .map(|r| format!("{}/{}", r.kind, r.id))
-        .unwrap_or_default();
+    let description =
+        format!("referenced by {}; describe the {kind} or remove the reference", list.join(", "));
+    let source = referrers.first().map(|r| format!("{}/{}", r.kind, r.id)).unwrap_or_default();
     (title, description, source)
 }
 
@@ -132,14 +128,10 @@ pub(crate) async fn reconcile(
             }
         }
     }
-    let bodies: Vec<(String, String)> = new_items
-        .iter()
-        .map(|record| (record.id(), record.to_canonical_json()))
-        .collect();
-    let rows: Vec<NewRecord> = bodies
-        .iter()
-        .map(|(id, body)| NewRecord { kind: RecordKind::Raida, id, body })
-        .collect();
+    let bodies: Vec<(String, String)> =
+        new_items.iter().map(|record| (record.id(), record.to_canonical_json())).collect();
+    let rows: Vec<NewRecord> =
+        bodies.iter().map(|(id, body)| NewRecord { kind: RecordKind::Raida, id, body }).collect();
     tx.insert_records(workspace.id, &rows, at).await?;
     for (id, body) in bodies {
         changes.push(Change {
@@ -200,9 +192,8 @@ async fn update(
     changes: &mut Vec<Change>,
 ) -> Result<()> {
     let body = Record::Raida(item.clone()).to_canonical_json();
-    let version = tx
-        .update_record(workspace.id, RecordKind::Raida, &record.id, record.version, &body, at)
-        .await?;
+    let version =
+        tx.update_record(workspace.id, RecordKind::Raida, &record.id, record.version, &body, at).await?;
     changes.push(Change {
         action: audit::action::UPDATE,
         kind: RecordKind::Raida.name().to_owned(),

@@ -82,7 +82,12 @@ pub struct ChangeLine {
 impl App {
     /// The overview of a workspace, listing at most `limit` datasets, agents
     /// and changes.
-    pub async fn status(&self, caller: &Caller, workspace: &WorkspaceName, limit: u32) -> Result<WorkspaceStatus> {
+    pub async fn status(
+        &self,
+        caller: &Caller,
+        workspace: &WorkspaceName,
+        limit: u32,
+    ) -> Result<WorkspaceStatus> {
         let row = self.visible_workspace(caller, workspace).await?;
         let records = self.store.record_counts(row.id).await?.into_iter().collect();
         let audit_events = self.store.event_count(row.id).await?;
@@ -92,7 +97,9 @@ impl App {
         for view in self.all(row.id, RecordKind::Agent).await? {
             if let Record::Agent(agent) = view.record {
                 *agents_by_status.entry(agent.status.to_string()).or_insert(0) += 1;
-                if matches!(agent.status, AgentStatus::Active | AgentStatus::Pilot) && active_agents.len() < limit as usize {
+                if matches!(agent.status, AgentStatus::Active | AgentStatus::Pilot)
+                    && active_agents.len() < limit as usize
+                {
                     active_agents.push(AgentLine {
                         agent_id: agent.agent_id.to_string(),
                         name: agent.name,

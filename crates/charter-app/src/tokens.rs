@@ -1,7 +1,7 @@
 //! API tokens: bearer secrets scoped to one workspace and one role, stored
 //! only as their SHA-256.
 
-use charter_model::{audit, Role, WorkspaceName};
+use charter_model::{Role, WorkspaceName, audit};
 use sha2::{Digest, Sha256};
 
 use crate::audit::Change;

@@ -6,8 +6,8 @@ use std::sync::Arc;
 use charter_app::import::SourceFile;
 use charter_app::{App, AppError, Caller, FixedClock, ImportSource};
 use charter_model::{RaidaStatus, Record, RecordKind, WorkspaceName};
-use charter_store::testing::each_backend;
 use charter_store::Store;
+use charter_store::testing::each_backend;
 
 fn example_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../examples/ops-workspace")
@@ -28,7 +28,10 @@ fn admin() -> Caller {
 fn source(files: &[(&str, &[u8])]) -> ImportSource {
     ImportSource {
         origin: "fixture".into(),
-        files: files.iter().map(|(name, bytes)| SourceFile { name: (*name).into(), bytes: bytes.to_vec() }).collect(),
+        files: files
+            .iter()
+            .map(|(name, bytes)| SourceFile { name: (*name).into(), bytes: bytes.to_vec() })
+            .collect(),
         ignored: Vec::new(),
     }
 }
@@ -58,7 +61,8 @@ async fn example_workspace_imports_and_reimport_changes_nothing() {
             .await
             .unwrap();
         assert!(report.workspace_created);
-        let created = |kind: RecordKind| report.kinds.iter().find(|k| k.kind == kind).map_or(0, |k| k.created);
+        let created =
+            |kind: RecordKind| report.kinds.iter().find(|k| k.kind == kind).map_or(0, |k| k.created);
         assert_eq!(created(RecordKind::Agent), 7, "3 seed agents and 4 specialist agents");
         assert_eq!(created(RecordKind::System), 3);
         assert_eq!(created(RecordKind::Workflow), 2);
@@ -127,7 +131,10 @@ async fn describing_a_missing_system_closes_its_raida_item() {
                 _ => None,
             })
             .collect();
-        assert!(statuses.contains(&("no system record describes \"zendesk\"".into(), RaidaStatus::Closed)), "{statuses:?}");
+        assert!(
+            statuses.contains(&("no system record describes \"zendesk\"".into(), RaidaStatus::Closed)),
+            "{statuses:?}"
+        );
         assert_eq!(statuses.iter().filter(|(_, s)| *s == RaidaStatus::Open).count(), 2);
     })
     .await;
@@ -138,7 +145,8 @@ async fn describing_a_missing_system_closes_its_raida_item() {
 #[tokio::test]
 async fn bad_input_is_refused_and_nothing_is_written() {
     let agent = r#"{"agent_id":"agent_sales_01","name":"Sales","status":"active"}"#;
-    let cases: Vec<(Vec<(&str, Vec<u8>)>, &str)> = vec![
+    type Files = Vec<(&'static str, Vec<u8>)>;
+    let cases: Vec<(Files, &str)> = vec![
         (
             vec![("agents.json", format!("[{agent},\n{{\"agent_id\": \"agent_x_01\" \"name\": 1}}]").into_bytes())],
             "agents.json: line 2, column 27: malformed JSON: expected \",\" or \"}\"",
@@ -181,7 +189,9 @@ async fn bad_input_is_refused_and_nothing_is_written() {
         let cases = cases.clone();
         async move {
             let app = app(store);
-            app.import(&admin(), &ops(), ImportSource::from_dir(&example_dir()).unwrap(), true).await.unwrap();
+            app.import(&admin(), &ops(), ImportSource::from_dir(&example_dir()).unwrap(), true)
+                .await
+                .unwrap();
             let before = fingerprint(&app).await;
             for (files, expected) in &cases {
                 let files: Vec<(&str, &[u8])> = files.iter().map(|(n, b)| (*n, b.as_slice())).collect();
@@ -224,7 +234,10 @@ async fn a_directory_without_charter_files_is_refused() {
     std::fs::write(dir.path().join("notes.json"), "[]").unwrap();
     let error = ImportSource::from_dir(dir.path()).unwrap_err();
     assert_eq!(error.problems.len(), 1);
-    assert!(error.problems[0].contains("no Charter data files found; expected one or more of teams.json"), "{error}");
+    assert!(
+        error.problems[0].contains("no Charter data files found; expected one or more of teams.json"),
+        "{error}"
+    );
     let error = ImportSource::from_dir(&dir.path().join("missing")).unwrap_err();
     assert!(error.problems[0].contains("cannot read directory"), "{error}");
 }

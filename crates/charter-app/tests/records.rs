@@ -6,8 +6,8 @@ use std::sync::Arc;
 use charter_app::{App, AppError, Caller, FixedClock};
 use charter_model::audit::AuditEvent;
 use charter_model::{Record, RecordKind, Role, WorkspaceName};
-use charter_store::testing::each_backend;
 use charter_store::Store;
+use charter_store::testing::each_backend;
 
 fn app(store: Store) -> App {
     App::with_clock(store, Arc::new(FixedClock("2026-11-22T09:00:00Z".parse().unwrap())))
@@ -61,7 +61,8 @@ async fn updates_bump_versions_and_stale_versions_conflict() {
         assert_eq!(stored.record, system("crm", 900));
 
         let log = events(&app, "ops").await;
-        let summary: Vec<(u64, &str, &str, Option<u64>, Option<u64>)> = log
+        type Line<'a> = (u64, &'a str, &'a str, Option<u64>, Option<u64>);
+        let summary: Vec<Line> = log
             .iter()
             .map(|e| (e.seq, e.action.as_str(), e.subject.as_str(), e.version, e.prev_version))
             .collect();

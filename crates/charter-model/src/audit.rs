@@ -96,9 +96,9 @@ impl AuditEvent {
     /// Reads an event from its canonical encoding, refusing any other encoding
     /// of the same content.
     pub fn decode(text: &str) -> Result<Self, EventFormatError> {
-        let value: Value =
-            serde_json::from_str(text).map_err(|error| EventFormatError(error.to_string()))?;
-        let field = |name: &str| value.get(name).ok_or_else(|| EventFormatError(format!("missing \"{name}\"")));
+        let value: Value = serde_json::from_str(text).map_err(|error| EventFormatError(error.to_string()))?;
+        let field =
+            |name: &str| value.get(name).ok_or_else(|| EventFormatError(format!("missing \"{name}\"")));
         let string = |name: &str| {
             field(name)?
                 .as_str()

@@ -291,10 +291,7 @@ mod tests {
     #[test]
     fn unknown_value_lists_expected() {
         let err = "urgent".parse::<Criticality>().unwrap_err();
-        assert_eq!(
-            err.to_string(),
-            "unknown value \"urgent\", expected one of low, medium, high, critical"
-        );
+        assert_eq!(err.to_string(), "unknown value \"urgent\", expected one of low, medium, high, critical");
     }
 
     #[test]

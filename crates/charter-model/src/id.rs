@@ -118,10 +118,7 @@ macro_rules! identifier {
 }
 
 fn is_upper_segment(segment: &str) -> bool {
-    !segment.is_empty()
-        && segment
-            .bytes()
-            .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit())
+    !segment.is_empty() && segment.bytes().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit())
 }
 
 /// `PREFIX-A-B…`: a fixed prefix followed by at least `min_segments`
@@ -136,9 +133,7 @@ fn is_prefixed_upper(value: &str, prefix: &str, min_segments: usize) -> bool {
 
 fn is_key(value: &str) -> bool {
     !value.is_empty()
-        && value
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.' | b'@' | b':'))
+        && value.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.' | b'@' | b':'))
 }
 
 /// `agent_<function>_<NN>`, the seed data's style: lower-case words separated
@@ -154,11 +149,9 @@ fn is_seed_agent_id(value: &str) -> bool {
     !words.is_empty()
         && !number.is_empty()
         && number.bytes().all(|b| b.is_ascii_digit())
-        && words.iter().all(|w| {
-            !w.is_empty()
-                && w.bytes()
-                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
-        })
+        && words
+            .iter()
+            .all(|w| !w.is_empty() && w.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit()))
 }
 
 fn is_agent_id(value: &str) -> bool {
@@ -169,9 +162,7 @@ fn is_workspace_name(value: &str) -> bool {
     let bytes = value.as_bytes();
     (1..=63).contains(&bytes.len())
         && (bytes[0].is_ascii_lowercase() || bytes[0].is_ascii_digit())
-        && bytes
-            .iter()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'-' | b'_'))
+        && bytes.iter().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'-' | b'_'))
 }
 
 /// Parses `PREFIX-YYYY-MM-DD-NNN` and returns the date and the sequence number.
@@ -303,7 +294,15 @@ mod tests {
     fn policy_ids() {
         check::<PolicyId>(
             &["POL-GOVERNANCE-MASTER", "POL-DATASET-MANAGEMENT", "POL-DATA-PII-RETENTION", "POL-A1-B2"],
-            &["POL-GOVERNANCE", "POL--MASTER", "pol-governance-master", "POL-GOV-master", "POL_GOV_MASTER", "", "POL-GOV-MASTER-"],
+            &[
+                "POL-GOVERNANCE",
+                "POL--MASTER",
+                "pol-governance-master",
+                "POL-GOV-master",
+                "POL_GOV_MASTER",
+                "",
+                "POL-GOV-MASTER-",
+            ],
         );
     }
 
@@ -318,8 +317,22 @@ mod tests {
     #[test]
     fn agent_ids() {
         check::<AgentId>(
-            &["AGENT-DATAMODEL-OPS", "AGENT-POLICIES-OPS", "agent_sales_01", "agent_support_02", "agent_data_model_7"],
-            &["AGENT-DATAMODEL", "agent_sales", "agent__01", "Agent_sales_01", "agent_sales_0x", "sales_01", "agent-sales-01"],
+            &[
+                "AGENT-DATAMODEL-OPS",
+                "AGENT-POLICIES-OPS",
+                "agent_sales_01",
+                "agent_support_02",
+                "agent_data_model_7",
+            ],
+            &[
+                "AGENT-DATAMODEL",
+                "agent_sales",
+                "agent__01",
+                "Agent_sales_01",
+                "agent_sales_0x",
+                "sales_01",
+                "agent-sales-01",
+            ],
         );
     }
 
@@ -327,7 +340,14 @@ mod tests {
     fn dated_ids() {
         check::<ChangeId>(
             &["CHG-2026-11-22-001", "CHG-2024-02-29-999"],
-            &["CHG-2026-11-22-000", "CHG-2026-13-01-001", "CHG-2023-02-29-001", "CHG-2026-11-22-01", "CHG-2026-11-22-0001", "OPS-2026-11-22-001"],
+            &[
+                "CHG-2026-11-22-000",
+                "CHG-2026-13-01-001",
+                "CHG-2023-02-29-001",
+                "CHG-2026-11-22-01",
+                "CHG-2026-11-22-0001",
+                "OPS-2026-11-22-001",
+            ],
         );
         check::<OperationId>(&["OPS-2026-01-27-001"], &["OPS-2026-01-27-1", "ops-2026-01-27-001"]);
         let date = crate::time::parse_date("2026-11-22").unwrap();
@@ -337,7 +357,10 @@ mod tests {
 
     #[test]
     fn workspace_names() {
-        check::<WorkspaceName>(&["ops", "team-a", "a1_b"], &["", "Ops", "-ops", "ops space", &"a".repeat(64)]);
+        check::<WorkspaceName>(
+            &["ops", "team-a", "a1_b"],
+            &["", "Ops", "-ops", "ops space", &"a".repeat(64)],
+        );
     }
 
     #[test]

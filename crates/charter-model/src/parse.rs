@@ -63,13 +63,13 @@ fn join(parent: &str, child: &str) -> String {
 /// message is about, when serde puts it in the message instead of the path
 /// (missing and unknown fields), and the message.
 fn humanize(text: &str) -> (String, String) {
-    if let Some(rest) = text.strip_prefix("missing field `") {
-        if let Some(field) = rest.strip_suffix('`') {
-            return (field.to_owned(), "missing required field".to_owned());
-        }
+    if let Some(field) = text.strip_prefix("missing field `").and_then(|rest| rest.strip_suffix('`')) {
+        return (field.to_owned(), "missing required field".to_owned());
     }
-    if let Some(rest) = text.strip_prefix("unknown field `") {
-        if let Some((field, expected)) = rest.split_once("`, ") {
+    if let Some(rest) = text.strip_prefix("unknown field `")
+        && let Some((field, expected)) = rest.split_once("`, ")
+    {
+        {
             let expected = expected.replace('`', "");
             let expected = if expected == "there are no fields" {
                 "no fields are allowed here".to_owned()
@@ -124,7 +124,9 @@ mod tests {
         let agent = r#"{"agent_id":"agent_sales_01","name":"Sales","status":"active"}"#;
         let cases = [
             (
-                format!(r#"[{agent}, {agent}, {{"agent_id":"agent_x_01","name":"X","status":"active","criticality":"urgent"}}]"#),
+                format!(
+                    r#"[{agent}, {agent}, {{"agent_id":"agent_x_01","name":"X","status":"active","criticality":"urgent"}}]"#
+                ),
                 "[2].criticality: unknown value \"urgent\", expected one of low, medium, high, critical",
             ),
             (
@@ -140,7 +142,8 @@ mod tests {
                 "[0].agent_id: invalid agent id \"sales\": expected AGENT-[FUNCTION]-[WORKSPACE] (e.g. AGENT-DATAMODEL-OPS) or agent_[function]_[NN] (e.g. agent_sales_01)",
             ),
             (
-                r#"[{"agent_id":"agent_x_01","name":"X","status":"active","daily_invocations":"many"}]"#.to_owned(),
+                r#"[{"agent_id":"agent_x_01","name":"X","status":"active","daily_invocations":"many"}]"#
+                    .to_owned(),
                 "[0].daily_invocations: invalid type: string \"many\", expected a whole number of at least 0",
             ),
             (

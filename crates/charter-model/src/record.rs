@@ -9,10 +9,10 @@ use serde::Serialize;
 
 use crate::canonical;
 use crate::enums::{Role, UnknownValue};
+use crate::parse::ParseError;
 use crate::raida::RaidaItem;
 use crate::registry::{Agent, Dataset, Person, Policy, Procedure, System, Team, Workflow};
 use crate::signals::{KpiRecord, OwnershipReview, RiskEvent, RiskSignal, Snapshot, ValueRecord};
-use crate::parse::ParseError;
 use crate::validate::{Check, Checker, FieldError, Ref};
 
 macro_rules! record_kinds {
@@ -175,9 +175,7 @@ impl RecordKind {
     /// `risk-signals`, `risk_signals`).
     pub fn from_name(name: &str) -> Option<RecordKind> {
         RecordKind::ALL.iter().copied().find(|kind| {
-            kind.name() == name
-                || kind.plural() == name
-                || kind.plural().replace('-', "_") == name
+            kind.name() == name || kind.plural() == name || kind.plural().replace('-', "_") == name
         })
     }
 }
@@ -187,11 +185,7 @@ impl FromStr for RecordKind {
     fn from_str(value: &str) -> Result<Self, UnknownValue> {
         RecordKind::from_name(value).ok_or_else(|| UnknownValue {
             value: value.to_owned(),
-            expected: RecordKind::ALL
-                .iter()
-                .map(|kind| kind.name())
-                .collect::<Vec<_>>()
-                .join(", "),
+            expected: RecordKind::ALL.iter().map(|kind| kind.name()).collect::<Vec<_>>().join(", "),
         })
     }
 }

@@ -7,8 +7,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::enums::{
-    AgentStatus, AuthStatus, Criticality, DatasetScope, FieldType, PolicyStatus, ProcedureStatus,
-    Role,
+    AgentStatus, AuthStatus, Criticality, DatasetScope, FieldType, PolicyStatus, ProcedureStatus, Role,
 };
 use crate::id::{AgentId, Key, PolicyId, ProcedureId};
 use crate::time::Date;
@@ -256,10 +255,7 @@ impl Check for Dataset {
         for (index, field) in self.fields.iter().enumerate() {
             check.text(&format!("fields[{index}].name"), &field.name);
             if !names.insert(field.name.as_str()) {
-                check.fail(
-                    &format!("fields[{index}].name"),
-                    &format!("duplicate field \"{}\"", field.name),
-                );
+                check.fail(&format!("fields[{index}].name"), &format!("duplicate field \"{}\"", field.name));
             }
         }
         check.unique("relationships", &self.relationships);
@@ -275,10 +271,7 @@ impl Check for Dataset {
         }
         for (index, field) in self.fields.iter().enumerate() {
             if let Some(reference) = &field.references {
-                refs.push(Ref::dataset(
-                    format!("fields[{index}].references.dataset"),
-                    &reference.dataset,
-                ));
+                refs.push(Ref::dataset(format!("fields[{index}].references.dataset"), &reference.dataset));
             }
         }
         if let Some(agent) = &self.managed_by_agent {

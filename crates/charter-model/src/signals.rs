@@ -226,10 +226,7 @@ impl Check for ValueRecord {
         if self.period_end < self.period_start {
             check.fail(
                 "period_end",
-                &format!(
-                    "must not be before period_start {}, got {}",
-                    self.period_start, self.period_end
-                ),
+                &format!("must not be before period_start {}, got {}", self.period_start, self.period_end),
             );
         }
         for (side, figures) in [("expected", &self.expected), ("actual", &self.actual)] {

@@ -49,12 +49,7 @@ fn date_error(value: &str) -> TimeError {
 }
 
 pub(crate) fn format_date(date: time::Date) -> String {
-    format!(
-        "{:04}-{:02}-{:02}",
-        date.year(),
-        u8::from(date.month()),
-        date.day()
-    )
+    format!("{:04}-{:02}-{:02}", date.year(), u8::from(date.month()), date.day())
 }
 
 impl Date {
@@ -65,9 +60,7 @@ impl Date {
 
     /// The date `days` days after this one (before, when negative), if it exists.
     pub fn plus_days(self, days: i64) -> Option<Self> {
-        self.0
-            .checked_add(time::Duration::days(days))
-            .map(Self)
+        self.0.checked_add(time::Duration::days(days)).map(Self)
     }
 
     /// Days from `earlier` to `self` (negative when `earlier` is later).
@@ -128,9 +121,7 @@ impl utoipa::ToSchema for Date {}
 impl Timestamp {
     /// The timestamp `micros` microseconds after the Unix epoch.
     pub fn from_unix_micros(micros: i64) -> Option<Self> {
-        OffsetDateTime::from_unix_timestamp_nanos(i128::from(micros) * 1_000)
-            .ok()
-            .map(Self)
+        OffsetDateTime::from_unix_timestamp_nanos(i128::from(micros) * 1_000).ok().map(Self)
     }
 
     /// Microseconds since the Unix epoch.
@@ -147,11 +138,7 @@ impl Timestamp {
 
     fn truncate(value: OffsetDateTime) -> Self {
         let nanos = value.nanosecond();
-        Self(
-            value
-                .replace_nanosecond(nanos - nanos % 1_000)
-                .unwrap_or(value),
-        )
+        Self(value.replace_nanosecond(nanos - nanos % 1_000).unwrap_or(value))
     }
 
     /// The calendar date of this timestamp in UTC.
@@ -168,27 +155,18 @@ impl Timestamp {
 impl FromStr for Timestamp {
     type Err = TimeError;
     fn from_str(value: &str) -> Result<Self, TimeError> {
-        OffsetDateTime::parse(value, &Rfc3339)
-            .map(Self::from_offset_date_time)
-            .map_err(|_| TimeError {
-                what: "timestamp",
-                value: value.to_owned(),
-                expected: "an RFC 3339 timestamp with a time zone (e.g. 2025-01-10T14:22:00Z)",
-            })
+        OffsetDateTime::parse(value, &Rfc3339).map(Self::from_offset_date_time).map_err(|_| TimeError {
+            what: "timestamp",
+            value: value.to_owned(),
+            expected: "an RFC 3339 timestamp with a time zone (e.g. 2025-01-10T14:22:00Z)",
+        })
     }
 }
 
 impl fmt::Display for Timestamp {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let t = self.0;
-        write!(
-            f,
-            "{}T{:02}:{:02}:{:02}",
-            format_date(t.date()),
-            t.hour(),
-            t.minute(),
-            t.second()
-        )?;
+        write!(f, "{}T{:02}:{:02}:{:02}", format_date(t.date()), t.hour(), t.minute(), t.second())?;
         let micros = t.microsecond();
         if micros != 0 {
             write!(f, ".{micros:06}")?;

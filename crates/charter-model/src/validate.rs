@@ -32,10 +32,7 @@ pub struct Checker {
 impl Checker {
     /// Records a broken rule.
     pub fn fail(&mut self, field: &str, message: &str) {
-        self.errors.push(FieldError {
-            field: field.to_owned(),
-            message: message.to_owned(),
-        });
+        self.errors.push(FieldError { field: field.to_owned(), message: message.to_owned() });
     }
 
     /// Required text must not be blank.

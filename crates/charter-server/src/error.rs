@@ -2,9 +2,9 @@
 //! codes and never shows a client what went wrong inside: database errors
 //! are logged and answered with a generic message.
 
-use axum::http::{header, HeaderValue, StatusCode};
-use axum::response::{IntoResponse, Response};
 use axum::Json;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
 use charter_app::AppError;
 use serde::Serialize;
 
@@ -64,17 +64,27 @@ impl From<AppError> for ApiError {
         match error {
             AppError::WorkspaceNotFound(_) | AppError::NotFound { .. } => Self::not_found(message),
             AppError::AlreadyExists { .. } => Self::new(StatusCode::CONFLICT, "already_exists", message),
-            AppError::Conflict { .. } => Self::new(StatusCode::PRECONDITION_FAILED, "version_conflict", message),
+            AppError::Conflict { .. } => {
+                Self::new(StatusCode::PRECONDITION_FAILED, "version_conflict", message)
+            }
             AppError::Forbidden(_) => Self::new(StatusCode::FORBIDDEN, "forbidden", message),
             AppError::Invalid { .. } => Self::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid", message),
             AppError::Import(_) => Self::bad_request(message),
             AppError::Store(error) if error.is_unavailable() => {
                 tracing::error!(%message, "database unavailable");
-                Self::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", "the database is unavailable; try again")
+                Self::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "unavailable",
+                    "the database is unavailable; try again",
+                )
             }
             AppError::Store(_) => {
                 tracing::error!(%message, "request failed");
-                Self::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "internal error; the server log has details")
+                Self::new(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "internal",
+                    "internal error; the server log has details",
+                )
             }
         }
     }
@@ -85,9 +95,7 @@ impl IntoResponse for ApiError {
         let body = Body { error: Detail { code: self.code, message: &self.message } };
         let mut response = (self.status, Json(body)).into_response();
         if self.status == StatusCode::UNAUTHORIZED {
-            response
-                .headers_mut()
-                .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+            response.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
         }
         response
     }

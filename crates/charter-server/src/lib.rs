@@ -15,10 +15,10 @@ mod routes;
 use std::future::Future;
 use std::time::Duration;
 
+use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::http::StatusCode;
 use axum::routing::get;
-use axum::Router;
 use charter_app::App;
 use tokio::net::TcpListener;
 use tower_http::timeout::TimeoutLayer;
@@ -47,14 +47,8 @@ pub fn router(app: App, limits: Limits) -> Router {
         .route("/workspaces", get(routes::list_workspaces))
         .route("/workspaces/{workspace}", get(routes::workspace_status))
         .route("/workspaces/{workspace}/tokens", axum::routing::post(routes::create_token))
-        .route(
-            "/workspaces/{workspace}/{kind}",
-            get(routes::list_records).post(routes::create_record),
-        )
-        .route(
-            "/workspaces/{workspace}/{kind}/{id}",
-            get(routes::get_record).put(routes::update_record),
-        );
+        .route("/workspaces/{workspace}/{kind}", get(routes::list_records).post(routes::create_record))
+        .route("/workspaces/{workspace}/{kind}/{id}", get(routes::get_record).put(routes::update_record));
     Router::new()
         .route("/healthz", get(routes::healthz))
         .route("/readyz", get(routes::readyz))

@@ -5,15 +5,15 @@
 use std::sync::OnceLock;
 
 use charter_model::{RecordKind, Role};
+use utoipa::PartialSchema;
 use utoipa::openapi::path::{HttpMethod, OperationBuilder, ParameterBuilder, ParameterIn, PathItem};
 use utoipa::openapi::request_body::RequestBodyBuilder;
 use utoipa::openapi::schema::{ArrayBuilder, ObjectBuilder, Ref, Schema, Type};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityRequirement, SecurityScheme};
 use utoipa::openapi::{
-    ComponentsBuilder, Content, InfoBuilder, OpenApi, OpenApiBuilder, PathsBuilder, RefOr, Required, Response,
-    ResponseBuilder,
+    ComponentsBuilder, Content, InfoBuilder, OpenApi, OpenApiBuilder, PathsBuilder, RefOr, Required,
+    Response, ResponseBuilder,
 };
-use utoipa::PartialSchema;
 
 fn json(schema: impl Into<RefOr<Schema>>) -> Content {
     Content::new(Some(schema))
@@ -124,7 +124,12 @@ fn record_paths(paths: PathsBuilder, kind: RecordKind) -> PathsBuilder {
         .parameter(workspace())
         .request_body(Some(body()))
         .response("201", one())
-        .response("400", error_response("Malformed JSON or a field of the wrong shape; the message gives the position or path"))
+        .response(
+            "400",
+            error_response(
+                "Malformed JSON or a field of the wrong shape; the message gives the position or path",
+            ),
+        )
         .response("401", error_response("No valid token"))
         .response("403", error_response("The token's role may not write this kind"))
         .response("409", error_response("A record with this id exists"))
@@ -200,7 +205,10 @@ pub fn document() -> OpenApi {
                     .operation_id(Some("readyz"))
                     .summary(Some("Readiness: the database answers"))
                     .response("200", ResponseBuilder::new().description("ready").build())
-                    .response("503", ResponseBuilder::new().description("the database does not answer").build()),
+                    .response(
+                        "503",
+                        ResponseBuilder::new().description("the database does not answer").build(),
+                    ),
             ),
         )
         .path(
@@ -222,7 +230,9 @@ pub fn document() -> OpenApi {
                 OperationBuilder::new()
                     .tag("workspaces")
                     .operation_id(Some("workspace_status"))
-                    .summary(Some("Workspace overview: record counts, datasets, active agents, recent changes"))
+                    .summary(Some(
+                        "Workspace overview: record counts, datasets, active agents, recent changes",
+                    ))
                     .parameter(path_parameter("workspace", "Workspace name"))
                     .response("200", ResponseBuilder::new().description("Overview").build())
                     .response("401", error_response("No valid token"))
@@ -275,7 +285,10 @@ pub fn document() -> OpenApi {
                     .required("message"),
             ),
         )
-        .security_scheme("bearer", SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()));
+        .security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
     for (name, schema) in schemas {
         components = components.schema(name, schema);
     }
@@ -306,4 +319,3 @@ pub fn document_json() -> &'static str {
     static DOCUMENT: OnceLock<String> = OnceLock::new();
     DOCUMENT.get_or_init(|| serde_json::to_string(&document()).unwrap_or_else(|_| "{}".to_owned()))
 }
-

@@ -1,17 +1,17 @@
 //! Request handlers: parse the request, call one use case, render the answer.
 
+use axum::Json;
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::{Path, Query, State};
-use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::Json;
 use charter_app::{App, RecordView};
 use charter_model::{Record, RecordKind, Role, WorkspaceName};
 use serde::{Deserialize, Serialize};
 
-use crate::auth::Authenticated;
 use crate::ApiError;
+use crate::auth::Authenticated;
 
 /// Records per page when the request does not say.
 const DEFAULT_PAGE: u32 = 100;
@@ -27,7 +27,9 @@ pub(crate) async fn readyz(State(app): State<App>) -> Response {
             tracing::warn!(%error, "not ready");
             (
                 StatusCode::SERVICE_UNAVAILABLE,
-                Json(serde_json::json!({ "status": "unavailable", "reason": "the database does not answer" })),
+                Json(
+                    serde_json::json!({ "status": "unavailable", "reason": "the database does not answer" }),
+                ),
             )
                 .into_response()
         }
@@ -72,8 +74,7 @@ fn parse_record(kind: RecordKind, body: &[u8]) -> Result<Record, ApiError> {
     let text = std::str::from_utf8(body).map_err(|error| {
         ApiError::bad_request(format!("the request body is not UTF-8 (byte offset {})", error.valid_up_to()))
     })?;
-    kind.parse_json(text)
-        .map_err(|error| ApiError::bad_request(format!("request body: {error}")))
+    kind.parse_json(text).map_err(|error| ApiError::bad_request(format!("request body: {error}")))
 }
 
 fn etag(version: u64) -> HeaderValue {
@@ -172,9 +173,8 @@ fn if_match(headers: &HeaderMap) -> Result<u64, ApiError> {
     })?;
     let text = value.to_str().unwrap_or_default().trim();
     let text = text.strip_prefix("W/").unwrap_or(text).trim_matches('"');
-    text.parse().map_err(|_| {
-        ApiError::bad_request(format!("If-Match \"{text}\" is not a record version (ETag)"))
-    })
+    text.parse()
+        .map_err(|_| ApiError::bad_request(format!("If-Match \"{text}\" is not a record version (ETag)")))
 }
 
 pub(crate) async fn update_record(

@@ -4,14 +4,14 @@
 
 use std::path::PathBuf;
 
-use axum::body::Body;
-use axum::http::{header, Method, Request, StatusCode};
 use axum::Router;
+use axum::body::Body;
+use axum::http::{Method, Request, StatusCode, header};
 use charter_app::{App, Caller, ImportSource};
 use charter_model::{Role, WorkspaceName};
-use charter_server::{router, Limits};
-use charter_store::testing::each_backend;
+use charter_server::{Limits, router};
 use charter_store::Store;
+use charter_store::testing::each_backend;
 use http_body_util::BodyExt;
 use serde_json::Value;
 use tower::ServiceExt;
@@ -57,7 +57,14 @@ struct Answer {
 }
 
 impl Api {
-    async fn call(&self, method: Method, uri: &str, token: Option<&str>, body: Option<&str>, extra: &[(&str, &str)]) -> Answer {
+    async fn call(
+        &self,
+        method: Method,
+        uri: &str,
+        token: Option<&str>,
+        body: Option<&str>,
+        extra: &[(&str, &str)],
+    ) -> Answer {
         let mut request = Request::builder().method(method).uri(uri);
         if let Some(token) = token {
             request = request.header(header::AUTHORIZATION, format!("Bearer {token}"));
@@ -73,7 +80,8 @@ impl Api {
         let status = response.status();
         let headers = response.headers().clone();
         let bytes = response.into_body().collect().await.unwrap().to_bytes();
-        let body = serde_json::from_slice(&bytes).unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into_owned()));
+        let body = serde_json::from_slice(&bytes)
+            .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into_owned()));
         Answer { status, headers, body }
     }
 }
@@ -99,7 +107,9 @@ async fn probes_and_openapi() {
             assert!(document["paths"][path].is_object(), "{path}");
         }
         assert_eq!(
-            document["components"]["schemas"]["Agent"]["properties"]["criticality"]["oneOf"][0]["$ref"].as_str().map(|r| r.rsplit('/').next()),
+            document["components"]["schemas"]["Agent"]["properties"]["criticality"]["oneOf"][0]["$ref"]
+                .as_str()
+                .map(|r| r.rsplit('/').next()),
             Some(Some("Criticality"))
         );
         // Every reference resolves.
@@ -177,7 +187,8 @@ async fn updates_need_the_current_version() {
         let uri = "/v1/workspaces/ops/systems/crm_salesforce";
         let current = api.call(Method::GET, uri, Some(&owner), None, &[]).await;
         assert_eq!(current.headers[header::ETAG], "\"1\"");
-        let body = r#"{"system_id":"crm_salesforce","type":"external_api","schema_version":"v4","uptime_30d":99.5}"#;
+        let body =
+            r#"{"system_id":"crm_salesforce","type":"external_api","schema_version":"v4","uptime_30d":99.5}"#;
 
         let missing = api.call(Method::PUT, uri, Some(&owner), Some(body), &[]).await;
         assert_eq!(missing.status, StatusCode::PRECONDITION_REQUIRED);
@@ -186,7 +197,10 @@ async fn updates_need_the_current_version() {
         assert_eq!(updated.headers[header::ETAG], "\"2\"");
         let stale = api.call(Method::PUT, uri, Some(&owner), Some(body), &[("if-match", "\"1\"")]).await;
         assert_eq!(stale.status, StatusCode::PRECONDITION_FAILED);
-        assert_eq!(message(&stale), "system \"crm_salesforce\" was changed by someone else: expected version 1, current version is 2");
+        assert_eq!(
+            message(&stale),
+            "system \"crm_salesforce\" was changed by someone else: expected version 1, current version is 2"
+        );
 
         let other_id = r#"{"system_id":"erp","type":"x"}"#;
         let mismatch = api.call(Method::PUT, uri, Some(&owner), Some(other_id), &[("if-match", "2")]).await;
@@ -202,27 +216,53 @@ async fn bad_requests_are_answered_clearly() {
         let owner = api.tokens.owner.clone();
         let agents = "/v1/workspaces/ops/agents";
 
-        let malformed = api.call(Method::POST, agents, Some(&owner), Some("{\"agent_id\": \"agent_x_01\",,}"), &[]).await;
+        let malformed =
+            api.call(Method::POST, agents, Some(&owner), Some("{\"agent_id\": \"agent_x_01\",,}"), &[]).await;
         assert_eq!(malformed.status, StatusCode::BAD_REQUEST);
-        assert_eq!(message(&malformed), "request body: line 1, column 27: malformed JSON: key must be a string");
+        assert_eq!(
+            message(&malformed),
+            "request body: line 1, column 27: malformed JSON: key must be a string"
+        );
 
         let unknown = api
-            .call(Method::POST, agents, Some(&owner), Some(r#"{"agent_id":"agent_x_01","name":"X","status":"urgent"}"#), &[])
+            .call(
+                Method::POST,
+                agents,
+                Some(&owner),
+                Some(r#"{"agent_id":"agent_x_01","name":"X","status":"urgent"}"#),
+                &[],
+            )
             .await;
         assert_eq!(unknown.status, StatusCode::BAD_REQUEST);
-        assert_eq!(message(&unknown), "request body: status: unknown value \"urgent\", expected one of active, pilot, paused, retired");
+        assert_eq!(
+            message(&unknown),
+            "request body: status: unknown value \"urgent\", expected one of active, pilot, paused, retired"
+        );
 
         let rule = api
-            .call(Method::POST, "/v1/workspaces/ops/systems", Some(&owner), Some(r#"{"system_id":"s","type":"x","uptime_30d":101}"#), &[])
+            .call(
+                Method::POST,
+                "/v1/workspaces/ops/systems",
+                Some(&owner),
+                Some(r#"{"system_id":"s","type":"x","uptime_30d":101}"#),
+                &[],
+            )
             .await;
         assert_eq!(rule.status, StatusCode::UNPROCESSABLE_ENTITY);
 
-        let huge = format!(r#"{{"agent_id":"agent_x_01","name":"{}","status":"active"}}"#, "x".repeat(100 * 1024));
+        let huge =
+            format!(r#"{{"agent_id":"agent_x_01","name":"{}","status":"active"}}"#, "x".repeat(100 * 1024));
         let too_large = api.call(Method::POST, agents, Some(&owner), Some(&huge), &[]).await;
         assert_eq!(too_large.status, StatusCode::PAYLOAD_TOO_LARGE);
 
         let duplicate = api
-            .call(Method::POST, agents, Some(&owner), Some(r#"{"agent_id":"agent_sales_01","name":"X","status":"active"}"#), &[])
+            .call(
+                Method::POST,
+                agents,
+                Some(&owner),
+                Some(r#"{"agent_id":"agent_sales_01","name":"X","status":"active"}"#),
+                &[],
+            )
             .await;
         assert_eq!(duplicate.status, StatusCode::CONFLICT);
 
@@ -232,13 +272,23 @@ async fn bad_requests_are_answered_clearly() {
         let nothing = api.call(Method::GET, "/nope", None, None, &[]).await;
         assert_eq!(nothing.status, StatusCode::NOT_FOUND);
 
-        let page = api.call(Method::GET, "/v1/workspaces/ops/snapshots?limit=5", Some(&owner), None, &[]).await;
+        let page =
+            api.call(Method::GET, "/v1/workspaces/ops/snapshots?limit=5", Some(&owner), None, &[]).await;
         assert_eq!(page.body["items"].as_array().unwrap().len(), 5);
         let next = page.body["next_after"].as_str().unwrap().to_owned();
-        let rest = api.call(Method::GET, &format!("/v1/workspaces/ops/snapshots?limit=100&after={next}"), Some(&owner), None, &[]).await;
+        let rest = api
+            .call(
+                Method::GET,
+                &format!("/v1/workspaces/ops/snapshots?limit=100&after={next}"),
+                Some(&owner),
+                None,
+                &[],
+            )
+            .await;
         assert_eq!(rest.body["items"].as_array().unwrap().len(), 7);
         assert!(rest.body.get("next_after").is_none());
-        let bad_limit = api.call(Method::GET, "/v1/workspaces/ops/snapshots?limit=many", Some(&owner), None, &[]).await;
+        let bad_limit =
+            api.call(Method::GET, "/v1/workspaces/ops/snapshots?limit=many", Some(&owner), None, &[]).await;
         assert_eq!(bad_limit.status, StatusCode::BAD_REQUEST);
     })
     .await;

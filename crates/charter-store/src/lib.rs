@@ -60,7 +60,9 @@ pub enum StoreError {
     #[error("database schema: {0}")]
     Schema(String),
     /// An update named a version that is no longer current.
-    #[error("{kind} \"{id}\" was changed concurrently: expected version {expected}, current version is {current}")]
+    #[error(
+        "{kind} \"{id}\" was changed concurrently: expected version {expected}, current version is {current}"
+    )]
     Conflict {
         /// Kind of the record.
         kind: RecordKind,
@@ -105,7 +107,9 @@ impl StoreError {
         matches!(
             self,
             StoreError::Connect { .. }
-                | StoreError::Database(sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_))
+                | StoreError::Database(
+                    sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_)
+                )
         )
     }
 }
@@ -340,9 +344,7 @@ impl Store {
         .bind(workspace)
         .fetch_all(&self.read)
         .await?;
-        rows.iter()
-            .map(|row| Ok((rows::get::<String>(row, "kind")?, rows::get_u64(row, "n")?)))
-            .collect()
+        rows.iter().map(|row| Ok((rows::get::<String>(row, "kind")?, rows::get_u64(row, "n")?))).collect()
     }
 
     /// The latest `limit` audit events of a workspace, newest first.
@@ -395,7 +397,8 @@ impl Store {
         row.as_ref()
             .map(|row| {
                 let workspace = rows::get::<String>(row, "workspace")?;
-                let workspace = WorkspaceName::new(workspace).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+                let workspace =
+                    WorkspaceName::new(workspace).map_err(|e| StoreError::Corrupt(e.to_string()))?;
                 Ok((TokenRow::from_row(row)?, workspace))
             })
             .transpose()
@@ -404,7 +407,8 @@ impl Store {
 
 /// Converts a timestamp read from a row.
 pub(crate) fn timestamp(micros: i64) -> Result<Timestamp> {
-    Timestamp::from_unix_micros(micros).ok_or_else(|| StoreError::Corrupt(format!("timestamp {micros} out of range")))
+    Timestamp::from_unix_micros(micros)
+        .ok_or_else(|| StoreError::Corrupt(format!("timestamp {micros} out of range")))
 }
 
 #[cfg(test)]

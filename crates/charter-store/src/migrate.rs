@@ -41,10 +41,7 @@ const MIGRATIONS_POSTGRES: &[Migration] = &[Migration {
 const MIGRATION_LOCK: i64 = 0x6368_6172_7465_7200;
 
 fn checksum(sql: &str) -> String {
-    Sha256::digest(sql.as_bytes())
-        .iter()
-        .map(|byte| format!("{byte:02x}"))
-        .collect()
+    Sha256::digest(sql.as_bytes()).iter().map(|byte| format!("{byte:02x}")).collect()
 }
 
 pub(crate) async fn run(store: &Store) -> Result<()> {

@@ -92,7 +92,8 @@ pub(crate) fn get_u64(row: &AnyRow, column: &str) -> Result<u64> {
 }
 
 pub(crate) fn to_i64(value: u64) -> Result<i64> {
-    i64::try_from(value).map_err(|_| StoreError::Corrupt(format!("value {value} exceeds the database's range")))
+    i64::try_from(value)
+        .map_err(|_| StoreError::Corrupt(format!("value {value} exceeds the database's range")))
 }
 
 impl WorkspaceRow {
@@ -141,7 +142,9 @@ impl TokenRow {
         Ok(Self {
             id: get(row, "id")?,
             workspace_id: get(row, "workspace_id")?,
-            role: role.parse().map_err(|e: charter_model::enums::UnknownValue| StoreError::Corrupt(e.to_string()))?,
+            role: role
+                .parse()
+                .map_err(|e: charter_model::enums::UnknownValue| StoreError::Corrupt(e.to_string()))?,
             name: get(row, "name")?,
             created_at: timestamp(get(row, "created_at")?)?,
         })

@@ -83,9 +83,8 @@ pub async fn postgres_schema() -> Option<(String, String, String)> {
     static NEXT: AtomicU64 = AtomicU64::new(0);
     let base_url = postgres_url()?;
     sqlx::any::install_default_drivers();
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_nanos());
+    let nanos =
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos());
     let schema = format!(
         "charter_test_{}_{}_{}",
         std::process::id(),
@@ -93,10 +92,7 @@ pub async fn postgres_schema() -> Option<(String, String, String)> {
         nanos % 1_000_000_000
     );
     let mut connection = AnyConnection::connect(&base_url).await.expect("connect to the test database");
-    connection
-        .execute(AssertSqlSafe(format!("CREATE SCHEMA {schema}")))
-        .await
-        .expect("create test schema");
+    connection.execute(AssertSqlSafe(format!("CREATE SCHEMA {schema}"))).await.expect("create test schema");
     connection.close().await.ok();
     let separator = if base_url.contains('?') { '&' } else { '?' };
     let url = format!("{base_url}{separator}options=-c%20search_path%3D{schema}");
@@ -106,10 +102,7 @@ pub async fn postgres_schema() -> Option<(String, String, String)> {
 /// Drops a schema made by [`postgres_schema`].
 pub async fn drop_schema(base_url: &str, schema: &str) {
     if let Ok(mut connection) = AnyConnection::connect(base_url).await {
-        connection
-            .execute(AssertSqlSafe(format!("DROP SCHEMA IF EXISTS {schema} CASCADE")))
-            .await
-            .ok();
+        connection.execute(AssertSqlSafe(format!("DROP SCHEMA IF EXISTS {schema} CASCADE"))).await.ok();
         connection.close().await.ok();
     }
 }

@@ -94,7 +94,12 @@ impl WriteTx {
     }
 
     /// One record, as this transaction sees it.
-    pub async fn record(&mut self, workspace: i64, kind: RecordKind, id: &str) -> Result<Option<StoredRecord>> {
+    pub async fn record(
+        &mut self,
+        workspace: i64,
+        kind: RecordKind,
+        id: &str,
+    ) -> Result<Option<StoredRecord>> {
         let row = sqlx::query(
             "SELECT kind, id, body, version, created_at, updated_at FROM records \
              WHERE workspace_id = $1 AND kind = $2 AND id = $3",
@@ -164,7 +169,12 @@ impl WriteTx {
     }
 
     /// Inserts new records at version 1.
-    pub async fn insert_records(&mut self, workspace: i64, records: &[NewRecord<'_>], at: Timestamp) -> Result<()> {
+    pub async fn insert_records(
+        &mut self,
+        workspace: i64,
+        records: &[NewRecord<'_>],
+        at: Timestamp,
+    ) -> Result<()> {
         const COLUMNS: usize = 7;
         for chunk in records.chunks(BATCH_ROWS) {
             let sql = format!(
@@ -187,7 +197,10 @@ impl WriteTx {
                 Err(error) if is_unique_violation(&error) => {
                     let (what, id) = match chunk {
                         [record] => (record.kind.name().to_owned(), record.id.to_owned()),
-                        [first, ..] => (first.kind.name().to_owned(), format!("{}\" or a later record of the batch \"", first.id)),
+                        [first, ..] => (
+                            first.kind.name().to_owned(),
+                            format!("{}\" or a later record of the batch \"", first.id),
+                        ),
                         [] => (String::new(), String::new()),
                     };
                     return Err(StoreError::AlreadyExists { what, id });

@@ -66,24 +66,27 @@ async fn stale_version_is_a_conflict_not_an_overwrite() {
     each_backend(|store| async move {
         let id = workspace(&store, "ops").await;
         let mut tx = store.begin().await.unwrap();
-        tx.insert_records(id, &[NewRecord { kind: RecordKind::Agent, id: "agent_a_01", body: "{\"v\":1}" }], at(1))
-            .await
-            .unwrap();
+        tx.insert_records(
+            id,
+            &[NewRecord { kind: RecordKind::Agent, id: "agent_a_01", body: "{\"v\":1}" }],
+            at(1),
+        )
+        .await
+        .unwrap();
         tx.append_events(id, &[event(2, "agent_a_01")]).await.unwrap();
         tx.commit().await.unwrap();
 
         let mut tx = store.begin().await.unwrap();
-        let version = tx.update_record(id, RecordKind::Agent, "agent_a_01", 1, "{\"v\":2}", at(2)).await.unwrap();
+        let version =
+            tx.update_record(id, RecordKind::Agent, "agent_a_01", 1, "{\"v\":2}", at(2)).await.unwrap();
         assert_eq!(version, 2);
         tx.append_events(id, &[event(3, "agent_a_01")]).await.unwrap();
         tx.commit().await.unwrap();
 
         let mut tx = store.begin().await.unwrap();
-        let error = tx.update_record(id, RecordKind::Agent, "agent_a_01", 1, "{\"v\":3}", at(3)).await.unwrap_err();
-        assert!(
-            matches!(error, StoreError::Conflict { expected: 1, current: 2, .. }),
-            "{error:?}"
-        );
+        let error =
+            tx.update_record(id, RecordKind::Agent, "agent_a_01", 1, "{\"v\":3}", at(3)).await.unwrap_err();
+        assert!(matches!(error, StoreError::Conflict { expected: 1, current: 2, .. }), "{error:?}");
         let error = tx.update_record(id, RecordKind::Agent, "agent_zz_01", 1, "{}", at(3)).await.unwrap_err();
         assert!(matches!(error, StoreError::NotFound { .. }), "{error:?}");
         drop(tx);
@@ -137,7 +140,8 @@ async fn workspaces_are_unique_and_scope_records() {
         tx.commit().await.unwrap();
         assert!(store.record(b, RecordKind::System, "s").await.unwrap().is_none());
         assert!(store.records(b, RecordKind::System, None, 10).await.unwrap().is_empty());
-        let names: Vec<String> = store.workspaces().await.unwrap().into_iter().map(|w| w.name.to_string()).collect();
+        let names: Vec<String> =
+            store.workspaces().await.unwrap().into_iter().map(|w| w.name.to_string()).collect();
         assert_eq!(names, ["a", "b"]);
     })
     .await;

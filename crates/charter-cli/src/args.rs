@@ -1,0 +1,184 @@
+//! Command-line arguments.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use charter_model::{Role, WorkspaceName};
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// Charter: the governance control plane for AI agents.
+#[derive(Debug, Parser)]
+#[command(name = "charter", version, about, max_term_width = 100)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: Global,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Options every command accepts, before or after the subcommand.
+#[derive(Debug, Clone, Args)]
+pub struct Global {
+    /// Data directory of the embedded SQLite database (and, later, keys)
+    #[arg(
+        long,
+        global = true,
+        env = "CHARTER_DATA_DIR",
+        default_value = "./charter-data",
+        value_name = "DIR"
+    )]
+    pub data_dir: PathBuf,
+
+    /// Database URL; `postgres://…` selects PostgreSQL instead of the data directory's SQLite
+    #[arg(long, global = true, env = "CHARTER_DATABASE_URL", value_name = "URL", hide_env_values = true)]
+    pub database_url: Option<String>,
+
+    /// Workspace to work in (default: the only one, when there is exactly one)
+    #[arg(long, short = 'w', global = true, env = "CHARTER_WORKSPACE", value_name = "NAME")]
+    pub workspace: Option<WorkspaceName>,
+
+    /// Output format
+    #[arg(long, short = 'o', global = true, value_enum, default_value_t = Output::Table)]
+    pub output: Output,
+
+    /// Who the audit trail records for this command (default: your login name)
+    #[arg(long, global = true, env = "CHARTER_ACTOR", value_name = "NAME")]
+    pub actor: Option<String>,
+}
+
+/// How results are printed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Output {
+    /// Aligned columns for people.
+    Table,
+    /// JSON for programs.
+    Json,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Create the data directory and database (idempotent)
+    Init,
+    /// Initialise if needed, optionally import the example workspace, and serve until Ctrl-C
+    Up(UpArgs),
+    /// Serve the HTTP API until Ctrl-C or SIGTERM
+    Serve(ServeArgs),
+    /// Manage workspaces
+    #[command(subcommand)]
+    Workspace(WorkspaceCommand),
+    /// Import a directory of data-layer and registry JSON files (one transaction)
+    Import(ImportArgs),
+    /// Overview of a workspace: datasets, active agents, recent changes
+    Status(StatusArgs),
+    /// List and show agents
+    #[command(subcommand)]
+    Agents(AgentsCommand),
+    /// Show one record of any kind
+    Get(GetArgs),
+    /// Manage API tokens
+    #[command(subcommand)]
+    Token(TokenCommand),
+    /// Generate synthetic data
+    #[command(subcommand)]
+    Gen(GenCommand),
+}
+
+#[derive(Debug, Args)]
+pub struct UpArgs {
+    /// Import the example workspace as workspace `ops` (again: a no-op)
+    #[arg(long)]
+    pub example: bool,
+    /// Address to listen on
+    #[arg(long, default_value = "127.0.0.1:8080", value_name = "ADDR")]
+    pub listen: SocketAddr,
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Address to listen on
+    #[arg(long, default_value = "127.0.0.1:8080", value_name = "ADDR")]
+    pub listen: SocketAddr,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum WorkspaceCommand {
+    /// Create a workspace
+    Create {
+        /// Name: lower-case letters, digits, '-' and '_'
+        name: WorkspaceName,
+    },
+    /// List workspaces
+    List,
+}
+
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    /// Directory holding any of the files listed in the README (agents.json, policies.json, …)
+    pub path: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub struct StatusArgs {
+    /// Most datasets, agents and changes to list
+    #[arg(long, default_value_t = 10)]
+    pub limit: u32,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AgentsCommand {
+    /// List agents
+    List {
+        /// Most agents to list
+        #[arg(long, default_value_t = 1000)]
+        limit: u32,
+        /// List agents after this id (paging)
+        #[arg(long)]
+        after: Option<String>,
+    },
+    /// Show one agent
+    Show {
+        /// Agent id
+        id: String,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct GetArgs {
+    /// Record kind: agent, system, workflow, dataset, policy, procedure, kpi, risk_signal,
+    /// risk_event, snapshot, value_record, ownership_review, raida, person, team
+    pub kind: String,
+    /// Record id
+    pub id: String,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TokenCommand {
+    /// Create a token for the workspace; the secret is printed once
+    Create {
+        /// Role the token carries
+        #[arg(long)]
+        role: Role,
+        /// Who holds it (recorded as the actor of its requests)
+        #[arg(long, default_value = "api")]
+        name: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum GenCommand {
+    /// A synthetic agent portfolio in the nine-file format
+    Portfolio {
+        /// Number of agents
+        #[arg(long, default_value_t = 100)]
+        agents: usize,
+        /// Seed: the same seed gives the same files
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Date of the last weekly snapshot
+        #[arg(long, default_value = "2024-12-20", value_name = "YYYY-MM-DD")]
+        end_date: charter_model::Date,
+        /// Directory to write
+        #[arg(long, value_name = "DIR")]
+        out: PathBuf,
+    },
+}

@@ -1,0 +1,494 @@
+//! The `charter` command: parses arguments, opens the store, calls one use
+//! case and prints its result as a table or as JSON.
+
+pub mod args;
+mod example;
+mod table;
+
+use std::io::Write as _;
+use std::path::Path;
+use std::process::ExitCode;
+
+use anyhow::{Context, Result, bail};
+use charter_app::{App, Caller, ImportReport, ImportSource, RecordView};
+use charter_model::{Record, RecordKind, Role, WorkspaceName};
+use charter_store::Store;
+
+use crate::args::{AgentsCommand, Cli, Command, GenCommand, Global, Output, TokenCommand, WorkspaceCommand};
+use crate::table::Table;
+
+/// Name of the file `charter up` keeps the admin token in.
+pub const ADMIN_TOKEN_FILE: &str = "admin.token";
+
+/// Workspace `charter up --example` imports into.
+pub const EXAMPLE_WORKSPACE: &str = "ops";
+
+/// Runs one command.
+pub async fn run(cli: Cli) -> Result<ExitCode> {
+    let global = cli.global;
+    match cli.command {
+        Command::Init => init(&global).await,
+        Command::Up(up) => self::up(&global, up).await,
+        Command::Serve(serve) => {
+            let app = open(&global, false).await?;
+            serve_until_signal(app, serve.listen, None).await
+        }
+        Command::Workspace(command) => workspace_command(&global, command).await,
+        Command::Import(import) => {
+            let app = open(&global, true).await?;
+            let workspace = match &global.workspace {
+                Some(workspace) => workspace.clone(),
+                None => only_workspace(&app, &global)
+                    .await
+                    .context("name the workspace to import into with --workspace NAME")?,
+            };
+            let source = ImportSource::from_dir(&import.path)?;
+            let report = app.import(&caller(&global), &workspace, source, true).await?;
+            print_import(&global, &report)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Status(status) => {
+            let app = open(&global, false).await?;
+            let workspace = resolve_workspace(&app, &global).await?;
+            let status = app.status(&caller(&global), &workspace, status.limit).await?;
+            print_status(&global, &status)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Agents(command) => agents_command(&global, command).await,
+        Command::Get(get) => {
+            let kind: RecordKind =
+                get.kind.parse().map_err(|error| anyhow::anyhow!("record kind: {error}"))?;
+            let app = open(&global, false).await?;
+            let workspace = resolve_workspace(&app, &global).await?;
+            let view = app.get_record(&caller(&global), &workspace, kind, &get.id).await?;
+            print_record(&global, &view)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Token(TokenCommand::Create { role, name }) => {
+            let app = open(&global, false).await?;
+            let workspace = resolve_workspace(&app, &global).await?;
+            let token = app.create_token(&caller(&global), &workspace, role, &name).await?;
+            match global.output {
+                Output::Json => print_json(&serde_json::json!({
+                    "id": token.id, "token": token.secret, "workspace": token.workspace.as_str(),
+                    "role": token.role, "name": token.name,
+                }))?,
+                Output::Table => {
+                    println!(
+                        "Created token {} ({} of workspace {}). The secret is shown only now:",
+                        token.id, role, workspace
+                    );
+                    println!("{}", token.secret);
+                }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Gen(GenCommand::Portfolio { agents, seed, end_date, out }) => {
+            let spec = charter_app::generate::PortfolioSpec { agents, seed, end_date };
+            let counts = charter_app::generate::portfolio(spec, &out)
+                .with_context(|| format!("cannot write the portfolio to {}", out.display()))?;
+            match global.output {
+                Output::Json => print_json(&serde_json::json!({
+                    "out": out.display().to_string(), "agents": counts.agents, "systems": counts.systems,
+                    "workflows": counts.workflows, "snapshots": counts.snapshots, "risk_signals": counts.risk_signals,
+                    "risk_events": counts.risk_events, "reviews": counts.reviews, "value_records": counts.value_records,
+                }))?,
+                Output::Table => println!(
+                    "Wrote {} agents, {} systems, {} workflows, {} snapshots, {} risk signals, {} risk events, {} reviews and {} value records to {}",
+                    counts.agents,
+                    counts.systems,
+                    counts.workflows,
+                    counts.snapshots,
+                    counts.risk_signals,
+                    counts.risk_events,
+                    counts.reviews,
+                    counts.value_records,
+                    out.display()
+                ),
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+/// The name the audit trail records for this invocation.
+fn actor(global: &Global) -> String {
+    global
+        .actor
+        .clone()
+        .filter(|actor| !actor.trim().is_empty())
+        .or_else(|| std::env::var("USER").ok().filter(|user| !user.is_empty()))
+        .or_else(|| std::env::var("LOGNAME").ok().filter(|user| !user.is_empty()))
+        .or_else(login_name_of_uid)
+        .unwrap_or_else(|| "unknown".to_owned())
+}
+
+/// The login name of this process's user, from `/etc/passwd`, when the
+/// environment does not say.
+fn login_name_of_uid() -> Option<String> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let uid =
+        status.lines().find_map(|line| line.strip_prefix("Uid:"))?.split_whitespace().next()?.to_owned();
+    let passwd = std::fs::read_to_string("/etc/passwd").ok()?;
+    passwd.lines().find_map(|line| {
+        let mut fields = line.split(':');
+        let name = fields.next()?;
+        (fields.nth(1)? == uid).then(|| name.to_owned())
+    })
+}
+
+fn caller(global: &Global) -> Caller {
+    Caller::local(actor(global))
+}
+
+/// Opens the store the options name. With SQLite, `create` makes the data
+/// directory if it does not exist; otherwise a missing one is an error.
+async fn open(global: &Global, create: bool) -> Result<App> {
+    let store = match &global.database_url {
+        Some(url) => Store::connect(url).await?,
+        None => {
+            let dir = &global.data_dir;
+            if !dir.exists() {
+                if !create {
+                    bail!(
+                        "no Charter data in {}: run `charter init` (or pass --data-dir or --database-url)",
+                        dir.display()
+                    );
+                }
+                std::fs::create_dir_all(dir)
+                    .with_context(|| format!("cannot create data directory {}", dir.display()))?;
+            }
+            Store::open_data_dir(dir).await?
+        }
+    };
+    Ok(App::new(store))
+}
+
+async fn init(global: &Global) -> Result<ExitCode> {
+    let app = open(global, true).await?;
+    match global.output {
+        Output::Json => print_json(&serde_json::json!({ "database": app.store().location() }))?,
+        Output::Table => println!("Charter is ready: database {}", app.store().location()),
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The workspace named by the options, or the only one there is.
+async fn resolve_workspace(app: &App, global: &Global) -> Result<WorkspaceName> {
+    match &global.workspace {
+        Some(workspace) => Ok(workspace.clone()),
+        None => only_workspace(app, global).await,
+    }
+}
+
+async fn only_workspace(app: &App, global: &Global) -> Result<WorkspaceName> {
+    let workspaces = app.list_workspaces(&caller(global)).await?;
+    match workspaces.as_slice() {
+        [only] => Ok(only.name.clone()),
+        [] => bail!(
+            "there is no workspace yet: create one with `charter workspace create NAME` or `charter import DIR --workspace NAME`"
+        ),
+        several => bail!(
+            "there are several workspaces ({}): choose one with --workspace NAME or CHARTER_WORKSPACE",
+            several.iter().map(|w| w.name.as_str()).collect::<Vec<_>>().join(", ")
+        ),
+    }
+}
+
+async fn workspace_command(global: &Global, command: WorkspaceCommand) -> Result<ExitCode> {
+    match command {
+        WorkspaceCommand::Create { name } => {
+            let app = open(global, true).await?;
+            let row = app.create_workspace(&caller(global), &name).await?;
+            match global.output {
+                Output::Json => print_json(
+                    &serde_json::json!({ "name": row.name.as_str(), "created_at": row.created_at }),
+                )?,
+                Output::Table => println!("Created workspace {}", row.name),
+            }
+        }
+        WorkspaceCommand::List => {
+            let app = open(global, false).await?;
+            let rows = app.list_workspaces(&caller(global)).await?;
+            match global.output {
+                Output::Json => print_json(
+                    &rows
+                        .iter()
+                        .map(|row| serde_json::json!({ "name": row.name.as_str(), "created_at": row.created_at }))
+                        .collect::<Vec<_>>(),
+                )?,
+                Output::Table => {
+                    let mut table = Table::new(["WORKSPACE", "CREATED"]);
+                    for row in &rows {
+                        table.row([row.name.to_string(), row.created_at.to_string()]);
+                    }
+                    print!("{}", table.render());
+                }
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn agents_command(global: &Global, command: AgentsCommand) -> Result<ExitCode> {
+    let app = open(global, false).await?;
+    let workspace = resolve_workspace(&app, global).await?;
+    match command {
+        AgentsCommand::List { limit, after } => {
+            let page = app
+                .list_records(&caller(global), &workspace, RecordKind::Agent, after.as_deref(), limit)
+                .await?;
+            match global.output {
+                Output::Json => print_json(&page)?,
+                Output::Table => {
+                    let mut table =
+                        Table::new(["AGENT", "NAME", "STATUS", "CRITICALITY", "OWNER TEAM", "DEPENDENCIES"]);
+                    for view in &page.items {
+                        if let Record::Agent(agent) = &view.record {
+                            table.row([
+                                agent.agent_id.to_string(),
+                                agent.name.clone(),
+                                agent.status.to_string(),
+                                agent.criticality.map(|c| c.to_string()).unwrap_or_default(),
+                                agent.owner_team.clone().unwrap_or_default(),
+                                agent.dependencies.iter().map(|d| d.as_str()).collect::<Vec<_>>().join(", "),
+                            ]);
+                        }
+                    }
+                    print!("{}", table.render());
+                    if let Some(next) = &page.next_after {
+                        println!("(more: --after {next})");
+                    }
+                }
+            }
+        }
+        AgentsCommand::Show { id } => {
+            let view = app.get_record(&caller(global), &workspace, RecordKind::Agent, &id).await?;
+            print_record(global, &view)?;
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn up(global: &Global, up: args::UpArgs) -> Result<ExitCode> {
+    let app = open(global, true).await?;
+    let local = caller(global);
+    let mut workspace = global.workspace.clone();
+    if up.example {
+        let name = WorkspaceName::new(EXAMPLE_WORKSPACE)?;
+        let report = app.import(&local, &name, example::source(), true).await?;
+        let (created, updated, _) = report.totals();
+        if report.workspace_created {
+            println!(
+                "Imported the example workspace as \"{name}\": {created} records, {} RAIDA items raised",
+                report.raida.opened.len()
+            );
+        } else {
+            println!(
+                "Example workspace \"{name}\" is up to date ({created} records added, {updated} changed)"
+            );
+        }
+        workspace = Some(name);
+    }
+    let workspace = match workspace {
+        Some(workspace) => Some(workspace),
+        None => only_workspace(&app, global).await.ok(),
+    };
+    let token = match &workspace {
+        Some(workspace) => Some(admin_token(&app, global, workspace).await?),
+        None => {
+            println!(
+                "No workspace yet: create one with `charter workspace create NAME` or `charter import DIR --workspace NAME`."
+            );
+            None
+        }
+    };
+    serve_until_signal(app, up.listen, workspace.zip(token)).await
+}
+
+/// The admin token kept in the data directory: reused while it is valid for
+/// `workspace`, otherwise created, printed once and saved with mode 0600.
+async fn admin_token(app: &App, global: &Global, workspace: &WorkspaceName) -> Result<String> {
+    let path = global.data_dir.join(ADMIN_TOKEN_FILE);
+    if let Ok(saved) = std::fs::read_to_string(&path) {
+        let saved = saved.trim().to_owned();
+        if let Some(Caller::Token { workspace: own, role: Role::Admin, .. }) =
+            app.authenticate(&saved).await?
+            && &own == workspace
+        {
+            println!("Admin token for \"{workspace}\": in {}", path.display());
+            return Ok(saved);
+        }
+    }
+    let token = app.create_token(&caller(global), workspace, Role::Admin, "admin").await?;
+    std::fs::create_dir_all(&global.data_dir)?;
+    write_private(&path, &token.secret).with_context(|| format!("cannot write {}", path.display()))?;
+    println!("Admin token for \"{workspace}\" (shown once, saved to {}):", path.display());
+    println!("  {}", token.secret);
+    Ok(token.secret)
+}
+
+/// Writes a secret to a file only its owner can read.
+fn write_private(path: &Path, secret: &str) -> std::io::Result<()> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+        options.mode(0o600);
+        let mut file = options.open(path)?;
+        // The mode applies only when the file is created; tighten an old one.
+        file.set_permissions(std::fs::Permissions::from_mode(0o600))?;
+        file.write_all(secret.as_bytes())?;
+        file.write_all(b"\n")?;
+        file.sync_all()
+    }
+    #[cfg(not(unix))]
+    {
+        let mut file = options.open(path)?;
+        file.write_all(secret.as_bytes())?;
+        file.sync_all()
+    }
+}
+
+async fn serve_until_signal(
+    app: App,
+    listen: std::net::SocketAddr,
+    example: Option<(WorkspaceName, String)>,
+) -> Result<ExitCode> {
+    let listener =
+        tokio::net::TcpListener::bind(listen).await.with_context(|| format!("cannot listen on {listen}"))?;
+    let address = listener.local_addr()?;
+    println!("Charter is serving http://{address} (database {}); Ctrl-C stops it", app.store().location());
+    if let Some((workspace, _)) = &example {
+        println!(
+            "Try: curl -H \"Authorization: Bearer $(cat {})\" http://{address}/v1/workspaces/{workspace}/agents",
+            ADMIN_TOKEN_FILE
+        );
+    }
+    std::io::stdout().flush().ok();
+    charter_server::serve(
+        listener,
+        app.clone(),
+        charter_server::Limits::default(),
+        charter_server::shutdown_signal(),
+    )
+    .await
+    .context("the server failed")?;
+    app.store().close().await;
+    println!("Charter stopped");
+    Ok(ExitCode::SUCCESS)
+}
+
+fn print_json<T: serde::Serialize>(value: &T) -> Result<()> {
+    let mut out = std::io::stdout().lock();
+    serde_json::to_writer_pretty(&mut out, value)?;
+    writeln!(out)?;
+    Ok(())
+}
+
+fn print_import(global: &Global, report: &ImportReport) -> Result<()> {
+    if global.output == Output::Json {
+        return print_json(report);
+    }
+    if report.workspace_created {
+        println!("Created workspace {}", report.workspace);
+    }
+    let mut table = Table::new(["KIND", "CREATED", "UPDATED", "UNCHANGED"]);
+    for kind in &report.kinds {
+        table.row([
+            kind.kind.name().to_owned(),
+            kind.created.to_string(),
+            kind.updated.to_string(),
+            kind.unchanged.to_string(),
+        ]);
+    }
+    print!("{}", table.render());
+    let (created, updated, unchanged) = report.totals();
+    println!(
+        "Imported into {}: {created} created, {updated} updated, {unchanged} unchanged",
+        report.workspace
+    );
+    let raida = &report.raida;
+    if !raida.opened.is_empty() {
+        println!(
+            "Raised {} RAIDA dependency items for references to undescribed records: {}",
+            raida.opened.len(),
+            raida.opened.join(", ")
+        );
+    }
+    if !raida.reopened.is_empty() {
+        println!("Reopened RAIDA items: {}", raida.reopened.join(", "));
+    }
+    if !raida.closed.is_empty() {
+        println!("Closed RAIDA items whose records are now described: {}", raida.closed.join(", "));
+    }
+    if !report.ignored.is_empty() {
+        println!("Ignored files charter import does not read: {}", report.ignored.join(", "));
+    }
+    Ok(())
+}
+
+fn print_record(global: &Global, view: &RecordView) -> Result<()> {
+    if global.output == Output::Json {
+        return print_json(view);
+    }
+    println!(
+        "{} {} (version {}, created {}, updated {})",
+        view.kind, view.id, view.version, view.created_at, view.updated_at
+    );
+    println!("{}", serde_json::to_string_pretty(&view.record.to_json_value())?);
+    Ok(())
+}
+
+fn print_status(global: &Global, status: &charter_app::WorkspaceStatus) -> Result<()> {
+    if global.output == Output::Json {
+        return print_json(status);
+    }
+    println!("Workspace {} (created {})", status.workspace, status.created_at);
+    let counts: Vec<String> = status.records.iter().map(|(kind, n)| format!("{n} {kind}")).collect();
+    println!("Records: {}", if counts.is_empty() { "none".to_owned() } else { counts.join(", ") });
+    let statuses: Vec<String> = status.agents_by_status.iter().map(|(s, n)| format!("{n} {s}")).collect();
+    println!("Agents: {}", if statuses.is_empty() { "none".to_owned() } else { statuses.join(", ") });
+    println!("Open RAIDA items: {}; audit events: {}", status.open_raida, status.audit_events);
+
+    println!("\nDatasets");
+    let mut table = Table::new(["DATASET", "NAME", "SCOPE", "SCHEMA", "SPECIALIST AGENT"]);
+    for dataset in &status.datasets {
+        table.row([
+            dataset.dataset_id.clone(),
+            dataset.name.clone(),
+            dataset.scope.clone(),
+            format!("v{}", dataset.schema_version),
+            dataset.managed_by_agent.clone().unwrap_or_else(|| "none".into()),
+        ]);
+    }
+    print!("{}", if table.is_empty() { "  none\n".to_owned() } else { table.render() });
+
+    println!("\nActive agents");
+    let mut table = Table::new(["AGENT", "NAME", "STATUS", "CRITICALITY", "OWNER TEAM"]);
+    for agent in &status.active_agents {
+        table.row([
+            agent.agent_id.clone(),
+            agent.name.clone(),
+            agent.status.clone(),
+            agent.criticality.clone().unwrap_or_default(),
+            agent.owner_team.clone().unwrap_or_default(),
+        ]);
+    }
+    print!("{}", if table.is_empty() { "  none\n".to_owned() } else { table.render() });
+
+    println!("\nRecent changes");
+    let mut table = Table::new(["#", "AT", "ACTOR", "ACTION", "SUBJECT"]);
+    for change in &status.recent_changes {
+        table.row([
+            change.seq.to_string(),
+            change.at.to_string(),
+            change.actor.clone(),
+            change.action.clone(),
+            format!("{} {}", change.kind, change.subject),
+        ]);
+    }
+    print!("{}", if table.is_empty() { "  none\n".to_owned() } else { table.render() });
+    Ok(())
+}

@@ -1,0 +1,215 @@
+//! The real `charter` binary, end to end.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+fn charter() -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_charter"));
+    for var in ["CHARTER_DATA_DIR", "CHARTER_DATABASE_URL", "CHARTER_WORKSPACE", "CHARTER_ACTOR"] {
+        command.env_remove(var);
+    }
+    command
+}
+
+fn run(data_dir: &Path, args: &[&str]) -> Output {
+    charter().arg("--data-dir").arg(data_dir).args(args).output().unwrap()
+}
+
+fn stdout(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+fn example_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../examples/ops-workspace")
+}
+
+/// A minimal HTTP/1.1 GET, enough to probe the server without a client library.
+fn get(address: &str, path: &str, token: Option<&str>) -> (u16, String) {
+    let mut stream = TcpStream::connect(address).unwrap();
+    stream.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    let auth = token.map(|t| format!("Authorization: Bearer {t}\r\n")).unwrap_or_default();
+    write!(stream, "GET {path} HTTP/1.1\r\nHost: {address}\r\n{auth}Connection: close\r\n\r\n").unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).unwrap();
+    let status = response.split_whitespace().nth(1).unwrap().parse().unwrap();
+    let body = response.split_once("\r\n\r\n").map(|(_, body)| body.to_owned()).unwrap_or_default();
+    (status, body)
+}
+
+/// Starts a server command and waits for the line that gives its address.
+fn start(mut command: Command) -> (Child, String, Vec<String>) {
+    let mut child = command.stdout(Stdio::piped()).stderr(Stdio::null()).spawn().unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let mut seen = Vec::new();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while Instant::now() < deadline {
+        let Some(Ok(line)) = lines.next() else { break };
+        seen.push(line.clone());
+        if let Some(rest) = line.strip_prefix("Charter is serving http://") {
+            let address = rest.split_whitespace().next().unwrap().to_owned();
+            // Keep draining stdout so the server never blocks on a full pipe.
+            std::thread::spawn(move || for _ in lines.by_ref() {});
+            return (child, address, seen);
+        }
+    }
+    child.kill().ok();
+    child.wait().ok();
+    panic!("the server did not start; it printed: {seen:#?}");
+}
+
+fn terminate(mut child: Child) -> std::process::ExitStatus {
+    Command::new("kill").arg("-TERM").arg(child.id().to_string()).status().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            return status;
+        }
+        if Instant::now() > deadline {
+            child.kill().ok();
+            panic!("the server did not stop on SIGTERM");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn up_example_serves_healthz_and_the_agents_list() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let mut command = charter();
+    command.arg("up").arg("--example").arg("--listen").arg("127.0.0.1:0").arg("--data-dir").arg(&data);
+    let (child, address, printed) = start(command);
+    assert!(printed.iter().any(|l| l.contains("Imported the example workspace as \"ops\"")), "{printed:?}");
+
+    let token_file = data.join("admin.token");
+    let token = std::fs::read_to_string(&token_file).unwrap().trim().to_owned();
+    assert!(printed.iter().any(|l| l.trim() == token), "the token is printed once: {printed:?}");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        assert_eq!(std::fs::metadata(&token_file).unwrap().permissions().mode() & 0o777, 0o600);
+    }
+
+    assert_eq!(get(&address, "/healthz", None), (200, "ok\n".to_owned()));
+    assert_eq!(get(&address, "/v1/workspaces/ops/agents", None).0, 401);
+    let (status, body) = get(&address, "/v1/workspaces/ops/agents", Some(&token));
+    assert_eq!(status, 200, "{body}");
+    let page: serde_json::Value = serde_json::from_str(&body).unwrap();
+    let ids: Vec<&str> =
+        page["items"].as_array().unwrap().iter().map(|a| a["id"].as_str().unwrap()).collect();
+    assert!(ids.contains(&"agent_sales_01") && ids.contains(&"AGENT-DATAMODEL-OPS"), "{ids:?}");
+    assert!(terminate(child).success());
+
+    // A second `up` reuses the data and the token instead of printing a new one.
+    let mut command = charter();
+    command.arg("up").arg("--example").arg("--listen").arg("127.0.0.1:0").arg("--data-dir").arg(&data);
+    let (child, address, printed) = start(command);
+    assert!(printed.iter().any(|l| l.contains("is up to date (0 records added, 0 changed)")), "{printed:?}");
+    assert!(!printed.iter().any(|l| l.contains("charter_")), "{printed:?}");
+    assert_eq!(get(&address, "/v1/workspaces/ops/agents/agent_sales_01", Some(&token)).0, 200);
+    assert!(terminate(child).success());
+}
+
+#[test]
+fn import_status_get_and_bad_input() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+
+    let missing = run(&data, &["status"]);
+    assert!(!missing.status.success());
+    assert!(stderr(&missing).contains("no Charter data in"), "{}", stderr(&missing));
+
+    let imported =
+        run(&data, &["import", example_dir().to_str().unwrap(), "--workspace", "ops", "--actor", "alice"]);
+    assert!(imported.status.success(), "{}", stderr(&imported));
+    assert!(stdout(&imported).contains("Created workspace ops"));
+    assert!(stdout(&imported).contains("Raised 3 RAIDA dependency items"));
+
+    // Global options are accepted after the subcommand too.
+    let status = run(&data, &["status", "--output", "json"]);
+    assert!(status.status.success(), "{}", stderr(&status));
+    let status: serde_json::Value = serde_json::from_slice(&status.stdout).unwrap();
+    assert_eq!(status["records"]["agent"], 7);
+    assert_eq!(status["recent_changes"][0]["actor"], "alice");
+
+    let shown = run(&data, &["-o", "json", "get", "risk_signal", "risk_001"]);
+    let shown: serde_json::Value = serde_json::from_slice(&shown.stdout).unwrap();
+    assert_eq!(shown["record"]["signal"], "SendGrid API latency spike");
+
+    let agent = run(&data, &["agents", "show", "agent_finance_01"]);
+    assert!(
+        stdout(&agent).contains("\"roi_estimate_usd\"")
+            || stdout(&agent).contains("Invoice Processing Agent")
+    );
+
+    // A bad file: a clear message naming file, path and value, and nothing written.
+    let bad = dir.path().join("bad");
+    std::fs::create_dir(&bad).unwrap();
+    std::fs::write(
+        bad.join("agents.json"),
+        r#"[{"agent_id":"agent_new_01","name":"New","status":"active"},{"agent_id":"agent_x_01","name":"X","status":"active","criticality":"urgent"}]"#,
+    )
+    .unwrap();
+    let refused = run(&data, &["import", bad.to_str().unwrap()]);
+    assert_eq!(refused.status.code(), Some(1));
+    assert!(
+        stderr(&refused).contains("agents.json: [1].criticality: unknown value \"urgent\", expected one of low, medium, high, critical"),
+        "{}",
+        stderr(&refused)
+    );
+    let after = run(&data, &["-o", "json", "status"]);
+    let after: serde_json::Value = serde_json::from_slice(&after.stdout).unwrap();
+    assert_eq!(after["records"]["agent"], 7);
+    assert_eq!(after["audit_events"], status["audit_events"]);
+
+    let unknown_kind = run(&data, &["get", "gadget", "x"]);
+    assert!(
+        stderr(&unknown_kind).contains("record kind: unknown value \"gadget\""),
+        "{}",
+        stderr(&unknown_kind)
+    );
+    let bad_workspace = run(&data, &["--workspace", "Bad Name", "status"]);
+    assert_eq!(bad_workspace.status.code(), Some(2), "a usage error");
+}
+
+#[test]
+fn the_same_commands_work_on_postgresql() {
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let Some((url, base_url, schema)) = runtime.block_on(charter_store::testing::postgres_schema()) else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let with_url = |args: &[&str]| {
+        charter()
+            .arg("--database-url")
+            .arg(&url)
+            .arg("--data-dir")
+            .arg(dir.path())
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    let imported = with_url(&["import", example_dir().to_str().unwrap(), "--workspace", "ops"]);
+    assert!(imported.status.success(), "{}", stderr(&imported));
+    let again = with_url(&["import", example_dir().to_str().unwrap()]);
+    assert!(stdout(&again).contains("0 created, 0 updated, 73 unchanged"), "{}", stdout(&again));
+    let token = with_url(&["token", "create", "--role", "auditor", "--name", "audit", "-o", "json"]);
+    let token: serde_json::Value = serde_json::from_slice(&token.stdout).unwrap();
+    assert_eq!(token["role"], "auditor");
+
+    let mut command = charter();
+    command.arg("serve").arg("--listen").arg("127.0.0.1:0").arg("--database-url").arg(&url);
+    let (child, address, _) = start(command);
+    assert_eq!(get(&address, "/readyz", None).0, 200);
+    let (status, _) = get(&address, "/v1/workspaces/ops/systems/crm_salesforce", token["token"].as_str());
+    assert_eq!(status, 200);
+    assert!(terminate(child).success());
+    runtime.block_on(charter_store::testing::drop_schema(&base_url, &schema));
+}
