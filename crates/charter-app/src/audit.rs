@@ -1,9 +1,15 @@
-//! Writing audit events: every mutating use case describes its changes as
-//! [`Change`]s and appends them here, in the transaction that made them.
+//! Writing audit events. Every mutating use case describes its changes and
+//! hands them to this module, which appends the events in the transaction
+//! that makes the changes.
+//!
+//! Registry records go through [`write_records`]: it appends one event per
+//! record and points the record at it, so a record's value *is* the value of
+//! the last event about it. Other subjects (workspaces, tokens) go through
+//! [`append`].
 
-use charter_model::Timestamp;
-use charter_model::audit::AuditEvent;
-use charter_store::{EventRow, WorkspaceRow, WriteTx};
+use charter_model::audit::{AuditEvent, action};
+use charter_model::{RecordKind, Timestamp};
+use charter_store::{EventRow, NewRecord, WorkspaceRow, WriteTx};
 
 use crate::Result;
 
@@ -21,6 +27,37 @@ pub(crate) struct Change {
     pub(crate) value: Option<String>,
 }
 
+/// A registry record to create (no previous version) or to set to a new
+/// value (replacing `previous`).
+#[derive(Debug)]
+pub(crate) struct RecordWrite {
+    pub(crate) kind: RecordKind,
+    pub(crate) id: String,
+    pub(crate) body: String,
+    pub(crate) previous: Option<u64>,
+}
+
+impl RecordWrite {
+    pub(crate) fn create(kind: RecordKind, id: String, body: String) -> Self {
+        Self { kind, id, body, previous: None }
+    }
+
+    pub(crate) fn update(kind: RecordKind, id: String, body: String, previous: u64) -> Self {
+        Self { kind, id, body, previous: Some(previous) }
+    }
+
+    fn change(&self) -> Change {
+        Change {
+            action: if self.previous.is_some() { action::UPDATE } else { action::CREATE },
+            kind: self.kind.name().to_owned(),
+            subject: self.id.clone(),
+            version: Some(self.previous.map_or(1, |previous| previous + 1)),
+            prev_version: self.previous,
+            value: Some(self.body.clone()),
+        }
+    }
+}
+
 /// Appends one audit event per change, numbered consecutively after the
 /// workspace's last event.
 pub(crate) async fn append(
@@ -33,10 +70,68 @@ pub(crate) async fn append(
     if changes.is_empty() {
         return Ok(());
     }
-    let count = changes.len() as u64;
+    let first = reserve(tx, workspace, changes.len() as u64).await?;
+    let rows = encode(workspace, first, actor, at, changes);
+    tx.append_events(workspace.id, &rows).await?;
+    Ok(())
+}
+
+/// Writes registry records: one audit event each, then the records pointing
+/// at their events. An update whose record is no longer at `previous` fails
+/// with a conflict, and the caller's transaction rolls back.
+pub(crate) async fn write_records(
+    tx: &mut WriteTx,
+    workspace: &WorkspaceRow,
+    actor: &str,
+    at: Timestamp,
+    writes: &[RecordWrite],
+) -> Result<()> {
+    if writes.is_empty() {
+        return Ok(());
+    }
+    let first = reserve(tx, workspace, writes.len() as u64).await?;
+    let events = encode(workspace, first, actor, at, writes.iter().map(RecordWrite::change).collect());
+    store_records(tx, workspace, at, writes, &events).await
+}
+
+/// Appends `events` (one per write, as [`encode`] made them) and the records
+/// they set.
+pub(crate) async fn store_records(
+    tx: &mut WriteTx,
+    workspace: &WorkspaceRow,
+    at: Timestamp,
+    writes: &[RecordWrite],
+    events: &[EventRow],
+) -> Result<()> {
+    tx.append_events(workspace.id, events).await?;
+    let mut inserts = Vec::new();
+    for (write, event) in writes.iter().zip(events) {
+        match write.previous {
+            None => inserts.push(NewRecord { kind: write.kind, id: &write.id, event_seq: event.seq }),
+            Some(previous) => {
+                tx.update_record(workspace.id, write.kind, &write.id, previous, event.seq, at).await?;
+            }
+        }
+    }
+    tx.insert_records(workspace.id, &inserts, at).await?;
+    Ok(())
+}
+
+/// Reserves `count` consecutive sequence numbers and returns the first.
+pub(crate) async fn reserve(tx: &mut WriteTx, workspace: &WorkspaceRow, count: u64) -> Result<u64> {
     let last = tx.advance_counter(workspace.id, AUDIT_COUNTER, count).await?;
-    let first = last + 1 - count;
-    let rows: Vec<EventRow> = changes
+    Ok(last + 1 - count)
+}
+
+/// Encodes one event per change, numbered from `first`.
+pub(crate) fn encode(
+    workspace: &WorkspaceRow,
+    first: u64,
+    actor: &str,
+    at: Timestamp,
+    changes: Vec<Change>,
+) -> Vec<EventRow> {
+    changes
         .into_iter()
         .zip(first..)
         .map(|(change, seq)| {
@@ -62,7 +157,17 @@ pub(crate) async fn append(
                 subject: event.subject,
             }
         })
-        .collect();
-    tx.append_events(workspace.id, &rows).await?;
-    Ok(())
+        .collect()
+}
+
+/// Encodes the events of `writes`, numbered from `first` (for callers that
+/// reserved the numbers up front).
+pub(crate) fn encode_writes(
+    workspace: &WorkspaceRow,
+    first: u64,
+    actor: &str,
+    at: Timestamp,
+    writes: &[RecordWrite],
+) -> Vec<EventRow> {
+    encode(workspace, first, actor, at, writes.iter().map(RecordWrite::change).collect())
 }

@@ -13,10 +13,10 @@ use std::fmt;
 use std::path::Path;
 
 use charter_model::record::AGENT_IDENTITIES_FILE;
-use charter_model::{Record, RecordKind, WorkspaceName, audit};
-use charter_store::{NewRecord, WorkspaceRow, WriteTx};
+use charter_model::{Record, RecordKind, WorkspaceName};
+use charter_store::{WorkspaceRow, WriteTx};
 
-use crate::audit::Change;
+use crate::audit::RecordWrite;
 use crate::references::{self, Missing, RaidaChanges};
 use crate::{App, Caller, Result};
 
@@ -24,7 +24,7 @@ use crate::{App, Caller, Result};
 pub const MAX_PROBLEMS: usize = 100;
 
 /// Records written per batch.
-const CHUNK: usize = 500;
+const CHUNK: usize = 5_000;
 
 /// The files an import reads, by name.
 #[derive(Debug, Clone, Default)]
@@ -334,14 +334,17 @@ impl App {
         source: ImportSource,
         create: bool,
     ) -> Result<ImportReport> {
+        let started = std::time::Instant::now();
         let mut problems = Problems::default();
         let mut parsed = Vec::new();
-        for file in &source.files {
+        // Each file's bytes are dropped as soon as it is parsed, so a large
+        // import never holds all the text and all the records at once.
+        for file in source.files {
             let Some(kind) = kind_of_file(&file.name) else {
                 problems.push(format!("{}: not a file charter import reads", file.name));
                 continue;
             };
-            if let Some(file) = parse_file(file, kind, &mut problems) {
+            if let Some(file) = parse_file(&file, kind, &mut problems) {
                 parsed.push(file);
             }
         }
@@ -354,7 +357,7 @@ impl App {
             }
             .into());
         }
-        drop(source.files);
+        tracing::debug!(elapsed_ms = started.elapsed().as_millis(), "import: files read and checked");
         // Write kinds in dependency order; agents.json before agent_identities.json.
         parsed.sort_by_key(|file| (file.kind, file.name != file.kind.file_name()));
 
@@ -376,7 +379,7 @@ impl App {
             }
             None => return Err(crate::AppError::WorkspaceNotFound(workspace.clone())),
         };
-        crate::audit::append(&mut tx, &row, caller.actor(), at, std::mem::take(&mut changes)).await?;
+        crate::audit::append(&mut tx, &row, caller.actor(), at, changes).await?;
 
         let mut known: HashMap<RecordKind, HashSet<String>> = HashMap::new();
         for kind in REFERENCED_KINDS {
@@ -414,14 +417,25 @@ impl App {
                 None => report.kinds.push(counts),
             }
         }
-        report.raida = references::reconcile(&mut tx, &row, &missing, exists, at, &mut changes).await?;
-        crate::audit::append(&mut tx, &row, caller.actor(), at, changes).await?;
+        let (writes, raida) = references::reconcile(&mut tx, &row, &missing, exists).await?;
+        crate::audit::write_records(&mut tx, &row, caller.actor(), at, &writes).await?;
+        report.raida = raida;
+        tracing::debug!(elapsed_ms = started.elapsed().as_millis(), "import: committing");
         tx.commit().await?;
+        tracing::debug!(elapsed_ms = started.elapsed().as_millis(), "import: committed");
         Ok(report)
     }
 }
 
-/// Writes records of one kind in batches: new ones inserted, changed ones
+/// The next batch of records, as writes that create them.
+fn encode_batch(kind: RecordKind, records: &mut std::vec::IntoIter<Record>) -> Vec<RecordWrite> {
+    records
+        .take(CHUNK)
+        .map(|record| RecordWrite::create(kind, record.id(), record.to_canonical_json()))
+        .collect()
+}
+
+/// Writes records of one kind in batches: new ones created, changed ones
 /// updated, equal ones left alone; one audit event per write.
 async fn write_records(
     tx: &mut WriteTx,
@@ -432,53 +446,82 @@ async fn write_records(
     records: Vec<Record>,
     workspace_is_new: bool,
 ) -> Result<KindReport> {
+    if workspace_is_new || !tx.has_records(workspace.id, kind).await? {
+        return write_new_records(tx, workspace, actor, at, kind, records).await;
+    }
     let mut report = KindReport { kind, created: 0, updated: 0, unchanged: 0 };
     let mut records = records.into_iter();
     loop {
-        let batch: Vec<(String, String)> =
-            records.by_ref().take(CHUNK).map(|record| (record.id(), record.to_canonical_json())).collect();
+        let batch = encode_batch(kind, &mut records);
         if batch.is_empty() {
             return Ok(report);
         }
-        let existing = if workspace_is_new {
-            HashMap::new()
-        } else {
-            let ids: Vec<&str> = batch.iter().map(|(id, _)| id.as_str()).collect();
-            tx.records_by_ids(workspace.id, kind, &ids).await?
-        };
-        let mut inserts = Vec::new();
-        let mut changes = Vec::with_capacity(batch.len());
-        for (id, body) in &batch {
-            match existing.get(id) {
+        let ids: Vec<&str> = batch.iter().map(|write| write.id.as_str()).collect();
+        let existing = tx.records_by_ids(workspace.id, kind, &ids).await?;
+        let mut writes = Vec::with_capacity(batch.len());
+        for write in batch {
+            match existing.get(&write.id) {
                 None => {
-                    inserts.push(NewRecord { kind, id, body });
-                    changes.push(Change {
-                        action: audit::action::CREATE,
-                        kind: kind.name().to_owned(),
-                        subject: id.clone(),
-                        version: Some(1),
-                        prev_version: None,
-                        value: Some(body.clone()),
-                    });
                     report.created += 1;
+                    writes.push(write);
                 }
-                Some(stored) if stored.body == *body => report.unchanged += 1,
+                Some(stored) if stored.body == write.body => report.unchanged += 1,
                 Some(stored) => {
-                    let version = tx.update_record(workspace.id, kind, id, stored.version, body, at).await?;
-                    changes.push(Change {
-                        action: audit::action::UPDATE,
-                        kind: kind.name().to_owned(),
-                        subject: id.clone(),
-                        version: Some(version),
-                        prev_version: Some(stored.version),
-                        value: Some(body.clone()),
-                    });
                     report.updated += 1;
+                    writes.push(RecordWrite::update(kind, write.id, write.body, stored.version));
                 }
             }
         }
-        tx.insert_records(workspace.id, &inserts, at).await?;
-        crate::audit::append(tx, workspace, actor, at, changes).await?;
+        crate::audit::write_records(tx, workspace, actor, at, &writes).await?;
+    }
+}
+
+/// Writes records of a kind the workspace holds none of, so every one is a
+/// creation. The audit sequence numbers are reserved up front, so the next
+/// batch can be encoded on a blocking thread while this task binds the
+/// current one and the database writes it.
+async fn write_new_records(
+    tx: &mut WriteTx,
+    workspace: &WorkspaceRow,
+    actor: &str,
+    at: charter_model::Timestamp,
+    kind: RecordKind,
+    records: Vec<Record>,
+) -> Result<KindReport> {
+    let total = records.len() as u64;
+    let first = crate::audit::reserve(tx, workspace, total).await?;
+    let encoder =
+        Encoder { workspace: workspace.clone(), actor: actor.to_owned(), at, kind, next_seq: first };
+    let (mut encoder, mut records, mut batch) = encoder.next(records.into_iter());
+    while !batch.0.is_empty() {
+        let next = tokio::task::spawn_blocking(move || encoder.next(records));
+        crate::audit::store_records(tx, workspace, at, &batch.0, &batch.1).await?;
+        (encoder, records, batch) = next.await.map_err(|error| {
+            crate::AppError::Store(charter_store::StoreError::Invariant(format!("encoding failed: {error}")))
+        })?;
+    }
+    Ok(KindReport { kind, created: total, updated: 0, unchanged: 0 })
+}
+
+/// Encodes batches of new records and their audit events, numbered from
+/// `next_seq`.
+struct Encoder {
+    workspace: WorkspaceRow,
+    actor: String,
+    at: charter_model::Timestamp,
+    kind: RecordKind,
+    next_seq: u64,
+}
+
+type Batch = (Vec<RecordWrite>, Vec<charter_store::EventRow>);
+
+impl Encoder {
+    fn next(mut self, mut records: std::vec::IntoIter<Record>) -> (Self, std::vec::IntoIter<Record>, Batch) {
+        let writes = encode_batch(self.kind, &mut records);
+        let events =
+            crate::audit::encode_writes(&self.workspace, self.next_seq, &self.actor, self.at, &writes);
+        self.next_seq += writes.len() as u64;
+        (self, records, (writes, events))
     }
 }
 

@@ -1,10 +1,10 @@
 //! Workspaces and registry records: create, read, list, update.
 
 use charter_model::{Record, RecordKind, Timestamp, WorkspaceName, audit};
-use charter_store::{NewRecord, StoreError, StoredRecord, WorkspaceRow, WriteTx};
+use charter_store::{StoreError, StoredRecord, WorkspaceRow, WriteTx};
 use serde::Serialize;
 
-use crate::audit::Change;
+use crate::audit::{Change, RecordWrite};
 use crate::references::{self, Missing};
 use crate::{App, AppError, Caller, Result};
 
@@ -157,20 +157,15 @@ impl App {
         let row = self.visible_workspace(caller, workspace).await?;
         caller.require_writer(record.kind())?;
         invalid(&record)?;
-        let (kind, id, body) = (record.kind(), record.id(), record.to_canonical_json());
+        let (kind, id) = (record.kind(), record.id());
         let at = self.clock.now();
         let mut tx = self.store.begin().await?;
-        tx.insert_records(row.id, &[NewRecord { kind, id: &id, body: &body }], at).await?;
-        let mut changes = vec![Change {
-            action: audit::action::CREATE,
-            kind: kind.name().to_owned(),
-            subject: id.clone(),
-            version: Some(1),
-            prev_version: None,
-            value: Some(body),
-        }];
-        self.reconcile_references(&mut tx, &row, &record, at, &mut changes).await?;
-        crate::audit::append(&mut tx, &row, caller.actor(), at, changes).await?;
+        if tx.record(row.id, kind, &id).await?.is_some() {
+            return Err(AppError::AlreadyExists { what: kind.name().to_owned(), id });
+        }
+        let mut writes = vec![RecordWrite::create(kind, id.clone(), record.to_canonical_json())];
+        writes.extend(self.reconcile_references(&mut tx, &row, &record).await?);
+        crate::audit::write_records(&mut tx, &row, caller.actor(), at, &writes).await?;
         tx.commit().await?;
         Ok(RecordView { kind, id, version: 1, created_at: at, updated_at: at, record })
     }
@@ -217,18 +212,11 @@ impl App {
         if current.body == body {
             return RecordView::from_stored(current);
         }
-        let version = tx.update_record(row.id, kind, id, expected_version, &body, at).await?;
-        let mut changes = vec![Change {
-            action: audit::action::UPDATE,
-            kind: kind.name().to_owned(),
-            subject: id.to_owned(),
-            version: Some(version),
-            prev_version: Some(expected_version),
-            value: Some(body),
-        }];
-        self.reconcile_references(&mut tx, &row, &record, at, &mut changes).await?;
-        crate::audit::append(&mut tx, &row, caller.actor(), at, changes).await?;
+        let mut writes = vec![RecordWrite::update(kind, id.to_owned(), body, expected_version)];
+        writes.extend(self.reconcile_references(&mut tx, &row, &record).await?);
+        crate::audit::write_records(&mut tx, &row, caller.actor(), at, &writes).await?;
         tx.commit().await?;
+        let version = expected_version + 1;
         Ok(RecordView {
             kind,
             id: id.to_owned(),
@@ -239,16 +227,14 @@ impl App {
         })
     }
 
-    /// Raises RAIDA items for references of `record` to missing records, and
-    /// closes the item about `record` itself if one was open.
+    /// The RAIDA writes for references of `record` to missing records, and
+    /// the closing of the item about `record` itself if one was open.
     async fn reconcile_references(
         &self,
         tx: &mut WriteTx,
         workspace: &WorkspaceRow,
         record: &Record,
-        at: Timestamp,
-        changes: &mut Vec<Change>,
-    ) -> Result<()> {
+    ) -> Result<Vec<RecordWrite>> {
         let mut present = Vec::new();
         for reference in record.references() {
             if tx.record(workspace.id, reference.kind, &reference.id).await?.is_some() {
@@ -261,7 +247,7 @@ impl App {
         };
         let mut missing = Missing::new();
         references::collect_missing(record, exists, &mut missing);
-        references::reconcile(tx, workspace, &missing, exists, at, changes).await?;
-        Ok(())
+        let (writes, _) = references::reconcile(tx, workspace, &missing, exists).await?;
+        Ok(writes)
     }
 }

@@ -7,10 +7,10 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 use charter_model::raida::{RaidaItem, raida_id};
-use charter_model::{Key, RaidaKind, RaidaStatus, Record, RecordKind, Severity, Timestamp, audit};
-use charter_store::{NewRecord, StoredRecord, WorkspaceRow, WriteTx};
+use charter_model::{Key, RaidaKind, RaidaStatus, Record, RecordKind, Severity};
+use charter_store::{StoredRecord, WorkspaceRow, WriteTx};
 
-use crate::audit::Change;
+use crate::audit::RecordWrite;
 use crate::{AppError, Result};
 
 /// Prefix of the origin key of items raised for a missing reference.
@@ -74,16 +74,15 @@ fn describe(kind: RecordKind, id: &str, referrers: &[Referrer]) -> (String, Stri
     (title, description, source)
 }
 
-/// Raises or updates one RAIDA item per missing target and closes items
-/// whose target `exists` now. Appends the changes' audit entries to `changes`.
+/// The RAIDA writes that raise an item per missing target (or reopen a
+/// closed one) and close items whose target `exists` now; the caller writes
+/// them with [`crate::audit::write_records`] in its transaction.
 pub(crate) async fn reconcile(
     tx: &mut WriteTx,
     workspace: &WorkspaceRow,
     missing: &Missing,
     exists: impl Fn(RecordKind, &str) -> bool,
-    at: Timestamp,
-    changes: &mut Vec<Change>,
-) -> Result<RaidaChanges> {
+) -> Result<(Vec<RecordWrite>, RaidaChanges)> {
     let stored = tx.all_records(workspace.id, RecordKind::Raida).await?;
     let mut taken: HashSet<String> = stored.iter().map(|r| r.id.clone()).collect();
     let mut by_origin: HashMap<String, (StoredRecord, RaidaItem)> = HashMap::new();
@@ -95,7 +94,7 @@ pub(crate) async fn reconcile(
     }
 
     let mut result = RaidaChanges::default();
-    let mut new_items = Vec::new();
+    let mut writes = Vec::new();
     for ((kind, id), referrers) in missing {
         let (title, description, source) = describe(*kind, id, referrers);
         match by_origin.remove(&origin_key(*kind, id)) {
@@ -106,7 +105,7 @@ pub(crate) async fn reconcile(
                     item.description = Some(description);
                     item.source = Some(source);
                     item.status = RaidaStatus::Open;
-                    update(tx, workspace, &record, &item, at, changes).await?;
+                    writes.push(update(&record, item));
                     result.reopened.push(record.id);
                 }
             }
@@ -124,24 +123,10 @@ pub(crate) async fn reconcile(
                     due_date: None,
                 };
                 result.opened.push(item.raida_id.to_string());
-                new_items.push(Record::Raida(item));
+                let record = Record::Raida(item);
+                writes.push(RecordWrite::create(RecordKind::Raida, record.id(), record.to_canonical_json()));
             }
         }
-    }
-    let bodies: Vec<(String, String)> =
-        new_items.iter().map(|record| (record.id(), record.to_canonical_json())).collect();
-    let rows: Vec<NewRecord> =
-        bodies.iter().map(|(id, body)| NewRecord { kind: RecordKind::Raida, id, body }).collect();
-    tx.insert_records(workspace.id, &rows, at).await?;
-    for (id, body) in bodies {
-        changes.push(Change {
-            action: audit::action::CREATE,
-            kind: RecordKind::Raida.name().to_owned(),
-            subject: id,
-            version: Some(1),
-            prev_version: None,
-            value: Some(body),
-        });
     }
 
     // Items left over describe targets nobody refers to in this change:
@@ -156,11 +141,11 @@ pub(crate) async fn reconcile(
         let Some(kind) = RecordKind::from_name(kind) else { continue };
         if item.status != RaidaStatus::Closed && exists(kind, id) {
             item.status = RaidaStatus::Closed;
-            update(tx, workspace, &record, &item, at, changes).await?;
+            writes.push(update(&record, item));
             result.closed.push(record.id);
         }
     }
-    Ok(result)
+    Ok((writes, result))
 }
 
 fn decode_raida(record: &StoredRecord) -> Result<RaidaItem> {
@@ -183,24 +168,7 @@ async fn allocate_id(tx: &mut WriteTx, workspace: &WorkspaceRow, taken: &mut Has
     }
 }
 
-async fn update(
-    tx: &mut WriteTx,
-    workspace: &WorkspaceRow,
-    record: &StoredRecord,
-    item: &RaidaItem,
-    at: Timestamp,
-    changes: &mut Vec<Change>,
-) -> Result<()> {
-    let body = Record::Raida(item.clone()).to_canonical_json();
-    let version =
-        tx.update_record(workspace.id, RecordKind::Raida, &record.id, record.version, &body, at).await?;
-    changes.push(Change {
-        action: audit::action::UPDATE,
-        kind: RecordKind::Raida.name().to_owned(),
-        subject: record.id.clone(),
-        version: Some(version),
-        prev_version: Some(record.version),
-        value: Some(body),
-    });
-    Ok(())
+fn update(record: &StoredRecord, item: RaidaItem) -> RecordWrite {
+    let body = Record::Raida(item).to_canonical_json();
+    RecordWrite::update(RecordKind::Raida, record.id.clone(), body, record.version)
 }

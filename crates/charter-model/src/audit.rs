@@ -141,6 +141,23 @@ impl AuditEvent {
     }
 }
 
+/// The `value` member of an encoded event, as the canonical JSON text it
+/// holds, without parsing the event.
+///
+/// In the canonical encoding `value` follows the string members `action`,
+/// `actor`, `at`, `kind`, `subject` and the number `v`; a string cannot hold
+/// an unescaped `"`, so the first `,"value":` is the member's key. `version`
+/// and `workspace` (a name without quotes or commas) follow it, so the last
+/// `,"version":` ends it.
+pub fn value_in(encoded: &str) -> Option<&str> {
+    const START: &str = ",\"value\":";
+    const END: &str = ",\"version\":";
+    let start = encoded.find(START)? + START.len();
+    let end = encoded.rfind(END)?;
+    let value = encoded.get(start..end)?;
+    (value != "null").then_some(value)
+}
+
 fn push_optional_number(out: &mut String, value: Option<u64>) {
     match value {
         Some(number) => out.push_str(&number.to_string()),
@@ -179,6 +196,16 @@ mod tests {
             event(Some("{}")).encode(),
             r#"{"action":"update","actor":"alice \"the admin\"","at":"2026-11-22T01:24:05.123456Z","kind":"agent","prev_version":1,"seq":42,"subject":"agent_sales_01","v":1,"value":{},"version":2,"workspace":"ops"}"#
         );
+    }
+
+    #[test]
+    fn the_value_is_found_without_parsing() {
+        let tricky = r#"{"a":",\"value\":1","version":{"version":2},"b":[",\"version\":"]}"#;
+        for value in [Some("{}"), Some(tricky), None] {
+            let mut event = event(value);
+            event.actor = ",\"value\":{},\"version\":".into();
+            assert_eq!(value_in(&event.encode()), value);
+        }
     }
 
     #[test]

@@ -15,13 +15,23 @@ use crate::registry::{Agent, Dataset, Person, Policy, Procedure, System, Team, W
 use crate::signals::{KpiRecord, OwnershipReview, RiskEvent, RiskSignal, Snapshot, ValueRecord};
 use crate::validate::{Check, Checker, FieldError, Ref};
 
+macro_rules! canonical_with {
+    (direct, $record:expr) => {
+        serde_json::to_string($record)
+    };
+    (value, $record:expr) => {
+        serde_json::to_value($record).map(|value| canonical::to_string(&value))
+    };
+}
+
 macro_rules! record_kinds {
     ( $( $variant:ident($ty:ty) {
         name: $name:literal,
         plural: $plural:literal,
         file: $file:literal,
         id_field: $id_field:literal,
-        writer: $writer:ident $(,)?
+        writer: $writer:ident,
+        canonical: $canonical:ident $(,)?
     } ),+ $(,)? ) => {
         /// The kinds of registry records.
         #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -77,16 +87,24 @@ macro_rules! record_kinds {
 
             /// Parses a JSON array of records, stopping at the first error.
             pub fn parse_json_array(self, json: &[u8]) -> Result<Vec<Record>, ParseError> {
-                let mut deserializer = serde_json::Deserializer::from_slice(json);
-                let records = match self {
+                match self {
                     $(RecordKind::$variant => {
-                        let records: Vec<$ty> = serde_path_to_error::deserialize(&mut deserializer)
-                            .map_err(ParseError::from_path)?;
-                        records.into_iter().map(Record::$variant).collect()
+                        // Parse without tracking paths (faster); only a
+                        // document known to be bad is read again to find
+                        // the path of its first error.
+                        match serde_json::from_slice::<Vec<$ty>>(json) {
+                            Ok(records) => Ok(records.into_iter().map(Record::$variant).collect()),
+                            Err(_) => {
+                                let mut deserializer = serde_json::Deserializer::from_slice(json);
+                                let result: Result<Vec<$ty>, _> = serde_path_to_error::deserialize(&mut deserializer);
+                                result.map_err(ParseError::from_path)?;
+                                Err(deserializer.end().map_err(ParseError::from_json).err().unwrap_or_else(|| {
+                                    ParseError::at("", "the document could not be read")
+                                }))
+                            }
+                        }
                     })+
-                };
-                deserializer.end().map_err(ParseError::from_json)?;
-                Ok(records)
+                }
             }
 
             /// Converts a JSON value into a record of this kind.
@@ -136,6 +154,15 @@ macro_rules! record_kinds {
             fn to_value(&self) -> serde_json::Result<serde_json::Value> {
                 match self { $(Record::$variant(record) => serde_json::to_value(record),)+ }
             }
+
+            /// The canonical encoding: serde's own output for types whose
+            /// fields are declared in sorted order (`canonical: direct`),
+            /// otherwise through a JSON value with sorted keys.
+            fn encode_canonical(&self) -> serde_json::Result<String> {
+                match self {
+                    $(Record::$variant(record) => canonical_with!($canonical, record),)+
+                }
+            }
         }
 
         $(
@@ -149,21 +176,21 @@ macro_rules! record_kinds {
 }
 
 record_kinds!(
-    Team(Team) { name: "team", plural: "teams", file: "teams.json", id_field: "team_id", writer: Admin },
-    Person(Person) { name: "person", plural: "people", file: "people.json", id_field: "person_id", writer: Admin },
-    System(System) { name: "system", plural: "systems", file: "system_integrations.json", id_field: "system_id", writer: Owner },
-    Agent(Agent) { name: "agent", plural: "agents", file: "agents.json", id_field: "agent_id", writer: Owner },
-    Dataset(Dataset) { name: "dataset", plural: "datasets", file: "datasets.json", id_field: "dataset_id", writer: Steward },
-    Workflow(Workflow) { name: "workflow", plural: "workflows", file: "workflows.json", id_field: "workflow_id", writer: Owner },
-    Policy(Policy) { name: "policy", plural: "policies", file: "policies.json", id_field: "policy_id", writer: Steward },
-    Procedure(Procedure) { name: "procedure", plural: "procedures", file: "procedures.json", id_field: "procedure_id", writer: Steward },
-    Kpi(KpiRecord) { name: "kpi", plural: "kpis", file: "kpis_cost.json", id_field: "agent_id", writer: Operator },
-    RiskSignal(RiskSignal) { name: "risk_signal", plural: "risk-signals", file: "risk_signals.json", id_field: "risk_id", writer: Operator },
-    RiskEvent(RiskEvent) { name: "risk_event", plural: "risk-events", file: "risk_signal_history.json", id_field: "risk_event_id", writer: Operator },
-    Snapshot(Snapshot) { name: "snapshot", plural: "snapshots", file: "historical_snapshots.json", id_field: "agent_id", writer: Operator },
-    ValueRecord(ValueRecord) { name: "value_record", plural: "value-records", file: "expected_vs_actual_value.json", id_field: "agent_id", writer: Operator },
-    OwnershipReview(OwnershipReview) { name: "ownership_review", plural: "ownership-reviews", file: "ownership_review_history.json", id_field: "review_id", writer: Owner },
-    Raida(RaidaItem) { name: "raida", plural: "raida", file: "raida.json", id_field: "raida_id", writer: Steward },
+    Team(Team) { name: "team", plural: "teams", file: "teams.json", id_field: "team_id", writer: Admin , canonical: value },
+    Person(Person) { name: "person", plural: "people", file: "people.json", id_field: "person_id", writer: Admin , canonical: value },
+    System(System) { name: "system", plural: "systems", file: "system_integrations.json", id_field: "system_id", writer: Owner , canonical: value },
+    Agent(Agent) { name: "agent", plural: "agents", file: "agents.json", id_field: "agent_id", writer: Owner , canonical: value },
+    Dataset(Dataset) { name: "dataset", plural: "datasets", file: "datasets.json", id_field: "dataset_id", writer: Steward , canonical: value },
+    Workflow(Workflow) { name: "workflow", plural: "workflows", file: "workflows.json", id_field: "workflow_id", writer: Owner , canonical: direct },
+    Policy(Policy) { name: "policy", plural: "policies", file: "policies.json", id_field: "policy_id", writer: Steward , canonical: value },
+    Procedure(Procedure) { name: "procedure", plural: "procedures", file: "procedures.json", id_field: "procedure_id", writer: Steward , canonical: value },
+    Kpi(KpiRecord) { name: "kpi", plural: "kpis", file: "kpis_cost.json", id_field: "agent_id", writer: Operator , canonical: value },
+    RiskSignal(RiskSignal) { name: "risk_signal", plural: "risk-signals", file: "risk_signals.json", id_field: "risk_id", writer: Operator , canonical: value },
+    RiskEvent(RiskEvent) { name: "risk_event", plural: "risk-events", file: "risk_signal_history.json", id_field: "risk_event_id", writer: Operator , canonical: direct },
+    Snapshot(Snapshot) { name: "snapshot", plural: "snapshots", file: "historical_snapshots.json", id_field: "agent_id", writer: Operator , canonical: direct },
+    ValueRecord(ValueRecord) { name: "value_record", plural: "value-records", file: "expected_vs_actual_value.json", id_field: "agent_id", writer: Operator , canonical: value },
+    OwnershipReview(OwnershipReview) { name: "ownership_review", plural: "ownership-reviews", file: "ownership_review_history.json", id_field: "review_id", writer: Owner , canonical: direct },
+    Raida(RaidaItem) { name: "raida", plural: "raida", file: "raida.json", id_field: "raida_id", writer: Steward , canonical: value },
 );
 
 /// Agents may also come from this file, with the identity fields of the
@@ -243,8 +270,8 @@ impl Record {
     /// The record's canonical JSON encoding (see [`canonical`]): the bytes
     /// the store keeps and the audit trail records.
     pub fn to_canonical_json(&self) -> String {
-        match self.to_value() {
-            Ok(value) => canonical::to_string(&value),
+        match self.encode_canonical() {
+            Ok(text) => text,
             // INVARIANT: records hold only strings, finite numbers, booleans,
             // lists and maps with string keys, all of which serialize.
             Err(error) => unreachable!("record failed to serialize: {error}"),

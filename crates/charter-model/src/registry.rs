@@ -112,26 +112,29 @@ impl Check for System {
 }
 
 /// How an agent's work executes: its steps and how reliable they are.
+///
+/// Fields are declared in the byte order of their names, so serde's own
+/// serialization is already the canonical encoding (checked by a test).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Workflow {
-    /// Identifier, e.g. `wf_sales_outreach`.
-    pub workflow_id: Key,
     /// The agent that runs the workflow.
     pub agent_id: AgentId,
+    /// Share of runs that failed in the last 7 days, in percent.
+    pub failure_rate_7d: f64,
+    /// Whether a person takes part in every run.
+    pub human_in_the_loop: bool,
+    /// Minutes of manual work per run.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub manual_minutes_per_run: Option<f64>,
     /// Display name.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// Step names in order.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub steps: Vec<String>,
-    /// Whether a person takes part in every run.
-    pub human_in_the_loop: bool,
-    /// Share of runs that failed in the last 7 days, in percent.
-    pub failure_rate_7d: f64,
-    /// Minutes of manual work per run.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub manual_minutes_per_run: Option<f64>,
+    /// Identifier, e.g. `wf_sales_outreach`.
+    pub workflow_id: Key,
 }
 
 impl Check for Workflow {

@@ -97,23 +97,26 @@ impl Check for RiskSignal {
 }
 
 /// One observation in the history of a risk (`risk_signal_history.json`).
+///
+/// Fields are declared in the byte order of their names, so serde's own
+/// serialization is already the canonical encoding (checked by a test).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RiskEvent {
+    /// The agent at risk.
+    pub agent_id: AgentId,
+    /// When it was observed.
+    pub detected_at: Timestamp,
     /// Identifier, e.g. `risk_evt_001`.
     pub risk_event_id: Key,
     /// The risk this event belongs to, e.g. `risk_sendgrid_latency`.
     pub risk_id: Key,
-    /// The agent at risk.
-    pub agent_id: AgentId,
     /// Kind of risk.
     pub risk_type: String,
     /// Severity at the time.
     pub severity: Severity,
     /// What was observed.
     pub signal: String,
-    /// When it was observed.
-    pub detected_at: Timestamp,
     /// Status after this event.
     pub status: RiskStatus,
 }
@@ -130,27 +133,30 @@ impl Check for RiskEvent {
 }
 
 /// A periodic summary of an agent's health (`historical_snapshots.json`).
+///
+/// Fields are declared in the byte order of their names, so serde's own
+/// serialization is already the canonical encoding (checked by a test).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Snapshot {
-    /// Date of the snapshot.
-    pub snapshot_date: Date,
     /// The agent summarised.
     pub agent_id: AgentId,
-    /// Integration score, 0-100 (higher is healthier).
-    pub integration_score: f64,
-    /// Risk score, 0-100 (higher is riskier).
-    pub risk_score: f64,
-    /// Value-leakage score, 0-100 (higher leaks more).
-    pub value_leakage_score: f64,
-    /// Failure rate over the last 7 days, in percent.
-    pub failure_rate_7d: f64,
     /// Cost over the last 30 days in USD.
     pub cost_usd_30d: f64,
-    /// Estimated ROI in USD.
-    pub roi_estimate_usd: f64,
+    /// Failure rate over the last 7 days, in percent.
+    pub failure_rate_7d: f64,
+    /// Integration score, 0-100 (higher is healthier).
+    pub integration_score: f64,
     /// Minutes of manual work per run.
     pub manual_minutes_per_run: f64,
+    /// Risk score, 0-100 (higher is riskier).
+    pub risk_score: f64,
+    /// Estimated ROI in USD.
+    pub roi_estimate_usd: f64,
+    /// Date of the snapshot.
+    pub snapshot_date: Date,
+    /// Value-leakage score, 0-100 (higher leaks more).
+    pub value_leakage_score: f64,
 }
 
 impl Snapshot {
@@ -245,29 +251,32 @@ impl Check for ValueRecord {
 }
 
 /// An owner's review of an agent (`ownership_review_history.json`).
+///
+/// Fields are declared in the byte order of their names, so serde's own
+/// serialization is already the canonical encoding (checked by a test).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct OwnershipReview {
-    /// Identifier, e.g. `rev_001`.
-    pub review_id: Key,
-    /// The agent reviewed.
-    pub agent_id: AgentId,
-    /// Date of the review.
-    pub review_date: Date,
-    /// Who reviewed.
-    pub reviewer: String,
-    /// Kind of review, e.g. `monthly`, `exception`, `escalation`.
-    pub review_type: String,
-    /// Outcome.
-    pub review_outcome: ReviewOutcome,
-    /// Whether actions are required.
-    pub action_required: bool,
     /// The actions required.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub action_items: Vec<String>,
+    /// Whether actions are required.
+    pub action_required: bool,
+    /// The agent reviewed.
+    pub agent_id: AgentId,
     /// Notes.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub notes: Option<String>,
+    /// Date of the review.
+    pub review_date: Date,
+    /// Identifier, e.g. `rev_001`.
+    pub review_id: Key,
+    /// Outcome.
+    pub review_outcome: ReviewOutcome,
+    /// Kind of review, e.g. `monthly`, `exception`, `escalation`.
+    pub review_type: String,
+    /// Who reviewed.
+    pub reviewer: String,
 }
 
 impl Check for OwnershipReview {

@@ -49,7 +49,31 @@ fn date_error(value: &str) -> TimeError {
 }
 
 pub(crate) fn format_date(date: time::Date) -> String {
-    format!("{:04}-{:02}-{:02}", date.year(), u8::from(date.month()), date.day())
+    let mut buf = [0_u8; 10];
+    match write_date(&mut buf, date) {
+        Some(text) => text.to_owned(),
+        None => format!("{:04}-{:02}-{:02}", date.year(), u8::from(date.month()), date.day()),
+    }
+}
+
+/// Writes `value` as `buf.len()` zero-padded decimal digits.
+fn write_digits(buf: &mut [u8], mut value: u32) {
+    for byte in buf.iter_mut().rev() {
+        *byte = b'0' + (value % 10) as u8;
+        value /= 10;
+    }
+}
+
+/// `YYYY-MM-DD` without the formatting machinery (dates and timestamps are
+/// printed once per stored record); `None` for years outside 0-9999.
+fn write_date(buf: &mut [u8; 10], date: time::Date) -> Option<&str> {
+    let year = u32::try_from(date.year()).ok().filter(|year| *year <= 9999)?;
+    write_digits(&mut buf[0..4], year);
+    buf[4] = b'-';
+    write_digits(&mut buf[5..7], u32::from(u8::from(date.month())));
+    buf[7] = b'-';
+    write_digits(&mut buf[8..10], u32::from(date.day()));
+    std::str::from_utf8(buf).ok()
 }
 
 impl Date {
@@ -83,7 +107,11 @@ impl FromStr for Date {
 
 impl fmt::Display for Date {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&format_date(self.0))
+        let mut buf = [0_u8; 10];
+        match write_date(&mut buf, self.0) {
+            Some(text) => f.write_str(text),
+            None => f.write_str(&format_date(self.0)),
+        }
     }
 }
 
@@ -166,11 +194,29 @@ impl FromStr for Timestamp {
 impl fmt::Display for Timestamp {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let t = self.0;
-        write!(f, "{}T{:02}:{:02}:{:02}", format_date(t.date()), t.hour(), t.minute(), t.second())?;
-        let micros = t.microsecond();
-        if micros != 0 {
-            write!(f, ".{micros:06}")?;
-        }
+        let mut date = [0_u8; 10];
+        let Some(date) = write_date(&mut date, t.date()) else {
+            return f.write_str(&format!(
+                "{}T{:02}:{:02}:{:02}Z",
+                format_date(t.date()),
+                t.hour(),
+                t.minute(),
+                t.second()
+            ));
+        };
+        // hh:mm:ss.ffffff
+        let mut time = [0_u8; 15];
+        write_digits(&mut time[0..2], u32::from(t.hour()));
+        time[2] = b':';
+        write_digits(&mut time[3..5], u32::from(t.minute()));
+        time[5] = b':';
+        write_digits(&mut time[6..8], u32::from(t.second()));
+        time[8] = b'.';
+        write_digits(&mut time[9..15], t.microsecond());
+        let time = if t.microsecond() == 0 { &time[..8] } else { &time[..] };
+        f.write_str(date)?;
+        f.write_str("T")?;
+        f.write_str(std::str::from_utf8(time).map_err(|_| fmt::Error)?)?;
         f.write_str("Z")
     }
 }

@@ -6,8 +6,9 @@
 //!   connections.
 //! * **PostgreSQL** serves several Charter processes sharing one database.
 //!
-//! Both run the same SQL through sqlx's runtime-selected `Any` driver (all
-//! statements use `$N` placeholders, which both backends accept); what
+//! Both run the same SQL through sqlx's runtime-selected `Any` driver
+//! (statements use `$N` placeholders, which both backends accept, except
+//! long multi-row statements, which use `?` on SQLite); what
 //! differs — connection set-up, DDL, locking — lives in [`Backend`] and in
 //! each backend's own `migrations/` folder, applied with the same semantics
 //! by [`migrate`].
@@ -35,6 +36,7 @@ use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::{AnyPool, Executor};
 
 pub use migrate::MIGRATIONS_SQLITE;
+use rows::select_records;
 pub use rows::{EventRow, NewRecord, StoredRecord, TokenRow, WorkspaceRow};
 pub use tx::WriteTx;
 
@@ -177,8 +179,10 @@ pub fn sqlite_url(path: &Path) -> String {
     url
 }
 
+/// Settings of the SQLite writer connection. The 32 MiB page cache (grown
+/// only as used) keeps large imports from spilling pages mid-transaction.
 const SQLITE_PRAGMAS: &str = "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; \
-     PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000;";
+     PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000; PRAGMA cache_size = -32768;";
 
 impl Store {
     /// Opens the SQLite database of a data directory, creating the file if needed.
@@ -271,7 +275,7 @@ impl Store {
             Backend::Sqlite => self.write.begin_with("BEGIN IMMEDIATE").await?,
             Backend::Postgres => self.write.begin().await?,
         };
-        Ok(WriteTx::new(tx))
+        Ok(WriteTx::new(tx, self.backend))
     }
 
     /// The workspace called `name`.
@@ -293,15 +297,12 @@ impl Store {
 
     /// One record.
     pub async fn record(&self, workspace: i64, kind: RecordKind, id: &str) -> Result<Option<StoredRecord>> {
-        let row = sqlx::query(
-            "SELECT kind, id, body, version, created_at, updated_at FROM records \
-             WHERE workspace_id = $1 AND kind = $2 AND id = $3",
-        )
-        .bind(workspace)
-        .bind(kind.name())
-        .bind(id)
-        .fetch_optional(&self.read)
-        .await?;
+        let row = sqlx::query(select_records!("WHERE r.workspace_id = $1 AND r.kind = $2 AND r.id = $3"))
+            .bind(workspace)
+            .bind(kind.name())
+            .bind(id)
+            .fetch_optional(&self.read)
+            .await?;
         row.as_ref().map(StoredRecord::from_row).transpose()
     }
 
@@ -313,10 +314,9 @@ impl Store {
         after: Option<&str>,
         limit: u32,
     ) -> Result<Vec<StoredRecord>> {
-        let rows = sqlx::query(
-            "SELECT kind, id, body, version, created_at, updated_at FROM records \
-             WHERE workspace_id = $1 AND kind = $2 AND id > $3 ORDER BY id LIMIT $4",
-        )
+        let rows = sqlx::query(select_records!(
+            "WHERE r.workspace_id = $1 AND r.kind = $2 AND r.id > $3 ORDER BY r.id LIMIT $4"
+        ))
         .bind(workspace)
         .bind(kind.name())
         .bind(after.unwrap_or(""))

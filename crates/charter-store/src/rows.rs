@@ -17,15 +17,18 @@ pub struct WorkspaceRow {
     pub created_at: Timestamp,
 }
 
-/// A record as stored: its canonical JSON body and its metadata.
+/// A record as stored: its metadata, and its canonical JSON body read from
+/// the audit event that last set it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StoredRecord {
     /// Kind.
     pub kind: RecordKind,
     /// Id within its kind.
     pub id: String,
-    /// Canonical JSON.
+    /// Canonical JSON: the `value` of audit event `event_seq`.
     pub body: String,
+    /// The audit event that set the current value.
+    pub event_seq: u64,
     /// Version, from 1, incremented by every update.
     pub version: u64,
     /// When it was created.
@@ -34,15 +37,16 @@ pub struct StoredRecord {
     pub updated_at: Timestamp,
 }
 
-/// A record to insert.
+/// A record to insert. Its value is that of the audit event `event_seq`,
+/// appended in the same transaction.
 #[derive(Debug, Clone, Copy)]
 pub struct NewRecord<'a> {
     /// Kind.
     pub kind: RecordKind,
     /// Id within its kind.
     pub id: &'a str,
-    /// Canonical JSON.
-    pub body: &'a str,
+    /// The audit event that creates it.
+    pub event_seq: u64,
 }
 
 /// An audit event as stored.
@@ -107,14 +111,33 @@ impl WorkspaceRow {
     }
 }
 
+/// Selects records with the audit event that holds their value; append the
+/// `WHERE` clause.
+macro_rules! select_records {
+    ($($tail:literal),*) => {
+        concat!(
+            "SELECT r.kind, r.id, r.version, r.created_at, r.updated_at, r.event_seq, e.body AS event \
+             FROM records r JOIN audit_events e ON e.workspace_id = r.workspace_id AND e.seq = r.event_seq ",
+            $($tail),*
+        )
+    };
+}
+pub(crate) use select_records;
+
 impl StoredRecord {
     pub(crate) fn from_row(row: &AnyRow) -> Result<Self> {
         let kind: String = get(row, "kind")?;
+        let id: String = get(row, "id")?;
+        let event: String = get(row, "event")?;
+        let body = charter_model::audit::value_in(&event)
+            .ok_or_else(|| StoreError::Corrupt(format!("{kind} \"{id}\": its audit event holds no value")))?
+            .to_owned();
         Ok(Self {
             kind: RecordKind::from_name(&kind)
                 .ok_or_else(|| StoreError::Corrupt(format!("unknown record kind \"{kind}\"")))?,
-            id: get(row, "id")?,
-            body: get(row, "body")?,
+            id,
+            body,
+            event_seq: get_u64(row, "event_seq")?,
             version: get_u64(row, "version")?,
             created_at: timestamp(get(row, "created_at")?)?,
             updated_at: timestamp(get(row, "updated_at")?)?,

@@ -5,8 +5,8 @@ use std::collections::HashMap;
 use charter_model::{RecordKind, Role, Timestamp, WorkspaceName};
 use sqlx::{Any, AssertSqlSafe, Transaction};
 
-use crate::rows::{self, get, to_i64};
-use crate::{EventRow, NewRecord, Result, StoreError, StoredRecord, WorkspaceRow};
+use crate::rows::{self, get, select_records, to_i64};
+use crate::{Backend, EventRow, NewRecord, Result, StoreError, StoredRecord, WorkspaceRow};
 
 /// Rows per multi-row statement: far below both backends' bind limits
 /// (SQLite 32,766, PostgreSQL 65,535) at eight columns per row.
@@ -21,6 +21,7 @@ const BATCH_ROWS: usize = 500;
 #[derive(Debug)]
 pub struct WriteTx {
     tx: Transaction<'static, Any>,
+    backend: Backend,
     mutations: usize,
     events: usize,
 }
@@ -29,7 +30,23 @@ fn is_unique_violation(error: &sqlx::Error) -> bool {
     error.as_database_error().is_some_and(|e| e.is_unique_violation())
 }
 
-fn placeholders(rows: usize, columns: usize) -> String {
+/// Writes the `n`th bind placeholder (from 1) of a long statement.
+///
+/// PostgreSQL needs `$N`. SQLite accepts `$N` too, but sqlx looks up the
+/// name of every numbered parameter, which SQLite finds by a linear scan:
+/// quadratic in the number of parameters. Plain `?` is positional and free.
+fn push_placeholder(sql: &mut String, backend: Backend, n: usize) {
+    match backend {
+        Backend::Sqlite => sql.push('?'),
+        Backend::Postgres => {
+            sql.push('$');
+            sql.push_str(&n.to_string());
+        }
+    }
+}
+
+/// `(…),(…)` for a multi-row insert, numbered from `$1`.
+fn placeholders(backend: Backend, rows: usize, columns: usize) -> String {
     let mut sql = String::with_capacity(rows * columns * 6);
     for row in 0..rows {
         if row > 0 {
@@ -40,8 +57,7 @@ fn placeholders(rows: usize, columns: usize) -> String {
             if column > 0 {
                 sql.push(',');
             }
-            sql.push('$');
-            sql.push_str(&(row * columns + column + 1).to_string());
+            push_placeholder(&mut sql, backend, row * columns + column + 1);
         }
         sql.push(')');
     }
@@ -49,8 +65,8 @@ fn placeholders(rows: usize, columns: usize) -> String {
 }
 
 impl WriteTx {
-    pub(crate) fn new(tx: Transaction<'static, Any>) -> Self {
-        Self { tx, mutations: 0, events: 0 }
+    pub(crate) fn new(tx: Transaction<'static, Any>, backend: Backend) -> Self {
+        Self { tx, backend, mutations: 0, events: 0 }
     }
 
     /// Commits, after checking that every mutation has its audit event.
@@ -100,15 +116,12 @@ impl WriteTx {
         kind: RecordKind,
         id: &str,
     ) -> Result<Option<StoredRecord>> {
-        let row = sqlx::query(
-            "SELECT kind, id, body, version, created_at, updated_at FROM records \
-             WHERE workspace_id = $1 AND kind = $2 AND id = $3",
-        )
-        .bind(workspace)
-        .bind(kind.name())
-        .bind(id)
-        .fetch_optional(&mut *self.tx)
-        .await?;
+        let row = sqlx::query(select_records!("WHERE r.workspace_id = $1 AND r.kind = $2 AND r.id = $3"))
+            .bind(workspace)
+            .bind(kind.name())
+            .bind(id)
+            .fetch_optional(&mut *self.tx)
+            .await?;
         row.as_ref().map(StoredRecord::from_row).transpose()
     }
 
@@ -121,16 +134,18 @@ impl WriteTx {
     ) -> Result<HashMap<String, StoredRecord>> {
         let mut found = HashMap::new();
         for chunk in ids.chunks(BATCH_ROWS) {
-            let mut sql = String::from(
-                "SELECT kind, id, body, version, created_at, updated_at FROM records \
-                 WHERE workspace_id = $1 AND kind = $2 AND id IN (",
-            );
+            let mut sql =
+                String::from(select_records!("WHERE r.workspace_id = $1 AND r.kind = $2 AND r.id IN ("));
+            if self.backend == Backend::Sqlite {
+                // `?` after `$N` parameters would be numbered after the
+                // largest of them, so name the first two alike.
+                sql = sql.replace("$1", "?").replace("$2", "?");
+            }
             for index in 0..chunk.len() {
                 if index > 0 {
                     sql.push(',');
                 }
-                sql.push('$');
-                sql.push_str(&(index + 3).to_string());
+                push_placeholder(&mut sql, self.backend, index + 3);
             }
             sql.push(')');
             let mut query = sqlx::query(AssertSqlSafe(sql)).bind(workspace).bind(kind.name());
@@ -147,14 +162,11 @@ impl WriteTx {
 
     /// Every record of `kind` in the workspace, in id order.
     pub async fn all_records(&mut self, workspace: i64, kind: RecordKind) -> Result<Vec<StoredRecord>> {
-        let rows = sqlx::query(
-            "SELECT kind, id, body, version, created_at, updated_at FROM records \
-             WHERE workspace_id = $1 AND kind = $2 ORDER BY id",
-        )
-        .bind(workspace)
-        .bind(kind.name())
-        .fetch_all(&mut *self.tx)
-        .await?;
+        let rows = sqlx::query(select_records!("WHERE r.workspace_id = $1 AND r.kind = $2 ORDER BY r.id"))
+            .bind(workspace)
+            .bind(kind.name())
+            .fetch_all(&mut *self.tx)
+            .await?;
         rows.iter().map(StoredRecord::from_row).collect()
     }
 
@@ -168,7 +180,17 @@ impl WriteTx {
         rows.iter().map(|row| get::<String>(row, "id")).collect()
     }
 
-    /// Inserts new records at version 1.
+    /// Whether the workspace holds any record of `kind`.
+    pub async fn has_records(&mut self, workspace: i64, kind: RecordKind) -> Result<bool> {
+        let row = sqlx::query("SELECT 1 AS found FROM records WHERE workspace_id = $1 AND kind = $2 LIMIT 1")
+            .bind(workspace)
+            .bind(kind.name())
+            .fetch_optional(&mut *self.tx)
+            .await?;
+        Ok(row.is_some())
+    }
+
+    /// Inserts new records at version 1, each set by its audit event.
     pub async fn insert_records(
         &mut self,
         workspace: i64,
@@ -176,10 +198,11 @@ impl WriteTx {
         at: Timestamp,
     ) -> Result<()> {
         const COLUMNS: usize = 7;
-        for chunk in records.chunks(BATCH_ROWS) {
+        let backend = self.backend;
+        let statements = records.chunks(BATCH_ROWS).map(|chunk| {
             let sql = format!(
-                "INSERT INTO records (workspace_id, kind, id, body, version, created_at, updated_at) VALUES {}",
-                placeholders(chunk.len(), COLUMNS)
+                "INSERT INTO records (workspace_id, kind, id, event_seq, version, created_at, updated_at) VALUES {}",
+                placeholders(backend, chunk.len(), COLUMNS)
             );
             let mut query = sqlx::query(AssertSqlSafe(sql));
             for record in chunk {
@@ -187,47 +210,70 @@ impl WriteTx {
                     .bind(workspace)
                     .bind(record.kind.name())
                     .bind(record.id)
-                    .bind(record.body)
+                    .bind(to_i64(record.event_seq)?)
                     .bind(1_i64)
                     .bind(at.unix_micros())
                     .bind(at.unix_micros());
             }
-            match query.execute(&mut *self.tx).await {
-                Ok(_) => {}
-                Err(error) if is_unique_violation(&error) => {
-                    let (what, id) = match chunk {
-                        [record] => (record.kind.name().to_owned(), record.id.to_owned()),
-                        [first, ..] => (
-                            first.kind.name().to_owned(),
-                            format!("{}\" or a later record of the batch \"", first.id),
-                        ),
-                        [] => (String::new(), String::new()),
-                    };
-                    return Err(StoreError::AlreadyExists { what, id });
-                }
-                Err(error) => return Err(error.into()),
+            Ok((query, chunk.len()))
+        });
+        match self.execute_pipelined(statements).await {
+            Ok(rows) => {
+                self.mutations += rows;
+                Ok(())
             }
-            self.mutations += chunk.len();
+            Err(StoreError::Database(error)) if is_unique_violation(&error) => {
+                let (what, id) = match records {
+                    [record] => (record.kind.name().to_owned(), record.id.to_owned()),
+                    [first, ..] => (
+                        first.kind.name().to_owned(),
+                        format!("{}\" or a later record of the batch \"", first.id),
+                    ),
+                    [] => (String::new(), String::new()),
+                };
+                Err(StoreError::AlreadyExists { what, id })
+            }
+            Err(error) => Err(error),
         }
-        Ok(())
     }
 
-    /// Replaces a record's body if its current version is `expected_version`;
-    /// returns the new version.
+    /// Runs multi-row statements one after the other, binding the next while
+    /// the database executes the current one (the SQLite driver executes on a
+    /// thread of its own, so binding and executing overlap). Returns the
+    /// number of rows written.
+    async fn execute_pipelined<'q, I>(&mut self, statements: I) -> Result<usize>
+    where
+        I: Iterator<Item = Result<(sqlx::query::Query<'q, Any, sqlx::any::AnyArguments>, usize)>>,
+    {
+        let mut statements = statements;
+        let mut written = 0;
+        let mut current = statements.next().transpose()?;
+        while let Some((query, rows)) = current {
+            let (executed, next) =
+                tokio::join!(query.execute(&mut *self.tx), async { statements.next().transpose() });
+            executed?;
+            written += rows;
+            current = next?;
+        }
+        Ok(written)
+    }
+
+    /// Sets a record to the value of audit event `event_seq` if its current
+    /// version is `expected_version`; returns the new version.
     pub async fn update_record(
         &mut self,
         workspace: i64,
         kind: RecordKind,
         id: &str,
         expected_version: u64,
-        body: &str,
+        event_seq: u64,
         at: Timestamp,
     ) -> Result<u64> {
         let result = sqlx::query(
-            "UPDATE records SET body = $1, version = version + 1, updated_at = $2 \
+            "UPDATE records SET event_seq = $1, version = version + 1, updated_at = $2 \
              WHERE workspace_id = $3 AND kind = $4 AND id = $5 AND version = $6",
         )
-        .bind(body)
+        .bind(to_i64(event_seq)?)
         .bind(at.unix_micros())
         .bind(workspace)
         .bind(kind.name())
@@ -283,10 +329,11 @@ impl WriteTx {
     /// Appends audit events.
     pub async fn append_events(&mut self, workspace: i64, events: &[EventRow]) -> Result<()> {
         const COLUMNS: usize = 8;
-        for chunk in events.chunks(BATCH_ROWS) {
+        let backend = self.backend;
+        let statements = events.chunks(BATCH_ROWS).map(|chunk| {
             let sql = format!(
                 "INSERT INTO audit_events (workspace_id, seq, at, actor, action, kind, subject, body) VALUES {}",
-                placeholders(chunk.len(), COLUMNS)
+                placeholders(backend, chunk.len(), COLUMNS)
             );
             let mut query = sqlx::query(AssertSqlSafe(sql));
             for event in chunk {
@@ -300,9 +347,9 @@ impl WriteTx {
                     .bind(event.subject.as_str())
                     .bind(event.body.as_str());
             }
-            query.execute(&mut *self.tx).await?;
-            self.events += chunk.len();
-        }
+            Ok((query, chunk.len()))
+        });
+        self.events += self.execute_pipelined(statements).await?;
         Ok(())
     }
 
@@ -346,9 +393,11 @@ impl WriteTx {
 #[cfg(test)]
 mod tests {
     use super::placeholders;
+    use crate::Backend;
 
     #[test]
     fn placeholders_number_every_column() {
-        assert_eq!(placeholders(2, 3), "($1,$2,$3),($4,$5,$6)");
+        assert_eq!(placeholders(Backend::Postgres, 2, 3), "($1,$2,$3),($4,$5,$6)");
+        assert_eq!(placeholders(Backend::Sqlite, 2, 2), "(?,?),(?,?)");
     }
 }

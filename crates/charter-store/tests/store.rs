@@ -1,5 +1,6 @@
 //! The storage story, run on SQLite and on PostgreSQL.
 
+use charter_model::audit::AuditEvent;
 use charter_model::{RecordKind, Timestamp, WorkspaceName};
 use charter_store::testing::each_backend;
 use charter_store::{EventRow, NewRecord, Store, StoreError};
@@ -12,7 +13,20 @@ fn ws(name: &str) -> WorkspaceName {
     WorkspaceName::new(name).unwrap()
 }
 
-fn event(seq: u64, subject: &str) -> EventRow {
+/// An event setting `subject` to `value` (as the app writes them).
+fn event_with(seq: u64, subject: &str, value: &str) -> EventRow {
+    let event = AuditEvent {
+        workspace: ws("ops"),
+        seq,
+        at: at(0),
+        actor: "tester".into(),
+        action: "create".into(),
+        kind: "agent".into(),
+        subject: subject.into(),
+        version: Some(1),
+        prev_version: None,
+        value: Some(value.into()),
+    };
     EventRow {
         seq,
         at: at(0),
@@ -20,8 +34,16 @@ fn event(seq: u64, subject: &str) -> EventRow {
         action: "create".into(),
         kind: "agent".into(),
         subject: subject.into(),
-        body: format!("{{\"seq\":{seq}}}"),
+        body: event.encode(),
     }
+}
+
+fn event(seq: u64, subject: &str) -> EventRow {
+    event_with(seq, subject, "{\"x\":1}")
+}
+
+fn record(kind: RecordKind, id: &str, event_seq: u64) -> NewRecord<'_> {
+    NewRecord { kind, id, event_seq }
 }
 
 async fn workspace(store: &Store, name: &str) -> i64 {
@@ -37,16 +59,15 @@ async fn records_round_trip_and_list_in_id_order() {
     each_backend(|store| async move {
         let id = workspace(&store, "ops").await;
         let mut tx = store.begin().await.unwrap();
-        let records: Vec<NewRecord> = ["c", "a", "b"]
-            .iter()
-            .map(|id| NewRecord { kind: RecordKind::System, id, body: "{\"x\":1}" })
-            .collect();
+        let records: Vec<NewRecord> =
+            ["c", "a", "b"].iter().zip(2..).map(|(id, seq)| record(RecordKind::System, id, seq)).collect();
         tx.insert_records(id, &records, at(5)).await.unwrap();
         tx.append_events(id, &[event(2, "c"), event(3, "a"), event(4, "b")]).await.unwrap();
         tx.commit().await.unwrap();
 
-        let record = store.record(id, RecordKind::System, "a").await.unwrap().unwrap();
-        assert_eq!((record.version, record.body.as_str()), (1, "{\"x\":1}"));
+        let stored = store.record(id, RecordKind::System, "a").await.unwrap().unwrap();
+        let record = stored;
+        assert_eq!((record.version, record.body.as_str(), record.event_seq), (1, "{\"x\":1}", 3));
         assert_eq!((record.created_at, record.updated_at), (at(5), at(5)));
 
         let page = store.records(id, RecordKind::System, None, 2).await.unwrap();
@@ -66,28 +87,20 @@ async fn stale_version_is_a_conflict_not_an_overwrite() {
     each_backend(|store| async move {
         let id = workspace(&store, "ops").await;
         let mut tx = store.begin().await.unwrap();
-        tx.insert_records(
-            id,
-            &[NewRecord { kind: RecordKind::Agent, id: "agent_a_01", body: "{\"v\":1}" }],
-            at(1),
-        )
-        .await
-        .unwrap();
-        tx.append_events(id, &[event(2, "agent_a_01")]).await.unwrap();
+        tx.insert_records(id, &[record(RecordKind::Agent, "agent_a_01", 2)], at(1)).await.unwrap();
+        tx.append_events(id, &[event_with(2, "agent_a_01", "{\"v\":1}")]).await.unwrap();
         tx.commit().await.unwrap();
 
         let mut tx = store.begin().await.unwrap();
-        let version =
-            tx.update_record(id, RecordKind::Agent, "agent_a_01", 1, "{\"v\":2}", at(2)).await.unwrap();
+        let version = tx.update_record(id, RecordKind::Agent, "agent_a_01", 1, 3, at(2)).await.unwrap();
         assert_eq!(version, 2);
-        tx.append_events(id, &[event(3, "agent_a_01")]).await.unwrap();
+        tx.append_events(id, &[event_with(3, "agent_a_01", "{\"v\":2}")]).await.unwrap();
         tx.commit().await.unwrap();
 
         let mut tx = store.begin().await.unwrap();
-        let error =
-            tx.update_record(id, RecordKind::Agent, "agent_a_01", 1, "{\"v\":3}", at(3)).await.unwrap_err();
+        let error = tx.update_record(id, RecordKind::Agent, "agent_a_01", 1, 4, at(3)).await.unwrap_err();
         assert!(matches!(error, StoreError::Conflict { expected: 1, current: 2, .. }), "{error:?}");
-        let error = tx.update_record(id, RecordKind::Agent, "agent_zz_01", 1, "{}", at(3)).await.unwrap_err();
+        let error = tx.update_record(id, RecordKind::Agent, "agent_zz_01", 1, 4, at(3)).await.unwrap_err();
         assert!(matches!(error, StoreError::NotFound { .. }), "{error:?}");
         drop(tx);
 
@@ -102,18 +115,14 @@ async fn a_change_without_its_audit_event_never_commits() {
     each_backend(|store| async move {
         let id = workspace(&store, "ops").await;
         let mut tx = store.begin().await.unwrap();
-        tx.insert_records(id, &[NewRecord { kind: RecordKind::Team, id: "t", body: "{}" }], at(1))
-            .await
-            .unwrap();
+        tx.insert_records(id, &[record(RecordKind::Team, "t", 2)], at(1)).await.unwrap();
         let error = tx.commit().await.unwrap_err();
         assert!(matches!(error, StoreError::Invariant(_)), "{error:?}");
         assert!(store.record(id, RecordKind::Team, "t").await.unwrap().is_none());
 
         // A transaction dropped without commit leaves nothing either.
         let mut tx = store.begin().await.unwrap();
-        tx.insert_records(id, &[NewRecord { kind: RecordKind::Team, id: "t", body: "{}" }], at(1))
-            .await
-            .unwrap();
+        tx.insert_records(id, &[record(RecordKind::Team, "t", 2)], at(1)).await.unwrap();
         tx.append_events(id, &[event(2, "t")]).await.unwrap();
         drop(tx);
         assert!(store.record(id, RecordKind::Team, "t").await.unwrap().is_none());
@@ -133,9 +142,7 @@ async fn workspaces_are_unique_and_scope_records() {
         drop(tx);
 
         let mut tx = store.begin().await.unwrap();
-        tx.insert_records(a, &[NewRecord { kind: RecordKind::System, id: "s", body: "{}" }], at(1))
-            .await
-            .unwrap();
+        tx.insert_records(a, &[record(RecordKind::System, "s", 2)], at(1)).await.unwrap();
         tx.append_events(a, &[event(2, "s")]).await.unwrap();
         tx.commit().await.unwrap();
         assert!(store.record(b, RecordKind::System, "s").await.unwrap().is_none());

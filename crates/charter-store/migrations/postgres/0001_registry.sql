@@ -7,15 +7,17 @@ CREATE TABLE workspaces (
     created_at BIGINT  NOT NULL
 );
 
--- One row per registry record; `body` is the record's canonical JSON.
+-- One row per registry record. Its current value is the `value` of the audit
+-- event that last set it (`event_seq`): the registry is an index over the
+-- audit trail, so the two cannot disagree.
 CREATE TABLE records (
     workspace_id BIGINT  NOT NULL REFERENCES workspaces (id),
     kind         TEXT COLLATE "C" NOT NULL,
     id           TEXT COLLATE "C" NOT NULL,
-    body         TEXT COLLATE "C" NOT NULL,
     version      BIGINT  NOT NULL CHECK (version >= 1),
     created_at   BIGINT  NOT NULL,
     updated_at   BIGINT  NOT NULL,
+    event_seq    BIGINT  NOT NULL,
     PRIMARY KEY (workspace_id, kind, id)
 );
 
@@ -34,7 +36,6 @@ CREATE TABLE audit_events (
 );
 
 CREATE INDEX audit_events_by_subject ON audit_events (workspace_id, kind, subject, seq);
-CREATE INDEX audit_events_by_actor ON audit_events (workspace_id, actor, seq);
 
 -- Sequences allocated per workspace: the audit sequence, RAIDA numbers,
 -- and per-day numbers of CHG-/OPS- ids.

@@ -7,17 +7,19 @@ CREATE TABLE workspaces (
     created_at INTEGER NOT NULL
 );
 
--- One row per registry record; `body` is the record's canonical JSON.
+-- One row per registry record. Its current value is the `value` of the audit
+-- event that last set it (`event_seq`): the registry is an index over the
+-- audit trail, so the two cannot disagree.
 CREATE TABLE records (
     workspace_id INTEGER NOT NULL REFERENCES workspaces (id),
     kind         TEXT    NOT NULL,
     id           TEXT    NOT NULL,
-    body         TEXT    NOT NULL,
     version      INTEGER NOT NULL CHECK (version >= 1),
     created_at   INTEGER NOT NULL,
     updated_at   INTEGER NOT NULL,
-    PRIMARY KEY (workspace_id, kind, id)
-) WITHOUT ROWID;
+    event_seq    INTEGER NOT NULL,
+    UNIQUE (workspace_id, kind, id)
+);
 
 -- The audit trail: `body` is the event's canonical encoding, the bytes the
 -- ledger hashes; the other columns repeat parts of it for querying.
@@ -30,11 +32,10 @@ CREATE TABLE audit_events (
     kind         TEXT    NOT NULL,
     subject      TEXT    NOT NULL,
     body         TEXT    NOT NULL,
-    PRIMARY KEY (workspace_id, seq)
-) WITHOUT ROWID;
+    UNIQUE (workspace_id, seq)
+);
 
 CREATE INDEX audit_events_by_subject ON audit_events (workspace_id, kind, subject, seq);
-CREATE INDEX audit_events_by_actor ON audit_events (workspace_id, actor, seq);
 
 -- Sequences allocated per workspace: the audit sequence, RAIDA numbers,
 -- and per-day numbers of CHG-/OPS- ids.
