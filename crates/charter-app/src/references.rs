@@ -123,7 +123,7 @@ pub(crate) async fn reconcile(
                     due_date: None,
                 };
                 result.opened.push(item.raida_id.to_string());
-                let record = Record::Raida(item);
+                let record = Record::from(item);
                 writes.push(RecordWrite::create(RecordKind::Raida, record.id(), record.to_canonical_json()));
             }
         }
@@ -150,7 +150,7 @@ pub(crate) async fn reconcile(
 
 fn decode_raida(record: &StoredRecord) -> Result<RaidaItem> {
     match RecordKind::Raida.parse_json(&record.body) {
-        Ok(Record::Raida(item)) => Ok(item),
+        Ok(Record::Raida(item)) => Ok(*item),
         Ok(_) | Err(_) => Err(AppError::Store(charter_store::StoreError::Corrupt(format!(
             "raida \"{}\" does not hold a RAIDA item",
             record.id
@@ -169,6 +169,6 @@ async fn allocate_id(tx: &mut WriteTx, workspace: &WorkspaceRow, taken: &mut Has
 }
 
 fn update(record: &StoredRecord, item: RaidaItem) -> RecordWrite {
-    let body = Record::Raida(item).to_canonical_json();
+    let body = Record::from(item).to_canonical_json();
     RecordWrite::update(RecordKind::Raida, record.id.clone(), body, record.version)
 }

@@ -25,7 +25,7 @@ macro_rules! canonical_with {
 }
 
 macro_rules! record_kinds {
-    ( $( $variant:ident($ty:ty) {
+    ( $( $variant:ident($ty:ty as $stored:ty) {
         name: $name:literal,
         plural: $plural:literal,
         file: $file:literal,
@@ -78,7 +78,7 @@ macro_rules! record_kinds {
                 let mut deserializer = serde_json::Deserializer::from_str(json);
                 let record = match self {
                     $(RecordKind::$variant => Record::$variant(
-                        serde_path_to_error::deserialize(&mut deserializer).map_err(ParseError::from_path)?,
+                        <$stored>::from(serde_path_to_error::deserialize::<_, $ty>(&mut deserializer).map_err(ParseError::from_path)?),
                     ),)+
                 };
                 deserializer.end().map_err(ParseError::from_json)?;
@@ -93,7 +93,7 @@ macro_rules! record_kinds {
                         // document known to be bad is read again to find
                         // the path of its first error.
                         match serde_json::from_slice::<Vec<$ty>>(json) {
-                            Ok(records) => Ok(records.into_iter().map(Record::$variant).collect()),
+                            Ok(records) => Ok(records.into_iter().map(|record| Record::$variant(<$stored>::from(record))).collect()),
                             Err(_) => {
                                 let mut deserializer = serde_json::Deserializer::from_slice(json);
                                 let result: Result<Vec<$ty>, _> = serde_path_to_error::deserialize(&mut deserializer);
@@ -111,7 +111,7 @@ macro_rules! record_kinds {
             pub fn from_value(self, value: serde_json::Value) -> Result<Record, ParseError> {
                 Ok(match self {
                     $(RecordKind::$variant => Record::$variant(
-                        serde_path_to_error::deserialize(value).map_err(ParseError::from_path)?,
+                        <$stored>::from(serde_path_to_error::deserialize::<_, $ty>(value).map_err(ParseError::from_path)?),
                     ),)+
                 })
             }
@@ -132,12 +132,14 @@ macro_rules! record_kinds {
             }
         }
 
-        /// A registry record of any kind.
+        /// A registry record of any kind. Variants larger than a snapshot are
+        /// boxed, so a list of half a million snapshots is not padded to the
+        /// size of the largest record.
         #[derive(Debug, Clone, PartialEq)]
         pub enum Record {
             $(
                 #[doc = concat!("A `", $name, "` record.")]
-                $variant($ty),
+                $variant($stored),
             )+
         }
 
@@ -168,7 +170,7 @@ macro_rules! record_kinds {
         $(
             impl From<$ty> for Record {
                 fn from(record: $ty) -> Record {
-                    Record::$variant(record)
+                    Record::$variant(<$stored>::from(record))
                 }
             }
         )+
@@ -176,21 +178,21 @@ macro_rules! record_kinds {
 }
 
 record_kinds!(
-    Team(Team) { name: "team", plural: "teams", file: "teams.json", id_field: "team_id", writer: Admin , canonical: value },
-    Person(Person) { name: "person", plural: "people", file: "people.json", id_field: "person_id", writer: Admin , canonical: value },
-    System(System) { name: "system", plural: "systems", file: "system_integrations.json", id_field: "system_id", writer: Owner , canonical: value },
-    Agent(Agent) { name: "agent", plural: "agents", file: "agents.json", id_field: "agent_id", writer: Owner , canonical: value },
-    Dataset(Dataset) { name: "dataset", plural: "datasets", file: "datasets.json", id_field: "dataset_id", writer: Steward , canonical: value },
-    Workflow(Workflow) { name: "workflow", plural: "workflows", file: "workflows.json", id_field: "workflow_id", writer: Owner , canonical: direct },
-    Policy(Policy) { name: "policy", plural: "policies", file: "policies.json", id_field: "policy_id", writer: Steward , canonical: value },
-    Procedure(Procedure) { name: "procedure", plural: "procedures", file: "procedures.json", id_field: "procedure_id", writer: Steward , canonical: value },
-    Kpi(KpiRecord) { name: "kpi", plural: "kpis", file: "kpis_cost.json", id_field: "agent_id", writer: Operator , canonical: value },
-    RiskSignal(RiskSignal) { name: "risk_signal", plural: "risk-signals", file: "risk_signals.json", id_field: "risk_id", writer: Operator , canonical: value },
-    RiskEvent(RiskEvent) { name: "risk_event", plural: "risk-events", file: "risk_signal_history.json", id_field: "risk_event_id", writer: Operator , canonical: direct },
-    Snapshot(Snapshot) { name: "snapshot", plural: "snapshots", file: "historical_snapshots.json", id_field: "agent_id", writer: Operator , canonical: direct },
-    ValueRecord(ValueRecord) { name: "value_record", plural: "value-records", file: "expected_vs_actual_value.json", id_field: "agent_id", writer: Operator , canonical: value },
-    OwnershipReview(OwnershipReview) { name: "ownership_review", plural: "ownership-reviews", file: "ownership_review_history.json", id_field: "review_id", writer: Owner , canonical: direct },
-    Raida(RaidaItem) { name: "raida", plural: "raida", file: "raida.json", id_field: "raida_id", writer: Steward , canonical: value },
+    Team(Team as Box<Team>) { name: "team", plural: "teams", file: "teams.json", id_field: "team_id", writer: Admin , canonical: value },
+    Person(Person as Box<Person>) { name: "person", plural: "people", file: "people.json", id_field: "person_id", writer: Admin , canonical: value },
+    System(System as Box<System>) { name: "system", plural: "systems", file: "system_integrations.json", id_field: "system_id", writer: Owner , canonical: value },
+    Agent(Agent as Box<Agent>) { name: "agent", plural: "agents", file: "agents.json", id_field: "agent_id", writer: Owner , canonical: value },
+    Dataset(Dataset as Box<Dataset>) { name: "dataset", plural: "datasets", file: "datasets.json", id_field: "dataset_id", writer: Steward , canonical: value },
+    Workflow(Workflow as Box<Workflow>) { name: "workflow", plural: "workflows", file: "workflows.json", id_field: "workflow_id", writer: Owner , canonical: direct },
+    Policy(Policy as Box<Policy>) { name: "policy", plural: "policies", file: "policies.json", id_field: "policy_id", writer: Steward , canonical: value },
+    Procedure(Procedure as Box<Procedure>) { name: "procedure", plural: "procedures", file: "procedures.json", id_field: "procedure_id", writer: Steward , canonical: value },
+    Kpi(KpiRecord as Box<KpiRecord>) { name: "kpi", plural: "kpis", file: "kpis_cost.json", id_field: "agent_id", writer: Operator , canonical: value },
+    RiskSignal(RiskSignal as Box<RiskSignal>) { name: "risk_signal", plural: "risk-signals", file: "risk_signals.json", id_field: "risk_id", writer: Operator , canonical: value },
+    RiskEvent(RiskEvent as Box<RiskEvent>) { name: "risk_event", plural: "risk-events", file: "risk_signal_history.json", id_field: "risk_event_id", writer: Operator , canonical: direct },
+    Snapshot(Snapshot as Snapshot) { name: "snapshot", plural: "snapshots", file: "historical_snapshots.json", id_field: "agent_id", writer: Operator , canonical: direct },
+    ValueRecord(ValueRecord as Box<ValueRecord>) { name: "value_record", plural: "value-records", file: "expected_vs_actual_value.json", id_field: "agent_id", writer: Operator , canonical: value },
+    OwnershipReview(OwnershipReview as Box<OwnershipReview>) { name: "ownership_review", plural: "ownership-reviews", file: "ownership_review_history.json", id_field: "review_id", writer: Owner , canonical: direct },
+    Raida(RaidaItem as Box<RaidaItem>) { name: "raida", plural: "raida", file: "raida.json", id_field: "raida_id", writer: Steward , canonical: value },
 );
 
 /// Agents may also come from this file, with the identity fields of the

@@ -126,3 +126,13 @@ pub trait Check {
         let _ = refs;
     }
 }
+
+impl<T: Check + ?Sized> Check for Box<T> {
+    fn check(&self, check: &mut Checker) {
+        (**self).check(check);
+    }
+
+    fn references(&self, refs: &mut Vec<Ref>) {
+        (**self).references(refs);
+    }
+}

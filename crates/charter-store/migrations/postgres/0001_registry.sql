@@ -35,8 +35,6 @@ CREATE TABLE audit_events (
     PRIMARY KEY (workspace_id, seq)
 );
 
-CREATE INDEX audit_events_by_subject ON audit_events (workspace_id, kind, subject, seq);
-
 -- Sequences allocated per workspace: the audit sequence, RAIDA numbers,
 -- and per-day numbers of CHG-/OPS- ids.
 CREATE TABLE counters (
