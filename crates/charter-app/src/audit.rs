@@ -96,7 +96,7 @@ pub(crate) async fn write_records(
 
 /// Appends `events` (one per write, as [`encode`] made them) and the records
 /// they set.
-pub(crate) async fn store_records(
+async fn store_records(
     tx: &mut WriteTx,
     workspace: &WorkspaceRow,
     at: Timestamp,
@@ -118,13 +118,13 @@ pub(crate) async fn store_records(
 }
 
 /// Reserves `count` consecutive sequence numbers and returns the first.
-pub(crate) async fn reserve(tx: &mut WriteTx, workspace: &WorkspaceRow, count: u64) -> Result<u64> {
+async fn reserve(tx: &mut WriteTx, workspace: &WorkspaceRow, count: u64) -> Result<u64> {
     let last = tx.advance_counter(workspace.id, AUDIT_COUNTER, count).await?;
     Ok(last + 1 - count)
 }
 
 /// Encodes one event per change, numbered from `first`.
-pub(crate) fn encode(
+fn encode(
     workspace: &WorkspaceRow,
     first: u64,
     actor: &str,
@@ -158,16 +158,4 @@ pub(crate) fn encode(
             }
         })
         .collect()
-}
-
-/// Encodes the events of `writes`, numbered from `first` (for callers that
-/// reserved the numbers up front).
-pub(crate) fn encode_writes(
-    workspace: &WorkspaceRow,
-    first: u64,
-    actor: &str,
-    at: Timestamp,
-    writes: &[RecordWrite],
-) -> Vec<EventRow> {
-    encode(workspace, first, actor, at, writes.iter().map(RecordWrite::change).collect())
 }

@@ -17,7 +17,7 @@ use charter_model::{Record, RecordKind, WorkspaceName};
 use charter_store::{WorkspaceRow, WriteTx};
 
 use crate::audit::RecordWrite;
-use crate::references::{self, Missing, RaidaChanges};
+use crate::references::{self, Missing, RaidaChanges, Referrer};
 use crate::{App, Caller, Result};
 
 /// Problems listed before the rest are only counted.
@@ -191,14 +191,6 @@ impl Problems {
     }
 }
 
-/// Records read from one file.
-#[derive(Debug)]
-struct ParsedFile {
-    name: String,
-    kind: RecordKind,
-    records: Vec<Record>,
-}
-
 /// Where a line and column fall in `bytes`, both from 1.
 fn line_and_column(bytes: &[u8], offset: usize) -> (usize, usize) {
     let before = &bytes[..offset.min(bytes.len())];
@@ -207,48 +199,10 @@ fn line_and_column(bytes: &[u8], offset: usize) -> (usize, usize) {
     (line, column)
 }
 
-fn parse_file(file: &SourceFile, kind: RecordKind, problems: &mut Problems) -> Option<ParsedFile> {
-    let name = &file.name;
-    let bytes = file.bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(&file.bytes);
-    if let Err(error) = std::str::from_utf8(bytes) {
-        let (line, column) = line_and_column(bytes, error.valid_up_to());
-        problems.push(format!(
-            "{name}: not valid UTF-8 at line {line}, column {column} (byte offset {}); save the file as UTF-8",
-            error.valid_up_to()
-        ));
-        return None;
-    }
-    if bytes.iter().all(u8::is_ascii_whitespace) {
-        problems.push(format!("{name}: the file is empty; expected a JSON array of {} records", kind.name()));
-        return None;
-    }
-    let records = match kind.parse_json_array(bytes) {
-        Ok(records) => records,
-        Err(error) if error.position.is_some() => {
-            problems.push(format!("{name}: {error}"));
-            return None;
-        }
-        Err(_) => {
-            report_every_element(name, kind, bytes, problems);
-            return None;
-        }
-    };
-    let before = problems.listed.len() + problems.more;
-    for (index, record) in records.iter().enumerate() {
-        for error in record.check() {
-            problems.push(format!("{name}: [{index}].{error}"));
-        }
-    }
-    (problems.listed.len() + problems.more == before).then(|| ParsedFile {
-        name: name.clone(),
-        kind,
-        records,
-    })
-}
-
 /// The slow path, taken once a file is known to be bad: reads every element
 /// on its own so that every bad element is reported, not just the first.
-fn report_every_element(name: &str, kind: RecordKind, bytes: &[u8], problems: &mut Problems) {
+/// The rules of the first `checked` elements were already checked.
+fn report_every_element(name: &str, kind: RecordKind, bytes: &[u8], checked: usize, problems: &mut Problems) {
     let elements = match serde_json::from_slice::<serde_json::Value>(bytes) {
         Ok(serde_json::Value::Array(elements)) => elements,
         Ok(other) => {
@@ -273,43 +227,16 @@ fn report_every_element(name: &str, kind: RecordKind, bytes: &[u8], problems: &m
     };
     for (index, element) in elements.into_iter().enumerate() {
         match kind.from_value(element) {
-            Ok(record) => {
+            Ok(record) if index >= checked => {
                 for error in record.check() {
                     problems.push(format!("{name}: [{index}].{error}"));
                 }
             }
+            Ok(_) => {}
             Err(error) if error.path.is_empty() => {
                 problems.push(format!("{name}: [{index}]: {}", error.message))
             }
             Err(error) => problems.push(format!("{name}: [{index}].{}: {}", error.path, error.message)),
-        }
-    }
-}
-
-/// Reports ids that appear twice among the records of one kind (which may
-/// come from two files, for agents).
-fn check_duplicates(files: &[ParsedFile], problems: &mut Problems) {
-    let mut seen: HashMap<(RecordKind, String), (&str, usize)> = HashMap::new();
-    for file in files {
-        for (index, record) in file.records.iter().enumerate() {
-            let id = record.id();
-            match seen.get(&(file.kind, id.clone())) {
-                Some((first_file, first_index)) => {
-                    let place = if *first_file == file.name {
-                        format!("[{first_index}]")
-                    } else {
-                        format!("{first_file} [{first_index}]")
-                    };
-                    problems.push(format!(
-                        "{}: [{index}].{}: duplicate id \"{id}\" (first at {place})",
-                        file.name,
-                        file.kind.id_field()
-                    ));
-                }
-                None => {
-                    seen.insert((file.kind, id), (file.name.as_str(), index));
-                }
-            }
         }
     }
 }
@@ -324,9 +251,167 @@ const REFERENCED_KINDS: [RecordKind; 6] = [
     RecordKind::Person,
 ];
 
+/// Ids by kind.
+type Known = HashMap<RecordKind, HashSet<String>>;
+
+/// What the reading thread hands the writer.
+enum Message {
+    /// Records to write, in file order.
+    Batch { kind: RecordKind, writes: Vec<RecordWrite> },
+    /// Everything is read.
+    Done(Box<ReadOutcome>),
+}
+
+/// The end of reading: the problems found, the references to records
+/// nobody describes, and the ids of referable records after the import.
+struct ReadOutcome {
+    problems: Problems,
+    missing: Missing,
+    known: Known,
+}
+
+/// Reads and checks the files on a thread of its own and streams their
+/// records, as canonical JSON, to the writer in batches. Once a problem is
+/// found it stops sending records but goes on checking, so every problem is
+/// reported; the writer then rolls back what it wrote.
+struct Reader {
+    problems: Problems,
+    /// Ids already in the workspace, for the kinds records refer to.
+    stored: Known,
+    /// Ids read so far, by kind, with the file and element that first had them.
+    seen: HashMap<RecordKind, HashMap<String, (usize, usize)>>,
+    /// File names, indexed as in `seen`.
+    files: Vec<String>,
+    /// References to records not known when they were read.
+    deferred: Vec<(RecordKind, String, Referrer)>,
+    sender: tokio::sync::mpsc::Sender<Message>,
+    /// Whether the writer has gone away (it failed); reading stops.
+    closed: bool,
+}
+
+impl Reader {
+    fn known(&self, kind: RecordKind, id: &str) -> bool {
+        self.stored.get(&kind).is_some_and(|ids| ids.contains(id))
+            || self.seen.get(&kind).is_some_and(|ids| ids.contains_key(id))
+    }
+
+    fn read(mut self, files: Vec<SourceFile>) -> ReadOutcome {
+        for file in files {
+            if self.closed {
+                break;
+            }
+            self.read_file(file);
+        }
+        let mut missing = Missing::new();
+        for (kind, id, referrer) in std::mem::take(&mut self.deferred) {
+            if !self.known(kind, &id) {
+                missing.entry((kind, id)).or_default().push(referrer);
+            }
+        }
+        let mut known = std::mem::take(&mut self.stored);
+        for kind in REFERENCED_KINDS {
+            let imported = self.seen.remove(&kind).unwrap_or_default();
+            known.entry(kind).or_default().extend(imported.into_keys());
+        }
+        ReadOutcome { problems: self.problems, missing, known }
+    }
+
+    fn read_file(&mut self, file: SourceFile) {
+        let name = file.name.clone();
+        let Some(kind) = kind_of_file(&name) else {
+            self.problems.push(format!("{name}: not a file charter import reads"));
+            return;
+        };
+        let bytes = file.bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(&file.bytes);
+        if let Err(error) = std::str::from_utf8(bytes) {
+            let (line, column) = line_and_column(bytes, error.valid_up_to());
+            self.problems.push(format!(
+                "{name}: not valid UTF-8 at line {line}, column {column} (byte offset {}); save the file as UTF-8",
+                error.valid_up_to()
+            ));
+            return;
+        }
+        if bytes.iter().all(u8::is_ascii_whitespace) {
+            self.problems
+                .push(format!("{name}: the file is empty; expected a JSON array of {} records", kind.name()));
+            return;
+        }
+        let file_index = self.files.len();
+        self.files.push(name.clone());
+        let mut next_index = 0;
+        let result = kind.stream_json_array(bytes, CHUNK, &mut |records| {
+            let first = next_index;
+            next_index += records.len();
+            self.check_batch(kind, file_index, first, records);
+        });
+        match result {
+            Ok(()) => {}
+            Err(error) if error.position.is_some() => self.problems.push(format!("{name}: {error}")),
+            Err(_) => report_every_element(&name, kind, bytes, next_index, &mut self.problems),
+        }
+    }
+
+    /// Checks a batch of records, notes their ids and references, and sends
+    /// them to the writer while no problem has been found.
+    fn check_batch(&mut self, kind: RecordKind, file: usize, first: usize, records: Vec<Record>) {
+        let name = self.files[file].clone();
+        let mut writes = Vec::with_capacity(records.len());
+        for (index, record) in (first..).zip(records) {
+            for error in record.check() {
+                self.problems.push(format!("{name}: [{index}].{error}"));
+            }
+            let id = record.id();
+            match self.seen.entry(kind).or_default().entry(id.clone()) {
+                std::collections::hash_map::Entry::Occupied(entry) => {
+                    let (first_file, first_index) = *entry.get();
+                    let place = if first_file == file {
+                        format!("[{first_index}]")
+                    } else {
+                        format!("{} [{first_index}]", self.files[first_file])
+                    };
+                    self.problems.push(format!(
+                        "{name}: [{index}].{}: duplicate id \"{id}\" (first at {place})",
+                        kind.id_field()
+                    ));
+                }
+                std::collections::hash_map::Entry::Vacant(entry) => {
+                    entry.insert((file, index));
+                }
+            }
+            for reference in record.references() {
+                if !self.known(reference.kind, &reference.id) {
+                    let referrer = Referrer { kind, id: id.clone(), field: reference.field };
+                    self.deferred.push((reference.kind, reference.id, referrer));
+                }
+            }
+            if self.problems.is_empty() {
+                writes.push(RecordWrite::create(kind, id, record.to_canonical_json()));
+            }
+        }
+        if self.problems.is_empty() && !self.closed && !writes.is_empty() {
+            self.closed = self.sender.blocking_send(Message::Batch { kind, writes }).is_err();
+        }
+    }
+}
+
+/// Sorts files into the order records are written: a kind after the kinds it
+/// refers to, and `agents.json` before `agent_identities.json`.
+fn in_write_order(mut files: Vec<SourceFile>) -> Vec<SourceFile> {
+    let rank = |file: &SourceFile| match kind_of_file(&file.name) {
+        Some(kind) => (0, Some(kind), file.name != kind.file_name()),
+        None => (1, None, false),
+    };
+    files.sort_by_key(rank);
+    files
+}
+
 impl App {
     /// Imports `source` into the workspace `workspace`, creating it first
     /// when `create` is set and it does not exist.
+    ///
+    /// The files are read on a thread of their own while this task writes
+    /// what was read, all in one transaction; when any problem is found the
+    /// transaction is rolled back and every problem is reported.
     pub async fn import(
         &self,
         caller: &Caller,
@@ -335,37 +420,11 @@ impl App {
         create: bool,
     ) -> Result<ImportReport> {
         let started = std::time::Instant::now();
-        let mut problems = Problems::default();
-        let mut parsed = Vec::new();
-        // Each file's bytes are dropped as soon as it is parsed, so a large
-        // import never holds all the text and all the records at once.
-        for file in source.files {
-            let Some(kind) = kind_of_file(&file.name) else {
-                problems.push(format!("{}: not a file charter import reads", file.name));
-                continue;
-            };
-            if let Some(file) = parse_file(&file, kind, &mut problems) {
-                parsed.push(file);
-            }
-        }
-        check_duplicates(&parsed, &mut problems);
-        if !problems.is_empty() {
-            return Err(ImportError {
-                origin: source.origin,
-                problems: problems.listed,
-                more: problems.more,
-            }
-            .into());
-        }
-        tracing::debug!(elapsed_ms = started.elapsed().as_millis(), "import: files read and checked");
-        // Write kinds in dependency order; agents.json before agent_identities.json.
-        parsed.sort_by_key(|file| (file.kind, file.name != file.kind.file_name()));
-
         if !caller.may_see(workspace) {
             return Err(crate::AppError::WorkspaceNotFound(workspace.clone()));
         }
-        for file in &parsed {
-            caller.require_writer(file.kind)?;
+        for kind in source.files.iter().filter_map(|file| kind_of_file(&file.name)) {
+            caller.require_writer(kind)?;
         }
 
         let at = self.clock.now();
@@ -380,21 +439,29 @@ impl App {
             None => return Err(crate::AppError::WorkspaceNotFound(workspace.clone())),
         };
         crate::audit::append(&mut tx, &row, caller.actor(), at, changes).await?;
-
-        let mut known: HashMap<RecordKind, HashSet<String>> = HashMap::new();
-        for kind in REFERENCED_KINDS {
-            let mut ids: HashSet<String> = if created {
-                HashSet::new()
-            } else {
-                tx.record_ids(row.id, kind).await?.into_iter().collect()
-            };
-            for file in parsed.iter().filter(|file| file.kind == kind) {
-                ids.extend(file.records.iter().map(Record::id));
+        let mut stored = Known::new();
+        if !created {
+            for kind in REFERENCED_KINDS {
+                stored.insert(kind, tx.record_ids(row.id, kind).await?.into_iter().collect());
             }
-            known.insert(kind, ids);
         }
-        let exists = |kind: RecordKind, id: &str| known.get(&kind).is_some_and(|ids| ids.contains(id));
-        let mut missing = Missing::new();
+
+        let (sender, mut receiver) = tokio::sync::mpsc::channel(2);
+        let reader = Reader {
+            problems: Problems::default(),
+            stored,
+            seen: HashMap::new(),
+            files: Vec::new(),
+            deferred: Vec::new(),
+            sender: sender.clone(),
+            closed: false,
+        };
+        let files = in_write_order(source.files);
+        let reading = tokio::task::spawn_blocking(move || {
+            let outcome = reader.read(files);
+            // The receiver may be gone if writing failed; that error wins.
+            sender.blocking_send(Message::Done(Box::new(outcome))).ok();
+        });
 
         let mut report = ImportReport {
             workspace: workspace.to_string(),
@@ -402,21 +469,62 @@ impl App {
             ignored: source.ignored,
             ..ImportReport::default()
         };
-        for file in parsed {
-            for record in &file.records {
-                references::collect_missing(record, exists, &mut missing);
-            }
-            let counts =
-                write_records(&mut tx, &row, caller.actor(), at, file.kind, file.records, created).await?;
-            match report.kinds.iter_mut().find(|k| k.kind == file.kind) {
-                Some(existing) => {
-                    existing.created += counts.created;
-                    existing.updated += counts.updated;
-                    existing.unchanged += counts.unchanged;
+        let mut all_new: HashMap<RecordKind, bool> = HashMap::new();
+        let mut outcome = None;
+        while let Some(message) = receiver.recv().await {
+            match message {
+                Message::Batch { kind, writes } => {
+                    let new = match all_new.get(&kind) {
+                        Some(new) => *new,
+                        None => {
+                            let new = created || !tx.has_records(row.id, kind).await?;
+                            all_new.insert(kind, new);
+                            new
+                        }
+                    };
+                    let counts = if new {
+                        write_new_records(&mut tx, &row, caller.actor(), at, kind, writes).await?
+                    } else {
+                        write_records(&mut tx, &row, caller.actor(), at, kind, writes).await?
+                    };
+                    match report.kinds.iter_mut().find(|k| k.kind == kind) {
+                        Some(existing) => {
+                            existing.created += counts.created;
+                            existing.updated += counts.updated;
+                            existing.unchanged += counts.unchanged;
+                        }
+                        None => report.kinds.push(counts),
+                    }
                 }
-                None => report.kinds.push(counts),
+                Message::Done(done) => {
+                    outcome = Some(done);
+                    break;
+                }
             }
         }
+        reading.await.map_err(|error| {
+            crate::AppError::Store(charter_store::StoreError::Invariant(format!(
+                "reading the files failed: {error}"
+            )))
+        })?;
+        let Some(outcome) = outcome else {
+            return Err(crate::AppError::Store(charter_store::StoreError::Invariant(
+                "reading the files stopped without an outcome".into(),
+            )));
+        };
+        let ReadOutcome { problems, missing, known } = *outcome;
+        if !problems.is_empty() {
+            // Dropping the transaction rolls back everything written so far.
+            return Err(ImportError {
+                origin: source.origin,
+                problems: problems.listed,
+                more: problems.more,
+            }
+            .into());
+        }
+        tracing::debug!(elapsed_ms = started.elapsed().as_millis(), "import: files read and written");
+
+        let exists = |kind: RecordKind, id: &str| known.get(&kind).is_some_and(|ids| ids.contains(id));
         let (writes, raida) = references::reconcile(&mut tx, &row, &missing, exists).await?;
         crate::audit::write_records(&mut tx, &row, caller.actor(), at, &writes).await?;
         report.raida = raida;
@@ -427,102 +535,50 @@ impl App {
     }
 }
 
-/// The next batch of records, as writes that create them.
-fn encode_batch(kind: RecordKind, records: &mut std::vec::IntoIter<Record>) -> Vec<RecordWrite> {
-    records
-        .take(CHUNK)
-        .map(|record| RecordWrite::create(kind, record.id(), record.to_canonical_json()))
-        .collect()
-}
-
-/// Writes records of one kind in batches: new ones created, changed ones
-/// updated, equal ones left alone; one audit event per write.
+/// Writes a batch of records of a kind the workspace already holds: new ones
+/// created, changed ones updated, equal ones left alone.
 async fn write_records(
     tx: &mut WriteTx,
     workspace: &WorkspaceRow,
     actor: &str,
     at: charter_model::Timestamp,
     kind: RecordKind,
-    records: Vec<Record>,
-    workspace_is_new: bool,
+    batch: Vec<RecordWrite>,
 ) -> Result<KindReport> {
-    if workspace_is_new || !tx.has_records(workspace.id, kind).await? {
-        return write_new_records(tx, workspace, actor, at, kind, records).await;
-    }
     let mut report = KindReport { kind, created: 0, updated: 0, unchanged: 0 };
-    let mut records = records.into_iter();
-    loop {
-        let batch = encode_batch(kind, &mut records);
-        if batch.is_empty() {
-            return Ok(report);
-        }
-        let ids: Vec<&str> = batch.iter().map(|write| write.id.as_str()).collect();
-        let existing = tx.records_by_ids(workspace.id, kind, &ids).await?;
-        let mut writes = Vec::with_capacity(batch.len());
-        for write in batch {
-            match existing.get(&write.id) {
-                None => {
-                    report.created += 1;
-                    writes.push(write);
-                }
-                Some(stored) if stored.body == write.body => report.unchanged += 1,
-                Some(stored) => {
-                    report.updated += 1;
-                    writes.push(RecordWrite::update(kind, write.id, write.body, stored.version));
-                }
+    let ids: Vec<&str> = batch.iter().map(|write| write.id.as_str()).collect();
+    let existing = tx.records_by_ids(workspace.id, kind, &ids).await?;
+    let mut writes = Vec::with_capacity(batch.len());
+    for write in batch {
+        match existing.get(&write.id) {
+            None => {
+                report.created += 1;
+                writes.push(write);
+            }
+            Some(stored) if stored.body == write.body => report.unchanged += 1,
+            Some(stored) => {
+                report.updated += 1;
+                writes.push(RecordWrite::update(kind, write.id, write.body, stored.version));
             }
         }
-        crate::audit::write_records(tx, workspace, actor, at, &writes).await?;
     }
+    crate::audit::write_records(tx, workspace, actor, at, &writes).await?;
+    Ok(report)
 }
 
-/// Writes records of a kind the workspace holds none of, so every one is a
-/// creation. The audit sequence numbers are reserved up front, so the next
-/// batch can be encoded on a blocking thread while this task binds the
-/// current one and the database writes it.
+/// Writes a batch of records of a kind the workspace held none of before
+/// this import: every one is a creation, so no lookups are needed.
 async fn write_new_records(
     tx: &mut WriteTx,
     workspace: &WorkspaceRow,
     actor: &str,
     at: charter_model::Timestamp,
     kind: RecordKind,
-    records: Vec<Record>,
+    writes: Vec<RecordWrite>,
 ) -> Result<KindReport> {
-    let total = records.len() as u64;
-    let first = crate::audit::reserve(tx, workspace, total).await?;
-    let encoder =
-        Encoder { workspace: workspace.clone(), actor: actor.to_owned(), at, kind, next_seq: first };
-    let (mut encoder, mut records, mut batch) = encoder.next(records.into_iter());
-    while !batch.0.is_empty() {
-        let next = tokio::task::spawn_blocking(move || encoder.next(records));
-        crate::audit::store_records(tx, workspace, at, &batch.0, &batch.1).await?;
-        (encoder, records, batch) = next.await.map_err(|error| {
-            crate::AppError::Store(charter_store::StoreError::Invariant(format!("encoding failed: {error}")))
-        })?;
-    }
-    Ok(KindReport { kind, created: total, updated: 0, unchanged: 0 })
-}
-
-/// Encodes batches of new records and their audit events, numbered from
-/// `next_seq`.
-struct Encoder {
-    workspace: WorkspaceRow,
-    actor: String,
-    at: charter_model::Timestamp,
-    kind: RecordKind,
-    next_seq: u64,
-}
-
-type Batch = (Vec<RecordWrite>, Vec<charter_store::EventRow>);
-
-impl Encoder {
-    fn next(mut self, mut records: std::vec::IntoIter<Record>) -> (Self, std::vec::IntoIter<Record>, Batch) {
-        let writes = encode_batch(self.kind, &mut records);
-        let events =
-            crate::audit::encode_writes(&self.workspace, self.next_seq, &self.actor, self.at, &writes);
-        self.next_seq += writes.len() as u64;
-        (self, records, (writes, events))
-    }
+    let created = writes.len() as u64;
+    crate::audit::write_records(tx, workspace, actor, at, &writes).await?;
+    Ok(KindReport { kind, created, updated: 0, unchanged: 0 })
 }
 
 #[cfg(test)]

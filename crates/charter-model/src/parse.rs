@@ -111,6 +111,52 @@ impl fmt::Display for ParseError {
 
 impl std::error::Error for ParseError {}
 
+/// Reads a JSON array one element at a time and hands the elements to `sink`
+/// in batches of `batch`, so a large file is never held as one list. Stops
+/// at the first error, which carries its line and column.
+pub(crate) fn stream_array<T, R>(
+    json: &[u8],
+    batch: usize,
+    wrap: fn(T) -> R,
+    sink: &mut dyn FnMut(Vec<R>),
+) -> Result<(), ParseError>
+where
+    T: serde::de::DeserializeOwned,
+{
+    struct Elements<'s, T, R> {
+        batch: usize,
+        wrap: fn(T) -> R,
+        sink: &'s mut dyn FnMut(Vec<R>),
+    }
+
+    impl<'de, T: serde::de::DeserializeOwned, R> serde::de::Visitor<'de> for Elements<'_, T, R> {
+        type Value = ();
+
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("a list")
+        }
+
+        fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+            let mut buffer = Vec::with_capacity(self.batch);
+            while let Some(element) = seq.next_element::<T>()? {
+                buffer.push((self.wrap)(element));
+                if buffer.len() == self.batch {
+                    (self.sink)(std::mem::replace(&mut buffer, Vec::with_capacity(self.batch)));
+                }
+            }
+            if !buffer.is_empty() {
+                (self.sink)(buffer);
+            }
+            Ok(())
+        }
+    }
+
+    let mut deserializer = serde_json::Deserializer::from_slice(json);
+    serde::Deserializer::deserialize_seq(&mut deserializer, Elements { batch: batch.max(1), wrap, sink })
+        .map_err(ParseError::from_json)?;
+    deserializer.end().map_err(ParseError::from_json)
+}
+
 #[cfg(test)]
 mod tests {
     use crate::record::RecordKind;

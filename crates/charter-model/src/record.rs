@@ -107,6 +107,26 @@ macro_rules! record_kinds {
                 }
             }
 
+            /// Reads a JSON array of records of this kind and hands them to
+            /// `sink` in batches of `batch`, never holding the whole list.
+            /// Stops at the first error; [`RecordKind::from_value`] on each
+            /// element names every bad one.
+            pub fn stream_json_array(
+                self,
+                json: &[u8],
+                batch: usize,
+                sink: &mut dyn FnMut(Vec<Record>),
+            ) -> Result<(), ParseError> {
+                match self {
+                    $(RecordKind::$variant => crate::parse::stream_array::<$ty, Record>(
+                        json,
+                        batch,
+                        |record| Record::$variant(<$stored>::from(record)),
+                        sink,
+                    ),)+
+                }
+            }
+
             /// Converts a JSON value into a record of this kind.
             pub fn from_value(self, value: serde_json::Value) -> Result<Record, ParseError> {
                 Ok(match self {

@@ -182,7 +182,7 @@ pub fn sqlite_url(path: &Path) -> String {
 /// Settings of the SQLite writer connection. The 32 MiB page cache (grown
 /// only as used) keeps large imports from spilling pages mid-transaction.
 const SQLITE_PRAGMAS: &str = "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; \
-     PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000; PRAGMA cache_size = -131072;";
+     PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000; PRAGMA cache_size = -32768;";
 
 impl Store {
     /// Opens the SQLite database of a data directory, creating the file if needed.
