@@ -252,3 +252,42 @@ async fn importing_into_a_missing_workspace_without_create_is_refused() {
         .unwrap_err();
     assert!(matches!(error, AppError::WorkspaceNotFound(_)), "{error:?}");
 }
+
+/// A problem found after earlier batches were already written (files are
+/// read and written in a stream) still leaves nothing behind.
+#[tokio::test]
+async fn a_late_problem_rolls_back_batches_already_written() {
+    let portfolio = tempfile::tempdir().unwrap();
+    let spec = charter_app::generate::PortfolioSpec {
+        agents: 120,
+        seed: 5,
+        end_date: "2024-12-20".parse().unwrap(),
+    };
+    charter_app::generate::portfolio(spec, portfolio.path()).unwrap();
+    let snapshots = portfolio.path().join("historical_snapshots.json");
+    let text = std::fs::read_to_string(&snapshots).unwrap();
+    // Break the second-to-last snapshot (element 6238 of 6240): far past the first batch.
+    let lines: Vec<&str> = text.lines().collect();
+    let target = lines.len() - 3;
+    let broken = lines[target].replacen("\"risk_score\":", "\"risk_score\":\"high\",\"x\":", 1);
+    let mut edited: Vec<String> = lines.iter().map(|l| (*l).to_owned()).collect();
+    edited[target] = broken;
+    std::fs::write(&snapshots, edited.join("\n")).unwrap();
+
+    each_backend(|store| {
+        let dir = portfolio.path().to_owned();
+        async move {
+            let app = app(store);
+            app.import(&admin(), &ops(), ImportSource::from_dir(&example_dir()).unwrap(), true).await.unwrap();
+            let before = fingerprint(&app).await;
+            let error = app.import(&admin(), &ops(), ImportSource::from_dir(&dir).unwrap(), true).await.unwrap_err();
+            let AppError::Import(error) = error else { panic!("{error:?}") };
+            assert_eq!(
+                error.problems,
+                ["historical_snapshots.json: [6238].risk_score: invalid type: string \"high\", expected a number"]
+            );
+            assert_eq!(fingerprint(&app).await, before);
+        }
+    })
+    .await;
+}

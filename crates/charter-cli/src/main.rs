@@ -14,7 +14,13 @@ fn main() -> ExitCode {
     let serving = matches!(cli.command, Command::Serve(_) | Command::Up(_));
     let default_level = if serving { "info" } else { "warn" };
     let filter = EnvFilter::try_from_env("CHARTER_LOG").unwrap_or_else(|_| EnvFilter::new(default_level));
-    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
+    let logs = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    // CHARTER_LOG_FORMAT=json: one JSON object per line, for log collectors.
+    if std::env::var("CHARTER_LOG_FORMAT").is_ok_and(|format| format.eq_ignore_ascii_case("json")) {
+        logs.json().init();
+    } else {
+        logs.init();
+    }
 
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(runtime) => runtime,
