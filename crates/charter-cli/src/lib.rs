@@ -294,8 +294,11 @@ async fn up(global: &Global, up: args::UpArgs) -> Result<ExitCode> {
         Some(workspace) => Some(workspace),
         None => only_workspace(&app, global).await.ok(),
     };
-    let token = match &workspace {
-        Some(workspace) => Some(admin_token(&app, global, workspace).await?),
+    let hint = match workspace {
+        Some(workspace) => {
+            admin_token(&app, global, &workspace).await?;
+            Some((workspace, global.data_dir.join(ADMIN_TOKEN_FILE)))
+        }
         None => {
             println!(
                 "No workspace yet: create one with `charter workspace create NAME` or `charter import DIR --workspace NAME`."
@@ -303,12 +306,12 @@ async fn up(global: &Global, up: args::UpArgs) -> Result<ExitCode> {
             None
         }
     };
-    serve_until_signal(app, up.listen, workspace.zip(token)).await
+    serve_until_signal(app, up.listen, hint).await
 }
 
 /// The admin token kept in the data directory: reused while it is valid for
 /// `workspace`, otherwise created, printed once and saved with mode 0600.
-async fn admin_token(app: &App, global: &Global, workspace: &WorkspaceName) -> Result<String> {
+async fn admin_token(app: &App, global: &Global, workspace: &WorkspaceName) -> Result<()> {
     let path = global.data_dir.join(ADMIN_TOKEN_FILE);
     if let Ok(saved) = std::fs::read_to_string(&path) {
         let saved = saved.trim().to_owned();
@@ -317,7 +320,7 @@ async fn admin_token(app: &App, global: &Global, workspace: &WorkspaceName) -> R
             && &own == workspace
         {
             println!("Admin token for \"{workspace}\": in {}", path.display());
-            return Ok(saved);
+            return Ok(());
         }
     }
     let token = app.create_token(&caller(global), workspace, Role::Admin, "admin").await?;
@@ -325,7 +328,7 @@ async fn admin_token(app: &App, global: &Global, workspace: &WorkspaceName) -> R
     write_private(&path, &token.secret).with_context(|| format!("cannot write {}", path.display()))?;
     println!("Admin token for \"{workspace}\" (shown once, saved to {}):", path.display());
     println!("  {}", token.secret);
-    Ok(token.secret)
+    Ok(())
 }
 
 /// Writes a secret to a file only its owner can read.
@@ -354,16 +357,16 @@ fn write_private(path: &Path, secret: &str) -> std::io::Result<()> {
 async fn serve_until_signal(
     app: App,
     listen: std::net::SocketAddr,
-    example: Option<(WorkspaceName, String)>,
+    token_hint: Option<(WorkspaceName, std::path::PathBuf)>,
 ) -> Result<ExitCode> {
     let listener =
         tokio::net::TcpListener::bind(listen).await.with_context(|| format!("cannot listen on {listen}"))?;
     let address = listener.local_addr()?;
     println!("Charter is serving http://{address} (database {}); Ctrl-C stops it", app.store().location());
-    if let Some((workspace, _)) = &example {
+    if let Some((workspace, token_file)) = &token_hint {
         println!(
             "Try: curl -H \"Authorization: Bearer $(cat {})\" http://{address}/v1/workspaces/{workspace}/agents",
-            ADMIN_TOKEN_FILE
+            token_file.display()
         );
     }
     std::io::stdout().flush().ok();
