@@ -21,6 +21,7 @@
 
 #![deny(missing_docs)]
 
+mod ledger;
 mod migrate;
 mod rows;
 #[cfg(feature = "testing")]
@@ -35,6 +36,7 @@ use charter_model::{RecordKind, Timestamp, WorkspaceName};
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::{AnyPool, Executor};
 
+pub use ledger::CheckpointRow;
 pub use migrate::MIGRATIONS_SQLITE;
 use rows::select_records;
 pub use rows::{EventRow, NewRecord, StoredRecord, TokenRow, WorkspaceRow};

@@ -25,17 +25,15 @@ pub struct Migration {
 }
 
 /// The SQLite migrations.
-pub const MIGRATIONS_SQLITE: &[Migration] = &[Migration {
-    version: 1,
-    name: "registry",
-    sql: include_str!("../migrations/sqlite/0001_registry.sql"),
-}];
+pub const MIGRATIONS_SQLITE: &[Migration] = &[
+    Migration { version: 1, name: "registry", sql: include_str!("../migrations/sqlite/0001_registry.sql") },
+    Migration { version: 2, name: "ledger", sql: include_str!("../migrations/sqlite/0002_ledger.sql") },
+];
 
-const MIGRATIONS_POSTGRES: &[Migration] = &[Migration {
-    version: 1,
-    name: "registry",
-    sql: include_str!("../migrations/postgres/0001_registry.sql"),
-}];
+const MIGRATIONS_POSTGRES: &[Migration] = &[
+    Migration { version: 1, name: "registry", sql: include_str!("../migrations/postgres/0001_registry.sql") },
+    Migration { version: 2, name: "ledger", sql: include_str!("../migrations/postgres/0002_ledger.sql") },
+];
 
 /// Key of the PostgreSQL advisory lock held while migrating ("charter\0").
 const MIGRATION_LOCK: i64 = 0x6368_6172_7465_7200;

@@ -2,6 +2,7 @@
 
 use std::collections::HashMap;
 
+use charter_ledger::TileAppender;
 use charter_model::{RecordKind, Role, Timestamp, WorkspaceName};
 use sqlx::{Any, AssertSqlSafe, Transaction};
 
@@ -20,8 +21,10 @@ const BATCH_ROWS: usize = 500;
 /// without its audit event.
 #[derive(Debug)]
 pub struct WriteTx {
-    tx: Transaction<'static, Any>,
-    backend: Backend,
+    pub(crate) tx: Transaction<'static, Any>,
+    pub(crate) backend: Backend,
+    /// The trees this transaction extends, by workspace.
+    pub(crate) ledgers: HashMap<i64, TileAppender>,
     mutations: usize,
     events: usize,
 }
@@ -35,7 +38,7 @@ fn is_unique_violation(error: &sqlx::Error) -> bool {
 /// PostgreSQL needs `$N`. SQLite accepts `$N` too, but sqlx looks up the
 /// name of every numbered parameter, which SQLite finds by a linear scan:
 /// quadratic in the number of parameters. Plain `?` is positional and free.
-fn push_placeholder(sql: &mut String, backend: Backend, n: usize) {
+pub(crate) fn push_placeholder(sql: &mut String, backend: Backend, n: usize) {
     match backend {
         Backend::Sqlite => sql.push('?'),
         Backend::Postgres => {
@@ -66,11 +69,12 @@ fn placeholders(backend: Backend, rows: usize, columns: usize) -> String {
 
 impl WriteTx {
     pub(crate) fn new(tx: Transaction<'static, Any>, backend: Backend) -> Self {
-        Self { tx, backend, mutations: 0, events: 0 }
+        Self { tx, backend, ledgers: HashMap::new(), mutations: 0, events: 0 }
     }
 
-    /// Commits, after checking that every mutation has its audit event.
-    pub async fn commit(self) -> Result<()> {
+    /// Commits, after checking that every mutation has its audit event and
+    /// writing the ledger tiles the events extended.
+    pub async fn commit(mut self) -> Result<()> {
         if self.events < self.mutations {
             // Dropping the transaction rolls it back.
             return Err(StoreError::Invariant(format!(
@@ -78,6 +82,7 @@ impl WriteTx {
                 self.mutations, self.events
             )));
         }
+        self.flush_ledgers().await?;
         self.tx.commit().await?;
         Ok(())
     }
@@ -326,8 +331,9 @@ impl WriteTx {
         row.as_ref().map_or(Ok(0), |row| rows::get_u64(row, "value"))
     }
 
-    /// Appends audit events.
+    /// Appends audit events, and their leaves to the workspace's tree.
     pub async fn append_events(&mut self, workspace: i64, events: &[EventRow]) -> Result<()> {
+        self.extend_ledger(workspace, events).await?;
         const COLUMNS: usize = 8;
         let backend = self.backend;
         let statements = events.chunks(BATCH_ROWS).map(|chunk| {
