@@ -529,7 +529,7 @@ impl App {
         crate::audit::write_records(&mut tx, &row, caller.actor(), at, &writes).await?;
         report.raida = raida;
         tracing::debug!(elapsed_ms = started.elapsed().as_millis(), "import: committing");
-        tx.commit().await?;
+        self.commit(tx, &row).await?;
         tracing::debug!(elapsed_ms = started.elapsed().as_millis(), "import: committed");
         Ok(report)
     }

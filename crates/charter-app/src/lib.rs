@@ -14,6 +14,7 @@ mod caller;
 mod error;
 pub mod generate;
 pub mod import;
+pub mod ledger;
 mod records;
 mod references;
 mod status;
@@ -64,6 +65,7 @@ impl Clock for FixedClock {
 pub struct App {
     store: Store,
     clock: Arc<dyn Clock>,
+    ledger: ledger::LedgerSettings,
 }
 
 impl App {
@@ -74,7 +76,13 @@ impl App {
 
     /// An application over `store` using `clock`.
     pub fn with_clock(store: Store, clock: Arc<dyn Clock>) -> Self {
-        Self { store, clock }
+        Self { store, clock, ledger: ledger::LedgerSettings::default() }
+    }
+
+    /// The application with these ledger settings (signing key, origin).
+    pub fn with_ledger(mut self, settings: ledger::LedgerSettings) -> Self {
+        self.ledger = settings;
+        self
     }
 
     /// The store.

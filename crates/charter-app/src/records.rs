@@ -98,7 +98,7 @@ impl App {
         let mut changes = Vec::new();
         let row = create_workspace_in(&mut tx, name, at, &mut changes).await?;
         crate::audit::append(&mut tx, &row, caller.actor(), at, changes).await?;
-        tx.commit().await?;
+        self.commit(tx, &row).await?;
         Ok(row)
     }
 
@@ -166,7 +166,7 @@ impl App {
         let mut writes = vec![RecordWrite::create(kind, id.clone(), record.to_canonical_json())];
         writes.extend(self.reconcile_references(&mut tx, &row, &record).await?);
         crate::audit::write_records(&mut tx, &row, caller.actor(), at, &writes).await?;
-        tx.commit().await?;
+        self.commit(tx, &row).await?;
         Ok(RecordView { kind, id, version: 1, created_at: at, updated_at: at, record })
     }
 
@@ -215,7 +215,7 @@ impl App {
         let mut writes = vec![RecordWrite::update(kind, id.to_owned(), body, expected_version)];
         writes.extend(self.reconcile_references(&mut tx, &row, &record).await?);
         crate::audit::write_records(&mut tx, &row, caller.actor(), at, &writes).await?;
-        tx.commit().await?;
+        self.commit(tx, &row).await?;
         let version = expected_version + 1;
         Ok(RecordView {
             kind,

@@ -80,7 +80,7 @@ impl App {
             value: Some(charter_model::canonical::to_string(&value)),
         };
         crate::audit::append(&mut tx, &row, caller.actor(), at, vec![change]).await?;
-        tx.commit().await?;
+        self.commit(tx, &row).await?;
         Ok(token)
     }
 

@@ -99,6 +99,13 @@ pub fn empty_root() -> Hash {
     Hash(Sha256::digest([]).into())
 }
 
+/// Hashes serialize as lower-case hexadecimal.
+impl serde::Serialize for Hash {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&self.to_hex())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

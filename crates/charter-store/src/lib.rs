@@ -376,9 +376,10 @@ impl Store {
         rows.iter().map(EventRow::from_row).collect()
     }
 
-    /// Number of audit events of a workspace (the last sequence number).
+    /// The last sequence number of a workspace's audit events: the size of
+    /// its log (events are numbered from 1 without gaps).
     pub async fn event_count(&self, workspace: i64) -> Result<u64> {
-        let row = sqlx::query("SELECT COUNT(*) AS n FROM audit_events WHERE workspace_id = $1")
+        let row = sqlx::query("SELECT COALESCE(MAX(seq), 0) AS n FROM audit_events WHERE workspace_id = $1")
             .bind(workspace)
             .fetch_one(&self.read)
             .await?;

@@ -124,3 +124,31 @@ where
         postgres.finish().await;
     }
 }
+
+/// Runs SQL on the database behind `url` directly, the way someone with
+/// access to the database could behind Charter's back.
+pub async fn execute_sql(url: &str, sql: &str) -> u64 {
+    sqlx::any::install_default_drivers();
+    let mut connection = AnyConnection::connect(url).await.expect("connect to the test database");
+    let result = connection.execute(AssertSqlSafe(sql.to_owned())).await.expect("run SQL");
+    connection.close().await.ok();
+    result.rows_affected()
+}
+
+/// Runs `test` against a fresh store on each backend, also giving it the
+/// store's URL (for tests that reach the database directly).
+pub async fn each_backend_with_url<F, Fut>(test: F)
+where
+    F: Fn(Store, String) -> Fut,
+    Fut: Future<Output = ()>,
+{
+    let sqlite = TestStore::sqlite().await;
+    eprintln!("running on SQLite");
+    test(sqlite.store.clone(), sqlite.url.clone()).await;
+    sqlite.finish().await;
+    if let Some(postgres) = TestStore::postgres().await {
+        eprintln!("running on PostgreSQL");
+        test(postgres.store.clone(), postgres.url.clone()).await;
+        postgres.finish().await;
+    }
+}

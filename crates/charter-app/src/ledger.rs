@@ -1,0 +1,539 @@
+//! The ledger's use cases: signing checkpoints when writes commit, reading
+//! entries and checkpoints, producing proofs, and verifying the whole log
+//! against its stored tree and checkpoints.
+
+use std::time::Duration;
+
+use charter_ledger::tiles::tile_of;
+use charter_ledger::{
+    Checkpoint, Hash, NodeRecorder, NodeSource, NoteSigner, NoteVerifier, TileAppender, TileSet,
+    consistency_proof, inclusion_proof, leaf_hash, root,
+};
+use charter_model::audit::AuditEvent;
+use charter_model::{RecordKind, WorkspaceName};
+use charter_store::{EventRow, WorkspaceRow, WriteTx};
+use serde::Serialize;
+
+use crate::{App, AppError, Caller, Result};
+
+/// How checkpoints are made.
+#[derive(Debug, Clone)]
+pub struct LedgerSettings {
+    /// The key that signs checkpoints; without one, none are made.
+    pub signer: Option<NodeSignerHandle>,
+    /// The checkpoint origin, with `{workspace}` replaced by the workspace name.
+    pub origin: String,
+    /// The shortest time between two checkpoints of a workspace made while
+    /// committing; a commit sooner than this after the last checkpoint leaves
+    /// the next one to [`App::checkpoint_pending`].
+    pub min_interval: Duration,
+}
+
+/// A signer, shared.
+pub type NodeSignerHandle = std::sync::Arc<NoteSigner>;
+
+/// Default checkpoint origin.
+pub const DEFAULT_ORIGIN: &str = "charter/{workspace}";
+
+impl Default for LedgerSettings {
+    fn default() -> Self {
+        Self { signer: None, origin: DEFAULT_ORIGIN.to_owned(), min_interval: Duration::ZERO }
+    }
+}
+
+impl LedgerSettings {
+    /// The origin of a workspace's log.
+    pub fn origin(&self, workspace: &WorkspaceName) -> String {
+        self.origin.replace("{workspace}", workspace.as_str())
+    }
+}
+
+/// One entry of a log: a leaf index and its event.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct LedgerEntry {
+    /// Leaf index, from 0 (the event's `seq` minus one).
+    pub index: u64,
+    /// The event's canonical encoding: the leaf data.
+    pub event: String,
+    /// `SHA-256(0x00 ‖ event)`, hexadecimal.
+    pub leaf_hash: String,
+}
+
+/// An inclusion proof of one entry.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct InclusionProof {
+    /// Leaf index.
+    pub index: u64,
+    /// Tree size the proof is for.
+    pub size: u64,
+    /// The leaf hash.
+    pub leaf_hash: Hash,
+    /// Sibling hashes, from the leaf up.
+    pub hashes: Vec<Hash>,
+    /// Root of the tree of `size` leaves.
+    pub root: Hash,
+}
+
+/// A consistency proof between two sizes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ConsistencyProof {
+    /// The older size.
+    pub from: u64,
+    /// The newer size.
+    pub to: u64,
+    /// The proof hashes.
+    pub hashes: Vec<Hash>,
+    /// Root at `from`.
+    pub from_root: Hash,
+    /// Root at `to`.
+    pub to_root: Hash,
+}
+
+/// What `verify` found.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct VerifyReport {
+    /// Entries checked.
+    pub entries: u64,
+    /// Checkpoints checked.
+    pub checkpoints: u64,
+    /// Records checked against the events that set them.
+    pub records: u64,
+    /// Root of the whole log.
+    pub root: Hash,
+    /// The first problem, if any: the log does not verify.
+    pub failure: Option<String>,
+}
+
+impl App {
+    /// Commits `tx`, first signing a checkpoint of `workspace`'s log if the
+    /// transaction extended it (and the last checkpoint is not too recent).
+    pub(crate) async fn commit(&self, mut tx: WriteTx, workspace: &WorkspaceRow) -> Result<()> {
+        if let (Some(signer), Some((size, tree_root))) = (&self.ledger.signer, tx.ledger_head(workspace.id)?)
+        {
+            let at = self.clock.now();
+            let due = match tx.latest_checkpoint(workspace.id).await? {
+                None => true,
+                Some(last) => {
+                    let elapsed = at.unix_micros() - last.created_at.unix_micros();
+                    elapsed < 0 || elapsed as u128 >= self.ledger.min_interval.as_micros()
+                }
+            };
+            if due {
+                let checkpoint =
+                    Checkpoint { origin: self.ledger.origin(&workspace.name), size, root: tree_root };
+                let note = checkpoint.sign(signer).map_err(ledger_error)?;
+                tx.insert_checkpoint(workspace.id, size, &tree_root, &note, at).await?;
+            }
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Signs a checkpoint for every workspace whose log grew past its latest
+    /// checkpoint. Returns how many were signed. The server runs this a few
+    /// times a second, so rate-limited commits are covered within moments.
+    pub async fn checkpoint_pending(&self) -> Result<usize> {
+        let Some(signer) = &self.ledger.signer else { return Ok(0) };
+        let mut signed = 0;
+        for workspace in self.store.workspaces().await? {
+            let size = self.store.event_count(workspace.id).await?;
+            let latest = self.store.latest_checkpoint(workspace.id).await?.map_or(0, |c| c.size);
+            if size <= latest {
+                continue;
+            }
+            let mut tx = self.store.begin().await?;
+            // Under the write lock the log cannot grow while its root is read.
+            let size = tx.counter(workspace.id, crate::audit::AUDIT_COUNTER).await?;
+            if tx.latest_checkpoint(workspace.id).await?.is_some_and(|c| c.size >= size) {
+                continue;
+            }
+            let tiles =
+                TileSet::new(self.store.tiles(workspace.id, &charter_ledger::edge_tiles(size)).await?);
+            let tree_root = root(&tiles, size).map_err(ledger_error)?;
+            let checkpoint =
+                Checkpoint { origin: self.ledger.origin(&workspace.name), size, root: tree_root };
+            let note = checkpoint.sign(signer).map_err(ledger_error)?;
+            tx.insert_checkpoint(workspace.id, size, &tree_root, &note, self.clock.now()).await?;
+            tx.commit().await?;
+            signed += 1;
+        }
+        Ok(signed)
+    }
+
+    /// The verifier key of the checkpoints this application signs.
+    pub fn verifier(&self) -> Option<NoteVerifier> {
+        self.ledger.signer.as_ref().map(|signer| signer.verifier())
+    }
+
+    /// The checkpoint origin of a workspace.
+    pub fn ledger_origin(&self, workspace: &WorkspaceName) -> String {
+        self.ledger.origin(workspace)
+    }
+
+    /// The latest signed checkpoint of a workspace, as a signed note.
+    pub async fn latest_checkpoint(
+        &self,
+        caller: &Caller,
+        workspace: &WorkspaceName,
+    ) -> Result<Option<String>> {
+        let row = self.visible_workspace(caller, workspace).await?;
+        Ok(self.store.latest_checkpoint(row.id).await?.map(|checkpoint| checkpoint.note))
+    }
+
+    /// The number of entries in a workspace's log.
+    pub async fn ledger_size(&self, caller: &Caller, workspace: &WorkspaceName) -> Result<u64> {
+        let row = self.visible_workspace(caller, workspace).await?;
+        Ok(self.store.event_count(row.id).await?)
+    }
+
+    /// Entries `start .. end` (leaf indexes, end excluded, at most 1,000).
+    pub async fn ledger_entries(
+        &self,
+        caller: &Caller,
+        workspace: &WorkspaceName,
+        start: u64,
+        end: u64,
+    ) -> Result<Vec<LedgerEntry>> {
+        let row = self.visible_workspace(caller, workspace).await?;
+        if end <= start {
+            return Ok(Vec::new());
+        }
+        let end = end.min(start.saturating_add(1_000));
+        let events = self.store.events(row.id, start + 1, end).await?;
+        Ok(events.into_iter().map(entry).collect())
+    }
+
+    /// Tiles for the nodes a computation over `source_size` will ask for.
+    async fn tiles_for(&self, workspace: i64, wanted: &[(u32, u64)]) -> Result<TileSet> {
+        let mut ids: Vec<_> = wanted.iter().map(|(level, index)| tile_of(*level, *index)).collect();
+        ids.sort_unstable();
+        ids.dedup();
+        Ok(TileSet::new(self.store.tiles(workspace, &ids).await?))
+    }
+
+    /// The inclusion proof of entry `index` in the tree of `size` entries
+    /// (the latest checkpoint's size when `size` is `None`).
+    pub async fn inclusion_proof(
+        &self,
+        caller: &Caller,
+        workspace: &WorkspaceName,
+        index: u64,
+        size: Option<u64>,
+    ) -> Result<InclusionProof> {
+        let row = self.visible_workspace(caller, workspace).await?;
+        let size = self.proof_size(row.id, size).await?;
+        if index >= size {
+            return Err(invalid("index", format!("entry {index} is not in a tree of {size} entries")));
+        }
+        let recorder = NodeRecorder::default();
+        inclusion_proof(&recorder, index, size).map_err(ledger_error)?;
+        root(&recorder, size).map_err(ledger_error)?;
+        recorder.node(0, index).map_err(ledger_error)?;
+        let tiles = self.tiles_for(row.id, &recorder.wanted()).await?;
+        Ok(InclusionProof {
+            index,
+            size,
+            leaf_hash: tiles.node(0, index).map_err(ledger_error)?,
+            hashes: inclusion_proof(&tiles, index, size).map_err(ledger_error)?,
+            root: root(&tiles, size).map_err(ledger_error)?,
+        })
+    }
+
+    /// The consistency proof between sizes `from` and `to`.
+    pub async fn consistency_proof(
+        &self,
+        caller: &Caller,
+        workspace: &WorkspaceName,
+        from: u64,
+        to: u64,
+    ) -> Result<ConsistencyProof> {
+        let row = self.visible_workspace(caller, workspace).await?;
+        let size = self.store.event_count(row.id).await?;
+        if from > to || to > size {
+            return Err(invalid(
+                "from",
+                format!("need from <= to <= {size} (the log's size), got {from} and {to}"),
+            ));
+        }
+        let recorder = NodeRecorder::default();
+        consistency_proof(&recorder, from, to).map_err(ledger_error)?;
+        root(&recorder, from).map_err(ledger_error)?;
+        root(&recorder, to).map_err(ledger_error)?;
+        let tiles = self.tiles_for(row.id, &recorder.wanted()).await?;
+        Ok(ConsistencyProof {
+            from,
+            to,
+            hashes: consistency_proof(&tiles, from, to).map_err(ledger_error)?,
+            from_root: root(&tiles, from).map_err(ledger_error)?,
+            to_root: root(&tiles, to).map_err(ledger_error)?,
+        })
+    }
+
+    async fn proof_size(&self, workspace: i64, size: Option<u64>) -> Result<u64> {
+        let logged = self.store.event_count(workspace).await?;
+        match size {
+            Some(size) if size > logged => {
+                Err(invalid("size", format!("the log holds {logged} entries; no tree of {size} exists yet")))
+            }
+            Some(size) => Ok(size),
+            None => match self.store.latest_checkpoint(workspace).await? {
+                Some(checkpoint) => Ok(checkpoint.size),
+                None => Ok(logged),
+            },
+        }
+    }
+
+    /// Verifies a workspace's whole log: recomputes every leaf from its
+    /// stored event, rebuilds the tree, compares it with every stored tile
+    /// and checkpoint, checks every checkpoint's signature with `verifier`,
+    /// and checks that every record points at the event that set it.
+    /// Stops at the first problem and names it. `progress` is told
+    /// (entries done, entries in all) as the work goes.
+    pub async fn verify_ledger(
+        &self,
+        workspace: &WorkspaceName,
+        verifier: &NoteVerifier,
+        progress: &(dyn Fn(u64, u64) + Send + Sync),
+    ) -> Result<VerifyReport> {
+        let row = self
+            .store
+            .workspace(workspace)
+            .await?
+            .ok_or_else(|| AppError::WorkspaceNotFound(workspace.clone()))?;
+        let total = self.store.event_count(row.id).await?;
+        let checkpoints = self.store.checkpoints(row.id).await?;
+        let mut report =
+            VerifyReport { entries: 0, checkpoints: 0, records: 0, root: Hash::default(), failure: None };
+        let origin = self.ledger.origin(workspace);
+        let fail = |mut report: VerifyReport, reason: String| {
+            report.failure = Some(reason);
+            Ok(report)
+        };
+
+        // Checkpoints first: each must be signed by the key, name this log,
+        // and not claim more entries than the log holds.
+        for checkpoint in &checkpoints {
+            let body = match Checkpoint::open(&checkpoint.note, verifier) {
+                Ok(body) => body,
+                Err(error) => {
+                    return fail(
+                        report,
+                        format!("checkpoint at size {}: {error} (key {verifier})", checkpoint.size),
+                    );
+                }
+            };
+            if body.origin != origin || body.size != checkpoint.size || body.root != checkpoint.root {
+                return fail(
+                    report,
+                    format!("checkpoint at size {}: the signed body does not match its row", checkpoint.size),
+                );
+            }
+        }
+        if let Some(latest) = checkpoints.last()
+            && latest.size > total
+        {
+            return fail(
+                report,
+                format!(
+                    "the latest checkpoint commits to {} entries but the log holds {total}: entries {} to {} are missing",
+                    latest.size,
+                    total,
+                    latest.size - 1
+                ),
+            );
+        }
+
+        let mut appender = TileAppender::new(0, &TileSet::default()).map_err(ledger_error)?;
+        let mut next_checkpoint = checkpoints.iter().peekable();
+        let mut stored_full = StoredTiles::default();
+        const PAGE: u64 = 10_000;
+        let mut seq = 1;
+        while seq <= total {
+            let last = (seq + PAGE - 1).min(total);
+            let events = self.store.events(row.id, seq, last).await?;
+            for event in events {
+                let index = appender.size();
+                if event.seq != index + 1 {
+                    return fail(
+                        report,
+                        format!("entry {index}: missing (the next stored event is seq {})", event.seq),
+                    );
+                }
+                if let Err(reason) = check_event(&event, workspace) {
+                    return fail(report, format!("entry {index} (seq {}): {reason}", event.seq));
+                }
+                let leaf = leaf_hash(event.body.as_bytes());
+                let recorded = stored_full
+                    .get(self, row.id, 0, index / 256)
+                    .await?
+                    .and_then(|tile| tile.hashes.get((index % 256) as usize).copied());
+                if recorded != Some(leaf) {
+                    return fail(report, tile_mismatch(0, index / 256, (index % 256) as usize));
+                }
+                appender.append(leaf);
+                for tile in appender.take_full() {
+                    match stored_full.get(self, row.id, tile.level, tile.index).await? {
+                        Some(stored) if *stored == tile => {}
+                        Some(stored) => {
+                            let at = first_difference(&stored.hashes, &tile.hashes);
+                            return fail(report, tile_mismatch(tile.level, tile.index, at));
+                        }
+                        None => {
+                            return fail(
+                                report,
+                                format!("tile {}/{} of the tree is missing", tile.level, tile.index),
+                            );
+                        }
+                    }
+                }
+                report.entries += 1;
+                while let Some(checkpoint) = next_checkpoint.next_if(|c| c.size == appender.size()) {
+                    let rebuilt = appender.root().map_err(ledger_error)?;
+                    if rebuilt != checkpoint.root {
+                        return fail(
+                            report,
+                            format!(
+                                "checkpoint at size {}: the signed root differs from the root of the stored entries",
+                                checkpoint.size
+                            ),
+                        );
+                    }
+                    report.checkpoints += 1;
+                }
+            }
+            progress(report.entries, total);
+            seq = last + 1;
+        }
+        if let Some(checkpoint) = next_checkpoint.next() {
+            return fail(
+                report,
+                format!("checkpoint at size {} is beyond the log's {total} entries", checkpoint.size),
+            );
+        }
+        // The edge tiles must hold exactly what the rebuilt tree holds.
+        for tile in appender.edge() {
+            let stored = self.store.tiles(row.id, &[(tile.level, tile.index)]).await?;
+            if stored.first() != Some(tile) {
+                let at = stored.first().map_or(0, |s| first_difference(&s.hashes, &tile.hashes));
+                return fail(report, tile_mismatch(tile.level, tile.index, at));
+            }
+        }
+        report.root = appender.root().map_err(ledger_error)?;
+
+        // Every record must point at the event that set its current value.
+        for kind in RecordKind::ALL {
+            let mut after: Option<String> = None;
+            loop {
+                let page = self.store.records(row.id, *kind, after.as_deref(), 1_000).await?;
+                for record in &page {
+                    let event = self.store.events(row.id, record.event_seq, record.event_seq).await?;
+                    let Some(event) = event.first().map(|e| AuditEvent::decode(&e.body)) else {
+                        return fail(
+                            report,
+                            format!(
+                                "{kind} \"{}\" points at event {}, which is missing",
+                                record.id, record.event_seq
+                            ),
+                        );
+                    };
+                    let matches = event.is_ok_and(|event| {
+                        event.kind == kind.name()
+                            && event.subject == record.id
+                            && event.version == Some(record.version)
+                    });
+                    if !matches {
+                        return fail(
+                            report,
+                            format!(
+                                "{kind} \"{}\" (version {}) is not what event {} records",
+                                record.id, record.version, record.event_seq
+                            ),
+                        );
+                    }
+                    report.records += 1;
+                }
+                if page.len() < 1_000 {
+                    break;
+                }
+                after = page.last().map(|record| record.id.clone());
+            }
+        }
+        Ok(report)
+    }
+}
+
+/// Stored full tiles, read a page at a time as verification reaches them.
+#[derive(Debug, Default)]
+struct StoredTiles {
+    cache: std::collections::HashMap<(u32, u64), charter_ledger::Tile>,
+}
+
+impl StoredTiles {
+    async fn get(
+        &mut self,
+        app: &App,
+        workspace: i64,
+        level: u32,
+        index: u64,
+    ) -> Result<Option<&charter_ledger::Tile>> {
+        if !self.cache.contains_key(&(level, index)) {
+            // Tiles behind this one are done with.
+            self.cache.retain(|(l, i), _| *l != level || *i > index);
+            for tile in app.store.tiles_from(workspace, level, index, 64).await? {
+                self.cache.insert((tile.level, tile.index), tile);
+            }
+        }
+        Ok(self.cache.get(&(level, index)))
+    }
+}
+
+fn first_difference(stored: &[Hash], rebuilt: &[Hash]) -> usize {
+    stored.iter().zip(rebuilt).position(|(a, b)| a != b).unwrap_or(stored.len().min(rebuilt.len()))
+}
+
+fn tile_mismatch(level: u32, index: u64, at: usize) -> String {
+    let node = index * 256 + at as u64;
+    if level == 0 {
+        format!(
+            "entry {node}: its stored event does not hash to the leaf the tree recorded (the event was changed)"
+        )
+    } else {
+        format!("tree node {}/{node} differs from the one rebuilt from the entries", level * 8)
+    }
+}
+
+/// Checks one stored event: canonical, of this workspace and at its place.
+fn check_event(event: &EventRow, workspace: &WorkspaceName) -> Result<(), String> {
+    let decoded = AuditEvent::decode(&event.body).map_err(|error| error.to_string())?;
+    if decoded.seq != event.seq {
+        return Err(format!("the event records seq {}, but it is stored at seq {}", decoded.seq, event.seq));
+    }
+    if decoded.workspace != *workspace {
+        return Err(format!("the event belongs to workspace \"{}\"", decoded.workspace));
+    }
+    let columns_match = decoded.actor == event.actor
+        && decoded.action == event.action
+        && decoded.kind == event.kind
+        && decoded.subject == event.subject
+        && decoded.at == event.at;
+    if !columns_match {
+        return Err("the event's columns differ from its canonical bytes".into());
+    }
+    Ok(())
+}
+
+fn entry(event: EventRow) -> LedgerEntry {
+    LedgerEntry {
+        index: event.seq - 1,
+        leaf_hash: leaf_hash(event.body.as_bytes()).to_hex(),
+        event: event.body,
+    }
+}
+
+fn ledger_error(error: charter_ledger::LedgerError) -> AppError {
+    AppError::Store(charter_store::StoreError::Corrupt(error.to_string()))
+}
+
+fn invalid(field: &str, message: String) -> AppError {
+    AppError::Invalid { what: "ledger request".into(), problems: vec![format!("{field}: {message}")] }
+}

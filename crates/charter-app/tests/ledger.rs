@@ -1,0 +1,157 @@
+//! The ledger on SQLite and PostgreSQL: checkpoints signed as writes commit,
+//! proofs that verify against them, and verification that catches tampering
+//! done through SQL behind Charter's back.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use charter_app::ledger::LedgerSettings;
+use charter_app::{App, Caller, ImportSource};
+use charter_ledger::{Checkpoint, NoteSigner, verify_consistency, verify_inclusion};
+use charter_model::WorkspaceName;
+use charter_store::Store;
+use charter_store::testing::{each_backend_with_url, execute_sql};
+
+fn ops() -> WorkspaceName {
+    WorkspaceName::new("ops").unwrap()
+}
+
+fn signer() -> NoteSigner {
+    NoteSigner::from_seed("charter-test", [42; 32]).unwrap()
+}
+
+fn app(store: Store) -> App {
+    let settings = LedgerSettings { signer: Some(Arc::new(signer())), ..LedgerSettings::default() };
+    App::new(store).with_ledger(settings)
+}
+
+async fn imported(store: Store) -> App {
+    let app = app(store);
+    let examples = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../examples/ops-workspace");
+    app.import(&Caller::local("tester"), &ops(), ImportSource::from_dir(&examples).unwrap(), true)
+        .await
+        .unwrap();
+    app
+}
+
+async fn failure(app: &App) -> Option<String> {
+    app.verify_ledger(&ops(), &signer().verifier(), &|_, _| {}).await.unwrap().failure
+}
+
+#[tokio::test]
+async fn checkpoints_and_proofs_verify() {
+    each_backend_with_url(|store, _| async move {
+        let app = imported(store).await;
+        let caller = Caller::local("tester");
+        let note = app.latest_checkpoint(&caller, &ops()).await.unwrap().unwrap();
+        let checkpoint = Checkpoint::open(&note, &signer().verifier()).unwrap();
+        assert_eq!(checkpoint.origin, "charter/ops");
+        let size = app.ledger_size(&caller, &ops()).await.unwrap();
+        assert_eq!(checkpoint.size, size);
+
+        for index in [0, 1, size / 2, size - 1] {
+            let proof = app.inclusion_proof(&caller, &ops(), index, None).await.unwrap();
+            assert_eq!(proof.root, checkpoint.root);
+            let entry = &app.ledger_entries(&caller, &ops(), index, index + 1).await.unwrap()[0];
+            let leaf = charter_ledger::leaf_hash(entry.event.as_bytes());
+            verify_inclusion(&leaf, index, size, &proof.hashes, &checkpoint.root).unwrap();
+        }
+
+        // A later write makes a new checkpoint consistent with the first.
+        let agent = charter_model::RecordKind::Agent
+            .parse_json(r#"{"agent_id":"agent_hr_01","name":"HR","status":"pilot"}"#)
+            .unwrap();
+        app.create_record(&caller, &ops(), agent).await.unwrap();
+        let later = Checkpoint::open(
+            &app.latest_checkpoint(&caller, &ops()).await.unwrap().unwrap(),
+            &signer().verifier(),
+        )
+        .unwrap();
+        assert_eq!(later.size, size + 1);
+        let proof = app.consistency_proof(&caller, &ops(), size, size + 1).await.unwrap();
+        verify_consistency(size, size + 1, &proof.hashes, &checkpoint.root, &later.root).unwrap();
+
+        let report = app.verify_ledger(&ops(), &signer().verifier(), &|_, _| {}).await.unwrap();
+        assert_eq!(report.failure, None);
+        assert_eq!((report.entries, report.checkpoints), (size + 1, 2));
+        assert_eq!(report.root, later.root);
+        assert!(report.records > 70);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn tampering_behind_charters_back_is_found_and_named() {
+    each_backend_with_url(|store, url| async move {
+        let app = imported(store).await;
+        assert_eq!(failure(&app).await, None);
+        let size = app.ledger_size(&Caller::local("t"), &ops()).await.unwrap();
+
+        // One byte of one event.
+        let seq = app.store().events(1, 1, size).await.unwrap().into_iter().find(|e| e.subject == "agent_sales_01" && e.kind == "agent").unwrap().seq;
+        let changed = execute_sql(&url, "UPDATE audit_events SET body = REPLACE(body, 'Sales Outreach Agent', 'Sales Outreach Agenx') WHERE subject = 'agent_sales_01' AND kind = 'agent'").await;
+        assert_eq!(changed, 1);
+        let found = failure(&app).await.unwrap();
+        assert_eq!(found, format!("entry {}: its stored event does not hash to the leaf the tree recorded (the event was changed)", seq - 1));
+        execute_sql(&url, "UPDATE audit_events SET body = REPLACE(body, 'Sales Outreach Agenx', 'Sales Outreach Agent') WHERE subject = 'agent_sales_01' AND kind = 'agent'").await;
+        assert_eq!(failure(&app).await, None, "undoing the change restores the log");
+
+        // Two events swapped.
+        execute_sql(&url, "UPDATE audit_events SET seq = 1000000 WHERE seq = 30").await;
+        execute_sql(&url, "UPDATE audit_events SET seq = 30 WHERE seq = 31").await;
+        execute_sql(&url, "UPDATE audit_events SET seq = 31 WHERE seq = 1000000").await;
+        let found = failure(&app).await.unwrap();
+        assert!(found.starts_with("entry 29 (seq 30): the event records seq 31"), "{found}");
+        execute_sql(&url, "UPDATE audit_events SET seq = 1000000 WHERE seq = 30").await;
+        execute_sql(&url, "UPDATE audit_events SET seq = 30 WHERE seq = 31").await;
+        execute_sql(&url, "UPDATE audit_events SET seq = 31 WHERE seq = 1000000").await;
+        assert_eq!(failure(&app).await, None);
+
+        // A deleted event.
+        execute_sql(&url, "CREATE TABLE saved AS SELECT * FROM audit_events WHERE seq = 12").await;
+        execute_sql(&url, "DELETE FROM audit_events WHERE seq = 12").await;
+        let found = failure(&app).await.unwrap();
+        assert_eq!(found, "entry 11: missing (the next stored event is seq 13)");
+        execute_sql(&url, "INSERT INTO audit_events SELECT * FROM saved").await;
+        execute_sql(&url, "DROP TABLE saved").await;
+        assert_eq!(failure(&app).await, None);
+
+        // The tail cut off: the latest checkpoint exposes it.
+        execute_sql(&url, &format!("DELETE FROM audit_events WHERE seq > {}", size - 3)).await;
+        let found = failure(&app).await.unwrap();
+        assert_eq!(
+            found,
+            format!(
+                "the latest checkpoint commits to {size} entries but the log holds {}: entries {} to {} are missing",
+                size - 3,
+                size - 3,
+                size - 1
+            )
+        );
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn checkpoints_under_another_key_are_refused() {
+    each_backend_with_url(|store, _| async move {
+        let app = imported(store).await;
+        let impostor = NoteSigner::from_seed("charter-test", [7; 32]).unwrap();
+        let report = app.verify_ledger(&ops(), &impostor.verifier(), &|_, _| {}).await.unwrap();
+        let found = report.failure.unwrap();
+        assert!(found.contains("signature check failed"), "{found}");
+
+        // Re-signing every checkpoint with the impostor's key is caught by
+        // anyone holding the real verifier key.
+        let forged = App::new(app.store().clone())
+            .with_ledger(LedgerSettings { signer: Some(Arc::new(impostor)), ..LedgerSettings::default() });
+        let caller = Caller::local("mallory");
+        let agent = charter_model::RecordKind::Agent
+            .parse_json(r#"{"agent_id":"agent_x_01","name":"X","status":"pilot"}"#)
+            .unwrap();
+        forged.create_record(&caller, &ops(), agent).await.unwrap();
+        let found = failure(&app).await.unwrap();
+        assert!(found.contains("checkpoint at size") && found.contains("signature"), "{found}");
+    })
+    .await;
+}
