@@ -41,6 +41,14 @@ impl Default for LedgerSettings {
     }
 }
 
+/// A new signing key under `name`, from the operating system's randomness.
+pub fn generate_signer(name: &str) -> Result<NoteSigner> {
+    let mut seed = [0_u8; 32];
+    getrandom::fill(&mut seed)
+        .map_err(|error| AppError::Forbidden(format!("no secure random numbers available: {error}")))?;
+    NoteSigner::from_seed(name, seed).map_err(ledger_error)
+}
+
 impl LedgerSettings {
     /// The origin of a workspace's log.
     pub fn origin(&self, workspace: &WorkspaceName) -> String {
@@ -178,6 +186,20 @@ impl App {
     ) -> Result<Option<String>> {
         let row = self.visible_workspace(caller, workspace).await?;
         Ok(self.store.latest_checkpoint(row.id).await?.map(|checkpoint| checkpoint.note))
+    }
+
+    /// Audit events matching `filter`, after sequence number `after`, at most
+    /// `limit` (up to 1,000).
+    pub async fn audit_log(
+        &self,
+        caller: &Caller,
+        workspace: &WorkspaceName,
+        filter: &charter_store::EventFilter,
+        after: u64,
+        limit: u32,
+    ) -> Result<Vec<EventRow>> {
+        let row = self.visible_workspace(caller, workspace).await?;
+        Ok(self.store.events_matching(row.id, filter, after, limit.clamp(1, 1_000)).await?)
     }
 
     /// The number of entries in a workspace's log.

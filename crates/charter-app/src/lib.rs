@@ -10,6 +10,7 @@
 #![deny(missing_docs)]
 
 mod audit;
+pub mod bundle;
 mod caller;
 mod error;
 pub mod generate;
@@ -77,6 +78,11 @@ impl App {
     /// An application over `store` using `clock`.
     pub fn with_clock(store: Store, clock: Arc<dyn Clock>) -> Self {
         Self { store, clock, ledger: ledger::LedgerSettings::default() }
+    }
+
+    /// The ledger settings.
+    pub fn ledger_settings(&self) -> &ledger::LedgerSettings {
+        &self.ledger
     }
 
     /// The application with these ledger settings (signing key, origin).

@@ -155,3 +155,78 @@ async fn checkpoints_under_another_key_are_refused() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn exported_bundles_verify_offline_and_name_tampering() {
+    let store = charter_store::testing::TestStore::sqlite().await;
+    let app = imported(store.store.clone()).await;
+    let caller = Caller::local("tester");
+    // A second checkpoint, so the bundle holds several.
+    let agent = charter_model::RecordKind::Agent
+        .parse_json(r#"{"agent_id":"agent_hr_01","name":"HR","status":"pilot"}"#)
+        .unwrap();
+    app.create_record(&caller, &ops(), agent).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let bundle = dir.path().join("bundle");
+    let exported = app.export_ledger(&caller, &ops(), &bundle).await.unwrap();
+    assert_eq!((exported.entries, exported.checkpoints), (78, 2));
+    let verifier = signer().verifier();
+    let check = |path: &std::path::Path| charter_app::bundle::verify_bundle(path, &verifier).unwrap();
+    let report = check(&bundle);
+    assert_eq!(report.failure, None);
+    assert_eq!((report.entries, report.checkpoints, report.origin.as_deref()), (78, 2, Some("charter/ops")));
+
+    let events = std::fs::read_to_string(bundle.join("events.jsonl")).unwrap();
+    let lines: Vec<&str> = events.lines().collect();
+    let rewrite = |name: &str, lines: Vec<String>| {
+        let copy = dir.path().join(name);
+        copy_dir(&bundle, &copy);
+        std::fs::write(copy.join("events.jsonl"), lines.join("\n") + "\n").unwrap();
+        copy
+    };
+    let owned = |lines: &[&str]| lines.iter().map(|l| (*l).to_owned()).collect::<Vec<_>>();
+
+    let mut changed = owned(&lines);
+    changed[40] = changed[40].replacen("\"create\"", "\"update\"", 1);
+    assert_eq!(
+        check(&rewrite("changed", changed)).failure.unwrap(),
+        "entry 40 (line 41): the event was changed: it does not hash to the leaf the signed tree holds"
+    );
+
+    let mut removed = owned(&lines);
+    removed.remove(10);
+    assert_eq!(
+        check(&rewrite("removed", removed)).failure.unwrap(),
+        "entry 10 (line 11): the event records seq 12"
+    );
+
+    let mut swapped = owned(&lines);
+    swapped.swap(5, 6);
+    assert_eq!(
+        check(&rewrite("swapped", swapped)).failure.unwrap(),
+        "entry 5 (line 6): the event records seq 7"
+    );
+
+    let cut = owned(&lines[..75]);
+    assert_eq!(
+        check(&rewrite("cut", cut)).failure.unwrap(),
+        "the checkpoint at size 77 commits to more events than the bundle's 75: entries 75 to 76 are missing"
+    );
+
+    let other = NoteSigner::from_seed("charter-test", [9; 32]).unwrap();
+    let report = charter_app::bundle::verify_bundle(&bundle, &other.verifier()).unwrap();
+    assert!(report.failure.unwrap().contains("signature check failed"));
+}
+
+fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), target).unwrap();
+        }
+    }
+}

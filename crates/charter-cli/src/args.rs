@@ -44,6 +44,11 @@ pub struct Global {
     /// Who the audit trail records for this command (default: your login name)
     #[arg(long, global = true, env = "CHARTER_ACTOR", value_name = "NAME")]
     pub actor: Option<String>,
+
+    /// File holding the checkpoint signing key (default: DATA_DIR/signing.key); the key itself
+    /// can be given in CHARTER_SIGNING_KEY instead
+    #[arg(long, global = true, env = "CHARTER_SIGNING_KEY_FILE", value_name = "PATH")]
+    pub signing_key: Option<PathBuf>,
 }
 
 /// How results are printed.
@@ -81,6 +86,67 @@ pub enum Command {
     /// Generate synthetic data
     #[command(subcommand)]
     Gen(GenCommand),
+    /// The tamper-evident audit log: query, prove, verify, export
+    #[command(subcommand)]
+    Audit(AuditCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AuditCommand {
+    /// List audit events, newest last
+    Log(AuditLogArgs),
+    /// Prove that an event is in the log, against the latest checkpoint
+    Prove {
+        /// The event's sequence number
+        seq: u64,
+    },
+    /// Recompute every leaf, rebuild the tree and check every stored node, checkpoint and signature
+    Verify {
+        /// Verifier key to check checkpoints with (default: the local signing key's)
+        #[arg(long, value_name = "KEY")]
+        key: Option<String>,
+    },
+    /// Write a self-contained bundle (events, checkpoints, verifier key) to a directory
+    Export {
+        /// Directory to create
+        #[arg(long, value_name = "DIR")]
+        out: PathBuf,
+    },
+    /// Verify an exported bundle offline, with nothing but the verifier key
+    VerifyBundle {
+        /// The bundle's directory
+        dir: PathBuf,
+        /// Verifier key: <name>+<hash>+<base64 key>
+        #[arg(long, value_name = "KEY")]
+        key: String,
+    },
+    /// Print the verifier key of the local signing key
+    Key,
+}
+
+#[derive(Debug, Args)]
+pub struct AuditLogArgs {
+    /// Only events about this subject id
+    #[arg(long)]
+    pub subject: Option<String>,
+    /// Only events about subjects of this kind (agent, policy, workspace, token…)
+    #[arg(long)]
+    pub kind: Option<String>,
+    /// Only events by this actor
+    #[arg(long)]
+    pub actor_is: Option<String>,
+    /// Only events at or after this time (RFC 3339)
+    #[arg(long, value_name = "TIME")]
+    pub since: Option<charter_model::Timestamp>,
+    /// Only events before this time (RFC 3339)
+    #[arg(long, value_name = "TIME")]
+    pub until: Option<charter_model::Timestamp>,
+    /// Events after this sequence number (paging)
+    #[arg(long, default_value_t = 0)]
+    pub after: u64,
+    /// Most events to list
+    #[arg(long, default_value_t = 100)]
+    pub limit: u32,
 }
 
 #[derive(Debug, Args)]

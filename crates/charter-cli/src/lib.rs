@@ -2,6 +2,7 @@
 //! case and prints its result as a table or as JSON.
 
 pub mod args;
+mod audit;
 mod example;
 mod table;
 
@@ -83,6 +84,7 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
+        Command::Audit(command) => audit::run(&global, command).await,
         Command::Gen(GenCommand::Portfolio { agents, seed, end_date, out }) => {
             let spec = charter_app::generate::PortfolioSpec { agents, seed, end_date };
             let counts = charter_app::generate::portfolio(spec, &out)
@@ -137,13 +139,47 @@ fn login_name_of_uid() -> Option<String> {
     })
 }
 
-fn caller(global: &Global) -> Caller {
+pub(crate) fn caller(global: &Global) -> Caller {
     Caller::local(actor(global))
+}
+
+/// Name of the signing key file in the data directory.
+pub const SIGNING_KEY_FILE: &str = "signing.key";
+
+/// The checkpoint signing key: `CHARTER_SIGNING_KEY` (the key itself), or the
+/// file `--signing-key` / `CHARTER_SIGNING_KEY_FILE` names, by default
+/// `DATA_DIR/signing.key`. A missing file is created with a new key (mode
+/// 0600) and its verifier key printed.
+fn signing_key(global: &Global) -> Result<charter_ledger::NoteSigner> {
+    if let Ok(text) = std::env::var("CHARTER_SIGNING_KEY")
+        && !text.trim().is_empty()
+    {
+        return charter_ledger::NoteSigner::parse(&text).context("CHARTER_SIGNING_KEY");
+    }
+    let path = global.signing_key.clone().unwrap_or_else(|| global.data_dir.join(SIGNING_KEY_FILE));
+    match std::fs::read_to_string(&path) {
+        Ok(text) => charter_ledger::NoteSigner::parse(&text)
+            .with_context(|| format!("signing key {}", path.display())),
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
+            let name = std::env::var("CHARTER_KEY_NAME").unwrap_or_else(|_| "charter".to_owned());
+            let signer = charter_app::ledger::generate_signer(&name)?;
+            if let Some(parent) = path.parent() {
+                std::fs::create_dir_all(parent)
+                    .with_context(|| format!("cannot create {}", parent.display()))?;
+            }
+            write_private(&path, &signer.to_private_string())
+                .with_context(|| format!("cannot write signing key {}", path.display()))?;
+            eprintln!("Created the checkpoint signing key {} (mode 0600).", path.display());
+            eprintln!("Verifier key: {}", signer.verifier());
+            Ok(signer)
+        }
+        Err(error) => Err(error).with_context(|| format!("cannot read signing key {}", path.display())),
+    }
 }
 
 /// Opens the store the options name. With SQLite, `create` makes the data
 /// directory if it does not exist; otherwise a missing one is an error.
-async fn open(global: &Global, create: bool) -> Result<App> {
+pub(crate) async fn open(global: &Global, create: bool) -> Result<App> {
     let store = match &global.database_url {
         Some(url) => Store::connect(url).await?,
         None => {
@@ -161,20 +197,32 @@ async fn open(global: &Global, create: bool) -> Result<App> {
             Store::open_data_dir(dir).await?
         }
     };
-    Ok(App::new(store))
+    let settings = charter_app::ledger::LedgerSettings {
+        signer: Some(std::sync::Arc::new(signing_key(global)?)),
+        origin: std::env::var("CHARTER_LEDGER_ORIGIN")
+            .unwrap_or_else(|_| charter_app::ledger::DEFAULT_ORIGIN.to_owned()),
+        min_interval: std::time::Duration::ZERO,
+    };
+    Ok(App::new(store).with_ledger(settings))
 }
 
 async fn init(global: &Global) -> Result<ExitCode> {
     let app = open(global, true).await?;
+    let verifier = app.verifier().map(|verifier| verifier.to_string()).unwrap_or_default();
     match global.output {
-        Output::Json => print_json(&serde_json::json!({ "database": app.store().location() }))?,
-        Output::Table => println!("Charter is ready: database {}", app.store().location()),
+        Output::Json => {
+            print_json(&serde_json::json!({ "database": app.store().location(), "verifier_key": verifier }))?
+        }
+        Output::Table => {
+            println!("Charter is ready: database {}", app.store().location());
+            println!("Checkpoint verifier key: {verifier}");
+        }
     }
     Ok(ExitCode::SUCCESS)
 }
 
 /// The workspace named by the options, or the only one there is.
-async fn resolve_workspace(app: &App, global: &Global) -> Result<WorkspaceName> {
+pub(crate) async fn resolve_workspace(app: &App, global: &Global) -> Result<WorkspaceName> {
     match &global.workspace {
         Some(workspace) => Ok(workspace.clone()),
         None => only_workspace(app, global).await,
@@ -332,7 +380,7 @@ async fn admin_token(app: &App, global: &Global, workspace: &WorkspaceName) -> R
 }
 
 /// Writes a secret to a file only its owner can read.
-fn write_private(path: &Path, secret: &str) -> std::io::Result<()> {
+pub(crate) fn write_private(path: &Path, secret: &str) -> std::io::Result<()> {
     let mut options = std::fs::OpenOptions::new();
     options.write(true).create(true).truncate(true);
     #[cfg(unix)]
@@ -383,7 +431,7 @@ async fn serve_until_signal(
     Ok(ExitCode::SUCCESS)
 }
 
-fn print_json<T: serde::Serialize>(value: &T) -> Result<()> {
+pub(crate) fn print_json<T: serde::Serialize>(value: &T) -> Result<()> {
     let mut out = std::io::stdout().lock();
     serde_json::to_writer_pretty(&mut out, value)?;
     writeln!(out)?;

@@ -213,3 +213,57 @@ fn the_same_commands_work_on_postgresql() {
     assert!(terminate(child).success());
     runtime.block_on(charter_store::testing::drop_schema(&base_url, &schema));
 }
+
+#[test]
+fn audit_verify_prove_export_and_verify_bundle() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let init = run(&data, &["init"]);
+    assert!(init.status.success(), "{}", stderr(&init));
+    let key_line = stdout(&init)
+        .lines()
+        .find_map(|l| l.strip_prefix("Checkpoint verifier key: ").map(str::to_owned))
+        .unwrap();
+    assert!(key_line.starts_with("charter+"), "{key_line}");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        assert_eq!(std::fs::metadata(data.join("signing.key")).unwrap().permissions().mode() & 0o777, 0o600);
+    }
+    assert_eq!(stdout(&run(&data, &["audit", "key"])).trim(), key_line, "the key is kept");
+
+    assert!(run(&data, &["import", example_dir().to_str().unwrap(), "-w", "ops"]).status.success());
+    let verified = run(&data, &["audit", "verify"]);
+    assert!(verified.status.success(), "{}{}", stdout(&verified), stderr(&verified));
+    assert!(
+        stdout(&verified).contains("The log of ops verifies: 77 entries, 1 checkpoints"),
+        "{}",
+        stdout(&verified)
+    );
+
+    let proved = run(&data, &["-o", "json", "audit", "prove", "17"]);
+    let proved: serde_json::Value = serde_json::from_slice(&proved.stdout).unwrap();
+    assert_eq!(proved["verified"], true);
+    assert_eq!(proved["event"]["subject"], "agent_sales_01");
+
+    let log = run(&data, &["audit", "log", "--kind", "agent", "--limit", "2"]);
+    assert!(stdout(&log).contains("(more: --after"), "{}", stdout(&log));
+
+    let bundle = dir.path().join("bundle");
+    assert!(run(&data, &["audit", "export", "--out", bundle.to_str().unwrap()]).status.success());
+    let offline = charter()
+        .args(["audit", "verify-bundle", bundle.to_str().unwrap(), "--key", &key_line])
+        .output()
+        .unwrap();
+    assert!(offline.status.success(), "{}", stdout(&offline));
+    let events = bundle.join("events.jsonl");
+    let text =
+        std::fs::read_to_string(&events).unwrap().replacen("Sales Outreach Agent", "Sales Outreach Agenx", 1);
+    std::fs::write(&events, text).unwrap();
+    let tampered = charter()
+        .args(["audit", "verify-bundle", bundle.to_str().unwrap(), "--key", &key_line])
+        .output()
+        .unwrap();
+    assert_eq!(tampered.status.code(), Some(1));
+    assert!(stdout(&tampered).contains("entry 16 (line 17): the event was changed"), "{}", stdout(&tampered));
+}

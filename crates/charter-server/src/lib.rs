@@ -26,6 +26,10 @@ use tower_http::trace::TraceLayer;
 
 pub use error::ApiError;
 
+/// Shortest time between two checkpoints of a workspace while serving; the
+/// background task signs what commits left unsigned this often too.
+pub const CHECKPOINT_INTERVAL: Duration = Duration::from_millis(250);
+
 /// Limits applied to every request.
 #[derive(Debug, Clone, Copy)]
 pub struct Limits {
@@ -47,6 +51,10 @@ pub fn router(app: App, limits: Limits) -> Router {
         .route("/workspaces", get(routes::list_workspaces))
         .route("/workspaces/{workspace}", get(routes::workspace_status))
         .route("/workspaces/{workspace}/tokens", axum::routing::post(routes::create_token))
+        .route("/workspaces/{workspace}/ledger/checkpoint", get(routes::ledger_checkpoint))
+        .route("/workspaces/{workspace}/ledger/entries", get(routes::ledger_entries))
+        .route("/workspaces/{workspace}/ledger/proof/inclusion", get(routes::inclusion_proof))
+        .route("/workspaces/{workspace}/ledger/proof/consistency", get(routes::consistency_proof))
         .route("/workspaces/{workspace}/{kind}", get(routes::list_records).post(routes::create_record))
         .route("/workspaces/{workspace}/{kind}/{id}", get(routes::get_record).put(routes::update_record));
     Router::new()
@@ -69,7 +77,27 @@ pub async fn serve(
     limits: Limits,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router(app, limits)).with_graceful_shutdown(shutdown).await
+    let checkpoints = tokio::spawn(sign_checkpoints(app.clone()));
+    let served = axum::serve(listener, router(app.clone(), limits)).with_graceful_shutdown(shutdown).await;
+    checkpoints.abort();
+    // Cover whatever the last requests appended.
+    if let Err(error) = app.checkpoint_pending().await {
+        tracing::warn!(%error, "could not sign the final checkpoints");
+    }
+    served
+}
+
+/// Signs checkpoints for logs that grew past their latest one, a few times
+/// a second.
+async fn sign_checkpoints(app: App) {
+    let mut interval = tokio::time::interval(CHECKPOINT_INTERVAL);
+    interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        interval.tick().await;
+        if let Err(error) = app.checkpoint_pending().await {
+            tracing::warn!(%error, "could not sign checkpoints");
+        }
+    }
 }
 
 /// Completes on Ctrl-C or SIGTERM.

@@ -227,3 +227,68 @@ pub(crate) async fn create_token(
     };
     Ok((StatusCode::CREATED, Json(response)).into_response())
 }
+
+pub(crate) async fn ledger_checkpoint(
+    State(app): State<App>,
+    Authenticated(caller): Authenticated,
+    Path(name): Path<String>,
+) -> Result<Response, ApiError> {
+    let note = app
+        .latest_checkpoint(&caller, &workspace(&name)?)
+        .await?
+        .ok_or_else(|| ApiError::not_found("the log has no checkpoint yet"))?;
+    Ok(([(header::CONTENT_TYPE, "text/plain; charset=utf-8")], note).into_response())
+}
+
+fn query<T>(query: Result<Query<T>, axum::extract::rejection::QueryRejection>) -> Result<T, ApiError> {
+    query.map(|Query(query)| query).map_err(|rejection| ApiError::bad_request(rejection.body_text()))
+}
+
+#[derive(Debug, Deserialize)]
+pub(crate) struct EntriesQuery {
+    start: u64,
+    end: u64,
+}
+
+pub(crate) async fn ledger_entries(
+    State(app): State<App>,
+    Authenticated(caller): Authenticated,
+    Path(name): Path<String>,
+    params: Result<Query<EntriesQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let params = query(params)?;
+    let entries = app.ledger_entries(&caller, &workspace(&name)?, params.start, params.end).await?;
+    Ok(Json(serde_json::json!({ "entries": entries })))
+}
+
+#[derive(Debug, Deserialize)]
+pub(crate) struct InclusionQuery {
+    index: u64,
+    size: Option<u64>,
+}
+
+pub(crate) async fn inclusion_proof(
+    State(app): State<App>,
+    Authenticated(caller): Authenticated,
+    Path(name): Path<String>,
+    params: Result<Query<InclusionQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<Json<charter_app::ledger::InclusionProof>, ApiError> {
+    let params = query(params)?;
+    Ok(Json(app.inclusion_proof(&caller, &workspace(&name)?, params.index, params.size).await?))
+}
+
+#[derive(Debug, Deserialize)]
+pub(crate) struct ConsistencyQuery {
+    from: u64,
+    to: u64,
+}
+
+pub(crate) async fn consistency_proof(
+    State(app): State<App>,
+    Authenticated(caller): Authenticated,
+    Path(name): Path<String>,
+    params: Result<Query<ConsistencyQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<Json<charter_app::ledger::ConsistencyProof>, ApiError> {
+    let params = query(params)?;
+    Ok(Json(app.consistency_proof(&caller, &workspace(&name)?, params.from, params.to).await?))
+}

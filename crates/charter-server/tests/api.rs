@@ -28,8 +28,16 @@ struct Tokens {
     other_workspace: String,
 }
 
+fn signer() -> charter_ledger::NoteSigner {
+    charter_ledger::NoteSigner::from_seed("charter-test", [3; 32]).unwrap()
+}
+
 async fn setup(store: Store) -> Api {
-    let app = App::new(store);
+    let settings = charter_app::ledger::LedgerSettings {
+        signer: Some(std::sync::Arc::new(signer())),
+        ..charter_app::ledger::LedgerSettings::default()
+    };
+    let app = App::new(store).with_ledger(settings);
     let local = Caller::local("setup");
     let ops = WorkspaceName::new("ops").unwrap();
     let examples = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../examples/ops-workspace");
@@ -290,6 +298,88 @@ async fn bad_requests_are_answered_clearly() {
         let bad_limit =
             api.call(Method::GET, "/v1/workspaces/ops/snapshots?limit=many", Some(&owner), None, &[]).await;
         assert_eq!(bad_limit.status, StatusCode::BAD_REQUEST);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn the_ledger_over_http() {
+    each_backend(|store| async move {
+        let api = setup(store).await;
+        let auditor = api.tokens.auditor.clone();
+        let answer =
+            api.call(Method::GET, "/v1/workspaces/ops/ledger/checkpoint", Some(&auditor), None, &[]).await;
+        assert_eq!(answer.status, StatusCode::OK);
+        assert!(answer.headers[header::CONTENT_TYPE].to_str().unwrap().starts_with("text/plain"));
+        let note = answer.body.as_str().unwrap().to_owned();
+        let checkpoint = charter_ledger::Checkpoint::open(&note, &signer().verifier()).unwrap();
+        assert_eq!(checkpoint.origin, "charter/ops");
+
+        let entries = api
+            .call(Method::GET, "/v1/workspaces/ops/ledger/entries?start=3&end=5", Some(&auditor), None, &[])
+            .await;
+        let entries = entries.body["entries"].as_array().unwrap().clone();
+        assert_eq!(entries.len(), 2);
+        assert_eq!(entries[0]["index"], 3);
+        let event = entries[0]["event"].as_str().unwrap();
+        let leaf = charter_ledger::leaf_hash(event.as_bytes());
+        assert_eq!(entries[0]["leaf_hash"], leaf.to_hex());
+
+        let proof = api
+            .call(Method::GET, "/v1/workspaces/ops/ledger/proof/inclusion?index=3", Some(&auditor), None, &[])
+            .await;
+        assert_eq!(proof.status, StatusCode::OK, "{:?}", proof.body);
+        let hashes: Vec<charter_ledger::Hash> = proof.body["hashes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|h| charter_ledger::Hash::from_hex(h.as_str().unwrap()).unwrap())
+            .collect();
+        assert_eq!(proof.body["size"], checkpoint.size);
+        charter_ledger::verify_inclusion(&leaf, 3, checkpoint.size, &hashes, &checkpoint.root).unwrap();
+
+        let consistency = api
+            .call(
+                Method::GET,
+                &format!("/v1/workspaces/ops/ledger/proof/consistency?from=10&to={}", checkpoint.size),
+                Some(&auditor),
+                None,
+                &[],
+            )
+            .await;
+        assert_eq!(consistency.status, StatusCode::OK);
+        assert_eq!(consistency.body["to_root"], checkpoint.root.to_hex());
+
+        let bad = api
+            .call(
+                Method::GET,
+                "/v1/workspaces/ops/ledger/proof/inclusion?index=999999",
+                Some(&auditor),
+                None,
+                &[],
+            )
+            .await;
+        assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+        let missing = api
+            .call(
+                Method::GET,
+                "/v1/workspaces/ops/ledger/proof/consistency?from=1",
+                Some(&auditor),
+                None,
+                &[],
+            )
+            .await;
+        assert_eq!(missing.status, StatusCode::BAD_REQUEST);
+        let foreign = api
+            .call(
+                Method::GET,
+                "/v1/workspaces/ops/ledger/checkpoint",
+                Some(&api.tokens.other_workspace),
+                None,
+                &[],
+            )
+            .await;
+        assert_eq!(foreign.status, StatusCode::NOT_FOUND);
     })
     .await;
 }

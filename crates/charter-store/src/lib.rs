@@ -118,6 +118,21 @@ impl StoreError {
     }
 }
 
+/// Which audit events to list; every condition given must hold.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct EventFilter {
+    /// Kind of the subject.
+    pub kind: Option<String>,
+    /// Id of the subject.
+    pub subject: Option<String>,
+    /// The actor.
+    pub actor: Option<String>,
+    /// At or after this time.
+    pub since: Option<Timestamp>,
+    /// Before this time.
+    pub until: Option<Timestamp>,
+}
+
 /// Result type of the store.
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 
@@ -373,6 +388,50 @@ impl Store {
         .bind(rows::to_i64(last)?)
         .fetch_all(&self.read)
         .await?;
+        rows.iter().map(EventRow::from_row).collect()
+    }
+
+    /// Audit events matching `filter` with `seq > after`, in order, at most `limit`.
+    pub async fn events_matching(
+        &self,
+        workspace: i64,
+        filter: &EventFilter,
+        after: u64,
+        limit: u32,
+    ) -> Result<Vec<EventRow>> {
+        let mut sql = String::from(
+            "SELECT seq, at, actor, action, kind, subject, body FROM audit_events WHERE workspace_id = $1 AND seq > $2",
+        );
+        let mut n = 2;
+        let mut condition = |sql: &mut String, column: &str, op: &str| {
+            n += 1;
+            sql.push_str(&format!(" AND {column} {op} ${n}"));
+        };
+        if filter.kind.is_some() {
+            condition(&mut sql, "kind", "=");
+        }
+        if filter.subject.is_some() {
+            condition(&mut sql, "subject", "=");
+        }
+        if filter.actor.is_some() {
+            condition(&mut sql, "actor", "=");
+        }
+        if filter.since.is_some() {
+            condition(&mut sql, "at", ">=");
+        }
+        if filter.until.is_some() {
+            condition(&mut sql, "at", "<");
+        }
+        n += 1;
+        sql.push_str(&format!(" ORDER BY seq LIMIT ${n}"));
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(workspace).bind(rows::to_i64(after)?);
+        for value in [&filter.kind, &filter.subject, &filter.actor].into_iter().flatten() {
+            query = query.bind(value.as_str());
+        }
+        for time in [filter.since, filter.until].into_iter().flatten() {
+            query = query.bind(time.unix_micros());
+        }
+        let rows = query.bind(i64::from(limit)).fetch_all(&self.read).await?;
         rows.iter().map(EventRow::from_row).collect()
     }
 

@@ -1,0 +1,197 @@
+//! `charter audit`: the tamper-evident log from the command line.
+
+use std::io::IsTerminal as _;
+use std::process::ExitCode;
+
+use anyhow::{Context, Result, bail};
+use charter_ledger::{Checkpoint, NoteVerifier, verify_inclusion};
+use charter_store::EventFilter;
+
+use crate::args::{AuditCommand, Global, Output};
+use crate::table::Table;
+use crate::{caller, open, print_json, resolve_workspace};
+
+pub(crate) async fn run(global: &Global, command: AuditCommand) -> Result<ExitCode> {
+    match command {
+        AuditCommand::VerifyBundle { dir, key } => {
+            let verifier = NoteVerifier::parse(&key).context("--key")?;
+            let report = charter_app::bundle::verify_bundle(&dir, &verifier)?;
+            let ok = report.failure.is_none();
+            match global.output {
+                Output::Json => print_json(&report)?,
+                Output::Table => match &report.failure {
+                    None => println!(
+                        "Bundle verified: {} entries and {} checkpoints of {}, signed by {}",
+                        report.entries,
+                        report.checkpoints,
+                        report.origin.as_deref().unwrap_or("?"),
+                        verifier
+                    ),
+                    Some(failure) => println!("Bundle does NOT verify: {failure}"),
+                },
+            }
+            return Ok(if ok { ExitCode::SUCCESS } else { ExitCode::FAILURE });
+        }
+        AuditCommand::Key => {
+            let app = open(global, true).await?;
+            let verifier = app.verifier().map(|v| v.to_string()).unwrap_or_default();
+            match global.output {
+                Output::Json => print_json(&serde_json::json!({ "verifier_key": verifier }))?,
+                Output::Table => println!("{verifier}"),
+            }
+            return Ok(ExitCode::SUCCESS);
+        }
+        _ => {}
+    }
+
+    let app = open(global, false).await?;
+    let workspace = resolve_workspace(&app, global).await?;
+    let who = caller(global);
+    match command {
+        AuditCommand::Log(args) => {
+            let filter = EventFilter {
+                kind: args.kind,
+                subject: args.subject,
+                actor: args.actor_is,
+                since: args.since,
+                until: args.until,
+            };
+            let events = app.audit_log(&who, &workspace, &filter, args.after, args.limit).await?;
+            match global.output {
+                Output::Json => {
+                    let lines: Vec<serde_json::Value> = events
+                        .iter()
+                        .map(|event| serde_json::from_str(&event.body).unwrap_or(serde_json::Value::Null))
+                        .collect();
+                    print_json(&lines)?;
+                }
+                Output::Table => {
+                    let mut table = Table::new(["SEQ", "AT", "ACTOR", "ACTION", "KIND", "SUBJECT"]);
+                    for event in &events {
+                        table.row([
+                            event.seq.to_string(),
+                            event.at.to_string(),
+                            event.actor.clone(),
+                            event.action.clone(),
+                            event.kind.clone(),
+                            event.subject.clone(),
+                        ]);
+                    }
+                    print!("{}", table.render());
+                    if events.len() as u32 == args.limit.clamp(1, 1_000)
+                        && let Some(last) = events.last()
+                    {
+                        println!("(more: --after {})", last.seq);
+                    }
+                }
+            }
+        }
+        AuditCommand::Prove { seq } => {
+            if seq == 0 {
+                bail!("event sequence numbers start at 1");
+            }
+            let note =
+                app.latest_checkpoint(&who, &workspace).await?.context("the log has no checkpoint yet")?;
+            let proof = app.inclusion_proof(&who, &workspace, seq - 1, None).await?;
+            let entry = app.ledger_entries(&who, &workspace, seq - 1, seq).await?;
+            let entry = entry.first().context("the event is not in the log")?;
+            // Check the proof here too, as a stranger would.
+            let leaf = charter_ledger::leaf_hash(entry.event.as_bytes());
+            let checked = verify_inclusion(&leaf, proof.index, proof.size, &proof.hashes, &proof.root);
+            if let Some(verifier) = app.verifier() {
+                let checkpoint = Checkpoint::open(&note, &verifier)?;
+                if checkpoint.root != proof.root || checkpoint.size != proof.size {
+                    bail!("the proof is not against the latest checkpoint");
+                }
+            }
+            match global.output {
+                Output::Json => print_json(&serde_json::json!({
+                    "seq": seq,
+                    "index": proof.index,
+                    "tree_size": proof.size,
+                    "leaf_hash": proof.leaf_hash,
+                    "proof": proof.hashes,
+                    "root": proof.root,
+                    "checkpoint": note,
+                    "event": serde_json::from_str::<serde_json::Value>(&entry.event).unwrap_or_default(),
+                    "verified": checked.is_ok(),
+                }))?,
+                Output::Table => {
+                    println!("Event {seq} is entry {} of the tree of {} entries.", proof.index, proof.size);
+                    println!("Leaf hash: {}", proof.leaf_hash);
+                    println!("Proof ({} hashes, leaf upwards):", proof.hashes.len());
+                    for hash in &proof.hashes {
+                        println!("  {hash}");
+                    }
+                    println!("Root:      {}", proof.root);
+                    println!("Checkpoint:\n{note}");
+                    match &checked {
+                        Ok(()) => println!("The proof verifies against the checkpoint's root."),
+                        Err(error) => println!("The proof does NOT verify: {error}"),
+                    }
+                }
+            }
+            if checked.is_err() {
+                return Ok(ExitCode::FAILURE);
+            }
+        }
+        AuditCommand::Verify { key } => {
+            let verifier = match key {
+                Some(key) => NoteVerifier::parse(&key).context("--key")?,
+                None => app.verifier().context("no verifier key: pass --key")?,
+            };
+            let bar = progress_bar(global);
+            let report = app
+                .verify_ledger(&workspace, &verifier, &|done, total| {
+                    if let Some(bar) = &bar {
+                        bar.set_length(total);
+                        bar.set_position(done);
+                    }
+                })
+                .await?;
+            if let Some(bar) = bar {
+                bar.finish_and_clear();
+            }
+            let ok = report.failure.is_none();
+            match global.output {
+                Output::Json => print_json(&report)?,
+                Output::Table => match &report.failure {
+                    None => println!(
+                        "The log of {workspace} verifies: {} entries, {} checkpoints signed by {verifier}, {} records; root {}",
+                        report.entries, report.checkpoints, report.records, report.root
+                    ),
+                    Some(failure) => println!("The log of {workspace} does NOT verify: {failure}"),
+                },
+            }
+            return Ok(if ok { ExitCode::SUCCESS } else { ExitCode::FAILURE });
+        }
+        AuditCommand::Export { out } => {
+            let report = app.export_ledger(&who, &workspace, &out).await?;
+            match global.output {
+                Output::Json => print_json(&report)?,
+                Output::Table => println!(
+                    "Exported {} entries and {} checkpoints of {workspace} to {}",
+                    report.entries,
+                    report.checkpoints,
+                    out.display()
+                ),
+            }
+        }
+        AuditCommand::VerifyBundle { .. } | AuditCommand::Key => {}
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// A progress bar on a terminal, none otherwise.
+fn progress_bar(global: &Global) -> Option<indicatif::ProgressBar> {
+    if global.output != Output::Table || !std::io::stderr().is_terminal() {
+        return None;
+    }
+    let bar = indicatif::ProgressBar::new(0);
+    if let Ok(style) =
+        indicatif::ProgressStyle::with_template("verifying {bar:40} {pos}/{len} entries ({eta})")
+    {
+        bar.set_style(style);
+    }
+    Some(bar)
+}
