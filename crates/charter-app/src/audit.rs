@@ -19,7 +19,7 @@ pub(crate) const AUDIT_COUNTER: &str = "audit";
 /// One change to one subject.
 #[derive(Debug)]
 pub(crate) struct Change {
-    pub(crate) action: &'static str,
+    pub(crate) action: std::borrow::Cow<'static, str>,
     pub(crate) kind: String,
     pub(crate) subject: String,
     pub(crate) version: Option<u64>,
@@ -48,7 +48,7 @@ impl RecordWrite {
 
     fn change(&self) -> Change {
         Change {
-            action: if self.previous.is_some() { action::UPDATE } else { action::CREATE },
+            action: if self.previous.is_some() { action::UPDATE } else { action::CREATE }.into(),
             kind: self.kind.name().to_owned(),
             subject: self.id.clone(),
             version: Some(self.previous.map_or(1, |previous| previous + 1)),
@@ -59,21 +59,21 @@ impl RecordWrite {
 }
 
 /// Appends one audit event per change, numbered consecutively after the
-/// workspace's last event.
+/// workspace's last event; returns the first number (0 when there are none).
 pub(crate) async fn append(
     tx: &mut WriteTx,
     workspace: &WorkspaceRow,
     actor: &str,
     at: Timestamp,
     changes: Vec<Change>,
-) -> Result<()> {
+) -> Result<u64> {
     if changes.is_empty() {
-        return Ok(());
+        return Ok(0);
     }
     let first = reserve(tx, workspace, changes.len() as u64).await?;
     let rows = encode(workspace, first, actor, at, changes);
     tx.append_events(workspace.id, &rows).await?;
-    Ok(())
+    Ok(first)
 }
 
 /// Writes registry records: one audit event each, then the records pointing
@@ -140,7 +140,7 @@ fn encode(
                 seq,
                 at,
                 actor: actor.to_owned(),
-                action: change.action.to_owned(),
+                action: change.action.into_owned(),
                 kind: change.kind,
                 subject: change.subject,
                 version: change.version,

@@ -71,6 +71,17 @@ impl Caller {
         }
     }
 
+    /// Fails unless the caller is local, an admin, or holds `role`.
+    pub(crate) fn require_role(&self, role: Role) -> Result<()> {
+        match self.role() {
+            None | Some(Role::Admin) => Ok(()),
+            Some(own) if own == role => Ok(()),
+            Some(own) => {
+                Err(AppError::Forbidden(format!("role {own} may not do this: it needs {role} or admin")))
+            }
+        }
+    }
+
     /// Fails unless the caller administers the workspace.
     pub(crate) fn require_admin(&self) -> Result<()> {
         match self.role() {

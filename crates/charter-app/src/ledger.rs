@@ -115,25 +115,41 @@ pub struct VerifyReport {
 impl App {
     /// Commits `tx`, first signing a checkpoint of `workspace`'s log if the
     /// transaction extended it (and the last checkpoint is not too recent).
-    pub(crate) async fn commit(&self, mut tx: WriteTx, workspace: &WorkspaceRow) -> Result<()> {
-        if let (Some(signer), Some((size, tree_root))) = (&self.ledger.signer, tx.ledger_head(workspace.id)?)
-        {
-            let at = self.clock.now();
-            let due = match tx.latest_checkpoint(workspace.id).await? {
-                None => true,
-                Some(last) => {
-                    let elapsed = at.unix_micros() - last.created_at.unix_micros();
-                    elapsed < 0 || elapsed as u128 >= self.ledger.min_interval.as_micros()
-                }
-            };
-            if due {
-                let checkpoint =
-                    Checkpoint { origin: self.ledger.origin(&workspace.name), size, root: tree_root };
-                let note = checkpoint.sign(signer).map_err(ledger_error)?;
-                tx.insert_checkpoint(workspace.id, size, &tree_root, &note, at).await?;
-            }
+    pub(crate) async fn commit(&self, tx: WriteTx, workspace: &WorkspaceRow) -> Result<()> {
+        self.commit_all(tx, std::slice::from_ref(workspace)).await
+    }
+
+    /// Commits `tx`, signing checkpoints of the logs of `workspaces` it
+    /// extended.
+    pub(crate) async fn commit_all(&self, mut tx: WriteTx, workspaces: &[WorkspaceRow]) -> Result<()> {
+        for workspace in workspaces {
+            self.sign_in(&mut tx, workspace).await?;
         }
         tx.commit().await?;
+        Ok(())
+    }
+
+    /// Signs a checkpoint of `workspace`'s log inside `tx`, if `tx` extended
+    /// the log and the last checkpoint is not too recent.
+    async fn sign_in(&self, tx: &mut WriteTx, workspace: &WorkspaceRow) -> Result<()> {
+        let (Some(signer), Some((size, tree_root))) = (&self.ledger.signer, tx.ledger_head(workspace.id)?)
+        else {
+            return Ok(());
+        };
+        let at = self.clock.now();
+        let due = match tx.latest_checkpoint(workspace.id).await? {
+            None => true,
+            Some(last) => {
+                let elapsed = at.unix_micros() - last.created_at.unix_micros();
+                elapsed < 0 || elapsed as u128 >= self.ledger.min_interval.as_micros()
+            }
+        };
+        if due {
+            let checkpoint =
+                Checkpoint { origin: self.ledger.origin(&workspace.name), size, root: tree_root };
+            let note = checkpoint.sign(signer).map_err(ledger_error)?;
+            tx.insert_checkpoint(workspace.id, size, &tree_root, &note, at).await?;
+        }
         Ok(())
     }
 
@@ -150,13 +166,14 @@ impl App {
                 continue;
             }
             let mut tx = self.store.begin().await?;
-            // Under the write lock the log cannot grow while its root is read.
-            let size = tx.counter(workspace.id, crate::audit::AUDIT_COUNTER).await?;
+            // Advancing the counter by nothing takes its lock (on PostgreSQL,
+            // the row lock every appender takes), so the log cannot grow
+            // between reading its size and reading its tiles.
+            let size = tx.advance_counter(workspace.id, crate::audit::AUDIT_COUNTER, 0).await?;
             if tx.latest_checkpoint(workspace.id).await?.is_some_and(|c| c.size >= size) {
                 continue;
             }
-            let tiles =
-                TileSet::new(self.store.tiles(workspace.id, &charter_ledger::edge_tiles(size)).await?);
+            let tiles = TileSet::new(tx.tiles(workspace.id, &charter_ledger::edge_tiles(size)).await?);
             let tree_root = root(&tiles, size).map_err(ledger_error)?;
             let checkpoint =
                 Checkpoint { origin: self.ledger.origin(&workspace.name), size, root: tree_root };
@@ -186,6 +203,58 @@ impl App {
     ) -> Result<Option<String>> {
         let row = self.visible_workspace(caller, workspace).await?;
         Ok(self.store.latest_checkpoint(row.id).await?.map(|checkpoint| checkpoint.note))
+    }
+
+    /// Records an event about something outside the registry (a decision,
+    /// an observation) as the next entry of the workspace's log, and returns
+    /// its sequence number once it is durable. `action` and `kind` are lower
+    /// case words (`decide`, `decision`); `value` is any JSON.
+    pub async fn log_event(
+        &self,
+        caller: &Caller,
+        workspace: &WorkspaceName,
+        action: &str,
+        kind: &str,
+        subject: &str,
+        value: &serde_json::Value,
+    ) -> Result<u64> {
+        let row = self.visible_workspace(caller, workspace).await?;
+        caller.require_role(charter_model::Role::Operator)?;
+        let word = |field: &str, text: &str| {
+            let ok = (1..=64).contains(&text.len())
+                && text.bytes().all(|b| b.is_ascii_lowercase() || b == b'_' || b == b'.');
+            if ok {
+                Ok(())
+            } else {
+                Err(invalid(field, format!("\"{text}\" must be 1 to 64 lower-case letters, '_' or '.'")))
+            }
+        };
+        word("action", action)?;
+        word("kind", kind)?;
+        if subject.is_empty() || subject.len() > 256 || subject.chars().any(char::is_control) {
+            return Err(invalid("subject", format!("\"{subject}\" must be 1 to 256 printable characters")));
+        }
+        let at = self.clock.now();
+        let (actor, action, kind, subject) =
+            (caller.actor().to_owned(), action.to_owned(), kind.to_owned(), subject.to_owned());
+        let value = charter_model::canonical::to_string(value);
+        let target = row.clone();
+        self.write(&row, move |_, tx| {
+            let (row, actor, action, kind, subject, value) =
+                (target.clone(), actor.clone(), action.clone(), kind.clone(), subject.clone(), value.clone());
+            Box::pin(async move {
+                let change = crate::audit::Change {
+                    action: action.into(),
+                    kind,
+                    subject,
+                    version: None,
+                    prev_version: None,
+                    value: Some(value),
+                };
+                crate::audit::append(tx, &row, &actor, at, vec![change]).await
+            })
+        })
+        .await
     }
 
     /// Audit events matching `filter`, after sequence number `after`, at most

@@ -12,6 +12,7 @@
 mod audit;
 pub mod bundle;
 mod caller;
+mod commit;
 mod error;
 pub mod generate;
 pub mod import;
@@ -67,6 +68,7 @@ pub struct App {
     store: Store,
     clock: Arc<dyn Clock>,
     ledger: ledger::LedgerSettings,
+    committer: Option<Arc<commit::Committer>>,
 }
 
 impl App {
@@ -77,7 +79,7 @@ impl App {
 
     /// An application over `store` using `clock`.
     pub fn with_clock(store: Store, clock: Arc<dyn Clock>) -> Self {
-        Self { store, clock, ledger: ledger::LedgerSettings::default() }
+        Self { store, clock, ledger: ledger::LedgerSettings::default(), committer: None }
     }
 
     /// The ledger settings.

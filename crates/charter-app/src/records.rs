@@ -68,7 +68,7 @@ pub(crate) async fn create_workspace_in(
 ) -> Result<WorkspaceRow> {
     let row = tx.create_workspace(name, at).await?;
     changes.push(Change {
-        action: audit::action::CREATE,
+        action: audit::action::CREATE.into(),
         kind: "workspace".into(),
         subject: name.to_string(),
         version: None,
@@ -159,14 +159,24 @@ impl App {
         invalid(&record)?;
         let (kind, id) = (record.kind(), record.id());
         let at = self.clock.now();
-        let mut tx = self.store.begin().await?;
-        if tx.record(row.id, kind, &id).await?.is_some() {
-            return Err(AppError::AlreadyExists { what: kind.name().to_owned(), id });
-        }
-        let mut writes = vec![RecordWrite::create(kind, id.clone(), record.to_canonical_json())];
-        writes.extend(self.reconcile_references(&mut tx, &row, &record).await?);
-        crate::audit::write_records(&mut tx, &row, caller.actor(), at, &writes).await?;
-        self.commit(tx, &row).await?;
+        let actor = caller.actor().to_owned();
+        let body = record.to_canonical_json();
+        let (written, target) = (record.clone(), row.clone());
+        let id_in = id.clone();
+        self.write(&row, move |app, tx| {
+            let (record, row, actor, id, body) =
+                (written.clone(), target.clone(), actor.clone(), id_in.clone(), body.clone());
+            Box::pin(async move {
+                if tx.record(row.id, kind, &id).await?.is_some() {
+                    return Err(AppError::AlreadyExists { what: kind.name().to_owned(), id });
+                }
+                let mut writes = vec![RecordWrite::create(kind, id, body)];
+                writes.extend(app.reconcile_references(tx, &row, &record).await?);
+                crate::audit::write_records(tx, &row, &actor, at, &writes).await?;
+                Ok(())
+            })
+        })
+        .await?;
         Ok(RecordView { kind, id, version: 1, created_at: at, updated_at: at, record })
     }
 
@@ -196,35 +206,47 @@ impl App {
         invalid(&record)?;
         let body = record.to_canonical_json();
         let at = self.clock.now();
-        let mut tx = self.store.begin().await?;
-        let current = tx
-            .record(row.id, kind, id)
-            .await?
-            .ok_or_else(|| AppError::NotFound { kind, id: id.to_owned() })?;
-        if current.version != expected_version {
-            return Err(AppError::Conflict {
+        let actor = caller.actor().to_owned();
+        let (written, target, id_in) = (record.clone(), row.clone(), id.to_owned());
+        let outcome = self
+            .write(&row, move |app, tx| {
+                let (record, row, actor, id, body) =
+                    (written.clone(), target.clone(), actor.clone(), id_in.clone(), body.clone());
+                Box::pin(async move {
+                    let current = tx
+                        .record(row.id, kind, &id)
+                        .await?
+                        .ok_or_else(|| AppError::NotFound { kind, id: id.clone() })?;
+                    if current.version != expected_version {
+                        return Err(AppError::Conflict {
+                            kind,
+                            id,
+                            expected: expected_version,
+                            current: current.version,
+                        });
+                    }
+                    if current.body == body {
+                        return Ok(Some(current));
+                    }
+                    let mut writes = vec![RecordWrite::update(kind, id, body, expected_version)];
+                    writes.extend(app.reconcile_references(tx, &row, &record).await?);
+                    crate::audit::write_records(tx, &row, &actor, at, &writes).await?;
+                    Ok(None)
+                })
+            })
+            .await?;
+        match outcome {
+            // The stored value was already this one: nothing changed.
+            Some(current) => RecordView::from_stored(current),
+            None => Ok(RecordView {
                 kind,
                 id: id.to_owned(),
-                expected: expected_version,
-                current: current.version,
-            });
+                version: expected_version + 1,
+                created_at: at,
+                updated_at: at,
+                record,
+            }),
         }
-        if current.body == body {
-            return RecordView::from_stored(current);
-        }
-        let mut writes = vec![RecordWrite::update(kind, id.to_owned(), body, expected_version)];
-        writes.extend(self.reconcile_references(&mut tx, &row, &record).await?);
-        crate::audit::write_records(&mut tx, &row, caller.actor(), at, &writes).await?;
-        self.commit(tx, &row).await?;
-        let version = expected_version + 1;
-        Ok(RecordView {
-            kind,
-            id: id.to_owned(),
-            version,
-            created_at: current.created_at,
-            updated_at: at,
-            record,
-        })
     }
 
     /// The RAIDA writes for references of `record` to missing records, and
@@ -235,6 +257,17 @@ impl App {
         workspace: &WorkspaceRow,
         record: &Record,
     ) -> Result<Vec<RecordWrite>> {
+        // Most writes refer only to records that exist and are of a kind
+        // nothing refers to: then no RAIDA item can open or close.
+        let referable = matches!(
+            record.kind(),
+            RecordKind::Agent
+                | RecordKind::System
+                | RecordKind::Dataset
+                | RecordKind::Workflow
+                | RecordKind::Team
+                | RecordKind::Person
+        );
         let mut present = Vec::new();
         for reference in record.references() {
             if tx.record(workspace.id, reference.kind, &reference.id).await?.is_some() {
@@ -247,6 +280,9 @@ impl App {
         };
         let mut missing = Missing::new();
         references::collect_missing(record, exists, &mut missing);
+        if missing.is_empty() && !referable {
+            return Ok(Vec::new());
+        }
         let (writes, _) = references::reconcile(tx, workspace, &missing, exists).await?;
         Ok(writes)
     }

@@ -72,7 +72,7 @@ impl App {
         tx.insert_token(&token.id, row.id, role, &token.name, &secret_hash(&token.secret), at).await?;
         let value = serde_json::json!({ "id": token.id, "name": token.name, "role": role.as_str() });
         let change = Change {
-            action: audit::action::CREATE,
+            action: audit::action::CREATE.into(),
             kind: "token".into(),
             subject: token.id.clone(),
             version: None,

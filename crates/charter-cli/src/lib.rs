@@ -407,6 +407,14 @@ async fn serve_until_signal(
     listen: std::net::SocketAddr,
     token_hint: Option<(WorkspaceName, std::path::PathBuf)>,
 ) -> Result<ExitCode> {
+    // Requests are committed in groups, and each workspace gets at most a few
+    // checkpoints a second; the server's background task signs what commits
+    // left unsigned.
+    let settings = charter_app::ledger::LedgerSettings {
+        min_interval: charter_server::CHECKPOINT_INTERVAL,
+        ..app.ledger_settings().clone()
+    };
+    let app = app.with_ledger(settings).with_group_commit();
     let listener =
         tokio::net::TcpListener::bind(listen).await.with_context(|| format!("cannot listen on {listen}"))?;
     let address = listener.local_addr()?;

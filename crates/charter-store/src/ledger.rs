@@ -119,8 +119,14 @@ impl WriteTx {
         self.put_tiles(workspace, &full).await
     }
 
+    /// Tiles of a workspace's tree, as this transaction sees them.
+    pub async fn tiles(&mut self, workspace: i64, ids: &[TileId]) -> Result<Vec<Tile>> {
+        read_tiles(&mut *self.tx, self.backend, workspace, ids).await
+    }
+
     /// Writes tiles, replacing stored ones.
     async fn put_tiles(&mut self, workspace: i64, tiles: &[Tile]) -> Result<()> {
+        self.writes += 1;
         for chunk in tiles.chunks(200) {
             let mut sql = String::from("INSERT INTO ledger_tiles (workspace_id, level, idx, hashes) VALUES ");
             for (row, _) in chunk.iter().enumerate() {
@@ -191,6 +197,7 @@ impl WriteTx {
         note: &str,
         at: Timestamp,
     ) -> Result<()> {
+        self.writes += 1;
         sqlx::query(
             "INSERT INTO ledger_checkpoints (workspace_id, size, root, note, created_at) VALUES ($1, $2, $3, $4, $5) \
              ON CONFLICT (workspace_id, size) DO NOTHING",

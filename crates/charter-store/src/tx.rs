@@ -27,6 +27,8 @@ pub struct WriteTx {
     pub(crate) ledgers: HashMap<i64, TileAppender>,
     mutations: usize,
     events: usize,
+    /// Statements that changed anything, counters included.
+    pub(crate) writes: usize,
 }
 
 fn is_unique_violation(error: &sqlx::Error) -> bool {
@@ -69,7 +71,14 @@ fn placeholders(backend: Backend, rows: usize, columns: usize) -> String {
 
 impl WriteTx {
     pub(crate) fn new(tx: Transaction<'static, Any>, backend: Backend) -> Self {
-        Self { tx, backend, ledgers: HashMap::new(), mutations: 0, events: 0 }
+        Self { tx, backend, ledgers: HashMap::new(), mutations: 0, events: 0, writes: 0 }
+    }
+
+    /// How many statements of this transaction changed anything so far. A
+    /// step that fails without moving this number left the transaction as it
+    /// was, so other work in the same transaction may go on.
+    pub fn writes(&self) -> usize {
+        self.writes
     }
 
     /// Commits, after checking that every mutation has its audit event and
@@ -89,6 +98,7 @@ impl WriteTx {
 
     /// Creates a workspace.
     pub async fn create_workspace(&mut self, name: &WorkspaceName, at: Timestamp) -> Result<WorkspaceRow> {
+        self.writes += 1;
         let result = sqlx::query("INSERT INTO workspaces (name, created_at) VALUES ($1, $2) RETURNING id")
             .bind(name.as_str())
             .bind(at.unix_micros())
@@ -250,6 +260,7 @@ impl WriteTx {
     where
         I: Iterator<Item = Result<(sqlx::query::Query<'q, Any, sqlx::any::AnyArguments>, usize)>>,
     {
+        self.writes += 1;
         let mut statements = statements;
         let mut written = 0;
         let mut current = statements.next().transpose()?;
@@ -274,6 +285,7 @@ impl WriteTx {
         event_seq: u64,
         at: Timestamp,
     ) -> Result<u64> {
+        self.writes += 1;
         let result = sqlx::query(
             "UPDATE records SET event_seq = $1, version = version + 1, updated_at = $2 \
              WHERE workspace_id = $3 AND kind = $4 AND id = $5 AND version = $6",
@@ -308,6 +320,7 @@ impl WriteTx {
     /// so concurrent allocations from any number of processes serialise and
     /// never hand out a number twice.
     pub async fn advance_counter(&mut self, workspace: i64, name: &str, count: u64) -> Result<u64> {
+        self.writes += 1;
         let row = sqlx::query(
             "INSERT INTO counters (workspace_id, name, value) VALUES ($1, $2, $3) \
              ON CONFLICT (workspace_id, name) DO UPDATE SET value = counters.value + excluded.value \
@@ -333,6 +346,7 @@ impl WriteTx {
 
     /// Appends audit events, and their leaves to the workspace's tree.
     pub async fn append_events(&mut self, workspace: i64, events: &[EventRow]) -> Result<()> {
+        self.writes += 1;
         self.extend_ledger(workspace, events).await?;
         const COLUMNS: usize = 8;
         let backend = self.backend;
@@ -369,6 +383,7 @@ impl WriteTx {
         secret_hash: &str,
         at: Timestamp,
     ) -> Result<()> {
+        self.writes += 1;
         sqlx::query(
             "INSERT INTO api_tokens (id, workspace_id, role, name, secret_hash, created_at) \
              VALUES ($1, $2, $3, $4, $5, $6)",
