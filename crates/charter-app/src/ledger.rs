@@ -9,8 +9,7 @@ use charter_ledger::{
     Checkpoint, Hash, NodeRecorder, NodeSource, NoteSigner, NoteVerifier, TileAppender, TileSet,
     consistency_proof, inclusion_proof, leaf_hash, root,
 };
-use charter_model::audit::AuditEvent;
-use charter_model::{RecordKind, WorkspaceName};
+use charter_model::WorkspaceName;
 use charter_store::{EventRow, WorkspaceRow, WriteTx};
 use serde::Serialize;
 
@@ -53,6 +52,39 @@ impl LedgerSettings {
     /// The origin of a workspace's log.
     pub fn origin(&self, workspace: &WorkspaceName) -> String {
         self.origin.replace("{workspace}", workspace.as_str())
+    }
+}
+
+/// An event to record with [`App::log_events`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct LogEvent {
+    /// What happened: lower-case letters, `_` and `.` (e.g. `decide`).
+    pub action: String,
+    /// Kind of subject: lower-case letters, `_` and `.` (e.g. `decision`).
+    pub kind: String,
+    /// The subject's id.
+    pub subject: String,
+    /// Any JSON.
+    pub value: serde_json::Value,
+}
+
+impl LogEvent {
+    fn check(&self) -> Result<()> {
+        let word = |field: &str, text: &str| {
+            let ok = (1..=64).contains(&text.len())
+                && text.bytes().all(|b| b.is_ascii_lowercase() || b == b'_' || b == b'.');
+            if ok {
+                Ok(())
+            } else {
+                Err(invalid(field, format!("\"{text}\" must be 1 to 64 lower-case letters, '_' or '.'")))
+            }
+        };
+        word("action", &self.action)?;
+        word("kind", &self.kind)?;
+        if self.subject.is_empty() || self.subject.len() > 256 || self.subject.chars().any(char::is_control) {
+            return Err(invalid("subject", format!("\"{}\" must be 1 to 256 printable characters", self.subject)));
+        }
+        Ok(())
     }
 }
 
@@ -218,40 +250,44 @@ impl App {
         subject: &str,
         value: &serde_json::Value,
     ) -> Result<u64> {
+        let event = LogEvent {
+            action: action.to_owned(),
+            kind: kind.to_owned(),
+            subject: subject.to_owned(),
+            value: value.clone(),
+        };
+        self.log_events(caller, workspace, vec![event]).await
+    }
+
+    /// Records several events, in order, in one transaction; returns the
+    /// sequence number of the first.
+    pub async fn log_events(&self, caller: &Caller, workspace: &WorkspaceName, events: Vec<LogEvent>) -> Result<u64> {
         let row = self.visible_workspace(caller, workspace).await?;
         caller.require_role(charter_model::Role::Operator)?;
-        let word = |field: &str, text: &str| {
-            let ok = (1..=64).contains(&text.len())
-                && text.bytes().all(|b| b.is_ascii_lowercase() || b == b'_' || b == b'.');
-            if ok {
-                Ok(())
-            } else {
-                Err(invalid(field, format!("\"{text}\" must be 1 to 64 lower-case letters, '_' or '.'")))
-            }
-        };
-        word("action", action)?;
-        word("kind", kind)?;
-        if subject.is_empty() || subject.len() > 256 || subject.chars().any(char::is_control) {
-            return Err(invalid("subject", format!("\"{subject}\" must be 1 to 256 printable characters")));
+        let mut changes = Vec::with_capacity(events.len());
+        for event in events {
+            event.check()?;
+            changes.push((event.action, event.kind, event.subject, charter_model::canonical::to_string(&event.value)));
         }
         let at = self.clock.now();
-        let (actor, action, kind, subject) =
-            (caller.actor().to_owned(), action.to_owned(), kind.to_owned(), subject.to_owned());
-        let value = charter_model::canonical::to_string(value);
+        let actor = caller.actor().to_owned();
         let target = row.clone();
+        let changes = std::sync::Arc::new(changes);
         self.write(&row, move |_, tx| {
-            let (row, actor, action, kind, subject, value) =
-                (target.clone(), actor.clone(), action.clone(), kind.clone(), subject.clone(), value.clone());
+            let (row, actor, changes) = (target.clone(), actor.clone(), changes.clone());
             Box::pin(async move {
-                let change = crate::audit::Change {
-                    action: action.into(),
-                    kind,
-                    subject,
-                    version: None,
-                    prev_version: None,
-                    value: Some(value),
-                };
-                crate::audit::append(tx, &row, &actor, at, vec![change]).await
+                let changes = changes
+                    .iter()
+                    .map(|(action, kind, subject, value)| crate::audit::Change {
+                        action: action.clone().into(),
+                        kind: kind.clone(),
+                        subject: subject.clone(),
+                        version: None,
+                        prev_version: None,
+                        value: Some(value.clone()),
+                    })
+                    .collect();
+                crate::audit::append(tx, &row, &actor, at, changes).await
             })
         })
         .await
@@ -441,25 +477,38 @@ impl App {
         let mut seq = 1;
         while seq <= total {
             let last = (seq + PAGE - 1).min(total);
-            let events = self.store.events(row.id, seq, last).await?;
-            for event in events {
+            let (bodies, _) = self.store.event_bodies(row.id, seq, last).await?;
+            let page: Vec<&str> = bodies.split('\n').filter(|body| !body.is_empty()).collect();
+            for (position, body) in page.iter().enumerate() {
                 let index = appender.size();
-                if event.seq != index + 1 {
-                    return fail(
-                        report,
-                        format!("entry {index}: missing (the next stored event is seq {})", event.seq),
-                    );
-                }
-                if let Err(reason) = check_event(&event, workspace) {
-                    return fail(report, format!("entry {index} (seq {}): {reason}", event.seq));
-                }
-                let leaf = leaf_hash(event.body.as_bytes());
+                let leaf = leaf_hash(body.as_bytes());
                 let recorded = stored_full
                     .get(self, row.id, 0, index / 256)
                     .await?
                     .and_then(|tile| tile.hashes.get((index % 256) as usize).copied());
                 if recorded != Some(leaf) {
-                    return fail(report, tile_mismatch(0, index / 256, (index % 256) as usize));
+                    // Say what differs: the bytes are read only now, on failure.
+                    // An event out of place is either missing (no later event
+                    // of the page is the one expected here) or moved.
+                    let expected_later = page[position..].iter().any(|later| {
+                        charter_model::audit::EventHead::read(later).is_ok_and(|head| head.seq == index + 1)
+                    });
+                    let reason = match charter_model::audit::EventHead::read(body) {
+                        Ok(head) if head.seq > index + 1 && !expected_later => {
+                            format!("entry {index}: missing (the next stored event is seq {})", head.seq)
+                        }
+                        Ok(head) if head.seq != index + 1 => {
+                            format!("entry {index} (seq {}): the event records seq {}", index + 1, head.seq)
+                        }
+                        Ok(head) if head.workspace != workspace.as_str() => {
+                            format!("entry {index}: the event belongs to workspace \"{}\"", head.workspace)
+                        }
+                        Ok(_) | Err(_) if recorded.is_none() => {
+                            format!("entry {index}: the tree records no leaf for it (tile 0/{} is missing or short)", index / 256)
+                        }
+                        _ => tile_mismatch(0, index / 256, (index % 256) as usize),
+                    };
+                    return fail(report, reason);
                 }
                 appender.append(leaf);
                 for tile in appender.take_full() {
@@ -470,10 +519,7 @@ impl App {
                             return fail(report, tile_mismatch(tile.level, tile.index, at));
                         }
                         None => {
-                            return fail(
-                                report,
-                                format!("tile {}/{} of the tree is missing", tile.level, tile.index),
-                            );
+                            return fail(report, format!("tile {}/{} of the tree is missing", tile.level, tile.index));
                         }
                     }
                 }
@@ -491,6 +537,10 @@ impl App {
                     }
                     report.checkpoints += 1;
                 }
+            }
+            if appender.size() != last {
+                let index = appender.size();
+                return fail(report, format!("entry {index}: missing (the log ends at {last} entries but holds fewer)"));
             }
             progress(report.entries, total);
             seq = last + 1;
@@ -512,41 +562,27 @@ impl App {
         report.root = appender.root().map_err(ledger_error)?;
 
         // Every record must point at the event that set its current value.
-        for kind in RecordKind::ALL {
-            let mut after: Option<String> = None;
-            loop {
-                let page = self.store.records(row.id, *kind, after.as_deref(), 1_000).await?;
-                for record in &page {
-                    let event = self.store.events(row.id, record.event_seq, record.event_seq).await?;
-                    let Some(event) = event.first().map(|e| AuditEvent::decode(&e.body)) else {
-                        return fail(
-                            report,
-                            format!(
-                                "{kind} \"{}\" points at event {}, which is missing",
-                                record.id, record.event_seq
-                            ),
-                        );
-                    };
-                    let matches = event.is_ok_and(|event| {
-                        event.kind == kind.name()
-                            && event.subject == record.id
-                            && event.version == Some(record.version)
-                    });
-                    if !matches {
-                        return fail(
-                            report,
-                            format!(
-                                "{kind} \"{}\" (version {}) is not what event {} records",
-                                record.id, record.version, record.event_seq
-                            ),
-                        );
-                    }
-                    report.records += 1;
+        let mut after: Option<(String, String)> = None;
+        loop {
+            let page = self
+                .store
+                .records_with_events(row.id, after.as_ref().map(|(k, i)| (k.as_str(), i.as_str())), 1_000)
+                .await?;
+            for (kind, id, version, event_seq, body) in &page {
+                let Some(body) = body else {
+                    return fail(report, format!("{kind} \"{id}\" points at event {event_seq}, which is missing"));
+                };
+                let matches = charter_model::audit::EventHead::read(body).is_ok_and(|head| {
+                    head.kind == kind.as_str() && head.subject == id.as_str() && head.version == Some(*version)
+                });
+                if !matches {
+                    return fail(report, format!("{kind} \"{id}\" (version {version}) is not what event {event_seq} records"));
                 }
-                if page.len() < 1_000 {
-                    break;
-                }
-                after = page.last().map(|record| record.id.clone());
+                report.records += 1;
+            }
+            match page.last() {
+                Some((kind, id, ..)) if page.len() == 1_000 => after = Some((kind.clone(), id.clone())),
+                _ => break,
             }
         }
         Ok(report)
@@ -594,25 +630,6 @@ fn tile_mismatch(level: u32, index: u64, at: usize) -> String {
 }
 
 /// Checks one stored event: canonical, of this workspace and at its place.
-fn check_event(event: &EventRow, workspace: &WorkspaceName) -> Result<(), String> {
-    let decoded = AuditEvent::decode(&event.body).map_err(|error| error.to_string())?;
-    if decoded.seq != event.seq {
-        return Err(format!("the event records seq {}, but it is stored at seq {}", decoded.seq, event.seq));
-    }
-    if decoded.workspace != *workspace {
-        return Err(format!("the event belongs to workspace \"{}\"", decoded.workspace));
-    }
-    let columns_match = decoded.actor == event.actor
-        && decoded.action == event.action
-        && decoded.kind == event.kind
-        && decoded.subject == event.subject
-        && decoded.at == event.at;
-    if !columns_match {
-        return Err("the event's columns differ from its canonical bytes".into());
-    }
-    Ok(())
-}
-
 fn entry(event: EventRow) -> LedgerEntry {
     LedgerEntry {
         index: event.seq - 1,

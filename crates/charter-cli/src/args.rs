@@ -89,6 +89,31 @@ pub enum Command {
     /// The tamper-evident audit log: query, prove, verify, export
     #[command(subcommand)]
     Audit(AuditCommand),
+    /// Measure Charter on scratch data in a temporary directory and print the figures
+    #[command(subcommand)]
+    Bench(BenchCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum BenchCommand {
+    /// Durable appends from concurrent writers, log verification, proof generation (SQLite)
+    Ledger {
+        /// Concurrent writers
+        #[arg(long, default_value_t = 64)]
+        writers: usize,
+        /// Appends in all, spread over the writers
+        #[arg(long, default_value_t = 100_000)]
+        appends: u64,
+        /// Entries of the log `audit verify` checks
+        #[arg(long, default_value_t = 1_000_000)]
+        verify_entries: u64,
+        /// Entries of the log proofs are made on (0: use the verified log)
+        #[arg(long, default_value_t = 0)]
+        proof_entries: u64,
+        /// Proofs of each kind to time
+        #[arg(long, default_value_t = 1_000)]
+        proofs: u64,
+    },
 }
 
 #[derive(Debug, Subcommand)]

@@ -3,6 +3,7 @@
 
 pub mod args;
 mod audit;
+mod bench;
 mod example;
 mod table;
 
@@ -85,6 +86,7 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Audit(command) => audit::run(&global, command).await,
+        Command::Bench(command) => bench::run(&global, command).await,
         Command::Gen(GenCommand::Portfolio { agents, seed, end_date, out }) => {
             let spec = charter_app::generate::PortfolioSpec { agents, seed, end_date };
             let counts = charter_app::generate::portfolio(spec, &out)

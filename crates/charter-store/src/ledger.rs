@@ -50,23 +50,22 @@ fn tiles_from_rows(rows: &[AnyRow]) -> Result<Vec<Tile>> {
         .collect()
 }
 
-/// `SELECT … FROM ledger_tiles WHERE workspace_id = ? AND (level, idx) IN …`
-/// for `ids`, with placeholders for the backend.
+/// Point lookups of `ids`, one `UNION ALL` branch each, so every branch is a
+/// primary-key probe (an `OR` of pairs lets SQLite fall back to scanning the
+/// workspace's tiles).
 fn tiles_query(backend: Backend, ids: &[TileId]) -> String {
-    let mut sql = String::from("SELECT level, idx, hashes FROM ledger_tiles WHERE workspace_id = ");
-    push_placeholder(&mut sql, backend, 1);
-    sql.push_str(" AND (");
+    let mut sql = String::new();
     for (index, _) in ids.iter().enumerate() {
         if index > 0 {
-            sql.push_str(" OR ");
+            sql.push_str(" UNION ALL ");
         }
-        sql.push_str("(level = ");
-        push_placeholder(&mut sql, backend, 2 + index * 2);
+        sql.push_str("SELECT level, idx, hashes FROM ledger_tiles WHERE workspace_id = ");
+        push_placeholder(&mut sql, backend, 1 + index * 3);
+        sql.push_str(" AND level = ");
+        push_placeholder(&mut sql, backend, 2 + index * 3);
         sql.push_str(" AND idx = ");
-        push_placeholder(&mut sql, backend, 3 + index * 2);
-        sql.push(')');
+        push_placeholder(&mut sql, backend, 3 + index * 3);
     }
-    sql.push(')');
     sql
 }
 
@@ -79,9 +78,9 @@ where
         return Ok(Vec::new());
     }
     let sql = tiles_query(backend, ids);
-    let mut query = sqlx::query(AssertSqlSafe(sql)).bind(workspace);
+    let mut query = sqlx::query(AssertSqlSafe(sql));
     for (level, index) in ids {
-        query = query.bind(i64::from(*level)).bind(to_i64(*index)?);
+        query = query.bind(workspace).bind(i64::from(*level)).bind(to_i64(*index)?);
     }
     let rows = executor.fetch_all(query).await?;
     tiles_from_rows(&rows)

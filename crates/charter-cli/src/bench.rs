@@ -1,0 +1,173 @@
+//! `charter bench`: measurements on scratch data, printed as figures.
+//! Every run works in a new temporary directory, deleted afterwards.
+
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, bail};
+use charter_app::ledger::{LedgerSettings, LogEvent};
+use charter_app::{App, Caller};
+use charter_model::WorkspaceName;
+use charter_store::Store;
+
+use crate::args::{BenchCommand, Global};
+
+pub(crate) async fn run(_global: &Global, command: BenchCommand) -> Result<ExitCode> {
+    match command {
+        BenchCommand::Ledger { writers, appends, verify_entries, proof_entries, proofs } => {
+            ledger(writers, appends, verify_entries, proof_entries, proofs).await
+        }
+    }
+}
+
+fn event(n: u64) -> LogEvent {
+    LogEvent {
+        action: "decide".into(),
+        kind: "decision".into(),
+        subject: format!("decision-{n}"),
+        value: serde_json::json!({ "decision": if n % 7 == 0 { "deny" } else { "allow" }, "agent": format!("agent_bench_{:02}", n % 50), "n": n }),
+    }
+}
+
+/// Fills a workspace with `entries` events in large transactions.
+async fn fill(app: &App, workspace: &WorkspaceName, entries: u64) -> Result<Duration> {
+    let caller = Caller::local("bench");
+    app.create_workspace(&caller, workspace).await?;
+    let started = Instant::now();
+    let mut done = 1; // the workspace's own creation event
+    while done < entries {
+        let batch = (entries - done).min(50_000);
+        app.log_events(&caller, workspace, (done..done + batch).map(event).collect()).await?;
+        done += batch;
+    }
+    Ok(started.elapsed())
+}
+
+fn quantile(sorted: &[Duration], q: f64) -> Duration {
+    sorted[((sorted.len() as f64 - 1.0) * q).round() as usize]
+}
+
+fn micros(duration: Duration) -> String {
+    format!("{:.0} µs", duration.as_secs_f64() * 1e6)
+}
+
+async fn ledger(writers: usize, appends: u64, verify_entries: u64, proof_entries: u64, proofs: u64) -> Result<ExitCode> {
+    if writers == 0 || appends < writers as u64 {
+        bail!("need at least one writer and one append per writer");
+    }
+    let scratch = tempfile::tempdir().context("cannot create a scratch directory")?;
+    let store = Store::open_data_dir(scratch.path()).await?;
+    let signer = Arc::new(charter_app::ledger::generate_signer("charter-bench")?);
+    let verifier = signer.verifier();
+    let settings = LedgerSettings {
+        signer: Some(signer),
+        min_interval: charter_server::CHECKPOINT_INTERVAL,
+        ..LedgerSettings::default()
+    };
+    let plain = App::new(store).with_ledger(settings);
+    println!("scratch database: SQLite (WAL, synchronous=FULL) in {}", scratch.path().display());
+
+    // 1. Durable appends from concurrent writers, through group commit.
+    let app = plain.clone().with_group_commit();
+    let workspace = WorkspaceName::new("appends")?;
+    app.create_workspace(&Caller::local("bench"), &workspace).await?;
+    let per_writer = appends / writers as u64;
+    let started = Instant::now();
+    let mut tasks = Vec::new();
+    for writer in 0..writers {
+        let (app, workspace) = (app.clone(), workspace.clone());
+        tasks.push(tokio::spawn(async move {
+            let caller = Caller::local(format!("writer-{writer}"));
+            let mut latencies = Vec::with_capacity(per_writer as usize);
+            for n in 0..per_writer {
+                let event = event(writer as u64 * per_writer + n);
+                let began = Instant::now();
+                app.log_event(&caller, &workspace, &event.action, &event.kind, &event.subject, &event.value).await?;
+                latencies.push(began.elapsed());
+            }
+            Ok::<_, charter_app::AppError>(latencies)
+        }));
+    }
+    let mut latencies = Vec::new();
+    for task in tasks {
+        latencies.extend(task.await??);
+    }
+    let elapsed = started.elapsed();
+    latencies.sort_unstable();
+    let total = per_writer * writers as u64;
+    println!(
+        "appends: {total} durable appends from {writers} concurrent writers in {:.2} s = {:.0} appends/s (latency p50 {}, p99 {})",
+        elapsed.as_secs_f64(),
+        total as f64 / elapsed.as_secs_f64(),
+        micros(quantile(&latencies, 0.5)),
+        micros(quantile(&latencies, 0.99)),
+    );
+    app.checkpoint_pending().await?;
+    let report = plain.verify_ledger(&workspace, &verifier, &|_, _| {}).await?;
+    if let Some(failure) = report.failure {
+        bail!("the appended log does not verify: {failure}");
+    }
+    println!("appends: the log verifies ({} entries, {} checkpoints)", report.entries, report.checkpoints);
+
+    // 2. Verification of a large log.
+    let workspace = WorkspaceName::new("verify")?;
+    let filled = fill(&plain, &workspace, verify_entries).await?;
+    println!("verify: filled a log of {verify_entries} entries in {:.1} s", filled.as_secs_f64());
+    let started = Instant::now();
+    let report = plain.verify_ledger(&workspace, &verifier, &|_, _| {}).await?;
+    let elapsed = started.elapsed();
+    if let Some(failure) = report.failure {
+        bail!("the filled log does not verify: {failure}");
+    }
+    println!(
+        "verify: {} entries and {} checkpoints verified in {:.2} s ({:.0} entries/s; every leaf recomputed, every tile and signature checked)",
+        report.entries,
+        report.checkpoints,
+        elapsed.as_secs_f64(),
+        report.entries as f64 / elapsed.as_secs_f64()
+    );
+
+    // 3. Proofs.
+    let (workspace, size) = if proof_entries > 0 {
+        let workspace = WorkspaceName::new("proofs")?;
+        let filled = fill(&plain, &workspace, proof_entries).await?;
+        println!("proofs: filled a log of {proof_entries} entries in {:.1} s", filled.as_secs_f64());
+        (workspace, proof_entries)
+    } else {
+        (workspace, verify_entries)
+    };
+    let caller = Caller::local("bench");
+    let mut inclusion = Vec::new();
+    let mut consistency = Vec::new();
+    let mut state = 0x9E37_79B9_7F4A_7C15_u64;
+    let mut random = move |below: u64| {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        state % below
+    };
+    for _ in 0..proofs {
+        let index = random(size);
+        let began = Instant::now();
+        let proof = plain.inclusion_proof(&caller, &workspace, index, Some(size)).await?;
+        inclusion.push(began.elapsed());
+        charter_ledger::verify_inclusion(&proof.leaf_hash, index, size, &proof.hashes, &proof.root)?;
+        let from = 1 + random(size - 1);
+        let began = Instant::now();
+        let proof = plain.consistency_proof(&caller, &workspace, from, size).await?;
+        consistency.push(began.elapsed());
+        charter_ledger::verify_consistency(from, size, &proof.hashes, &proof.from_root, &proof.to_root)?;
+    }
+    inclusion.sort_unstable();
+    consistency.sort_unstable();
+    println!(
+        "proofs on a log of {size} entries ({proofs} each, tiles read from the database): inclusion p50 {}, p99 {}; consistency p50 {}, p99 {}",
+        micros(quantile(&inclusion, 0.5)),
+        micros(quantile(&inclusion, 0.99)),
+        micros(quantile(&consistency, 0.5)),
+        micros(quantile(&consistency, 0.99)),
+    );
+    plain.store().close().await;
+    Ok(ExitCode::SUCCESS)
+}
