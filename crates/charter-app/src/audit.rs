@@ -17,7 +17,7 @@ use crate::Result;
 pub(crate) const AUDIT_COUNTER: &str = "audit";
 
 /// One change to one subject.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub(crate) struct Change {
     pub(crate) action: std::borrow::Cow<'static, str>,
     pub(crate) kind: String,
@@ -118,13 +118,13 @@ async fn store_records(
 }
 
 /// Reserves `count` consecutive sequence numbers and returns the first.
-async fn reserve(tx: &mut WriteTx, workspace: &WorkspaceRow, count: u64) -> Result<u64> {
+pub(crate) async fn reserve(tx: &mut WriteTx, workspace: &WorkspaceRow, count: u64) -> Result<u64> {
     let last = tx.advance_counter(workspace.id, AUDIT_COUNTER, count).await?;
     Ok(last + 1 - count)
 }
 
 /// Encodes one event per change, numbered from `first`.
-fn encode(
+pub(crate) fn encode(
     workspace: &WorkspaceRow,
     first: u64,
     actor: &str,

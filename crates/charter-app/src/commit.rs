@@ -5,19 +5,27 @@
 //! answered only after that flush, so nothing acknowledged is lost on a
 //! crash.
 //!
-//! A write is a function of the transaction that may be run twice: if one
-//! write of a batch fails after changing the transaction, the whole batch is
-//! rolled back and every write is run again in a transaction of its own, so a
-//! failure only ever reaches the request that caused it.
+//! Two kinds of work share the batches:
+//!
+//! * a *write* is a function of the transaction that may be run twice: if
+//!   one write of a batch fails after changing the transaction, the whole
+//!   batch is rolled back and every request runs again in a transaction of
+//!   its own, so a failure only ever reaches the request that caused it;
+//! * an *append* is a list of audit events and nothing else: consecutive
+//!   appends of a batch get their sequence numbers in one step and are
+//!   written with one multi-row statement, which is what makes thousands of
+//!   durable appends a second possible.
 
 use std::any::Any;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 
+use charter_model::Timestamp;
 use charter_store::{WorkspaceRow, WriteTx};
 use tokio::sync::{mpsc, oneshot};
 
+use crate::audit::Change;
 use crate::{App, AppError, Result};
 
 /// The future of one write.
@@ -26,12 +34,25 @@ pub(crate) type WriteFuture<'a, T> = Pin<Box<dyn Future<Output = Result<T>> + Se
 type Erased = Box<dyn Any + Send>;
 type Write = Arc<dyn for<'a> Fn(&'a App, &'a mut WriteTx) -> WriteFuture<'a, Erased> + Send + Sync>;
 
-/// Most writes in one transaction.
-const MAX_BATCH: usize = 512;
+/// Audit events to append, by one actor at one time.
+#[derive(Debug, Clone)]
+pub(crate) struct Append {
+    pub(crate) actor: String,
+    pub(crate) at: Timestamp,
+    pub(crate) changes: Vec<Change>,
+}
+
+enum Work {
+    Write(Write),
+    Append(Append),
+}
+
+/// Most requests in one transaction.
+const MAX_BATCH: usize = 1024;
 
 struct Pending {
     workspace: WorkspaceRow,
-    write: Write,
+    work: Work,
     reply: oneshot::Sender<Result<Erased>>,
 }
 
@@ -64,35 +85,85 @@ async fn run(app: App, mut receiver: mpsc::Receiver<Pending>) {
     }
 }
 
+/// Appends the accumulated appends of `waiting` (indexes into `batch`),
+/// each workspace's in one statement; records each one's first sequence
+/// number in `results`.
+async fn flush_appends(
+    tx: &mut WriteTx,
+    batch: &[Pending],
+    waiting: &mut Vec<usize>,
+    results: &mut [Option<Result<Erased>>],
+) -> Result<()> {
+    while let Some(&first) = waiting.first() {
+        let workspace = &batch[first].workspace;
+        let mine: Vec<usize> =
+            waiting.iter().copied().filter(|&i| batch[i].workspace.id == workspace.id).collect();
+        waiting.retain(|i| batch[*i].workspace.id != workspace.id);
+        let total: u64 = mine
+            .iter()
+            .map(|&i| match &batch[i].work {
+                Work::Append(append) => append.changes.len() as u64,
+                Work::Write(_) => 0,
+            })
+            .sum();
+        let mut seq = crate::audit::reserve(tx, workspace, total).await?;
+        let mut rows = Vec::with_capacity(total as usize);
+        for &i in &mine {
+            if let Work::Append(append) = &batch[i].work {
+                results[i] = Some(Ok(Box::new(seq)));
+                rows.extend(crate::audit::encode(
+                    workspace,
+                    seq,
+                    &append.actor,
+                    append.at,
+                    append.changes.clone(),
+                ));
+                seq += append.changes.len() as u64;
+            }
+        }
+        tx.append_events(workspace.id, &rows).await?;
+    }
+    Ok(())
+}
+
 /// Runs a batch in one transaction; on a failure that changed the
-/// transaction, runs each write alone.
+/// transaction, runs each request alone.
 async fn commit_batch(app: &App, batch: Vec<Pending>) {
-    let mut results = Vec::with_capacity(batch.len());
+    let mut results: Vec<Option<Result<Erased>>> = batch.iter().map(|_| None).collect();
     let together = async {
         let mut tx = app.store.begin().await?;
-        for pending in &batch {
-            let before = tx.writes();
-            let result = (pending.write)(app, &mut tx).await;
-            if result.is_err() && tx.writes() != before {
-                return Ok::<_, AppError>(None);
+        let mut waiting = Vec::new();
+        for (index, pending) in batch.iter().enumerate() {
+            match &pending.work {
+                Work::Append(_) => waiting.push(index),
+                Work::Write(write) => {
+                    // Appends that came first are written first.
+                    flush_appends(&mut tx, &batch, &mut waiting, &mut results).await?;
+                    let before = tx.writes();
+                    let result = write(app, &mut tx).await;
+                    if result.is_err() && tx.writes() != before {
+                        return Ok::<_, AppError>(false);
+                    }
+                    results[index] = Some(result);
+                }
             }
-            results.push(result);
         }
+        flush_appends(&mut tx, &batch, &mut waiting, &mut results).await?;
         let mut workspaces: Vec<WorkspaceRow> = batch.iter().map(|p| p.workspace.clone()).collect();
         workspaces.sort_by_key(|w| w.id);
         workspaces.dedup_by_key(|w| w.id);
         app.commit_all(tx, &workspaces).await?;
-        Ok(Some(()))
+        Ok(true)
     };
     match together.await {
-        Ok(Some(())) => {
+        Ok(true) => {
             for (pending, result) in batch.into_iter().zip(results) {
-                pending.reply.send(result).ok();
+                pending.reply.send(result.unwrap_or_else(|| Err(stopped()))).ok();
             }
         }
-        // A write failed halfway, or the batch could not commit: each write
+        // A write failed halfway, or the batch could not commit: each request
         // runs alone, so only its own failure reaches each caller.
-        Ok(None) | Err(_) => {
+        Ok(false) | Err(_) => {
             for pending in batch {
                 let result = alone(app, &pending).await;
                 pending.reply.send(result).ok();
@@ -103,7 +174,19 @@ async fn commit_batch(app: &App, batch: Vec<Pending>) {
 
 async fn alone(app: &App, pending: &Pending) -> Result<Erased> {
     let mut tx = app.store.begin().await?;
-    let value = (pending.write)(app, &mut tx).await?;
+    let value: Erased = match &pending.work {
+        Work::Write(write) => write(app, &mut tx).await?,
+        Work::Append(append) => Box::new(
+            crate::audit::append(
+                &mut tx,
+                &pending.workspace,
+                &append.actor,
+                append.at,
+                append.changes.clone(),
+            )
+            .await?,
+        ),
+    };
     app.commit_all(tx, std::slice::from_ref(&pending.workspace)).await?;
     Ok(value)
 }
@@ -130,11 +213,27 @@ impl App {
                     let future = write(app, tx);
                     Box::pin(async move { future.await.map(|value| Box::new(value) as Erased) })
                 });
-                let (reply, answer) = oneshot::channel();
-                let pending = Pending { workspace: workspace.clone(), write: erased, reply };
-                committer.sender.send(pending).await.map_err(|_| stopped())?;
-                let value = answer.await.map_err(|_| stopped())??;
+                let value = committer.submit(workspace, Work::Write(erased)).await?;
                 value.downcast::<T>().map(|value| *value).map_err(|_| stopped())
+            }
+        }
+    }
+
+    /// Appends audit events and commits them; returns the first sequence
+    /// number.
+    pub(crate) async fn append(&self, workspace: &WorkspaceRow, append: Append) -> Result<u64> {
+        match &self.committer {
+            None => {
+                let mut tx = self.store.begin().await?;
+                let first =
+                    crate::audit::append(&mut tx, workspace, &append.actor, append.at, append.changes)
+                        .await?;
+                self.commit(tx, workspace).await?;
+                Ok(first)
+            }
+            Some(committer) => {
+                let value = committer.submit(workspace, Work::Append(append)).await?;
+                value.downcast::<u64>().map(|value| *value).map_err(|_| stopped())
             }
         }
     }
@@ -145,6 +244,15 @@ impl App {
         let plain = App { committer: None, ..self.clone() };
         self.committer = Some(Arc::new(Committer::start(plain)));
         self
+    }
+}
+
+impl Committer {
+    async fn submit(&self, workspace: &WorkspaceRow, work: Work) -> Result<Erased> {
+        let (reply, answer) = oneshot::channel();
+        let pending = Pending { workspace: workspace.clone(), work, reply };
+        self.sender.send(pending).await.map_err(|_| stopped())?;
+        answer.await.map_err(|_| stopped())?
     }
 }
 

@@ -82,7 +82,10 @@ impl LogEvent {
         word("action", &self.action)?;
         word("kind", &self.kind)?;
         if self.subject.is_empty() || self.subject.len() > 256 || self.subject.chars().any(char::is_control) {
-            return Err(invalid("subject", format!("\"{}\" must be 1 to 256 printable characters", self.subject)));
+            return Err(invalid(
+                "subject",
+                format!("\"{}\" must be 1 to 256 printable characters", self.subject),
+            ));
         }
         Ok(())
     }
@@ -261,36 +264,38 @@ impl App {
 
     /// Records several events, in order, in one transaction; returns the
     /// sequence number of the first.
-    pub async fn log_events(&self, caller: &Caller, workspace: &WorkspaceName, events: Vec<LogEvent>) -> Result<u64> {
+    pub async fn log_events(
+        &self,
+        caller: &Caller,
+        workspace: &WorkspaceName,
+        events: Vec<LogEvent>,
+    ) -> Result<u64> {
         let row = self.visible_workspace(caller, workspace).await?;
         caller.require_role(charter_model::Role::Operator)?;
         let mut changes = Vec::with_capacity(events.len());
         for event in events {
             event.check()?;
-            changes.push((event.action, event.kind, event.subject, charter_model::canonical::to_string(&event.value)));
+            changes.push((
+                event.action,
+                event.kind,
+                event.subject,
+                charter_model::canonical::to_string(&event.value),
+            ));
         }
-        let at = self.clock.now();
-        let actor = caller.actor().to_owned();
-        let target = row.clone();
-        let changes = std::sync::Arc::new(changes);
-        self.write(&row, move |_, tx| {
-            let (row, actor, changes) = (target.clone(), actor.clone(), changes.clone());
-            Box::pin(async move {
-                let changes = changes
-                    .iter()
-                    .map(|(action, kind, subject, value)| crate::audit::Change {
-                        action: action.clone().into(),
-                        kind: kind.clone(),
-                        subject: subject.clone(),
-                        version: None,
-                        prev_version: None,
-                        value: Some(value.clone()),
-                    })
-                    .collect();
-                crate::audit::append(tx, &row, &actor, at, changes).await
+        let changes = changes
+            .into_iter()
+            .map(|(action, kind, subject, value)| crate::audit::Change {
+                action: action.into(),
+                kind,
+                subject,
+                version: None,
+                prev_version: None,
+                value: Some(value),
             })
-        })
-        .await
+            .collect();
+        let append =
+            crate::commit::Append { actor: caller.actor().to_owned(), at: self.clock.now(), changes };
+        self.append(&row, append).await
     }
 
     /// Audit events matching `filter`, after sequence number `after`, at most
@@ -475,9 +480,21 @@ impl App {
         let mut stored_full = StoredTiles::default();
         const PAGE: u64 = 10_000;
         let mut seq = 1;
+        // The next page is read while this one is checked.
+        let mut fetched =
+            if total > 0 { Some(self.store.event_bodies(row.id, 1, PAGE.min(total)).await?) } else { None };
         while seq <= total {
             let last = (seq + PAGE - 1).min(total);
-            let (bodies, _) = self.store.event_bodies(row.id, seq, last).await?;
+            let (bodies, _) = fetched.take().unwrap_or_default();
+            let next_last = (last + PAGE).min(total);
+            let (store, workspace_id) = (self.store.clone(), row.id);
+            let prefetch = tokio::spawn(async move {
+                if last < total {
+                    store.event_bodies(workspace_id, last + 1, next_last).await.map(Some)
+                } else {
+                    Ok(None)
+                }
+            });
             let page: Vec<&str> = bodies.split('\n').filter(|body| !body.is_empty()).collect();
             for (position, body) in page.iter().enumerate() {
                 let index = appender.size();
@@ -504,7 +521,10 @@ impl App {
                             format!("entry {index}: the event belongs to workspace \"{}\"", head.workspace)
                         }
                         Ok(_) | Err(_) if recorded.is_none() => {
-                            format!("entry {index}: the tree records no leaf for it (tile 0/{} is missing or short)", index / 256)
+                            format!(
+                                "entry {index}: the tree records no leaf for it (tile 0/{} is missing or short)",
+                                index / 256
+                            )
                         }
                         _ => tile_mismatch(0, index / 256, (index % 256) as usize),
                     };
@@ -519,7 +539,10 @@ impl App {
                             return fail(report, tile_mismatch(tile.level, tile.index, at));
                         }
                         None => {
-                            return fail(report, format!("tile {}/{} of the tree is missing", tile.level, tile.index));
+                            return fail(
+                                report,
+                                format!("tile {}/{} of the tree is missing", tile.level, tile.index),
+                            );
                         }
                     }
                 }
@@ -540,9 +563,17 @@ impl App {
             }
             if appender.size() != last {
                 let index = appender.size();
-                return fail(report, format!("entry {index}: missing (the log ends at {last} entries but holds fewer)"));
+                return fail(
+                    report,
+                    format!("entry {index}: missing (the log ends at {last} entries but holds fewer)"),
+                );
             }
             progress(report.entries, total);
+            fetched = prefetch.await.map_err(|error| {
+                AppError::Store(charter_store::StoreError::Invariant(format!(
+                    "reading the log failed: {error}"
+                )))
+            })??;
             seq = last + 1;
         }
         if let Some(checkpoint) = next_checkpoint.next() {
@@ -570,13 +601,21 @@ impl App {
                 .await?;
             for (kind, id, version, event_seq, body) in &page {
                 let Some(body) = body else {
-                    return fail(report, format!("{kind} \"{id}\" points at event {event_seq}, which is missing"));
+                    return fail(
+                        report,
+                        format!("{kind} \"{id}\" points at event {event_seq}, which is missing"),
+                    );
                 };
                 let matches = charter_model::audit::EventHead::read(body).is_ok_and(|head| {
-                    head.kind == kind.as_str() && head.subject == id.as_str() && head.version == Some(*version)
+                    head.kind == kind.as_str()
+                        && head.subject == id.as_str()
+                        && head.version == Some(*version)
                 });
                 if !matches {
-                    return fail(report, format!("{kind} \"{id}\" (version {version}) is not what event {event_seq} records"));
+                    return fail(
+                        report,
+                        format!("{kind} \"{id}\" (version {version}) is not what event {event_seq} records"),
+                    );
                 }
                 report.records += 1;
             }

@@ -26,7 +26,7 @@ fn event(n: u64) -> LogEvent {
         action: "decide".into(),
         kind: "decision".into(),
         subject: format!("decision-{n}"),
-        value: serde_json::json!({ "decision": if n % 7 == 0 { "deny" } else { "allow" }, "agent": format!("agent_bench_{:02}", n % 50), "n": n }),
+        value: serde_json::json!({ "decision": if n.is_multiple_of(7) { "deny" } else { "allow" }, "agent": format!("agent_bench_{:02}", n % 50), "n": n }),
     }
 }
 
@@ -52,7 +52,13 @@ fn micros(duration: Duration) -> String {
     format!("{:.0} µs", duration.as_secs_f64() * 1e6)
 }
 
-async fn ledger(writers: usize, appends: u64, verify_entries: u64, proof_entries: u64, proofs: u64) -> Result<ExitCode> {
+async fn ledger(
+    writers: usize,
+    appends: u64,
+    verify_entries: u64,
+    proof_entries: u64,
+    proofs: u64,
+) -> Result<ExitCode> {
     if writers == 0 || appends < writers as u64 {
         bail!("need at least one writer and one append per writer");
     }
@@ -83,7 +89,8 @@ async fn ledger(writers: usize, appends: u64, verify_entries: u64, proof_entries
             for n in 0..per_writer {
                 let event = event(writer as u64 * per_writer + n);
                 let began = Instant::now();
-                app.log_event(&caller, &workspace, &event.action, &event.kind, &event.subject, &event.value).await?;
+                app.log_event(&caller, &workspace, &event.action, &event.kind, &event.subject, &event.value)
+                    .await?;
                 latencies.push(began.elapsed());
             }
             Ok::<_, charter_app::AppError>(latencies)

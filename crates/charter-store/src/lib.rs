@@ -506,7 +506,9 @@ impl Store {
             .await?;
         match rows::get::<Option<i64>>(&row, "n")? {
             None => Ok(0),
-            Some(n) => u64::try_from(n).map_err(|_| StoreError::Corrupt(format!("sequence number {n} is negative"))),
+            Some(n) => {
+                u64::try_from(n).map_err(|_| StoreError::Corrupt(format!("sequence number {n} is negative")))
+            }
         }
     }
 
