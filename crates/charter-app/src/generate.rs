@@ -214,6 +214,7 @@ pub fn portfolio(spec: PortfolioSpec, dir: &Path) -> std::io::Result<PortfolioCo
                 AuthStatus::Expired
             }),
             owner_team: Some(FUNCTIONS[index % FUNCTIONS.len()].1.to_owned()),
+            tier: None,
         })?;
         system_ids.push(id);
     }
@@ -271,6 +272,7 @@ pub fn portfolio(spec: PortfolioSpec, dir: &Path) -> std::io::Result<PortfolioCo
             primary_dataset: None,
             tool_permissions: Vec::new(),
             coordination_role: None,
+            allowed_regions: Vec::new(),
         })?;
 
         let human_in_the_loop = rng.chance(0.3);

@@ -114,6 +114,24 @@ pub enum BenchCommand {
         #[arg(long, default_value_t = 1_000)]
         proofs: u64,
     },
+    /// Decisions per second in-process, side by side with the raw Cedar authoriser
+    Policy {
+        /// Cedar policies in the set
+        #[arg(long, default_value_t = 100)]
+        policies: usize,
+        /// Agents in the registry
+        #[arg(long, default_value_t = 1_000)]
+        agents: usize,
+        /// Tools in the registry
+        #[arg(long, default_value_t = 5_000)]
+        tools: usize,
+        /// Distinct requests (each side decides all of them, several rounds)
+        #[arg(long, default_value_t = 20_000)]
+        requests: usize,
+        /// Rounds each side runs, alternating
+        #[arg(long, default_value_t = 5)]
+        rounds: usize,
+    },
 }
 
 #[derive(Debug, Subcommand)]

@@ -11,12 +11,19 @@ use charter_app::{App, Caller};
 use charter_model::WorkspaceName;
 use charter_store::Store;
 
+use charter_policy::workload::{Shape, workload};
+use charter_policy::{Effect, Engine, Outcome, reason};
+
 use crate::args::{BenchCommand, Global};
 
 pub(crate) async fn run(_global: &Global, command: BenchCommand) -> Result<ExitCode> {
     match command {
         BenchCommand::Ledger { writers, appends, verify_entries, proof_entries, proofs } => {
             ledger(writers, appends, verify_entries, proof_entries, proofs).await
+        }
+        BenchCommand::Policy { policies, agents, tools, requests, rounds } => {
+            let shape = Shape { policies, agents, tools, requests, ..Shape::default() };
+            policy(shape, rounds)
         }
     }
 }
@@ -177,4 +184,93 @@ async fn ledger(
     );
     plain.store().close().await;
     Ok(ExitCode::SUCCESS)
+}
+
+/// Charter's decisions against the raw Cedar authoriser on the same
+/// policies, entities and requests, in one thread, alternating rounds.
+fn policy(shape: Shape, rounds: usize) -> Result<ExitCode> {
+    if shape.requests == 0 || rounds == 0 {
+        bail!("need at least one request and one round");
+    }
+    let (registry, requests) = workload(shape);
+    let started = Instant::now();
+    let engine = Engine::new(&registry);
+    let built = started.elapsed();
+    if let Some(error) = engine.unreadable_policies().first() {
+        bail!("the workload's policies do not compile: {error}");
+    }
+    println!(
+        "policy: {} Cedar policies, {} agents, {} tools, {} datasets; engine built in {} ms",
+        engine.policy_count(),
+        registry.agents.len(),
+        registry.systems.len(),
+        registry.datasets.len(),
+        built.as_millis()
+    );
+    // Each request is decided a millisecond after the previous one, as
+    // under load: nothing is shared between decisions by their time.
+    let start = 1_795_341_600_000_000_i64;
+    let times: Vec<charter_model::Timestamp> = (0..requests.len() as i64)
+        .map(|i| charter_model::Timestamp::from_unix_micros(start + i * 1_000).context("a valid time"))
+        .collect::<Result<_>>()?;
+
+    // The raw authoriser gets ready-made Cedar requests and the whole set;
+    // Charter starts from the JSON-shaped request and does everything.
+    let whole = engine.policy_set();
+    let authorizer = cedar_policy::Authorizer::new();
+    let mut cedar_requests = Vec::with_capacity(requests.len());
+    let (mut allowed, mut mismatches) = (0, 0);
+    for (request, &now) in requests.iter().zip(&times) {
+        let Ok((cedar_request, _)) = engine.authorize(request, now) else {
+            bail!("the workload made a request the schema refuses: {request:?}");
+        };
+        let raw = Outcome::of(&authorizer.is_authorized(&cedar_request, &whole, engine.entities()));
+        let decision = engine.decide(request, now);
+        let raw_effect = if raw.allow && raw.errors.is_empty() { Effect::Allow } else { Effect::Deny };
+        let raw_reasons: Vec<String> = if raw.allow || !raw.reasons.is_empty() {
+            raw.reasons.iter().cloned().collect()
+        } else {
+            vec![reason::DEFAULT_DENY.to_owned()]
+        };
+        if decision.decision != raw_effect || (raw.errors.is_empty() && decision.reasons != raw_reasons) {
+            mismatches += 1;
+        }
+        allowed += usize::from(decision.allowed());
+        cedar_requests.push(cedar_request);
+    }
+    println!(
+        "policy: {} requests, {allowed} allowed, {} denied; decisions identical to raw Cedar: {}",
+        requests.len(),
+        requests.len() - allowed,
+        if mismatches == 0 { "all".to_owned() } else { format!("NO, {mismatches} differ") }
+    );
+
+    let mut raw_times = Vec::with_capacity(rounds);
+    let mut charter_times = Vec::with_capacity(rounds);
+    let mut sink = 0_usize;
+    for _ in 0..rounds {
+        let began = Instant::now();
+        for request in &cedar_requests {
+            let response = authorizer.is_authorized(request, &whole, engine.entities());
+            sink += usize::from(response.decision() == cedar_policy::Decision::Allow);
+        }
+        raw_times.push(began.elapsed());
+        let began = Instant::now();
+        for (request, &now) in requests.iter().zip(&times) {
+            sink += usize::from(engine.decide(request, now).allowed());
+        }
+        charter_times.push(began.elapsed());
+    }
+    std::hint::black_box(sink);
+    raw_times.sort_unstable();
+    charter_times.sort_unstable();
+    let rate = |times: &[Duration]| requests.len() as f64 / quantile(times, 0.5).as_secs_f64();
+    let (raw, charter) = (rate(&raw_times), rate(&charter_times));
+    println!(
+        "policy: raw cedar-policy {:.0} decisions/s, Charter {:.0} decisions/s (one thread, median of {rounds} rounds): {:.1}x",
+        raw,
+        charter,
+        charter / raw
+    );
+    Ok(if mismatches == 0 { ExitCode::SUCCESS } else { ExitCode::FAILURE })
 }

@@ -199,7 +199,7 @@ fn the_same_commands_work_on_postgresql() {
     let imported = with_url(&["import", example_dir().to_str().unwrap(), "--workspace", "ops"]);
     assert!(imported.status.success(), "{}", stderr(&imported));
     let again = with_url(&["import", example_dir().to_str().unwrap()]);
-    assert!(stdout(&again).contains("0 created, 0 updated, 73 unchanged"), "{}", stdout(&again));
+    assert!(stdout(&again).contains("0 created, 0 updated, 74 unchanged"), "{}", stdout(&again));
     let token = with_url(&["token", "create", "--role", "auditor", "--name", "audit", "-o", "json"]);
     let token: serde_json::Value = serde_json::from_slice(&token.stdout).unwrap();
     assert_eq!(token["role"], "auditor");
@@ -236,7 +236,7 @@ fn audit_verify_prove_export_and_verify_bundle() {
     let verified = run(&data, &["audit", "verify"]);
     assert!(verified.status.success(), "{}{}", stdout(&verified), stderr(&verified));
     assert!(
-        stdout(&verified).contains("The log of ops verifies: 77 entries, 1 checkpoints"),
+        stdout(&verified).contains("The log of ops verifies: 78 entries, 1 checkpoints"),
         "{}",
         stdout(&verified)
     );

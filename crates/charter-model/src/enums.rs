@@ -250,6 +250,18 @@ string_enum!(
 );
 
 string_enum!(
+    /// What a time-bound grant is for.
+    GrantKind {
+        /// Permission to take the action, for a while.
+        Access = "access",
+        /// The approval a Tier 3+ action needs.
+        Approval = "approval",
+        /// A documented exception to data residency.
+        ResidencyException = "residency_exception",
+    }
+);
+
+string_enum!(
     /// The five kinds of RAIDA items.
     RaidaKind {
         /// Something that may happen.

@@ -8,6 +8,7 @@
 pub mod audit;
 pub mod canonical;
 pub mod enums;
+pub mod grant;
 pub mod id;
 pub mod parse;
 pub mod raida;
@@ -19,6 +20,7 @@ pub mod validate;
 
 pub use audit::AuditEvent;
 pub use enums::*;
+pub use grant::Grant;
 pub use id::{AgentId, ChangeId, IdError, Key, OperationId, PolicyId, ProcedureId, WorkspaceName};
 pub use parse::ParseError;
 pub use raida::RaidaItem;

@@ -181,7 +181,7 @@ mod tests {
             ),
             (
                 r#"[{"agent_id":"agent_x_01","name":"X","status":"active","owner":"me"}]"#.to_owned(),
-                "[0].owner: unknown field, expected one of agent_id, agent_name, name, owner_team, status, criticality, daily_invocations, dependencies, specialization, primary_dataset, tool_permissions, coordination_role",
+                "[0].owner: unknown field, expected one of agent_id, agent_name, name, owner_team, status, criticality, daily_invocations, dependencies, specialization, primary_dataset, tool_permissions, coordination_role, allowed_regions",
             ),
             (
                 r#"[{"agent_id":"sales","name":"X","status":"active"}]"#.to_owned(),

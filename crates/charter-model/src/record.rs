@@ -9,6 +9,7 @@ use serde::Serialize;
 
 use crate::canonical;
 use crate::enums::{Role, UnknownValue};
+use crate::grant::Grant;
 use crate::parse::ParseError;
 use crate::raida::RaidaItem;
 use crate::registry::{Agent, Dataset, Person, Policy, Procedure, System, Team, Workflow};
@@ -212,6 +213,7 @@ record_kinds!(
     Snapshot(Snapshot as Snapshot) { name: "snapshot", plural: "snapshots", file: "historical_snapshots.json", id_field: "agent_id", writer: Operator , canonical: direct },
     ValueRecord(ValueRecord as Box<ValueRecord>) { name: "value_record", plural: "value-records", file: "expected_vs_actual_value.json", id_field: "agent_id", writer: Operator , canonical: value },
     OwnershipReview(OwnershipReview as Box<OwnershipReview>) { name: "ownership_review", plural: "ownership-reviews", file: "ownership_review_history.json", id_field: "review_id", writer: Owner , canonical: direct },
+    Grant(Grant as Box<Grant>) { name: "grant", plural: "grants", file: "grants.json", id_field: "grant_id", writer: Approver , canonical: value },
     Raida(RaidaItem as Box<RaidaItem>) { name: "raida", plural: "raida", file: "raida.json", id_field: "raida_id", writer: Steward , canonical: value },
 );
 
@@ -272,6 +274,7 @@ impl Record {
             Record::ValueRecord(r) => r.key(),
             Record::OwnershipReview(r) => r.review_id.to_string(),
             Record::Raida(r) => r.raida_id.to_string(),
+            Record::Grant(r) => r.grant_id.to_string(),
         }
     }
 

@@ -50,6 +50,10 @@ pub struct Agent {
     /// How the agent coordinates with others.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub coordination_role: Option<String>,
+    /// Regions whose data the agent may touch (data residency); none means
+    /// none, so a dataset with a region needs an exception grant.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub allowed_regions: Vec<String>,
 }
 
 impl Check for Agent {
@@ -58,6 +62,7 @@ impl Check for Agent {
         check.optional_text("owner_team", self.owner_team.as_deref());
         check.unique("dependencies", &self.dependencies);
         check.unique("tool_permissions", &self.tool_permissions);
+        check.unique("allowed_regions", &self.allowed_regions);
     }
 
     fn references(&self, refs: &mut Vec<Ref>) {
@@ -97,10 +102,15 @@ pub struct System {
     /// Team that runs the system.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub owner_team: Option<String>,
+    /// Permission tier of actions on the system, 1 to 4 (default 1); Tier 3
+    /// and up need an approval.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tier: Option<u8>,
 }
 
 impl Check for System {
     fn check(&self, check: &mut crate::validate::Checker) {
+        check_tier(check, self.tier);
         check.text("type", &self.system_type);
         if let Some(uptime) = self.uptime_30d {
             check.range("uptime_30d", uptime, 0.0, 100.0);
@@ -238,6 +248,18 @@ pub struct Dataset {
     /// Date of the last schema or registry change.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_modified: Option<Date>,
+    /// Permission tier of actions on the dataset, 1 to 4 (default 1).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tier: Option<u8>,
+}
+
+/// A permission tier must be 1 to 4.
+fn check_tier(check: &mut crate::validate::Checker, tier: Option<u8>) {
+    if let Some(tier) = tier
+        && !(1..=4).contains(&tier)
+    {
+        check.fail("tier", &format!("must be 1 to 4, got {tier}"));
+    }
 }
 
 fn first_version() -> u32 {
@@ -251,6 +273,7 @@ fn draft() -> DatasetScope {
 impl Check for Dataset {
     fn check(&self, check: &mut crate::validate::Checker) {
         check.text("dataset_name", &self.dataset_name);
+        check_tier(check, self.tier);
         if self.schema_version == 0 {
             check.fail("schema_version", "must be at least 1, got 0");
         }
@@ -305,6 +328,9 @@ pub struct Policy {
     /// Date of the last review (reviews are quarterly).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_review: Option<Date>,
+    /// Cedar policies that enforce the policy (only `Active` ones are).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cedar: Option<String>,
 }
 
 impl Check for Policy {
