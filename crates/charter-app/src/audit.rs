@@ -11,10 +11,51 @@ use charter_model::audit::{AuditEvent, action};
 use charter_model::{RecordKind, Timestamp};
 use charter_store::{EventRow, NewRecord, WorkspaceRow, WriteTx};
 
-use crate::Result;
+use crate::{AppError, Result};
 
 /// Name of the per-workspace counter that numbers audit events.
 pub(crate) const AUDIT_COUNTER: &str = "audit";
+
+/// Name of the per-workspace counter that every write of a record the
+/// decision point reads (see [`is_policy_input`]) advances: the version of
+/// the decision point's inputs.
+pub(crate) const POLICY_INPUTS: &str = "policy_inputs";
+
+/// Whether records of `kind` feed the decision point.
+pub(crate) fn is_policy_input(kind: RecordKind) -> bool {
+    matches!(
+        kind,
+        RecordKind::Agent
+            | RecordKind::System
+            | RecordKind::Dataset
+            | RecordKind::Workflow
+            | RecordKind::Person
+            | RecordKind::Team
+            | RecordKind::Policy
+            | RecordKind::Grant
+    )
+}
+
+/// The committed version of the policy inputs, read while holding the
+/// workspace's audit counter: every write of a policy input holds it too
+/// until it commits, so the version cannot change before this transaction
+/// ends.
+pub(crate) async fn policy_inputs(tx: &mut WriteTx, workspace: &WorkspaceRow) -> Result<u64> {
+    tx.advance_counter(workspace.id, AUDIT_COUNTER, 0).await?;
+    Ok(tx.counter(workspace.id, POLICY_INPUTS).await?)
+}
+
+/// Fails with [`AppError::Stale`] unless the policy inputs are still at
+/// `made_on` (when given).
+pub(crate) async fn require_policy_inputs(
+    tx: &mut WriteTx,
+    workspace: &WorkspaceRow,
+    made_on: Option<u64>,
+) -> Result<()> {
+    let Some(made_on) = made_on else { return Ok(()) };
+    let current = policy_inputs(tx, workspace).await?;
+    if current == made_on { Ok(()) } else { Err(AppError::Stale { current }) }
+}
 
 /// One change to one subject.
 #[derive(Debug, Clone)]
@@ -90,6 +131,9 @@ pub(crate) async fn write_records(
         return Ok(());
     }
     let first = reserve(tx, workspace, writes.len() as u64).await?;
+    if writes.iter().any(|write| is_policy_input(write.kind)) {
+        tx.advance_counter(workspace.id, POLICY_INPUTS, 1).await?;
+    }
     let events = encode(workspace, first, actor, at, writes.iter().map(RecordWrite::change).collect());
     store_records(tx, workspace, at, writes, &events).await
 }

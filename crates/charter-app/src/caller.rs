@@ -82,6 +82,17 @@ impl Caller {
         }
     }
 
+    /// Fails unless the caller may ask for decisions, which are written to
+    /// the ledger: everyone but auditors, who only read.
+    pub(crate) fn require_decider(&self) -> Result<()> {
+        match self.role() {
+            Some(Role::Auditor) => Err(AppError::Forbidden(
+                "role auditor may not ask for decisions: they are written to the ledger".into(),
+            )),
+            _ => Ok(()),
+        }
+    }
+
     /// Fails unless the caller administers the workspace.
     pub(crate) fn require_admin(&self) -> Result<()> {
         match self.role() {

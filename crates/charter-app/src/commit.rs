@@ -40,6 +40,11 @@ pub(crate) struct Append {
     pub(crate) actor: String,
     pub(crate) at: Timestamp,
     pub(crate) changes: Vec<Change>,
+    /// The version of the policy inputs the events were computed from
+    /// (decisions): the append fails with [`AppError::Stale`] when the
+    /// registry has changed since, so no decision is logged after a change
+    /// it did not see.
+    pub(crate) made_on: Option<u64>,
 }
 
 enum Work {
@@ -96,9 +101,23 @@ async fn flush_appends(
 ) -> Result<()> {
     while let Some(&first) = waiting.first() {
         let workspace = &batch[first].workspace;
-        let mine: Vec<usize> =
+        let mut mine: Vec<usize> =
             waiting.iter().copied().filter(|&i| batch[i].workspace.id == workspace.id).collect();
         waiting.retain(|i| batch[*i].workspace.id != workspace.id);
+        let made_on = |i: usize| match &batch[i].work {
+            Work::Append(append) => append.made_on,
+            Work::Write(_) => None,
+        };
+        if mine.iter().any(|&i| made_on(i).is_some()) {
+            let current = crate::audit::policy_inputs(tx, workspace).await?;
+            mine.retain(|&i| match made_on(i) {
+                Some(version) if version != current => {
+                    results[i] = Some(Err(AppError::Stale { current }));
+                    false
+                }
+                _ => true,
+            });
+        }
         let total: u64 = mine
             .iter()
             .map(|&i| match &batch[i].work {
@@ -176,16 +195,19 @@ async fn alone(app: &App, pending: &Pending) -> Result<Erased> {
     let mut tx = app.store.begin().await?;
     let value: Erased = match &pending.work {
         Work::Write(write) => write(app, &mut tx).await?,
-        Work::Append(append) => Box::new(
-            crate::audit::append(
-                &mut tx,
-                &pending.workspace,
-                &append.actor,
-                append.at,
-                append.changes.clone(),
+        Work::Append(append) => {
+            crate::audit::require_policy_inputs(&mut tx, &pending.workspace, append.made_on).await?;
+            Box::new(
+                crate::audit::append(
+                    &mut tx,
+                    &pending.workspace,
+                    &append.actor,
+                    append.at,
+                    append.changes.clone(),
+                )
+                .await?,
             )
-            .await?,
-        ),
+        }
     };
     app.commit_all(tx, std::slice::from_ref(&pending.workspace)).await?;
     Ok(value)
@@ -225,6 +247,7 @@ impl App {
         match &self.committer {
             None => {
                 let mut tx = self.store.begin().await?;
+                crate::audit::require_policy_inputs(&mut tx, workspace, append.made_on).await?;
                 let first =
                     crate::audit::append(&mut tx, workspace, &append.actor, append.at, append.changes)
                         .await?;

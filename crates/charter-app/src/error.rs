@@ -55,6 +55,14 @@ pub enum AppError {
     /// An import was refused; nothing was written.
     #[error("{0}")]
     Import(#[from] ImportError),
+    /// The registry changed while a decision was being made; the decision
+    /// was not logged and must be made again (handled inside the decision
+    /// point; callers only see it when the registry keeps changing).
+    #[error("the registry changed while deciding (now at version {current}); try again")]
+    Stale {
+        /// The current version of the decision point's inputs.
+        current: u64,
+    },
     /// The database failed.
     #[error(transparent)]
     Store(StoreError),

@@ -228,7 +228,7 @@ fn report_every_element(name: &str, kind: RecordKind, bytes: &[u8], checked: usi
     for (index, element) in elements.into_iter().enumerate() {
         match kind.from_value(element) {
             Ok(record) if index >= checked => {
-                for error in record.check() {
+                for error in crate::records::rule_problems(&record) {
                     problems.push(format!("{name}: [{index}].{error}"));
                 }
             }
@@ -357,7 +357,7 @@ impl Reader {
         let name = self.files[file].clone();
         let mut writes = Vec::with_capacity(records.len());
         for (index, record) in (first..).zip(records) {
-            for error in record.check() {
+            for error in crate::records::rule_problems(&record) {
                 self.problems.push(format!("{name}: [{index}].{error}"));
             }
             let id = record.id();

@@ -81,6 +81,14 @@ impl LogEvent {
         };
         word("action", &self.action)?;
         word("kind", &self.kind)?;
+        // Charter's own kinds mean something: a record event sets a record,
+        // a decision event is a decision replay re-evaluates. Nobody may
+        // write one by hand.
+        let reserved = charter_model::RecordKind::from_name(&self.kind).is_some()
+            || ["decision", "workspace", "token", "checkpoint"].contains(&self.kind.as_str());
+        if reserved {
+            return Err(invalid("kind", format!("\"{}\" is a kind only Charter itself writes", self.kind)));
+        }
         if self.subject.is_empty() || self.subject.len() > 256 || self.subject.chars().any(char::is_control) {
             return Err(invalid(
                 "subject",
@@ -293,8 +301,12 @@ impl App {
                 value: Some(value),
             })
             .collect();
-        let append =
-            crate::commit::Append { actor: caller.actor().to_owned(), at: self.clock.now(), changes };
+        let append = crate::commit::Append {
+            actor: caller.actor().to_owned(),
+            at: self.clock.now(),
+            changes,
+            made_on: None,
+        };
         self.append(&row, append).await
     }
 

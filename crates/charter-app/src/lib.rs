@@ -13,12 +13,15 @@ mod audit;
 pub mod bundle;
 mod caller;
 mod commit;
+mod decide;
 mod error;
 pub mod generate;
+mod grants;
 pub mod import;
 pub mod ledger;
 mod records;
 mod references;
+mod replay;
 mod status;
 mod tokens;
 
@@ -29,10 +32,13 @@ use charter_model::{Timestamp, WorkspaceName};
 use charter_store::{Store, WorkspaceRow};
 
 pub use caller::Caller;
+pub use decide::{LoadedEngine, MAX_DECISION_BATCH};
 pub use error::{AppError, Result};
+pub use grants::{MAX_GRANT_TTL, NewGrant};
 pub use import::{ImportReport, ImportSource};
 pub use records::{MAX_PAGE, Page, RecordView};
 pub use references::RaidaChanges;
+pub use replay::{Flip, FlipCount, ReplayRegistry, ReplayReport};
 pub use status::WorkspaceStatus;
 pub use tokens::{NewToken, SECRET_PREFIX};
 
@@ -69,6 +75,7 @@ pub struct App {
     clock: Arc<dyn Clock>,
     ledger: ledger::LedgerSettings,
     committer: Option<Arc<commit::Committer>>,
+    engines: Arc<decide::Engines>,
 }
 
 impl App {
@@ -79,7 +86,13 @@ impl App {
 
     /// An application over `store` using `clock`.
     pub fn with_clock(store: Store, clock: Arc<dyn Clock>) -> Self {
-        Self { store, clock, ledger: ledger::LedgerSettings::default(), committer: None }
+        Self {
+            store,
+            clock,
+            ledger: ledger::LedgerSettings::default(),
+            committer: None,
+            engines: Arc::default(),
+        }
     }
 
     /// The ledger settings.

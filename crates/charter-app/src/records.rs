@@ -1,5 +1,6 @@
 //! Workspaces and registry records: create, read, list, update.
 
+use charter_model::validate::FieldError;
 use charter_model::{Record, RecordKind, Timestamp, WorkspaceName, audit};
 use charter_store::{StoreError, StoredRecord, WorkspaceRow, WriteTx};
 use serde::Serialize;
@@ -78,8 +79,40 @@ pub(crate) async fn create_workspace_in(
     Ok(row)
 }
 
-fn invalid(record: &Record) -> Result<()> {
-    let problems = record.check();
+/// The rules `record` breaks: those of the model and, for a policy with
+/// Cedar text, every diagnostic of Cedar's parser and validator, with its
+/// line and column in that text.
+pub(crate) fn rule_problems(record: &Record) -> Vec<FieldError> {
+    let mut problems = record.check();
+    if let Record::Policy(policy) = record
+        && let Some(text) = &policy.cedar
+        && let Err(error) = charter_policy::compile(policy.policy_id.as_str(), text)
+    {
+        problems.extend(
+            error
+                .diagnostics
+                .into_iter()
+                .map(|diagnostic| FieldError { field: "cedar".into(), message: diagnostic.to_string() }),
+        );
+    }
+    problems
+}
+
+/// Over the API, grants are made and revoked only by their own use cases,
+/// which sign them with the caller's name and bound their lifetime.
+fn signed_by_caller(caller: &Caller, record: &Record) -> Result<()> {
+    if let (Record::Grant(_), Caller::Token { .. }) = (record, caller) {
+        return Err(AppError::Forbidden(
+            "grants are created with POST /v1/workspaces/{ws}/grants and revoked with \
+             POST /v1/workspaces/{ws}/grants/{id}/revoke"
+                .into(),
+        ));
+    }
+    Ok(())
+}
+
+pub(crate) fn invalid(record: &Record) -> Result<()> {
+    let problems = rule_problems(record);
     if problems.is_empty() {
         return Ok(());
     }
@@ -156,6 +189,7 @@ impl App {
     ) -> Result<RecordView> {
         let row = self.visible_workspace(caller, workspace).await?;
         caller.require_writer(record.kind())?;
+        signed_by_caller(caller, &record)?;
         invalid(&record)?;
         let (kind, id) = (record.kind(), record.id());
         let at = self.clock.now();
@@ -203,6 +237,7 @@ impl App {
                 )],
             });
         }
+        signed_by_caller(caller, &record)?;
         invalid(&record)?;
         let body = record.to_canonical_json();
         let at = self.clock.now();

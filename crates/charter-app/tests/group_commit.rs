@@ -30,16 +30,9 @@ async fn concurrent_writers_share_transactions_and_the_log_stays_whole() {
                 for n in 0..20 {
                     let value = serde_json::json!({ "writer": writer, "n": n });
                     seqs.push(
-                        app.log_event(
-                            &caller,
-                            &ops,
-                            "decide",
-                            "decision",
-                            &format!("d-{writer}-{n}"),
-                            &value,
-                        )
-                        .await
-                        .unwrap(),
+                        app.log_event(&caller, &ops, "observe", "note", &format!("d-{writer}-{n}"), &value)
+                            .await
+                            .unwrap(),
                     );
                 }
                 // Duplicate creates race: exactly one per id wins.

@@ -30,9 +30,9 @@ pub(crate) async fn run(_global: &Global, command: BenchCommand) -> Result<ExitC
 
 fn event(n: u64) -> LogEvent {
     LogEvent {
-        action: "decide".into(),
-        kind: "decision".into(),
-        subject: format!("decision-{n}"),
+        action: "observe".into(),
+        kind: "bench.event".into(),
+        subject: format!("event-{n}"),
         value: serde_json::json!({ "decision": if n.is_multiple_of(7) { "deny" } else { "allow" }, "agent": format!("agent_bench_{:02}", n % 50), "n": n }),
     }
 }

@@ -20,12 +20,12 @@ pub mod validate;
 
 pub use audit::AuditEvent;
 pub use enums::*;
-pub use grant::Grant;
+pub use grant::{GRANT_ID_PREFIX, Grant};
 pub use id::{AgentId, ChangeId, IdError, Key, OperationId, PolicyId, ProcedureId, WorkspaceName};
 pub use parse::ParseError;
 pub use raida::RaidaItem;
 pub use record::{Record, RecordKind};
 pub use registry::{Agent, Dataset, DatasetField, Person, Policy, Procedure, System, Team, Workflow};
 pub use signals::{KpiRecord, OwnershipReview, RiskEvent, RiskSignal, Snapshot, ValueRecord};
-pub use time::{Date, Timestamp};
+pub use time::{Date, Span, Timestamp};
 pub use validate::{FieldError, Ref};

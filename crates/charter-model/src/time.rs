@@ -178,6 +178,84 @@ impl Timestamp {
     pub fn inner(self) -> OffsetDateTime {
         self.0
     }
+
+    /// This time plus `span`, or `None` past the representable range.
+    pub fn plus(self, span: Span) -> Option<Self> {
+        self.0.checked_add(time::Duration::seconds(span.0 as i64)).map(Self)
+    }
+
+    /// This time minus `span`, or `None` before the representable range.
+    pub fn minus(self, span: Span) -> Option<Self> {
+        self.0.checked_sub(time::Duration::seconds(span.0 as i64)).map(Self)
+    }
+}
+
+/// A length of time in whole seconds, written like `90s`, `30m`, `2h`,
+/// `7d`, `1w` or combined (`1h30m`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Span(u64);
+
+impl Span {
+    /// A span of `seconds`.
+    pub const fn from_secs(seconds: u64) -> Self {
+        Self(seconds)
+    }
+
+    /// Its length in seconds.
+    pub fn as_secs(self) -> u64 {
+        self.0
+    }
+}
+
+impl FromStr for Span {
+    type Err = TimeError;
+    fn from_str(value: &str) -> Result<Self, TimeError> {
+        let fail = || TimeError {
+            what: "duration",
+            value: value.to_owned(),
+            expected: "a positive duration such as 90s, 30m, 2h, 7d, 1w or 1h30m",
+        };
+        let mut total: u64 = 0;
+        let mut digits = String::new();
+        for c in value.trim().chars() {
+            if c.is_ascii_digit() {
+                digits.push(c);
+                continue;
+            }
+            let unit: u64 = match c {
+                's' => 1,
+                'm' => 60,
+                'h' => 3_600,
+                'd' => 86_400,
+                'w' => 604_800,
+                _ => return Err(fail()),
+            };
+            let amount: u64 = digits.parse().map_err(|_| fail())?;
+            digits.clear();
+            total = amount.checked_mul(unit).and_then(|part| total.checked_add(part)).ok_or_else(fail)?;
+        }
+        // Longer than a thousand years is certainly a typo.
+        if !digits.is_empty() || total == 0 || total > 1_000 * 366 * 86_400 {
+            return Err(fail());
+        }
+        Ok(Self(total))
+    }
+}
+
+impl fmt::Display for Span {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut rest = self.0;
+        if rest == 0 {
+            return f.write_str("0s");
+        }
+        for (unit, seconds) in [("d", 86_400), ("h", 3_600), ("m", 60), ("s", 1)] {
+            if rest >= seconds {
+                write!(f, "{}{unit}", rest / seconds)?;
+                rest %= seconds;
+            }
+        }
+        Ok(())
+    }
 }
 
 impl FromStr for Timestamp {
@@ -255,6 +333,26 @@ impl utoipa::ToSchema for Timestamp {}
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn spans_parse_and_print() {
+        for (text, seconds, shown) in [
+            ("90s", 90, "1m30s"),
+            ("2h", 7_200, "2h"),
+            ("7d", 604_800, "7d"),
+            ("1w", 604_800, "7d"),
+            ("1h30m", 5_400, "1h30m"),
+        ] {
+            let span: Span = text.parse().unwrap();
+            assert_eq!((span.as_secs(), span.to_string().as_str()), (seconds, shown), "{text}");
+        }
+        for bad in ["", "2", "h", "0h", "2x", "-2h", "2 h", "99999999999999999999d"] {
+            assert!(bad.parse::<Span>().is_err(), "{bad}");
+        }
+        let at: Timestamp = "2026-11-22T10:00:00Z".parse().unwrap();
+        assert_eq!(at.plus("2h".parse().unwrap()).unwrap().to_string(), "2026-11-22T12:00:00Z");
+        assert_eq!(at.minus("1d".parse().unwrap()).unwrap().to_string(), "2026-11-21T10:00:00Z");
+    }
 
     #[test]
     fn dates_round_trip() {

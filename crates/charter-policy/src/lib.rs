@@ -13,6 +13,7 @@ mod cases;
 mod compile;
 mod engine;
 mod entities;
+mod log;
 pub mod schema;
 mod slice;
 pub mod workload;
@@ -23,4 +24,7 @@ pub use engine::{
     APPROVAL_TIER, Decision, DecisionRequest, Effect, Engine, EntityRef, cedar_datetime, reason,
 };
 pub use entities::{Registry, RegistryError};
+pub use log::{
+    DECIDE, DECISION, DECISION_ID_PREFIX, DecisionAnswer, LoggedDecision, decision_id, decision_seq,
+};
 pub use slice::Outcome;

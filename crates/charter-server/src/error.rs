@@ -70,6 +70,7 @@ impl From<AppError> for ApiError {
             AppError::Forbidden(_) => Self::new(StatusCode::FORBIDDEN, "forbidden", message),
             AppError::Invalid { .. } => Self::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid", message),
             AppError::Import(_) => Self::bad_request(message),
+            AppError::Stale { .. } => Self::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", message),
             AppError::Store(error) if error.is_unavailable() => {
                 tracing::error!(%message, "database unavailable");
                 Self::new(

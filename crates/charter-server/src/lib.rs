@@ -8,6 +8,7 @@
 #![deny(missing_docs)]
 
 mod auth;
+mod decisions;
 mod error;
 pub mod openapi;
 mod routes;
@@ -18,12 +19,13 @@ use std::time::Duration;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::http::StatusCode;
-use axum::routing::get;
+use axum::routing::{get, post};
 use charter_app::App;
 use tokio::net::TcpListener;
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
+pub use decisions::NOT_LOGGED;
 pub use error::ApiError;
 
 /// Shortest time between two checkpoints of a workspace while serving; the
@@ -50,11 +52,17 @@ pub fn router(app: App, limits: Limits) -> Router {
     let api = Router::new()
         .route("/workspaces", get(routes::list_workspaces))
         .route("/workspaces/{workspace}", get(routes::workspace_status))
-        .route("/workspaces/{workspace}/tokens", axum::routing::post(routes::create_token))
+        .route("/workspaces/{workspace}/tokens", post(routes::create_token))
         .route("/workspaces/{workspace}/ledger/checkpoint", get(routes::ledger_checkpoint))
         .route("/workspaces/{workspace}/ledger/entries", get(routes::ledger_entries))
         .route("/workspaces/{workspace}/ledger/proof/inclusion", get(routes::inclusion_proof))
         .route("/workspaces/{workspace}/ledger/proof/consistency", get(routes::consistency_proof))
+        .route("/workspaces/{workspace}/decide", post(decisions::decide))
+        .route("/workspaces/{workspace}/decide/batch", post(decisions::decide_batch))
+        .route("/workspaces/{workspace}/grants", get(routes::list_grants).post(decisions::create_grant))
+        .route("/workspaces/{workspace}/grants/{id}/revoke", post(decisions::revoke_grant))
+        .route("/workspaces/{workspace}/agents/{id}/pause", post(decisions::pause_agent))
+        .route("/workspaces/{workspace}/agents/{id}/resume", post(decisions::resume_agent))
         .route("/workspaces/{workspace}/{kind}", get(routes::list_records).post(routes::create_record))
         .route("/workspaces/{workspace}/{kind}/{id}", get(routes::get_record).put(routes::update_record));
     Router::new()

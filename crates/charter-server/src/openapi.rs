@@ -303,6 +303,149 @@ fn ledger_paths(paths: PathsBuilder) -> PathsBuilder {
         )
 }
 
+/// The schema of `T` under its name, and the schemas it refers to.
+fn with_schema<T: utoipa::ToSchema>(schemas: &mut Vec<(String, RefOr<Schema>)>) {
+    T::schemas(schemas);
+    schemas.push((T::name().into_owned(), <T as PartialSchema>::schema()));
+}
+
+fn policy_schemas(schemas: &mut Vec<(String, RefOr<Schema>)>) {
+    use crate::decisions::{DecisionBatch, DecisionBatchAnswer, GrantRequest, ResumeRequest};
+    with_schema::<charter_policy::DecisionRequest>(schemas);
+    with_schema::<charter_policy::DecisionAnswer>(schemas);
+    with_schema::<DecisionBatch>(schemas);
+    with_schema::<DecisionBatchAnswer>(schemas);
+    with_schema::<GrantRequest>(schemas);
+    with_schema::<ResumeRequest>(schemas);
+}
+
+fn post(
+    id: &str,
+    tag: &str,
+    summary: &str,
+    body: Option<&str>,
+    ok: (&str, &str, Option<&str>),
+) -> OperationBuilder {
+    let mut operation = OperationBuilder::new()
+        .tag(tag)
+        .operation_id(Some(id))
+        .summary(Some(summary))
+        .parameter(path_parameter("workspace", "Workspace name"));
+    if let Some(body) = body {
+        operation = operation.request_body(Some(
+            RequestBodyBuilder::new()
+                .required(Some(Required::True))
+                .content("application/json", json(Ref::from_schema_name(body)))
+                .build(),
+        ));
+    }
+    let (status, description, schema) = ok;
+    let mut response = ResponseBuilder::new().description(description);
+    if let Some(schema) = schema {
+        response = response.content("application/json", json(Ref::from_schema_name(schema)));
+    }
+    operation
+        .response(status, response.build())
+        .response("400", error_response("Malformed JSON or a field of the wrong shape"))
+        .response("401", error_response("No valid token"))
+        .response("403", error_response("The token's role may not do this"))
+        .response("404", error_response("No such workspace (or not the token's) or record"))
+}
+
+fn policy_paths(paths: PathsBuilder) -> PathsBuilder {
+    let denied = |description: &str, schema: &str| {
+        ResponseBuilder::new()
+            .description(description)
+            .content("application/json", json(Ref::from_schema_name(schema)))
+            .build()
+    };
+    let id = |what: &str| path_parameter("id", what);
+    paths
+        .path(
+            "/v1/workspaces/{workspace}/decide",
+            PathItem::new(
+                HttpMethod::Post,
+                post(
+                    "decide",
+                    "decisions",
+                    "Decide whether a principal may take an action on a resource; the decision is in the ledger before the answer is sent",
+                    Some("DecisionRequest"),
+                    ("200", "The decision, with its id in the ledger and its reasons", Some("DecisionAnswer")),
+                )
+                .response("422", error_response("The request breaks a rule"))
+                .response("503", denied("The decision could not be logged: it denies (reason guardrail:not-logged)", "DecisionAnswer")),
+            ),
+        )
+        .path(
+            "/v1/workspaces/{workspace}/decide/batch",
+            PathItem::new(
+                HttpMethod::Post,
+                post(
+                    "decide_batch",
+                    "decisions",
+                    "Decide up to 1,000 requests at once; all are logged, in order, before the answer",
+                    Some("DecisionBatch"),
+                    ("200", "One answer per request, in order", Some("DecisionBatchAnswer")),
+                )
+                .response("422", error_response("Too many requests"))
+                .response("503", denied("The decisions could not be logged: every one denies", "DecisionBatchAnswer")),
+            ),
+        )
+        .path(
+            "/v1/workspaces/{workspace}/grants",
+            PathItem::new(
+                HttpMethod::Post,
+                post(
+                    "create_time_bound_grant",
+                    "grants",
+                    "Grant an agent one action on one resource for a while (approver or admin; the token's holder approves and may not be the requester)",
+                    Some("GrantRequest"),
+                    ("201", "The grant", Some("GrantView")),
+                )
+                .response("422", error_response("The grant breaks a rule; every problem is listed")),
+            ),
+        )
+        .path(
+            "/v1/workspaces/{workspace}/grants/{id}/revoke",
+            PathItem::new(
+                HttpMethod::Post,
+                post("revoke_grant", "grants", "Revoke a grant now: the next decision no longer sees it", None, (
+                    "200",
+                    "The revoked grant",
+                    Some("GrantView"),
+                ))
+                .parameter(id("Grant id (GRANT-NNNN)")),
+            ),
+        )
+        .path(
+            "/v1/workspaces/{workspace}/agents/{id}/pause",
+            PathItem::new(
+                HttpMethod::Post,
+                post("pause_agent", "agents", "Kill switch: every decision about the agent denies from the next one", None, (
+                    "200",
+                    "The paused agent",
+                    Some("AgentView"),
+                ))
+                .parameter(id("Agent id")),
+            ),
+        )
+        .path(
+            "/v1/workspaces/{workspace}/agents/{id}/resume",
+            PathItem::new(
+                HttpMethod::Post,
+                post(
+                    "resume_agent",
+                    "agents",
+                    "Lift the kill switch: back to the status before the pause, or the one the body names",
+                    Some("ResumeRequest"),
+                    ("200", "The resumed agent", Some("AgentView")),
+                )
+                .parameter(id("Agent id"))
+                .response("422", error_response("The agent is not paused")),
+            ),
+        )
+}
+
 /// The OpenAPI document.
 pub fn document() -> OpenApi {
     let mut paths = PathsBuilder::new()
@@ -392,9 +535,11 @@ pub fn document() -> OpenApi {
         paths = record_paths(paths, *kind);
     }
     paths = ledger_paths(paths);
+    paths = policy_paths(paths);
 
     let mut schemas = Vec::new();
     RecordKind::all_schemas(&mut schemas);
+    policy_schemas(&mut schemas);
     let mut components = ComponentsBuilder::new()
         .schema(
             "Error",

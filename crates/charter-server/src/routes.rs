@@ -46,7 +46,7 @@ pub(crate) async fn fallback() -> ApiError {
 
 /// A workspace name from a path. An invalid name cannot name an existing
 /// workspace, so it is answered like a missing one.
-fn workspace(name: &str) -> Result<WorkspaceName, ApiError> {
+pub(crate) fn workspace(name: &str) -> Result<WorkspaceName, ApiError> {
     WorkspaceName::new(name).map_err(|_| ApiError::not_found(format!("workspace \"{name}\" not found")))
 }
 
@@ -59,7 +59,7 @@ fn kind(plural: &str) -> Result<RecordKind, ApiError> {
     })
 }
 
-fn body_text(body: Result<Bytes, BytesRejection>) -> Result<Bytes, ApiError> {
+pub(crate) fn body_text(body: Result<Bytes, BytesRejection>) -> Result<Bytes, ApiError> {
     body.map_err(|rejection| {
         let status = rejection.status();
         if status == StatusCode::PAYLOAD_TOO_LARGE {
@@ -82,7 +82,7 @@ fn etag(version: u64) -> HeaderValue {
     HeaderValue::from_str(&format!("\"{version}\"")).unwrap_or_else(|_| HeaderValue::from_static("\"0\""))
 }
 
-fn record_response(status: StatusCode, view: RecordView) -> Response {
+pub(crate) fn record_response(status: StatusCode, view: RecordView) -> Response {
     let tag = etag(view.version);
     let mut response = (status, Json(view)).into_response();
     response.headers_mut().insert(header::ETAG, tag);
@@ -133,6 +133,17 @@ pub(crate) async fn list_records(
         .list_records(&caller, &workspace, kind, query.after.as_deref(), query.limit.unwrap_or(DEFAULT_PAGE))
         .await?;
     Ok(Json(page))
+}
+
+/// `GET /grants` would otherwise be shadowed by the grants routes: the
+/// generic listing, for the grants kind.
+pub(crate) async fn list_grants(
+    state: State<App>,
+    caller: Authenticated,
+    Path(name): Path<String>,
+    query: Result<Query<ListQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<Json<charter_app::Page>, ApiError> {
+    list_records(state, caller, Path((name, RecordKind::Grant.plural().to_owned())), query).await
 }
 
 pub(crate) async fn get_record(

@@ -25,6 +25,7 @@ struct Tokens {
     admin: String,
     owner: String,
     auditor: String,
+    approver: String,
     other_workspace: String,
 }
 
@@ -53,6 +54,7 @@ async fn setup(store: Store) -> Api {
         admin: token(ops.clone(), Role::Admin).await,
         owner: token(ops.clone(), Role::Owner).await,
         auditor: token(ops.clone(), Role::Auditor).await,
+        approver: token(ops.clone(), Role::Approver).await,
         other_workspace: token(other, Role::Admin).await,
     };
     Api { router: router(app, Limits { body_bytes: 64 * 1024, ..Limits::default() }), tokens }
@@ -382,4 +384,117 @@ async fn the_ledger_over_http() {
         assert_eq!(foreign.status, StatusCode::NOT_FOUND);
     })
     .await;
+}
+
+#[tokio::test]
+async fn decisions_grants_and_the_kill_switch_over_http() {
+    each_backend(|store| async move {
+        let api = setup(store).await;
+        let t = &api.tokens;
+        let decide = "/v1/workspaces/ops/decide";
+        let sales_crm = r#"{"principal":{"type":"Agent","id":"agent_sales_01"},"action":"invoke_tool","resource":{"type":"Tool","id":"crm_salesforce"}}"#;
+        let answer = api.call(Method::POST, decide, Some(&t.owner), Some(sales_crm), &[]).await;
+        assert_eq!(answer.status, StatusCode::OK, "{:?}", answer.body);
+        assert_eq!(answer.body["decision"], "allow");
+        assert_eq!(answer.body["reasons"], serde_json::json!(["POL-AGENT-ACCESS/own-tools"]));
+        assert_eq!(answer.body["errors"], serde_json::json!([]));
+        let id = answer.body["decision_id"].as_str().unwrap().to_owned();
+        let seq: u64 = id.strip_prefix("DEC-").unwrap().parse().unwrap();
+        // The decision is the ledger entry its id names.
+        let entries = api
+            .call(Method::GET, &format!("/v1/workspaces/ops/ledger/entries?start={}&end={seq}", seq - 1), Some(&t.auditor), None, &[])
+            .await;
+        let event: Value = serde_json::from_str(entries.body["entries"][0]["event"].as_str().unwrap()).unwrap();
+        assert_eq!((event["kind"].as_str(), event["subject"].as_str()), (Some("decision"), Some("agent_sales_01")));
+        assert_eq!(event["value"]["decision"], "allow");
+
+        // An auditor reads but does not decide; nonsense is a 400 with its place.
+        let auditor = api.call(Method::POST, decide, Some(&t.auditor), Some(sales_crm), &[]).await;
+        assert_eq!(auditor.status, StatusCode::FORBIDDEN);
+        let bad = api.call(Method::POST, decide, Some(&t.owner), Some("{\"principal\": 1}"), &[]).await;
+        assert_eq!(bad.status, StatusCode::BAD_REQUEST);
+        assert!(message(&bad).contains("line 1, column"), "{}", message(&bad));
+        let unknown = r#"{"principal":{"type":"Agent","id":"agent_sales_01"},"action":"fly","resource":{"type":"Tool","id":"crm_salesforce"}}"#;
+        let unknown = api.call(Method::POST, decide, Some(&t.owner), Some(unknown), &[]).await;
+        assert_eq!((unknown.status, unknown.body["decision"].as_str()), (StatusCode::OK, Some("deny")));
+        assert_eq!(unknown.body["reasons"], serde_json::json!(["guardrail:unknown-action"]));
+
+        // A batch answers in order, every answer logged.
+        let finance_erp = r#"{"principal":{"type":"Agent","id":"agent_finance_01"},"action":"invoke_tool","resource":{"type":"Tool","id":"erp_netsuite"},"context":{"ticket":"CHG-7"}}"#;
+        let batch = format!(r#"{{"requests":[{sales_crm},{finance_erp}]}}"#);
+        let answers = api.call(Method::POST, "/v1/workspaces/ops/decide/batch", Some(&t.owner), Some(&batch), &[]).await;
+        assert_eq!(answers.status, StatusCode::OK);
+        let decisions = answers.body["decisions"].as_array().unwrap();
+        assert_eq!(decisions[0]["decision"], "allow");
+        assert_eq!(decisions[1]["reasons"], serde_json::json!(["guardrail:tier-approval"]));
+
+        // An approval grant, made over the API by the approver.
+        let grant = r#"{"kind":"approval","agent_id":"agent_finance_01","action":"invoke_tool","resource":{"type":"Tool","id":"erp_netsuite"},"ttl":"2h","reason":"month-end close"}"#;
+        let refused = api.call(Method::POST, "/v1/workspaces/ops/grants", Some(&t.owner), Some(grant), &[]).await;
+        assert_eq!(refused.status, StatusCode::FORBIDDEN);
+        let created = api.call(Method::POST, "/v1/workspaces/ops/grants", Some(&t.approver), Some(grant), &[]).await;
+        assert_eq!(created.status, StatusCode::CREATED, "{:?}", created.body);
+        assert_eq!(created.body["record"]["approved_by"], "approver-bot");
+        assert_eq!(created.body["record"]["requested_by"], "agent_finance_01");
+        let grant_id = created.body["id"].as_str().unwrap().to_owned();
+        let approved = finance_erp.replace(r#""ticket":"CHG-7""#, &format!(r#""ticket":"CHG-7","approval":"{grant_id}""#));
+        let allowed = api.call(Method::POST, decide, Some(&t.owner), Some(&approved), &[]).await;
+        assert_eq!(allowed.body["decision"], "allow", "{:?}", allowed.body);
+        let listed = api.call(Method::GET, "/v1/workspaces/ops/grants", Some(&t.auditor), None, &[]).await;
+        assert_eq!(listed.body["items"][0]["id"], grant_id.as_str());
+        let revoked = api
+            .call(Method::POST, &format!("/v1/workspaces/ops/grants/{grant_id}/revoke"), Some(&t.approver), None, &[])
+            .await;
+        assert_eq!(revoked.status, StatusCode::OK);
+        assert_eq!(revoked.body["record"]["revoked_by"], "approver-bot");
+        let denied = api.call(Method::POST, decide, Some(&t.owner), Some(&approved), &[]).await;
+        assert_eq!(denied.body["reasons"], serde_json::json!(["guardrail:tier-approval"]));
+        // Grants are not written through the generic record API.
+        let raw = created.body["record"].to_string().replace(&grant_id, "GRANT-0099");
+        let generic = api.call(Method::POST, "/v1/workspaces/ops/grants", Some(&t.admin), Some(&raw), &[]).await;
+        assert_eq!(generic.status, StatusCode::BAD_REQUEST, "the grants endpoint takes a grant request");
+
+        // The kill switch, and back.
+        let pause = api.call(Method::POST, "/v1/workspaces/ops/agents/agent_finance_01/pause", Some(&t.owner), None, &[]).await;
+        assert_eq!((pause.status, pause.body["record"]["status"].as_str()), (StatusCode::OK, Some("paused")));
+        let killed = api.call(Method::POST, decide, Some(&t.owner), Some(finance_erp), &[]).await;
+        assert_eq!(killed.body["reasons"][0], "guardrail:kill-switch");
+        let resume = api.call(Method::POST, "/v1/workspaces/ops/agents/agent_finance_01/resume", Some(&t.owner), None, &[]).await;
+        assert_eq!(resume.body["record"]["status"], "pilot", "back to the status before the pause");
+        let again = api.call(Method::POST, "/v1/workspaces/ops/agents/agent_finance_01/resume", Some(&t.owner), None, &[]).await;
+        assert_eq!(again.status, StatusCode::UNPROCESSABLE_ENTITY);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_decision_that_cannot_be_logged_denies_with_503() {
+    let store = charter_store::testing::TestStore::sqlite().await;
+    let api = setup(store.store.clone()).await;
+    let request = r#"{"principal":{"type":"Agent","id":"agent_sales_01"},"action":"invoke_tool","resource":{"type":"Tool","id":"crm_salesforce"}}"#;
+    let before = api
+        .call(Method::POST, "/v1/workspaces/ops/decide", Some(&api.tokens.owner), Some(request), &[])
+        .await;
+    assert_eq!(before.body["decision"], "allow");
+    charter_store::testing::execute_sql(
+        &store.url,
+        "CREATE TRIGGER full_disk BEFORE INSERT ON audit_events BEGIN SELECT RAISE(FAIL, 'disk full'); END",
+    )
+    .await;
+    let answer = api
+        .call(Method::POST, "/v1/workspaces/ops/decide", Some(&api.tokens.owner), Some(request), &[])
+        .await;
+    assert_eq!(answer.status, StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(answer.body["decision"], "deny");
+    assert_eq!(answer.body["reasons"], serde_json::json!([charter_server::NOT_LOGGED]));
+    assert!(answer.body.get("decision_id").is_none());
+    let batch = format!(r#"{{"requests":[{request},{request}]}}"#);
+    let answers = api
+        .call(Method::POST, "/v1/workspaces/ops/decide/batch", Some(&api.tokens.owner), Some(&batch), &[])
+        .await;
+    assert_eq!(answers.status, StatusCode::SERVICE_UNAVAILABLE);
+    let decisions = answers.body["decisions"].as_array().unwrap();
+    assert_eq!(decisions.len(), 2);
+    assert!(decisions.iter().all(|d| d["decision"] == "deny"));
+    store.finish().await;
 }

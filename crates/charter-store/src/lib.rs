@@ -495,6 +495,17 @@ impl Store {
         rows.iter().map(EventRow::from_row).collect()
     }
 
+    /// The current value of a workspace counter (0 if never advanced), as
+    /// last committed.
+    pub async fn counter(&self, workspace: i64, name: &str) -> Result<u64> {
+        let row = sqlx::query("SELECT value FROM counters WHERE workspace_id = $1 AND name = $2")
+            .bind(workspace)
+            .bind(name)
+            .fetch_optional(&self.read)
+            .await?;
+        row.as_ref().map_or(Ok(0), |row| rows::get_u64(row, "value"))
+    }
+
     /// The last sequence number of a workspace's audit events: the size of
     /// its log (events are numbered from 1 without gaps).
     pub async fn event_count(&self, workspace: i64) -> Result<u64> {

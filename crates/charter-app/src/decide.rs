@@ -1,0 +1,272 @@
+//! The policy decision point as a use case: decisions made on a cached
+//! engine and logged durably before they are answered.
+//!
+//! Each workspace's [`Engine`] is built from its registry once and cached
+//! with the version of its inputs (the `policy_inputs` counter, which every
+//! write of an agent, system, dataset, workflow, person, team, policy or
+//! grant advances in the writing transaction). A decision is computed on the
+//! cached engine and appended to the ledger with the version it was made on;
+//! the append checks, under the workspace's audit lock, that the version is
+//! still current, and fails otherwise, so the engine is rebuilt and the
+//! decision made again. Hence:
+//!
+//! * no decision is ever logged (or answered) after a registry change it did
+//!   not see: `charter agents pause` takes effect on the very next decision,
+//!   in this process and in every other one sharing the database;
+//! * the ledger order is the order of the state: replaying the ledger
+//!   rebuilds, for each decision, exactly the registry it was made on.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, RwLock};
+
+use charter_model::{Record, RecordKind, canonical};
+use charter_policy::{
+    DECIDE, DECISION, Decision, DecisionAnswer, DecisionRequest, Engine, LoggedDecision, Registry,
+};
+use charter_store::{StoreError, WorkspaceRow};
+
+use crate::audit::{Change, POLICY_INPUTS};
+use crate::commit::Append;
+use crate::{App, AppError, Caller, Result};
+
+/// Most requests in one batch.
+pub const MAX_DECISION_BATCH: usize = 1_000;
+
+/// How often a decision is made again because the registry changed while it
+/// was being made, before giving up.
+const ATTEMPTS: usize = 8;
+
+/// Records read per query while loading a registry.
+const LOAD_PAGE: u32 = 10_000;
+
+/// A decision point for one version of a workspace's registry.
+#[derive(Debug)]
+pub struct LoadedEngine {
+    /// The version of the inputs (the `policy_inputs` counter).
+    pub version: u64,
+    /// The engine.
+    pub engine: Engine,
+}
+
+#[derive(Debug, Default)]
+struct Slot {
+    current: RwLock<Option<Arc<LoadedEngine>>>,
+    /// Held while rebuilding, so concurrent requests that find the engine
+    /// stale wait for one rebuild instead of each doing their own.
+    rebuild: tokio::sync::Mutex<()>,
+}
+
+impl Slot {
+    fn at_least(&self, version: u64) -> Option<Arc<LoadedEngine>> {
+        let current = self.current.read().unwrap_or_else(|poisoned| poisoned.into_inner());
+        current.as_ref().filter(|loaded| loaded.version >= version).cloned()
+    }
+}
+
+/// The engines of the workspaces, by workspace id.
+#[derive(Debug, Default)]
+pub(crate) struct Engines {
+    slots: Mutex<HashMap<i64, Arc<Slot>>>,
+}
+
+impl Engines {
+    fn slot(&self, workspace: i64) -> Arc<Slot> {
+        let mut slots = self.slots.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        slots.entry(workspace).or_default().clone()
+    }
+}
+
+/// Adds `record` to `registry` when it is one of its inputs.
+pub(crate) fn add_to_registry(registry: &mut Registry, record: Record) {
+    match record {
+        Record::Agent(agent) => registry.agents.push(*agent),
+        Record::System(system) => registry.systems.push(*system),
+        Record::Dataset(dataset) => registry.datasets.push(*dataset),
+        Record::Workflow(workflow) => registry.workflows.push(*workflow),
+        Record::Person(person) => registry.people.push(*person),
+        Record::Team(team) => registry.teams.push(*team),
+        Record::Policy(policy) => registry.policies.push(*policy),
+        Record::Grant(grant) => registry.grants.push(*grant),
+        _ => {}
+    }
+}
+
+/// The kinds of records a registry holds.
+pub(crate) const REGISTRY_KINDS: [RecordKind; 8] = [
+    RecordKind::Agent,
+    RecordKind::System,
+    RecordKind::Dataset,
+    RecordKind::Workflow,
+    RecordKind::Person,
+    RecordKind::Team,
+    RecordKind::Policy,
+    RecordKind::Grant,
+];
+
+fn corrupt(kind: RecordKind, id: &str, error: impl std::fmt::Display) -> AppError {
+    AppError::Store(StoreError::Corrupt(format!("{kind} \"{id}\": {error}")))
+}
+
+/// The audit change that logs `decision`.
+fn logged(request: &DecisionRequest, decision: &Decision, version: u64) -> Change {
+    let log = LoggedDecision::new(request, decision, version);
+    let value = serde_json::to_value(&log).map(|value| canonical::to_string(&value));
+    Change {
+        action: DECIDE.into(),
+        kind: DECISION.to_owned(),
+        subject: request.principal.id.clone(),
+        version: None,
+        prev_version: None,
+        // Serialising plain data cannot fail; should it, the event still
+        // says what was decided.
+        value: Some(value.unwrap_or_else(|_| "null".to_owned())),
+    }
+}
+
+impl App {
+    /// Decides `requests` and logs every decision in the workspace ledger
+    /// before returning; answers come in request order, each with its id.
+    /// When the decisions cannot be logged this fails, and the caller must
+    /// treat every request as denied.
+    pub async fn decide(
+        &self,
+        caller: &Caller,
+        workspace: &charter_model::WorkspaceName,
+        requests: &[DecisionRequest],
+    ) -> Result<Vec<DecisionAnswer>> {
+        let row = self.visible_workspace(caller, workspace).await?;
+        caller.require_decider()?;
+        if requests.len() > MAX_DECISION_BATCH {
+            return Err(AppError::Invalid {
+                what: "decision batch".into(),
+                problems: vec![format!(
+                    "requests: {} requests, at most {MAX_DECISION_BATCH} per batch",
+                    requests.len()
+                )],
+            });
+        }
+        if requests.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut at_least = 0;
+        for _ in 0..ATTEMPTS {
+            let loaded = self.engine_at_least(&row, at_least).await?;
+            let at = self.clock.now();
+            let decisions: Vec<Decision> =
+                requests.iter().map(|request| loaded.engine.decide(request, at)).collect();
+            let changes = requests
+                .iter()
+                .zip(&decisions)
+                .map(|(request, decision)| logged(request, decision, loaded.version))
+                .collect();
+            let append =
+                Append { actor: caller.actor().to_owned(), at, changes, made_on: Some(loaded.version) };
+            match self.append(&row, append).await {
+                Ok(first) => {
+                    return Ok(decisions
+                        .into_iter()
+                        .zip(first..)
+                        .map(|(decision, seq)| DecisionAnswer::logged(decision, seq))
+                        .collect());
+                }
+                Err(AppError::Stale { current }) => at_least = current,
+                Err(error) => return Err(error),
+            }
+        }
+        Err(AppError::Stale { current: at_least })
+    }
+
+    /// The workspace's decision point as of now.
+    pub async fn policy_engine(
+        &self,
+        caller: &Caller,
+        workspace: &charter_model::WorkspaceName,
+    ) -> Result<Arc<LoadedEngine>> {
+        let row = self.visible_workspace(caller, workspace).await?;
+        let version = self.store.counter(row.id, POLICY_INPUTS).await?;
+        self.engine_at_least(&row, version).await
+    }
+
+    /// A decision point over the workspace's registry as of now with the
+    /// `proposed` policies in place of those with the same id (or added):
+    /// what `charter policy test --proposed` runs its cases on.
+    pub async fn proposed_engine(
+        &self,
+        caller: &Caller,
+        workspace: &charter_model::WorkspaceName,
+        proposed: &[charter_model::registry::Policy],
+    ) -> Result<Engine> {
+        let (_, mut registry) = self.policy_registry(caller, workspace).await?;
+        for policy in proposed {
+            registry.policies.retain(|p| p.policy_id != policy.policy_id);
+            registry.policies.push(policy.clone());
+        }
+        tokio::task::spawn_blocking(move || Engine::new(&registry))
+            .await
+            .map_err(|error| AppError::Store(StoreError::Invariant(format!("building the engine: {error}"))))
+    }
+
+    /// The workspace's registry as of now, with the version of its inputs.
+    pub async fn policy_registry(
+        &self,
+        caller: &Caller,
+        workspace: &charter_model::WorkspaceName,
+    ) -> Result<(u64, Registry)> {
+        let row = self.visible_workspace(caller, workspace).await?;
+        self.load_registry(&row).await
+    }
+
+    /// The cached engine when its version is at least `version`, otherwise
+    /// a new one.
+    async fn engine_at_least(&self, row: &WorkspaceRow, version: u64) -> Result<Arc<LoadedEngine>> {
+        let slot = self.engines.slot(row.id);
+        if let Some(loaded) = slot.at_least(version) {
+            return Ok(loaded);
+        }
+        let _rebuilding = slot.rebuild.lock().await;
+        if let Some(loaded) = slot.at_least(version) {
+            return Ok(loaded);
+        }
+        let (version, registry) = self.load_registry(row).await?;
+        let engine = tokio::task::spawn_blocking(move || Engine::new(&registry)).await.map_err(|error| {
+            AppError::Store(StoreError::Invariant(format!("building the engine: {error}")))
+        })?;
+        let loaded = Arc::new(LoadedEngine { version, engine });
+        let mut current = slot.current.write().unwrap_or_else(|poisoned| poisoned.into_inner());
+        if current.as_ref().is_none_or(|old| old.version < loaded.version) {
+            *current = Some(loaded.clone());
+        }
+        Ok(loaded)
+    }
+
+    /// Reads the registry and the version it is at. The version is read
+    /// before and after: every change advances it in the changing
+    /// transaction, so when both readings agree the records read are
+    /// exactly those of that version.
+    pub(crate) async fn load_registry(&self, row: &WorkspaceRow) -> Result<(u64, Registry)> {
+        loop {
+            let before = self.store.counter(row.id, POLICY_INPUTS).await?;
+            let mut registry = Registry::default();
+            for kind in REGISTRY_KINDS {
+                let mut after: Option<String> = None;
+                loop {
+                    let page = self.store.records(row.id, kind, after.as_deref(), LOAD_PAGE).await?;
+                    let full = page.len() == LOAD_PAGE as usize;
+                    after = page.last().map(|stored| stored.id.clone());
+                    for stored in page {
+                        let record = kind
+                            .parse_json(&stored.body)
+                            .map_err(|error| corrupt(kind, &stored.id, error))?;
+                        add_to_registry(&mut registry, record);
+                    }
+                    if !full {
+                        break;
+                    }
+                }
+            }
+            if self.store.counter(row.id, POLICY_INPUTS).await? == before {
+                return Ok((before, registry));
+            }
+        }
+    }
+}

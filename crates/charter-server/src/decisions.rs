@@ -1,0 +1,194 @@
+//! The decision API, grants and the kill switch over HTTP.
+//!
+//! A decision is answered only after it is in the workspace ledger. When it
+//! cannot be logged the answer is still a decision — a denial, status 503 —
+//! so a client that reads only `decision` fails closed.
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use charter_app::{App, AppError, NewGrant};
+use charter_model::{AgentId, AgentStatus, GrantKind, Span};
+use charter_policy::{DecisionAnswer, DecisionRequest, Effect, EntityRef};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::ApiError;
+use crate::auth::Authenticated;
+use crate::routes::{body_text, record_response, workspace};
+
+/// Reason of a denial because the decision could not be logged.
+pub const NOT_LOGGED: &str = "guardrail:not-logged";
+
+/// A batch of decision requests.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct DecisionBatch {
+    /// The requests, at most 1,000.
+    pub(crate) requests: Vec<DecisionRequest>,
+}
+
+/// The answers to a batch, in request order.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct DecisionBatchAnswer {
+    /// One answer per request.
+    pub(crate) decisions: Vec<DecisionAnswer>,
+}
+
+fn parse<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
+    serde_json::from_slice(body).map_err(|error| {
+        let at = if error.line() > 0 {
+            format!("line {}, column {}: ", error.line(), error.column())
+        } else {
+            String::new()
+        };
+        ApiError::bad_request(format!("request body: {at}{error}"))
+    })
+}
+
+/// The answer when decisions cannot be made or logged: the caller's own
+/// mistakes are errors; anything else denies every request with 503.
+fn failed(error: AppError, requests: usize, batch: bool) -> Response {
+    match error {
+        AppError::WorkspaceNotFound(_)
+        | AppError::NotFound { .. }
+        | AppError::Forbidden(_)
+        | AppError::Invalid { .. } => ApiError::from(error).into_response(),
+        other => {
+            tracing::error!(error = %other, "decisions could not be logged; denying");
+            let denial = DecisionAnswer {
+                decision: Effect::Deny,
+                decision_id: None,
+                reasons: vec![NOT_LOGGED.to_owned()],
+                errors: vec!["the decision could not be written to the ledger, so it denies".to_owned()],
+            };
+            let body = if batch {
+                serde_json::to_value(DecisionBatchAnswer { decisions: vec![denial; requests] })
+            } else {
+                serde_json::to_value(denial)
+            };
+            (StatusCode::SERVICE_UNAVAILABLE, Json(body.unwrap_or_default())).into_response()
+        }
+    }
+}
+
+pub(crate) async fn decide(
+    State(app): State<App>,
+    Authenticated(caller): Authenticated,
+    Path(name): Path<String>,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    let workspace = workspace(&name)?;
+    let request: DecisionRequest = parse(&body_text(body)?)?;
+    Ok(match app.decide(&caller, &workspace, std::slice::from_ref(&request)).await {
+        Ok(mut answers) => match answers.pop() {
+            Some(answer) => Json(answer).into_response(),
+            None => failed(AppError::Stale { current: 0 }, 1, false),
+        },
+        Err(error) => failed(error, 1, false),
+    })
+}
+
+pub(crate) async fn decide_batch(
+    State(app): State<App>,
+    Authenticated(caller): Authenticated,
+    Path(name): Path<String>,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    let workspace = workspace(&name)?;
+    let batch: DecisionBatch = parse(&body_text(body)?)?;
+    Ok(match app.decide(&caller, &workspace, &batch.requests).await {
+        Ok(decisions) => Json(DecisionBatchAnswer { decisions }).into_response(),
+        Err(error) => failed(error, batch.requests.len(), true),
+    })
+}
+
+/// A grant to create; the token's holder approves it.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct GrantRequest {
+    /// `access` (default), `approval` or `residency_exception`.
+    #[serde(default)]
+    pub kind: Option<GrantKind>,
+    /// The agent it lets act.
+    pub agent_id: AgentId,
+    /// The action, e.g. `invoke_tool`.
+    pub action: String,
+    /// The resource.
+    pub resource: EntityRef,
+    /// How long it holds from now: `90s`, `30m`, `2h`, `7d` (at most 90 days).
+    pub ttl: String,
+    /// Why it is given.
+    pub reason: String,
+    /// Who asked (default: the agent); never the approver.
+    #[serde(default)]
+    pub requested_by: Option<String>,
+}
+
+pub(crate) async fn create_grant(
+    State(app): State<App>,
+    Authenticated(caller): Authenticated,
+    Path(name): Path<String>,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    let workspace = workspace(&name)?;
+    let request: GrantRequest = parse(&body_text(body)?)?;
+    let ttl: Span = request.ttl.parse().map_err(|error| {
+        ApiError::from(AppError::Invalid { what: "grant".into(), problems: vec![format!("ttl: {error}")] })
+    })?;
+    let new = NewGrant {
+        kind: request.kind.unwrap_or(GrantKind::Access),
+        agent_id: request.agent_id,
+        action: request.action,
+        resource_type: request.resource.entity_type,
+        resource_id: request.resource.id,
+        ttl,
+        reason: request.reason,
+        requested_by: request.requested_by,
+    };
+    let view = app.create_grant(&caller, &workspace, new).await?;
+    Ok(record_response(StatusCode::CREATED, view))
+}
+
+pub(crate) async fn revoke_grant(
+    State(app): State<App>,
+    Authenticated(caller): Authenticated,
+    Path((name, id)): Path<(String, String)>,
+) -> Result<Response, ApiError> {
+    let view = app.revoke_grant(&caller, &workspace(&name)?, &id).await?;
+    Ok(record_response(StatusCode::OK, view))
+}
+
+pub(crate) async fn pause_agent(
+    State(app): State<App>,
+    Authenticated(caller): Authenticated,
+    Path((name, id)): Path<(String, String)>,
+) -> Result<Response, ApiError> {
+    let view = app.set_agent_status(&caller, &workspace(&name)?, &id, AgentStatus::Paused).await?;
+    Ok(record_response(StatusCode::OK, view))
+}
+
+/// Optional body of a resume.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct ResumeRequest {
+    /// The status to resume to (default: the one before the pause).
+    #[serde(default)]
+    pub status: Option<AgentStatus>,
+}
+
+pub(crate) async fn resume_agent(
+    State(app): State<App>,
+    Authenticated(caller): Authenticated,
+    Path((name, id)): Path<(String, String)>,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    let body = body_text(body)?;
+    let request: ResumeRequest =
+        if body.iter().all(u8::is_ascii_whitespace) { ResumeRequest::default() } else { parse(&body)? };
+    let view = app.resume_agent(&caller, &workspace(&name)?, &id, request.status).await?;
+    Ok(record_response(StatusCode::OK, view))
+}
