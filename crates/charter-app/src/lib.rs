@@ -22,6 +22,7 @@ pub mod ledger;
 mod records;
 mod references;
 mod replay;
+mod review;
 mod status;
 mod tokens;
 
@@ -39,6 +40,7 @@ pub use import::{ImportReport, ImportSource};
 pub use records::{MAX_PAGE, Page, RecordView};
 pub use references::RaidaChanges;
 pub use replay::{Flip, FlipCount, ReplayRegistry, ReplayReport};
+pub use review::{REVIEW_MONTHS, ReviewDue};
 pub use status::WorkspaceStatus;
 pub use tokens::{NewToken, SECRET_PREFIX};
 

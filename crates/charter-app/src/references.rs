@@ -158,7 +158,11 @@ fn decode_raida(record: &StoredRecord) -> Result<RaidaItem> {
     }
 }
 
-async fn allocate_id(tx: &mut WriteTx, workspace: &WorkspaceRow, taken: &mut HashSet<String>) -> Result<Key> {
+pub(crate) async fn allocate_id(
+    tx: &mut WriteTx,
+    workspace: &WorkspaceRow,
+    taken: &mut HashSet<String>,
+) -> Result<Key> {
     loop {
         let number = tx.advance_counter(workspace.id, RAIDA_COUNTER, 1).await?;
         let id = raida_id(number);

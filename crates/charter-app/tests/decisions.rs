@@ -448,3 +448,53 @@ async fn replay_reports_exactly_the_decisions_that_would_flip() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn policies_due_for_review_get_one_raida_action_per_cycle() {
+    each_backend(|store| async move {
+        let app = imported(store, TestClock::new()).await;
+        let today: charter_model::Date = "2026-11-22".parse().unwrap();
+        let due = app.policies_due_for_review(&admin(), &ops(), today).await.unwrap();
+        let found: Vec<(&str, Option<String>, bool)> =
+            due.iter().map(|d| (d.policy.as_str(), d.due_since.map(|d| d.to_string()), d.opened)).collect();
+        assert_eq!(found, [("POL-AGENT-COORDINATION", Some("2026-08-12".to_owned()), true)]);
+        let raida = app.get_record(&admin(), &ops(), RecordKind::Raida, &due[0].raida_id).await.unwrap();
+        let Record::Raida(item) = raida.record else { panic!() };
+        assert_eq!(item.item_type, charter_model::RaidaKind::Action);
+        assert_eq!(item.owner.as_deref(), Some("ops_governance_lead"));
+        assert_eq!(item.source.as_deref(), Some("policy/POL-AGENT-COORDINATION"));
+
+        // Again: the same action, nothing new written.
+        let events = |app: App| async move {
+            let row = app.store().workspace(&ops()).await.unwrap().unwrap();
+            app.store().event_count(row.id).await.unwrap()
+        };
+        let before = events(app.clone()).await;
+        let again = app.policies_due_for_review(&admin(), &ops(), today).await.unwrap();
+        assert_eq!((again[0].raida_id.as_str(), again[0].opened), (due[0].raida_id.as_str(), false));
+        assert_eq!(events(app.clone()).await, before);
+
+        // Reviewed: no longer due. A quarter later, a new cycle, a new action.
+        let (version, mut reviewed) = policy(&app, "POL-AGENT-COORDINATION").await;
+        reviewed.last_review = Some("2026-11-20".parse().unwrap());
+        app.update_record(
+            &admin(),
+            &ops(),
+            "POL-AGENT-COORDINATION",
+            version,
+            Record::Policy(Box::new(reviewed)),
+        )
+        .await
+        .unwrap();
+        assert!(app.policies_due_for_review(&admin(), &ops(), today).await.unwrap().is_empty());
+        let later =
+            app.policies_due_for_review(&admin(), &ops(), "2027-02-20".parse().unwrap()).await.unwrap();
+        let ids: Vec<&str> = later.iter().map(|d| d.policy.as_str()).collect();
+        assert_eq!(
+            ids,
+            ["POL-AGENT-ACCESS", "POL-AGENT-COORDINATION", "POL-DATASET-MANAGEMENT", "POL-GOVERNANCE-MASTER"]
+        );
+        assert!(later.iter().all(|d| d.opened && d.raida_id != due[0].raida_id));
+    })
+    .await;
+}

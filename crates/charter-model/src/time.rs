@@ -87,6 +87,18 @@ impl Date {
         self.0.checked_add(time::Duration::days(days)).map(Self)
     }
 
+    /// The same day `months` calendar months later, or the last day of that
+    /// month when it is shorter (January 31 plus one month is February 28
+    /// or 29).
+    pub fn plus_months(self, months: u32) -> Option<Self> {
+        let index =
+            i64::from(self.0.year()) * 12 + i64::from(u8::from(self.0.month())) - 1 + i64::from(months);
+        let year = i32::try_from(index.div_euclid(12)).ok()?;
+        let month = time::Month::try_from(u8::try_from(index.rem_euclid(12) + 1).ok()?).ok()?;
+        let day = self.0.day().min(month.length(year));
+        time::Date::from_calendar_date(year, month, day).ok().map(Self)
+    }
+
     /// Days from `earlier` to `self` (negative when `earlier` is later).
     pub fn days_since(self, earlier: Date) -> i64 {
         (self.0 - earlier.0).whole_days()
@@ -333,6 +345,20 @@ impl utoipa::ToSchema for Timestamp {}
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn months_are_calendar_months() {
+        for (from, months, to) in [
+            ("2026-08-22", 3, "2026-11-22"),
+            ("2026-11-30", 3, "2027-02-28"),
+            ("2027-11-30", 3, "2028-02-29"),
+            ("2026-01-31", 1, "2026-02-28"),
+            ("2026-12-15", 12, "2027-12-15"),
+        ] {
+            let date: Date = from.parse().unwrap();
+            assert_eq!(date.plus_months(months).unwrap().to_string(), to, "{from} + {months}");
+        }
+    }
 
     #[test]
     fn spans_parse_and_print() {

@@ -13,6 +13,7 @@ mod cases;
 mod compile;
 mod engine;
 mod entities;
+mod lint;
 mod log;
 pub mod schema;
 mod slice;
@@ -24,6 +25,7 @@ pub use engine::{
     APPROVAL_TIER, Decision, DecisionRequest, Effect, Engine, EntityRef, cedar_datetime, reason,
 };
 pub use entities::{Registry, RegistryError};
+pub use lint::{LintFinding, MAX_WORDS, lint};
 pub use log::{
     DECIDE, DECISION, DECISION_ID_PREFIX, DecisionAnswer, LoggedDecision, decision_id, decision_seq,
 };
