@@ -97,6 +97,16 @@ impl App {
         if !problems.is_empty() {
             return Err(invalid("grant", problems));
         }
+        let resource =
+            charter_policy::EntityRef { entity_type: new.resource_type.clone(), id: new.resource_id.clone() };
+        if !self.policy_engine(caller, workspace).await?.engine.knows(&resource) {
+            return Err(invalid(
+                "grant",
+                vec![format!(
+                    "resource: the registry holds no {resource}; a grant names something that exists"
+                )],
+            ));
+        }
         let at = self.clock.now();
         let expires_at = at.plus(new.ttl).ok_or_else(|| {
             invalid("grant", vec![format!("ttl: {} from now is past the end of time", new.ttl)])

@@ -75,9 +75,18 @@ pub enum Command {
     Import(ImportArgs),
     /// Overview of a workspace: datasets, active agents, recent changes
     Status(StatusArgs),
-    /// List and show agents
+    /// List and show agents; pause one (the kill switch) or resume it
     #[command(subcommand)]
     Agents(AgentsCommand),
+    /// Ask the decision point; every decision is logged in the ledger (exit status 0 when
+    /// allowed, 2 when denied)
+    Decide(DecideArgs),
+    /// Time-bound grants: access, Tier 3+ approvals and residency exceptions
+    #[command(subcommand)]
+    Grant(GrantCommand),
+    /// Governance policies: lint, the quarterly review, policy tests and replay
+    #[command(subcommand)]
+    Policy(PolicyCommand),
     /// Show one record of any kind
     Get(GetArgs),
     /// Manage API tokens
@@ -249,6 +258,132 @@ pub enum AgentsCommand {
         /// Agent id
         id: String,
     },
+    /// Kill switch: deny every decision about the agent, from the next one on
+    Pause {
+        /// Agent id
+        id: String,
+    },
+    /// Lift the kill switch: back to the status before the pause, or to --status
+    Resume {
+        /// Agent id
+        id: String,
+        /// Status to resume to (active or pilot)
+        #[arg(long)]
+        status: Option<charter_model::AgentStatus>,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct DecideArgs {
+    /// Who acts: TYPE::ID, or an agent id (Agent:: is assumed)
+    #[arg(long, required_unless_present = "file", value_name = "ENTITY")]
+    pub principal: Option<String>,
+    /// The action: invoke_tool, read_dataset, write_dataset, change_schema, promote_dataset,
+    /// request_operation, approve_operation, execute_operation
+    #[arg(long, required_unless_present = "file")]
+    pub action: Option<String>,
+    /// What is acted on: TYPE::ID, e.g. Tool::crm_salesforce
+    #[arg(long, required_unless_present = "file", value_name = "ENTITY")]
+    pub resource: Option<String>,
+    /// Context as a JSON object, e.g. '{"approval":"GRANT-0001","ticket":"CHG-12"}'
+    #[arg(long, value_name = "JSON")]
+    pub context: Option<String>,
+    /// Decide a batch instead: a JSON array of {principal, action, resource, context}
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["principal", "action", "resource", "context"])]
+    pub file: Option<PathBuf>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum GrantCommand {
+    /// Grant an agent one action on one resource for a while; you approve it
+    Create {
+        /// The agent
+        #[arg(long)]
+        agent: charter_model::AgentId,
+        /// The action, e.g. invoke_tool
+        #[arg(long)]
+        action: String,
+        /// The resource: TYPE::ID, e.g. Tool::erp_netsuite
+        #[arg(long, value_name = "ENTITY")]
+        resource: String,
+        /// How long it holds: 90s, 30m, 2h, 7d, 1h30m (at most 90 days)
+        #[arg(long)]
+        ttl: charter_model::Span,
+        /// Why it is given
+        #[arg(long)]
+        reason: String,
+        /// access (lifts least privilege), approval (for Tier 3+ resources, named in the
+        /// request context) or residency_exception
+        #[arg(long, default_value = "access")]
+        kind: charter_model::GrantKind,
+        /// Who asked for it (default: the agent); may not be you, the approver
+        #[arg(long, value_name = "NAME")]
+        requested_by: Option<String>,
+    },
+    /// List grants (by default only those that hold now)
+    List {
+        /// Also list expired and revoked grants
+        #[arg(long)]
+        all: bool,
+    },
+    /// Revoke a grant now
+    Revoke {
+        /// Grant id (GRANT-NNNN)
+        id: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum PolicyCommand {
+    /// Check policies against POL-GOVERNANCE-MASTER: id format, under 500 words, one owner,
+    /// a one- or two-sentence purpose, numbered rules, a valid status, valid Cedar
+    Lint {
+        /// Lint these policy files (a JSON file or a directory of them) instead of the
+        /// workspace's policies
+        #[arg(long, value_name = "FILE_OR_DIR")]
+        file: Option<PathBuf>,
+    },
+    /// List policies whose last review is a quarter old and raise a RAIDA action for each (once)
+    ReviewDue {
+        /// The day to judge from (default: today)
+        #[arg(long, value_name = "YYYY-MM-DD")]
+        as_of: Option<charter_model::Date>,
+    },
+    /// Run policy test cases (JSON files of requests and expected decisions) and print a
+    /// pass/fail table; nothing is logged
+    Test {
+        /// Directory of case files (or one file)
+        path: PathBuf,
+        /// Test a proposed policy set instead of the enforced one: policy files replacing the
+        /// policies of the same id
+        #[arg(long, value_name = "FILE_OR_DIR")]
+        proposed: Option<PathBuf>,
+        /// Time of the decisions of cases that do not give one (default: now)
+        #[arg(long, value_name = "TIME")]
+        at: Option<charter_model::Timestamp>,
+    },
+    /// Re-evaluate logged decisions under proposed policies and report every one that would flip
+    Replay {
+        /// Proposed policy files (a JSON file or a directory of them), replacing the policies of
+        /// the same id
+        #[arg(long, value_name = "FILE_OR_DIR")]
+        proposed: PathBuf,
+        /// Only decisions since then: a duration back from now (7d, 24h) or an RFC 3339 time
+        #[arg(long, value_name = "WHEN")]
+        since: Option<String>,
+        /// Replay each decision on the registry as it was then, or as it is now
+        #[arg(long, value_enum, default_value_t = RegistryChoice::AsLogged)]
+        registry: RegistryChoice,
+    },
+}
+
+/// Which registry replayed decisions are judged on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum RegistryChoice {
+    /// The registry as it was when each decision was made
+    AsLogged,
+    /// The registry as it is now
+    Current,
 }
 
 #[derive(Debug, Args)]

@@ -5,6 +5,7 @@ pub mod args;
 mod audit;
 mod bench;
 mod example;
+mod policy;
 mod table;
 
 use std::io::Write as _;
@@ -56,7 +57,12 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
             print_status(&global, &status)?;
             Ok(ExitCode::SUCCESS)
         }
+        Command::Agents(AgentsCommand::Pause { id }) => policy::pause(&global, &id).await,
+        Command::Agents(AgentsCommand::Resume { id, status }) => policy::resume(&global, &id, status).await,
         Command::Agents(command) => agents_command(&global, command).await,
+        Command::Decide(args) => policy::decide(&global, args).await,
+        Command::Grant(command) => policy::grant(&global, command).await,
+        Command::Policy(command) => policy::policy(&global, command).await,
         Command::Get(get) => {
             let kind: RecordKind =
                 get.kind.parse().map_err(|error| anyhow::anyhow!("record kind: {error}"))?;
@@ -316,6 +322,8 @@ async fn agents_command(global: &Global, command: AgentsCommand) -> Result<ExitC
             let view = app.get_record(&caller(global), &workspace, RecordKind::Agent, &id).await?;
             print_record(global, &view)?;
         }
+        AgentsCommand::Pause { id } => return policy::pause(global, &id).await,
+        AgentsCommand::Resume { id, status } => return policy::resume(global, &id, status).await,
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -490,7 +498,7 @@ fn print_import(global: &Global, report: &ImportReport) -> Result<()> {
     Ok(())
 }
 
-fn print_record(global: &Global, view: &RecordView) -> Result<()> {
+pub(crate) fn print_record(global: &Global, view: &RecordView) -> Result<()> {
     if global.output == Output::Json {
         return print_json(view);
     }

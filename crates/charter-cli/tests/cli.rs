@@ -267,3 +267,202 @@ fn audit_verify_prove_export_and_verify_bundle() {
     assert_eq!(tampered.status.code(), Some(1));
     assert!(stdout(&tampered).contains("entry 16 (line 17): the event was changed"), "{}", stdout(&tampered));
 }
+
+/// A minimal HTTP/1.1 POST of a JSON body.
+fn post(address: &str, path: &str, token: &str, body: &str) -> (u16, String) {
+    let mut stream = TcpStream::connect(address).unwrap();
+    stream.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    write!(
+        stream,
+        "POST {path} HTTP/1.1\r\nHost: {address}\r\nAuthorization: Bearer {token}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).unwrap();
+    let status = response.split_whitespace().nth(1).unwrap().parse().unwrap();
+    let body = response.split_once("\r\n\r\n").map(|(_, body)| body.to_owned()).unwrap_or_default();
+    (status, body)
+}
+
+fn examples() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../examples")
+}
+
+#[test]
+fn decide_grants_kill_switch_and_policy_commands() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let as_alice = |args: &[&str]| {
+        charter().arg("--data-dir").arg(&data).args(["--actor", "alice"]).args(args).output().unwrap()
+    };
+    assert!(as_alice(&["import", example_dir().to_str().unwrap(), "-w", "ops"]).status.success());
+
+    let crm = [
+        "decide",
+        "--principal",
+        "agent_sales_01",
+        "--action",
+        "invoke_tool",
+        "--resource",
+        "Tool::crm_salesforce",
+    ];
+    let allowed = as_alice(&crm);
+    assert_eq!(allowed.status.code(), Some(0), "{}", stderr(&allowed));
+    assert!(stdout(&allowed).contains("allow") && stdout(&allowed).contains("POL-AGENT-ACCESS/own-tools"));
+    let erp = [
+        "decide",
+        "--principal",
+        "agent_finance_01",
+        "--action",
+        "invoke_tool",
+        "--resource",
+        "Tool::erp_netsuite",
+    ];
+    let denied = as_alice(&[&erp[..], &["--context", r#"{"ticket":"CHG-1"}"#]].concat());
+    assert_eq!(denied.status.code(), Some(2));
+    assert!(stdout(&denied).contains("guardrail:tier-approval"), "{}", stdout(&denied));
+    let bad = as_alice(&[&crm[..], &["--context", "[1]"]].concat());
+    assert_eq!(bad.status.code(), Some(1));
+    assert!(stderr(&bad).contains("--context: expected a JSON object"), "{}", stderr(&bad));
+
+    // An approval grant, then the kill switch.
+    let grant = as_alice(&[
+        "-o",
+        "json",
+        "grant",
+        "create",
+        "--kind",
+        "approval",
+        "--agent",
+        "agent_finance_01",
+        "--action",
+        "invoke_tool",
+        "--resource",
+        "Tool::erp_netsuite",
+        "--ttl",
+        "2h",
+        "--reason",
+        "month-end close",
+    ]);
+    assert!(grant.status.success(), "{}", stderr(&grant));
+    let grant: serde_json::Value = serde_json::from_slice(&grant.stdout).unwrap();
+    assert_eq!(grant["record"]["approved_by"], "alice");
+    let approved = [&erp[..], &["--context", r#"{"ticket":"CHG-1","approval":"GRANT-0001"}"#]].concat();
+    assert_eq!(as_alice(&approved).status.code(), Some(0));
+    assert!(stdout(&as_alice(&["grant", "list"])).contains("GRANT-0001"));
+    assert!(as_alice(&["agents", "pause", "agent_finance_01"]).status.success());
+    let killed = as_alice(&approved);
+    assert_eq!(killed.status.code(), Some(2));
+    assert!(stdout(&killed).contains("guardrail:kill-switch"));
+    let resumed = as_alice(&["agents", "resume", "agent_finance_01"]);
+    assert!(stdout(&resumed).contains("status pilot"), "{}", stdout(&resumed));
+    assert!(as_alice(&["grant", "revoke", "GRANT-0001"]).status.success());
+    assert_eq!(as_alice(&approved).status.code(), Some(2));
+    assert!(stdout(&as_alice(&["grant", "list"])).contains("no grant holds now"));
+    assert!(stdout(&as_alice(&["grant", "list", "--all"])).contains("revoked"));
+    let own = as_alice(&[
+        "grant",
+        "create",
+        "--agent",
+        "agent_finance_01",
+        "--action",
+        "invoke_tool",
+        "--resource",
+        "Tool::erp_netsuite",
+        "--ttl",
+        "1h",
+        "--reason",
+        "x",
+        "--requested-by",
+        "alice",
+    ]);
+    assert!(stderr(&own).contains("may not be the requester"), "{}", stderr(&own));
+
+    // Policy tests: the enforced set passes; the proposed one breaks a case.
+    let tests = examples().join("policy-tests");
+    let proposed = examples().join("proposed");
+    let passed = as_alice(&["policy", "test", tests.to_str().unwrap()]);
+    assert!(passed.status.success(), "{}", stdout(&passed));
+    assert!(stdout(&passed).contains("8 passed, 0 failed, against the enforced policies"));
+    let failed =
+        as_alice(&["policy", "test", tests.to_str().unwrap(), "--proposed", proposed.to_str().unwrap()]);
+    assert_eq!(failed.status.code(), Some(1));
+    assert!(
+        stdout(&failed).contains("FAIL    the policies agent reads datasets in its region"),
+        "{}",
+        stdout(&failed)
+    );
+
+    // Replay: a read the proposed policy would deny.
+    let read = [
+        "decide",
+        "--principal",
+        "AGENT-POLICIES-OPS",
+        "--action",
+        "read_dataset",
+        "--resource",
+        "Dataset::AI_Agent_Procedures_Ops",
+    ];
+    assert!(as_alice(&read).status.success());
+    let replay = as_alice(&[
+        "-o",
+        "json",
+        "policy",
+        "replay",
+        "--proposed",
+        proposed.to_str().unwrap(),
+        "--since",
+        "1h",
+    ]);
+    assert!(replay.status.success(), "{}", stderr(&replay));
+    let report: serde_json::Value = serde_json::from_slice(&replay.stdout).unwrap();
+    assert_eq!(report["flips"].as_array().unwrap().len(), 1, "{report}");
+    assert_eq!(report["flips"][0]["principal"]["id"], "AGENT-POLICIES-OPS");
+    assert_eq!(report["counts"][0]["to_deny"], 1);
+    assert_eq!(report["unreproduced"], serde_json::json!([]));
+
+    // Lint and the review cycle.
+    assert!(stdout(&as_alice(&["policy", "lint"])).contains("4 policies, no findings"));
+    let sloppy = dir.path().join("sloppy.json");
+    std::fs::write(&sloppy, r#"{"policy_id":"POL-OPS-SLOPPY","title":"t","purpose":"One. Two. Three.","rules":"do things","owner":"a, b","status":"Review"}"#).unwrap();
+    let lint = as_alice(&["policy", "lint", "--file", sloppy.to_str().unwrap()]);
+    assert_eq!(lint.status.code(), Some(1));
+    for finding in ["names several owners", "3 sentences", "is not numbered"] {
+        assert!(stdout(&lint).contains(finding), "{}", stdout(&lint));
+    }
+    let first = as_alice(&["policy", "review-due", "--as-of", "2026-11-22"]);
+    assert!(stdout(&first).contains("POL-AGENT-COORDINATION") && stdout(&first).contains("raised now"));
+    let second = as_alice(&["policy", "review-due", "--as-of", "2026-11-22"]);
+    assert!(stdout(&second).contains("raised before"), "{}", stdout(&second));
+}
+
+#[test]
+fn a_decision_is_in_the_ledger_when_its_answer_arrives() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    assert!(run(&data, &["import", example_dir().to_str().unwrap(), "-w", "ops"]).status.success());
+    let token = run(&data, &["-o", "json", "token", "create", "--role", "operator", "--name", "gateway"]);
+    let token: serde_json::Value = serde_json::from_slice(&token.stdout).unwrap();
+    let token = token["token"].as_str().unwrap().to_owned();
+
+    let mut command = charter();
+    command.arg("serve").arg("--listen").arg("127.0.0.1:0").arg("--data-dir").arg(&data);
+    let (mut child, address, _) = start(command);
+    let request = r#"{"principal":{"type":"Agent","id":"agent_sales_01"},"action":"invoke_tool","resource":{"type":"Tool","id":"crm_salesforce"}}"#;
+    let (status, body) = post(&address, "/v1/workspaces/ops/decide", &token, request);
+    // Killed the moment the answer is read: no graceful shutdown, no flush.
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert_eq!(status, 200, "{body}");
+    let answer: serde_json::Value = serde_json::from_str(&body).unwrap();
+    let seq: u64 = answer["decision_id"].as_str().unwrap().strip_prefix("DEC-").unwrap().parse().unwrap();
+
+    let log = run(&data, &["-o", "json", "audit", "log", "--kind", "decision"]);
+    let events: serde_json::Value = serde_json::from_slice(&log.stdout).unwrap();
+    let events = events["events"].as_array().or_else(|| events.as_array()).unwrap().clone();
+    assert_eq!(events.len(), 1, "{events:?}");
+    assert_eq!(events[0]["seq"], seq);
+    let verified = run(&data, &["audit", "verify"]);
+    assert!(verified.status.success(), "{}{}", stdout(&verified), stderr(&verified));
+}

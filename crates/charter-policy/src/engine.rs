@@ -234,6 +234,12 @@ impl Engine {
         &self.entities
     }
 
+    /// Whether the registry holds the entity `reference` names.
+    pub fn knows(&self, reference: &EntityRef) -> bool {
+        EntityType::parse(&reference.entity_type)
+            .is_some_and(|entity_type| self.entities.get(&uid(entity_type, &reference.id)).is_some())
+    }
+
     /// The enforced Cedar policies, as one set.
     pub fn policy_set(&self) -> PolicySet {
         PolicySet::from_policies(self.policies.iter().cloned()).unwrap_or_default()

@@ -1,0 +1,535 @@
+//! `charter decide`, `charter grant …`, `charter agents pause|resume` and
+//! `charter policy lint|review-due|test|replay`.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::{Context, Result, bail};
+use charter_app::{Clock as _, NewGrant, RecordView, ReplayRegistry};
+use charter_model::registry::Policy;
+use charter_model::{Record, RecordKind, Span, Timestamp};
+use charter_policy::{DecisionAnswer, DecisionRequest, Effect, EntityRef, PolicyCase};
+
+use crate::args::{DecideArgs, Global, GrantCommand, Output, PolicyCommand, RegistryChoice};
+use crate::table::Table;
+use crate::{caller, open, print_json, print_record, resolve_workspace};
+
+/// Exit status of `charter decide` when something is denied.
+const DENIED: u8 = 2;
+
+/// `TYPE::ID` (quotes around the id allowed, as Cedar writes it), or a bare
+/// id of `default_type`.
+fn entity(text: &str, default_type: &str, what: &str) -> Result<EntityRef> {
+    let (entity_type, id) = match text.split_once("::") {
+        Some((entity_type, id)) => (entity_type.trim(), id.trim().trim_matches('"')),
+        None if !default_type.is_empty() => (default_type, text.trim()),
+        None => bail!("{what}: \"{text}\" is not TYPE::ID (e.g. Tool::crm_salesforce)"),
+    };
+    if entity_type.is_empty() || id.is_empty() {
+        bail!("{what}: \"{text}\" is not TYPE::ID (e.g. Tool::crm_salesforce)");
+    }
+    Ok(EntityRef { entity_type: entity_type.to_owned(), id: id.to_owned() })
+}
+
+fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T> {
+    let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+    serde_json::from_slice(&bytes).map_err(|error| {
+        anyhow::anyhow!("{}: line {}, column {}: {error}", path.display(), error.line(), error.column())
+    })
+}
+
+/// The `.json` files of `path` (itself, when it is a file), in name order.
+fn json_files(path: &Path) -> Result<Vec<PathBuf>> {
+    if path.is_file() {
+        return Ok(vec![path.to_owned()]);
+    }
+    let entries = std::fs::read_dir(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let mut files = Vec::new();
+    for entry in entries {
+        let file = entry.with_context(|| format!("cannot read {}", path.display()))?.path();
+        if file.extension().is_some_and(|ext| ext == "json") && file.is_file() {
+            files.push(file);
+        }
+    }
+    files.sort();
+    if files.is_empty() {
+        bail!("{} holds no .json files", path.display());
+    }
+    Ok(files)
+}
+
+/// Policies from a JSON file (one policy, or an array like policies.json)
+/// or a directory of such files. Every problem is reported, naming the
+/// file, the element and the field; Cedar must validate.
+pub(crate) fn load_policies(path: &Path) -> Result<Vec<Policy>> {
+    let mut policies = Vec::new();
+    let mut problems = Vec::new();
+    for file in json_files(path)? {
+        let name = file.display().to_string();
+        let value: serde_json::Value = read_json(&file)?;
+        let elements = match value {
+            serde_json::Value::Array(elements) => {
+                elements.into_iter().map(Some).enumerate().collect::<Vec<_>>()
+            }
+            other => vec![(usize::MAX, Some(other))],
+        };
+        for (index, element) in elements {
+            let place = if index == usize::MAX { String::new() } else { format!("[{index}]") };
+            match element.map(|value| RecordKind::Policy.from_value(value)) {
+                Some(Ok(Record::Policy(policy))) => {
+                    if let Some(text) = &policy.cedar
+                        && let Err(error) = charter_policy::compile(policy.policy_id.as_str(), text)
+                    {
+                        for diagnostic in error.diagnostics {
+                            problems.push(format!("{name}: {place}.cedar: {diagnostic}"));
+                        }
+                    }
+                    policies.push(*policy);
+                }
+                Some(Err(error)) if error.path.is_empty() => {
+                    problems.push(format!("{name}: {place}: {}", error.message))
+                }
+                Some(Err(error)) => {
+                    problems.push(format!("{name}: {place}.{}: {}", error.path, error.message))
+                }
+                _ => problems.push(format!("{name}: {place}: not a policy")),
+            }
+        }
+    }
+    if !problems.is_empty() {
+        bail!("invalid policies:\n  {}", problems.join("\n  "));
+    }
+    Ok(policies)
+}
+
+fn reasons(answer_reasons: &[String]) -> String {
+    answer_reasons.join(", ")
+}
+
+pub(crate) async fn decide(global: &Global, args: DecideArgs) -> Result<ExitCode> {
+    let requests: Vec<DecisionRequest> = match &args.file {
+        Some(file) => read_json(file)?,
+        None => {
+            let context = match &args.context {
+                None => serde_json::Map::new(),
+                Some(text) => match serde_json::from_str(text) {
+                    Ok(serde_json::Value::Object(map)) => map,
+                    Ok(_) => bail!("--context: expected a JSON object, got {text}"),
+                    Err(error) => bail!("--context: column {}: {error}", error.column()),
+                },
+            };
+            vec![DecisionRequest {
+                principal: entity(args.principal.as_deref().unwrap_or_default(), "Agent", "--principal")?,
+                action: args.action.clone().unwrap_or_default(),
+                resource: entity(args.resource.as_deref().unwrap_or_default(), "", "--resource")?,
+                context,
+            }]
+        }
+    };
+    let app = open(global, false).await?;
+    let workspace = resolve_workspace(&app, global).await?;
+    let answers = app.decide(&caller(global), &workspace, &requests).await?;
+    match global.output {
+        Output::Json if args.file.is_none() => print_json(&answers[0])?,
+        Output::Json => print_json(&answers)?,
+        Output::Table => {
+            let mut table =
+                Table::new(["DECISION", "ID", "PRINCIPAL", "ACTION", "RESOURCE", "REASONS", "ERRORS"]);
+            for (request, answer) in requests.iter().zip(&answers) {
+                table.row([
+                    effect(answer.decision).to_owned(),
+                    answer.decision_id.clone().unwrap_or_default(),
+                    request.principal.to_string(),
+                    request.action.clone(),
+                    request.resource.to_string(),
+                    reasons(&answer.reasons),
+                    answer.errors.join("; "),
+                ]);
+            }
+            print!("{}", table.render());
+        }
+    }
+    Ok(if answers.iter().all(|answer: &DecisionAnswer| answer.decision == Effect::Allow) {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(DENIED)
+    })
+}
+
+fn effect(effect: Effect) -> &'static str {
+    match effect {
+        Effect::Allow => "allow",
+        Effect::Deny => "deny",
+    }
+}
+
+pub(crate) async fn pause(global: &Global, id: &str) -> Result<ExitCode> {
+    let app = open(global, false).await?;
+    let workspace = resolve_workspace(&app, global).await?;
+    let view =
+        app.set_agent_status(&caller(global), &workspace, id, charter_model::AgentStatus::Paused).await?;
+    match global.output {
+        Output::Json => print_record(global, &view)?,
+        Output::Table => {
+            println!("Paused {id}: every decision about it denies from now on (version {}).", view.version)
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+pub(crate) async fn resume(
+    global: &Global,
+    id: &str,
+    status: Option<charter_model::AgentStatus>,
+) -> Result<ExitCode> {
+    let app = open(global, false).await?;
+    let workspace = resolve_workspace(&app, global).await?;
+    let view = app.resume_agent(&caller(global), &workspace, id, status).await?;
+    match global.output {
+        Output::Json => print_record(global, &view)?,
+        Output::Table => {
+            let status = match &view.record {
+                Record::Agent(agent) => agent.status.to_string(),
+                _ => String::new(),
+            };
+            println!("Resumed {id}: status {status} (version {}).", view.version);
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn grant_state(view: &RecordView, now: Timestamp) -> &'static str {
+    match &view.record {
+        Record::Grant(grant) if grant.revoked_at.is_some() => "revoked",
+        Record::Grant(grant) if grant.holds_at(now) => "holds",
+        Record::Grant(grant) if now < grant.granted_at => "not yet",
+        _ => "expired",
+    }
+}
+
+fn grant_row(view: &RecordView, now: Timestamp) -> Vec<String> {
+    let Record::Grant(grant) = &view.record else { return Vec::new() };
+    vec![
+        grant.grant_id.to_string(),
+        grant.kind.to_string(),
+        grant.agent_id.to_string(),
+        grant.action.clone(),
+        format!("{}::{}", grant.resource_type, grant.resource_id),
+        grant.expires_at.to_string(),
+        grant_state(view, now).to_owned(),
+        grant.approved_by.clone(),
+        grant.requested_by.clone(),
+        grant.reason.clone(),
+    ]
+}
+
+const GRANT_HEADER: [&str; 10] = [
+    "GRANT",
+    "KIND",
+    "AGENT",
+    "ACTION",
+    "RESOURCE",
+    "EXPIRES",
+    "STATE",
+    "APPROVED BY",
+    "REQUESTED BY",
+    "REASON",
+];
+
+pub(crate) async fn grant(global: &Global, command: GrantCommand) -> Result<ExitCode> {
+    let app = open(global, false).await?;
+    let workspace = resolve_workspace(&app, global).await?;
+    let now = || charter_app::SystemClock.now();
+    match command {
+        GrantCommand::Create { agent, action, resource, ttl, reason, kind, requested_by } => {
+            let resource = entity(&resource, "", "--resource")?;
+            let new = NewGrant {
+                kind,
+                agent_id: agent,
+                action,
+                resource_type: resource.entity_type,
+                resource_id: resource.id,
+                ttl,
+                reason,
+                requested_by,
+            };
+            let view = app.create_grant(&caller(global), &workspace, new).await?;
+            match global.output {
+                Output::Json => print_record(global, &view)?,
+                Output::Table => {
+                    let mut table = Table::new(GRANT_HEADER);
+                    table.row(grant_row(&view, now()));
+                    print!("{}", table.render());
+                }
+            }
+        }
+        GrantCommand::List { all } => {
+            let mut views = Vec::new();
+            let mut after: Option<String> = None;
+            loop {
+                let page = app
+                    .list_records(
+                        &caller(global),
+                        &workspace,
+                        RecordKind::Grant,
+                        after.as_deref(),
+                        charter_app::MAX_PAGE,
+                    )
+                    .await?;
+                views.extend(page.items);
+                match page.next_after {
+                    Some(next) => after = Some(next),
+                    None => break,
+                }
+            }
+            let now = now();
+            views.retain(|view| all || grant_state(view, now) == "holds");
+            match global.output {
+                Output::Json => print_json(&views)?,
+                Output::Table => {
+                    let mut table = Table::new(GRANT_HEADER);
+                    for view in &views {
+                        table.row(grant_row(view, now));
+                    }
+                    print!("{}", table.render());
+                    if table.is_empty() && !all {
+                        println!("(no grant holds now; --all lists expired and revoked ones)");
+                    }
+                }
+            }
+        }
+        GrantCommand::Revoke { id } => {
+            let view = app.revoke_grant(&caller(global), &workspace, &id).await?;
+            match global.output {
+                Output::Json => print_record(global, &view)?,
+                Output::Table => println!("Revoked {id}: the next decision no longer sees it."),
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+pub(crate) async fn policy(global: &Global, command: PolicyCommand) -> Result<ExitCode> {
+    match command {
+        PolicyCommand::Lint { file } => lint(global, file.as_deref()).await,
+        PolicyCommand::ReviewDue { as_of } => review_due(global, as_of).await,
+        PolicyCommand::Test { path, proposed, at } => test(global, &path, proposed.as_deref(), at).await,
+        PolicyCommand::Replay { proposed, since, registry } => {
+            replay(global, &proposed, since.as_deref(), registry).await
+        }
+    }
+}
+
+async fn lint(global: &Global, file: Option<&Path>) -> Result<ExitCode> {
+    let policies = match file {
+        Some(path) => load_policies(path)?,
+        None => {
+            let app = open(global, false).await?;
+            let workspace = resolve_workspace(&app, global).await?;
+            let page = app
+                .list_records(&caller(global), &workspace, RecordKind::Policy, None, charter_app::MAX_PAGE)
+                .await?;
+            page.items
+                .into_iter()
+                .filter_map(|view| match view.record {
+                    Record::Policy(policy) => Some(*policy),
+                    _ => None,
+                })
+                .collect()
+        }
+    };
+    let findings: Vec<_> = policies.iter().flat_map(charter_policy::lint).collect();
+    match global.output {
+        Output::Json => print_json(&serde_json::json!({ "policies": policies.len(), "findings": findings }))?,
+        Output::Table => {
+            if findings.is_empty() {
+                println!("{} policies, no findings.", policies.len());
+            } else {
+                let mut table = Table::new(["POLICY", "RULE", "PROBLEM"]);
+                for finding in &findings {
+                    table.row([finding.policy.clone(), finding.rule.to_owned(), finding.message.clone()]);
+                }
+                print!("{}", table.render());
+                println!("{} policies, {} findings.", policies.len(), findings.len());
+            }
+        }
+    }
+    Ok(if findings.is_empty() { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+}
+
+async fn review_due(global: &Global, as_of: Option<charter_model::Date>) -> Result<ExitCode> {
+    let app = open(global, false).await?;
+    let workspace = resolve_workspace(&app, global).await?;
+    let today = as_of.unwrap_or_else(|| charter_app::SystemClock.now().date());
+    let due = app.policies_due_for_review(&caller(global), &workspace, today).await?;
+    match global.output {
+        Output::Json => print_json(&due)?,
+        Output::Table => {
+            if due.is_empty() {
+                println!("No policy is due for review on {today}.");
+            } else {
+                let mut table = Table::new(["POLICY", "OWNER", "LAST REVIEW", "DUE SINCE", "RAIDA", ""]);
+                for item in &due {
+                    table.row([
+                        item.policy.clone(),
+                        item.owner.clone(),
+                        item.last_review.map_or_else(|| "never".to_owned(), |d| d.to_string()),
+                        item.due_since.map(|d| d.to_string()).unwrap_or_default(),
+                        item.raida_id.clone(),
+                        if item.opened { "raised now" } else { "raised before" }.to_owned(),
+                    ]);
+                }
+                print!("{}", table.render());
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Cases from a JSON file (an array of cases) or a directory of them.
+fn load_cases(path: &Path) -> Result<Vec<PolicyCase>> {
+    let mut cases = Vec::new();
+    for file in json_files(path)? {
+        let mut these: Vec<PolicyCase> = read_json(&file)?;
+        cases.append(&mut these);
+    }
+    Ok(cases)
+}
+
+async fn test(
+    global: &Global,
+    path: &Path,
+    proposed: Option<&Path>,
+    at: Option<Timestamp>,
+) -> Result<ExitCode> {
+    let cases = load_cases(path)?;
+    let proposed = proposed.map(load_policies).transpose()?;
+    let app = open(global, false).await?;
+    let workspace = resolve_workspace(&app, global).await?;
+    let now = at.unwrap_or_else(|| charter_app::SystemClock.now());
+    let results = match &proposed {
+        Some(policies) => {
+            let engine = app.proposed_engine(&caller(global), &workspace, policies).await?;
+            charter_policy::run_cases(&engine, &cases, now)
+        }
+        None => {
+            let loaded = app.policy_engine(&caller(global), &workspace).await?;
+            charter_policy::run_cases(&loaded.engine, &cases, now)
+        }
+    };
+    let failed = results.iter().filter(|result| !result.passed).count();
+    match global.output {
+        Output::Json => print_json(
+            &serde_json::json!({ "passed": results.len() - failed, "failed": failed, "results": results }),
+        )?,
+        Output::Table => {
+            let mut table = Table::new(["RESULT", "CASE", "EXPECTED", "GOT", "REASONS"]);
+            for result in &results {
+                let expected = match &result.expected_reasons {
+                    Some(expected) => format!("{} ({})", effect(result.expected), expected.join(", ")),
+                    None => effect(result.expected).to_owned(),
+                };
+                table.row([
+                    if result.passed { "pass" } else { "FAIL" }.to_owned(),
+                    result.name.clone(),
+                    expected,
+                    effect(result.got.decision).to_owned(),
+                    reasons(&result.got.reasons),
+                ]);
+            }
+            print!("{}", table.render());
+            let against = if proposed.is_some() { "the proposed policies" } else { "the enforced policies" };
+            println!("{} passed, {failed} failed, against {against}.", results.len() - failed);
+        }
+    }
+    Ok(if failed == 0 { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+}
+
+/// `--since`: a duration back from now, or a time.
+fn since(text: &str, now: Timestamp) -> Result<Timestamp> {
+    if let Ok(span) = text.parse::<Span>() {
+        return now.minus(span).with_context(|| format!("--since {text}: too far back"));
+    }
+    text.parse::<Timestamp>().map_err(|_| {
+        anyhow::anyhow!("--since: \"{text}\" is neither a duration (7d, 24h) nor an RFC 3339 time")
+    })
+}
+
+async fn replay(
+    global: &Global,
+    proposed: &Path,
+    since_text: Option<&str>,
+    registry: RegistryChoice,
+) -> Result<ExitCode> {
+    let policies = load_policies(proposed)?;
+    let now = charter_app::SystemClock.now();
+    let since = since_text.map(|text| since(text, now)).transpose()?;
+    let registry = match registry {
+        RegistryChoice::AsLogged => ReplayRegistry::AsLogged,
+        RegistryChoice::Current => ReplayRegistry::Current,
+    };
+    let app = open(global, false).await?;
+    let workspace = resolve_workspace(&app, global).await?;
+    let report = app.replay_decisions(&caller(global), &workspace, &policies, since, registry).await?;
+    match global.output {
+        Output::Json => print_json(&report)?,
+        Output::Table => {
+            let window = since.map_or_else(
+                || "all logged decisions".to_owned(),
+                |since| format!("decisions since {since}"),
+            );
+            println!(
+                "Replayed {} {window} with {} proposed {} ({}), on the registry {}: {} would flip.",
+                report.decisions,
+                report.proposed.len(),
+                if report.proposed.len() == 1 { "policy" } else { "policies" },
+                report.proposed.join(", "),
+                report.registry,
+                report.flips.len()
+            );
+            if !report.flips.is_empty() {
+                let mut table = Table::new([
+                    "DECISION",
+                    "AT",
+                    "PRINCIPAL",
+                    "ACTION",
+                    "RESOURCE",
+                    "LOGGED",
+                    "PROPOSED",
+                    "PROPOSED REASONS",
+                ]);
+                for flip in &report.flips {
+                    table.row([
+                        flip.decision_id.clone(),
+                        flip.at.to_string(),
+                        flip.principal.to_string(),
+                        flip.action.clone(),
+                        flip.resource.to_string(),
+                        effect(flip.logged).to_owned(),
+                        effect(flip.proposed.decision).to_owned(),
+                        reasons(&flip.proposed.reasons),
+                    ]);
+                }
+                print!("\n{}", table.render());
+                let mut counts = Table::new(["PRINCIPAL", "ACTION", "DENY→ALLOW", "ALLOW→DENY"]);
+                for count in &report.counts {
+                    counts.row([
+                        count.principal.clone(),
+                        count.action.clone(),
+                        count.to_allow.to_string(),
+                        count.to_deny.to_string(),
+                    ]);
+                }
+                print!("\n{}", counts.render());
+            }
+            if !report.unreproduced.is_empty() {
+                println!(
+                    "\n{} decisions are not reproduced by the policies they were made with on this registry, so no flip is reported for them: {}",
+                    report.unreproduced.len(),
+                    report.unreproduced.iter().take(20).cloned().collect::<Vec<_>>().join(", ")
+                );
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
