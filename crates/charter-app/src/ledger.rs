@@ -180,6 +180,17 @@ impl App {
             return Ok(());
         };
         let at = self.clock.now();
+        let recent = |last: charter_model::Timestamp| {
+            let elapsed = at.unix_micros() - last.unix_micros();
+            elapsed >= 0 && (elapsed as u128) < self.ledger.min_interval.as_micros()
+        };
+        // A checkpoint this process signed moments ago is enough to know the
+        // next is not due, without asking the database.
+        let signed =
+            self.signed.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).get(&workspace.id).copied();
+        if signed.is_some_and(recent) {
+            return Ok(());
+        }
         let due = match tx.latest_checkpoint(workspace.id).await? {
             None => true,
             Some(last) => {
@@ -192,6 +203,7 @@ impl App {
                 Checkpoint { origin: self.ledger.origin(&workspace.name), size, root: tree_root };
             let note = checkpoint.sign(signer).map_err(ledger_error)?;
             tx.insert_checkpoint(workspace.id, size, &tree_root, &note, at).await?;
+            self.signed.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).insert(workspace.id, at);
         }
         Ok(())
     }

@@ -42,7 +42,7 @@ pub use references::RaidaChanges;
 pub use replay::{Flip, FlipCount, ReplayRegistry, ReplayReport};
 pub use review::{REVIEW_MONTHS, ReviewDue};
 pub use status::WorkspaceStatus;
-pub use tokens::{NewToken, SECRET_PREFIX};
+pub use tokens::{NewToken, SECRET_PREFIX, TOKEN_CACHE_TTL};
 
 /// Where the current time comes from.
 pub trait Clock: Send + Sync + fmt::Debug {
@@ -78,6 +78,19 @@ pub struct App {
     ledger: ledger::LedgerSettings,
     committer: Option<Arc<commit::Committer>>,
     engines: Arc<decide::Engines>,
+    cache: Arc<Cache>,
+    /// When this process last signed a checkpoint of each workspace.
+    signed: Arc<std::sync::Mutex<std::collections::HashMap<i64, Timestamp>>>,
+}
+
+/// Lookups every request makes, kept in memory.
+#[derive(Debug, Default)]
+struct Cache {
+    /// Workspaces by name. A workspace is never renamed or deleted, so an
+    /// entry never goes stale.
+    workspaces: std::sync::RwLock<std::collections::HashMap<WorkspaceName, WorkspaceRow>>,
+    /// Authenticated tokens by secret hash, with when they were read.
+    tokens: std::sync::RwLock<std::collections::HashMap<String, (Caller, std::time::Instant)>>,
 }
 
 impl App {
@@ -94,6 +107,8 @@ impl App {
             ledger: ledger::LedgerSettings::default(),
             committer: None,
             engines: Arc::default(),
+            cache: Arc::default(),
+            signed: Arc::default(),
         }
     }
 
@@ -129,6 +144,15 @@ impl App {
         if !caller.may_see(name) {
             return Err(AppError::WorkspaceNotFound(name.clone()));
         }
-        self.store.workspace(name).await?.ok_or_else(|| AppError::WorkspaceNotFound(name.clone()))
+        let cached =
+            self.cache.workspaces.read().unwrap_or_else(|poisoned| poisoned.into_inner()).get(name).cloned();
+        if let Some(row) = cached {
+            return Ok(row);
+        }
+        let row =
+            self.store.workspace(name).await?.ok_or_else(|| AppError::WorkspaceNotFound(name.clone()))?;
+        let mut workspaces = self.cache.workspaces.write().unwrap_or_else(|poisoned| poisoned.into_inner());
+        workspaces.insert(name.clone(), row.clone());
+        Ok(row)
     }
 }

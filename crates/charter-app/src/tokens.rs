@@ -89,12 +89,39 @@ impl App {
         if !secret.starts_with(SECRET_PREFIX) {
             return Ok(None);
         }
-        let found = self.store.token_by_hash(&secret_hash(secret)).await?;
-        Ok(found.map(|(token, workspace)| Caller::Token {
+        let hash = secret_hash(secret);
+        let tokens = &self.cache.tokens;
+        let cached = tokens.read().unwrap_or_else(|poisoned| poisoned.into_inner()).get(&hash).cloned();
+        if let Some((caller, read)) = cached
+            && read.elapsed() < TOKEN_CACHE_TTL
+        {
+            return Ok(Some(caller));
+        }
+        let found = self.store.token_by_hash(&hash).await?;
+        let caller = found.map(|(token, workspace)| Caller::Token {
             token_id: token.id,
             name: token.name,
             workspace,
             role: token.role,
-        }))
+        });
+        if let Some(caller) = &caller {
+            let mut tokens = tokens.write().unwrap_or_else(|poisoned| poisoned.into_inner());
+            if tokens.len() >= TOKEN_CACHE_SIZE {
+                tokens.retain(|_, (_, read)| read.elapsed() < TOKEN_CACHE_TTL);
+                if tokens.len() >= TOKEN_CACHE_SIZE {
+                    tokens.clear();
+                }
+            }
+            tokens.insert(hash, (caller.clone(), std::time::Instant::now()));
+        }
+        Ok(caller)
     }
 }
+
+/// How long an authenticated token is trusted without asking the database
+/// again: a token revoked in the database stops working within this time.
+/// Unknown tokens are never cached.
+pub const TOKEN_CACHE_TTL: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// Most tokens remembered at once.
+const TOKEN_CACHE_SIZE: usize = 10_000;

@@ -141,6 +141,29 @@ pub enum BenchCommand {
         #[arg(long, default_value_t = 5)]
         rounds: usize,
     },
+    /// Decisions over HTTP with durable logging: a server on loopback, concurrent keep-alive
+    /// clients in the same process, then the decisions in the ledger counted
+    DecideHttp {
+        /// Concurrent clients, one connection each
+        #[arg(long, default_value_t = 64)]
+        clients: usize,
+        /// Requests in all
+        #[arg(long, default_value_t = 100_000)]
+        requests: usize,
+        /// Offer this many requests a second in all (each client paced, latency measured from
+        /// when each request was due); default: each client sends as soon as it is answered
+        #[arg(long, value_name = "PER_SECOND")]
+        rate: Option<f64>,
+        /// Cedar policies in the set
+        #[arg(long, default_value_t = 100)]
+        policies: usize,
+        /// Agents in the registry
+        #[arg(long, default_value_t = 1_000)]
+        agents: usize,
+        /// Tools in the registry
+        #[arg(long, default_value_t = 5_000)]
+        tools: usize,
+    },
 }
 
 #[derive(Debug, Subcommand)]

@@ -25,6 +25,10 @@ pub(crate) async fn run(_global: &Global, command: BenchCommand) -> Result<ExitC
             let shape = Shape { policies, agents, tools, requests, ..Shape::default() };
             policy(shape, rounds)
         }
+        BenchCommand::DecideHttp { clients, requests, rate, policies, agents, tools } => {
+            let shape = Shape { policies, agents, tools, ..Shape::default() };
+            crate::bench_http::decide_http(shape, clients, requests, rate).await
+        }
     }
 }
 

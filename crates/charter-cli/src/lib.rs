@@ -4,6 +4,7 @@
 pub mod args;
 mod audit;
 mod bench;
+mod bench_http;
 mod example;
 mod policy;
 mod table;

@@ -74,6 +74,11 @@ impl WriteTx {
         Self { tx, backend, ledgers: HashMap::new(), mutations: 0, events: 0, writes: 0 }
     }
 
+    /// The backend the transaction runs on.
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
     /// How many statements of this transaction changed anything so far. A
     /// step that fails without moving this number left the transaction as it
     /// was, so other work in the same transaction may go on.
