@@ -123,6 +123,26 @@ fn logged(request: &DecisionRequest, decision: &Decision, version: u64) -> Chang
     }
 }
 
+/// Requests decided on the async worker itself; a larger batch goes to the
+/// blocking pool, so it does not hold up other requests for milliseconds.
+const INLINE_BATCH: usize = 32;
+
+async fn decide_all(
+    loaded: &Arc<LoadedEngine>,
+    requests: &[DecisionRequest],
+    at: charter_model::Timestamp,
+) -> Result<Vec<Decision>> {
+    if requests.len() <= INLINE_BATCH {
+        return Ok(requests.iter().map(|request| loaded.engine.decide(request, at)).collect());
+    }
+    let (loaded, requests) = (loaded.clone(), requests.to_vec());
+    tokio::task::spawn_blocking(move || {
+        requests.iter().map(|request| loaded.engine.decide(request, at)).collect()
+    })
+    .await
+    .map_err(|error| AppError::Store(StoreError::Invariant(format!("deciding a batch: {error}"))))
+}
+
 impl App {
     /// Decides `requests` and logs every decision in the workspace ledger
     /// before returning; answers come in request order, each with its id.
@@ -152,8 +172,7 @@ impl App {
         for _ in 0..ATTEMPTS {
             let loaded = self.engine_at_least(&row, at_least).await?;
             let at = self.clock.now();
-            let decisions: Vec<Decision> =
-                requests.iter().map(|request| loaded.engine.decide(request, at)).collect();
+            let decisions = decide_all(&loaded, requests, at).await?;
             let changes = requests
                 .iter()
                 .zip(&decisions)

@@ -498,3 +498,29 @@ async fn policies_due_for_review_get_one_raida_action_per_cycle() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn a_large_batch_is_answered_in_order_and_logged_whole() {
+    each_backend(|store| async move {
+        let app = imported(store, TestClock::new()).await;
+        let requests: Vec<DecisionRequest> = (0..300)
+            .map(|n| match n % 3 {
+                0 => request("Agent::agent_sales_01", "invoke_tool", "Tool::crm_salesforce"),
+                1 => request("Agent::agent_sales_01", "invoke_tool", "Tool::erp_netsuite"),
+                _ => request("Agent::agent_nobody_01", "read_dataset", "Dataset::Business_Policies_Ops"),
+            })
+            .collect();
+        let answers = app.decide(&admin(), &ops(), &requests).await.unwrap();
+        assert_eq!(answers.len(), 300);
+        for (n, answer) in answers.iter().enumerate() {
+            assert_eq!(answer.decision == Effect::Allow, n % 3 == 0, "answer {n}: {answer:?}");
+        }
+        let first = decision_seq(answers[0].decision_id.as_deref().unwrap()).unwrap();
+        let last = decision_seq(answers[299].decision_id.as_deref().unwrap()).unwrap();
+        assert_eq!(last - first, 299);
+        assert_eq!(logged(&app, &answers[299]).await.request(), requests[299]);
+        let too_many = vec![requests[0].clone(); charter_app::MAX_DECISION_BATCH + 1];
+        assert!(matches!(app.decide(&admin(), &ops(), &too_many).await, Err(AppError::Invalid { .. })));
+    })
+    .await;
+}

@@ -453,6 +453,16 @@ async fn decisions_grants_and_the_kill_switch_over_http() {
         let raw = created.body["record"].to_string().replace(&grant_id, "GRANT-0099");
         let generic = api.call(Method::POST, "/v1/workspaces/ops/grants", Some(&t.admin), Some(&raw), &[]).await;
         assert_eq!(generic.status, StatusCode::BAD_REQUEST, "the grants endpoint takes a grant request");
+        let put = api
+            .call(
+                Method::PUT,
+                &format!("/v1/workspaces/ops/grants/{grant_id}"),
+                Some(&t.admin),
+                Some(&revoked.body["record"].to_string()),
+                &[("If-Match", "\"2\"")],
+            )
+            .await;
+        assert_eq!(put.status, StatusCode::FORBIDDEN, "{:?}", put.body);
 
         // The kill switch, and back.
         let pause = api.call(Method::POST, "/v1/workspaces/ops/agents/agent_finance_01/pause", Some(&t.owner), None, &[]).await;
