@@ -215,6 +215,21 @@ impl App {
         let Some(signer) = &self.ledger.signer else { return Ok(0) };
         let mut signed = 0;
         for workspace in self.store.workspaces().await? {
+            // Under load, commits sign every interval themselves; a write
+            // transaction of this task would only hold them up.
+            let last = self
+                .signed
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner())
+                .get(&workspace.id)
+                .copied();
+            let now = self.clock.now();
+            if last.is_some_and(|last| {
+                let elapsed = now.unix_micros() - last.unix_micros();
+                elapsed >= 0 && (elapsed as u128) < self.ledger.min_interval.as_micros()
+            }) {
+                continue;
+            }
             let size = self.store.event_count(workspace.id).await?;
             let latest = self.store.latest_checkpoint(workspace.id).await?.map_or(0, |c| c.size);
             if size <= latest {
@@ -233,8 +248,9 @@ impl App {
             let checkpoint =
                 Checkpoint { origin: self.ledger.origin(&workspace.name), size, root: tree_root };
             let note = checkpoint.sign(signer).map_err(ledger_error)?;
-            tx.insert_checkpoint(workspace.id, size, &tree_root, &note, self.clock.now()).await?;
+            tx.insert_checkpoint(workspace.id, size, &tree_root, &note, now).await?;
             tx.commit().await?;
+            self.signed.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).insert(workspace.id, now);
             signed += 1;
         }
         Ok(signed)
