@@ -289,6 +289,48 @@ string_enum!(
     }
 );
 
+string_enum!(
+    /// What an operation may do (Ops Governor), from least to most risky.
+    RiskClass {
+        /// Inspection only.
+        ReadOnly = "READ_ONLY",
+        /// A low-risk configuration change.
+        LowRiskConfig = "LOW_RISK_CONFIG",
+        /// Restarts or reloads services.
+        ServiceRestart = "SERVICE_RESTART",
+        /// Writes files.
+        FilesystemWrite = "FILESYSTEM_WRITE",
+    }
+);
+
+string_enum!(
+    /// Where an operation is in its lifecycle (agent operations framework):
+    /// Request → Plan → Approval → Execute → Validate → Publish → Retire,
+    /// with Rejected, Halted and RolledBack.
+    OperationStatus {
+        /// Declared, not yet checked.
+        Requested = "Requested",
+        /// Declaration and scope contract checked; awaiting approval when its tier needs one.
+        Planned = "Planned",
+        /// Approved for this exact plan.
+        Approved = "Approved",
+        /// Steps running.
+        Executing = "Executing",
+        /// Every step and verification passed.
+        Validated = "Validated",
+        /// Results promoted.
+        Published = "Published",
+        /// Closed and archived.
+        Retired = "Retired",
+        /// Refused by an approver.
+        Rejected = "Rejected",
+        /// Stopped by a failure or a halt.
+        Halted = "Halted",
+        /// Halted and rolled back.
+        RolledBack = "RolledBack",
+    }
+);
+
 #[cfg(test)]
 mod tests {
     use super::*;
