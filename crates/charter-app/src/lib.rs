@@ -19,6 +19,7 @@ pub mod generate;
 mod grants;
 pub mod import;
 pub mod ledger;
+mod operations;
 mod records;
 mod references;
 mod replay;

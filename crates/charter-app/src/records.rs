@@ -84,6 +84,17 @@ pub(crate) async fn create_workspace_in(
 /// line and column in that text.
 pub(crate) fn rule_problems(record: &Record) -> Vec<FieldError> {
     let mut problems = record.check();
+    if let Record::Operation(_) = record {
+        // An operation's state moves only through its own use cases, which
+        // check the declaration, the approvals and the runs.
+        problems.push(FieldError {
+            field: "operation_id".into(),
+            message:
+                "operations are declared with `charter op declare` or POST /v1/workspaces/{ws}/operations, \
+                      not written as records"
+                    .into(),
+        });
+    }
     if let Record::Policy(policy) = record
         && let Some(text) = &policy.cedar
         && let Err(error) = charter_policy::compile(policy.policy_id.as_str(), text)

@@ -87,6 +87,9 @@ pub enum Command {
     /// Governance policies: lint, the quarterly review, policy tests and replay
     #[command(subcommand)]
     Policy(PolicyCommand),
+    /// Governed operations (Ops Governor): declare, list, show
+    #[command(subcommand)]
+    Op(OpCommand),
     /// Show one record of any kind
     Get(GetArgs),
     /// Manage API tokens
@@ -397,6 +400,23 @@ pub enum PolicyCommand {
         /// Replay each decision on the registry as it was then, or as it is now
         #[arg(long, value_enum, default_value_t = RegistryChoice::AsLogged)]
         registry: RegistryChoice,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum OpCommand {
+    /// Declare an operation from its YAML declaration; prints its OPS-YYYY-MM-DD-NNN id
+    Declare {
+        /// The declaration (OPERATION_NAME, OBJECTIVE, RISK_CLASS, BLAST_RADIUS,
+        /// ROLLBACK_STRATEGY, ALLOWED_PATHS, ALLOWED_SERVICES, NOT_ALLOWED, REQUESTED_BY, STEPS)
+        file: PathBuf,
+    },
+    /// List operations
+    List,
+    /// Show one operation: its status, tier, approvals and plan
+    Show {
+        /// Operation id (OPS-YYYY-MM-DD-NNN)
+        id: String,
     },
 }
 

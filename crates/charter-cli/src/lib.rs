@@ -6,6 +6,7 @@ mod audit;
 mod bench;
 mod bench_http;
 mod example;
+mod ops;
 mod policy;
 mod table;
 
@@ -64,6 +65,7 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
         Command::Decide(args) => policy::decide(&global, args).await,
         Command::Grant(command) => policy::grant(&global, command).await,
         Command::Policy(command) => policy::policy(&global, command).await,
+        Command::Op(command) => ops::run(&global, command).await,
         Command::Get(get) => {
             let kind: RecordKind =
                 get.kind.parse().map_err(|error| anyhow::anyhow!("record kind: {error}"))?;

@@ -466,3 +466,38 @@ fn a_decision_is_in_the_ledger_when_its_answer_arrives() {
     let verified = run(&data, &["audit", "verify"]);
     assert!(verified.status.success(), "{}{}", stdout(&verified), stderr(&verified));
 }
+
+#[test]
+fn op_declare_list_and_show() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    assert!(run(&data, &["workspace", "create", "ops"]).status.success());
+    let root = dir.path().canonicalize().unwrap();
+    std::fs::create_dir_all(root.join("conf")).unwrap();
+    let file = dir.path().join("op.yaml");
+    std::fs::write(
+        &file,
+        format!(
+            "OPERATION_NAME: reload\nOBJECTIVE: o\nRISK_CLASS: LOW_RISK_CONFIG\nBLAST_RADIUS: b\nROLLBACK_STRATEGY: snapshot\n\
+             ALLOWED_PATHS: [{0}/conf]\nALLOWED_SERVICES: []\nREQUESTED_BY: agent_ops_01\nSTEPS:\n\
+             \x20 - name: write\n    command: touch {0}/conf/a\n    touches: [{0}/conf/a]\n    verify: [test -f {0}/conf/a]\n    rollback: rm {0}/conf/a\n",
+            root.display()
+        ),
+    )
+    .unwrap();
+    let declared = run(&data, &["op", "declare", file.to_str().unwrap()]);
+    assert!(declared.status.success(), "{}", stderr(&declared));
+    let id = stdout(&declared).trim().to_owned();
+    assert!(id.starts_with("OPS-") && id.ends_with("-001"), "{id}");
+    assert!(stderr(&declared).contains("(Tier 2), status Planned"), "{}", stderr(&declared));
+    assert!(stdout(&run(&data, &["op", "list"])).contains(&id));
+    let shown = stdout(&run(&data, &["op", "show", &id]));
+    assert!(shown.contains("RISK_CLASS:        LOW_RISK_CONFIG (Tier 2)"), "{shown}");
+
+    std::fs::write(&file, "OPERATION_NAME: x\nRISK_CLASS: sideways\n").unwrap();
+    let refused = run(&data, &["op", "declare", file.to_str().unwrap()]);
+    assert_eq!(refused.status.code(), Some(1));
+    for field in ["OBJECTIVE: missing", "STEPS: missing", "REQUESTED_BY: missing"] {
+        assert!(stderr(&refused).contains(field), "{}", stderr(&refused));
+    }
+}

@@ -192,3 +192,20 @@ pub(crate) async fn resume_agent(
     let view = app.resume_agent(&caller, &workspace(&name)?, &id, request.status).await?;
     Ok(record_response(StatusCode::OK, view))
 }
+
+/// `POST /operations`: the body is the declaration, in YAML or JSON (YAML
+/// reads JSON too).
+pub(crate) async fn declare_operation(
+    State(app): State<App>,
+    Authenticated(caller): Authenticated,
+    Path(name): Path<String>,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    let workspace = workspace(&name)?;
+    let body = body_text(body)?;
+    let text = std::str::from_utf8(&body).map_err(|error| {
+        ApiError::bad_request(format!("the request body is not UTF-8 (byte offset {})", error.valid_up_to()))
+    })?;
+    let view = app.declare_operation(&caller, &workspace, text).await?;
+    Ok(record_response(StatusCode::CREATED, view))
+}

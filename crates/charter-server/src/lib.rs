@@ -61,6 +61,10 @@ pub fn router(app: App, limits: Limits) -> Router {
         .route("/workspaces/{workspace}/decide/batch", post(decisions::decide_batch))
         .route("/workspaces/{workspace}/grants", get(routes::list_grants).post(decisions::create_grant))
         .route("/workspaces/{workspace}/grants/{id}/revoke", post(decisions::revoke_grant))
+        .route(
+            "/workspaces/{workspace}/operations",
+            get(routes::list_operations).post(decisions::declare_operation),
+        )
         .route("/workspaces/{workspace}/agents/{id}/pause", post(decisions::pause_agent))
         .route("/workspaces/{workspace}/agents/{id}/resume", post(decisions::resume_agent))
         .route("/workspaces/{workspace}/{kind}", get(routes::list_records).post(routes::create_record))

@@ -403,6 +403,16 @@ fn policy_paths(paths: PathsBuilder) -> PathsBuilder {
                     ("201", "The grant", Some("GrantView")),
                 )
                 .response("422", error_response("The grant breaks a rule; every problem is listed")),
+            )
+            .tap_add(
+                HttpMethod::Get,
+                OperationBuilder::new()
+                    .tag("grants")
+                    .operation_id(Some("list_grants"))
+                    .summary(Some("List grants in id order"))
+                    .parameter(path_parameter("workspace", "Workspace name"))
+                    .response("200", ResponseBuilder::new().description("One page").build())
+                    .response("401", error_response("No valid token")),
             ),
         )
         .path(
@@ -415,6 +425,30 @@ fn policy_paths(paths: PathsBuilder) -> PathsBuilder {
                     Some("GrantView"),
                 ))
                 .parameter(id("Grant id (GRANT-NNNN)")),
+            ),
+        )
+        .path(
+            "/v1/workspaces/{workspace}/operations",
+            PathItem::new(
+                HttpMethod::Post,
+                post(
+                    "declare_operation",
+                    "operations",
+                    "Declare an operation: the body is the Ops Governor declaration in YAML or JSON (OPERATION_NAME, OBJECTIVE, RISK_CLASS, BLAST_RADIUS, ROLLBACK_STRATEGY, ALLOWED_PATHS, ALLOWED_SERVICES, NOT_ALLOWED, REQUESTED_BY, STEPS); every problem is listed at once",
+                    None,
+                    ("201", "The operation, Planned, with its OPS-YYYY-MM-DD-NNN id, tier and declaration hash", Some("OperationView")),
+                )
+                .response("422", error_response("The declaration is invalid; every missing or wrong field is listed")),
+            )
+            .tap_add(
+                HttpMethod::Get,
+                OperationBuilder::new()
+                    .tag("operations")
+                    .operation_id(Some("list_operations"))
+                    .summary(Some("List operations in id order"))
+                    .parameter(path_parameter("workspace", "Workspace name"))
+                    .response("200", ResponseBuilder::new().description("One page").build())
+                    .response("401", error_response("No valid token")),
             ),
         )
         .path(

@@ -146,6 +146,16 @@ pub(crate) async fn list_grants(
     list_records(state, caller, Path((name, RecordKind::Grant.plural().to_owned())), query).await
 }
 
+/// `GET /operations`, shadowed like grants by the declaration route.
+pub(crate) async fn list_operations(
+    state: State<App>,
+    caller: Authenticated,
+    Path(name): Path<String>,
+    query: Result<Query<ListQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<Json<charter_app::Page>, ApiError> {
+    list_records(state, caller, Path((name, RecordKind::Operation.plural().to_owned())), query).await
+}
+
 pub(crate) async fn get_record(
     State(app): State<App>,
     Authenticated(caller): Authenticated,

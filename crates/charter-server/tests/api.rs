@@ -464,6 +464,33 @@ async fn decisions_grants_and_the_kill_switch_over_http() {
             .await;
         assert_eq!(put.status, StatusCode::FORBIDDEN, "{:?}", put.body);
 
+        // Agents request operations over the API; the requester is the token's holder.
+        let declaration = serde_json::json!({
+            "OPERATION_NAME": "inspect", "OBJECTIVE": "Look.", "RISK_CLASS": "READ_ONLY", "BLAST_RADIUS": "none",
+            "ROLLBACK_STRATEGY": "nothing to undo", "ALLOWED_PATHS": [], "ALLOWED_SERVICES": [],
+            "REQUESTED_BY": "owner-bot",
+            "STEPS": [{"name": "look", "command": "true", "verify": ["true"]}]
+        });
+        let declared = api
+            .call(Method::POST, "/v1/workspaces/ops/operations", Some(&t.owner), Some(&declaration.to_string()), &[])
+            .await;
+        assert_eq!(declared.status, StatusCode::FORBIDDEN, "owners do not declare operations: {:?}", declared.body);
+        let operator = api
+            .call(Method::POST, "/v1/workspaces/ops/tokens", Some(&t.admin), Some(r#"{"role":"operator","name":"owner-bot"}"#), &[])
+            .await;
+        let operator = operator.body["token"].as_str().unwrap().to_owned();
+        let declared = api
+            .call(Method::POST, "/v1/workspaces/ops/operations", Some(&operator), Some(&declaration.to_string()), &[])
+            .await;
+        assert_eq!(declared.status, StatusCode::CREATED, "{:?}", declared.body);
+        assert_eq!(declared.body["record"]["status"], "Planned");
+        assert_eq!(declared.body["record"]["tier"], 1);
+        let listed = api.call(Method::GET, "/v1/workspaces/ops/operations", Some(&t.auditor), None, &[]).await;
+        assert_eq!(listed.body["items"].as_array().unwrap().len(), 1);
+        let other = declaration.to_string().replace("owner-bot", "someone-else");
+        let refused = api.call(Method::POST, "/v1/workspaces/ops/operations", Some(&operator), Some(&other), &[]).await;
+        assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
+
         // The kill switch, and back.
         let pause = api.call(Method::POST, "/v1/workspaces/ops/agents/agent_finance_01/pause", Some(&t.owner), None, &[]).await;
         assert_eq!((pause.status, pause.body["record"]["status"].as_str()), (StatusCode::OK, Some("paused")));
