@@ -24,6 +24,7 @@ mod records;
 mod references;
 mod replay;
 mod review;
+mod runner;
 mod status;
 mod tokens;
 
@@ -42,6 +43,7 @@ pub use records::{MAX_PAGE, Page, RecordView};
 pub use references::RaidaChanges;
 pub use replay::{Flip, FlipCount, ReplayRegistry, ReplayReport};
 pub use review::{REVIEW_MONTHS, ReviewDue};
+pub use runner::{RunOptions, RunResult};
 pub use status::WorkspaceStatus;
 pub use tokens::{NewToken, SECRET_PREFIX, TOKEN_CACHE_TTL};
 

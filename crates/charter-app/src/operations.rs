@@ -89,6 +89,8 @@ impl App {
             requested_at: at,
             approvals: Vec::new(),
             rejection: None,
+            runs: Vec::new(),
+            halt_requested: None,
         };
         let actor = caller.actor().to_owned();
         let target = row.clone();

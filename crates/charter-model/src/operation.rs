@@ -125,6 +125,114 @@ pub struct Rejection {
     pub reason: String,
 }
 
+/// A command that ran, and what it did.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CommandResult {
+    /// The exact command.
+    pub command: String,
+    /// Its exit code (absent when it was killed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exit_code: Option<i32>,
+    /// How long it ran, in milliseconds.
+    pub duration_ms: u64,
+    /// The end of its standard output.
+    #[serde(default)]
+    pub stdout_tail: String,
+    /// The end of its standard error.
+    #[serde(default)]
+    pub stderr_tail: String,
+    /// Whether it was killed for running past its timeout.
+    #[serde(default)]
+    pub timed_out: bool,
+    /// Whether it was killed by a halt.
+    #[serde(default)]
+    pub halted: bool,
+}
+
+impl CommandResult {
+    /// Whether it ran to completion with exit code 0.
+    pub fn passed(&self) -> bool {
+        self.exit_code == Some(0) && !self.timed_out && !self.halted
+    }
+}
+
+/// One step of a run: the seed's execution contract.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct StepRecord {
+    /// Step number, from 1.
+    pub number: usize,
+    /// Its name.
+    pub name: String,
+    /// When it started.
+    pub at: Timestamp,
+    /// The command (in a dry run, the step's dry-run command, if it has one).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub command: Option<CommandResult>,
+    /// The verification commands (not run in a dry run).
+    #[serde(default)]
+    pub verify: Vec<CommandResult>,
+    /// Files the step changed, created or removed under ALLOWED_PATHS.
+    #[serde(default)]
+    pub changed: Vec<String>,
+    /// PASS or FAIL.
+    pub passed: bool,
+    /// Why it failed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub failure: Option<String>,
+}
+
+/// How a run ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum RunOutcome {
+    /// Every step and verification passed.
+    Success,
+    /// A step failed or the run was halted, and everything was rolled back.
+    Rollback,
+    /// A step failed and the rollback did not fully succeed.
+    Partial,
+}
+
+/// One run of an operation, or a dry run.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RunRecord {
+    /// A dry run runs only the steps' dry-run commands.
+    pub dry_run: bool,
+    /// Who ran it.
+    pub operator: String,
+    /// The plan it ran.
+    pub declaration_hash: String,
+    /// When it started.
+    pub started_at: Timestamp,
+    /// When it ended (absent while running, or if the runner died).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ended_at: Option<Timestamp>,
+    /// Files under ALLOWED_PATHS before the first step.
+    #[serde(default)]
+    pub snapshot_files: u64,
+    /// The steps run.
+    #[serde(default)]
+    pub steps: Vec<StepRecord>,
+    /// Rollback commands run, in the order run.
+    #[serde(default)]
+    pub rollback: Vec<CommandResult>,
+    /// Files restored from the snapshot.
+    #[serde(default)]
+    pub restored: Vec<String>,
+    /// Who halted it, if someone did.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub halted_by: Option<String>,
+    /// How it ended.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub outcome: Option<RunOutcome>,
+    /// SHA-256 of the run's JSON report, once written.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub report_sha256: Option<String>,
+}
+
 /// A governed operation.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -147,6 +255,12 @@ pub struct Operation {
     /// The refusal, if it was refused.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rejection: Option<Rejection>,
+    /// Runs and dry runs, oldest first.
+    #[serde(default)]
+    pub runs: Vec<RunRecord>,
+    /// A halt asked for while it runs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub halt_requested: Option<Rejection>,
 }
 
 /// A transition the lifecycle does not allow.

@@ -4,6 +4,7 @@
 //! files happen in `charter-app`; this crate decides what may happen.
 
 pub mod declaration;
+pub mod run;
 pub mod scope;
 pub mod tiers;
 

@@ -255,6 +255,8 @@ mod tests {
             requested_at: at("2026-11-22T10:00:00Z"),
             approvals: Vec::new(),
             rejection: None,
+            runs: Vec::new(),
+            halt_requested: None,
         }
     }
 

@@ -1,0 +1,295 @@
+//! The operation runner with real shell commands in temporary directories.
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use charter_app::{App, Caller, RunOptions};
+use charter_model::operation::RunOutcome;
+use charter_model::{OperationStatus, WorkspaceName};
+use charter_ops::TierRules;
+
+fn ops() -> WorkspaceName {
+    WorkspaceName::new("ops").unwrap()
+}
+
+struct Fixture {
+    app: App,
+    dir: tempfile::TempDir,
+    root: std::path::PathBuf,
+}
+
+async fn fixture() -> Fixture {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("data")).unwrap();
+    let store = charter_store::Store::open_data_dir(&dir.path().join("data")).await.unwrap();
+    let app = App::new(store);
+    app.create_workspace(&Caller::local("alice"), &ops()).await.unwrap();
+    let root = dir.path().canonicalize().unwrap().join("site");
+    std::fs::create_dir_all(root.join("conf")).unwrap();
+    std::fs::write(root.join("conf/site.conf"), "old\n").unwrap();
+    std::fs::write(root.join("conf/other.conf"), "untouched\n").unwrap();
+    Fixture { app, dir, root }
+}
+
+/// A LOW_RISK_CONFIG (Tier 2) declaration whose steps are `(name, command,
+/// touches, verify, rollback)`.
+fn declaration(root: &Path, steps: &[(&str, &str, &str, &str, &str)], extra: &str) -> String {
+    let mut text = format!(
+        "OPERATION_NAME: site config\nOBJECTIVE: o\nRISK_CLASS: LOW_RISK_CONFIG\nBLAST_RADIUS: the site\n\
+         ROLLBACK_STRATEGY: snapshot\nALLOWED_PATHS: [{root}/conf]\nALLOWED_SERVICES: []\nREQUESTED_BY: agent_ops_01\n{extra}STEPS:\n",
+        root = root.display()
+    );
+    for (name, command, touches, verify, rollback) in steps {
+        let command = command.replace("$ROOT", &root.display().to_string());
+        let touches = touches.replace("$ROOT", &root.display().to_string());
+        let verify = verify.replace("$ROOT", &root.display().to_string());
+        let rollback = rollback.replace("$ROOT", &root.display().to_string());
+        text.push_str(&format!(
+            "  - name: {name}\n    command: '{command}'\n    touches: [{touches}]\n    verify: ['{verify}']\n    rollback: '{rollback}'\n"
+        ));
+    }
+    text
+}
+
+impl Fixture {
+    fn options(&self, dry_run: bool) -> RunOptions {
+        RunOptions { dry_run, snapshot_dir: self.dir.path().join("snapshots"), rules: TierRules::default() }
+    }
+
+    async fn declare(&self, text: &str) -> String {
+        self.app.declare_operation(&Caller::local("alice"), &ops(), text).await.unwrap().id
+    }
+
+    async fn run(&self, id: &str, dry_run: bool) -> charter_app::RunResult {
+        self.app.run_operation(&Caller::local("carol"), &ops(), id, self.options(dry_run)).await.unwrap()
+    }
+
+    fn read(&self, path: &str) -> String {
+        std::fs::read_to_string(self.root.join(path)).unwrap()
+    }
+}
+
+#[tokio::test]
+async fn a_passing_run_records_every_step_and_reports() {
+    let f = fixture().await;
+    let text = declaration(
+        &f.root,
+        &[
+            (
+                "write",
+                "echo new > $ROOT/conf/site.conf",
+                "$ROOT/conf/site.conf",
+                "grep -q new $ROOT/conf/site.conf",
+                "echo old > $ROOT/conf/site.conf",
+            ),
+            (
+                "add",
+                "echo extra > $ROOT/conf/extra.conf",
+                "$ROOT/conf/extra.conf",
+                "test -f $ROOT/conf/extra.conf",
+                "rm $ROOT/conf/extra.conf",
+            ),
+        ],
+        "",
+    );
+    let id = f.declare(&text).await;
+    let result = f.run(&id, false).await;
+    assert_eq!(result.run.outcome, Some(RunOutcome::Success), "{:#?}", result.run);
+    assert_eq!(result.operation.status, OperationStatus::Validated);
+    assert_eq!(result.run.steps.len(), 2);
+    assert_eq!(result.run.steps[0].changed, [f.root.join("conf/site.conf").display().to_string()]);
+    assert_eq!(f.read("conf/site.conf"), "new\n");
+    let markdown = result.report.markdown();
+    for section in [
+        "## EXEC SUMMARY",
+        "## CHANGES MADE",
+        "## VERIFICATION EVIDENCE",
+        "## RISK ASSESSMENT",
+        "## NEXT SAFE ACTIONS",
+        "[STEP 1 | ",
+        "Status: PASS",
+    ] {
+        assert!(markdown.contains(section), "{section}\n{markdown}");
+    }
+    assert_eq!(result.run.report_sha256.as_deref(), Some(result.report.json_and_hash().1.as_str()));
+    let ledger = charter_ops::run::signoff_entries(&result.operation);
+    assert!(
+        ledger.contains(&format!("operation_id: {id}")) && ledger.contains("outcome: SUCCESS"),
+        "{ledger}"
+    );
+    assert!(ledger.contains("approved_by: \"SELF\""), "Tier 2 needs no approval: {ledger}");
+    // A Validated operation does not run again.
+    let again =
+        f.app.run_operation(&Caller::local("carol"), &ops(), &id, f.options(false)).await.unwrap_err();
+    assert!(again.to_string().contains("only Planned or Approved operations run"), "{again}");
+}
+
+#[tokio::test]
+async fn a_write_outside_the_steps_paths_is_caught_and_restored_byte_for_byte() {
+    let f = fixture().await;
+    let text = declaration(
+        &f.root,
+        &[
+            ("first", "echo new > $ROOT/conf/site.conf", "$ROOT/conf/site.conf", "true", "true"),
+            (
+                "sneaky",
+                "echo sneaky > $ROOT/conf/other.conf; echo x > $ROOT/conf/dropped",
+                "$ROOT/conf/site.conf",
+                "true",
+                "true",
+            ),
+            ("never", "echo never > $ROOT/conf/never", "$ROOT/conf/never", "true", "true"),
+        ],
+        "",
+    );
+    let id = f.declare(&text).await;
+    let result = f.run(&id, false).await;
+    assert_eq!(result.run.outcome, Some(RunOutcome::Rollback), "{:#?}", result.run);
+    assert_eq!(result.operation.status, OperationStatus::RolledBack);
+    assert_eq!(result.run.steps.len(), 2, "the step after a failure never runs");
+    let failure = result.run.steps[1].failure.clone().unwrap();
+    assert!(
+        failure.contains("changed outside the step's declared paths") && failure.contains("other.conf"),
+        "{failure}"
+    );
+    assert_eq!(
+        (f.read("conf/site.conf"), f.read("conf/other.conf")),
+        ("old\n".to_owned(), "untouched\n".to_owned())
+    );
+    assert!(!f.root.join("conf/dropped").exists() && !f.root.join("conf/never").exists());
+    assert_eq!(result.run.rollback.len(), 2, "both executed steps rolled back, newest first");
+    let ledger = charter_ops::run::signoff_entries(&result.operation);
+    assert!(ledger.contains("outcome: ROLLBACK") && ledger.contains("rollback_timestamp: "), "{ledger}");
+}
+
+#[tokio::test]
+async fn a_failed_verification_rolls_back_and_timeouts_fail() {
+    let f = fixture().await;
+    let text = declaration(
+        &f.root,
+        &[(
+            "write",
+            "echo new > $ROOT/conf/site.conf",
+            "$ROOT/conf/site.conf",
+            "grep -q nope $ROOT/conf/site.conf",
+            "echo old > $ROOT/conf/site.conf",
+        )],
+        "",
+    );
+    let id = f.declare(&text).await;
+    let result = f.run(&id, false).await;
+    assert_eq!(result.run.outcome, Some(RunOutcome::Rollback));
+    assert!(
+        result.run.steps[0].failure.as_deref().unwrap().contains("verification"),
+        "{:?}",
+        result.run.steps[0]
+    );
+    assert!(result.run.rollback[0].passed());
+    assert_eq!(f.read("conf/site.conf"), "old\n");
+
+    let slow = declaration(&f.root, &[("slow", "sleep 5", "", "true", "true")], "")
+        .replace("    verify", "    timeout_secs: 1\n    verify");
+    let id = f.declare(&slow).await;
+    let started = Instant::now();
+    let result = f.run(&id, false).await;
+    assert!(started.elapsed() < Duration::from_secs(4), "killed at its timeout");
+    assert!(result.run.steps[0].command.as_ref().unwrap().timed_out);
+    assert_eq!(result.operation.status, OperationStatus::RolledBack);
+}
+
+#[tokio::test]
+async fn a_dry_run_runs_only_dry_run_commands_and_changes_nothing() {
+    let f = fixture().await;
+    let text = declaration(
+        &f.root,
+        &[("write", "echo new > $ROOT/conf/site.conf", "$ROOT/conf/site.conf", "true", "true")],
+        "",
+    )
+    .replace("    verify", "    dry_run: 'test -w $ROOT/conf/site.conf'\n    verify")
+    .replace("$ROOT", &f.root.display().to_string());
+    let id = f.declare(&text).await;
+    let result = f.run(&id, true).await;
+    assert_eq!(result.run.outcome, Some(RunOutcome::Success), "{:#?}", result.run);
+    assert_eq!(result.operation.status, OperationStatus::Planned, "a dry run changes no status");
+    assert_eq!(f.read("conf/site.conf"), "old\n");
+    assert!(charter_ops::run::dry_run_passed(&result.operation));
+
+    // A dry-run command that changes a file fails, and the file comes back.
+    let sneaky = text.replace("test -w", "echo changed >>");
+    let id = f.declare(&sneaky).await;
+    let result = f.run(&id, true).await;
+    assert_eq!(result.run.outcome, Some(RunOutcome::Rollback), "{:#?}", result.run);
+    assert!(result.run.steps[0].failure.as_deref().unwrap().contains("a dry run changed"));
+    assert_eq!(f.read("conf/site.conf"), "old\n", "restored");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_halt_stops_a_long_step_and_rolls_back() {
+    let f = fixture().await;
+    let text = declaration(
+        &f.root,
+        &[(
+            "write then wait",
+            "echo new > $ROOT/conf/site.conf; sleep 30",
+            "$ROOT/conf/site.conf",
+            "true",
+            "echo old > $ROOT/conf/site.conf",
+        )],
+        "",
+    );
+    let id = f.declare(&text).await;
+    let (app, options, run_id) = (f.app.clone(), f.options(false), id.clone());
+    let started = Instant::now();
+    let running =
+        tokio::spawn(
+            async move { app.run_operation(&Caller::local("carol"), &ops(), &run_id, options).await },
+        );
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    f.app.halt_operation(&Caller::local("dave"), &ops(), &id).await.unwrap();
+    let result = running.await.unwrap().unwrap();
+    assert!(started.elapsed() < Duration::from_secs(10), "the step was killed, not waited for");
+    assert_eq!(result.run.halted_by.as_deref(), Some("dave"));
+    assert_eq!(result.operation.status, OperationStatus::RolledBack);
+    assert_eq!(f.read("conf/site.conf"), "old\n");
+    assert!(result.run.steps[0].command.as_ref().unwrap().halted);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_runner_that_dies_leaves_the_operation_executing_and_it_is_not_continued() {
+    let f = fixture().await;
+    let text = declaration(
+        &f.root,
+        &[
+            (
+                "quick",
+                "echo new > $ROOT/conf/site.conf",
+                "$ROOT/conf/site.conf",
+                "true",
+                "echo old > $ROOT/conf/site.conf",
+            ),
+            ("long", "sleep 30", "", "true", "true"),
+        ],
+        "",
+    );
+    let id = f.declare(&text).await;
+    let (app, options, run_id) = (f.app.clone(), f.options(false), id.clone());
+    let running =
+        tokio::spawn(
+            async move { app.run_operation(&Caller::local("carol"), &ops(), &run_id, options).await },
+        );
+    tokio::time::sleep(Duration::from_millis(1_000)).await;
+    running.abort();
+    let _ = running.await;
+    let view = f
+        .app
+        .get_record(&Caller::local("x"), &ops(), charter_model::RecordKind::Operation, &id)
+        .await
+        .unwrap();
+    let charter_model::Record::Operation(op) = view.record else { panic!() };
+    assert_eq!(op.status, OperationStatus::Executing);
+    assert_eq!(op.runs[0].steps.len(), 1, "the evidence so far is kept");
+    assert!(op.runs[0].steps[0].passed);
+    let refused =
+        f.app.run_operation(&Caller::local("carol"), &ops(), &id, f.options(false)).await.unwrap_err();
+    assert!(refused.to_string().contains("never finished"), "{refused}");
+}

@@ -1,0 +1,396 @@
+//! What the runner decides without touching anything: which files a step
+//! may change, whether a dry run proves a plan, the execution contract's
+//! text, the run report and the signoff ledger entry.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+
+use charter_model::operation::{CommandResult, RunOutcome, RunRecord, StepRecord};
+use charter_model::{Operation, Timestamp};
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+
+use crate::scope::is_within;
+
+/// Default timeout of a step's command, in seconds.
+pub const DEFAULT_TIMEOUT_SECS: u64 = 300;
+
+/// What is at a path under ALLOWED_PATHS.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Entry {
+    /// A regular file: the SHA-256 of its bytes, and its mode.
+    File {
+        /// Hexadecimal SHA-256 of the content.
+        sha256: String,
+        /// Unix permission bits.
+        mode: u32,
+    },
+    /// A symbolic link and its target, as written.
+    Symlink {
+        /// The target.
+        target: String,
+    },
+    /// A directory.
+    Dir,
+}
+
+/// The files under ALLOWED_PATHS, by absolute path.
+pub type Manifest = BTreeMap<String, Entry>;
+
+/// Paths whose entry differs between `before` and `after` (changed, created
+/// or removed), in order.
+pub fn changed(before: &Manifest, after: &Manifest) -> Vec<String> {
+    let mut paths: Vec<String> = before
+        .iter()
+        .filter(|(path, entry)| after.get(*path) != Some(entry))
+        .map(|(path, _)| path.clone())
+        .chain(after.keys().filter(|path| !before.contains_key(*path)).cloned())
+        .collect();
+    paths.sort();
+    paths.dedup();
+    paths
+}
+
+/// The changed paths outside every path the step declared it touches
+/// (resolved). A directory that only holds a touched path may change (a
+/// file created in it changes its listing, not its entry, so it never shows).
+pub fn outside(changed: &[String], touches: &[String]) -> Vec<String> {
+    changed
+        .iter()
+        .filter(|path| !touches.iter().any(|touched| is_within(path, touched) || is_within(touched, path)))
+        .cloned()
+        .collect()
+}
+
+/// Whether a dry run of the operation's current plan has passed.
+pub fn dry_run_passed(operation: &Operation) -> bool {
+    operation.runs.iter().any(|run| {
+        run.dry_run
+            && run.declaration_hash == operation.declaration_hash
+            && run.outcome == Some(RunOutcome::Success)
+    })
+}
+
+fn block(out: &mut String, text: &str) {
+    let text = text.trim_end();
+    if text.is_empty() {
+        out.push_str("(no output)\n");
+    } else {
+        out.push_str(text);
+        out.push('\n');
+    }
+}
+
+fn result_line(result: &CommandResult) -> String {
+    let status = match (result.exit_code, result.timed_out, result.halted) {
+        (_, true, _) => "killed: timed out".to_owned(),
+        (_, _, true) => "killed: halted".to_owned(),
+        (Some(code), _, _) => format!("exit {code}"),
+        (None, _, _) => "killed".to_owned(),
+    };
+    format!("{status} in {} ms", result.duration_ms)
+}
+
+/// The seed's execution contract for one step:
+///
+/// ```text
+/// [STEP N | UTC timestamp]
+/// Command:
+/// <exact command>
+/// Result:
+/// <relevant output>
+/// Status: PASS/FAIL
+/// Verification:
+/// <verification command + output>
+/// ```
+pub fn contract(step: &StepRecord) -> String {
+    let mut out = format!("[STEP {} | {}] {}\nCommand:\n", step.number, step.at, step.name);
+    match &step.command {
+        Some(command) => {
+            out.push_str(&command.command);
+            out.push_str("\nResult:\n");
+            let _ = writeln!(out, "{}", result_line(command));
+            block(&mut out, &format!("{}{}", command.stdout_tail, command.stderr_tail));
+        }
+        None => out.push_str("(none: the step has no dry-run command)\nResult:\n(not run)\n"),
+    }
+    let _ = writeln!(out, "Status: {}", if step.passed { "PASS" } else { "FAIL" });
+    if let Some(failure) = &step.failure {
+        let _ = writeln!(out, "Failure: {failure}");
+    }
+    out.push_str("Verification:\n");
+    if step.verify.is_empty() {
+        out.push_str("(none run)\n");
+    }
+    for verify in &step.verify {
+        let _ = writeln!(out, "$ {}  ({})", verify.command, result_line(verify));
+        block(&mut out, &format!("{}{}", verify.stdout_tail, verify.stderr_tail));
+    }
+    out
+}
+
+/// The report of a run (the reporting contract), from its record alone.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Report {
+    /// The operation.
+    pub operation_id: String,
+    /// EXEC SUMMARY: one paragraph.
+    pub exec_summary: String,
+    /// CHANGES MADE: files and services.
+    pub changes_made: Vec<String>,
+    /// VERIFICATION EVIDENCE: every step's execution contract.
+    pub verification_evidence: Vec<String>,
+    /// RISK ASSESSMENT: the residual risk.
+    pub risk_assessment: String,
+    /// NEXT SAFE ACTIONS, bounded.
+    pub next_safe_actions: Vec<String>,
+}
+
+/// The report of `run` of `operation`.
+pub fn report(operation: &Operation, run: &RunRecord) -> Report {
+    let d = &operation.declaration;
+    let passed = run.steps.iter().filter(|s| s.passed).count();
+    let outcome = match run.outcome {
+        Some(RunOutcome::Success) => "SUCCESS",
+        Some(RunOutcome::Rollback) => "ROLLBACK",
+        Some(RunOutcome::Partial) => "PARTIAL",
+        None => "INTERRUPTED",
+    };
+    let kind = if run.dry_run { "Dry run" } else { "Run" };
+    let failed = run.steps.iter().find(|s| !s.passed);
+    let mut summary = format!(
+        "{kind} of {} \"{}\" ({}, Tier {}) by {} from {} to {}: {outcome}. {passed} of {} steps passed.",
+        operation.operation_id,
+        d.operation_name,
+        d.risk_class,
+        operation.tier,
+        run.operator,
+        run.started_at,
+        run.ended_at.map_or_else(|| "(not finished)".to_owned(), |t| t.to_string()),
+        d.steps.len(),
+    );
+    if let Some(step) = failed {
+        let _ = write!(
+            summary,
+            " Step {} \"{}\" failed: {}.",
+            step.number,
+            step.name,
+            step.failure.as_deref().unwrap_or("see its evidence")
+        );
+    }
+    if let Some(by) = &run.halted_by {
+        let _ = write!(summary, " Halted by {by}.");
+    }
+    if !run.rollback.is_empty() || !run.restored.is_empty() {
+        let _ = write!(
+            summary,
+            " Rolled back: {} rollback commands ({} passed), {} files restored from the snapshot.",
+            run.rollback.len(),
+            run.rollback.iter().filter(|r| r.passed()).count(),
+            run.restored.len()
+        );
+    }
+    let mut changes: Vec<String> = Vec::new();
+    if !run.dry_run {
+        for step in &run.steps {
+            for path in &step.changed {
+                changes.push(format!("step {}: file {path}", step.number));
+            }
+            if let Some(declared) = d.steps.get(step.number - 1) {
+                for service in &declared.services {
+                    changes.push(format!("step {}: service {service}", step.number));
+                }
+            }
+        }
+        for path in &run.restored {
+            changes.push(format!("rollback: restored {path}"));
+        }
+    }
+    if changes.is_empty() {
+        changes.push("none".to_owned());
+    }
+    let risk = match run.outcome {
+        Some(RunOutcome::Success) if run.dry_run => format!(
+            "Nothing was changed. The dry run proves plan {} for approval; the real run's blast radius: {}.",
+            &run.declaration_hash[..16.min(run.declaration_hash.len())],
+            d.blast_radius
+        ),
+        Some(RunOutcome::Success) => {
+            format!("Changes are in place and verified. Residual blast radius: {}.", d.blast_radius)
+        }
+        Some(RunOutcome::Rollback) => {
+            "Every change was rolled back and the rollback verified; the system is as before the run."
+                .to_owned()
+        }
+        Some(RunOutcome::Partial) => {
+            "The rollback did not fully succeed: the system may be in a mixed state. Treat as an incident."
+                .to_owned()
+        }
+        None => "The run did not finish: the system may be in a mixed state.".to_owned(),
+    };
+    let next = match run.outcome {
+        Some(RunOutcome::Success) if run.dry_run && operation.tier >= 3 => vec![
+            format!("Ask an approver (not {}) to approve {}.", d.requested_by, operation.operation_id),
+            "Do not edit the plan: an edit voids the dry-run proof and any approval.".to_owned(),
+        ],
+        Some(RunOutcome::Success) if run.dry_run => vec![format!("Run {} for real.", operation.operation_id)],
+        Some(RunOutcome::Success) => vec![
+            "Watch the services' health signals for one change window.".to_owned(),
+            format!("Publish {} when the results are accepted.", operation.operation_id),
+        ],
+        Some(RunOutcome::Rollback) => vec![
+            "Read the failed step's evidence; do not fix forward.".to_owned(),
+            "Declare a corrected operation; it needs a new dry run and new approvals.".to_owned(),
+        ],
+        _ => vec![
+            "Halt all related changes and page the on-call person.".to_owned(),
+            "Restore from the snapshot or the rollback commands by hand, verifying each.".to_owned(),
+        ],
+    };
+    Report {
+        operation_id: operation.operation_id.to_string(),
+        exec_summary: summary,
+        changes_made: changes,
+        verification_evidence: run.steps.iter().map(contract).collect(),
+        risk_assessment: risk,
+        next_safe_actions: next,
+    }
+}
+
+impl Report {
+    /// The report as Markdown.
+    pub fn markdown(&self) -> String {
+        let mut out = format!(
+            "# Operation report: {}\n\n## EXEC SUMMARY\n\n{}\n\n## CHANGES MADE\n\n",
+            self.operation_id, self.exec_summary
+        );
+        for change in &self.changes_made {
+            let _ = writeln!(out, "- {change}");
+        }
+        out.push_str("\n## VERIFICATION EVIDENCE\n\n");
+        for evidence in &self.verification_evidence {
+            let _ = writeln!(out, "```\n{}```\n", evidence);
+        }
+        let _ = writeln!(out, "## RISK ASSESSMENT\n\n{}\n\n## NEXT SAFE ACTIONS\n", self.risk_assessment);
+        for action in &self.next_safe_actions {
+            let _ = writeln!(out, "- {action}");
+        }
+        out
+    }
+
+    /// The report as canonical JSON, and its SHA-256: what the ledger holds.
+    pub fn json_and_hash(&self) -> (String, String) {
+        let value = serde_json::to_value(self).unwrap_or_default();
+        let json = charter_model::canonical::to_string(&value);
+        let hash = Sha256::digest(json.as_bytes()).iter().map(|b| format!("{b:02x}")).collect();
+        (json, hash)
+    }
+}
+
+/// A quoted YAML scalar.
+fn scalar(text: &str) -> String {
+    serde_json::to_string(text).unwrap_or_else(|_| "\"\"".to_owned())
+}
+
+/// The signoff ledger entries of an operation, in the format of
+/// `ops-governor.md`: one entry per real run. A rolled-back run's entry
+/// keeps the original approval fields and gains the rollback's time and
+/// evidence; nothing is overwritten.
+pub fn signoff_entries(operation: &Operation) -> String {
+    let mut out = String::new();
+    let d = &operation.declaration;
+    let approvals: Vec<_> = operation.approvals.iter().collect();
+    for run in operation.runs.iter().filter(|run| !run.dry_run) {
+        let valid: Vec<_> = approvals.iter().filter(|a| a.declaration_hash == run.declaration_hash).collect();
+        let approved_by = if valid.is_empty() {
+            "SELF".to_owned()
+        } else {
+            valid.iter().map(|a| a.by.as_str()).collect::<Vec<_>>().join(", ")
+        };
+        let approval_timestamp = valid.iter().map(|a| a.at).max().unwrap_or(operation.requested_at);
+        let outcome = match run.outcome {
+            Some(RunOutcome::Success) => "SUCCESS",
+            Some(RunOutcome::Rollback) => "ROLLBACK",
+            _ => "PARTIAL",
+        };
+        let changed: usize = run.steps.iter().map(|s| s.changed.len()).sum();
+        let summary = format!(
+            "{} of {} steps; {changed} files changed",
+            run.steps.iter().filter(|s| s.passed).count(),
+            d.steps.len()
+        );
+        let rollback_ref = if d.rollback_strategy.trim().eq_ignore_ascii_case("snapshot") {
+            format!("snapshot of ALLOWED_PATHS taken {}", run.started_at)
+        } else {
+            d.rollback_strategy.clone()
+        };
+        let _ = writeln!(out, "---");
+        let _ = writeln!(out, "operation_id: {}", operation.operation_id);
+        let _ = writeln!(out, "operation_name: {}", scalar(&d.operation_name));
+        let _ = writeln!(out, "requested_by: {}", scalar(&d.requested_by));
+        let _ = writeln!(out, "approved_by: {}", scalar(&approved_by));
+        let _ = writeln!(out, "approval_timestamp: {}", approval_timestamp);
+        let _ = writeln!(out, "execution_timestamp: {}", run.started_at);
+        let _ = writeln!(out, "risk_class: {}", d.risk_class);
+        let _ = writeln!(out, "blast_radius: {}", scalar(&d.blast_radius));
+        let _ = writeln!(out, "changes_summary: {}", scalar(&summary));
+        let _ = writeln!(out, "rollback_ref: {}", scalar(&rollback_ref));
+        let _ = writeln!(out, "outcome: {outcome}");
+        let mut notes = format!(
+            "operator {}; plan {}",
+            run.operator,
+            &run.declaration_hash[..16.min(run.declaration_hash.len())]
+        );
+        if let Some(hash) = &run.report_sha256 {
+            let _ = write!(notes, "; report sha256 {hash}");
+        }
+        let _ = writeln!(out, "notes: {}", scalar(&notes));
+        if outcome != "SUCCESS" {
+            let _ = writeln!(out, "rollback_timestamp: {}", run.ended_at.unwrap_or(run.started_at));
+            let evidence: Vec<String> = run
+                .rollback
+                .iter()
+                .map(|r| format!("{} ({})", r.command, result_line(r)))
+                .chain(run.restored.iter().map(|p| format!("restored {p}")))
+                .collect();
+            let _ = writeln!(out, "rollback_evidence: {}", scalar(&evidence.join("; ")));
+        }
+    }
+    out
+}
+
+/// The signoff entries of `operations` whose runs started in `month`
+/// (`YYYY-MM`), as the seed's `ops/ledger/YYYY-MM.yaml` file.
+pub fn month_ledger(operations: &[Operation], month: &str) -> String {
+    let mut out = String::new();
+    for operation in operations {
+        let mut only = operation.clone();
+        only.runs.retain(|run| run.started_at.to_string().starts_with(month));
+        out.push_str(&signoff_entries(&only));
+    }
+    out
+}
+
+/// The time a run ended, or now.
+pub fn ended(run: &RunRecord, now: Timestamp) -> Timestamp {
+    run.ended_at.unwrap_or(now)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry(hash: &str) -> Entry {
+        Entry::File { sha256: hash.into(), mode: 0o644 }
+    }
+
+    #[test]
+    fn changes_and_paths_outside_the_declared_ones() {
+        let before: Manifest = [("/a/x".to_owned(), entry("1")), ("/a/y".to_owned(), entry("2"))].into();
+        let after: Manifest = [("/a/x".to_owned(), entry("9")), ("/a/z".to_owned(), entry("3"))].into();
+        assert_eq!(changed(&before, &after), ["/a/x", "/a/y", "/a/z"]);
+        assert_eq!(outside(&changed(&before, &after), &["/a/x".to_owned()]), ["/a/y", "/a/z"]);
+        assert!(outside(&["/a/dir/f".to_owned()], &["/a/dir".to_owned()]).is_empty());
+    }
+}
