@@ -147,3 +147,163 @@ impl App {
         })
     }
 }
+
+impl App {
+    /// Approves the current plan of an operation as `caller`: an approver
+    /// (or admin) who neither requested it nor has approved this plan
+    /// already, after a dry run of this plan passed. The approval is bound
+    /// to the plan's hash; enough approvals make the operation Approved.
+    pub async fn approve_operation(
+        &self,
+        caller: &Caller,
+        workspace: &WorkspaceName,
+        id: &str,
+        rules: &TierRules,
+    ) -> Result<RecordView> {
+        let row = self.visible_workspace(caller, workspace).await?;
+        caller.require_role(charter_model::Role::Approver)?;
+        let approver = caller.actor().to_owned();
+        let at = self.clock.now();
+        let needed = rules.clone();
+        self.change_operation(&row, caller, id, move |operation| {
+            if !matches!(operation.status, OperationStatus::Planned | OperationStatus::Approved) {
+                return Err(invalid(vec![format!(
+                    "{} is {}: only a Planned operation is approved",
+                    operation.operation_id, operation.status
+                )]));
+            }
+            let proof = charter_ops::run::dry_run_passed(operation);
+            let problems = charter_ops::tiers::approval_problems(operation, &approver, proof);
+            if !problems.is_empty() {
+                return Err(AppError::Forbidden(problems.join("; ")));
+            }
+            operation.approvals.push(charter_model::operation::Approval {
+                by: approver.clone(),
+                at,
+                declaration_hash: operation.declaration_hash.clone(),
+                decision_id: None,
+            });
+            let have = charter_ops::tiers::current_approvals(operation).len();
+            if have >= needed.approvals_needed(operation.tier) && operation.status == OperationStatus::Planned
+            {
+                operation.status = OperationStatus::Approved;
+            }
+            Ok(())
+        })
+        .await
+    }
+
+    /// Rejects an operation that has not run: it becomes Rejected.
+    pub async fn reject_operation(
+        &self,
+        caller: &Caller,
+        workspace: &WorkspaceName,
+        id: &str,
+        reason: &str,
+    ) -> Result<RecordView> {
+        let row = self.visible_workspace(caller, workspace).await?;
+        caller.require_role(charter_model::Role::Approver)?;
+        if reason.trim().is_empty() {
+            return Err(invalid(vec!["reason: a rejection says why".into()]));
+        }
+        let rejection = charter_model::operation::Rejection {
+            by: caller.actor().to_owned(),
+            at: self.clock.now(),
+            reason: reason.to_owned(),
+        };
+        self.change_operation(&row, caller, id, move |operation| {
+            operation.status = operation
+                .status
+                .transition(OperationStatus::Rejected)
+                .map_err(|error| invalid(vec![error.to_string()]))?;
+            operation.rejection = Some(rejection.clone());
+            Ok(())
+        })
+        .await
+    }
+
+    /// Reads an operation in a write transaction, changes it with `change`
+    /// and writes it back (one ledger entry).
+    async fn change_operation<F>(
+        &self,
+        row: &charter_store::WorkspaceRow,
+        caller: &Caller,
+        id: &str,
+        change: F,
+    ) -> Result<RecordView>
+    where
+        F: Fn(&mut Operation) -> Result<()> + Send + Sync + 'static,
+    {
+        let at = self.clock.now();
+        let (target, actor, id) = (row.clone(), caller.actor().to_owned(), id.to_owned());
+        let change = std::sync::Arc::new(change);
+        self.write(row, move |_app, tx| {
+            let (row, actor, id, change) = (target.clone(), actor.clone(), id.clone(), change.clone());
+            Box::pin(async move {
+                let stored = tx
+                    .record(row.id, RecordKind::Operation, &id)
+                    .await?
+                    .ok_or_else(|| AppError::NotFound { kind: RecordKind::Operation, id: id.clone() })?;
+                let view = RecordView::from_stored(stored)?;
+                let Record::Operation(mut operation) = view.record.clone() else {
+                    return Err(AppError::NotFound { kind: RecordKind::Operation, id });
+                };
+                change(&mut operation)?;
+                let record = Record::Operation(operation);
+                let body = record.to_canonical_json();
+                crate::audit::write_records(
+                    tx,
+                    &row,
+                    &actor,
+                    at,
+                    &[RecordWrite::update(RecordKind::Operation, id, body, view.version)],
+                )
+                .await?;
+                Ok(RecordView { version: view.version + 1, updated_at: at, record, ..view })
+            })
+        })
+        .await
+    }
+}
+
+impl App {
+    /// Replaces the plan of an operation that has not run. Its hash changes,
+    /// so every approval and dry run of the old plan is void: an Approved
+    /// operation goes back to Planned.
+    pub async fn revise_operation(
+        &self,
+        caller: &Caller,
+        workspace: &WorkspaceName,
+        id: &str,
+        text: &str,
+    ) -> Result<RecordView> {
+        let row = self.visible_workspace(caller, workspace).await?;
+        caller.require_writer(RecordKind::Operation)?;
+        let declaration = charter_ops::parse(text).map_err(|error| invalid(error.problems))?;
+        let problems = charter_ops::scope::check_resolved(&declaration, resolve_path);
+        if !problems.is_empty() {
+            return Err(invalid(problems));
+        }
+        let tier = TierRules::default().tier(&declaration);
+        let hash = charter_ops::declaration_hash(&declaration);
+        self.change_operation(&row, caller, id, move |operation| {
+            if declaration.requested_by != operation.declaration.requested_by {
+                return Err(invalid(vec![format!(
+                    "REQUESTED_BY: a revision keeps the requester \"{}\"",
+                    operation.declaration.requested_by
+                )]));
+            }
+            operation.status = match operation.status {
+                OperationStatus::Planned => OperationStatus::Planned,
+                status => status
+                    .transition(OperationStatus::Planned)
+                    .map_err(|error| invalid(vec![error.to_string()]))?,
+            };
+            operation.declaration = declaration.clone();
+            operation.declaration_hash = hash.clone();
+            operation.tier = tier;
+            Ok(())
+        })
+        .await
+    }
+}

@@ -293,3 +293,114 @@ async fn a_runner_that_dies_leaves_the_operation_executing_and_it_is_not_continu
         f.app.run_operation(&Caller::local("carol"), &ops(), &id, f.options(false)).await.unwrap_err();
     assert!(refused.to_string().contains("never finished"), "{refused}");
 }
+
+#[tokio::test]
+async fn tier_three_needs_a_dry_run_an_independent_approver_and_an_unchanged_plan() {
+    let f = fixture().await;
+    let steps = [(
+        "write",
+        "echo new > $ROOT/conf/site.conf",
+        "$ROOT/conf/site.conf",
+        "grep -q new $ROOT/conf/site.conf",
+        "echo old > $ROOT/conf/site.conf",
+    )];
+    let text = declaration(&f.root, &steps, "").replace("LOW_RISK_CONFIG", "FILESYSTEM_WRITE");
+    let id = f.declare(&text).await;
+    let rules = TierRules::default();
+    let approve = |who: &str| {
+        let (app, id, rules) = (f.app.clone(), id.clone(), rules.clone());
+        let who = who.to_owned();
+        async move { app.approve_operation(&Caller::local(who), &ops(), &id, &rules).await }
+    };
+    let early = approve("bob").await.unwrap_err().to_string();
+    assert!(early.contains("no dry run of this plan has passed"), "{early}");
+    let unapproved = f
+        .app
+        .run_operation(&Caller::local("carol"), &ops(), &id, f.options(false))
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(unapproved.contains("Tier 3 needs 1 approval of this plan; it has 0"), "{unapproved}");
+    assert_eq!(f.run(&id, true).await.run.outcome, Some(RunOutcome::Success));
+    let own = approve("agent_ops_01").await.unwrap_err().to_string();
+    assert!(own.contains("requested this operation and may not approve it"), "{own}");
+    let approved = approve("bob").await.unwrap();
+    let charter_model::Record::Operation(op) = &approved.record else { panic!() };
+    assert_eq!(op.status, OperationStatus::Approved);
+    let by_approver = f
+        .app
+        .run_operation(&Caller::local("bob"), &ops(), &id, f.options(false))
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(by_approver.contains("bob approved this operation and may not also run it"), "{by_approver}");
+
+    // Editing the plan voids the approval and the dry run.
+    let edited = text.replace("echo new", "echo newer");
+    let revised = f.app.revise_operation(&Caller::local("alice"), &ops(), &id, &edited).await.unwrap();
+    let charter_model::Record::Operation(op) = &revised.record else { panic!() };
+    assert_eq!(op.status, OperationStatus::Planned);
+    let void = f
+        .app
+        .run_operation(&Caller::local("carol"), &ops(), &id, f.options(false))
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(void.contains("it has 0") && void.contains("no dry run of this plan has passed"), "{void}");
+    assert!(approve("bob").await.unwrap_err().to_string().contains("no dry run"));
+
+    f.run(&id, true).await;
+    approve("bob").await.unwrap();
+    let result = f.run(&id, false).await;
+    assert_eq!(result.run.outcome, Some(RunOutcome::Success), "{:#?}", result.run);
+    assert_eq!(f.read("conf/site.conf"), "newer\n");
+    let ledger = charter_ops::run::signoff_entries(&result.operation);
+    assert!(
+        ledger.contains("approved_by: \"bob\"") && ledger.contains("risk_class: FILESYSTEM_WRITE"),
+        "{ledger}"
+    );
+}
+
+#[tokio::test]
+async fn tier_four_runs_only_in_a_window_with_on_call_and_two_approvals() {
+    let f = fixture().await;
+    let steps = [(
+        "write",
+        "echo new > $ROOT/conf/site.conf",
+        "$ROOT/conf/site.conf",
+        "true",
+        "echo old > $ROOT/conf/site.conf",
+    )];
+    let text = declaration(&f.root, &steps, "TIER: 4\n").replace("LOW_RISK_CONFIG", "FILESYSTEM_WRITE");
+    let id = f.declare(&text).await;
+    f.run(&id, true).await;
+    let rules = TierRules::default();
+    for who in ["bob", "dave"] {
+        f.app.approve_operation(&Caller::local(who), &ops(), &id, &rules).await.unwrap();
+    }
+    let refused = f
+        .app
+        .run_operation(&Caller::local("carol"), &ops(), &id, f.options(false))
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(
+        refused.contains("needs a named on-call person") && refused.contains("defines none"),
+        "{refused}"
+    );
+    // Every day, all day: the window holds now.
+    let mut always = f.options(false);
+    always.rules.windows = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]
+        .iter()
+        .flat_map(|day| [format!("{day} 00:00-12:00 UTC"), format!("{day} 12:00-00:00 UTC")])
+        .map(|window| window.parse().unwrap())
+        .collect();
+    let with_on_call = text.replace("TIER: 4\n", "TIER: 4\nON_CALL: erin\n");
+    f.app.revise_operation(&Caller::local("alice"), &ops(), &id, &with_on_call).await.unwrap();
+    f.run(&id, true).await;
+    for who in ["bob", "dave"] {
+        f.app.approve_operation(&Caller::local(who), &ops(), &id, &rules).await.unwrap();
+    }
+    let result = f.app.run_operation(&Caller::local("carol"), &ops(), &id, always).await.unwrap();
+    assert_eq!(result.run.outcome, Some(RunOutcome::Success));
+}
