@@ -53,6 +53,23 @@ fn invalid(problems: Vec<String>) -> AppError {
 }
 
 impl App {
+    /// The workspace's rules for operations: its `ops_settings` record, or
+    /// the defaults.
+    pub(crate) async fn ops_rules(&self, row: &charter_store::WorkspaceRow) -> Result<TierRules> {
+        let Some(stored) = self.store.record(row.id, RecordKind::OpsSettings, "default").await? else {
+            return Ok(TierRules::default());
+        };
+        match RecordView::from_stored(stored)?.record {
+            Record::OpsSettings(settings) => TierRules::from_settings(&settings).map_err(|problems| {
+                AppError::Store(charter_store::StoreError::Corrupt(format!(
+                    "ops_settings: {}",
+                    problems.join("; ")
+                )))
+            }),
+            _ => Ok(TierRules::default()),
+        }
+    }
+
     /// Declares an operation from its YAML text: checks it in full and
     /// records it as Planned, with its tier and the hash approvals bind to.
     pub async fn declare_operation(
@@ -76,7 +93,7 @@ impl App {
         if !problems.is_empty() {
             return Err(invalid(problems));
         }
-        let rules = TierRules::default();
+        let rules = self.ops_rules(&row).await?;
         let at = self.clock.now();
         let date = at.date();
         let operation = Operation {
@@ -158,13 +175,12 @@ impl App {
         caller: &Caller,
         workspace: &WorkspaceName,
         id: &str,
-        rules: &TierRules,
     ) -> Result<RecordView> {
         let row = self.visible_workspace(caller, workspace).await?;
         caller.require_role(charter_model::Role::Approver)?;
         let approver = caller.actor().to_owned();
         let at = self.clock.now();
-        let needed = rules.clone();
+        let needed = self.ops_rules(&row).await?;
         self.change_operation(&row, caller, id, move |operation| {
             if !matches!(operation.status, OperationStatus::Planned | OperationStatus::Approved) {
                 return Err(invalid(vec![format!(
@@ -284,7 +300,7 @@ impl App {
         if !problems.is_empty() {
             return Err(invalid(problems));
         }
-        let tier = TierRules::default().tier(&declaration);
+        let tier = self.ops_rules(&row).await?.tier(&declaration);
         let hash = charter_ops::declaration_hash(&declaration);
         self.change_operation(&row, caller, id, move |operation| {
             if declaration.requested_by != operation.declaration.requested_by {

@@ -95,6 +95,14 @@ pub(crate) fn rule_problems(record: &Record) -> Vec<FieldError> {
                     .into(),
         });
     }
+    if let Record::OpsSettings(settings) = record
+        && let Err(errors) = charter_ops::TierRules::from_settings(settings)
+    {
+        problems.extend(errors.into_iter().map(|message| {
+            let (field, message) = message.split_once(": ").unwrap_or(("change_windows", &message));
+            FieldError { field: field.to_owned(), message: message.to_owned() }
+        }));
+    }
     if let Record::Policy(policy) = record
         && let Some(text) = &policy.cedar
         && let Err(error) = charter_policy::compile(policy.policy_id.as_str(), text)

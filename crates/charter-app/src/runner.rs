@@ -41,8 +41,8 @@ pub struct RunOptions {
     pub dry_run: bool,
     /// Where snapshots are kept.
     pub snapshot_dir: PathBuf,
-    /// The workspace's tier rules.
-    pub rules: TierRules,
+    /// Rules to use instead of the workspace's (tests).
+    pub rules: Option<TierRules>,
 }
 
 /// What a run did.
@@ -379,14 +379,12 @@ impl App {
         let mut problems = charter_ops::declaration::check(&operation.declaration);
         problems.extend(charter_ops::scope::check_resolved(&operation.declaration, resolve_path));
         if !options.dry_run {
+            let rules = match &options.rules {
+                Some(rules) => rules.clone(),
+                None => self.ops_rules(&row).await?,
+            };
             let proof = charter_ops::run::dry_run_passed(&operation);
-            problems.extend(charter_ops::tiers::run_problems(
-                &operation,
-                &options.rules,
-                &operator,
-                now,
-                proof,
-            ));
+            problems.extend(charter_ops::tiers::run_problems(&operation, &rules, &operator, now, proof));
         }
         if !problems.is_empty() {
             return Err(invalid(problems));

@@ -53,7 +53,7 @@ fn declaration(root: &Path, steps: &[(&str, &str, &str, &str, &str)], extra: &st
 
 impl Fixture {
     fn options(&self, dry_run: bool) -> RunOptions {
-        RunOptions { dry_run, snapshot_dir: self.dir.path().join("snapshots"), rules: TierRules::default() }
+        RunOptions { dry_run, snapshot_dir: self.dir.path().join("snapshots"), rules: None }
     }
 
     async fn declare(&self, text: &str) -> String {
@@ -306,11 +306,10 @@ async fn tier_three_needs_a_dry_run_an_independent_approver_and_an_unchanged_pla
     )];
     let text = declaration(&f.root, &steps, "").replace("LOW_RISK_CONFIG", "FILESYSTEM_WRITE");
     let id = f.declare(&text).await;
-    let rules = TierRules::default();
     let approve = |who: &str| {
-        let (app, id, rules) = (f.app.clone(), id.clone(), rules.clone());
+        let (app, id) = (f.app.clone(), id.clone());
         let who = who.to_owned();
-        async move { app.approve_operation(&Caller::local(who), &ops(), &id, &rules).await }
+        async move { app.approve_operation(&Caller::local(who), &ops(), &id).await }
     };
     let early = approve("bob").await.unwrap_err().to_string();
     assert!(early.contains("no dry run of this plan has passed"), "{early}");
@@ -374,9 +373,8 @@ async fn tier_four_runs_only_in_a_window_with_on_call_and_two_approvals() {
     let text = declaration(&f.root, &steps, "TIER: 4\n").replace("LOW_RISK_CONFIG", "FILESYSTEM_WRITE");
     let id = f.declare(&text).await;
     f.run(&id, true).await;
-    let rules = TierRules::default();
     for who in ["bob", "dave"] {
-        f.app.approve_operation(&Caller::local(who), &ops(), &id, &rules).await.unwrap();
+        f.app.approve_operation(&Caller::local(who), &ops(), &id).await.unwrap();
     }
     let refused = f
         .app
@@ -390,16 +388,17 @@ async fn tier_four_runs_only_in_a_window_with_on_call_and_two_approvals() {
     );
     // Every day, all day: the window holds now.
     let mut always = f.options(false);
-    always.rules.windows = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]
+    let windows = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]
         .iter()
         .flat_map(|day| [format!("{day} 00:00-12:00 UTC"), format!("{day} 12:00-00:00 UTC")])
         .map(|window| window.parse().unwrap())
         .collect();
+    always.rules = Some(TierRules { windows, ..TierRules::default() });
     let with_on_call = text.replace("TIER: 4\n", "TIER: 4\nON_CALL: erin\n");
     f.app.revise_operation(&Caller::local("alice"), &ops(), &id, &with_on_call).await.unwrap();
     f.run(&id, true).await;
     for who in ["bob", "dave"] {
-        f.app.approve_operation(&Caller::local(who), &ops(), &id, &rules).await.unwrap();
+        f.app.approve_operation(&Caller::local(who), &ops(), &id).await.unwrap();
     }
     let result = f.app.run_operation(&Caller::local("carol"), &ops(), &id, always).await.unwrap();
     assert_eq!(result.run.outcome, Some(RunOutcome::Success));

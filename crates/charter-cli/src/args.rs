@@ -418,6 +418,64 @@ pub enum OpCommand {
         /// Operation id (OPS-YYYY-MM-DD-NNN)
         id: String,
     },
+    /// Approve the operation's current plan (approver; not its requester; after a dry run)
+    Approve {
+        /// Operation id
+        id: String,
+    },
+    /// Reject an operation that has not run
+    Reject {
+        /// Operation id
+        id: String,
+        /// Why
+        #[arg(long)]
+        reason: String,
+    },
+    /// Replace the plan of an operation that has not run (voids approvals and dry runs)
+    Revise {
+        /// Operation id
+        id: String,
+        /// The new declaration
+        file: PathBuf,
+    },
+    /// Run the operation's steps in order with verification gates; on a failure, roll back.
+    /// Exits 0 only when the run ends in SUCCESS
+    Run {
+        /// Operation id
+        id: String,
+        /// Check everything and run only each step's dry_run command: the proof Tier 3+
+        /// approval needs
+        #[arg(long)]
+        dry_run: bool,
+        /// Where snapshots of ALLOWED_PATHS are kept (default: DATA_DIR/snapshots)
+        #[arg(long, value_name = "DIR")]
+        snapshot_dir: Option<PathBuf>,
+        /// Also write the run's report as report.md and report.json in this directory
+        #[arg(long, value_name = "DIR")]
+        report_dir: Option<PathBuf>,
+    },
+    /// Stop a running operation: its runner kills the current step and rolls back
+    Halt {
+        /// Operation id
+        id: String,
+    },
+    /// Print the report of an operation's latest run (or of run N)
+    Report {
+        /// Operation id
+        id: String,
+        /// Which run, from 1 (default: the latest)
+        #[arg(long)]
+        run: Option<usize>,
+        /// md or json
+        #[arg(long, default_value = "md")]
+        format: String,
+    },
+    /// Print a month's signoff ledger entries, as ops/ledger/YYYY-MM.yaml
+    Ledger {
+        /// The month, YYYY-MM
+        #[arg(long)]
+        month: String,
+    },
 }
 
 /// Which registry replayed decisions are judged on.

@@ -106,6 +106,109 @@ pub(crate) async fn run(global: &Global, command: OpCommand) -> Result<ExitCode>
                 }
             }
         }
+        OpCommand::Approve { id } => {
+            let view = app.approve_operation(&caller(global), &workspace, &id).await?;
+            let op = operation(&view.record).context("an operation")?;
+            match global.output {
+                Output::Json => print_record(global, &view)?,
+                Output::Table => println!(
+                    "Approved {id} (plan {}); status {}, {} approval(s) of this plan",
+                    &op.declaration_hash[..16],
+                    op.status,
+                    charter_ops::tiers::current_approvals(op).len()
+                ),
+            }
+        }
+        OpCommand::Reject { id, reason } => {
+            let view = app.reject_operation(&caller(global), &workspace, &id, &reason).await?;
+            match global.output {
+                Output::Json => print_record(global, &view)?,
+                Output::Table => println!("Rejected {id}."),
+            }
+        }
+        OpCommand::Revise { id, file } => {
+            let text =
+                std::fs::read_to_string(&file).with_context(|| format!("cannot read {}", file.display()))?;
+            let view = app.revise_operation(&caller(global), &workspace, &id, &text).await?;
+            match global.output {
+                Output::Json => print_record(global, &view)?,
+                Output::Table => println!("Revised {id}: approvals and dry runs of the old plan are void."),
+            }
+        }
+        OpCommand::Run { id, dry_run, snapshot_dir, report_dir } => {
+            let options = charter_app::RunOptions {
+                dry_run,
+                snapshot_dir: snapshot_dir.unwrap_or_else(|| global.data_dir.join("snapshots")),
+                rules: None,
+            };
+            let result = app.run_operation(&caller(global), &workspace, &id, options).await?;
+            if let Some(dir) = report_dir {
+                std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
+                let (json, _) = result.report.json_and_hash();
+                std::fs::write(dir.join("report.md"), result.report.markdown())?;
+                std::fs::write(dir.join("report.json"), json)?;
+            }
+            match global.output {
+                Output::Json => {
+                    print_json(&serde_json::json!({ "run": result.run, "report": result.report }))?
+                }
+                Output::Table => {
+                    for step in &result.run.steps {
+                        println!("{}", charter_ops::run::contract(step));
+                    }
+                    println!("{}", result.report.exec_summary);
+                    println!("Status: {}", result.operation.status);
+                }
+            }
+            let success = result.run.outcome == Some(charter_model::operation::RunOutcome::Success);
+            return Ok(if success { ExitCode::SUCCESS } else { ExitCode::from(3) });
+        }
+        OpCommand::Halt { id } => {
+            app.halt_operation(&caller(global), &workspace, &id).await?;
+            println!("Asked {id} to halt: its runner stops the current step and rolls back.");
+        }
+        OpCommand::Report { id, run, format } => {
+            let view = app.get_record(&caller(global), &workspace, RecordKind::Operation, &id).await?;
+            let op = operation(&view.record).context("an operation")?;
+            let index = run.map_or(op.runs.len(), |n| n);
+            let record = index
+                .checked_sub(1)
+                .and_then(|i| op.runs.get(i))
+                .with_context(|| format!("{id} has {} runs; there is no run {index}", op.runs.len()))?;
+            let report = charter_ops::run::report(op, record);
+            match format.as_str() {
+                "md" => print!("{}", report.markdown()),
+                "json" => println!("{}", report.json_and_hash().0),
+                other => anyhow::bail!("--format: \"{other}\" is not md or json"),
+            }
+        }
+        OpCommand::Ledger { month } => {
+            let valid = month.len() == 7
+                && month.as_bytes()[4] == b'-'
+                && format!("{month}-01").parse::<charter_model::Date>().is_ok();
+            if !valid {
+                anyhow::bail!("--month: \"{month}\" is not YYYY-MM");
+            }
+            let mut operations = Vec::new();
+            let mut after: Option<String> = None;
+            loop {
+                let page = app
+                    .list_records(
+                        &caller(global),
+                        &workspace,
+                        RecordKind::Operation,
+                        after.as_deref(),
+                        charter_app::MAX_PAGE,
+                    )
+                    .await?;
+                operations.extend(page.items.iter().filter_map(|view| operation(&view.record)).cloned());
+                match page.next_after {
+                    Some(next) => after = Some(next),
+                    None => break,
+                }
+            }
+            print!("{}", charter_ops::run::month_ledger(&operations, &month));
+        }
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -494,6 +494,18 @@ fn op_declare_list_and_show() {
     let shown = stdout(&run(&data, &["op", "show", &id]));
     assert!(shown.contains("RISK_CLASS:        LOW_RISK_CONFIG (Tier 2)"), "{shown}");
 
+    let ran = run(&data, &["op", "run", &id, "--report-dir", dir.path().join("report").to_str().unwrap()]);
+    assert_eq!(ran.status.code(), Some(0), "{}{}", stdout(&ran), stderr(&ran));
+    assert!(stdout(&ran).contains("[STEP 1 | ") && stdout(&ran).contains("Status: PASS"), "{}", stdout(&ran));
+    assert!(root.join("conf/a").exists());
+    let report = std::fs::read_to_string(dir.path().join("report/report.md")).unwrap();
+    assert!(report.contains("## EXEC SUMMARY") && report.contains(": SUCCESS."), "{report}");
+    assert_eq!(stdout(&run(&data, &["op", "report", &id])), report);
+    let month = &id[4..11];
+    let ledger = stdout(&run(&data, &["op", "ledger", "--month", month]));
+    assert!(ledger.starts_with("---\noperation_id: ") && ledger.contains("outcome: SUCCESS"), "{ledger}");
+    assert!(stderr(&run(&data, &["op", "ledger", "--month", "2026-13"])).contains("is not YYYY-MM"));
+
     std::fs::write(&file, "OPERATION_NAME: x\nRISK_CLASS: sideways\n").unwrap();
     let refused = run(&data, &["op", "declare", file.to_str().unwrap()]);
     assert_eq!(refused.status.code(), Some(1));

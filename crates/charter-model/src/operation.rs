@@ -263,6 +263,50 @@ pub struct Operation {
     pub halt_requested: Option<Rejection>,
 }
 
+/// A workspace's rules for operations (record id `default`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct OpsSettings {
+    /// Always `default`: a workspace has one set of rules.
+    pub settings_id: crate::id::Key,
+    /// Tiers of READ_ONLY, LOW_RISK_CONFIG, SERVICE_RESTART and
+    /// FILESYSTEM_WRITE (default 1, 2, 3, 3).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub class_tiers: Option<[u8; 4]>,
+    /// Approvals a Tier 3 operation needs (default 1).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tier3_approvals: Option<u8>,
+    /// Approvals a Tier 4 operation needs (default 2).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tier4_approvals: Option<u8>,
+    /// Weekly change windows for Tier 4, like `Tue 02:00-04:00 UTC`.
+    #[serde(default)]
+    pub change_windows: Vec<String>,
+}
+
+impl Check for OpsSettings {
+    fn check(&self, check: &mut Checker) {
+        if self.settings_id.as_str() != "default" {
+            check.fail("settings_id", &format!("must be \"default\", got \"{}\"", self.settings_id));
+        }
+        if let Some(tiers) = self.class_tiers
+            && (tiers.iter().any(|t| !(1..=4).contains(t)) || tiers.windows(2).any(|w| w[0] > w[1]))
+        {
+            check.fail(
+                "class_tiers",
+                &format!("must be four tiers from 1 to 4, never decreasing, got {tiers:?}"),
+            );
+        }
+        for (field, value) in
+            [("tier3_approvals", self.tier3_approvals), ("tier4_approvals", self.tier4_approvals)]
+        {
+            if value == Some(0) {
+                check.fail(field, "must be at least 1");
+            }
+        }
+    }
+}
+
 /// A transition the lifecycle does not allow.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("an operation that is {from} cannot become {to}{}", allowed(*.from))]

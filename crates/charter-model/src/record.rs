@@ -10,7 +10,7 @@ use serde::Serialize;
 use crate::canonical;
 use crate::enums::{Role, UnknownValue};
 use crate::grant::Grant;
-use crate::operation::Operation;
+use crate::operation::{Operation, OpsSettings};
 use crate::parse::ParseError;
 use crate::raida::RaidaItem;
 use crate::registry::{Agent, Dataset, Person, Policy, Procedure, System, Team, Workflow};
@@ -215,6 +215,7 @@ record_kinds!(
     ValueRecord(ValueRecord as Box<ValueRecord>) { name: "value_record", plural: "value-records", file: "expected_vs_actual_value.json", id_field: "agent_id", writer: Operator , canonical: value },
     OwnershipReview(OwnershipReview as Box<OwnershipReview>) { name: "ownership_review", plural: "ownership-reviews", file: "ownership_review_history.json", id_field: "review_id", writer: Owner , canonical: direct },
     Grant(Grant as Box<Grant>) { name: "grant", plural: "grants", file: "grants.json", id_field: "grant_id", writer: Approver , canonical: value },
+    OpsSettings(OpsSettings as Box<OpsSettings>) { name: "ops_settings", plural: "ops-settings", file: "ops_settings.json", id_field: "settings_id", writer: Admin , canonical: value },
     Operation(Operation as Box<Operation>) { name: "operation", plural: "operations", file: "operations.json", id_field: "operation_id", writer: Operator , canonical: value },
     Raida(RaidaItem as Box<RaidaItem>) { name: "raida", plural: "raida", file: "raida.json", id_field: "raida_id", writer: Steward , canonical: value },
 );
@@ -278,6 +279,7 @@ impl Record {
             Record::Raida(r) => r.raida_id.to_string(),
             Record::Grant(r) => r.grant_id.to_string(),
             Record::Operation(r) => r.operation_id.to_string(),
+            Record::OpsSettings(r) => r.settings_id.to_string(),
         }
     }
 

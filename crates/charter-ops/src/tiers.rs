@@ -31,6 +31,28 @@ impl Default for TierRules {
 }
 
 impl TierRules {
+    /// The rules a workspace's settings give, or every problem with them.
+    pub fn from_settings(settings: &charter_model::operation::OpsSettings) -> Result<Self, Vec<String>> {
+        let defaults = Self::default();
+        let mut problems = Vec::new();
+        let mut windows = Vec::new();
+        for (index, text) in settings.change_windows.iter().enumerate() {
+            match text.parse::<ChangeWindow>() {
+                Ok(window) => windows.push(window),
+                Err(error) => problems.push(format!("change_windows[{index}]: {error}")),
+            }
+        }
+        if !problems.is_empty() {
+            return Err(problems);
+        }
+        Ok(Self {
+            class_tiers: settings.class_tiers.unwrap_or(defaults.class_tiers),
+            tier3_approvals: settings.tier3_approvals.map_or(defaults.tier3_approvals, usize::from),
+            tier4_approvals: settings.tier4_approvals.map_or(defaults.tier4_approvals, usize::from),
+            windows,
+        })
+    }
+
     /// The tier of a risk class.
     pub fn class_tier(&self, class: RiskClass) -> u8 {
         let index = RiskClass::ALL.iter().position(|c| *c == class).unwrap_or(3);

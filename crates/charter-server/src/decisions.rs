@@ -209,3 +209,40 @@ pub(crate) async fn declare_operation(
     let view = app.declare_operation(&caller, &workspace, text).await?;
     Ok(record_response(StatusCode::CREATED, view))
 }
+
+/// Body of a rejection.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RejectRequest {
+    /// Why.
+    pub(crate) reason: String,
+}
+
+pub(crate) async fn approve_operation(
+    State(app): State<App>,
+    Authenticated(caller): Authenticated,
+    Path((name, id)): Path<(String, String)>,
+) -> Result<Response, ApiError> {
+    let view = app.approve_operation(&caller, &workspace(&name)?, &id).await?;
+    Ok(record_response(StatusCode::OK, view))
+}
+
+pub(crate) async fn reject_operation(
+    State(app): State<App>,
+    Authenticated(caller): Authenticated,
+    Path((name, id)): Path<(String, String)>,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    let request: RejectRequest = parse(&body_text(body)?)?;
+    let view = app.reject_operation(&caller, &workspace(&name)?, &id, &request.reason).await?;
+    Ok(record_response(StatusCode::OK, view))
+}
+
+pub(crate) async fn halt_operation(
+    State(app): State<App>,
+    Authenticated(caller): Authenticated,
+    Path((name, id)): Path<(String, String)>,
+) -> Result<Response, ApiError> {
+    let operation = app.halt_operation(&caller, &workspace(&name)?, &id).await?;
+    Ok((StatusCode::ACCEPTED, Json(serde_json::json!({ "operation_id": operation.operation_id, "halt_requested": operation.halt_requested }))).into_response())
+}

@@ -65,6 +65,9 @@ pub fn router(app: App, limits: Limits) -> Router {
             "/workspaces/{workspace}/operations",
             get(routes::list_operations).post(decisions::declare_operation),
         )
+        .route("/workspaces/{workspace}/operations/{id}/approve", post(decisions::approve_operation))
+        .route("/workspaces/{workspace}/operations/{id}/reject", post(decisions::reject_operation))
+        .route("/workspaces/{workspace}/operations/{id}/halt", post(decisions::halt_operation))
         .route("/workspaces/{workspace}/agents/{id}/pause", post(decisions::pause_agent))
         .route("/workspaces/{workspace}/agents/{id}/resume", post(decisions::resume_agent))
         .route("/workspaces/{workspace}/{kind}", get(routes::list_records).post(routes::create_record))

@@ -310,13 +310,14 @@ fn with_schema<T: utoipa::ToSchema>(schemas: &mut Vec<(String, RefOr<Schema>)>) 
 }
 
 fn policy_schemas(schemas: &mut Vec<(String, RefOr<Schema>)>) {
-    use crate::decisions::{DecisionBatch, DecisionBatchAnswer, GrantRequest, ResumeRequest};
+    use crate::decisions::{DecisionBatch, DecisionBatchAnswer, GrantRequest, RejectRequest, ResumeRequest};
     with_schema::<charter_policy::DecisionRequest>(schemas);
     with_schema::<charter_policy::DecisionAnswer>(schemas);
     with_schema::<DecisionBatch>(schemas);
     with_schema::<DecisionBatchAnswer>(schemas);
     with_schema::<GrantRequest>(schemas);
     with_schema::<ResumeRequest>(schemas);
+    with_schema::<RejectRequest>(schemas);
 }
 
 fn post(
@@ -449,6 +450,45 @@ fn policy_paths(paths: PathsBuilder) -> PathsBuilder {
                     .parameter(path_parameter("workspace", "Workspace name"))
                     .response("200", ResponseBuilder::new().description("One page").build())
                     .response("401", error_response("No valid token")),
+            ),
+        )
+        .path(
+            "/v1/workspaces/{workspace}/operations/{id}/approve",
+            PathItem::new(
+                HttpMethod::Post,
+                post(
+                    "approve_operation",
+                    "operations",
+                    "Approve the operation's current plan (approver; not its requester; after a passing dry run of this plan); enough approvals make it Approved",
+                    None,
+                    ("200", "The operation", Some("OperationView")),
+                )
+                .parameter(id("Operation id (OPS-YYYY-MM-DD-NNN)"))
+                .response("422", error_response("The operation is not Planned")),
+            ),
+        )
+        .path(
+            "/v1/workspaces/{workspace}/operations/{id}/reject",
+            PathItem::new(
+                HttpMethod::Post,
+                post("reject_operation", "operations", "Reject an operation that has not run", Some("RejectRequest"), (
+                    "200",
+                    "The rejected operation",
+                    Some("OperationView"),
+                ))
+                .parameter(id("Operation id")),
+            ),
+        )
+        .path(
+            "/v1/workspaces/{workspace}/operations/{id}/halt",
+            PathItem::new(
+                HttpMethod::Post,
+                post("halt_operation", "operations", "Ask a running operation to halt: its runner kills the current step and rolls back", None, (
+                    "202",
+                    "The halt is recorded",
+                    None,
+                ))
+                .parameter(id("Operation id")),
             ),
         )
         .path(
