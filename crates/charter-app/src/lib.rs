@@ -24,7 +24,7 @@ mod records;
 mod references;
 mod replay;
 mod review;
-mod runner;
+pub mod runner;
 mod status;
 mod tokens;
 

@@ -77,19 +77,21 @@ fn tail(bytes: &[u8]) -> String {
 /// modification time changed since the last scan, and storing each new
 /// content as a blob.
 #[derive(Debug)]
-struct Scanner {
+pub struct Scanner {
     blobs: PathBuf,
     seen: HashMap<PathBuf, (u64, i128, String)>,
 }
 
 impl Scanner {
-    fn new(dir: &Path) -> std::io::Result<Self> {
+    /// A scanner storing blobs under `dir/blobs`.
+    pub fn new(dir: &Path) -> std::io::Result<Self> {
         let blobs = dir.join("blobs");
         std::fs::create_dir_all(&blobs)?;
         Ok(Self { blobs, seen: HashMap::new() })
     }
 
-    fn scan(&mut self, roots: &[PathBuf]) -> std::io::Result<Manifest> {
+    /// The manifest of everything under `roots`.
+    pub fn scan(&mut self, roots: &[PathBuf]) -> std::io::Result<Manifest> {
         let mut manifest = Manifest::new();
         for root in roots {
             if std::fs::symlink_metadata(root).is_ok() {
@@ -144,7 +146,7 @@ impl Scanner {
 
     /// Puts back every path of `before` that `now` differs on, and removes
     /// what `before` did not have. Returns the paths restored or removed.
-    fn restore(&self, before: &Manifest, now: &Manifest) -> std::io::Result<Vec<String>> {
+    pub fn restore(&self, before: &Manifest, now: &Manifest) -> std::io::Result<Vec<String>> {
         use std::os::unix::fs::PermissionsExt;
         let mut touched = Vec::new();
         // Remove what is new, deepest first.

@@ -144,6 +144,18 @@ pub enum BenchCommand {
         #[arg(long, default_value_t = 5)]
         rounds: usize,
     },
+    /// The operation runner: snapshot and compare of a file tree, overhead per step
+    Ops {
+        /// Files under the allowed path
+        #[arg(long, default_value_t = 10_000)]
+        files: usize,
+        /// Their total size, in MB
+        #[arg(long, default_value_t = 100)]
+        megabytes: u64,
+        /// Steps of the operation whose overhead is measured
+        #[arg(long, default_value_t = 100)]
+        steps: usize,
+    },
     /// Decisions over HTTP with durable logging: a server on loopback, concurrent keep-alive
     /// clients in the same process, then the decisions in the ledger counted
     DecideHttp {

@@ -25,6 +25,9 @@ pub(crate) async fn run(_global: &Global, command: BenchCommand) -> Result<ExitC
             let shape = Shape { policies, agents, tools, requests, ..Shape::default() };
             policy(shape, rounds)
         }
+        BenchCommand::Ops { files, megabytes, steps } => {
+            crate::bench_ops::ops(files, megabytes * 1_000_000, steps).await
+        }
         BenchCommand::DecideHttp { clients, requests, rate, policies, agents, tools } => {
             let shape = Shape { policies, agents, tools, ..Shape::default() };
             crate::bench_http::decide_http(shape, clients, requests, rate).await

@@ -5,6 +5,7 @@ pub mod args;
 mod audit;
 mod bench;
 mod bench_http;
+mod bench_ops;
 mod example;
 mod ops;
 mod policy;
