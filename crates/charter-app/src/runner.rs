@@ -74,20 +74,50 @@ fn tail(bytes: &[u8]) -> String {
 }
 
 /// Scans the files under `roots`, hashing only files whose size or
-/// modification time changed since the last scan, and storing each new
-/// content as a blob.
+/// modification time changed since the last scan. While `storing`, it keeps
+/// each distinct content once in one pack file (`pack`, indexed by SHA-256
+/// in `pack.json`): one file written for the whole snapshot, not one per
+/// file, which is most of what a snapshot of many small files costs.
 #[derive(Debug)]
 pub struct Scanner {
-    blobs: PathBuf,
+    dir: PathBuf,
+    pack: Option<std::fs::File>,
+    packed: HashMap<String, (u64, u64)>,
+    pack_len: u64,
     seen: HashMap<PathBuf, (u64, i128, String)>,
 }
 
 impl Scanner {
-    /// A scanner storing blobs under `dir/blobs`.
+    /// A scanner keeping its snapshot in `dir`.
     pub fn new(dir: &Path) -> std::io::Result<Self> {
-        let blobs = dir.join("blobs");
-        std::fs::create_dir_all(&blobs)?;
-        Ok(Self { blobs, seen: HashMap::new() })
+        std::fs::create_dir_all(dir)?;
+        Ok(Self {
+            dir: dir.to_path_buf(),
+            pack: None,
+            packed: HashMap::new(),
+            pack_len: 0,
+            seen: HashMap::new(),
+        })
+    }
+
+    /// The manifest of everything under `roots`, storing every content in
+    /// the pack: the snapshot a restore goes back to. The pack and its
+    /// index are flushed to disk before this returns.
+    pub fn snapshot(&mut self, roots: &[PathBuf]) -> std::io::Result<Manifest> {
+        self.pack = Some(std::fs::File::create(self.dir.join("pack"))?);
+        let manifest = self.scan(roots);
+        let pack = self.pack.take();
+        let manifest = manifest?;
+        if let Some(pack) = pack {
+            pack.sync_all()?;
+        }
+        let index = serde_json::to_vec(&self.packed).map_err(std::io::Error::other)?;
+        std::fs::write(self.dir.join("pack.json"), index)?;
+        std::fs::write(
+            self.dir.join("manifest.json"),
+            serde_json::to_vec(&manifest).map_err(std::io::Error::other)?,
+        )?;
+        Ok(manifest)
     }
 
     /// The manifest of everything under `roots`.
@@ -99,6 +129,21 @@ impl Scanner {
             }
         }
         Ok(manifest)
+    }
+
+    /// The content with hash `sha256` from the pack, checked against its hash.
+    fn content(&self, sha256: &str) -> std::io::Result<Vec<u8>> {
+        use std::os::unix::fs::FileExt;
+        let (offset, len) = self.packed.get(sha256).copied().ok_or_else(|| {
+            std::io::Error::other(format!("the snapshot holds no content with hash {sha256}"))
+        })?;
+        let pack = std::fs::File::open(self.dir.join("pack"))?;
+        let mut bytes = vec![0_u8; usize::try_from(len).map_err(std::io::Error::other)?];
+        pack.read_exact_at(&mut bytes, offset)?;
+        if hex(&Sha256::digest(&bytes)) != sha256 {
+            return Err(std::io::Error::other(format!("the snapshot's copy of {sha256} is damaged")));
+        }
+        Ok(bytes)
     }
 
     fn walk(&mut self, path: &Path, manifest: &mut Manifest) -> std::io::Result<()> {
@@ -124,16 +169,22 @@ impl Scanner {
                 .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
                 .map_or(0, |d| d.as_nanos() as i128);
             let size = metadata.len();
-            let sha256 = match self.seen.get(path) {
-                Some((s, m, hash)) if *s == size && *m == modified => hash.clone(),
+            let cached = self
+                .seen
+                .get(path)
+                .filter(|(s, m, _)| *s == size && *m == modified)
+                .map(|(_, _, h)| h.clone());
+            let sha256 = match cached {
+                Some(hash) if self.pack.is_none() || self.packed.contains_key(&hash) => hash,
                 _ => {
                     let bytes = std::fs::read(path)?;
                     let hash = hex(&Sha256::digest(&bytes));
-                    let blob = self.blobs.join(&hash);
-                    if !blob.exists() {
-                        let partial = self.blobs.join(format!("{hash}.partial"));
-                        std::fs::write(&partial, &bytes)?;
-                        std::fs::rename(&partial, &blob)?;
+                    if let Some(pack) = self.pack.as_mut()
+                        && !self.packed.contains_key(&hash)
+                    {
+                        pack.write_all(&bytes)?;
+                        self.packed.insert(hash.clone(), (self.pack_len, bytes.len() as u64));
+                        self.pack_len += bytes.len() as u64;
                     }
                     self.seen.insert(path.to_path_buf(), (size, modified, hash.clone()));
                     hash
@@ -179,7 +230,7 @@ impl Scanner {
                     if std::fs::symlink_metadata(target).is_ok_and(|m| m.is_dir()) {
                         std::fs::remove_dir_all(target)?;
                     }
-                    let bytes = std::fs::read(self.blobs.join(sha256))?;
+                    let bytes = self.content(sha256)?;
                     let partial = target.with_extension("charter-restore");
                     let mut file = std::fs::File::create(&partial)?;
                     file.write_all(&bytes)?;
@@ -407,8 +458,7 @@ impl App {
             move || -> std::io::Result<(Scanner, Manifest)> {
                 std::fs::create_dir_all(&dir)?;
                 let mut scanner = Scanner::new(&dir)?;
-                let manifest = scanner.scan(&roots)?;
-                std::fs::write(dir.join("manifest.json"), serde_json::to_vec(&manifest).unwrap_or_default())?;
+                let manifest = scanner.snapshot(&roots)?;
                 Ok((scanner, manifest))
             }
         })

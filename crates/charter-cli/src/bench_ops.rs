@@ -41,7 +41,7 @@ pub(crate) async fn ops(files: usize, bytes: u64, steps: usize) -> Result<ExitCo
     let (snapshot, compare, changed) = tokio::task::spawn_blocking(move || -> Result<_> {
         let mut scanner = Scanner::new(&snapshots)?;
         let started = Instant::now();
-        let before = scanner.scan(&roots)?;
+        let before = scanner.snapshot(&roots)?;
         let snapshot = started.elapsed();
         std::fs::write(roots[0].join("d000/f00000"), b"changed")?;
         let started = Instant::now();
