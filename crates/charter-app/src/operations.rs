@@ -323,3 +323,29 @@ impl App {
         .await
     }
 }
+
+impl App {
+    /// Moves a Validated operation to Published, or a Published, Rejected
+    /// or RolledBack one to Retired (the lifecycle refuses anything else).
+    pub async fn advance_operation(
+        &self,
+        caller: &Caller,
+        workspace: &WorkspaceName,
+        id: &str,
+        to: OperationStatus,
+    ) -> Result<RecordView> {
+        let row = self.visible_workspace(caller, workspace).await?;
+        caller.require_role(charter_model::Role::Operator)?;
+        if !matches!(to, OperationStatus::Published | OperationStatus::Retired) {
+            return Err(invalid(vec![format!(
+                "status: {to} is reached by running, approving or rejecting, not set"
+            )]));
+        }
+        self.change_operation(&row, caller, id, move |operation| {
+            operation.status =
+                operation.status.transition(to).map_err(|error| invalid(vec![error.to_string()]))?;
+            Ok(())
+        })
+        .await
+    }
+}

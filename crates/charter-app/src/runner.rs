@@ -120,6 +120,18 @@ impl Scanner {
         Ok(manifest)
     }
 
+    /// The scanner of a snapshot taken earlier in `dir` (to recover after
+    /// the runner died), with its manifest.
+    pub fn open(dir: &Path) -> std::io::Result<(Self, Manifest)> {
+        let read = |name: &str| -> std::io::Result<Vec<u8>> { std::fs::read(dir.join(name)) };
+        let packed: HashMap<String, (u64, u64)> =
+            serde_json::from_slice(&read("pack.json")?).map_err(std::io::Error::other)?;
+        let manifest: Manifest =
+            serde_json::from_slice(&read("manifest.json")?).map_err(std::io::Error::other)?;
+        let scanner = Self { dir: dir.to_path_buf(), pack: None, packed, pack_len: 0, seen: HashMap::new() };
+        Ok((scanner, manifest))
+    }
+
     /// The manifest of everything under `roots`.
     pub fn scan(&mut self, roots: &[PathBuf]) -> std::io::Result<Manifest> {
         let mut manifest = Manifest::new();
@@ -640,6 +652,81 @@ impl App {
             operation.halt_requested = None;
             operation = self.save_operation(&row, &operator, &operation).await?;
         }
+        Ok(RunResult { operation, run, report })
+    }
+
+    /// Rolls back an operation whose runner died (it is still Executing):
+    /// runs the rollback commands of the steps its evidence shows ran,
+    /// newest first, restores the snapshot taken before its first step when
+    /// its strategy is `snapshot`, and ends Halted → RolledBack.
+    pub async fn recover_operation(
+        &self,
+        caller: &Caller,
+        workspace: &WorkspaceName,
+        id: &str,
+        snapshot_dir: &Path,
+    ) -> Result<RunResult> {
+        let row = self.visible_workspace(caller, workspace).await?;
+        caller.require_role(charter_model::Role::Operator)?;
+        let (_, mut operation) = self.load_operation(&row, id).await?;
+        if operation.status != OperationStatus::Executing {
+            return Err(invalid(vec![format!(
+                "{id} is {}: only an interrupted (Executing) operation is recovered",
+                operation.status
+            )]));
+        }
+        let Some(index) = operation.runs.iter().rposition(|run| !run.dry_run) else {
+            return Err(invalid(vec![format!("{id} is Executing but records no run")]));
+        };
+        let mut run = operation.runs[index].clone();
+        run.halted_by = Some(caller.actor().to_owned());
+        for record in run.steps.clone().iter().rev().filter(|r| r.command.is_some()) {
+            let step = &operation.declaration.steps[record.number - 1];
+            if step.rollback.trim().is_empty() {
+                continue;
+            }
+            let timeout = Duration::from_secs(step.timeout_secs.unwrap_or(DEFAULT_TIMEOUT_SECS));
+            let (result, _) = self.run_command(&row, "", &step.rollback, timeout).await;
+            run.rollback.push(result);
+        }
+        let snapshot = operation.declaration.rollback_strategy.trim().eq_ignore_ascii_case("snapshot");
+        let dir = snapshot_dir.join(operation.operation_id.as_str()).join(format!("run-{}", index + 1));
+        let roots: Vec<PathBuf> = operation
+            .declaration
+            .allowed_paths
+            .iter()
+            .filter_map(|path| resolve_path(path).ok())
+            .map(PathBuf::from)
+            .collect();
+        let restored = tokio::task::spawn_blocking(move || -> std::io::Result<(Vec<String>, bool)> {
+            if !snapshot {
+                return Ok((Vec::new(), true));
+            }
+            let (mut scanner, before) = Scanner::open(&dir)?;
+            let now = scanner.scan(&roots)?;
+            let restored = scanner.restore(&before, &now)?;
+            Ok((restored, scanner.scan(&roots)? == before))
+        })
+        .await
+        .map_err(|error| io_error("restoring the snapshot", error))?
+        .map_err(|error| io_error("restoring the snapshot", error))?;
+        let (restored, clean) = restored;
+        run.restored = restored;
+        let commands_ok = run.rollback.iter().all(CommandResult::passed);
+        run.outcome = Some(if (snapshot && clean) || (!snapshot && commands_ok) {
+            RunOutcome::Rollback
+        } else {
+            RunOutcome::Partial
+        });
+        run.ended_at = Some(self.clock.now());
+        let report = charter_ops::run::report(&operation, &run);
+        run.report_sha256 = Some(report.json_and_hash().1);
+        operation.runs[index] = run.clone();
+        operation.status = OperationStatus::Halted;
+        operation = self.save_operation(&row, caller.actor(), &operation).await?;
+        operation.status = OperationStatus::RolledBack;
+        operation.halt_requested = None;
+        operation = self.save_operation(&row, caller.actor(), &operation).await?;
         Ok(RunResult { operation, run, report })
     }
 

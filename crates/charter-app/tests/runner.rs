@@ -160,6 +160,11 @@ async fn a_write_outside_the_steps_paths_is_caught_and_restored_byte_for_byte() 
     assert_eq!(result.run.rollback.len(), 2, "both executed steps rolled back, newest first");
     let ledger = charter_ops::run::signoff_entries(&result.operation);
     assert!(ledger.contains("outcome: ROLLBACK") && ledger.contains("rollback_timestamp: "), "{ledger}");
+    let kpis = charter_ops::run::kpis(std::slice::from_ref(&result.operation), "20");
+    assert_eq!((kpis.runs, kpis.succeeded, kpis.halted), (1, 0, 1));
+    assert_eq!(kpis.change_success_rate, Some(0.0));
+    let mttr = kpis.mean_time_to_recover_secs.unwrap();
+    assert!((0.0..10.0).contains(&mttr), "{mttr}");
 }
 
 #[tokio::test]

@@ -470,6 +470,29 @@ pub enum OpCommand {
     Halt {
         /// Operation id
         id: String,
+        /// The runner died (the operation stays Executing): roll back here, from the recorded
+        /// evidence and the snapshot
+        #[arg(long)]
+        recover: bool,
+        /// Where the snapshots are (default: DATA_DIR/snapshots)
+        #[arg(long, value_name = "DIR")]
+        snapshot_dir: Option<PathBuf>,
+    },
+    /// Publish a Validated operation's results
+    Publish {
+        /// Operation id
+        id: String,
+    },
+    /// Close an operation (Published, Rejected or RolledBack)
+    Retire {
+        /// Operation id
+        id: String,
+    },
+    /// Change success rate and mean time to recover over a period
+    Kpis {
+        /// The period: YYYY-MM, YYYY or YYYY-MM-DD
+        #[arg(long)]
+        period: String,
     },
     /// Print the report of an operation's latest run (or of run N)
     Report {

@@ -16,6 +16,31 @@ fn operation(record: &Record) -> Option<&Operation> {
     }
 }
 
+async fn all_operations(
+    app: &charter_app::App,
+    global: &Global,
+    workspace: &charter_model::WorkspaceName,
+) -> Result<Vec<Operation>> {
+    let mut operations = Vec::new();
+    let mut after: Option<String> = None;
+    loop {
+        let page = app
+            .list_records(
+                &caller(global),
+                workspace,
+                RecordKind::Operation,
+                after.as_deref(),
+                charter_app::MAX_PAGE,
+            )
+            .await?;
+        operations.extend(page.items.iter().filter_map(|view| operation(&view.record)).cloned());
+        match page.next_after {
+            Some(next) => after = Some(next),
+            None => return Ok(operations),
+        }
+    }
+}
+
 pub(crate) async fn run(global: &Global, command: OpCommand) -> Result<ExitCode> {
     let app = open(global, false).await?;
     let workspace = resolve_workspace(&app, global).await?;
@@ -163,9 +188,48 @@ pub(crate) async fn run(global: &Global, command: OpCommand) -> Result<ExitCode>
             let success = result.run.outcome == Some(charter_model::operation::RunOutcome::Success);
             return Ok(if success { ExitCode::SUCCESS } else { ExitCode::from(3) });
         }
-        OpCommand::Halt { id } => {
+        OpCommand::Halt { id, recover: false, .. } => {
             app.halt_operation(&caller(global), &workspace, &id).await?;
             println!("Asked {id} to halt: its runner stops the current step and rolls back.");
+            println!("If no runner is alive, `charter op halt {id} --recover` rolls back here.");
+        }
+        OpCommand::Halt { id, recover: true, snapshot_dir } => {
+            let dir = snapshot_dir.unwrap_or_else(|| global.data_dir.join("snapshots"));
+            let result = app.recover_operation(&caller(global), &workspace, &id, &dir).await?;
+            println!("{}", result.report.exec_summary);
+            println!("Status: {}", result.operation.status);
+            let clean = result.run.outcome == Some(charter_model::operation::RunOutcome::Rollback);
+            return Ok(if clean { ExitCode::SUCCESS } else { ExitCode::from(3) });
+        }
+        OpCommand::Publish { id } => {
+            let to = charter_model::OperationStatus::Published;
+            app.advance_operation(&caller(global), &workspace, &id, to).await?;
+            println!("{id} is {to}.");
+        }
+        OpCommand::Retire { id } => {
+            let to = charter_model::OperationStatus::Retired;
+            app.advance_operation(&caller(global), &workspace, &id, to).await?;
+            println!("{id} is {to}.");
+        }
+        OpCommand::Kpis { period } => {
+            let operations = all_operations(&app, global, &workspace).await?;
+            let kpis = charter_ops::run::kpis(&operations, &period);
+            match global.output {
+                Output::Json => print_json(&kpis)?,
+                Output::Table => {
+                    println!("Period {}: {} runs, {} succeeded", kpis.period, kpis.runs, kpis.succeeded);
+                    println!(
+                        "Change success rate: {}",
+                        kpis.change_success_rate.map_or_else(|| "n/a".to_owned(), |r| format!("{r:.1}%"))
+                    );
+                    println!(
+                        "Halted and rolled back: {}; mean time to recover: {}",
+                        kpis.halted,
+                        kpis.mean_time_to_recover_secs
+                            .map_or_else(|| "n/a".to_owned(), |s| format!("{s:.1} s"))
+                    );
+                }
+            }
         }
         OpCommand::Report { id, run, format } => {
             let view = app.get_record(&caller(global), &workspace, RecordKind::Operation, &id).await?;
@@ -189,24 +253,7 @@ pub(crate) async fn run(global: &Global, command: OpCommand) -> Result<ExitCode>
             if !valid {
                 anyhow::bail!("--month: \"{month}\" is not YYYY-MM");
             }
-            let mut operations = Vec::new();
-            let mut after: Option<String> = None;
-            loop {
-                let page = app
-                    .list_records(
-                        &caller(global),
-                        &workspace,
-                        RecordKind::Operation,
-                        after.as_deref(),
-                        charter_app::MAX_PAGE,
-                    )
-                    .await?;
-                operations.extend(page.items.iter().filter_map(|view| operation(&view.record)).cloned());
-                match page.next_after {
-                    Some(next) => after = Some(next),
-                    None => break,
-                }
-            }
+            let operations = all_operations(&app, global, &workspace).await?;
             print!("{}", charter_ops::run::month_ledger(&operations, &month));
         }
     }

@@ -505,6 +505,12 @@ fn op_declare_list_and_show() {
     let ledger = stdout(&run(&data, &["op", "ledger", "--month", month]));
     assert!(ledger.starts_with("---\noperation_id: ") && ledger.contains("outcome: SUCCESS"), "{ledger}");
     assert!(stderr(&run(&data, &["op", "ledger", "--month", "2026-13"])).contains("is not YYYY-MM"));
+    let kpis = stdout(&run(&data, &["op", "kpis", "--period", month]));
+    assert!(kpis.contains("1 runs, 1 succeeded") && kpis.contains("Change success rate: 100.0%"), "{kpis}");
+    assert!(stdout(&run(&data, &["op", "publish", &id])).contains("is Published"));
+    assert!(stdout(&run(&data, &["op", "retire", &id])).contains("is Retired"));
+    let again = run(&data, &["op", "publish", &id]);
+    assert!(stderr(&again).contains("cannot become Published (it is final)"), "{}", stderr(&again));
 
     std::fs::write(&file, "OPERATION_NAME: x\nRISK_CLASS: sideways\n").unwrap();
     let refused = run(&data, &["op", "declare", file.to_str().unwrap()]);

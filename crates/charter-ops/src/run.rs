@@ -394,3 +394,49 @@ mod tests {
         assert!(outside(&["/a/dir/f".to_owned()], &["/a/dir".to_owned()]).is_empty());
     }
 }
+
+/// Operations KPIs over a period (agent operations framework).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Kpis {
+    /// The period, a month `YYYY-MM` or a prefix of RFC 3339 times.
+    pub period: String,
+    /// Real runs that ended in the period.
+    pub runs: usize,
+    /// Those that ended in SUCCESS.
+    pub succeeded: usize,
+    /// succeeded / runs, in percent (absent without runs).
+    pub change_success_rate: Option<f64>,
+    /// Runs halted and rolled back (or partially).
+    pub halted: usize,
+    /// Mean time from the failure (the failing step's start) to the end of
+    /// the rollback, in seconds, over halted runs.
+    pub mean_time_to_recover_secs: Option<f64>,
+}
+
+/// The KPIs of the real runs of `operations` that started in `period`.
+pub fn kpis(operations: &[Operation], period: &str) -> Kpis {
+    let runs: Vec<&RunRecord> = operations
+        .iter()
+        .flat_map(|op| &op.runs)
+        .filter(|run| !run.dry_run && run.outcome.is_some() && run.started_at.to_string().starts_with(period))
+        .collect();
+    let succeeded = runs.iter().filter(|run| run.outcome == Some(RunOutcome::Success)).count();
+    let recoveries: Vec<f64> = runs
+        .iter()
+        .filter(|run| run.outcome != Some(RunOutcome::Success))
+        .map(|run| {
+            let failed_at = run.steps.iter().find(|s| !s.passed).map_or(run.started_at, |s| s.at);
+            let end = run.ended_at.unwrap_or(failed_at);
+            (end.unix_micros() - failed_at.unix_micros()).max(0) as f64 / 1e6
+        })
+        .collect();
+    Kpis {
+        period: period.to_owned(),
+        runs: runs.len(),
+        succeeded,
+        change_success_rate: (!runs.is_empty()).then(|| succeeded as f64 * 100.0 / runs.len() as f64),
+        halted: recoveries.len(),
+        mean_time_to_recover_secs: (!recoveries.is_empty())
+            .then(|| recoveries.iter().sum::<f64>() / recoveries.len() as f64),
+    }
+}
