@@ -195,6 +195,49 @@ impl App {
         Err(AppError::Stale { current: at_least })
     }
 
+    /// Decides and logs `caller`'s request to `action` (`approve_operation`,
+    /// `execute_operation`) on `operation`, as the principal the registry
+    /// knows them as (an agent with that id, otherwise a person).
+    pub(crate) async fn decide_operation(
+        &self,
+        caller: &Caller,
+        row: &WorkspaceRow,
+        action: &str,
+        operation: &charter_model::Operation,
+        rules: &charter_ops::TierRules,
+    ) -> Result<DecisionAnswer> {
+        let actor = caller.actor().to_owned();
+        let mut at_least = 0;
+        for _ in 0..ATTEMPTS {
+            let loaded = self.engine_at_least(row, at_least).await?;
+            let agent = charter_policy::EntityRef { entity_type: "Agent".into(), id: actor.clone() };
+            let principal = if loaded.engine.knows(&agent) {
+                agent
+            } else {
+                charter_policy::EntityRef { entity_type: "User".into(), id: actor.clone() }
+            };
+            let request = DecisionRequest {
+                principal,
+                action: action.to_owned(),
+                resource: charter_policy::EntityRef {
+                    entity_type: "Operation".into(),
+                    id: operation.operation_id.to_string(),
+                },
+                context: serde_json::Map::new(),
+            };
+            let at = self.clock.now();
+            let decision = loaded.engine.decide_operation(&request, operation, rules, at);
+            let changes = vec![logged(&request, &decision, loaded.version)];
+            let append = Append { actor: actor.clone(), at, changes, made_on: Some(loaded.version) };
+            match self.append(row, append).await {
+                Ok(seq) => return Ok(DecisionAnswer::logged(decision, seq)),
+                Err(AppError::Stale { current }) => at_least = current,
+                Err(error) => return Err(error),
+            }
+        }
+        Err(AppError::Stale { current: at_least })
+    }
+
     /// The workspace's decision point as of now.
     pub async fn policy_engine(
         &self,

@@ -48,6 +48,16 @@ pub(crate) fn resolve_path(path: &str) -> std::result::Result<String, String> {
     }
 }
 
+/// The message of a denial: its decision id, reasons and what went wrong.
+pub(crate) fn denied(answer: &charter_policy::DecisionAnswer) -> String {
+    format!(
+        "denied by the decision point ({}; {}): {}",
+        answer.decision_id.as_deref().unwrap_or("not logged"),
+        answer.reasons.join(", "),
+        answer.errors.join("; ")
+    )
+}
+
 fn invalid(problems: Vec<String>) -> AppError {
     AppError::Invalid { what: "operation declaration".into(), problems }
 }
@@ -181,6 +191,18 @@ impl App {
         let approver = caller.actor().to_owned();
         let at = self.clock.now();
         let needed = self.ops_rules(&row).await?;
+        let (_, current) = self.load_operation(&row, id).await?;
+        if !matches!(current.status, OperationStatus::Planned | OperationStatus::Approved) {
+            return Err(invalid(vec![format!(
+                "{id} is {}: only a Planned operation is approved",
+                current.status
+            )]));
+        }
+        let answer = self.decide_operation(caller, &row, "approve_operation", &current, &needed).await?;
+        if answer.decision != charter_policy::Effect::Allow {
+            return Err(AppError::Forbidden(denied(&answer)));
+        }
+        let decision_id = answer.decision_id.clone();
         self.change_operation(&row, caller, id, move |operation| {
             if !matches!(operation.status, OperationStatus::Planned | OperationStatus::Approved) {
                 return Err(invalid(vec![format!(
@@ -197,7 +219,7 @@ impl App {
                 by: approver.clone(),
                 at,
                 declaration_hash: operation.declaration_hash.clone(),
-                decision_id: None,
+                decision_id: decision_id.clone(),
             });
             let have = charter_ops::tiers::current_approvals(operation).len();
             if have >= needed.approvals_needed(operation.tier) && operation.status == OperationStatus::Planned

@@ -129,6 +129,31 @@ fn corrupt(seq: u64, error: impl std::fmt::Display) -> AppError {
     AppError::Store(StoreError::Corrupt(format!("audit event {seq}: {error}")))
 }
 
+/// The operations and the workspace's rules for them, which decisions about
+/// operations are made on (they are not part of the registry).
+#[derive(Default)]
+struct OpsState {
+    operations: std::collections::HashMap<String, charter_model::Operation>,
+    rules: charter_ops::TierRules,
+}
+
+impl OpsState {
+    /// Takes `record` in when it is an operation or the rules.
+    fn fold(&mut self, record: &Record) {
+        match record {
+            Record::Operation(operation) => {
+                self.operations.insert(operation.operation_id.to_string(), operation.as_ref().clone());
+            }
+            Record::OpsSettings(settings) => {
+                if let Ok(rules) = charter_ops::TierRules::from_settings(settings) {
+                    self.rules = rules;
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
 #[derive(Default)]
 struct Tally {
     decisions: u64,
@@ -138,15 +163,21 @@ struct Tally {
 }
 
 impl Tally {
-    fn replay(&mut self, pair: &Pair, seq: u64, at: Timestamp, logged: LoggedDecision) {
+    fn replay(&mut self, pair: &Pair, ops: &OpsState, seq: u64, at: Timestamp, logged: LoggedDecision) {
         self.decisions += 1;
         let request = logged.request();
         let id = decision_id(seq);
-        if !same(&pair.logged.decide(&request, at), logged.decision, &logged.reasons) {
+        let decide = |engine: &Engine| match ops.operations.get(&request.resource.id) {
+            Some(operation) if request.resource.entity_type == "Operation" => {
+                engine.decide_operation(&request, operation, &ops.rules, at)
+            }
+            _ => engine.decide(&request, at),
+        };
+        if !same(&decide(&pair.logged), logged.decision, &logged.reasons) {
             self.unreproduced.push(id);
             return;
         }
-        let proposed = pair.proposed.decide(&request, at);
+        let proposed = decide(&pair.proposed);
         if proposed.decision == logged.decision {
             return;
         }
@@ -207,6 +238,20 @@ impl App {
             ReplayRegistry::Current => {
                 let (_, current) = self.load_registry(&row).await?;
                 let pair = Pair::new(current, proposed);
+                let mut ops = OpsState { rules: self.ops_rules(&row).await?, ..OpsState::default() };
+                let mut after_id: Option<String> = None;
+                loop {
+                    let page =
+                        self.store.records(row.id, RecordKind::Operation, after_id.as_deref(), 1_000).await?;
+                    let Some(last) = page.last() else { break };
+                    after_id = Some(last.id.clone());
+                    for stored in page {
+                        let record = RecordKind::Operation
+                            .parse_json(&stored.body)
+                            .map_err(|error| corrupt(stored.event_seq, error))?;
+                        ops.fold(&record);
+                    }
+                }
                 let filter = EventFilter { kind: Some(DECISION.to_owned()), since, ..EventFilter::default() };
                 let mut after = 0;
                 loop {
@@ -217,7 +262,7 @@ impl App {
                         let event =
                             AuditEvent::decode(&stored.body).map_err(|error| corrupt(stored.seq, error))?;
                         if let Some((at, logged)) = decision_in(&event)? {
-                            tally.replay(&pair, event.seq, at, logged);
+                            tally.replay(&pair, &ops, event.seq, at, logged);
                         }
                     }
                 }
@@ -225,7 +270,16 @@ impl App {
             ReplayRegistry::AsLogged => {
                 let mut records: BTreeMap<(RecordKind, String), Record> = BTreeMap::new();
                 let mut pair: Option<Pair> = None;
+                let mut ops = OpsState::default();
                 self.each_event(&row, |event| {
+                    if let Some(kind) = RecordKind::from_name(&event.kind)
+                        .filter(|k| matches!(k, RecordKind::Operation | RecordKind::OpsSettings))
+                    {
+                        if let Some(value) = &event.value {
+                            ops.fold(&kind.parse_json(value).map_err(|error| corrupt(event.seq, error))?);
+                        }
+                        return Ok(());
+                    }
                     if let Some(kind) =
                         RecordKind::from_name(&event.kind).filter(|k| REGISTRY_KINDS.contains(k))
                     {
@@ -247,7 +301,7 @@ impl App {
                         }
                         Pair::new(registry, proposed)
                     });
-                    tally.replay(pair, event.seq, at, logged);
+                    tally.replay(pair, &ops, event.seq, at, logged);
                     Ok(())
                 })
                 .await?;

@@ -267,7 +267,7 @@ fn operation_of(view: &RecordView) -> Result<Operation> {
 }
 
 impl App {
-    async fn load_operation(&self, row: &WorkspaceRow, id: &str) -> Result<(u64, Operation)> {
+    pub(crate) async fn load_operation(&self, row: &WorkspaceRow, id: &str) -> Result<(u64, Operation)> {
         let stored = self
             .store
             .record(row.id, RecordKind::Operation, id)
@@ -443,16 +443,19 @@ impl App {
         // The plan is checked again: the filesystem may have changed since.
         let mut problems = charter_ops::declaration::check(&operation.declaration);
         problems.extend(charter_ops::scope::check_resolved(&operation.declaration, resolve_path));
+        if !problems.is_empty() {
+            return Err(invalid(problems));
+        }
         if !options.dry_run {
+            // Execution goes through the decision point, and is logged there.
             let rules = match &options.rules {
                 Some(rules) => rules.clone(),
                 None => self.ops_rules(&row).await?,
             };
-            let proof = charter_ops::run::dry_run_passed(&operation);
-            problems.extend(charter_ops::tiers::run_problems(&operation, &rules, &operator, now, proof));
-        }
-        if !problems.is_empty() {
-            return Err(invalid(problems));
+            let answer = self.decide_operation(caller, &row, "execute_operation", &operation, &rules).await?;
+            if answer.decision != charter_policy::Effect::Allow {
+                return Err(AppError::Forbidden(crate::operations::denied(&answer)));
+            }
         }
         let dir = options
             .snapshot_dir

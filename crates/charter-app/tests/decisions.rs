@@ -492,7 +492,13 @@ async fn policies_due_for_review_get_one_raida_action_per_cycle() {
         let ids: Vec<&str> = later.iter().map(|d| d.policy.as_str()).collect();
         assert_eq!(
             ids,
-            ["POL-AGENT-ACCESS", "POL-AGENT-COORDINATION", "POL-DATASET-MANAGEMENT", "POL-GOVERNANCE-MASTER"]
+            [
+                "POL-AGENT-ACCESS",
+                "POL-AGENT-COORDINATION",
+                "POL-DATASET-MANAGEMENT",
+                "POL-GOVERNANCE-MASTER",
+                "POL-OPS-CHANGE"
+            ]
         );
         assert!(later.iter().all(|d| d.opened && d.raida_id != due[0].raida_id));
     })

@@ -71,7 +71,11 @@ async fn example_workspace_imports_and_reimport_changes_nothing() {
         assert_eq!(created(RecordKind::ValueRecord), 4);
         assert_eq!(created(RecordKind::OwnershipReview), 5);
         assert_eq!(created(RecordKind::Dataset), 5);
-        assert_eq!(created(RecordKind::Policy), 4, "the three seed policies and POL-AGENT-ACCESS");
+        assert_eq!(
+            created(RecordKind::Policy),
+            5,
+            "the three seed policies, POL-AGENT-ACCESS and POL-OPS-CHANGE"
+        );
         assert_eq!(created(RecordKind::Procedure), 5);
         assert_eq!(report.raida.opened.len(), 3, "zendesk, knowledge_base and ocr_service are undescribed");
 

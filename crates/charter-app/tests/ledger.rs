@@ -169,12 +169,12 @@ async fn exported_bundles_verify_offline_and_name_tampering() {
     let dir = tempfile::tempdir().unwrap();
     let bundle = dir.path().join("bundle");
     let exported = app.export_ledger(&caller, &ops(), &bundle).await.unwrap();
-    assert_eq!((exported.entries, exported.checkpoints), (79, 2));
+    assert_eq!((exported.entries, exported.checkpoints), (80, 2));
     let verifier = signer().verifier();
     let check = |path: &std::path::Path| charter_app::bundle::verify_bundle(path, &verifier).unwrap();
     let report = check(&bundle);
     assert_eq!(report.failure, None);
-    assert_eq!((report.entries, report.checkpoints, report.origin.as_deref()), (79, 2, Some("charter/ops")));
+    assert_eq!((report.entries, report.checkpoints, report.origin.as_deref()), (80, 2, Some("charter/ops")));
 
     let events = std::fs::read_to_string(bundle.join("events.jsonl")).unwrap();
     let lines: Vec<&str> = events.lines().collect();
@@ -210,7 +210,7 @@ async fn exported_bundles_verify_offline_and_name_tampering() {
     let cut = owned(&lines[..75]);
     assert_eq!(
         check(&rewrite("cut", cut)).failure.unwrap(),
-        "the checkpoint at size 78 commits to more events than the bundle's 75: entries 75 to 77 are missing"
+        "the checkpoint at size 79 commits to more events than the bundle's 75: entries 75 to 78 are missing"
     );
 
     let other = NoteSigner::from_seed("charter-test", [9; 32]).unwrap();

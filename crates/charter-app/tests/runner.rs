@@ -24,6 +24,28 @@ async fn fixture() -> Fixture {
     let store = charter_store::Store::open_data_dir(&dir.path().join("data")).await.unwrap();
     let app = App::new(store);
     app.create_workspace(&Caller::local("alice"), &ops()).await.unwrap();
+    // The people who approve and run, and the example's policy saying so.
+    for (id, role) in [
+        ("bob", "approver"),
+        ("dave", "approver"),
+        ("carol", "operator"),
+        ("erin", "operator"),
+        ("agent_ops_01", "approver"),
+    ] {
+        let person = charter_model::RecordKind::Person
+            .parse_json(&format!(r#"{{"person_id":"{id}","name":"{id}","roles":["{role}"]}}"#))
+            .unwrap();
+        app.create_record(&Caller::local("alice"), &ops(), person).await.unwrap();
+    }
+    let policies = std::fs::read(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/ops-workspace/policies.json"),
+    )
+    .unwrap();
+    for policy in charter_model::RecordKind::Policy.parse_json_array(&policies).unwrap() {
+        if policy.id() == "POL-OPS-CHANGE" {
+            app.create_record(&Caller::local("alice"), &ops(), policy).await.unwrap();
+        }
+    }
     let root = dir.path().canonicalize().unwrap().join("site");
     std::fs::create_dir_all(root.join("conf")).unwrap();
     std::fs::write(root.join("conf/site.conf"), "old\n").unwrap();
@@ -327,10 +349,30 @@ async fn tier_three_needs_a_dry_run_an_independent_approver_and_an_unchanged_pla
     assert!(unapproved.contains("Tier 3 needs 1 approval of this plan; it has 0"), "{unapproved}");
     assert_eq!(f.run(&id, true).await.run.outcome, Some(RunOutcome::Success));
     let own = approve("agent_ops_01").await.unwrap_err().to_string();
-    assert!(own.contains("requested this operation and may not approve it"), "{own}");
+    assert!(
+        own.contains("guardrail:separation-of-duties") && own.contains("requested this operation"),
+        "{own}"
+    );
+    // Approving is the approvers' (POL-OPS-CHANGE); strangers are unknown.
+    let operator = approve("carol").await.unwrap_err().to_string();
+    assert!(operator.contains("default-deny"), "{operator}");
+    let stranger = approve("mallory").await.unwrap_err().to_string();
+    assert!(stranger.contains("guardrail:unknown-principal"), "{stranger}");
     let approved = approve("bob").await.unwrap();
     let charter_model::Record::Operation(op) = &approved.record else { panic!() };
     assert_eq!(op.status, OperationStatus::Approved);
+    // The approval names the decision that allowed it, in the ledger.
+    let decision = op.approvals[0].decision_id.clone().unwrap();
+    let seq = charter_policy::decision_seq(&decision).unwrap();
+    let row = f.app.store().workspace(&ops()).await.unwrap().unwrap();
+    let event = f.app.store().events(row.id, seq, seq).await.unwrap().remove(0);
+    let logged: charter_policy::LoggedDecision =
+        serde_json::from_str(&charter_model::AuditEvent::decode(&event.body).unwrap().value.unwrap())
+            .unwrap();
+    assert_eq!(
+        (logged.action.as_str(), logged.reasons.as_slice()),
+        ("approve_operation", ["POL-OPS-CHANGE/approvers-approve".to_owned()].as_slice())
+    );
     let by_approver = f
         .app
         .run_operation(&Caller::local("bob"), &ops(), &id, f.options(false))
@@ -363,6 +405,37 @@ async fn tier_three_needs_a_dry_run_an_independent_approver_and_an_unchanged_pla
         ledger.contains("approved_by: \"bob\"") && ledger.contains("risk_class: FILESYSTEM_WRITE"),
         "{ledger}"
     );
+
+    // Every approval and execution decision is in the ledger, and replays.
+    let auditor = Caller::local("auditor");
+    let replay = f
+        .app
+        .replay_decisions(&auditor, &ops(), &[], None, charter_app::ReplayRegistry::AsLogged)
+        .await
+        .unwrap();
+    assert!(replay.decisions >= 8, "{replay:?}");
+    assert!(replay.unreproduced.is_empty() && replay.flips.is_empty(), "{replay:?}");
+    let mut retired = charter_model::RecordKind::Policy
+        .parse_json_array(
+            &std::fs::read(
+                Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/ops-workspace/policies.json"),
+            )
+            .unwrap(),
+        )
+        .unwrap()
+        .into_iter()
+        .find(|p| p.id() == "POL-OPS-CHANGE")
+        .unwrap();
+    let charter_model::Record::Policy(policy) = &mut retired else { panic!() };
+    policy.status = charter_model::PolicyStatus::Retired;
+    let without = [policy.as_ref().clone()];
+    let replay = f
+        .app
+        .replay_decisions(&auditor, &ops(), &without, None, charter_app::ReplayRegistry::AsLogged)
+        .await
+        .unwrap();
+    let flipped: Vec<&str> = replay.flips.iter().map(|flip| flip.action.as_str()).collect();
+    assert_eq!(flipped, ["approve_operation", "approve_operation", "execute_operation"], "{replay:?}");
 }
 
 #[tokio::test]

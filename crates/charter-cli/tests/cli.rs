@@ -199,7 +199,7 @@ fn the_same_commands_work_on_postgresql() {
     let imported = with_url(&["import", example_dir().to_str().unwrap(), "--workspace", "ops"]);
     assert!(imported.status.success(), "{}", stderr(&imported));
     let again = with_url(&["import", example_dir().to_str().unwrap()]);
-    assert!(stdout(&again).contains("0 created, 0 updated, 74 unchanged"), "{}", stdout(&again));
+    assert!(stdout(&again).contains("0 created, 0 updated, 75 unchanged"), "{}", stdout(&again));
     let token = with_url(&["token", "create", "--role", "auditor", "--name", "audit", "-o", "json"]);
     let token: serde_json::Value = serde_json::from_slice(&token.stdout).unwrap();
     assert_eq!(token["role"], "auditor");
@@ -236,7 +236,7 @@ fn audit_verify_prove_export_and_verify_bundle() {
     let verified = run(&data, &["audit", "verify"]);
     assert!(verified.status.success(), "{}{}", stdout(&verified), stderr(&verified));
     assert!(
-        stdout(&verified).contains("The log of ops verifies: 78 entries, 1 checkpoints"),
+        stdout(&verified).contains("The log of ops verifies: 79 entries, 1 checkpoints"),
         "{}",
         stdout(&verified)
     );
@@ -423,7 +423,7 @@ fn decide_grants_kill_switch_and_policy_commands() {
     assert_eq!(report["unreproduced"], serde_json::json!([]));
 
     // Lint and the review cycle.
-    assert!(stdout(&as_alice(&["policy", "lint"])).contains("4 policies, no findings"));
+    assert!(stdout(&as_alice(&["policy", "lint"])).contains("5 policies, no findings"));
     let sloppy = dir.path().join("sloppy.json");
     std::fs::write(&sloppy, r#"{"policy_id":"POL-OPS-SLOPPY","title":"t","purpose":"One. Two. Three.","rules":"do things","owner":"a, b","status":"Review"}"#).unwrap();
     let lint = as_alice(&["policy", "lint", "--file", sloppy.to_str().unwrap()]);
@@ -471,7 +471,20 @@ fn a_decision_is_in_the_ledger_when_its_answer_arrives() {
 fn op_declare_list_and_show() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
-    assert!(run(&data, &["workspace", "create", "ops"]).status.success());
+    // An operator, and the example's policy on who approves and runs.
+    let registry = dir.path().join("registry");
+    std::fs::create_dir_all(&registry).unwrap();
+    std::fs::write(
+        registry.join("people.json"),
+        r#"[{"person_id":"carol","name":"Carol","roles":["operator"]}]"#,
+    )
+    .unwrap();
+    let policies: Vec<serde_json::Value> =
+        serde_json::from_slice(&std::fs::read(example_dir().join("policies.json")).unwrap()).unwrap();
+    let change: Vec<_> = policies.into_iter().filter(|p| p["policy_id"] == "POL-OPS-CHANGE").collect();
+    std::fs::write(registry.join("policies.json"), serde_json::to_vec(&change).unwrap()).unwrap();
+    let imported = run(&data, &["import", registry.to_str().unwrap(), "-w", "ops"]);
+    assert!(imported.status.success(), "{}", stderr(&imported));
     let root = dir.path().canonicalize().unwrap();
     std::fs::create_dir_all(root.join("conf")).unwrap();
     let file = dir.path().join("op.yaml");
@@ -494,7 +507,12 @@ fn op_declare_list_and_show() {
     let shown = stdout(&run(&data, &["op", "show", &id]));
     assert!(shown.contains("RISK_CLASS:        LOW_RISK_CONFIG (Tier 2)"), "{shown}");
 
-    let ran = run(&data, &["op", "run", &id, "--report-dir", dir.path().join("report").to_str().unwrap()]);
+    let stranger = run(&data, &["--actor", "mallory", "op", "run", &id]);
+    assert!(stderr(&stranger).contains("guardrail:unknown-principal"), "{}", stderr(&stranger));
+    let ran = run(
+        &data,
+        &["--actor", "carol", "op", "run", &id, "--report-dir", dir.path().join("report").to_str().unwrap()],
+    );
     assert_eq!(ran.status.code(), Some(0), "{}{}", stdout(&ran), stderr(&ran));
     assert!(stdout(&ran).contains("[STEP 1 | ") && stdout(&ran).contains("Status: PASS"), "{}", stdout(&ran));
     assert!(root.join("conf/a").exists());

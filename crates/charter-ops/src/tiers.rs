@@ -78,32 +78,63 @@ fn same_person(a: &str, b: &str) -> bool {
     a.trim().eq_ignore_ascii_case(b.trim())
 }
 
-/// Why `approver` may not approve `operation` now, if they may not.
+/// Reason ids of the operation rules, as the decision point reports them.
+pub mod reason {
+    /// The operation's tier needs no approval.
+    pub const NO_APPROVAL_NEEDED: &str = "guardrail:no-approval-needed";
+    /// The requester or an approver may not approve or run it.
+    pub const SEPARATION_OF_DUTIES: &str = "guardrail:separation-of-duties";
+    /// The same person approved this plan already.
+    pub const ALREADY_APPROVED: &str = "guardrail:already-approved";
+    /// No dry run of this plan has passed.
+    pub const DRY_RUN_PROOF: &str = "guardrail:dry-run-proof";
+    /// Too few approvals of this plan.
+    pub const APPROVALS: &str = "guardrail:approvals";
+    /// Tier 4 without a named on-call person.
+    pub const ON_CALL: &str = "guardrail:on-call";
+    /// Tier 4 outside every change window.
+    pub const CHANGE_WINDOW: &str = "guardrail:change-window";
+}
+
+/// Why `approver` may not approve `operation` now, each with its reason id.
 /// `dry_run_passed` says whether a dry run of the current plan passed.
-pub fn approval_problems(operation: &Operation, approver: &str, dry_run_passed: bool) -> Vec<String> {
+pub fn approval_checks(
+    operation: &Operation,
+    approver: &str,
+    dry_run_passed: bool,
+) -> Vec<(&'static str, String)> {
     let mut problems = Vec::new();
     if operation.tier < 3 {
-        problems.push(format!(
-            "operation {} is Tier {}: it needs no approval",
-            operation.operation_id, operation.tier
+        problems.push((
+            reason::NO_APPROVAL_NEEDED,
+            format!("operation {} is Tier {}: it needs no approval", operation.operation_id, operation.tier),
         ));
         return problems;
     }
     if same_person(approver, &operation.declaration.requested_by) {
-        problems.push(format!(
-            "{approver} requested this operation and may not approve it (separation of duties)"
+        problems.push((
+            reason::SEPARATION_OF_DUTIES,
+            format!("{approver} requested this operation and may not approve it (separation of duties)"),
         ));
     }
     if current_approvals(operation).iter().any(|a| same_person(&a.by, approver)) {
-        problems.push(format!("{approver} has already approved this plan"));
+        problems.push((reason::ALREADY_APPROVED, format!("{approver} has already approved this plan")));
     }
     if !dry_run_passed {
-        problems.push(format!(
-            "no dry run of this plan has passed: run `charter op run {} --dry-run` first (Tier {} needs the proof)",
-            operation.operation_id, operation.tier
+        problems.push((
+            reason::DRY_RUN_PROOF,
+            format!(
+                "no dry run of this plan has passed: run `charter op run {} --dry-run` first (Tier {} needs the proof)",
+                operation.operation_id, operation.tier
+            ),
         ));
     }
     problems
+}
+
+/// [`approval_checks`], messages only.
+pub fn approval_problems(operation: &Operation, approver: &str, dry_run_passed: bool) -> Vec<String> {
+    approval_checks(operation, approver, dry_run_passed).into_iter().map(|(_, message)| message).collect()
 }
 
 /// The approvals that count: those of the current plan.
@@ -111,7 +142,62 @@ pub fn current_approvals(operation: &Operation) -> Vec<&charter_model::operation
     operation.approvals.iter().filter(|a| a.declaration_hash == operation.declaration_hash).collect()
 }
 
-/// Why `operator` may not run `operation` at `now`, if they may not.
+/// Why `operator` may not run `operation` at `now`, each with its reason id.
+pub fn run_checks(
+    operation: &Operation,
+    rules: &TierRules,
+    operator: &str,
+    now: Timestamp,
+    dry_run_passed: bool,
+) -> Vec<(&'static str, String)> {
+    let mut problems = Vec::new();
+    let tier = operation.tier;
+    let approvals = current_approvals(operation);
+    let needed = rules.approvals_needed(tier);
+    if approvals.len() < needed {
+        problems.push((
+            reason::APPROVALS,
+            format!(
+                "Tier {tier} needs {needed} approval{} of this plan; it has {}",
+                if needed == 1 { "" } else { "s" },
+                approvals.len()
+            ),
+        ));
+    }
+    if tier >= 3 {
+        if let Some(approval) = approvals.iter().find(|a| same_person(&a.by, operator)) {
+            problems.push((
+                reason::SEPARATION_OF_DUTIES,
+                format!(
+                    "{} approved this operation and may not also run it (separation of duties)",
+                    approval.by
+                ),
+            ));
+        }
+        if !dry_run_passed {
+            problems.push((reason::DRY_RUN_PROOF, "no dry run of this plan has passed".into()));
+        }
+    }
+    if tier >= 4 {
+        if operation.declaration.on_call.as_deref().is_none_or(|p| p.trim().is_empty()) {
+            problems.push((reason::ON_CALL, "Tier 4 needs a named on-call person (ON_CALL)".into()));
+        }
+        if !rules.windows.iter().any(|window| window.contains(now)) {
+            let windows: Vec<String> = rules.windows.iter().map(ToString::to_string).collect();
+            problems.push((
+                reason::CHANGE_WINDOW,
+                if windows.is_empty() {
+                    "Tier 4 runs only inside a change window, and the workspace defines none".into()
+                } else {
+                    format!("Tier 4 runs only inside a change window ({}); it is {now}", windows.join("; "))
+                },
+            ));
+        }
+    }
+    problems
+}
+
+/// [`run_checks`], messages only.
 pub fn run_problems(
     operation: &Operation,
     rules: &TierRules,
@@ -119,42 +205,10 @@ pub fn run_problems(
     now: Timestamp,
     dry_run_passed: bool,
 ) -> Vec<String> {
-    let mut problems = Vec::new();
-    let tier = operation.tier;
-    let approvals = current_approvals(operation);
-    let needed = rules.approvals_needed(tier);
-    if approvals.len() < needed {
-        problems.push(format!(
-            "Tier {tier} needs {needed} approval{} of this plan; it has {}",
-            if needed == 1 { "" } else { "s" },
-            approvals.len()
-        ));
-    }
-    if tier >= 3 {
-        if let Some(approval) = approvals.iter().find(|a| same_person(&a.by, operator)) {
-            problems.push(format!(
-                "{} approved this operation and may not also run it (separation of duties)",
-                approval.by
-            ));
-        }
-        if !dry_run_passed {
-            problems.push("no dry run of this plan has passed".into());
-        }
-    }
-    if tier >= 4 {
-        if operation.declaration.on_call.as_deref().is_none_or(|p| p.trim().is_empty()) {
-            problems.push("Tier 4 needs a named on-call person (ON_CALL)".into());
-        }
-        if !rules.windows.iter().any(|window| window.contains(now)) {
-            let windows: Vec<String> = rules.windows.iter().map(ToString::to_string).collect();
-            problems.push(if windows.is_empty() {
-                "Tier 4 runs only inside a change window, and the workspace defines none".into()
-            } else {
-                format!("Tier 4 runs only inside a change window ({}); it is {now}", windows.join("; "))
-            });
-        }
-    }
-    problems
+    run_checks(operation, rules, operator, now, dry_run_passed)
+        .into_iter()
+        .map(|(_, message)| message)
+        .collect()
 }
 
 /// A weekly change window, written like `Tue 02:00-04:00 UTC` (an en dash

@@ -287,6 +287,86 @@ impl Engine {
         self.conclude(outcome, &subject, now)
     }
 
+    /// Decides a request about an operation (request, approve or execute
+    /// it): the operation, which is not part of the registry, becomes a
+    /// Cedar entity for this decision (`tier`, `status`, `requested_by`),
+    /// and the operation rules (separation of duties, dry-run proof,
+    /// approvals, Tier 4 window and on-call) run as guardrails before Cedar.
+    pub fn decide_operation(
+        &self,
+        request: &DecisionRequest,
+        operation: &charter_model::Operation,
+        rules: &charter_ops::TierRules,
+        now: Timestamp,
+    ) -> Decision {
+        if request.resource.entity_type != EntityType::Operation.name()
+            || request.resource.id != operation.operation_id.as_str()
+        {
+            return Decision::deny(
+                reason::INVALID_REQUEST,
+                format!(
+                    "the request is about {}, not operation {}",
+                    request.resource, operation.operation_id
+                ),
+            );
+        }
+        let attrs = [
+            ("tier".to_owned(), RestrictedExpression::new_long(i64::from(operation.tier))),
+            ("status".to_owned(), RestrictedExpression::new_string(operation.status.as_str().to_owned())),
+            (
+                "requested_by".to_owned(),
+                RestrictedExpression::new_string(operation.declaration.requested_by.clone()),
+            ),
+        ];
+        let entity = cedar_policy::Entity::new(
+            uid(EntityType::Operation, operation.operation_id.as_str()),
+            attrs.into_iter().collect(),
+            std::collections::HashSet::new(),
+        );
+        let entities = match entity.map_err(|e| e.to_string()).and_then(|entity| {
+            self.entities.clone().add_entities([entity], Some(schema())).map_err(|e| e.to_string())
+        }) {
+            Ok(entities) => entities,
+            Err(error) => return Decision::deny(reason::UNREADABLE_REGISTRY, error),
+        };
+        let prepared = match self.prepare_in(&entities, request, now) {
+            Ok(prepared) => prepared,
+            Err(denial) => return denial,
+        };
+        let subject =
+            Subject { principal: &request.principal, action: prepared.action, resource: &request.resource };
+        let mut denial = Decision { decision: Effect::Deny, reasons: Vec::new(), errors: Vec::new() };
+        if !self.unreadable_policies.is_empty() {
+            denial.reasons.push(reason::UNREADABLE_POLICY.to_owned());
+            denial.errors.extend(self.unreadable_policies.iter().map(ToString::to_string));
+        }
+        self.guardrails(&subject, prepared.shape, &request.context, now, &mut denial);
+        let proof = charter_ops::run::dry_run_passed(operation);
+        let who = &request.principal.id;
+        let checks = match prepared.action.name {
+            "approve_operation" => charter_ops::tiers::approval_checks(operation, who, proof),
+            "execute_operation" => charter_ops::tiers::run_checks(operation, rules, who, now, proof),
+            _ => Vec::new(),
+        };
+        for (id, message) in checks {
+            if !denial.reasons.iter().any(|r| r == id) {
+                denial.reasons.push(id.to_owned());
+            }
+            denial.errors.push(message);
+        }
+        if !denial.reasons.is_empty() {
+            return denial;
+        }
+        let outcome = self.slices.authorize(
+            &prepared.request,
+            prepared.shape,
+            &prepared.principal,
+            &prepared.resource,
+            &entities,
+        );
+        self.conclude(outcome, &subject, now)
+    }
+
     /// Cedar's own answer to a prepared request over the sliced policies
     /// (no guardrails, no grants): what the differential tests compare with
     /// the raw authoriser.
@@ -309,6 +389,15 @@ impl Engine {
     /// Checks the request against the schema and the registry and makes it
     /// a Cedar request.
     fn prepare(&self, request: &DecisionRequest, now: Timestamp) -> Result<Prepared, Decision> {
+        self.prepare_in(&self.entities, request, now)
+    }
+
+    fn prepare_in(
+        &self,
+        entities: &Entities,
+        request: &DecisionRequest,
+        now: Timestamp,
+    ) -> Result<Prepared, Decision> {
         if let Some(error) = &self.unreadable_registry {
             return Err(Decision::deny(reason::UNREADABLE_REGISTRY, error.to_string()));
         }
@@ -324,14 +413,14 @@ impl Engine {
         let resource_type = entity_type(&request.resource, action.resources, "resource", action)
             .map_err(|(reason, error)| Decision::deny(reason, error))?;
         let principal = uid(principal_type, &request.principal.id);
-        if self.entities.get(&principal).is_none() {
+        if entities.get(&principal).is_none() {
             return Err(Decision::deny(
                 reason::UNKNOWN_PRINCIPAL,
                 format!("principal {} is not in the registry", request.principal),
             ));
         }
         let resource = uid(resource_type, &request.resource.id);
-        if self.entities.get(&resource).is_none() {
+        if entities.get(&resource).is_none() {
             return Err(Decision::deny(
                 reason::UNKNOWN_RESOURCE,
                 format!("resource {} is not in the registry", request.resource),
