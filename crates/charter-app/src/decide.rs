@@ -109,7 +109,18 @@ fn corrupt(kind: RecordKind, id: &str, error: impl std::fmt::Display) -> AppErro
 
 /// The audit change that logs `decision`.
 fn logged(request: &DecisionRequest, decision: &Decision, version: u64) -> Change {
-    let log = LoggedDecision::new(request, decision, version);
+    logged_about(request, decision, version, None)
+}
+
+/// The audit change that logs `decision`, made about `operation`.
+fn logged_about(
+    request: &DecisionRequest,
+    decision: &Decision,
+    version: u64,
+    operation: Option<&charter_model::Operation>,
+) -> Change {
+    let mut log = LoggedDecision::new(request, decision, version);
+    log.operation = operation.map(|operation| Box::new(operation.clone()));
     let value = serde_json::to_value(&log).map(|value| canonical::to_string(&value));
     Change {
         action: DECIDE.into(),
@@ -227,7 +238,7 @@ impl App {
             };
             let at = self.clock.now();
             let decision = loaded.engine.decide_operation(&request, operation, rules, at);
-            let changes = vec![logged(&request, &decision, loaded.version)];
+            let changes = vec![logged_about(&request, &decision, loaded.version, Some(operation))];
             let append = Append { actor: actor.clone(), at, changes, made_on: Some(loaded.version) };
             match self.append(row, append).await {
                 Ok(seq) => return Ok(DecisionAnswer::logged(decision, seq)),

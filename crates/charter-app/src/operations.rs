@@ -119,23 +119,37 @@ impl App {
             runs: Vec::new(),
             halt_requested: None,
         };
+        let mut operation = operation;
+        // The id first (numbers are never reused; a refused request leaves
+        // its number unused, named by the decision that refused it), then
+        // the decision point, then the operation.
+        let counter = format!("operations/{date}");
+        let target = row.clone();
+        let seq = self
+            .write(&row, move |_app, tx| {
+                let (row, counter) = (target.clone(), counter.clone());
+                Box::pin(async move { Ok(tx.advance_counter(row.id, &counter, 1).await?) })
+            })
+            .await?;
+        if seq > MAX_PER_DAY {
+            return Err(invalid(vec![format!(
+                "workspace {} has declared {MAX_PER_DAY} operations on {date}, the most one day's ids allow",
+                row.name
+            )]));
+        }
+        let seq = u16::try_from(seq).unwrap_or(u16::MAX);
+        operation.operation_id =
+            OperationId::for_day(date.inner(), seq).map_err(|error| invalid(vec![error.to_string()]))?;
+        let answer = self.decide_operation(caller, &row, "request_operation", &operation, &rules).await?;
+        if answer.decision != charter_policy::Effect::Allow {
+            return Err(AppError::Forbidden(denied(&answer)));
+        }
         let actor = caller.actor().to_owned();
         let target = row.clone();
         let operation = self
             .write(&row, move |_app, tx| {
                 let (mut operation, row, actor) = (operation.clone(), target.clone(), actor.clone());
                 Box::pin(async move {
-                    let counter = format!("operations/{date}");
-                    let seq = tx.advance_counter(row.id, &counter, 1).await?;
-                    if seq > MAX_PER_DAY {
-                        return Err(invalid(vec![format!(
-                            "workspace {} has declared {MAX_PER_DAY} operations on {date}, the most one day's ids allow",
-                            row.name
-                        )]));
-                    }
-                    let seq = u16::try_from(seq).unwrap_or(u16::MAX);
-                    operation.operation_id =
-                        OperationId::for_day(date.inner(), seq).map_err(|error| invalid(vec![error.to_string()]))?;
                     let id = operation.operation_id.to_string();
                     let requested = Record::Operation(Box::new(operation.clone())).to_canonical_json();
                     crate::audit::write_records(

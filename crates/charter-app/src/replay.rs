@@ -135,6 +135,8 @@ fn corrupt(seq: u64, error: impl std::fmt::Display) -> AppError {
 struct OpsState {
     operations: std::collections::HashMap<String, charter_model::Operation>,
     rules: charter_ops::TierRules,
+    /// Judge decisions on the operation as logged with them.
+    as_logged: bool,
 }
 
 impl OpsState {
@@ -167,11 +169,14 @@ impl Tally {
         self.decisions += 1;
         let request = logged.request();
         let id = decision_id(seq);
-        let decide = |engine: &Engine| match ops.operations.get(&request.resource.id) {
-            Some(operation) if request.resource.entity_type == "Operation" => {
-                engine.decide_operation(&request, operation, &ops.rules, at)
-            }
-            _ => engine.decide(&request, at),
+        // A decision about an operation is judged on the operation as it
+        // was decided on (logged with it), or, on today's registry, as it is.
+        let current = ops.operations.get(&request.resource.id).filter(|_| !ops.as_logged);
+        let operation =
+            current.or(logged.operation.as_deref()).filter(|_| request.resource.entity_type == "Operation");
+        let decide = |engine: &Engine| match operation {
+            Some(operation) => engine.decide_operation(&request, operation, &ops.rules, at),
+            None => engine.decide(&request, at),
         };
         if !same(&decide(&pair.logged), logged.decision, &logged.reasons) {
             self.unreproduced.push(id);
@@ -270,7 +275,7 @@ impl App {
             ReplayRegistry::AsLogged => {
                 let mut records: BTreeMap<(RecordKind, String), Record> = BTreeMap::new();
                 let mut pair: Option<Pair> = None;
-                let mut ops = OpsState::default();
+                let mut ops = OpsState { as_logged: true, ..OpsState::default() };
                 self.each_event(&row, |event| {
                     if let Some(kind) = RecordKind::from_name(&event.kind)
                         .filter(|k| matches!(k, RecordKind::Operation | RecordKind::OpsSettings))

@@ -38,6 +38,23 @@ async fn operations_are_declared_checked_and_numbered_per_day() {
         let app = App::with_clock(store, Arc::new(FixedClock("2026-11-22T09:00:00Z".parse().unwrap())));
         let local = Caller::local("alice");
         app.create_workspace(&local, &ops()).await.unwrap();
+        // Requests go through the decision point: a registered requester,
+        // and the example's policy letting anyone registered request.
+        let alice = RecordKind::Person
+            .parse_json(r#"{"person_id":"alice","name":"Alice","roles":["owner"]}"#)
+            .unwrap();
+        app.create_record(&local, &ops(), alice).await.unwrap();
+        let policies = std::fs::read(
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("../../examples/ops-workspace/policies.json"),
+        )
+        .unwrap();
+        let change = RecordKind::Policy
+            .parse_json_array(&policies)
+            .unwrap()
+            .into_iter()
+            .find(|p| p.id() == "POL-OPS-CHANGE");
+        app.create_record(&local, &ops(), change.unwrap()).await.unwrap();
         let dir = tempfile::tempdir().unwrap();
         let root = dir.path().canonicalize().unwrap();
         std::fs::create_dir_all(root.join("conf/secrets")).unwrap();
@@ -53,6 +70,13 @@ async fn operations_are_declared_checked_and_numbered_per_day() {
         assert_eq!(op.declaration_hash, charter_ops::declaration_hash(&op.declaration));
         let second = app.declare_operation(&local, &ops(), &good).await.unwrap();
         assert_eq!(second.id, "OPS-2026-11-22-002");
+        // Someone the registry does not know may not request: the decision
+        // names the number it would have had, which stays unused.
+        let error =
+            app.declare_operation(&Caller::local("mallory"), &ops(), &good).await.unwrap_err().to_string();
+        assert!(error.contains("guardrail:unknown-principal"), "{error}");
+        let third = app.declare_operation(&local, &ops(), &good).await.unwrap();
+        assert_eq!(third.id, "OPS-2026-11-22-004");
 
         // Requested, then Planned: two ledger entries.
         let row = app.store().workspace(&ops()).await.unwrap().unwrap();
@@ -94,7 +118,7 @@ async fn operations_are_declared_checked_and_numbered_per_day() {
         let error = app.create_record(&local, &ops(), Record::Operation(Box::new(forged))).await.unwrap_err();
         assert!(error.to_string().contains("operations are declared with"), "{error}");
         let listed = app.list_records(&local, &ops(), RecordKind::Operation, None, 10).await.unwrap();
-        assert_eq!(listed.items.len(), 2);
+        assert_eq!(listed.items.len(), 3);
     })
     .await;
 }

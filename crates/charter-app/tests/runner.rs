@@ -31,6 +31,7 @@ async fn fixture() -> Fixture {
         ("carol", "operator"),
         ("erin", "operator"),
         ("agent_ops_01", "approver"),
+        ("alice", "owner"),
     ] {
         let person = charter_model::RecordKind::Person
             .parse_json(&format!(r#"{{"person_id":"{id}","name":"{id}","roles":["{role}"]}}"#))
@@ -435,7 +436,11 @@ async fn tier_three_needs_a_dry_run_an_independent_approver_and_an_unchanged_pla
         .await
         .unwrap();
     let flipped: Vec<&str> = replay.flips.iter().map(|flip| flip.action.as_str()).collect();
-    assert_eq!(flipped, ["approve_operation", "approve_operation", "execute_operation"], "{replay:?}");
+    assert_eq!(
+        flipped,
+        ["request_operation", "approve_operation", "approve_operation", "execute_operation"],
+        "{replay:?}"
+    );
 }
 
 #[tokio::test]

@@ -64,13 +64,16 @@ pub(crate) async fn ops(files: usize, bytes: u64, steps: usize) -> Result<ExitCo
     let workspace = WorkspaceName::new("bench")?;
     let local = Caller::local("bench");
     app.create_workspace(&local, &workspace).await?;
-    let operator = charter_model::RecordKind::Person
-        .parse_json(r#"{"person_id":"operator","name":"Operator","roles":["operator"]}"#)?;
-    app.create_record(&local, &workspace, operator).await?;
+    for person in [
+        r#"{"person_id":"operator","name":"Operator","roles":["operator"]}"#,
+        r#"{"person_id":"bench","name":"Bench","roles":["owner"]}"#,
+    ] {
+        app.create_record(&local, &workspace, charter_model::RecordKind::Person.parse_json(person)?).await?;
+    }
     let policy = charter_model::RecordKind::Policy.parse_json(&serde_json::json!({
         "policy_id": "POL-OPS-BENCH", "title": "Bench", "purpose": "Lets operators run.", "rules": "1. Operators run",
         "owner": "bench", "status": "Active",
-        "cedar": "permit(principal is User, action == Action::\"execute_operation\", resource is Operation) when { principal.roles.contains(\"operator\") };"
+        "cedar": "permit(principal is User, action == Action::\"execute_operation\", resource is Operation) when { principal.roles.contains(\"operator\") };\npermit(principal, action == Action::\"request_operation\", resource is Operation);"
     }).to_string())?;
     app.create_record(&local, &workspace, policy).await?;
     let conf = scratch.path().canonicalize()?.join("conf");

@@ -498,7 +498,7 @@ fn op_declare_list_and_show() {
         ),
     )
     .unwrap();
-    let declared = run(&data, &["op", "declare", file.to_str().unwrap()]);
+    let declared = run(&data, &["--actor", "carol", "op", "declare", file.to_str().unwrap()]);
     assert!(declared.status.success(), "{}", stderr(&declared));
     let id = stdout(&declared).trim().to_owned();
     assert!(id.starts_with("OPS-") && id.ends_with("-001"), "{id}");
@@ -531,7 +531,7 @@ fn op_declare_list_and_show() {
     assert!(stderr(&again).contains("cannot become Published (it is final)"), "{}", stderr(&again));
 
     std::fs::write(&file, "OPERATION_NAME: x\nRISK_CLASS: sideways\n").unwrap();
-    let refused = run(&data, &["op", "declare", file.to_str().unwrap()]);
+    let refused = run(&data, &["--actor", "carol", "op", "declare", file.to_str().unwrap()]);
     assert_eq!(refused.status.code(), Some(1));
     for field in ["OBJECTIVE: missing", "STEPS: missing", "REQUESTED_BY: missing"] {
         assert!(stderr(&refused).contains(field), "{}", stderr(&refused));

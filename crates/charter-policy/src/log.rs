@@ -50,6 +50,11 @@ pub struct LoggedDecision {
     pub errors: Vec<String>,
     /// The version of the registry and policies the decision was made on.
     pub registry_version: u64,
+    /// For a decision about an operation: the operation as it was decided
+    /// on (operations are not part of the registry), so replay can judge it
+    /// again exactly.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub operation: Option<Box<charter_model::Operation>>,
 }
 
 impl LoggedDecision {
@@ -64,6 +69,7 @@ impl LoggedDecision {
             reasons: decision.reasons.clone(),
             errors: decision.errors.clone(),
             registry_version,
+            operation: None,
         }
     }
 

@@ -464,11 +464,12 @@ async fn decisions_grants_and_the_kill_switch_over_http() {
             .await;
         assert_eq!(put.status, StatusCode::FORBIDDEN, "{:?}", put.body);
 
-        // Agents request operations over the API; the requester is the token's holder.
+        // Agents request operations over the API; the requester is the token's holder,
+        // here an agent of the registry.
         let declaration = serde_json::json!({
             "OPERATION_NAME": "inspect", "OBJECTIVE": "Look.", "RISK_CLASS": "READ_ONLY", "BLAST_RADIUS": "none",
             "ROLLBACK_STRATEGY": "nothing to undo", "ALLOWED_PATHS": [], "ALLOWED_SERVICES": [],
-            "REQUESTED_BY": "owner-bot",
+            "REQUESTED_BY": "AGENT-POLICIES-OPS",
             "STEPS": [{"name": "look", "command": "true", "verify": ["true"]}]
         });
         let declared = api
@@ -476,7 +477,7 @@ async fn decisions_grants_and_the_kill_switch_over_http() {
             .await;
         assert_eq!(declared.status, StatusCode::FORBIDDEN, "owners do not declare operations: {:?}", declared.body);
         let operator = api
-            .call(Method::POST, "/v1/workspaces/ops/tokens", Some(&t.admin), Some(r#"{"role":"operator","name":"owner-bot"}"#), &[])
+            .call(Method::POST, "/v1/workspaces/ops/tokens", Some(&t.admin), Some(r#"{"role":"operator","name":"AGENT-POLICIES-OPS"}"#), &[])
             .await;
         let operator = operator.body["token"].as_str().unwrap().to_owned();
         let declared = api
@@ -487,7 +488,7 @@ async fn decisions_grants_and_the_kill_switch_over_http() {
         assert_eq!(declared.body["record"]["tier"], 1);
         let listed = api.call(Method::GET, "/v1/workspaces/ops/operations", Some(&t.auditor), None, &[]).await;
         assert_eq!(listed.body["items"].as_array().unwrap().len(), 1);
-        let other = declaration.to_string().replace("owner-bot", "someone-else");
+        let other = declaration.to_string().replace("AGENT-POLICIES-OPS", "someone-else");
         let refused = api.call(Method::POST, "/v1/workspaces/ops/operations", Some(&operator), Some(&other), &[]).await;
         assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
 
