@@ -177,43 +177,24 @@ impl App {
     ) -> Result<RecordView> {
         let row = self.visible_workspace(caller, workspace).await?;
         caller.require_writer(RecordKind::Grant)?;
-        let at = self.clock.now();
         let actor = caller.actor().to_owned();
-        let (target, id_in) = (row.clone(), id.to_owned());
-        self.write(&row, move |_app, tx| {
-            let (row, actor, id) = (target.clone(), actor.clone(), id_in.clone());
-            Box::pin(async move {
-                let current = tx
-                    .record(row.id, RecordKind::Grant, &id)
-                    .await?
-                    .ok_or_else(|| AppError::NotFound { kind: RecordKind::Grant, id: id.clone() })?;
-                let view = RecordView::from_stored(current)?;
-                let Record::Grant(mut grant) = view.record.clone() else {
-                    return Err(AppError::NotFound { kind: RecordKind::Grant, id });
-                };
-                if let Some(revoked) = grant.revoked_at {
-                    return Err(invalid(
-                        "grant",
-                        vec![format!(
-                            "revoked_at: grant {id} was already revoked at {revoked} by {}",
-                            grant.revoked_by.as_deref().unwrap_or("someone")
-                        )],
-                    ));
-                }
-                grant.revoked_at = Some(at);
-                grant.revoked_by = Some(actor.clone());
-                let record = Record::Grant(grant);
-                let body = record.to_canonical_json();
-                crate::audit::write_records(
-                    tx,
-                    &row,
-                    &actor,
-                    at,
-                    &[RecordWrite::update(RecordKind::Grant, id.clone(), body, view.version)],
-                )
-                .await?;
-                Ok(RecordView { version: view.version + 1, updated_at: at, record, ..view })
-            })
+        self.change_record(&row, caller, RecordKind::Grant, id, move |record, at| {
+            let Record::Grant(grant) = record else {
+                return Err(AppError::NotFound { kind: RecordKind::Grant, id: record.id() });
+            };
+            if let Some(revoked) = grant.revoked_at {
+                return Err(invalid(
+                    "grant",
+                    vec![format!(
+                        "revoked_at: grant {} was already revoked at {revoked} by {}",
+                        grant.grant_id,
+                        grant.revoked_by.as_deref().unwrap_or("someone")
+                    )],
+                ));
+            }
+            grant.revoked_at = Some(at);
+            grant.revoked_by = Some(actor.clone());
+            Ok(())
         })
         .await
     }
@@ -297,36 +278,12 @@ impl App {
     ) -> Result<RecordView> {
         let row = self.visible_workspace(caller, workspace).await?;
         caller.require_writer(RecordKind::Agent)?;
-        let at = self.clock.now();
-        let actor = caller.actor().to_owned();
-        let (target, id_in) = (row.clone(), id.to_owned());
-        self.write(&row, move |_app, tx| {
-            let (row, actor, id) = (target.clone(), actor.clone(), id_in.clone());
-            Box::pin(async move {
-                let current = tx
-                    .record(row.id, RecordKind::Agent, &id)
-                    .await?
-                    .ok_or_else(|| AppError::NotFound { kind: RecordKind::Agent, id: id.clone() })?;
-                let view = RecordView::from_stored(current)?;
-                let Record::Agent(mut agent) = view.record.clone() else {
-                    return Err(AppError::NotFound { kind: RecordKind::Agent, id });
-                };
-                if agent.status == status {
-                    return Ok(view);
-                }
+        self.change_record(&row, caller, RecordKind::Agent, id, move |record, _| match record {
+            Record::Agent(agent) => {
                 agent.status = status;
-                let record = Record::Agent(agent);
-                let body = record.to_canonical_json();
-                crate::audit::write_records(
-                    tx,
-                    &row,
-                    &actor,
-                    at,
-                    &[RecordWrite::update(RecordKind::Agent, id.clone(), body, view.version)],
-                )
-                .await?;
-                Ok(RecordView { version: view.version + 1, updated_at: at, record, ..view })
-            })
+                Ok(())
+            }
+            _ => Err(AppError::NotFound { kind: RecordKind::Agent, id: record.id() }),
         })
         .await
     }

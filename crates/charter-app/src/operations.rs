@@ -274,9 +274,8 @@ impl App {
         .await
     }
 
-    /// Reads an operation in a write transaction, changes it with `change`
-    /// and writes it back (one ledger entry).
-    async fn change_operation<F>(
+    /// Changes an operation in a write transaction (one ledger entry).
+    pub(crate) async fn change_operation<F>(
         &self,
         row: &charter_store::WorkspaceRow,
         caller: &Caller,
@@ -286,33 +285,9 @@ impl App {
     where
         F: Fn(&mut Operation) -> Result<()> + Send + Sync + 'static,
     {
-        let at = self.clock.now();
-        let (target, actor, id) = (row.clone(), caller.actor().to_owned(), id.to_owned());
-        let change = std::sync::Arc::new(change);
-        self.write(row, move |_app, tx| {
-            let (row, actor, id, change) = (target.clone(), actor.clone(), id.clone(), change.clone());
-            Box::pin(async move {
-                let stored = tx
-                    .record(row.id, RecordKind::Operation, &id)
-                    .await?
-                    .ok_or_else(|| AppError::NotFound { kind: RecordKind::Operation, id: id.clone() })?;
-                let view = RecordView::from_stored(stored)?;
-                let Record::Operation(mut operation) = view.record.clone() else {
-                    return Err(AppError::NotFound { kind: RecordKind::Operation, id });
-                };
-                change(&mut operation)?;
-                let record = Record::Operation(operation);
-                let body = record.to_canonical_json();
-                crate::audit::write_records(
-                    tx,
-                    &row,
-                    &actor,
-                    at,
-                    &[RecordWrite::update(RecordKind::Operation, id, body, view.version)],
-                )
-                .await?;
-                Ok(RecordView { version: view.version + 1, updated_at: at, record, ..view })
-            })
+        self.change_record(row, caller, RecordKind::Operation, id, move |record, _| match record {
+            Record::Operation(operation) => change(operation),
+            _ => Err(AppError::NotFound { kind: RecordKind::Operation, id: record.id() }),
         })
         .await
     }

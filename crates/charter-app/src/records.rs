@@ -303,6 +303,51 @@ impl App {
         }
     }
 
+    /// Reads record `kind`/`id` in a write transaction, changes it with
+    /// `change` and writes it back (one ledger entry), unless the change
+    /// left it as it was. `change` may run more than once (group commit).
+    pub(crate) async fn change_record<F>(
+        &self,
+        row: &WorkspaceRow,
+        caller: &Caller,
+        kind: RecordKind,
+        id: &str,
+        change: F,
+    ) -> Result<RecordView>
+    where
+        F: Fn(&mut Record, Timestamp) -> Result<()> + Send + Sync + 'static,
+    {
+        let at = self.clock.now();
+        let (target, actor, id) = (row.clone(), caller.actor().to_owned(), id.to_owned());
+        let change = std::sync::Arc::new(change);
+        self.write(row, move |_app, tx| {
+            let (row, actor, id, change) = (target.clone(), actor.clone(), id.clone(), change.clone());
+            Box::pin(async move {
+                let stored = tx
+                    .record(row.id, kind, &id)
+                    .await?
+                    .ok_or_else(|| AppError::NotFound { kind, id: id.clone() })?;
+                let view = RecordView::from_stored(stored)?;
+                let mut record = view.record.clone();
+                change(&mut record, at)?;
+                if record == view.record {
+                    return Ok(view);
+                }
+                let body = record.to_canonical_json();
+                crate::audit::write_records(
+                    tx,
+                    &row,
+                    &actor,
+                    at,
+                    &[RecordWrite::update(kind, id, body, view.version)],
+                )
+                .await?;
+                Ok(RecordView { version: view.version + 1, updated_at: at, record, ..view })
+            })
+        })
+        .await
+    }
+
     /// The RAIDA writes for references of `record` to missing records, and
     /// the closing of the item about `record` itself if one was open.
     async fn reconcile_references(

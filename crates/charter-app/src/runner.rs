@@ -259,6 +259,18 @@ impl Scanner {
     }
 }
 
+/// The operation's ALLOWED_PATHS as this machine resolves them: what is
+/// snapshotted and compared.
+fn allowed_roots(operation: &Operation) -> Vec<PathBuf> {
+    operation
+        .declaration
+        .allowed_paths
+        .iter()
+        .filter_map(|path| resolve_path(path).ok())
+        .map(PathBuf::from)
+        .collect()
+}
+
 fn operation_of(view: &RecordView) -> Result<Operation> {
     match &view.record {
         Record::Operation(operation) => Ok(operation.as_ref().clone()),
@@ -461,13 +473,7 @@ impl App {
             .snapshot_dir
             .join(operation.operation_id.as_str())
             .join(format!("run-{}", operation.runs.len() + 1));
-        let roots: Vec<PathBuf> = operation
-            .declaration
-            .allowed_paths
-            .iter()
-            .filter_map(|path| resolve_path(path).ok())
-            .map(PathBuf::from)
-            .collect();
+        let roots = allowed_roots(&operation);
         let (scanner, before) = tokio::task::spawn_blocking({
             let (dir, roots) = (dir.clone(), roots.clone());
             move || -> std::io::Result<(Scanner, Manifest)> {
@@ -603,15 +609,7 @@ impl App {
             // Roll back every step whose command ran, newest first; then put
             // the snapshot back (always for a dry run that changed files).
             if !options.dry_run {
-                for record in run.steps.iter().rev().filter(|r| r.command.is_some()) {
-                    let step = &operation.declaration.steps[record.number - 1];
-                    if step.rollback.trim().is_empty() {
-                        continue;
-                    }
-                    let timeout = Duration::from_secs(step.timeout_secs.unwrap_or(DEFAULT_TIMEOUT_SECS));
-                    let (result, _) = self.run_command(&row, "", &step.rollback, timeout).await;
-                    run.rollback.push(result);
-                }
+                self.run_rollbacks(&row, &operation, &mut run).await;
             }
             let snapshot = options.dry_run
                 || operation.declaration.rollback_strategy.trim().eq_ignore_ascii_case("snapshot");
@@ -658,6 +656,22 @@ impl App {
         Ok(RunResult { operation, run, report })
     }
 
+    /// Runs the rollback command of every step of `run` whose command ran,
+    /// newest first, recording each in the run.
+    async fn run_rollbacks(&self, row: &WorkspaceRow, operation: &Operation, run: &mut RunRecord) {
+        let ran: Vec<usize> =
+            run.steps.iter().rev().filter(|r| r.command.is_some()).map(|r| r.number).collect();
+        for number in ran {
+            let step = &operation.declaration.steps[number - 1];
+            if step.rollback.trim().is_empty() {
+                continue;
+            }
+            let timeout = Duration::from_secs(step.timeout_secs.unwrap_or(DEFAULT_TIMEOUT_SECS));
+            let (result, _) = self.run_command(row, "", &step.rollback, timeout).await;
+            run.rollback.push(result);
+        }
+    }
+
     /// Rolls back an operation whose runner died (it is still Executing):
     /// runs the rollback commands of the steps its evidence shows ran,
     /// newest first, restores the snapshot taken before its first step when
@@ -683,24 +697,10 @@ impl App {
         };
         let mut run = operation.runs[index].clone();
         run.halted_by = Some(caller.actor().to_owned());
-        for record in run.steps.clone().iter().rev().filter(|r| r.command.is_some()) {
-            let step = &operation.declaration.steps[record.number - 1];
-            if step.rollback.trim().is_empty() {
-                continue;
-            }
-            let timeout = Duration::from_secs(step.timeout_secs.unwrap_or(DEFAULT_TIMEOUT_SECS));
-            let (result, _) = self.run_command(&row, "", &step.rollback, timeout).await;
-            run.rollback.push(result);
-        }
+        self.run_rollbacks(&row, &operation, &mut run).await;
         let snapshot = operation.declaration.rollback_strategy.trim().eq_ignore_ascii_case("snapshot");
         let dir = snapshot_dir.join(operation.operation_id.as_str()).join(format!("run-{}", index + 1));
-        let roots: Vec<PathBuf> = operation
-            .declaration
-            .allowed_paths
-            .iter()
-            .filter_map(|path| resolve_path(path).ok())
-            .map(PathBuf::from)
-            .collect();
+        let roots = allowed_roots(&operation);
         let restored = tokio::task::spawn_blocking(move || -> std::io::Result<(Vec<String>, bool)> {
             if !snapshot {
                 return Ok((Vec::new(), true));
@@ -750,31 +750,17 @@ impl App {
                 operation.status
             )]));
         }
-        operation.halt_requested =
-            Some(Rejection { by: caller.actor().to_owned(), at: self.clock.now(), reason: "halt".into() });
-        let at = self.clock.now();
-        let (target, actor) = (row.clone(), caller.actor().to_owned());
-        let written = operation.clone();
-        self.write(&row, move |_app, tx| {
-            let (row, actor, operation) = (target.clone(), actor.clone(), written.clone());
-            Box::pin(async move {
-                let id = operation.operation_id.to_string();
-                let stored = tx
-                    .record(row.id, RecordKind::Operation, &id)
-                    .await?
-                    .ok_or_else(|| AppError::NotFound { kind: RecordKind::Operation, id: id.clone() })?;
-                let mut current = operation_of(&RecordView::from_stored(stored.clone())?)?;
-                current.halt_requested = operation.halt_requested.clone();
-                let body = Record::Operation(Box::new(current)).to_canonical_json();
-                crate::audit::write_records(
-                    tx,
-                    &row,
-                    &actor,
-                    at,
-                    &[RecordWrite::update(RecordKind::Operation, id, body, stored.version)],
-                )
-                .await
-            })
+        let halt = Rejection { by: caller.actor().to_owned(), at: self.clock.now(), reason: "halt".into() };
+        operation.halt_requested = Some(halt.clone());
+        self.change_operation(&row, caller, id, move |current| {
+            if current.status != OperationStatus::Executing {
+                return Err(invalid(vec![format!(
+                    "{} has just become {}",
+                    current.operation_id, current.status
+                )]));
+            }
+            current.halt_requested = Some(halt.clone());
+            Ok(())
         })
         .await?;
         Ok(operation)
