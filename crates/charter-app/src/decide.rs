@@ -107,6 +107,10 @@ fn corrupt(kind: RecordKind, id: &str, error: impl std::fmt::Display) -> AppErro
     AppError::Store(StoreError::Corrupt(format!("{kind} \"{id}\": {error}")))
 }
 
+/// Decisions made, with the audit changes that log them.
+type Made<'a> =
+    std::pin::Pin<Box<dyn std::future::Future<Output = Result<(Vec<Decision>, Vec<Change>)>> + Send + 'a>>;
+
 /// The audit change that logs `decision`.
 fn logged(request: &DecisionRequest, decision: &Decision, version: u64) -> Change {
     logged_about(request, decision, version, None)
@@ -179,36 +183,24 @@ impl App {
         if requests.is_empty() {
             return Ok(Vec::new());
         }
-        let mut at_least = 0;
-        for _ in 0..ATTEMPTS {
-            let loaded = self.engine_at_least(&row, at_least).await?;
-            let at = self.clock.now();
-            let decisions = decide_all(&loaded, requests, at).await?;
-            let changes = requests
-                .iter()
-                .zip(&decisions)
-                .map(|(request, decision)| logged(request, decision, loaded.version))
-                .collect();
-            let append =
-                Append { actor: caller.actor().to_owned(), at, changes, made_on: Some(loaded.version) };
-            match self.append(&row, append).await {
-                Ok(first) => {
-                    return Ok(decisions
-                        .into_iter()
-                        .zip(first..)
-                        .map(|(decision, seq)| DecisionAnswer::logged(decision, seq))
-                        .collect());
-                }
-                Err(AppError::Stale { current }) => at_least = current,
-                Err(error) => return Err(error),
-            }
-        }
-        Err(AppError::Stale { current: at_least })
+        self.logged_decisions(&row, caller.actor(), |loaded, at| {
+            Box::pin(async move {
+                let decisions = decide_all(&loaded, requests, at).await?;
+                let changes = requests
+                    .iter()
+                    .zip(&decisions)
+                    .map(|(request, decision)| logged(request, decision, loaded.version))
+                    .collect();
+                Ok((decisions, changes))
+            })
+        })
+        .await
     }
 
-    /// Decides and logs `caller`'s request to `action` (`approve_operation`,
-    /// `execute_operation`) on `operation`, as the principal the registry
-    /// knows them as (an agent with that id, otherwise a person).
+    /// Decides and logs `caller`'s request to `action` (`request_operation`,
+    /// `approve_operation`, `execute_operation`) on `operation`, as the
+    /// principal the registry knows them as (an agent with that id,
+    /// otherwise a person).
     pub(crate) async fn decide_operation(
         &self,
         caller: &Caller,
@@ -217,31 +209,55 @@ impl App {
         operation: &charter_model::Operation,
         rules: &charter_ops::TierRules,
     ) -> Result<DecisionAnswer> {
-        let actor = caller.actor().to_owned();
+        let actor = caller.actor();
+        let mut answers = self
+            .logged_decisions(row, actor, |loaded, at| {
+                let agent = charter_policy::EntityRef { entity_type: "Agent".into(), id: actor.to_owned() };
+                let principal = if loaded.engine.knows(&agent) {
+                    agent
+                } else {
+                    charter_policy::EntityRef { entity_type: "User".into(), id: actor.to_owned() }
+                };
+                let request = DecisionRequest {
+                    principal,
+                    action: action.to_owned(),
+                    resource: charter_policy::EntityRef {
+                        entity_type: "Operation".into(),
+                        id: operation.operation_id.to_string(),
+                    },
+                    context: serde_json::Map::new(),
+                };
+                let decision = loaded.engine.decide_operation(&request, operation, rules, at);
+                let change = logged_about(&request, &decision, loaded.version, Some(operation));
+                Box::pin(std::future::ready(Ok((vec![decision], vec![change]))))
+            })
+            .await?;
+        answers.pop().ok_or(AppError::Stale { current: 0 })
+    }
+
+    /// Makes decisions with `make` on the cached engine and logs them, in
+    /// one append that succeeds only if the registry is still at the
+    /// engine's version; otherwise rebuilds the engine and makes them again.
+    async fn logged_decisions<'a>(
+        &self,
+        row: &WorkspaceRow,
+        actor: &str,
+        make: impl Fn(Arc<LoadedEngine>, charter_model::Timestamp) -> Made<'a>,
+    ) -> Result<Vec<DecisionAnswer>> {
         let mut at_least = 0;
         for _ in 0..ATTEMPTS {
             let loaded = self.engine_at_least(row, at_least).await?;
-            let agent = charter_policy::EntityRef { entity_type: "Agent".into(), id: actor.clone() };
-            let principal = if loaded.engine.knows(&agent) {
-                agent
-            } else {
-                charter_policy::EntityRef { entity_type: "User".into(), id: actor.clone() }
-            };
-            let request = DecisionRequest {
-                principal,
-                action: action.to_owned(),
-                resource: charter_policy::EntityRef {
-                    entity_type: "Operation".into(),
-                    id: operation.operation_id.to_string(),
-                },
-                context: serde_json::Map::new(),
-            };
             let at = self.clock.now();
-            let decision = loaded.engine.decide_operation(&request, operation, rules, at);
-            let changes = vec![logged_about(&request, &decision, loaded.version, Some(operation))];
-            let append = Append { actor: actor.clone(), at, changes, made_on: Some(loaded.version) };
+            let (decisions, changes) = make(loaded.clone(), at).await?;
+            let append = Append { actor: actor.to_owned(), at, changes, made_on: Some(loaded.version) };
             match self.append(row, append).await {
-                Ok(seq) => return Ok(DecisionAnswer::logged(decision, seq)),
+                Ok(first) => {
+                    return Ok(decisions
+                        .into_iter()
+                        .zip(first..)
+                        .map(|(decision, seq)| DecisionAnswer::logged(decision, seq))
+                        .collect());
+                }
                 Err(AppError::Stale { current }) => at_least = current,
                 Err(error) => return Err(error),
             }
@@ -270,10 +286,7 @@ impl App {
         proposed: &[charter_model::registry::Policy],
     ) -> Result<Engine> {
         let (_, mut registry) = self.policy_registry(caller, workspace).await?;
-        for policy in proposed {
-            registry.policies.retain(|p| p.policy_id != policy.policy_id);
-            registry.policies.push(policy.clone());
-        }
+        registry.propose(proposed);
         tokio::task::spawn_blocking(move || Engine::new(&registry))
             .await
             .map_err(|error| AppError::Store(StoreError::Invariant(format!("building the engine: {error}"))))

@@ -186,8 +186,13 @@ impl App {
         };
         // A checkpoint this process signed moments ago is enough to know the
         // next is not due, without asking the database.
-        let signed =
-            self.signed.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).get(&workspace.id).copied();
+        let signed = self
+            .cache
+            .signed
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .get(&workspace.id)
+            .copied();
         if signed.is_some_and(recent) {
             return Ok(());
         }
@@ -203,7 +208,11 @@ impl App {
                 Checkpoint { origin: self.ledger.origin(&workspace.name), size, root: tree_root };
             let note = checkpoint.sign(signer).map_err(ledger_error)?;
             tx.insert_checkpoint(workspace.id, size, &tree_root, &note, at).await?;
-            self.signed.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).insert(workspace.id, at);
+            self.cache
+                .signed
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner())
+                .insert(workspace.id, at);
         }
         Ok(())
     }
@@ -218,6 +227,7 @@ impl App {
             // Under load, commits sign every interval themselves; a write
             // transaction of this task would only hold them up.
             let last = self
+                .cache
                 .signed
                 .lock()
                 .unwrap_or_else(|poisoned| poisoned.into_inner())
@@ -250,7 +260,11 @@ impl App {
             let note = checkpoint.sign(signer).map_err(ledger_error)?;
             tx.insert_checkpoint(workspace.id, size, &tree_root, &note, now).await?;
             tx.commit().await?;
-            self.signed.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).insert(workspace.id, now);
+            self.cache
+                .signed
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner())
+                .insert(workspace.id, now);
             signed += 1;
         }
         Ok(signed)

@@ -39,7 +39,7 @@ pub use decide::{LoadedEngine, MAX_DECISION_BATCH};
 pub use error::{AppError, Result};
 pub use grants::{MAX_GRANT_TTL, NewGrant};
 pub use import::{ImportReport, ImportSource};
-pub use records::{MAX_PAGE, Page, RecordView};
+pub use records::{MAX_PAGE, Page, RecordView, rule_problems as record_problems};
 pub use references::RaidaChanges;
 pub use replay::{Flip, FlipCount, ReplayRegistry, ReplayReport};
 pub use review::{REVIEW_MONTHS, ReviewDue};
@@ -82,8 +82,6 @@ pub struct App {
     committer: Option<Arc<commit::Committer>>,
     engines: Arc<decide::Engines>,
     cache: Arc<Cache>,
-    /// When this process last signed a checkpoint of each workspace.
-    signed: Arc<std::sync::Mutex<std::collections::HashMap<i64, Timestamp>>>,
 }
 
 /// Lookups every request makes, kept in memory.
@@ -94,6 +92,8 @@ struct Cache {
     workspaces: std::sync::RwLock<std::collections::HashMap<WorkspaceName, WorkspaceRow>>,
     /// Authenticated tokens by secret hash, with when they were read.
     tokens: std::sync::RwLock<std::collections::HashMap<String, (Caller, std::time::Instant)>>,
+    /// When this process last signed a checkpoint of each workspace.
+    signed: std::sync::Mutex<std::collections::HashMap<i64, Timestamp>>,
 }
 
 impl App {
@@ -111,7 +111,6 @@ impl App {
             committer: None,
             engines: Arc::default(),
             cache: Arc::default(),
-            signed: Arc::default(),
         }
     }
 

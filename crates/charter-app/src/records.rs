@@ -82,7 +82,7 @@ pub(crate) async fn create_workspace_in(
 /// The rules `record` breaks: those of the model and, for a policy with
 /// Cedar text, every diagnostic of Cedar's parser and validator, with its
 /// line and column in that text.
-pub(crate) fn rule_problems(record: &Record) -> Vec<FieldError> {
+pub fn rule_problems(record: &Record) -> Vec<FieldError> {
     let mut problems = record.check();
     if let Record::Operation(_) = record {
         // An operation's state moves only through its own use cases, which

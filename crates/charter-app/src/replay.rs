@@ -112,10 +112,7 @@ impl Pair {
     fn new(registry: Registry, proposed: &[Policy]) -> Self {
         let logged = Engine::new(&registry);
         let mut overlaid = registry;
-        for policy in proposed {
-            overlaid.policies.retain(|p| p.policy_id != policy.policy_id);
-            overlaid.policies.push(policy.clone());
-        }
+        overlaid.propose(proposed);
         Self { logged, proposed: Engine::new(&overlaid) }
     }
 }

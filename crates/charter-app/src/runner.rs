@@ -341,7 +341,7 @@ impl App {
     async fn run_command(
         &self,
         row: &WorkspaceRow,
-        id: &str,
+        halt_of: Option<&str>,
         command: &str,
         timeout: Duration,
     ) -> (CommandResult, Option<String>) {
@@ -397,7 +397,10 @@ impl App {
                     break None;
                 }
                 () = tokio::time::sleep(HALT_POLL) => {
-                    if let Some(by) = self.halt_asked(row, id).await {
+                    if let Some(by) = match halt_of {
+                        Some(id) => self.halt_asked(row, id).await,
+                        None => None,
+                    } {
                         result.halted = true;
                         halted_by = Some(by);
                         break None;
@@ -539,7 +542,7 @@ impl App {
             } else {
                 let command = if options.dry_run { step.dry_run.clone() } else { Some(step.command.clone()) };
                 if let Some(command) = command {
-                    let (result, halted_by) = self.run_command(&row, id, &command, timeout).await;
+                    let (result, halted_by) = self.run_command(&row, Some(id), &command, timeout).await;
                     if let Some(by) = halted_by {
                         run.halted_by = Some(by.clone());
                         record.failure = Some(format!("halted by {by}"));
@@ -554,7 +557,7 @@ impl App {
                 }
                 if record.passed && !options.dry_run {
                     for verify in &step.verify {
-                        let (result, _) = self.run_command(&row, id, verify, timeout).await;
+                        let (result, _) = self.run_command(&row, Some(id), verify, timeout).await;
                         if !result.passed() && record.failure.is_none() {
                             record.failure = Some(format!("verification \"{verify}\" failed"));
                             record.passed = false;
@@ -667,7 +670,7 @@ impl App {
                 continue;
             }
             let timeout = Duration::from_secs(step.timeout_secs.unwrap_or(DEFAULT_TIMEOUT_SECS));
-            let (result, _) = self.run_command(row, "", &step.rollback, timeout).await;
+            let (result, _) = self.run_command(row, None, &step.rollback, timeout).await;
             run.rollback.push(result);
         }
     }

@@ -76,15 +76,14 @@ pub(crate) fn load_policies(path: &Path) -> Result<Vec<Policy>> {
         for (index, element) in elements {
             let place = if index == usize::MAX { String::new() } else { format!("[{index}]") };
             match element.map(|value| RecordKind::Policy.from_value(value)) {
-                Some(Ok(Record::Policy(policy))) => {
-                    if let Some(text) = &policy.cedar
-                        && let Err(error) = charter_policy::compile(policy.policy_id.as_str(), text)
-                    {
-                        for diagnostic in error.diagnostics {
-                            problems.push(format!("{name}: {place}.cedar: {diagnostic}"));
-                        }
+                Some(Ok(record @ Record::Policy(_))) => {
+                    // The rules every saved policy meets, Cedar included.
+                    for error in charter_app::record_problems(&record) {
+                        problems.push(format!("{name}: {place}.{error}"));
                     }
-                    policies.push(*policy);
+                    if let Record::Policy(policy) = record {
+                        policies.push(*policy);
+                    }
                 }
                 Some(Err(error)) if error.path.is_empty() => {
                     problems.push(format!("{name}: {place}: {}", error.message))

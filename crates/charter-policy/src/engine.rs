@@ -262,10 +262,22 @@ impl Engine {
 
     /// Decides `request` at time `now`.
     pub fn decide(&self, request: &DecisionRequest, now: Timestamp) -> Decision {
-        let prepared = match self.prepare(request, now) {
-            Ok(prepared) => prepared,
-            Err(denial) => return denial,
-        };
+        match self.prepare(request, now) {
+            Ok(prepared) => self.judge(request, &prepared, &self.entities, now, |_, _| {}),
+            Err(denial) => denial,
+        }
+    }
+
+    /// Runs the guardrails (and `more` of them) on a prepared request, then
+    /// Cedar over `entities`.
+    fn judge(
+        &self,
+        request: &DecisionRequest,
+        prepared: &Prepared,
+        entities: &Entities,
+        now: Timestamp,
+        more: impl FnOnce(&Subject<'_>, &mut Decision),
+    ) -> Decision {
         let subject =
             Subject { principal: &request.principal, action: prepared.action, resource: &request.resource };
         let mut denial = Decision { decision: Effect::Deny, reasons: Vec::new(), errors: Vec::new() };
@@ -274,6 +286,7 @@ impl Engine {
             denial.errors.extend(self.unreadable_policies.iter().map(ToString::to_string));
         }
         self.guardrails(&subject, prepared.shape, &request.context, now, &mut denial);
+        more(&subject, &mut denial);
         if !denial.reasons.is_empty() {
             return denial;
         }
@@ -282,7 +295,7 @@ impl Engine {
             prepared.shape,
             &prepared.principal,
             &prepared.resource,
-            &self.entities,
+            entities,
         );
         self.conclude(outcome, &subject, now)
     }
@@ -333,38 +346,21 @@ impl Engine {
             Ok(prepared) => prepared,
             Err(denial) => return denial,
         };
-        let subject =
-            Subject { principal: &request.principal, action: prepared.action, resource: &request.resource };
-        let mut denial = Decision { decision: Effect::Deny, reasons: Vec::new(), errors: Vec::new() };
-        if !self.unreadable_policies.is_empty() {
-            denial.reasons.push(reason::UNREADABLE_POLICY.to_owned());
-            denial.errors.extend(self.unreadable_policies.iter().map(ToString::to_string));
-        }
-        self.guardrails(&subject, prepared.shape, &request.context, now, &mut denial);
-        let proof = charter_ops::run::dry_run_passed(operation);
-        let who = &request.principal.id;
-        let checks = match prepared.action.name {
-            "approve_operation" => charter_ops::tiers::approval_checks(operation, who, proof),
-            "execute_operation" => charter_ops::tiers::run_checks(operation, rules, who, now, proof),
-            _ => Vec::new(),
-        };
-        for (id, message) in checks {
-            if !denial.reasons.iter().any(|r| r == id) {
-                denial.reasons.push(id.to_owned());
+        self.judge(request, &prepared, &entities, now, |subject, denial| {
+            let proof = charter_ops::run::dry_run_passed(operation);
+            let who = &subject.principal.id;
+            let checks = match subject.action.name {
+                "approve_operation" => charter_ops::tiers::approval_checks(operation, who, proof),
+                "execute_operation" => charter_ops::tiers::run_checks(operation, rules, who, now, proof),
+                _ => Vec::new(),
+            };
+            for (id, message) in checks {
+                if !denial.reasons.iter().any(|r| r == id) {
+                    denial.reasons.push(id.to_owned());
+                }
+                denial.errors.push(message);
             }
-            denial.errors.push(message);
-        }
-        if !denial.reasons.is_empty() {
-            return denial;
-        }
-        let outcome = self.slices.authorize(
-            &prepared.request,
-            prepared.shape,
-            &prepared.principal,
-            &prepared.resource,
-            &entities,
-        );
-        self.conclude(outcome, &subject, now)
+        })
     }
 
     /// Cedar's own answer to a prepared request over the sliced policies

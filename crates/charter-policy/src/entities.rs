@@ -35,6 +35,17 @@ pub struct Registry {
     pub grants: Vec<Grant>,
 }
 
+impl Registry {
+    /// Puts `proposed` policies in place of those with the same id (or adds
+    /// them): the registry a proposed policy change would give.
+    pub fn propose(&mut self, proposed: &[Policy]) {
+        for policy in proposed {
+            self.policies.retain(|p| p.policy_id != policy.policy_id);
+            self.policies.push(policy.clone());
+        }
+    }
+}
+
 /// What the guardrails need to know about an agent.
 #[derive(Debug, Clone)]
 pub(crate) struct AgentFacts {
@@ -66,6 +77,7 @@ pub(crate) fn uid(entity_type: EntityType, id: &str) -> EntityUid {
 /// The schema name of `entity_type`, parsed once.
 fn type_name(entity_type: EntityType) -> EntityTypeName {
     use std::sync::LazyLock;
+    // INVARIANT: the names are the schema's own (checked by the schema tests).
     static NAMES: LazyLock<Vec<EntityTypeName>> = LazyLock::new(|| {
         EntityType::ALL.iter().map(|t| t.name().parse().expect("schema type names parse")).collect()
     });

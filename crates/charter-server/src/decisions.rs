@@ -18,7 +18,7 @@ use utoipa::ToSchema;
 
 use crate::ApiError;
 use crate::auth::Authenticated;
-use crate::routes::{body_text, record_response, workspace};
+use crate::routes::{body_text, parse, record_response, workspace};
 
 /// Reason of a denial because the decision could not be logged.
 pub const NOT_LOGGED: &str = "guardrail:not-logged";
@@ -36,17 +36,6 @@ pub(crate) struct DecisionBatch {
 pub(crate) struct DecisionBatchAnswer {
     /// One answer per request.
     pub(crate) decisions: Vec<DecisionAnswer>,
-}
-
-fn parse<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
-    serde_json::from_slice(body).map_err(|error| {
-        let at = if error.line() > 0 {
-            format!("line {}, column {}: ", error.line(), error.column())
-        } else {
-            String::new()
-        };
-        ApiError::bad_request(format!("request body: {at}{error}"))
-    })
 }
 
 /// The answer when decisions cannot be made or logged: the caller's own

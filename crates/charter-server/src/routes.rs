@@ -70,6 +70,19 @@ pub(crate) fn body_text(body: Result<Bytes, BytesRejection>) -> Result<Bytes, Ap
     })
 }
 
+/// A JSON request body of type `T`; a 400 naming the line and column when
+/// it is not one.
+pub(crate) fn parse<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
+    serde_json::from_slice(body).map_err(|error| {
+        let at = if error.line() > 0 {
+            format!("line {}, column {}: ", error.line(), error.column())
+        } else {
+            String::new()
+        };
+        ApiError::bad_request(format!("request body: {at}{error}"))
+    })
+}
+
 fn parse_record(kind: RecordKind, body: &[u8]) -> Result<Record, ApiError> {
     let text = std::str::from_utf8(body).map_err(|error| {
         ApiError::bad_request(format!("the request body is not UTF-8 (byte offset {})", error.valid_up_to()))
@@ -236,8 +249,7 @@ pub(crate) async fn create_token(
 ) -> Result<Response, ApiError> {
     let workspace = workspace(&name)?;
     let body = body_text(body)?;
-    let request: TokenRequest = serde_json::from_slice(&body)
-        .map_err(|error| ApiError::bad_request(format!("request body: {error}")))?;
+    let request: TokenRequest = parse(&body)?;
     let token = app.create_token(&caller, &workspace, request.role, &request.name).await?;
     let response = TokenResponse {
         id: token.id,
