@@ -235,6 +235,39 @@ impl App {
         answers.pop().ok_or(AppError::Stale { current: 0 })
     }
 
+    /// Asks the decision point whether `caller` may take `action` on
+    /// `resource` (an agent when the caller is a registered agent, else a
+    /// user), and logs the decision.
+    pub(crate) async fn decide_as_caller(
+        &self,
+        caller: &Caller,
+        row: &WorkspaceRow,
+        action: &str,
+        resource: charter_policy::EntityRef,
+    ) -> Result<DecisionAnswer> {
+        let actor = caller.actor();
+        let mut answers = self
+            .logged_decisions(row, actor, |loaded, at| {
+                let agent = charter_policy::EntityRef { entity_type: "Agent".into(), id: actor.to_owned() };
+                let principal = if loaded.engine.knows(&agent) {
+                    agent
+                } else {
+                    charter_policy::EntityRef { entity_type: "User".into(), id: actor.to_owned() }
+                };
+                let request = DecisionRequest {
+                    principal,
+                    action: action.to_owned(),
+                    resource: resource.clone(),
+                    context: serde_json::Map::new(),
+                };
+                let decision = loaded.engine.decide(&request, at);
+                let change = logged_about(&request, &decision, loaded.version, None);
+                Box::pin(std::future::ready(Ok((vec![decision], vec![change]))))
+            })
+            .await?;
+        answers.pop().ok_or(AppError::Stale { current: 0 })
+    }
+
     /// Makes decisions with `make` on the cached engine and logs them, in
     /// one append that succeeds only if the registry is still at the
     /// engine's version; otherwise rebuilds the engine and makes them again.

@@ -95,6 +95,26 @@ pub fn rule_problems(record: &Record) -> Vec<FieldError> {
                     .into(),
         });
     }
+    let use_case = match record {
+        Record::Change(_) => Some((
+            "change_id",
+            "changes are proposed with `charter schema propose` and move with `schema apply` / `schema rollback`",
+        )),
+        Record::Notification(_) => Some(("notification_id", "notifications are raised by schema changes")),
+        Record::QualityRun(_) => Some(("run_id", "data-quality runs are recorded by `charter dq validate`")),
+        _ => None,
+    };
+    if let Some((field, message)) = use_case {
+        problems
+            .push(FieldError { field: field.into(), message: format!("{message}, not written as records") });
+    }
+    if let Record::Dataset(dataset) = record {
+        for (index, rule) in dataset.rules.iter().enumerate() {
+            if let Err(message) = charter_data::compile_rule(dataset, rule) {
+                problems.push(FieldError { field: format!("rules[{index}].expression"), message });
+            }
+        }
+    }
     if let Record::OpsSettings(settings) = record
         && let Err(errors) = charter_ops::TierRules::from_settings(settings)
     {

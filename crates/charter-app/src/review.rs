@@ -2,19 +2,17 @@
 //! whose last review is a quarter old or more get a RAIDA action for their
 //! owner, raised once per review cycle.
 
-use std::collections::{HashMap, HashSet};
-
-use charter_model::raida::RaidaItem;
-use charter_model::{
-    Date, PolicyStatus, RaidaKind, RaidaStatus, Record, RecordKind, Severity, WorkspaceName,
-};
+use charter_model::{Date, Policy, RaidaKind, RecordKind, Severity, WorkspaceName};
 use serde::Serialize;
 
-use crate::audit::RecordWrite;
-use crate::{App, AppError, Caller, Result};
+use crate::data::{pick, values};
+use crate::raida::{Raise, raise};
+use crate::{App, Caller, Result};
 
-/// Months between two reviews of a policy.
-pub const REVIEW_MONTHS: u32 = 3;
+pub use charter_data::check::REVIEW_MONTHS;
+
+/// Prefix of the origin keys of review actions.
+pub(crate) const ORIGIN_PREFIX: &str = "policy-review/";
 
 /// A policy due for review, and the RAIDA action about it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -33,24 +31,42 @@ pub struct ReviewDue {
     pub opened: bool,
 }
 
-/// The origin key of the action about reviewing `policy` after `last`.
-fn origin_key(policy: &str, last: Option<Date>) -> String {
-    match last {
-        Some(date) => format!("policy-review/{policy}/{date}"),
-        None => format!("policy-review/{policy}/never"),
+/// The RAIDA action about reviewing `policy`, due since `due_since`: one
+/// per review cycle (its origin key names the last review).
+pub(crate) fn review_action(policy: &Policy, due_since: Option<Date>) -> Raise {
+    let id = policy.policy_id.to_string();
+    let (origin_key, title) = match policy.last_review {
+        Some(last) => (
+            format!("{ORIGIN_PREFIX}{id}/{last}"),
+            format!(
+                "review policy {id}: last reviewed {last}, due {}",
+                due_since.map(|d| d.to_string()).unwrap_or_default()
+            ),
+        ),
+        None => (format!("{ORIGIN_PREFIX}{id}/never"), format!("review policy {id}: never reviewed")),
+    };
+    Raise {
+        origin_key,
+        item_type: RaidaKind::Action,
+        title,
+        description: format!(
+            "POL-GOVERNANCE-MASTER: policies are reviewed quarterly. Review {id} (\"{}\"), then set its last_review.",
+            policy.title
+        ),
+        owner: Some(policy.owner.clone()),
+        severity: Severity::Medium,
+        source: format!("policy/{id}"),
+        due_date: due_since,
     }
-}
-
-fn corrupt(kind: RecordKind, id: &str) -> AppError {
-    AppError::Store(charter_store::StoreError::Corrupt(format!("{kind} \"{id}\" does not parse")))
 }
 
 impl App {
     /// The policies (not retired) whose last review is at least a quarter
     /// before `today` (or that were never reviewed), each with a RAIDA
     /// action assigned to its owner: raised on the first run that finds it
-    /// due, found again (not duplicated) on later runs, and raised anew for
-    /// the next cycle once the policy's `last_review` moves on.
+    /// due, found again (not duplicated) on later runs, raised anew for the
+    /// next cycle once the policy's `last_review` moves on, and closed when
+    /// the policy no longer needs it.
     pub async fn policies_due_for_review(
         &self,
         caller: &Caller,
@@ -65,68 +81,24 @@ impl App {
         self.write(&row, move |_app, tx| {
             let (row, actor) = (target.clone(), actor.clone());
             Box::pin(async move {
-                let mut raised: HashMap<String, String> = HashMap::new();
-                let mut taken = HashSet::new();
-                for stored in tx.all_records(row.id, RecordKind::Raida).await? {
-                    let Ok(Record::Raida(item)) = RecordKind::Raida.parse_json(&stored.body) else {
-                        return Err(corrupt(RecordKind::Raida, &stored.id));
-                    };
-                    if let Some(key) = item.origin_key {
-                        raised.insert(key, stored.id.clone());
-                    }
-                    taken.insert(stored.id);
-                }
                 let mut due = Vec::new();
-                let mut writes = Vec::new();
-                for stored in tx.all_records(row.id, RecordKind::Policy).await? {
-                    let Ok(Record::Policy(policy)) = RecordKind::Policy.parse_json(&stored.body) else {
-                        return Err(corrupt(RecordKind::Policy, &stored.id));
-                    };
-                    if policy.status == PolicyStatus::Retired {
-                        continue;
-                    }
-                    let due_since = policy.last_review.and_then(|last| last.plus_months(REVIEW_MONTHS));
-                    if due_since.is_some_and(|since| since > today) {
-                        continue;
-                    }
-                    let id = policy.policy_id.to_string();
-                    let key = origin_key(&id, policy.last_review);
-                    let (raida_id, opened) = match raised.get(&key) {
-                        Some(existing) => (existing.clone(), false),
-                        None => {
-                            let raida_id = crate::references::allocate_id(tx, &row, &mut taken).await?;
-                            let title = match policy.last_review {
-                                Some(last) => format!("review policy {id}: last reviewed {last}, due {}", due_since.map(|d| d.to_string()).unwrap_or_default()),
-                                None => format!("review policy {id}: never reviewed"),
-                            };
-                            let item = RaidaItem {
-                                raida_id: raida_id.clone(),
-                                item_type: RaidaKind::Action,
-                                title,
-                                description: Some(format!(
-                                    "POL-GOVERNANCE-MASTER: policies are reviewed quarterly. Review {id} (\"{}\"), then set its last_review.",
-                                    policy.title
-                                )),
-                                owner: Some(policy.owner.clone()),
-                                severity: Severity::Medium,
-                                status: RaidaStatus::Open,
-                                source: Some(format!("policy/{id}")),
-                                origin_key: Some(key),
-                                due_date: due_since,
-                            };
-                            let record = Record::from(item);
-                            writes.push(RecordWrite::create(RecordKind::Raida, record.id(), record.to_canonical_json()));
-                            (raida_id.to_string(), true)
-                        }
-                    };
+                let mut actions = Vec::new();
+                for policy in values(tx, &row, RecordKind::Policy, pick::policy).await? {
+                    let Some(due_since) = charter_data::check::review_due(&policy, today) else { continue };
+                    actions.push(review_action(&policy, due_since));
                     due.push(ReviewDue {
-                        policy: id,
+                        policy: policy.policy_id.to_string(),
                         owner: policy.owner,
                         last_review: policy.last_review,
                         due_since,
-                        raida_id,
-                        opened,
+                        raida_id: String::new(),
+                        opened: false,
                     });
+                }
+                let (writes, raised) = raise(tx, &row, ORIGIN_PREFIX, actions).await?;
+                for (item, outcome) in due.iter_mut().zip(&raised) {
+                    item.raida_id = outcome.raida_id.clone();
+                    item.opened = outcome.outcome == "opened";
                 }
                 crate::audit::write_records(tx, &row, &actor, at, &writes).await?;
                 Ok(due)

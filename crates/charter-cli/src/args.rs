@@ -90,6 +90,21 @@ pub enum Command {
     /// Governed operations (Ops Governor): declare, list, show
     #[command(subcommand)]
     Op(OpCommand),
+    /// Datasets: create in DRAFT (PROC-CREATE-DATASET), list, promote through the gates
+    #[command(subcommand)]
+    Dataset(DatasetCommand),
+    /// Schema changes (PROC-ANALYZE-SCHEMA-CHANGE): propose with impact analysis, apply, roll back
+    #[command(subcommand)]
+    Schema(SchemaCommand),
+    /// Data quality (PROC-VALIDATE-DATA-QUALITY): validate a file against a dataset's schema
+    #[command(subcommand)]
+    Dq(DqCommand),
+    /// The RAIDA log: risks, assumptions, issues, dependencies and actions
+    #[command(subcommand)]
+    Raida(RaidaCommand),
+    /// The daily governance check (PROC-DAILY-GOVERNANCE); raises RAIDA items for what it finds
+    /// and exits with status 2 when anything is RED
+    Check(CheckArgs),
     /// Show one record of any kind
     Get(GetArgs),
     /// Manage API tokens
@@ -561,4 +576,162 @@ pub enum GenCommand {
         #[arg(long, value_name = "DIR")]
         out: PathBuf,
     },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DatasetCommand {
+    /// Register a dataset from a JSON file, in DRAFT at schema version 1, managed by a specialist agent
+    Create {
+        /// The dataset (dataset_id, dataset_name, fields, rules, managed_by_agent, …)
+        file: PathBuf,
+    },
+    /// List datasets with their scope, version, agent and latest quality score
+    List,
+    /// Promote a dataset one scope up; refused, listing every unmet gate, unless all are met
+    Promote {
+        /// Dataset id
+        dataset: String,
+        /// STAGE or PUBLISHED
+        #[arg(long, value_name = "SCOPE")]
+        to: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SchemaCommand {
+    /// Propose a new schema: prints the diff and the impact, logs a Planned CHG-YYYY-MM-DD-###
+    /// entry and notifies the owners of affected agents
+    Propose {
+        /// Dataset id
+        dataset: String,
+        /// The proposed schema: {"fields": [...], "rules": [...], "renamed": {"old": "new"},
+        /// "description": "..."}
+        #[arg(long, value_name = "FILE")]
+        schema: PathBuf,
+    },
+    /// Apply a Planned change: Executing, then Complete at schema version + 1
+    Apply {
+        /// Change id (CHG-YYYY-MM-DD-###)
+        id: String,
+    },
+    /// Roll a change back (a Complete one restores the previous schema)
+    Rollback {
+        /// Change id
+        id: String,
+    },
+    /// List the change log
+    List {
+        /// Only changes of this dataset
+        #[arg(long)]
+        dataset: Option<String>,
+    },
+    /// Show one change with its impact analysis
+    Show {
+        /// Change id
+        id: String,
+    },
+    /// Deliver pending webhook notifications (retried; each outcome is recorded)
+    Notify,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DqCommand {
+    /// Validate a CSV or JSON Lines file (streamed) against a dataset's schema, record the run and
+    /// raise a RAIDA issue per failing check; exits with status 2 below the quality threshold
+    Validate {
+        /// Dataset id
+        dataset: String,
+        /// The data file (.csv, .jsonl or .ndjson)
+        file: PathBuf,
+        /// Key values of a referenced dataset, from one of its data files (repeatable)
+        #[arg(long = "keys", value_name = "DATASET=FILE")]
+        keys: Vec<String>,
+        /// Failing rows kept per check
+        #[arg(long, default_value_t = 5)]
+        samples: usize,
+    },
+    /// List recorded runs, newest first
+    Runs {
+        /// Only runs of this dataset
+        #[arg(long)]
+        dataset: Option<String>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RaidaCommand {
+    /// List items (open and in progress unless --all or --status)
+    List {
+        /// risk, assumption, issue, dependency or action
+        #[arg(long = "type")]
+        item_type: Option<String>,
+        /// open, in_progress or closed
+        #[arg(long)]
+        status: Option<String>,
+        /// Only this owner
+        #[arg(long)]
+        owner: Option<String>,
+        /// Closed items too
+        #[arg(long)]
+        all: bool,
+    },
+    /// Add an item; prints its RAIDA-NNNN id
+    Add {
+        /// risk, assumption, issue, dependency or action
+        #[arg(long = "type")]
+        item_type: String,
+        /// One line
+        #[arg(long)]
+        title: String,
+        /// Details
+        #[arg(long)]
+        description: Option<String>,
+        /// Who must act
+        #[arg(long)]
+        owner: Option<String>,
+        /// low, medium, high or critical
+        #[arg(long, default_value = "medium")]
+        severity: String,
+        /// Due date (YYYY-MM-DD)
+        #[arg(long)]
+        due: Option<charter_model::Date>,
+        /// The record that raised it, as kind/id
+        #[arg(long)]
+        source: Option<String>,
+    },
+    /// Change an item
+    Update {
+        /// Item id
+        id: String,
+        /// New title
+        #[arg(long)]
+        title: Option<String>,
+        /// New description
+        #[arg(long)]
+        description: Option<String>,
+        /// New owner
+        #[arg(long)]
+        owner: Option<String>,
+        /// New severity
+        #[arg(long)]
+        severity: Option<String>,
+        /// New status: open, in_progress or closed
+        #[arg(long)]
+        status: Option<String>,
+        /// New due date
+        #[arg(long)]
+        due: Option<charter_model::Date>,
+    },
+    /// Close an item
+    Close {
+        /// Item id
+        id: String,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// The day to check (default: today, UTC)
+    #[arg(long, value_name = "DATE")]
+    pub as_of: Option<charter_model::Date>,
 }

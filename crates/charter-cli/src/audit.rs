@@ -140,7 +140,7 @@ pub(crate) async fn run(global: &Global, command: AuditCommand) -> Result<ExitCo
                 Some(key) => NoteVerifier::parse(&key).context("--key")?,
                 None => app.verifier().context("no verifier key: pass --key")?,
             };
-            let bar = progress_bar(global);
+            let bar = progress_bar(global, "verifying {bar:40} {pos}/{len} entries ({eta})");
             let report = app
                 .verify_ledger(&workspace, &verifier, &|done, total| {
                     if let Some(bar) = &bar {
@@ -183,14 +183,12 @@ pub(crate) async fn run(global: &Global, command: AuditCommand) -> Result<ExitCo
 }
 
 /// A progress bar on a terminal, none otherwise.
-fn progress_bar(global: &Global) -> Option<indicatif::ProgressBar> {
+pub(crate) fn progress_bar(global: &Global, template: &str) -> Option<indicatif::ProgressBar> {
     if global.output != Output::Table || !std::io::stderr().is_terminal() {
         return None;
     }
     let bar = indicatif::ProgressBar::new(0);
-    if let Ok(style) =
-        indicatif::ProgressStyle::with_template("verifying {bar:40} {pos}/{len} entries ({eta})")
-    {
+    if let Ok(style) = indicatif::ProgressStyle::with_template(template) {
         bar.set_style(style);
     }
     Some(bar)

@@ -6,6 +6,7 @@ mod audit;
 mod bench;
 mod bench_http;
 mod bench_ops;
+mod data;
 mod example;
 mod ops;
 mod policy;
@@ -67,6 +68,11 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
         Command::Grant(command) => policy::grant(&global, command).await,
         Command::Policy(command) => policy::policy(&global, command).await,
         Command::Op(command) => ops::run(&global, command).await,
+        Command::Dataset(command) => data::dataset(&global, command).await,
+        Command::Schema(command) => data::schema(&global, command).await,
+        Command::Dq(command) => data::dq(&global, command).await,
+        Command::Raida(command) => data::raida(&global, command).await,
+        Command::Check(args) => data::check(&global, args).await,
         Command::Get(get) => {
             let kind: RecordKind =
                 get.kind.parse().map_err(|error| anyhow::anyhow!("record kind: {error}"))?;

@@ -290,6 +290,32 @@ string_enum!(
 );
 
 string_enum!(
+    /// Status of a data-model change (AI_Model_Change_Log).
+    ChangeStatus {
+        /// Analysed and logged, not yet applied.
+        Planned = "Planned",
+        /// Being applied.
+        Executing = "Executing",
+        /// Applied: the dataset is at the new schema version.
+        Complete = "Complete",
+        /// Abandoned, or undone after it was applied.
+        RolledBack = "Rolled Back",
+    }
+);
+
+string_enum!(
+    /// What a data-model change changes.
+    ChangeType {
+        /// Fields of the schema.
+        Schema = "Schema",
+        /// Relationships or dependencies between datasets.
+        Relationship = "Relationship",
+        /// Validation rules.
+        Validation = "Validation",
+    }
+);
+
+string_enum!(
     /// What an operation may do (Ops Governor), from least to most risky.
     RiskClass {
         /// Inspection only.

@@ -7,6 +7,7 @@
 
 pub mod audit;
 pub mod canonical;
+pub mod data;
 pub mod enums;
 pub mod grant;
 pub mod id;
@@ -20,6 +21,9 @@ pub mod time;
 pub mod validate;
 
 pub use audit::AuditEvent;
+pub use data::{
+    Change, CheckClass, CheckOutcome, DataSettings, DatasetSchema, FailureSample, Notification, QualityRun,
+};
 pub use enums::*;
 pub use grant::{GRANT_ID_PREFIX, Grant};
 pub use id::{AgentId, ChangeId, IdError, Key, OperationId, PolicyId, ProcedureId, WorkspaceName};
@@ -27,7 +31,9 @@ pub use operation::{Declaration, Operation, OperationStep};
 pub use parse::ParseError;
 pub use raida::RaidaItem;
 pub use record::{Record, RecordKind};
-pub use registry::{Agent, Dataset, DatasetField, Person, Policy, Procedure, System, Team, Workflow};
+pub use registry::{
+    Agent, DataRule, Dataset, DatasetField, FieldReference, Person, Policy, Procedure, System, Team, Workflow,
+};
 pub use signals::{KpiRecord, OwnershipReview, RiskEvent, RiskSignal, Snapshot, ValueRecord};
 pub use time::{Date, Span, Timestamp};
 pub use validate::{FieldError, Ref};

@@ -8,6 +8,7 @@ use std::str::FromStr;
 use serde::Serialize;
 
 use crate::canonical;
+use crate::data::{Change, DataSettings, Notification, QualityRun};
 use crate::enums::{Role, UnknownValue};
 use crate::grant::Grant;
 use crate::operation::{Operation, OpsSettings};
@@ -140,9 +141,8 @@ macro_rules! record_kinds {
 
             /// The OpenAPI schema of records of this kind.
             pub fn schema(self) -> (String, utoipa::openapi::RefOr<utoipa::openapi::schema::Schema>) {
-                use utoipa::{PartialSchema, ToSchema};
                 match self {
-                    $(RecordKind::$variant => (<$ty>::name().into_owned(), <$ty>::schema()),)+
+                    $(RecordKind::$variant => (<$ty as utoipa::ToSchema>::name().into_owned(), <$ty as utoipa::PartialSchema>::schema()),)+
                 }
             }
 
@@ -217,6 +217,10 @@ record_kinds!(
     Grant(Grant as Box<Grant>) { name: "grant", plural: "grants", file: "grants.json", id_field: "grant_id", writer: Approver , canonical: value },
     OpsSettings(OpsSettings as Box<OpsSettings>) { name: "ops_settings", plural: "ops-settings", file: "ops_settings.json", id_field: "settings_id", writer: Admin , canonical: value },
     Operation(Operation as Box<Operation>) { name: "operation", plural: "operations", file: "operations.json", id_field: "operation_id", writer: Operator , canonical: value },
+    DataSettings(DataSettings as Box<DataSettings>) { name: "data_settings", plural: "data-settings", file: "data_settings.json", id_field: "settings_id", writer: Admin , canonical: value },
+    Change(Change as Box<Change>) { name: "change", plural: "changes", file: "changes.json", id_field: "change_id", writer: Steward , canonical: value },
+    Notification(Notification as Box<Notification>) { name: "notification", plural: "notifications", file: "notifications.json", id_field: "notification_id", writer: Steward , canonical: value },
+    QualityRun(QualityRun as Box<QualityRun>) { name: "dq_run", plural: "dq-runs", file: "dq_runs.json", id_field: "run_id", writer: Steward , canonical: value },
     Raida(RaidaItem as Box<RaidaItem>) { name: "raida", plural: "raida", file: "raida.json", id_field: "raida_id", writer: Steward , canonical: value },
 );
 
@@ -280,6 +284,10 @@ impl Record {
             Record::Grant(r) => r.grant_id.to_string(),
             Record::Operation(r) => r.operation_id.to_string(),
             Record::OpsSettings(r) => r.settings_id.to_string(),
+            Record::DataSettings(r) => r.settings_id.to_string(),
+            Record::Change(r) => r.change_id.to_string(),
+            Record::Notification(r) => r.notification_id.to_string(),
+            Record::QualityRun(r) => r.run_id.to_string(),
         }
     }
 

@@ -199,6 +199,21 @@ pub struct FieldReference {
     pub field: String,
 }
 
+/// A business rule of a dataset: an expression in the Common Expression
+/// Language (CEL) over the row's fields, e.g. `cost_usd >= 0` or
+/// `end_date >= start_date`, that every row must satisfy.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DataRule {
+    /// Name, unique within the dataset (the check is `rule:NAME`).
+    pub name: String,
+    /// The CEL expression; it must evaluate to true.
+    pub expression: String,
+    /// What the rule protects.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+}
+
 fn is_false(value: &bool) -> bool {
     !*value
 }
@@ -224,6 +239,9 @@ pub struct Dataset {
     /// The schema.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub fields: Vec<DatasetField>,
+    /// Business rules every row must satisfy.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub rules: Vec<DataRule>,
     /// Related datasets.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub relationships: Vec<Key>,
@@ -270,6 +288,31 @@ fn draft() -> DatasetScope {
     DatasetScope::Draft
 }
 
+impl Dataset {
+    /// The parts of the dataset a schema change can change.
+    pub fn schema(&self) -> crate::data::DatasetSchema {
+        crate::data::DatasetSchema {
+            fields: self.fields.clone(),
+            rules: self.rules.clone(),
+            dependencies: self.dependencies.clone(),
+            relationships: self.relationships.clone(),
+        }
+    }
+
+    /// Puts `schema` in place.
+    pub fn set_schema(&mut self, schema: crate::data::DatasetSchema) {
+        self.fields = schema.fields;
+        self.rules = schema.rules;
+        self.dependencies = schema.dependencies;
+        self.relationships = schema.relationships;
+    }
+
+    /// The key fields, in schema order.
+    pub fn key_fields(&self) -> impl Iterator<Item = &DatasetField> {
+        self.fields.iter().filter(|field| field.key)
+    }
+}
+
 impl Check for Dataset {
     fn check(&self, check: &mut crate::validate::Checker) {
         check.text("dataset_name", &self.dataset_name);
@@ -286,6 +329,25 @@ impl Check for Dataset {
         }
         check.unique("relationships", &self.relationships);
         check.unique("dependencies", &self.dependencies);
+        let mut rule_names = std::collections::BTreeSet::new();
+        for (index, rule) in self.rules.iter().enumerate() {
+            check.text(&format!("rules[{index}].name"), &rule.name);
+            check.text(&format!("rules[{index}].expression"), &rule.expression);
+            if !rule_names.insert(rule.name.as_str()) {
+                check.fail(&format!("rules[{index}].name"), &format!("duplicate rule \"{}\"", rule.name));
+            }
+        }
+        for (index, field) in self.fields.iter().enumerate() {
+            if let Some(reference) = &field.references
+                && reference.dataset == self.dataset_id
+                && !self.fields.iter().any(|f| f.name == reference.field && f.key)
+            {
+                check.fail(
+                    &format!("fields[{index}].references.field"),
+                    &format!("\"{}\" is not a key field of this dataset", reference.field),
+                );
+            }
+        }
     }
 
     fn references(&self, refs: &mut Vec<Ref>) {

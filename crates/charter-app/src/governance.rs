@@ -1,0 +1,106 @@
+//! The daily governance check (PROC-DAILY-GOVERNANCE) as a use case: the
+//! dashboard of `charter-data`'s check, and one RAIDA item per AMBER or RED
+//! finding, raised once and updated after (never duplicated), closed when
+//! the finding is gone.
+
+use charter_data::check::{Dashboard, Inputs, Status, daily_check};
+use charter_model::{Date, RaidaKind, RecordKind, Severity, WorkspaceName};
+use serde::Serialize;
+
+use crate::data::{data_settings, pick, values};
+use crate::raida::{Raise, Raised, raise};
+use crate::review::{ORIGIN_PREFIX as REVIEW_PREFIX, review_action};
+use crate::{App, Caller, Result};
+
+/// Prefix of the origin keys of items the check raises.
+const ORIGIN_PREFIX: &str = "check/";
+
+/// The outcome of a check.
+#[derive(Debug, Clone, Serialize)]
+pub struct GovernanceCheck {
+    /// The dashboard.
+    pub dashboard: Dashboard,
+    /// What happened to the RAIDA items about the findings.
+    pub raida: Vec<Raised>,
+}
+
+impl App {
+    /// Runs the daily governance check for `today` and brings its RAIDA
+    /// items in line, in one transaction.
+    pub async fn governance_check(
+        &self,
+        caller: &Caller,
+        workspace: &WorkspaceName,
+        today: Date,
+    ) -> Result<GovernanceCheck> {
+        let row = self.visible_workspace(caller, workspace).await?;
+        caller.require_writer(RecordKind::Raida)?;
+        let at = self.clock.now();
+        let (actor, target) = (caller.actor().to_owned(), row.clone());
+        self.write(&row, move |_app, tx| {
+            let (row, actor) = (target.clone(), actor.clone());
+            Box::pin(async move {
+                let agents = values(tx, &row, RecordKind::Agent, pick::agent).await?;
+                let datasets = values(tx, &row, RecordKind::Dataset, pick::dataset).await?;
+                let changes = values(tx, &row, RecordKind::Change, pick::change).await?;
+                let runs = values(tx, &row, RecordKind::QualityRun, pick::quality_run).await?;
+                let policies = values(tx, &row, RecordKind::Policy, pick::policy).await?;
+                let teams = values(tx, &row, RecordKind::Team, pick::team).await?;
+                let threshold = data_settings(tx, &row).await?.threshold();
+                let dashboard = daily_check(&Inputs {
+                    agents: &agents,
+                    datasets: &datasets,
+                    changes: &changes,
+                    runs: &runs,
+                    policies: &policies,
+                    teams: &teams,
+                    threshold,
+                    today,
+                });
+                let raises = dashboard
+                    .sections
+                    .iter()
+                    .flat_map(|section| section.findings.iter().map(move |finding| (section, finding)))
+                    .filter(|(_, finding)| {
+                        finding.status != Status::Green && finding.code != "policy-review-due"
+                    })
+                    .map(|(section, finding)| Raise {
+                        origin_key: format!("{ORIGIN_PREFIX}{}/{}", finding.code, finding.subject),
+                        item_type: if finding.status == Status::Red {
+                            RaidaKind::Issue
+                        } else {
+                            RaidaKind::Action
+                        },
+                        title: finding.message.clone(),
+                        description: format!(
+                            "PROC-DAILY-GOVERNANCE found {} ({}, {}).",
+                            finding.code, section.section, finding.status
+                        ),
+                        owner: finding.owner.clone(),
+                        severity: if finding.status == Status::Red {
+                            Severity::High
+                        } else {
+                            Severity::Medium
+                        },
+                        source: finding.subject.clone(),
+                        due_date: None,
+                    })
+                    .collect();
+                let (mut writes, mut raised) = raise(tx, &row, ORIGIN_PREFIX, raises).await?;
+                // Policy reviews share the items `charter policy review-due` raises.
+                let reviews = policies
+                    .iter()
+                    .filter_map(|policy| {
+                        charter_data::check::review_due(policy, today).map(|due| review_action(policy, due))
+                    })
+                    .collect();
+                let (review_writes, review_raised) = raise(tx, &row, REVIEW_PREFIX, reviews).await?;
+                writes.extend(review_writes);
+                raised.extend(review_raised);
+                crate::audit::write_records(tx, &row, &actor, at, &writes).await?;
+                Ok(GovernanceCheck { dashboard, raida: raised })
+            })
+        })
+        .await
+    }
+}

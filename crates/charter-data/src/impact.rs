@@ -1,0 +1,380 @@
+//! The impact of a schema change (PROC-ANALYZE-SCHEMA-CHANGE steps 2-3):
+//! every dataset downstream with the path that reaches it and the fields
+//! that reference a changed field, the agents that manage or use those
+//! datasets, the workflows of those agents, the policies that name any of
+//! them, and the owners to notify.
+//!
+//! [`Index`] is built once from the registry; each analysis then costs
+//! what it reaches, not the size of the catalog.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+use charter_model::grant::Grant;
+use charter_model::{Agent, ChangeType, Dataset, Policy, Team, Timestamp, Workflow};
+use serde::Serialize;
+
+use crate::diff::Diff;
+use crate::graph::{Catalog, EdgeKinds, Walker};
+
+/// The registry records an analysis reads.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Registry<'a> {
+    /// Every dataset of the catalog.
+    pub datasets: &'a [Dataset],
+    /// Every agent.
+    pub agents: &'a [Agent],
+    /// Every workflow.
+    pub workflows: &'a [Workflow],
+    /// Every policy.
+    pub policies: &'a [Policy],
+    /// Every grant (only those holding at the analysis time count).
+    pub grants: &'a [Grant],
+    /// Every team (to find the lead who owns a team's agents).
+    pub teams: &'a [Team],
+}
+
+#[derive(Debug, Clone, Copy)]
+enum Use<'a> {
+    Manages,
+    Primary,
+    Grant(&'a Grant),
+}
+
+/// The registry, indexed for impact analysis.
+#[derive(Debug)]
+pub struct Index<'a> {
+    registry: Registry<'a>,
+    catalog: Catalog,
+    /// Dataset of each node.
+    datasets: Vec<&'a Dataset>,
+    /// `(node, field)` to the `(node, field)`s that reference it.
+    referenced_by: HashMap<(u32, &'a str), Vec<(u32, &'a str)>>,
+    /// Dataset id to the agents that manage or use it.
+    users: HashMap<&'a str, Vec<(usize, Use<'a>)>>,
+    workflows: HashMap<&'a str, Vec<&'a Workflow>>,
+    /// Identifier-like words of each policy's text.
+    policy_words: Vec<HashSet<&'a str>>,
+    leads: HashMap<String, &'a str>,
+}
+
+impl<'a> Index<'a> {
+    /// Indexes `registry`.
+    pub fn new(registry: Registry<'a>) -> Index<'a> {
+        let catalog = Catalog::from_datasets(registry.datasets);
+        let datasets: Vec<&Dataset> = registry.datasets.iter().collect();
+        let mut referenced_by: HashMap<(u32, &str), Vec<(u32, &str)>> = HashMap::new();
+        for (node, dataset) in datasets.iter().enumerate() {
+            for field in &dataset.fields {
+                if let Some(reference) = &field.references
+                    && let Some(target) = catalog.node(reference.dataset.as_str())
+                {
+                    referenced_by
+                        .entry((target, reference.field.as_str()))
+                        .or_default()
+                        .push((node as u32, field.name.as_str()));
+                }
+            }
+        }
+        let mut users: HashMap<&str, Vec<(usize, Use)>> = HashMap::new();
+        let agent_index: HashMap<&str, usize> =
+            registry.agents.iter().enumerate().map(|(i, a)| (a.agent_id.as_str(), i)).collect();
+        for dataset in registry.datasets {
+            if let Some(agent) = dataset.managed_by_agent.as_ref().and_then(|a| agent_index.get(a.as_str())) {
+                users.entry(dataset.dataset_id.as_str()).or_default().push((*agent, Use::Manages));
+            }
+        }
+        for (i, agent) in registry.agents.iter().enumerate() {
+            if let Some(primary) = &agent.primary_dataset {
+                users.entry(primary.as_str()).or_default().push((i, Use::Primary));
+            }
+        }
+        for grant in registry.grants.iter().filter(|g| g.resource_type == "Dataset") {
+            if let Some(&agent) = agent_index.get(grant.agent_id.as_str()) {
+                users.entry(grant.resource_id.as_str()).or_default().push((agent, Use::Grant(grant)));
+            }
+        }
+        let mut workflows: HashMap<&str, Vec<&Workflow>> = HashMap::new();
+        for workflow in registry.workflows {
+            workflows.entry(workflow.agent_id.as_str()).or_default().push(workflow);
+        }
+        let policy_words = registry.policies.iter().map(words_of_policy).collect();
+        let mut leads = HashMap::new();
+        for team in registry.teams {
+            if let Some(lead) = &team.lead {
+                leads.insert(team.team_id.as_str().to_lowercase(), lead.as_str());
+                leads.insert(team.name.to_lowercase(), lead.as_str());
+            }
+        }
+        Index { registry, catalog, datasets, referenced_by, users, workflows, policy_words, leads }
+    }
+
+    /// The lineage graph.
+    pub fn catalog(&self) -> &Catalog {
+        &self.catalog
+    }
+
+    /// Who is notified about agent `agent`: the lead of its owner team, or
+    /// the team itself when it has no lead.
+    pub fn owner_of(&self, agent: &Agent) -> Option<String> {
+        let team = agent.owner_team.as_deref()?;
+        Some(self.leads.get(&team.to_lowercase()).map_or_else(|| team.to_owned(), |lead| (*lead).to_owned()))
+    }
+
+    /// The impact of changing `dataset` as `diff` describes, at `now`
+    /// (grants that do not hold at `now` do not count). `walker` is
+    /// scratch space, reused between analyses.
+    pub fn analyze(
+        &self,
+        walker: &mut Walker,
+        dataset: &str,
+        diff: &'a Diff,
+        now: Timestamp,
+    ) -> Option<Impact<'a>> {
+        let start = self.catalog.node(dataset)?;
+        walker.walk(&self.catalog, start);
+        let reached = walker.reached();
+
+        // Fields that reference a changed field, transitively through
+        // fields that reference those.
+        let mut affected_fields: BTreeMap<u32, Vec<FieldImpact<'a>>> = BTreeMap::new();
+        let mut queue: Vec<(u32, &str)> = diff.changed_fields().into_iter().map(|f| (start, f)).collect();
+        let mut seen: HashSet<(u32, &str)> = queue.iter().copied().collect();
+        while let Some((node, field)) = queue.pop() {
+            for &(referrer, referring) in
+                self.referenced_by.get(&(node, field)).map(Vec::as_slice).unwrap_or(&[])
+            {
+                if seen.insert((referrer, referring)) {
+                    if referrer != start {
+                        let target = self.datasets[node as usize].dataset_id.as_str();
+                        let references = self.datasets[node as usize]
+                            .fields
+                            .iter()
+                            .find(|f| f.name == field)
+                            .map(|f| (target, f.name.as_str()))
+                            .unwrap_or((target, ""));
+                        affected_fields
+                            .entry(referrer)
+                            .or_default()
+                            .push(FieldImpact { field: referring, references });
+                    }
+                    queue.push((referrer, referring));
+                }
+            }
+        }
+
+        let mut downstream = Vec::with_capacity(reached.len());
+        for &node in reached {
+            let path = walker.path(node);
+            let via = self.catalog.edge(path[path.len() - 2], node).unwrap_or(EdgeKinds::DEPENDENCY);
+            let mut fields = affected_fields.remove(&node).unwrap_or_default();
+            fields.sort();
+            downstream.push(Downstream {
+                dataset: self.datasets[node as usize].dataset_id.as_str(),
+                depth: path.len() as u32 - 1,
+                path: path.iter().map(|&n| self.datasets[n as usize].dataset_id.as_str()).collect(),
+                via,
+                fields,
+            });
+        }
+
+        // Agents that manage or use the changed dataset or one downstream.
+        let mut agents: BTreeMap<usize, Vec<String>> = BTreeMap::new();
+        let touched = std::iter::once(start).chain(reached.iter().copied());
+        for node in touched {
+            let id = self.datasets[node as usize].dataset_id.as_str();
+            for &(agent, usage) in self.users.get(id).map(Vec::as_slice).unwrap_or(&[]) {
+                let reason = match usage {
+                    Use::Manages => format!("manages {id}"),
+                    Use::Primary => format!("primary dataset {id}"),
+                    Use::Grant(grant) if holds(grant, now) => {
+                        format!("{} may {} {id}", grant.grant_id, grant.action)
+                    }
+                    Use::Grant(_) => continue,
+                };
+                agents.entry(agent).or_default().push(reason);
+            }
+        }
+        let agents: Vec<AffectedAgent<'a>> = agents
+            .into_iter()
+            .map(|(i, reasons)| {
+                let agent = &self.registry.agents[i];
+                AffectedAgent { agent_id: agent.agent_id.as_str(), owner: self.owner_of(agent), reasons }
+            })
+            .collect();
+        let workflows: Vec<AffectedWorkflow<'a>> = agents
+            .iter()
+            .flat_map(|a| self.workflows.get(a.agent_id).map(Vec::as_slice).unwrap_or(&[]))
+            .map(|w| AffectedWorkflow { workflow_id: w.workflow_id.as_str(), agent_id: w.agent_id.as_str() })
+            .collect();
+
+        // Policies that name any dataset, agent or workflow in the impact.
+        let mut names: HashSet<&str> = downstream.iter().map(|d| d.dataset).collect();
+        names.insert(self.datasets[start as usize].dataset_id.as_str());
+        names.extend(agents.iter().map(|a| a.agent_id));
+        names.extend(workflows.iter().map(|w| w.workflow_id));
+        let policies: Vec<AffectedPolicy<'a>> = self
+            .registry
+            .policies
+            .iter()
+            .zip(&self.policy_words)
+            .filter_map(|(policy, words)| {
+                let mut named: Vec<&'a str> = words.iter().copied().filter(|w| names.contains(w)).collect();
+                named.sort_unstable();
+                (!named.is_empty()).then(|| AffectedPolicy {
+                    policy_id: policy.policy_id.as_str(),
+                    owner: policy.owner.as_str(),
+                    names: named,
+                })
+            })
+            .collect();
+
+        let mut owners: BTreeMap<String, Vec<&'a str>> = BTreeMap::new();
+        let mut unowned = Vec::new();
+        for agent in &agents {
+            match &agent.owner {
+                Some(owner) => owners.entry(owner.clone()).or_default().push(agent.agent_id),
+                None => unowned.push(agent.agent_id),
+            }
+        }
+        let dataset = &self.datasets[start as usize];
+        Some(Impact {
+            dataset: dataset.dataset_id.as_str(),
+            from_version: dataset.schema_version,
+            change_type: diff.change_type(),
+            breaking: diff.breaking(),
+            summary: format!(
+                "{}; {} downstream dataset(s), {} agent(s), {} workflow(s), {} policy(ies)",
+                diff.summary(),
+                downstream.len(),
+                agents.len(),
+                workflows.len(),
+                policies.len()
+            ),
+            diff,
+            downstream,
+            agents,
+            workflows,
+            policies,
+            owners: owners.into_iter().map(|(recipient, agents)| Owner { recipient, agents }).collect(),
+            unowned_agents: unowned,
+        })
+    }
+}
+
+fn holds(grant: &Grant, now: Timestamp) -> bool {
+    grant.revoked_at.is_none() && grant.granted_at <= now && now < grant.expires_at
+}
+
+/// The identifier-like words of a policy's text: runs of letters, digits,
+/// `_` and `-`.
+fn words_of_policy(policy: &Policy) -> HashSet<&str> {
+    let texts = [
+        Some(policy.title.as_str()),
+        Some(policy.purpose.as_str()),
+        policy.scope.as_deref(),
+        Some(policy.rules.as_str()),
+        policy.cedar.as_deref(),
+    ];
+    texts
+        .into_iter()
+        .flatten()
+        .flat_map(|text| text.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_' || c == '-')))
+        .filter(|word| !word.is_empty())
+        .collect()
+}
+
+/// The impact of one proposed change.
+#[derive(Debug, Clone, Serialize)]
+pub struct Impact<'a> {
+    /// The dataset changed.
+    pub dataset: &'a str,
+    /// Its schema version before the change.
+    pub from_version: u32,
+    /// Schema, Relationship or Validation.
+    pub change_type: ChangeType,
+    /// Whether any change is breaking.
+    pub breaking: bool,
+    /// One line: the diff's summary and the counts of what is affected.
+    pub summary: String,
+    /// The diff.
+    pub diff: &'a Diff,
+    /// Every dataset downstream, by depth.
+    pub downstream: Vec<Downstream<'a>>,
+    /// Agents that manage or use the dataset or one downstream.
+    pub agents: Vec<AffectedAgent<'a>>,
+    /// Workflows of those agents.
+    pub workflows: Vec<AffectedWorkflow<'a>>,
+    /// Policies naming any of the above.
+    pub policies: Vec<AffectedPolicy<'a>>,
+    /// Who is notified, with their agents.
+    pub owners: Vec<Owner<'a>>,
+    /// Affected agents with no owner team to notify.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub unowned_agents: Vec<&'a str>,
+}
+
+/// A dataset downstream of the change.
+#[derive(Debug, Clone, Serialize)]
+pub struct Downstream<'a> {
+    /// The dataset.
+    pub dataset: &'a str,
+    /// Edges from the changed dataset along the shortest path.
+    pub depth: u32,
+    /// The shortest path, from the changed dataset to this one.
+    pub path: Vec<&'a str>,
+    /// How the path's last edge was declared.
+    pub via: EdgeKinds,
+    /// Its fields that reference a changed field (directly or through
+    /// another referencing field).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub fields: Vec<FieldImpact<'a>>,
+}
+
+/// A field that references a changed field.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+pub struct FieldImpact<'a> {
+    /// The referencing field.
+    pub field: &'a str,
+    /// The dataset and field it references.
+    pub references: (&'a str, &'a str),
+}
+
+/// An agent the change affects.
+#[derive(Debug, Clone, Serialize)]
+pub struct AffectedAgent<'a> {
+    /// The agent.
+    pub agent_id: &'a str,
+    /// Who is notified for it.
+    pub owner: Option<String>,
+    /// Why it is affected, e.g. `manages AI_Model_Change_Log`.
+    pub reasons: Vec<String>,
+}
+
+/// A workflow of an affected agent.
+#[derive(Debug, Clone, Serialize)]
+pub struct AffectedWorkflow<'a> {
+    /// The workflow.
+    pub workflow_id: &'a str,
+    /// Its agent.
+    pub agent_id: &'a str,
+}
+
+/// A policy that names something affected.
+#[derive(Debug, Clone, Serialize)]
+pub struct AffectedPolicy<'a> {
+    /// The policy.
+    pub policy_id: &'a str,
+    /// Its owner.
+    pub owner: &'a str,
+    /// The affected datasets, agents and workflows it names.
+    pub names: Vec<&'a str>,
+}
+
+/// An owner to notify and their affected agents.
+#[derive(Debug, Clone, Serialize)]
+pub struct Owner<'a> {
+    /// Person (team lead) or team.
+    pub recipient: String,
+    /// Their affected agents.
+    pub agents: Vec<&'a str>,
+}
