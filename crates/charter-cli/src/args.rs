@@ -171,6 +171,33 @@ pub enum BenchCommand {
         #[arg(long, default_value_t = 100)]
         steps: usize,
     },
+    /// Schema-change impact analysis on a generated catalog, side by side with networkx
+    Impact {
+        /// Directory with edges.csv and sources.txt (`../shared/peers/gen_graph.py DIR`)
+        #[arg(long, value_name = "DIR")]
+        graph: PathBuf,
+        /// Python with networkx, to run the peer in the same run (skipped when absent)
+        #[arg(long, value_name = "PATH")]
+        python: Option<PathBuf>,
+        /// The peer script (`graph_networkx.py`)
+        #[arg(long, value_name = "FILE")]
+        peer: Option<PathBuf>,
+    },
+    /// Data-quality validation of a CSV file (`gen_dq_csv.py`), side by side with pandera
+    Dq {
+        /// The CSV file (id,owner,status,cost,created,parent_id)
+        #[arg(long, value_name = "FILE")]
+        file: PathBuf,
+        /// Python with pandera, to run the peer in the same run (skipped when absent)
+        #[arg(long, value_name = "PATH")]
+        python: Option<PathBuf>,
+        /// The peer script (`dq_pandera.py`)
+        #[arg(long, value_name = "FILE")]
+        peer: Option<PathBuf>,
+        /// Rounds Charter runs (the best and the median are printed)
+        #[arg(long, default_value_t = 3)]
+        rounds: usize,
+    },
     /// Decisions over HTTP with durable logging: a server on loopback, concurrent keep-alive
     /// clients in the same process, then the decisions in the ledger counted
     DecideHttp {

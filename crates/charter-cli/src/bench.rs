@@ -25,6 +25,8 @@ pub(crate) async fn run(_global: &Global, command: BenchCommand) -> Result<ExitC
             let shape = Shape { policies, agents, tools, requests, ..Shape::default() };
             policy(shape, rounds)
         }
+        BenchCommand::Impact { graph, python, peer } => crate::bench_data::impact(&graph, python, peer),
+        BenchCommand::Dq { file, python, peer, rounds } => crate::bench_data::dq(&file, python, peer, rounds),
         BenchCommand::Ops { files, megabytes, steps } => {
             crate::bench_ops::ops(files, megabytes * 1_000_000, steps).await
         }

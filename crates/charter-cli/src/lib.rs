@@ -4,6 +4,7 @@
 pub mod args;
 mod audit;
 mod bench;
+mod bench_data;
 mod bench_http;
 mod bench_ops;
 mod data;
