@@ -345,10 +345,13 @@ mod tests {
 
     const ID: &str = r#"{"name":"id","type":"integer","key":true,"mandatory":true}"#;
 
+    /// Old fields, new fields, renames, and the expected (field, change, breaking).
+    type Case<'a> = (&'a [&'a str], &'a [&'a str], &'a [(&'a str, &'a str)], &'a [(&'a str, FieldChangeKind, bool)]);
+
     #[test]
     fn classifies_every_kind_of_field_change() {
         use FieldChangeKind::*;
-        let cases: &[(&[&str], &[&str], &[(&str, &str)], &[(&str, FieldChangeKind, bool)])] = &[
+        let cases: &[Case] = &[
             // added optional: not breaking; added mandatory: breaking
             (&[ID], &[ID, r#"{"name":"note","type":"string"}"#], &[], &[("note", Added, false)]),
             (

@@ -480,9 +480,8 @@ impl<'k> Engine<'k> {
         }
 
         let pending_from = self.pending.len();
-        for index in 0..self.fields.len() {
+        for (index, &value) in typed.iter().enumerate() {
             let Some((check, target)) = &self.fields[index].reference else { continue };
-            let value = typed[index];
             if value == Typed::Null {
                 continue;
             }
@@ -754,7 +753,7 @@ fn csv_rows(
             }
             cells = recycle_cells(row);
         }
-        if engine.rows % PROGRESS_EVERY == 0 {
+        if engine.rows.is_multiple_of(PROGRESS_EVERY) {
             progress(record.position().map_or(0, |p| p.byte()));
         }
     }
@@ -814,7 +813,7 @@ fn json_rows(
             Ok(_) => engine.unreadable(line, "not a JSON object".into()),
             Err(error) => engine.unreadable(line, format!("not JSON: {error}")),
         }
-        if engine.rows % PROGRESS_EVERY == 0 {
+        if engine.rows.is_multiple_of(PROGRESS_EVERY) {
             progress(read);
         }
     }
