@@ -346,7 +346,8 @@ mod tests {
     const ID: &str = r#"{"name":"id","type":"integer","key":true,"mandatory":true}"#;
 
     /// Old fields, new fields, renames, and the expected (field, change, breaking).
-    type Case<'a> = (&'a [&'a str], &'a [&'a str], &'a [(&'a str, &'a str)], &'a [(&'a str, FieldChangeKind, bool)]);
+    type Case<'a> =
+        (&'a [&'a str], &'a [&'a str], &'a [(&'a str, &'a str)], &'a [(&'a str, FieldChangeKind, bool)]);
 
     #[test]
     fn classifies_every_kind_of_field_change() {
