@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 
 /// A proposed schema, as `charter schema propose --schema FILE` reads it.
 /// Rules, dependencies and relationships left out stay as they are.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Proposal {
     /// The fields of the new schema, in order.
@@ -25,9 +25,11 @@ pub struct Proposal {
     pub rules: Option<Vec<DataRule>>,
     /// The datasets the dataset will depend on.
     #[serde(default)]
+    #[schema(value_type = Option<Vec<String>>)]
     pub dependencies: Option<Vec<Key>>,
     /// The datasets it will be related to.
     #[serde(default)]
+    #[schema(value_type = Option<Vec<String>>)]
     pub relationships: Option<Vec<Key>>,
     /// Renamed fields, old name to new name.
     #[serde(default)]

@@ -8,6 +8,7 @@
 #![deny(missing_docs)]
 
 mod auth;
+mod data;
 mod decisions;
 mod error;
 pub mod openapi;
@@ -70,6 +71,12 @@ pub fn router(app: App, limits: Limits) -> Router {
         .route("/workspaces/{workspace}/operations/{id}/halt", post(decisions::halt_operation))
         .route("/workspaces/{workspace}/agents/{id}/pause", post(decisions::pause_agent))
         .route("/workspaces/{workspace}/agents/{id}/resume", post(decisions::resume_agent))
+        .route("/workspaces/{workspace}/datasets/{id}/schema-changes", post(data::propose))
+        .route("/workspaces/{workspace}/datasets/{id}/promote", post(data::promote))
+        .route("/workspaces/{workspace}/datasets/{id}/quality", post(data::quality))
+        .route("/workspaces/{workspace}/changes/{id}/apply", post(data::apply))
+        .route("/workspaces/{workspace}/changes/{id}/rollback", post(data::rollback))
+        .route("/workspaces/{workspace}/governance-check", post(data::governance_check))
         .route("/workspaces/{workspace}/{kind}", get(routes::list_records).post(routes::create_record))
         .route("/workspaces/{workspace}/{kind}/{id}", get(routes::get_record).put(routes::update_record));
     Router::new()

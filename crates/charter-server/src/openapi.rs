@@ -318,6 +318,82 @@ fn policy_schemas(schemas: &mut Vec<(String, RefOr<Schema>)>) {
     with_schema::<GrantRequest>(schemas);
     with_schema::<ResumeRequest>(schemas);
     with_schema::<RejectRequest>(schemas);
+    with_schema::<charter_data::Proposal>(schemas);
+    with_schema::<crate::data::PromoteRequest>(schemas);
+}
+
+fn data_paths(paths: PathsBuilder) -> PathsBuilder {
+    let object = |description: &str| {
+        ResponseBuilder::new()
+            .description(description)
+            .content("application/json", json(ObjectBuilder::new().schema_type(Type::Object)))
+            .build()
+    };
+    let id = |description: &str| path_parameter("id", description);
+    let dataset_id = || id("Dataset id");
+    paths
+        .path(
+            "/v1/workspaces/{workspace}/datasets/{id}/schema-changes",
+            PathItem::new(
+                HttpMethod::Post,
+                post(
+                    "propose_schema_change",
+                    "data",
+                    "Propose a new schema (PROC-ANALYZE-SCHEMA-CHANGE): the diff with breaking changes marked, every dataset downstream with its path and referencing fields, the agents, workflows and policies affected; logs a Planned CHG-YYYY-MM-DD-### entry and notifies the owners of affected agents (webhook delivery in the background); needs change_schema from the decision point",
+                    Some("Proposal"),
+                    ("201", "The change (with impact_analysis), the notifications and the decision id", None),
+                )
+                .parameter(dataset_id())
+                .response("201", object("The change (with impact_analysis), the notifications and the decision id"))
+                .response("422", error_response("The proposed schema breaks a rule or changes nothing")),
+            ),
+        )
+        .path(
+            "/v1/workspaces/{workspace}/changes/{id}/apply",
+            PathItem::new(
+                HttpMethod::Post,
+                post("apply_change", "data", "Apply a Planned change: Executing, then Complete with the dataset at schema version + 1", None, ("200", "The change", Some("ChangeView")))
+                    .parameter(id("Change id (CHG-YYYY-MM-DD-###)"))
+                    .response("422", error_response("The change is not Planned, or the dataset moved on since its analysis")),
+            ),
+        )
+        .path(
+            "/v1/workspaces/{workspace}/changes/{id}/rollback",
+            PathItem::new(
+                HttpMethod::Post,
+                post("rollback_change", "data", "Roll a change back; a Complete one has its previous schema restored (schema version + 1)", None, ("200", "The change", Some("ChangeView")))
+                    .parameter(id("Change id (CHG-YYYY-MM-DD-###)"))
+                    .response("422", error_response("Already Rolled Back, or a later change is in the way")),
+            ),
+        )
+        .path(
+            "/v1/workspaces/{workspace}/datasets/{id}/promote",
+            PathItem::new(
+                HttpMethod::Post,
+                post("promote_dataset", "data", "Promote a dataset one scope up (DRAFT, STAGE, PUBLISHED) when every gate is met: decision point, scope order, specialist agent, quality score, validation procedures, registration, no open change", Some("PromoteRequest"), ("200", "The dataset and the gates", None))
+                    .parameter(dataset_id())
+                    .response("200", object("The dataset and the gates, all met"))
+                    .response("422", error_response("Every unmet gate, one per line")),
+            ),
+        )
+        .path(
+            "/v1/workspaces/{workspace}/datasets/{id}/quality",
+            PathItem::new(
+                HttpMethod::Post,
+                post("validate_quality", "data", "Validate the body (text/csv or application/x-ndjson) against the dataset's schema, record the run and raise one RAIDA issue per failing check; query parameters source (file name) and samples (failing rows kept per check)", None, ("201", "The run, the threshold and the RAIDA outcomes", None))
+                    .parameter(dataset_id())
+                    .response("201", object("The run, the threshold and the RAIDA outcomes"))
+                    .response("422", error_response("The file cannot be validated: a mandatory column missing, a rule that does not compile, a reference to another dataset")),
+            ),
+        )
+        .path(
+            "/v1/workspaces/{workspace}/governance-check",
+            PathItem::new(
+                HttpMethod::Post,
+                post("governance_check", "data", "Run the daily governance check (PROC-DAILY-GOVERNANCE) for today or ?as_of=YYYY-MM-DD; raises RAIDA items for AMBER and RED findings, idempotently", None, ("200", "The dashboard and the RAIDA outcomes", None))
+                    .response("200", object("The dashboard (status GREEN, AMBER or RED per section) and the RAIDA outcomes")),
+            ),
+        )
 }
 
 fn post(
@@ -610,6 +686,7 @@ pub fn document() -> OpenApi {
     }
     paths = ledger_paths(paths);
     paths = policy_paths(paths);
+    paths = data_paths(paths);
 
     let mut schemas = Vec::new();
     RecordKind::all_schemas(&mut schemas);

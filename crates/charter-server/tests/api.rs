@@ -536,3 +536,119 @@ async fn a_decision_that_cannot_be_logged_denies_with_503() {
     assert!(decisions.iter().all(|d| d["decision"] == "deny"));
     store.finish().await;
 }
+
+#[tokio::test]
+async fn data_governance_over_http() {
+    each_backend(|store| async move {
+        let api = setup(store).await;
+        let t = &api.tokens;
+        let steward = api
+            .call(
+                Method::POST,
+                "/v1/workspaces/ops/tokens",
+                Some(&t.admin),
+                Some(r#"{"role":"steward","name":"data_model_steward"}"#),
+                &[],
+            )
+            .await;
+        let steward = steward.body["token"].as_str().unwrap().to_owned();
+
+        let csv = "policy_id,title,purpose,rules,owner,status\nPOL-A-B,t,p,r,o,Active\n";
+        let run = api
+            .call(
+                Method::POST,
+                "/v1/workspaces/ops/datasets/Business_Policies_Ops/quality?source=policies.csv",
+                Some(&steward),
+                Some(csv),
+                &[("Content-Type", "text/csv")],
+            )
+            .await;
+        assert_eq!(run.status, StatusCode::CREATED, "{:?}", run.body);
+        assert_eq!(
+            (run.body["run"]["score"].as_f64(), run.body["run"]["source"].as_str()),
+            (Some(100.0), Some("policies.csv"))
+        );
+        let bad = api
+            .call(
+                Method::POST,
+                "/v1/workspaces/ops/datasets/Business_Policies_Ops/quality",
+                Some(&steward),
+                Some("title\nx\n"),
+                &[("Content-Type", "text/csv")],
+            )
+            .await;
+        assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(message(&bad).contains("no column \"policy_id\""), "{:?}", bad.body);
+
+        let promoted = api
+            .call(
+                Method::POST,
+                "/v1/workspaces/ops/datasets/Business_Policies_Ops/promote",
+                Some(&steward),
+                Some(r#"{"to":"STAGE"}"#),
+                &[],
+            )
+            .await;
+        assert_eq!(promoted.status, StatusCode::OK, "{:?}", promoted.body);
+        assert_eq!(promoted.body["dataset"]["record"]["scope"], "STAGE");
+
+        let proposal = serde_json::json!({
+            "fields": [{"name": "change_id", "type": "string", "key": true, "mandatory": true}],
+            "description": "keep only the key"
+        });
+        let owner = api
+            .call(
+                Method::POST,
+                "/v1/workspaces/ops/datasets/AI_Model_Change_Log/schema-changes",
+                Some(&t.owner),
+                Some(&proposal.to_string()),
+                &[],
+            )
+            .await;
+        assert_eq!(owner.status, StatusCode::FORBIDDEN, "owners do not change schemas: {:?}", owner.body);
+        let proposed = api
+            .call(
+                Method::POST,
+                "/v1/workspaces/ops/datasets/AI_Model_Change_Log/schema-changes",
+                Some(&steward),
+                Some(&proposal.to_string()),
+                &[],
+            )
+            .await;
+        assert_eq!(proposed.status, StatusCode::CREATED, "{:?}", proposed.body);
+        let id = proposed.body["change"]["change_id"].as_str().unwrap().to_owned();
+        assert_eq!(proposed.body["change"]["impact_analysis"]["breaking"], true);
+        let applied = api
+            .call(Method::POST, &format!("/v1/workspaces/ops/changes/{id}/apply"), Some(&steward), None, &[])
+            .await;
+        assert_eq!(
+            (applied.status, applied.body["record"]["status"].as_str()),
+            (StatusCode::OK, Some("Complete"))
+        );
+        let rolled = api
+            .call(
+                Method::POST,
+                &format!("/v1/workspaces/ops/changes/{id}/rollback"),
+                Some(&steward),
+                None,
+                &[],
+            )
+            .await;
+        assert_eq!(rolled.body["record"]["status"], "Rolled Back");
+        let listed = api.call(Method::GET, "/v1/workspaces/ops/changes", Some(&t.auditor), None, &[]).await;
+        assert_eq!(listed.body["items"].as_array().unwrap().len(), 1);
+
+        let check = api
+            .call(
+                Method::POST,
+                "/v1/workspaces/ops/governance-check?as_of=2026-11-22",
+                Some(&steward),
+                None,
+                &[],
+            )
+            .await;
+        assert_eq!(check.status, StatusCode::OK, "{:?}", check.body);
+        assert_eq!(check.body["dashboard"]["status"], "AMBER");
+    })
+    .await;
+}

@@ -1,0 +1,149 @@
+//! Data-model governance over HTTP: schema changes, promotion, data-quality
+//! runs and the daily governance check.
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use charter_app::{App, Source};
+use charter_data::quality::{Format, KeySets, Options};
+use charter_model::{DatasetScope, Date};
+use serde::Deserialize;
+use sha2::{Digest, Sha256};
+use utoipa::ToSchema;
+
+use crate::ApiError;
+use crate::auth::Authenticated;
+use crate::routes::{body_text, parse, record_response, workspace};
+
+/// `POST /datasets/{id}/schema-changes`: the body is a [`charter_data::Proposal`].
+/// Webhook deliveries run after the answer, in the background.
+pub(crate) async fn propose(
+    State(app): State<App>,
+    Authenticated(caller): Authenticated,
+    Path((name, id)): Path<(String, String)>,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    let workspace = workspace(&name)?;
+    let proposal: charter_data::Proposal = parse(&body_text(body)?)?;
+    let proposed = app.propose_schema_change(&caller, &workspace, &id, proposal).await?;
+    if proposed.notifications.iter().any(|n| n.delivery.is_some()) {
+        let (app, caller, workspace) = (app.clone(), caller.clone(), workspace.clone());
+        tokio::spawn(async move {
+            if let Err(error) = app.deliver_notifications(&caller, &workspace).await {
+                tracing::warn!(%error, "webhook delivery");
+            }
+        });
+    }
+    Ok((StatusCode::CREATED, Json(proposed)).into_response())
+}
+
+pub(crate) async fn apply(
+    State(app): State<App>,
+    Authenticated(caller): Authenticated,
+    Path((name, id)): Path<(String, String)>,
+) -> Result<Response, ApiError> {
+    Ok(record_response(StatusCode::OK, app.apply_change(&caller, &workspace(&name)?, &id).await?))
+}
+
+pub(crate) async fn rollback(
+    State(app): State<App>,
+    Authenticated(caller): Authenticated,
+    Path((name, id)): Path<(String, String)>,
+) -> Result<Response, ApiError> {
+    Ok(record_response(StatusCode::OK, app.rollback_change(&caller, &workspace(&name)?, &id).await?))
+}
+
+/// Body of a promotion.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct PromoteRequest {
+    /// STAGE or PUBLISHED.
+    #[schema(value_type = String)]
+    pub(crate) to: DatasetScope,
+}
+
+pub(crate) async fn promote(
+    State(app): State<App>,
+    Authenticated(caller): Authenticated,
+    Path((name, id)): Path<(String, String)>,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    let request: PromoteRequest = parse(&body_text(body)?)?;
+    let promoted = app.promote_dataset(&caller, &workspace(&name)?, &id, request.to).await?;
+    Ok(Json(promoted).into_response())
+}
+
+/// Query of a quality run.
+#[derive(Debug, Deserialize)]
+pub(crate) struct QualityQuery {
+    /// The file's name, recorded with the run.
+    source: Option<String>,
+    /// Failing rows kept per check.
+    samples: Option<usize>,
+}
+
+/// `POST /datasets/{id}/quality`: the body is the data itself, CSV
+/// (`text/csv`) or JSON Lines (`application/x-ndjson`). Only datasets
+/// whose references stay inside the dataset can be checked this way;
+/// others need the CLI's `--keys`.
+pub(crate) async fn quality(
+    State(app): State<App>,
+    Authenticated(caller): Authenticated,
+    Path((name, id)): Path<(String, String)>,
+    Query(query): Query<QualityQuery>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    let workspace = workspace(&name)?;
+    let body = body_text(body)?;
+    let content_type = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("text/csv");
+    let format = if content_type.starts_with("application/x-ndjson")
+        || content_type.starts_with("application/jsonl")
+    {
+        Format::JsonLines
+    } else if content_type.starts_with("text/csv") {
+        Format::Csv
+    } else {
+        return Err(ApiError::bad_request(format!(
+            "Content-Type {content_type}: send text/csv or application/x-ndjson"
+        )));
+    };
+    let schema = app.dataset(&caller, &workspace, &id).await?;
+    let sha256: String = Sha256::digest(&body).iter().map(|b| format!("{b:02x}")).collect();
+    let options = Options { sample_limit: query.samples.unwrap_or(Options::default().sample_limit).min(100) };
+    let validated = schema.clone();
+    let report = tokio::task::spawn_blocking(move || {
+        charter_data::validate(&validated, &body[..], format, &KeySets::new(), options, &mut |_| {})
+    })
+    .await
+    .map_err(|error| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", error.to_string()))?
+    .map_err(|error| {
+        ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid", format!("request body: {error}"))
+    })?;
+    let source = Source { name: query.source.unwrap_or_else(|| "request body".into()), sha256 };
+    let recorded =
+        app.record_quality_run(&caller, &workspace, &id, schema.schema_version, source, report).await?;
+    Ok((StatusCode::CREATED, Json(recorded)).into_response())
+}
+
+/// Query of the governance check.
+#[derive(Debug, Deserialize)]
+pub(crate) struct CheckQuery {
+    /// The day to check (default today).
+    as_of: Option<Date>,
+}
+
+pub(crate) async fn governance_check(
+    State(app): State<App>,
+    Authenticated(caller): Authenticated,
+    Path(name): Path<String>,
+    Query(query): Query<CheckQuery>,
+) -> Result<Response, ApiError> {
+    use charter_app::Clock as _;
+    let today = query.as_of.unwrap_or_else(|| charter_app::SystemClock.now().date());
+    let check = app.governance_check(&caller, &workspace(&name)?, today).await?;
+    Ok(Json(check).into_response())
+}
