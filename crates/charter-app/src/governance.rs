@@ -57,35 +57,42 @@ impl App {
                     threshold,
                     today,
                 });
-                let raises = dashboard
-                    .sections
-                    .iter()
-                    .flat_map(|section| section.findings.iter().map(move |finding| (section, finding)))
-                    .filter(|(_, finding)| {
-                        finding.status != Status::Green && finding.code != "policy-review-due"
-                    })
-                    .map(|(section, finding)| Raise {
-                        origin_key: format!("{ORIGIN_PREFIX}{}/{}", finding.code, finding.subject),
-                        item_type: if finding.status == Status::Red {
-                            RaidaKind::Issue
-                        } else {
-                            RaidaKind::Action
-                        },
-                        title: finding.message.clone(),
-                        description: format!(
-                            "PROC-DAILY-GOVERNANCE found {} ({}, {}).",
-                            finding.code, section.section, finding.status
-                        ),
-                        owner: finding.owner.clone(),
-                        severity: if finding.status == Status::Red {
-                            Severity::High
-                        } else {
-                            Severity::Medium
-                        },
-                        source: finding.subject.clone(),
-                        due_date: None,
-                    })
-                    .collect();
+                // One item per finding's origin; findings that share one
+                // (two dangling fields of one dataset) share its item.
+                let mut raises: Vec<Raise> = Vec::new();
+                for section in &dashboard.sections {
+                    for finding in &section.findings {
+                        if finding.status == Status::Green || finding.code == "policy-review-due" {
+                            continue;
+                        }
+                        let origin_key = format!("{ORIGIN_PREFIX}{}/{}", finding.code, finding.subject);
+                        if let Some(existing) = raises.iter_mut().find(|r| r.origin_key == origin_key) {
+                            existing.title = format!("{}; {}", existing.title, finding.message);
+                            continue;
+                        }
+                        raises.push(Raise {
+                            origin_key,
+                            item_type: if finding.status == Status::Red {
+                                RaidaKind::Issue
+                            } else {
+                                RaidaKind::Action
+                            },
+                            title: finding.message.clone(),
+                            description: format!(
+                                "PROC-DAILY-GOVERNANCE found {} ({}, {}).",
+                                finding.code, section.section, finding.status
+                            ),
+                            owner: finding.owner.clone(),
+                            severity: if finding.status == Status::Red {
+                                Severity::High
+                            } else {
+                                Severity::Medium
+                            },
+                            source: finding.subject.clone(),
+                            due_date: None,
+                        });
+                    }
+                }
                 let (mut writes, mut raised) = raise(tx, &row, ORIGIN_PREFIX, raises).await?;
                 // Policy reviews share the items `charter policy review-due` raises.
                 let reviews = policies

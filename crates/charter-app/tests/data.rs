@@ -281,6 +281,28 @@ async fn the_daily_check_raises_items_once_and_turns_red() {
         let opened: Vec<&str> =
             third.raida.iter().filter(|r| r.outcome == "opened").map(|r| r.origin_key.as_str()).collect();
         assert!(opened.contains(&"check/dataset-without-agent/dataset/Orphan"), "{opened:?}");
+
+        // Renaming the registry's key leaves the fields that referenced it
+        // dangling: RED, one item per referring dataset.
+        let before = dataset(&app, "AI_Data_Model_Registry").await;
+        let change = app
+            .propose_schema_change(&steward(), &ops(), "AI_Data_Model_Registry", registry_proposal(&before))
+            .await
+            .unwrap();
+        app.apply_change(&steward(), &ops(), change.change.change_id.as_str()).await.unwrap();
+        let fourth = app.governance_check(&steward(), &ops(), today).await.unwrap();
+        let lineage = fourth.dashboard.sections.iter().find(|s| s.section == "lineage").unwrap();
+        assert_eq!(lineage.status, charter_data::check::Status::Red);
+        let dangling: Vec<&str> = fourth
+            .raida
+            .iter()
+            .filter(|r| r.origin_key.starts_with("check/dangling-reference/"))
+            .map(|r| r.origin_key.as_str())
+            .collect();
+        assert_eq!(
+            dangling,
+            ["check/dangling-reference/dataset/AI_Agent_Identity_Ops", "check/dangling-reference/dataset/AI_Model_Change_Log"]
+        );
     })
     .await;
 }

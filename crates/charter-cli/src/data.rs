@@ -357,7 +357,14 @@ fn report_step(global: &Global, view: &charter_app::RecordView) -> Result<()> {
         Output::Json => print_record(global, view),
         Output::Table => {
             let change = change_of(view)?;
-            let version = change.to_version.map(|v| format!(" (schema version {v})")).unwrap_or_default();
+            let version = match (change.status, change.to_version, &change.previous) {
+                (charter_model::ChangeStatus::RolledBack, Some(to), Some(_)) => {
+                    format!(" (the previous schema is back, as schema version {})", to + 1)
+                }
+                (charter_model::ChangeStatus::RolledBack, _, _) => " (nothing was applied)".to_owned(),
+                (_, Some(to), _) => format!(" (schema version {to})"),
+                _ => String::new(),
+            };
             println!("{} is {}{version}.", change.change_id, change.status);
             Ok(())
         }

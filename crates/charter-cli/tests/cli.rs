@@ -537,3 +537,94 @@ fn op_declare_list_and_show() {
         assert!(stderr(&refused).contains(field), "{}", stderr(&refused));
     }
 }
+
+#[test]
+fn data_governance_commands_and_their_exit_status() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let imported = run(&data, &["import", example_dir().to_str().unwrap(), "-w", "ops"]);
+    assert!(imported.status.success(), "{}", stderr(&imported));
+    let steward = |args: &[&str]| {
+        let mut all = vec!["--actor", "data_model_steward"];
+        all.extend_from_slice(args);
+        run(&data, &all)
+    };
+    let samples = example_dir().join("data");
+
+    // A file with a bad row scores below 95%: exit status 2, with the line.
+    let csv = dir.path().join("policies.csv");
+    std::fs::write(
+        &csv,
+        "policy_id,title,purpose,rules,owner,status\nPOL-A-B,t,p,r,o,Active\nbad,t,p,r,o,Active\n",
+    )
+    .unwrap();
+    let low = steward(&["dq", "validate", "Business_Policies_Ops", csv.to_str().unwrap()]);
+    assert_eq!(low.status.code(), Some(2), "{}", stderr(&low));
+    let out = stdout(&low);
+    assert!(out.contains("score 50%"), "{out}");
+    assert!(out.contains("line 3: rule policy_id_format is false"), "{out}");
+    assert!(out.contains("RAIDA RAIDA-0004 opened"), "{out}");
+
+    // A header without a mandatory column is refused, naming the file.
+    std::fs::write(&csv, "policy_id,title\nPOL-A-B,t\n").unwrap();
+    let refused = steward(&["dq", "validate", "Business_Policies_Ops", csv.to_str().unwrap()]);
+    assert_eq!(refused.status.code(), Some(1));
+    assert!(stderr(&refused).contains("policies.csv: header: no column \"purpose\""), "{}", stderr(&refused));
+
+    // References into another dataset need its keys.
+    let registry = samples.join("AI_Data_Model_Registry.csv");
+    let missing = steward(&["dq", "validate", "AI_Data_Model_Registry", registry.to_str().unwrap()]);
+    assert!(stderr(&missing).contains("--keys DATASET=FILE"), "{}", stderr(&missing));
+    let keys = format!("AI_Agent_Identity_Ops={}", samples.join("AI_Agent_Identity_Ops.jsonl").display());
+    let good =
+        steward(&["dq", "validate", "AI_Data_Model_Registry", registry.to_str().unwrap(), "--keys", &keys]);
+    assert!(good.status.success(), "{}", stderr(&good));
+
+    // Propose, show, apply.
+    let proposal = dir.path().join("proposal.json");
+    std::fs::write(
+        &proposal,
+        r#"{"fields":[{"name":"change_id","type":"string","key":true,"mandatory":true}],"description":"only the key"}"#,
+    )
+    .unwrap();
+    let proposed =
+        steward(&["schema", "propose", "AI_Model_Change_Log", "--schema", proposal.to_str().unwrap()]);
+    assert!(proposed.status.success(), "{}", stderr(&proposed));
+    let out = stdout(&proposed);
+    assert!(out.starts_with("CHG-"), "{out}");
+    assert!(out.contains("BREAKING dataset_affected"), "{out}");
+    let id = out.split_whitespace().next().unwrap().to_owned();
+    let applied = steward(&["schema", "apply", &id]);
+    assert!(stdout(&applied).contains("is Complete (schema version 2)"), "{}", stderr(&applied));
+    let bad = dir.path().join("bad.json");
+    std::fs::write(&bad, r#"{"fields":[{"name":"x","type":"text"}]}"#).unwrap();
+    let unreadable =
+        steward(&["schema", "propose", "AI_Model_Change_Log", "--schema", bad.to_str().unwrap()]);
+    assert!(stderr(&unreadable).contains("bad.json: line 1"), "{}", stderr(&unreadable));
+    assert!(stderr(&unreadable).contains("fields[0].type"), "{}", stderr(&unreadable));
+
+    // The check: AMBER (never validated, a review due) exits 0; twice raises nothing new.
+    let first = steward(&["check", "--as-of", "2026-11-22"]);
+    assert_eq!(
+        first.status.code(),
+        Some(2),
+        "the Business_Policies_Ops score is below threshold: {}",
+        stdout(&first)
+    );
+    let second = steward(&["check", "--as-of", "2026-11-22"]);
+    assert!(stdout(&second).contains("RAIDA: 0 raised"), "{}", stdout(&second));
+
+    let listed = steward(&["raida", "list", "--type", "issue"]);
+    assert!(
+        stdout(&listed).contains("Business_Policies_Ops: rule:policy_id_format fails"),
+        "{}",
+        stdout(&listed)
+    );
+    let added =
+        steward(&["raida", "add", "--type", "risk", "--title", "vendor lock-in", "--severity", "high"]);
+    let raida = stdout(&added).trim().to_owned();
+    assert!(raida.starts_with("RAIDA-"), "{raida}");
+    assert!(steward(&["raida", "close", &raida]).status.success());
+    let bad_type = steward(&["raida", "add", "--type", "worry", "--title", "x"]);
+    assert!(stderr(&bad_type).contains("--type: unknown value \"worry\""), "{}", stderr(&bad_type));
+}

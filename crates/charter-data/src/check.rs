@@ -1,7 +1,8 @@
 //! The daily governance check (PROC-DAILY-GOVERNANCE): agent statuses,
 //! pending changes, data-quality scores, policies due for review, datasets
 //! without a specialist agent, and primary-dataset ownership
-//! (POL-AGENT-COORDINATION rule 2), each finding GREEN, AMBER or RED with
+//! (POL-AGENT-COORDINATION rule 2) and field references that lead nowhere,
+//! each finding GREEN, AMBER or RED with
 //! the record it is about and whom it falls to.
 
 use std::collections::BTreeMap;
@@ -369,6 +370,36 @@ pub fn daily_check(inputs: &Inputs<'_>) -> Dashboard {
         }
     }
     sections.push(section("coordination", format!("{} finding(s)", findings.len()), findings));
+
+    // 7. Field references that lead nowhere (e.g. after a key was renamed).
+    let mut findings = Vec::new();
+    for dataset in inputs.datasets {
+        for field in &dataset.fields {
+            let Some(reference) = &field.references else { continue };
+            let target = datasets.get(reference.dataset.as_str());
+            let problem = match target {
+                None => format!("{} is not a registered dataset", reference.dataset),
+                Some(target) => match target.fields.iter().find(|f| f.name == reference.field) {
+                    None => format!("{} has no field {}", reference.dataset, reference.field),
+                    Some(f) if !f.key => {
+                        format!("{}.{} is not a key field", reference.dataset, reference.field)
+                    }
+                    Some(_) => continue,
+                },
+            };
+            findings.push(finding(
+                "dangling-reference",
+                Status::Red,
+                format!("dataset/{}", dataset.dataset_id),
+                format!(
+                    "{}.{} references {}.{}: {problem}",
+                    dataset.dataset_id, field.name, reference.dataset, reference.field
+                ),
+                dataset.owner.clone(),
+            ));
+        }
+    }
+    sections.push(section("lineage", format!("{} dangling reference(s)", findings.len()), findings));
 
     let status = sections.iter().map(|s| s.status).max().unwrap_or(Status::Green);
     Dashboard { date: inputs.today, status, sections }
