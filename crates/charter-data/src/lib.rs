@@ -8,6 +8,7 @@
 
 pub mod check;
 pub mod diff;
+mod fast;
 pub mod gates;
 pub mod graph;
 pub mod impact;

@@ -15,6 +15,11 @@ use cel::context::VariableResolver;
 use cel::{Context, Program, Value};
 use charter_model::{DataRule, Dataset};
 
+use crate::fast::Fast;
+
+/// Most variables a rule may use and still take the fast path.
+const FAST_SLOTS: usize = 8;
+
 /// A typed value of one field of one row.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub(crate) enum Typed<'r> {
@@ -32,6 +37,8 @@ pub(crate) struct CompiledRule {
     pub(crate) name: String,
     program: Program,
     variables: Vec<(String, usize)>,
+    /// The same rule on the fast path, when it is in its subset.
+    fast: Option<Fast>,
 }
 
 impl std::fmt::Debug for CompiledRule {
@@ -60,7 +67,9 @@ pub(crate) fn compile(dataset: &Dataset, rule: &DataRule) -> Result<CompiledRule
         };
         variables.push((name.to_owned(), index));
     }
-    Ok(CompiledRule { name: rule.name.clone(), program, variables })
+    let names: Vec<&str> = variables.iter().map(|(name, _)| name.as_str()).collect();
+    let fast = Fast::compile(program.expression(), &names);
+    Ok(CompiledRule { name: rule.name.clone(), program, variables, fast })
 }
 
 /// The row's values of a rule's variables.
@@ -88,6 +97,27 @@ pub(crate) enum Verdict {
 impl CompiledRule {
     /// Runs the rule on a row's typed values.
     pub(crate) fn check(&self, root: &Context<'_, '_>, row: &[Typed<'_>]) -> Verdict {
+        if let Some(fast) = &self.fast {
+            let mut slots = [Typed::Null; FAST_SLOTS];
+            if self.variables.len() <= FAST_SLOTS {
+                for (slot, &(_, index)) in slots.iter_mut().zip(&self.variables) {
+                    if row[index] == Typed::Null {
+                        return Verdict::Holds;
+                    }
+                    *slot = row[index];
+                }
+                match fast.holds(&slots[..self.variables.len()]) {
+                    Some(true) => return Verdict::Holds,
+                    Some(false) => return Verdict::Fails(format!("rule {} is false", self.name)),
+                    None => {}
+                }
+            }
+        }
+        self.interpret(root, row)
+    }
+
+    /// Runs the rule on `cel`'s interpreter.
+    pub(crate) fn interpret(&self, root: &Context<'_, '_>, row: &[Typed<'_>]) -> Verdict {
         let mut values: Vec<Box<dyn Val + '_>> = Vec::with_capacity(self.variables.len());
         for &(_, index) in &self.variables {
             values.push(match row[index] {
@@ -165,5 +195,93 @@ mod tests {
         assert!(error.starts_with("rule \"r\": "), "{error}");
         let error = compile(&dataset, &rule("price > 0")).unwrap_err();
         assert_eq!(error, "rule \"r\": \"price\" is not a field of D");
+    }
+}
+
+#[cfg(test)]
+mod differential {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    fn dataset() -> Dataset {
+        serde_json::from_str(
+            r#"{"dataset_id":"D","dataset_name":"D","fields":[
+                {"name":"a","type":"integer"},{"name":"b","type":"number"},
+                {"name":"s","type":"string"},{"name":"t","type":"boolean"}]}"#,
+        )
+        .unwrap()
+    }
+
+    fn expression() -> impl Strategy<Value = String> {
+        let leaf = prop_oneof![
+            Just("a".to_owned()),
+            Just("b".to_owned()),
+            Just("s".to_owned()),
+            Just("t".to_owned()),
+            (-3_i64..4).prop_map(|v| v.to_string()),
+            Just("9223372036854775807".to_owned()),
+            prop::sample::select(vec!["1.5", "-2.0", "0.0", "3.25"]).prop_map(str::to_owned),
+            prop::sample::select(vec!["'x'", "'ab'", "''", "'2026-01-01'"]).prop_map(str::to_owned),
+            prop::sample::select(vec!["true", "false"]).prop_map(str::to_owned),
+        ];
+        let small = leaf.clone().prop_recursive(2, 6, 2, |inner| {
+            let ops = prop::sample::select(vec!["+", "-", "*", "/", "%"]);
+            (inner.clone(), ops, inner).prop_map(|(l, op, r)| format!("({l} {op} {r})"))
+        });
+        let comparison = (small.clone(), prop::sample::select(vec!["==", "!=", "<", "<=", ">", ">="]), small)
+            .prop_map(|(l, op, r)| format!("{l} {op} {r}"));
+        let deep = leaf.prop_recursive(4, 24, 3, |inner| {
+            let ops = prop::sample::select(vec![
+                "==", "!=", "<", "<=", ">", ">=", "+", "-", "*", "/", "%", "&&", "||",
+            ]);
+            prop_oneof![
+                (inner.clone(), ops, inner.clone()).prop_map(|(l, op, r)| format!("({l} {op} {r})")),
+                inner.clone().prop_map(|e| format!("!({e})")),
+                inner.clone().prop_map(|e| format!("-({e})")),
+                (inner.clone(), inner.clone(), inner.clone())
+                    .prop_map(|(e, x, y)| format!("({e}) in [{x}, {y}]")),
+                inner.clone().prop_map(|e| format!("size({e})")),
+                (inner.clone(), inner).prop_map(|(e, x)| format!("({e}).startsWith({x})")),
+            ]
+        });
+        prop_oneof![3 => comparison, 2 => deep]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(2_000))]
+        /// The fast path and `cel`'s interpreter give the same verdict, and
+        /// the same message, on every rule and row.
+        #[test]
+        fn fast_path_agrees_with_the_interpreter(
+            expression in expression(),
+            a in prop::sample::select(vec![-3_i64, 0, 1, 2, i64::MAX, i64::MIN]),
+            b in prop::sample::select(vec![-1.5_f64, 0.0, 2.0, 1e308]),
+            s in prop::sample::select(vec!["", "x", "ab", "2026-01-02"]),
+            t in any::<bool>(),
+        ) {
+            let dataset = dataset();
+            let rule = DataRule { name: "r".into(), expression: expression.clone(), description: None };
+            let Ok(compiled) = compile(&dataset, &rule) else { return Ok(()) };
+            let row = [Typed::Int(a), Typed::Num(b), Typed::Text(s), Typed::Bool(t)];
+            let root = root_context();
+            prop_assert_eq!(compiled.check(&root, &row), compiled.interpret(&root, &row), "{}", expression);
+        }
+    }
+
+    #[test]
+    fn common_rules_take_the_fast_path() {
+        let dataset = dataset();
+        for expression in [
+            "b >= 0",
+            "a >= 0 && b < 10.5",
+            "s in ['x', 'ab']",
+            "s.startsWith('POL-')",
+            "size(s) == 18",
+            "!t || a > 1",
+        ] {
+            let rule = DataRule { name: "r".into(), expression: expression.into(), description: None };
+            assert!(compile(&dataset, &rule).unwrap().fast.is_some(), "{expression}");
+        }
     }
 }
