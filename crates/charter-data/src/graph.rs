@@ -165,6 +165,8 @@ pub struct Walker {
     mark: Vec<u32>,
     round: u32,
     parent: Vec<u32>,
+    /// Kinds of the edge from `parent[n]` to `n`.
+    via: Vec<u8>,
     order: Vec<u32>,
     start: u32,
 }
@@ -178,6 +180,7 @@ impl Walker {
         if self.mark.len() != n {
             self.mark = vec![0; n];
             self.parent = vec![0; n];
+            self.via = vec![0; n];
             self.round = 0;
         }
         self.round = self.round.wrapping_add(1);
@@ -192,11 +195,13 @@ impl Walker {
         let mut next = 0;
         let mut current = start;
         loop {
-            for &to in catalog.downstream_of(current) {
+            let first = catalog.offsets[current as usize] as usize;
+            for (offset, &to) in catalog.downstream_of(current).iter().enumerate() {
                 let seen = &mut self.mark[to as usize];
                 if *seen != round {
                     *seen = round;
                     self.parent[to as usize] = current;
+                    self.via[to as usize] = catalog.kinds[first + offset];
                     self.order.push(to);
                 }
             }
@@ -205,6 +210,22 @@ impl Walker {
             next += 1;
         }
         &self.order
+    }
+
+    /// Whether the last walk reached `node` (its start included).
+    pub fn is_reached(&self, node: u32) -> bool {
+        self.mark.get(node as usize) == Some(&self.round)
+    }
+
+    /// The node through which the last walk first reached `node` (a node
+    /// the walk reached, not its start).
+    pub fn parent(&self, node: u32) -> u32 {
+        self.parent[node as usize]
+    }
+
+    /// How the last walk's path reaches `node` (the kinds of its last edge).
+    pub fn via(&self, node: u32) -> EdgeKinds {
+        EdgeKinds(self.via[node as usize])
     }
 
     /// What the last walk reached, in breadth-first order.

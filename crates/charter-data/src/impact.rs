@@ -50,7 +50,9 @@ pub struct Index<'a> {
     /// `(node, field)` to the `(node, field)`s that reference it.
     referenced_by: HashMap<(u32, &'a str), Vec<(u32, &'a str)>>,
     /// Dataset id to the agents that manage or use it.
-    users: HashMap<&'a str, Vec<(usize, Use<'a>)>>,
+    users: Vec<Vec<(usize, Use<'a>)>>,
+    /// Dataset id of each node, contiguous.
+    ids: Vec<&'a str>,
     workflows: HashMap<&'a str, Vec<&'a Workflow>>,
     /// Identifier-like words of each policy's text.
     policy_words: Vec<HashSet<&'a str>>,
@@ -75,22 +77,28 @@ impl<'a> Index<'a> {
                 }
             }
         }
-        let mut users: HashMap<&str, Vec<(usize, Use)>> = HashMap::new();
+        let mut users: Vec<Vec<(usize, Use)>> = vec![Vec::new(); datasets.len()];
+        let ids: Vec<&str> = datasets.iter().map(|d| d.dataset_id.as_str()).collect();
+        let mut use_of = |dataset: &str, usage: (usize, Use<'a>)| {
+            if let Some(node) = catalog.node(dataset) {
+                users[node as usize].push(usage);
+            }
+        };
         let agent_index: HashMap<&str, usize> =
             registry.agents.iter().enumerate().map(|(i, a)| (a.agent_id.as_str(), i)).collect();
         for dataset in registry.datasets {
             if let Some(agent) = dataset.managed_by_agent.as_ref().and_then(|a| agent_index.get(a.as_str())) {
-                users.entry(dataset.dataset_id.as_str()).or_default().push((*agent, Use::Manages));
+                use_of(dataset.dataset_id.as_str(), (*agent, Use::Manages));
             }
         }
         for (i, agent) in registry.agents.iter().enumerate() {
             if let Some(primary) = &agent.primary_dataset {
-                users.entry(primary.as_str()).or_default().push((i, Use::Primary));
+                use_of(primary.as_str(), (i, Use::Primary));
             }
         }
         for grant in registry.grants.iter().filter(|g| g.resource_type == "Dataset") {
             if let Some(&agent) = agent_index.get(grant.agent_id.as_str()) {
-                users.entry(grant.resource_id.as_str()).or_default().push((agent, Use::Grant(grant)));
+                use_of(grant.resource_id.as_str(), (agent, Use::Grant(grant)));
             }
         }
         let mut workflows: HashMap<&str, Vec<&Workflow>> = HashMap::new();
@@ -105,7 +113,7 @@ impl<'a> Index<'a> {
                 leads.insert(team.name.to_lowercase(), lead.as_str());
             }
         }
-        Index { registry, catalog, datasets, referenced_by, users, workflows, policy_words, leads }
+        Index { registry, catalog, datasets, referenced_by, users, ids, workflows, policy_words, leads }
     }
 
     /// The lineage graph.
@@ -164,38 +172,48 @@ impl<'a> Index<'a> {
 
         let mut downstream = Vec::with_capacity(reached.len());
         for &node in reached {
-            let path = walker.path(node);
-            let via = self.catalog.edge(path[path.len() - 2], node).unwrap_or(EdgeKinds::DEPENDENCY);
+            let id = |n: u32| self.ids[n as usize];
+            let mut path = vec![id(node)];
+            let mut at = node;
+            while at != start {
+                at = walker.parent(at);
+                path.push(id(at));
+            }
+            path.reverse();
+            let via = walker.via(node);
             let mut fields = affected_fields.remove(&node).unwrap_or_default();
             fields.sort();
             downstream.push(Downstream {
-                dataset: self.datasets[node as usize].dataset_id.as_str(),
+                dataset: id(node),
                 depth: path.len() as u32 - 1,
-                path: path.iter().map(|&n| self.datasets[n as usize].dataset_id.as_str()).collect(),
+                path,
                 via,
                 fields,
             });
         }
 
         // Agents that manage or use the changed dataset or one downstream.
-        let mut agents: BTreeMap<usize, Vec<String>> = BTreeMap::new();
+        let mut reasons: Vec<Vec<Reason<'a>>> = vec![Vec::new(); self.registry.agents.len()];
         let touched = std::iter::once(start).chain(reached.iter().copied());
         for node in touched {
-            let id = self.datasets[node as usize].dataset_id.as_str();
-            for &(agent, usage) in self.users.get(id).map(Vec::as_slice).unwrap_or(&[]) {
-                let reason = match usage {
-                    Use::Manages => format!("manages {id}"),
-                    Use::Primary => format!("primary dataset {id}"),
-                    Use::Grant(grant) if holds(grant, now) => {
-                        format!("{} may {} {id}", grant.grant_id, grant.action)
-                    }
+            let id = self.ids[node as usize];
+            for &(agent, usage) in &self.users[node as usize] {
+                reasons[agent].push(match usage {
+                    Use::Manages => Reason::Manages(id),
+                    Use::Primary => Reason::Primary(id),
+                    Use::Grant(grant) if holds(grant, now) => Reason::Grant {
+                        grant: grant.grant_id.as_str(),
+                        action: grant.action.as_str(),
+                        dataset: id,
+                    },
                     Use::Grant(_) => continue,
-                };
-                agents.entry(agent).or_default().push(reason);
+                });
             }
         }
-        let agents: Vec<AffectedAgent<'a>> = agents
+        let agents: Vec<AffectedAgent<'a>> = reasons
             .into_iter()
+            .enumerate()
+            .filter(|(_, reasons)| !reasons.is_empty())
             .map(|(i, reasons)| {
                 let agent = &self.registry.agents[i];
                 AffectedAgent { agent_id: agent.agent_id.as_str(), owner: self.owner_of(agent), reasons }
@@ -207,18 +225,21 @@ impl<'a> Index<'a> {
             .map(|w| AffectedWorkflow { workflow_id: w.workflow_id.as_str(), agent_id: w.agent_id.as_str() })
             .collect();
 
-        // Policies that name any dataset, agent or workflow in the impact.
-        let mut names: HashSet<&str> = downstream.iter().map(|d| d.dataset).collect();
-        names.insert(self.datasets[start as usize].dataset_id.as_str());
-        names.extend(agents.iter().map(|a| a.agent_id));
+        // Policies that name any dataset, agent or workflow in the impact:
+        // each word of a policy is looked up, rather than each name.
+        let mut names: HashSet<&str> = agents.iter().map(|a| a.agent_id).collect();
         names.extend(workflows.iter().map(|w| w.workflow_id));
+        let affected = |word: &str| {
+            names.contains(word)
+                || self.catalog.node(word).is_some_and(|n| n == start || walker.is_reached(n))
+        };
         let policies: Vec<AffectedPolicy<'a>> = self
             .registry
             .policies
             .iter()
             .zip(&self.policy_words)
             .filter_map(|(policy, words)| {
-                let mut named: Vec<&'a str> = words.iter().copied().filter(|w| names.contains(w)).collect();
+                let mut named: Vec<&'a str> = words.iter().copied().filter(|w| affected(w)).collect();
                 named.sort_unstable();
                 (!named.is_empty()).then(|| AffectedPolicy {
                     policy_id: policy.policy_id.as_str(),
@@ -347,7 +368,41 @@ pub struct AffectedAgent<'a> {
     /// Who is notified for it.
     pub owner: Option<String>,
     /// Why it is affected, e.g. `manages AI_Model_Change_Log`.
-    pub reasons: Vec<String>,
+    pub reasons: Vec<Reason<'a>>,
+}
+
+/// Why an agent is affected; serialized as a sentence.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reason<'a> {
+    /// It is the dataset's specialist agent.
+    Manages(&'a str),
+    /// The dataset is its primary dataset.
+    Primary(&'a str),
+    /// A grant that holds lets it act on the dataset.
+    Grant {
+        /// The grant.
+        grant: &'a str,
+        /// The action granted.
+        action: &'a str,
+        /// The dataset.
+        dataset: &'a str,
+    },
+}
+
+impl std::fmt::Display for Reason<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Reason::Manages(dataset) => write!(f, "manages {dataset}"),
+            Reason::Primary(dataset) => write!(f, "primary dataset {dataset}"),
+            Reason::Grant { grant, action, dataset } => write!(f, "{grant} may {action} {dataset}"),
+        }
+    }
+}
+
+impl Serialize for Reason<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
+    }
 }
 
 /// A workflow of an affected agent.

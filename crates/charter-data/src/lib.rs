@@ -7,6 +7,7 @@
 //! and the decision point belong to `charter-app`.
 
 pub mod check;
+mod csvread;
 pub mod diff;
 mod fast;
 pub mod gates;

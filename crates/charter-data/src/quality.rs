@@ -19,6 +19,7 @@ use std::io::{BufRead, BufReader, Read};
 
 use charter_model::{CheckClass, CheckOutcome, Dataset, DatasetField, FailureSample, FieldType};
 
+use crate::csvread::{Record, Records};
 use crate::rules::{self, CompiledRule, Typed, Verdict};
 
 /// Longest value a failure sample quotes, in characters.
@@ -88,24 +89,82 @@ impl std::error::Error for DqError {}
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum KeySet {
     /// Integer keys.
-    Ints(HashSet<i64>),
+    Ints(IntKeys),
     /// Any other keys, by their text.
-    Texts(HashSet<Box<str>>),
+    Texts(HashSet<Box<str>, foldhash::fast::RandomState>),
+}
+
+/// Bits a set of integer keys may always use for its bitmap.
+const DENSE_BITS: u64 = 1 << 20;
+
+/// A set of integer keys: a bitmap over a range starting at the first key
+/// (keys are usually dense, so a million keys take 125 KB), growing while
+/// it uses at most 64 bits per key, and a hash set for the keys outside it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct IntKeys {
+    base: i64,
+    bits: Vec<u64>,
+    spill: HashSet<i64, foldhash::fast::RandomState>,
+    len: usize,
+}
+
+impl IntKeys {
+    fn offset(&self, value: i64) -> Option<u64> {
+        value.checked_sub(self.base).and_then(|offset| u64::try_from(offset).ok())
+    }
+
+    fn insert(&mut self, value: i64) -> bool {
+        if self.len == 0 && self.bits.is_empty() {
+            self.base = value;
+        }
+        if let Some(offset) = self.offset(value) {
+            let word = (offset / 64) as usize;
+            let allowed = (DENSE_BITS.max(64 * (self.len as u64 + 1)) / 64) as usize;
+            if word >= self.bits.len() && word < allowed {
+                let grown = (self.bits.len() * 2).max(word + 1).max(1024).min(allowed);
+                self.bits.resize(grown, 0);
+            }
+            if let Some(bits) = self.bits.get_mut(word) {
+                let mask = 1_u64 << (offset % 64);
+                if *bits & mask != 0 || (!self.spill.is_empty() && self.spill.contains(&value)) {
+                    return false;
+                }
+                *bits |= mask;
+                self.len += 1;
+                return true;
+            }
+        }
+        let fresh = self.spill.insert(value);
+        self.len += usize::from(fresh);
+        fresh
+    }
+
+    fn contains(&self, value: i64) -> bool {
+        let in_bitmap = self.offset(value).is_some_and(|offset| {
+            self.bits.get((offset / 64) as usize).is_some_and(|bits| bits & (1_u64 << (offset % 64)) != 0)
+        });
+        in_bitmap || (!self.spill.is_empty() && self.spill.contains(&value))
+    }
 }
 
 impl KeySet {
     /// An empty set for keys of type `field_type`.
     pub fn for_type(field_type: FieldType) -> KeySet {
         match field_type {
-            FieldType::Integer => KeySet::Ints(HashSet::new()),
-            _ => KeySet::Texts(HashSet::new()),
+            FieldType::Integer => KeySet::Ints(IntKeys::default()),
+            _ => KeySet::Texts(HashSet::default()),
         }
+    }
+
+    /// A set of text keys.
+    pub fn texts<'t>(keys: impl IntoIterator<Item = &'t str>) -> KeySet {
+        KeySet::Texts(keys.into_iter().map(Into::into).collect())
     }
 
     /// Number of keys.
     pub fn len(&self) -> usize {
         match self {
-            KeySet::Ints(set) => set.len(),
+            KeySet::Ints(set) => set.len,
             KeySet::Texts(set) => set.len(),
         }
     }
@@ -132,8 +191,8 @@ impl KeySet {
     fn contains(&self, value: Typed<'_>) -> bool {
         match (self, value) {
             (_, Typed::Null) => true,
-            (KeySet::Ints(set), Typed::Int(v)) => set.contains(&v),
-            (KeySet::Ints(set), Typed::Num(v)) => v.fract() == 0.0 && set.contains(&(v as i64)),
+            (KeySet::Ints(set), Typed::Int(v)) => set.contains(v),
+            (KeySet::Ints(set), Typed::Num(v)) => v.fract() == 0.0 && set.contains(v as i64),
             (KeySet::Ints(_), _) => false,
             (KeySet::Texts(set), value) => set.contains(key_text(value).as_ref()),
         }
@@ -226,12 +285,16 @@ struct FieldPlan<'k> {
 #[derive(Debug)]
 struct Pending {
     key: Owned,
-    field: usize,
-    check: usize,
     line: u64,
     row: u64,
+    field: u32,
+    check: u32,
     row_failed: bool,
 }
+
+/// Rows between two passes that drop the pending references whose key has
+/// turned up since.
+const RESOLVE_EVERY: u64 = 1 << 16;
 
 #[derive(Debug)]
 enum Owned {
@@ -269,7 +332,7 @@ struct Engine<'k> {
     sample_limit: usize,
     /// Key fields and the `unique` check, when the dataset has a key.
     unique: Option<(usize, Vec<usize>)>,
-    composite_keys: HashSet<Box<str>>,
+    composite_keys: HashSet<Box<str>, foldhash::fast::RandomState>,
     /// Key values seen so far, for fields that are the single key or the
     /// target of a reference into this dataset.
     own_keys: Vec<Option<KeySet>>,
@@ -375,7 +438,7 @@ impl<'k> Engine<'k> {
             checks,
             sample_limit: options.sample_limit,
             unique,
-            composite_keys: HashSet::new(),
+            composite_keys: HashSet::default(),
             own_keys,
             rules,
             root: rules::root_context(),
@@ -499,8 +562,8 @@ impl<'k> Engine<'k> {
                     if !self.own_keys[own].as_ref().is_some_and(|keys| keys.contains(value)) {
                         self.pending.push(Pending {
                             key: Owned::of(value),
-                            field: own,
-                            check,
+                            field: own as u32,
+                            check: check as u32,
                             line,
                             row,
                             row_failed: false,
@@ -524,17 +587,26 @@ impl<'k> Engine<'k> {
             self.failed += 1;
         }
         self.scratch = recycle(typed);
+        if self.rows.is_multiple_of(RESOLVE_EVERY) && !self.pending.is_empty() {
+            let own_keys = &self.own_keys;
+            self.pending.retain(|p| {
+                !own_keys[p.field as usize].as_ref().is_some_and(|keys| keys.contains(p.key.typed()))
+            });
+        }
     }
 
     fn finish(mut self, unknown_columns: Vec<String>) -> Report {
         // References into this dataset whose key came later, or never.
         let mut late_failures = HashSet::new();
         for pending in std::mem::take(&mut self.pending) {
-            let found =
-                self.own_keys[pending.field].as_ref().is_some_and(|keys| keys.contains(pending.key.typed()));
+            let found = self.own_keys[pending.field as usize]
+                .as_ref()
+                .is_some_and(|keys| keys.contains(pending.key.typed()));
             if !found {
                 let text = key_text(pending.key.typed()).into_owned();
-                self.fail(pending.check, pending.line, Some(&text), || format!("{text} matches no key"));
+                self.fail(pending.check as usize, pending.line, Some(&text), || {
+                    format!("{text} matches no key")
+                });
                 if !pending.row_failed {
                     late_failures.insert(pending.row);
                 }
@@ -651,7 +723,7 @@ fn parse<'r>(cell: Cell<'r>, field_type: FieldType) -> Result<Typed<'r>, String>
 /// bytes read so far.
 pub fn validate(
     dataset: &Dataset,
-    input: impl Read,
+    input: impl Read + Send,
     format: Format,
     keys: &KeySets,
     options: Options,
@@ -671,19 +743,8 @@ fn csv_reader(input: impl Read) -> csv::Reader<impl Read> {
 
 /// Maps each schema field to its column; fails when a mandatory column is
 /// missing or a column is repeated.
-fn columns(
-    fields: &[DatasetField],
-    header: &csv::ByteRecord,
-) -> Result<(Vec<Option<usize>>, Vec<String>), DqError> {
-    let names: Vec<String> = header
-        .iter()
-        .enumerate()
-        .map(|(i, raw)| {
-            let name = String::from_utf8_lossy(raw);
-            let name = if i == 0 { name.trim_start_matches('\u{feff}') } else { &name };
-            name.trim().to_owned()
-        })
-        .collect();
+fn columns(fields: &[DatasetField], header: &[String]) -> Result<(Vec<Option<usize>>, Vec<String>), DqError> {
+    let names: Vec<String> = header.iter().map(|name| name.trim().to_owned()).collect();
     let mut problems = Vec::new();
     let mut seen = HashSet::new();
     for name in &names {
@@ -706,58 +767,85 @@ fn columns(
     Ok((mapping, unknown))
 }
 
+/// Records a reading thread hands to the checking thread at a time.
+const BATCH: usize = 4096;
+
+/// Reads CSV on a thread of its own and checks on this one: splitting
+/// records and validating UTF-8 overlap with the checks.
 fn csv_rows(
     dataset: &Dataset,
-    input: impl Read,
+    input: impl Read + Send,
     engine: &mut Engine<'_>,
     progress: &mut dyn FnMut(u64),
 ) -> Result<Vec<String>, DqError> {
-    let mut reader = csv_reader(input);
-    let header =
-        reader.byte_headers().map_err(|error| DqError::Read { line: 1, message: error.to_string() })?.clone();
+    let read_error = |line: u64, error: std::io::Error| DqError::Read { line, message: error.to_string() };
+    let mut reader = Records::new(input);
+    let mut first = Record::default();
+    if !reader.read(&mut first).map_err(|e| read_error(1, e))? {
+        return Err(DqError::Header(vec!["the file is empty: no header".into()]));
+    }
+    if !first.utf8 {
+        return Err(DqError::Header(vec!["the header is not valid UTF-8".into()]));
+    }
+    let header: Vec<String> = (0..first.len()).map(|i| first.get(i).unwrap_or_default().to_owned()).collect();
     let (mapping, unknown) = columns(&dataset.fields, &header)?;
-    let mut record = csv::ByteRecord::new();
-    let mut cells: Vec<Cell<'static>> = Vec::with_capacity(mapping.len());
-    loop {
-        match reader.read_byte_record(&mut record) {
-            Ok(false) => break,
-            Ok(true) => {}
-            Err(error) => {
-                let line = error.position().map_or(engine.rows + 2, |p| p.line());
-                return Err(DqError::Read { line, message: error.to_string() });
-            }
-        }
-        let line = record.position().map_or(0, |p| p.line());
-        if record.len() != header.len() {
-            engine.unreadable(line, format!("{} column(s), the header has {}", record.len(), header.len()));
-        } else {
-            let mut row: Vec<Cell<'_>> = recycle_cells(std::mem::take(&mut cells));
-            let mut bad = None;
-            for column in &mapping {
-                let raw = column.map_or(&b""[..], |c| &record[c]);
-                if raw.is_empty() {
-                    row.push(Cell::Null);
-                } else {
-                    match std::str::from_utf8(raw) {
-                        Ok(text) => row.push(Cell::Text(text)),
-                        Err(_) => {
-                            bad = Some("a value is not valid UTF-8".to_owned());
-                            break;
-                        }
+    let width = header.len();
+    let (full_tx, full_rx) = std::sync::mpsc::sync_channel::<(Vec<Record>, usize, u64)>(4);
+    let (empty_tx, empty_rx) = std::sync::mpsc::channel::<Vec<Record>>();
+    std::thread::scope(|scope| {
+        let reading = scope.spawn(move || -> Result<(), DqError> {
+            loop {
+                let mut batch =
+                    empty_rx.try_recv().unwrap_or_else(|_| (0..BATCH).map(|_| Record::default()).collect());
+                let mut filled = 0;
+                let mut done = false;
+                while filled < batch.len() {
+                    let line = reader_line(&batch, filled);
+                    if !reader.read(&mut batch[filled]).map_err(|e| read_error(line, e))? {
+                        done = true;
+                        break;
                     }
+                    filled += 1;
+                }
+                if full_tx.send((batch, filled, reader.position())).is_err() || done {
+                    return Ok(());
                 }
             }
-            match bad {
-                Some(message) => engine.unreadable(line, message),
-                None => engine.row(line, &row),
+        });
+        let mut cells: Vec<Cell<'static>> = Vec::with_capacity(mapping.len());
+        for (batch, filled, position) in full_rx {
+            for record in &batch[..filled] {
+                if !record.utf8 {
+                    engine.unreadable(record.line, "a value is not valid UTF-8".into());
+                } else if record.len() != width {
+                    engine.unreadable(
+                        record.line,
+                        format!("{} column(s), the header has {width}", record.len()),
+                    );
+                } else {
+                    let mut row: Vec<Cell<'_>> = recycle_cells(std::mem::take(&mut cells));
+                    for column in &mapping {
+                        let value = column.and_then(|c| record.get(c)).unwrap_or("");
+                        row.push(if value.is_empty() { Cell::Null } else { Cell::Text(value) });
+                    }
+                    engine.row(record.line, &row);
+                    cells = recycle_cells(row);
+                }
             }
-            cells = recycle_cells(row);
+            progress(position);
+            // The reader may have stopped; then the batch is simply dropped.
+            let _ = empty_tx.send(batch);
         }
-        if engine.rows.is_multiple_of(PROGRESS_EVERY) {
-            progress(record.position().map_or(0, |p| p.byte()));
-        }
-    }
+        reading
+            .join()
+            .unwrap_or_else(|_| Err(DqError::Read { line: 0, message: "the reading thread failed".into() }))
+    })?;
     Ok(unknown)
+}
+
+/// The line after the last record read into `batch` (for read errors).
+fn reader_line(batch: &[Record], filled: usize) -> u64 {
+    filled.checked_sub(1).and_then(|i| batch.get(i)).map_or(0, |r| r.line + 1)
 }
 
 fn recycle_cells<'a, 'b>(mut cells: Vec<Cell<'a>>) -> Vec<Cell<'b>> {
@@ -875,4 +963,36 @@ pub fn load_keys(input: impl Read, format: Format, field: &DatasetField) -> Resu
         }
     }
     Ok(keys)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashSet;
+
+    use proptest::prelude::*;
+
+    use super::IntKeys;
+
+    proptest! {
+        /// The bitmap-and-spill set answers as a hash set does, for dense,
+        /// sparse, negative and extreme keys in any order.
+        #[test]
+        fn int_keys_behave_as_a_set(
+            keys in proptest::collection::vec(
+                prop_oneof![0_i64..5_000, -100_i64..100, any::<i64>(), (0_i64..100).prop_map(|k| k * 1_000_000)],
+                0..2_000,
+            ),
+            probes in proptest::collection::vec(-200_i64..6_000, 0..200),
+        ) {
+            let mut ours = IntKeys::default();
+            let mut oracle = HashSet::new();
+            for key in keys {
+                prop_assert_eq!(ours.insert(key), oracle.insert(key), "insert {}", key);
+            }
+            prop_assert_eq!(ours.len, oracle.len());
+            for probe in probes.iter().chain(oracle.iter()) {
+                prop_assert_eq!(ours.contains(*probe), oracle.contains(probe), "contains {}", probe);
+            }
+        }
+    }
 }

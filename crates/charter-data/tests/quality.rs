@@ -29,8 +29,7 @@ fn orders() -> Dataset {
 
 fn customers() -> KeySets {
     let mut keys = KeySets::new();
-    let set: HashSet<Box<str>> = ["c1", "c2"].into_iter().map(Into::into).collect();
-    keys.insert(("Customers".into(), "customer_id".into()), KeySet::Texts(set));
+    keys.insert(("Customers".into(), "customer_id".into()), KeySet::texts(["c1", "c2"]));
     keys
 }
 

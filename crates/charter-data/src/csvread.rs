@@ -1,0 +1,264 @@
+//! CSV records, fast on the common case. A line with no quote and no
+//! carriage return inside is split at its commas directly (memchr finds
+//! the line's end and its commas); any other record — quoted fields,
+//! quoted newlines, lone `\r` terminators — is read by `csv_core`, the
+//! parser of the `csv` crate, from that line on. Records, their fields and
+//! their fields are the `csv` crate's (a differential test checks it):
+//! empty lines are skipped. A record's line is the line its first byte is
+//! on (the `csv` crate can report the line before, after a `\r\n`).
+
+use std::io::Read;
+
+/// Bytes read from the input at a time.
+const CHUNK: usize = 1 << 18;
+
+/// One record: its fields' text, where each field ends, and its line.
+#[derive(Debug, Default, Clone)]
+pub(crate) struct Record {
+    text: String,
+    ends: Vec<usize>,
+    /// The line the record starts on (1 is the first line).
+    pub(crate) line: u64,
+    /// False when the record is not valid UTF-8 (its fields are then empty).
+    pub(crate) utf8: bool,
+    /// Whether one separator byte follows each field in `text`.
+    separated: bool,
+}
+
+impl Record {
+    /// Number of fields.
+    pub(crate) fn len(&self) -> usize {
+        self.ends.len()
+    }
+
+    /// Field `index`.
+    pub(crate) fn get(&self, index: usize) -> Option<&str> {
+        let end = *self.ends.get(index)?;
+        let start = if index == 0 { 0 } else { self.ends[index - 1] + usize::from(self.separated) };
+        self.text.get(start..end)
+    }
+
+    fn set(&mut self, bytes: &[u8], ends: &[usize], line: u64, separated: bool) {
+        self.separated = separated;
+        self.text.clear();
+        self.ends.clear();
+        self.line = line;
+        match std::str::from_utf8(bytes) {
+            Ok(text) => {
+                self.text.push_str(text);
+                self.ends.extend_from_slice(ends);
+                self.utf8 = true;
+            }
+            Err(_) => self.utf8 = false,
+        }
+    }
+}
+
+/// A reader of CSV records.
+pub(crate) struct Records<R> {
+    input: R,
+    buf: Vec<u8>,
+    pos: usize,
+    len: usize,
+    eof: bool,
+    line: u64,
+    consumed: u64,
+    core: csv_core::Reader,
+    out: Vec<u8>,
+    ends: Vec<usize>,
+}
+
+impl<R: Read> Records<R> {
+    pub(crate) fn new(input: R) -> Self {
+        Records {
+            input,
+            buf: vec![0; CHUNK],
+            pos: 0,
+            len: 0,
+            eof: false,
+            line: 1,
+            consumed: 0,
+            core: csv_core::Reader::new(),
+            out: vec![0; 1024],
+            ends: vec![0; 64],
+        }
+    }
+
+    /// Bytes consumed so far.
+    pub(crate) fn position(&self) -> u64 {
+        self.consumed
+    }
+
+    /// Reads more input after what is unconsumed; false at the end.
+    fn refill(&mut self) -> std::io::Result<bool> {
+        if self.eof {
+            return Ok(false);
+        }
+        if self.pos > 0 {
+            self.buf.copy_within(self.pos..self.len, 0);
+            self.len -= self.pos;
+            self.pos = 0;
+        }
+        if self.len == self.buf.len() {
+            self.buf.resize(self.buf.len() * 2, 0);
+        }
+        let n = loop {
+            match self.input.read(&mut self.buf[self.len..]) {
+                Ok(n) => break n,
+                Err(error) if error.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(error) => return Err(error),
+            }
+        };
+        if n == 0 {
+            self.eof = true;
+            return Ok(false);
+        }
+        if self.consumed == 0 && self.len == 0 && self.buf[..n].starts_with(b"\xef\xbb\xbf") {
+            self.pos = 3;
+            self.consumed = 3;
+        }
+        self.len += n;
+        Ok(true)
+    }
+
+    fn advance(&mut self, n: usize) {
+        let newlines = memchr::memchr_iter(b'\n', &self.buf[self.pos..self.pos + n]).count();
+        self.line += newlines as u64;
+        self.pos += n;
+        self.consumed += n as u64;
+    }
+
+    /// Reads the next record into `record`; false at the end of the input.
+    pub(crate) fn read(&mut self, record: &mut Record) -> std::io::Result<bool> {
+        loop {
+            let window = &self.buf[self.pos..self.len];
+            // Terminators at the start of a line end empty records, which are skipped.
+            if let Some(&(b'\r' | b'\n')) = window.first() {
+                self.advance(1);
+                continue;
+            }
+            let Some(newline) = memchr::memchr(b'\n', window) else {
+                if self.refill()? {
+                    continue;
+                }
+                if self.pos == self.len {
+                    return Ok(false);
+                }
+                // The last line, without a newline.
+                return self.read_general(record);
+            };
+            let line = &window[..newline];
+            let content = line.strip_suffix(b"\r").unwrap_or(line);
+            if memchr::memchr2(b'"', b'\r', content).is_some() {
+                return self.read_general(record);
+            }
+            if content.is_empty() {
+                self.advance(newline + 1);
+                continue;
+            }
+            let mut ends = std::mem::take(&mut self.ends);
+            ends.clear();
+            ends.extend(memchr::memchr_iter(b',', content));
+            ends.push(content.len());
+            record.set(content, &ends, self.line, true);
+            self.ends = ends;
+            self.advance(newline + 1);
+            return Ok(true);
+        }
+    }
+
+    /// Reads one record with `csv_core`, from the current position.
+    fn read_general(&mut self, record: &mut Record) -> std::io::Result<bool> {
+        use csv_core::ReadRecordResult::*;
+        let line = self.line;
+        let (mut outlen, mut endlen) = (0, 0);
+        if self.ends.len() < 64 {
+            self.ends.resize(64, 0);
+        }
+        loop {
+            let (result, nin, nout, nend) = self.core.read_record(
+                &self.buf[self.pos..self.len],
+                &mut self.out[outlen..],
+                &mut self.ends[endlen..],
+            );
+            self.advance(nin);
+            outlen += nout;
+            endlen += nend;
+            match result {
+                InputEmpty => {
+                    // At the end of the input, an empty read finishes the record.
+                    self.refill()?;
+                }
+                OutputFull => {
+                    let size = self.out.len() * 2;
+                    self.out.resize(size, 0);
+                }
+                OutputEndsFull => {
+                    let size = self.ends.len() * 2;
+                    self.ends.resize(size, 0);
+                }
+                Record => {
+                    record.set(&self.out[..outlen], &self.ends[..endlen], line, false);
+                    return Ok(true);
+                }
+                End => return Ok(false),
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    /// Records as the `csv` crate reads them, each with the line of its
+    /// first byte: (line, fields).
+    fn reference(text: &str) -> Vec<(u64, Vec<String>)> {
+        let mut reader =
+            csv::ReaderBuilder::new().has_headers(false).flexible(true).from_reader(text.as_bytes());
+        let mut out = Vec::new();
+        let mut record = csv::StringRecord::new();
+        while reader.read_record(&mut record).unwrap() {
+            // The position may point at the rest of the previous terminator.
+            let mut start = record.position().unwrap().byte() as usize;
+            while matches!(text.as_bytes().get(start), Some(b'\r' | b'\n')) {
+                start += 1;
+            }
+            let line = 1 + text.as_bytes()[..start].iter().filter(|&&b| b == b'\n').count() as u64;
+            out.push((line, record.iter().map(str::to_owned).collect()));
+        }
+        out
+    }
+
+    fn ours(text: &str, chunk: usize) -> Vec<(u64, Vec<String>)> {
+        let mut reader = Records::new(text.as_bytes());
+        reader.buf = vec![0; chunk];
+        let mut record = Record::default();
+        let mut out = Vec::new();
+        while reader.read(&mut record).unwrap() {
+            out.push((record.line, (0..record.len()).map(|i| record.get(i).unwrap().to_owned()).collect()));
+        }
+        out
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(3_000))]
+        #[test]
+        fn records_are_the_csv_crates(
+            text in proptest::collection::vec(
+                prop::sample::select(vec!["a", "bc", ",", "\"", "\n", "\r", "\r\n", " ", "é", "\"\""]),
+                0..60,
+            ).prop_map(|parts| parts.concat()),
+            chunk in 1_usize..16,
+        ) {
+            prop_assert_eq!(ours(&text, chunk), reference(&text), "{:?}", text);
+        }
+    }
+
+    #[test]
+    fn a_bom_is_skipped() {
+        assert_eq!(ours("\u{feff}a,b\n1,2\n", 64), reference("a,b\n1,2\n"));
+    }
+}
