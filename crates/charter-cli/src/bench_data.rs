@@ -311,7 +311,7 @@ pub(crate) fn dq(
     let (small, _, small_peak) = validate_file(&schema, quarter.path())?;
     if let (Some(peak), Some(small_peak)) = (peak, small_peak) {
         println!(
-            "dq: peak resident memory {peak:.1} MB for {} rows, {small_peak:.1} MB for {} rows (the growth is the key set for uniqueness and the self reference)",
+            "dq: peak resident memory of the process {peak:.1} MB validating {} rows, {small_peak:.1} MB validating {} rows",
             report.rows, small.rows
         );
     }
