@@ -17,9 +17,6 @@ use crate::data::{Loaded, data_settings, load_one, pick, values};
 use crate::records::RecordView;
 use crate::{App, AppError, Caller, Result};
 
-/// Most changes a workspace may log in one day (the id has three digits).
-const MAX_PER_DAY: u64 = 999;
-
 /// Attempts at delivering one notification to the webhook.
 pub const WEBHOOK_ATTEMPTS: u32 = 3;
 
@@ -78,24 +75,8 @@ impl App {
         let at = self.clock.now();
         let date = at.date();
         // The number first: numbers are never reused.
-        let counter = format!("changes/{date}");
-        let target = row.clone();
-        let seq = self
-            .write(&row, move |_app, tx| {
-                let (row, counter) = (target.clone(), counter.clone());
-                Box::pin(async move { Ok(tx.advance_counter(row.id, &counter, 1).await?) })
-            })
-            .await?;
-        if seq > MAX_PER_DAY {
-            return Err(invalid(
-                "schema change",
-                vec![format!(
-                    "workspace {} has logged {MAX_PER_DAY} changes on {date}, the most one day's ids allow",
-                    row.name
-                )],
-            ));
-        }
-        let change_id = ChangeId::for_day(date.inner(), u16::try_from(seq).unwrap_or(u16::MAX))
+        let seq = self.number_for_day(&row, "changes", date, "schema change").await?;
+        let change_id = ChangeId::for_day(date.inner(), seq)
             .map_err(|error| invalid("schema change", vec![error.to_string()]))?;
         let actor = caller.actor().to_owned();
         let (target, dataset) = (row.clone(), dataset.to_owned());

@@ -197,10 +197,9 @@ impl App {
         .await
     }
 
-    /// Decides and logs `caller`'s request to `action` (`request_operation`,
-    /// `approve_operation`, `execute_operation`) on `operation`, as the
-    /// principal the registry knows them as (an agent with that id,
-    /// otherwise a person).
+    /// Asks the decision point whether `caller` may take `action` on an
+    /// operation, with the operation's rules as guardrails, and logs the
+    /// decision with the operation it was made on.
     pub(crate) async fn decide_operation(
         &self,
         caller: &Caller,
@@ -209,41 +208,35 @@ impl App {
         operation: &charter_model::Operation,
         rules: &charter_ops::TierRules,
     ) -> Result<DecisionAnswer> {
-        let actor = caller.actor();
-        let mut answers = self
-            .logged_decisions(row, actor, |loaded, at| {
-                let agent = charter_policy::EntityRef { entity_type: "Agent".into(), id: actor.to_owned() };
-                let principal = if loaded.engine.knows(&agent) {
-                    agent
-                } else {
-                    charter_policy::EntityRef { entity_type: "User".into(), id: actor.to_owned() }
-                };
-                let request = DecisionRequest {
-                    principal,
-                    action: action.to_owned(),
-                    resource: charter_policy::EntityRef {
-                        entity_type: "Operation".into(),
-                        id: operation.operation_id.to_string(),
-                    },
-                    context: serde_json::Map::new(),
-                };
-                let decision = loaded.engine.decide_operation(&request, operation, rules, at);
-                let change = logged_about(&request, &decision, loaded.version, Some(operation));
-                Box::pin(std::future::ready(Ok((vec![decision], vec![change]))))
-            })
-            .await?;
-        answers.pop().ok_or(AppError::Stale { current: 0 })
+        let resource = charter_policy::EntityRef {
+            entity_type: "Operation".into(),
+            id: operation.operation_id.to_string(),
+        };
+        self.decide_as(caller, row, action, resource, Some((operation, rules))).await
     }
 
     /// Asks the decision point whether `caller` may take `action` on
-    /// `resource` (an agent when the caller is a registered agent, else a
-    /// user), and logs the decision.
+    /// `resource`, and logs the decision.
     pub(crate) async fn decide_as_caller(
         &self,
         caller: &Caller,
         row: &WorkspaceRow,
         action: &str,
         resource: charter_policy::EntityRef,
+    ) -> Result<DecisionAnswer> {
+        self.decide_as(caller, row, action, resource, None).await
+    }
+
+    /// One logged decision for `caller`: as the registered agent of that
+    /// name when there is one, else as a user; about an operation when one
+    /// is given.
+    async fn decide_as(
+        &self,
+        caller: &Caller,
+        row: &WorkspaceRow,
+        action: &str,
+        resource: charter_policy::EntityRef,
+        operation: Option<(&charter_model::Operation, &charter_ops::TierRules)>,
     ) -> Result<DecisionAnswer> {
         let actor = caller.actor();
         let mut answers = self
@@ -260,8 +253,13 @@ impl App {
                     resource: resource.clone(),
                     context: serde_json::Map::new(),
                 };
-                let decision = loaded.engine.decide(&request, at);
-                let change = logged_about(&request, &decision, loaded.version, None);
+                let decision = match operation {
+                    Some((operation, rules)) => {
+                        loaded.engine.decide_operation(&request, operation, rules, at)
+                    }
+                    None => loaded.engine.decide(&request, at),
+                };
+                let change = logged_about(&request, &decision, loaded.version, operation.map(|(o, _)| o));
                 Box::pin(std::future::ready(Ok((vec![decision], vec![change]))))
             })
             .await?;

@@ -63,6 +63,37 @@ fn invalid(problems: Vec<String>) -> AppError {
 }
 
 impl App {
+    /// The next number of the day for ids like `OPS-YYYY-MM-DD-NNN`, from
+    /// the workspace's counter `what/date`, in a transaction of its own so
+    /// numbers are never reused; once the day's 999 are taken, `refused`
+    /// (what was being made) is invalid.
+    pub(crate) async fn number_for_day(
+        &self,
+        row: &charter_store::WorkspaceRow,
+        what: &str,
+        date: charter_model::Date,
+        refused: &str,
+    ) -> Result<u16> {
+        let counter = format!("{what}/{date}");
+        let target = row.clone();
+        let seq = self
+            .write(row, move |_app, tx| {
+                let (row, counter) = (target.clone(), counter.clone());
+                Box::pin(async move { Ok(tx.advance_counter(row.id, &counter, 1).await?) })
+            })
+            .await?;
+        if seq > MAX_PER_DAY {
+            return Err(AppError::Invalid {
+                what: refused.to_owned(),
+                problems: vec![format!(
+                    "workspace {} has used all {MAX_PER_DAY} {what} numbers of {date}, the most one day's ids allow",
+                    row.name
+                )],
+            });
+        }
+        Ok(u16::try_from(seq).unwrap_or(u16::MAX))
+    }
+
     /// The workspace's rules for operations: its `ops_settings` record, or
     /// the defaults.
     pub(crate) async fn ops_rules(&self, row: &charter_store::WorkspaceRow) -> Result<TierRules> {
@@ -123,21 +154,7 @@ impl App {
         // The id first (numbers are never reused; a refused request leaves
         // its number unused, named by the decision that refused it), then
         // the decision point, then the operation.
-        let counter = format!("operations/{date}");
-        let target = row.clone();
-        let seq = self
-            .write(&row, move |_app, tx| {
-                let (row, counter) = (target.clone(), counter.clone());
-                Box::pin(async move { Ok(tx.advance_counter(row.id, &counter, 1).await?) })
-            })
-            .await?;
-        if seq > MAX_PER_DAY {
-            return Err(invalid(vec![format!(
-                "workspace {} has declared {MAX_PER_DAY} operations on {date}, the most one day's ids allow",
-                row.name
-            )]));
-        }
-        let seq = u16::try_from(seq).unwrap_or(u16::MAX);
+        let seq = self.number_for_day(&row, "operations", date, "operation declaration").await?;
         operation.operation_id =
             OperationId::for_day(date.inner(), seq).map_err(|error| invalid(vec![error.to_string()]))?;
         let answer = self.decide_operation(caller, &row, "request_operation", &operation, &rules).await?;
