@@ -1,0 +1,100 @@
+//! The scoring configuration: weights and thresholds, with defaults in
+//! code. Every field may be left out of a workspace's configuration; the
+//! default is then used.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+/// Weights of the integration score's components (they sum to 1).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct IntegrationWeights {
+    /// Uptime of the weakest dependency.
+    pub uptime: f64,
+    /// p95 latency of the slowest dependency against the threshold.
+    pub latency: f64,
+    /// Credentials of the dependency closest to expiry.
+    pub auth: f64,
+    /// Dependencies whose schema version is not the expected one.
+    pub schema_drift: f64,
+    /// Dependencies no system record describes.
+    pub undocumented: f64,
+}
+
+impl Default for IntegrationWeights {
+    fn default() -> Self {
+        IntegrationWeights { uptime: 0.25, latency: 0.25, auth: 0.25, schema_drift: 0.10, undocumented: 0.15 }
+    }
+}
+
+/// The scoring configuration.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    /// Uptime (percent over 30 days) at or above which a system costs nothing.
+    pub uptime_target: f64,
+    /// Uptime at or below which a system costs the full uptime penalty.
+    pub uptime_floor: f64,
+    /// p95 latency (ms) above which a system is flagged and penalised.
+    pub latency_threshold_ms: f64,
+    /// Latency penalty points (of 100) per percent over the threshold.
+    pub latency_points_per_percent: f64,
+    /// Auth penalty (of 100) for credentials expiring soon.
+    pub auth_expiring_points: f64,
+    /// Auth penalty (of 100) for expired credentials.
+    pub auth_expired_points: f64,
+    /// The schema version each system is expected to be at; a system at
+    /// another version has drifted. Systems not listed cannot drift.
+    pub expected_schema_versions: BTreeMap<String, String>,
+    /// Weights of the integration score.
+    pub integration: IntegrationWeights,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            uptime_target: 99.5,
+            uptime_floor: 95.0,
+            latency_threshold_ms: 500.0,
+            latency_points_per_percent: 1.0,
+            auth_expiring_points: 50.0,
+            auth_expired_points: 100.0,
+            expected_schema_versions: BTreeMap::new(),
+            integration: IntegrationWeights::default(),
+        }
+    }
+}
+
+impl Config {
+    /// Every rule the configuration breaks (weights that do not sum to 1,
+    /// a floor above the target, negative values).
+    pub fn problems(&self) -> Vec<String> {
+        let mut problems = Vec::new();
+        let w = &self.integration;
+        let sum = w.uptime + w.latency + w.auth + w.schema_drift + w.undocumented;
+        if (sum - 1.0).abs() > 1e-9 {
+            problems.push(format!("integration: weights must sum to 1, got {sum}"));
+        }
+        for (name, value) in [
+            ("integration.uptime", w.uptime),
+            ("integration.latency", w.latency),
+            ("integration.auth", w.auth),
+            ("integration.schema_drift", w.schema_drift),
+            ("integration.undocumented", w.undocumented),
+            ("latency_threshold_ms", self.latency_threshold_ms),
+            ("latency_points_per_percent", self.latency_points_per_percent),
+        ] {
+            if !(value.is_finite() && value >= 0.0) {
+                problems.push(format!("{name}: must be a number of 0 or more, got {value}"));
+            }
+        }
+        if self.uptime_floor >= self.uptime_target {
+            problems.push(format!(
+                "uptime_floor ({}) must be below uptime_target ({})",
+                self.uptime_floor, self.uptime_target
+            ));
+        }
+        problems
+    }
+}

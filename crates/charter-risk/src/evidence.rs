@@ -1,0 +1,78 @@
+//! Scores as sums of explained components, each naming the records it
+//! was computed from.
+
+use serde::Serialize;
+
+/// A record a conclusion rests on: its kind, id and the field read.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+pub struct Evidence {
+    /// Record kind, e.g. `system`.
+    pub kind: &'static str,
+    /// Record id, e.g. `email_sendgrid`.
+    pub id: String,
+    /// The field read, e.g. `latency_ms_p95`.
+    pub field: &'static str,
+    /// The value read, as text (`absent` when the record is missing).
+    pub value: String,
+}
+
+impl Evidence {
+    /// Evidence that `kind/id` has `field` = `value`.
+    pub fn new(kind: &'static str, id: impl Into<String>, field: &'static str, value: impl ToString) -> Self {
+        Evidence { kind, id: id.into(), field, value: value.to_string() }
+    }
+}
+
+/// One component of a score.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Component {
+    /// Its name, e.g. `latency`.
+    pub name: &'static str,
+    /// Its weight in the score.
+    pub weight: f64,
+    /// Its penalty, 0 (nothing wrong) to 100.
+    pub penalty: f64,
+    /// Points it takes off the score: weight × penalty.
+    pub points: f64,
+    /// How the penalty was found.
+    pub detail: String,
+    /// The records it was computed from.
+    pub evidence: Vec<Evidence>,
+}
+
+/// A score from 0 to 100 and its components.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Score {
+    /// The score, rounded to one decimal.
+    pub value: f64,
+    /// The components, in a fixed order.
+    pub components: Vec<Component>,
+}
+
+/// Rounds to two decimals.
+pub(crate) fn round2(value: f64) -> f64 {
+    (value * 100.0).round() / 100.0
+}
+
+/// Rounds to one decimal.
+pub(crate) fn round1(value: f64) -> f64 {
+    (value * 10.0).round() / 10.0
+}
+
+impl Score {
+    /// `100 − Σ points` of `components` (to one decimal), clamped to
+    /// 0..=100, where each component's points are its weight times its
+    /// printed penalty (to two decimals), so a reader can redo the sum from
+    /// the printed figures. Every penalty is clamped to 0..=100 and a non-finite
+    /// one counts as 100, so no input makes the score NaN.
+    pub fn from_penalties(mut components: Vec<Component>) -> Score {
+        for component in &mut components {
+            let penalty =
+                if component.penalty.is_finite() { component.penalty.clamp(0.0, 100.0) } else { 100.0 };
+            component.penalty = round1(penalty);
+            component.points = round2(component.weight * component.penalty);
+        }
+        let taken: f64 = components.iter().map(|c| c.points).sum();
+        Score { value: round1((100.0 - taken).clamp(0.0, 100.0)), components }
+    }
+}

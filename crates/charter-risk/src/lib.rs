@@ -1,0 +1,19 @@
+//! Portfolio risk and value (`integration-risk-orchestrator-data.md`):
+//! scores per agent, each with its components, weights and the records
+//! behind every component, so that every conclusion can be traced to its
+//! inputs.
+//!
+//! Pure: records and an as-of date in, assessment out. This first part
+//! holds the configuration, the evidence model, the integration score and
+//! blast radius; the risk and value-leakage scores, trends, escalations and
+//! the report build on them.
+
+pub mod blast;
+pub mod config;
+pub mod evidence;
+pub mod integration;
+
+pub use blast::{BlastRadius, system_blast_radius};
+pub use config::Config;
+pub use evidence::{Component, Evidence, Score};
+pub use integration::{Flag, integration_score};
