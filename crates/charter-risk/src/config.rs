@@ -28,6 +28,24 @@ impl Default for IntegrationWeights {
     }
 }
 
+/// Weights of the value-leakage score's components (they sum to 1).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ValueWeights {
+    /// ROI below expectation, as a share of the expectation.
+    pub roi_shortfall: f64,
+    /// Cost above expectation, as a share of the expectation.
+    pub cost_overrun: f64,
+    /// Growth of manual minutes per run from the first period to the latest.
+    pub manual_growth: f64,
+}
+
+impl Default for ValueWeights {
+    fn default() -> Self {
+        ValueWeights { roi_shortfall: 0.5, cost_overrun: 0.3, manual_growth: 0.2 }
+    }
+}
+
 /// The scoring configuration.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -49,6 +67,13 @@ pub struct Config {
     pub expected_schema_versions: BTreeMap<String, String>,
     /// Weights of the integration score.
     pub integration: IntegrationWeights,
+    /// Weights of the value-leakage score.
+    pub value: ValueWeights,
+    /// Snapshots a trend needs; with fewer, it is "insufficient history".
+    pub trend_min_snapshots: usize,
+    /// Change in a 0-100 score, first snapshot to last, that makes a trend
+    /// improving or degrading rather than stable.
+    pub trend_threshold_points: f64,
 }
 
 impl Default for Config {
@@ -62,6 +87,9 @@ impl Default for Config {
             auth_expired_points: 100.0,
             expected_schema_versions: BTreeMap::new(),
             integration: IntegrationWeights::default(),
+            value: ValueWeights::default(),
+            trend_min_snapshots: 3,
+            trend_threshold_points: 10.0,
         }
     }
 }
@@ -75,6 +103,11 @@ impl Config {
         let sum = w.uptime + w.latency + w.auth + w.schema_drift + w.undocumented;
         if (sum - 1.0).abs() > 1e-9 {
             problems.push(format!("integration: weights must sum to 1, got {sum}"));
+        }
+        let v = &self.value;
+        let sum = v.roi_shortfall + v.cost_overrun + v.manual_growth;
+        if (sum - 1.0).abs() > 1e-9 {
+            problems.push(format!("value: weights must sum to 1, got {sum}"));
         }
         for (name, value) in [
             ("integration.uptime", w.uptime),

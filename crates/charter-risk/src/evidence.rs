@@ -49,6 +49,16 @@ pub struct Score {
     pub components: Vec<Component>,
 }
 
+/// Clamps every penalty to 0..=100 (a non-finite one counts as 100) and
+/// sets the points to weight × penalty.
+fn clamp_points(components: &mut [Component]) {
+    for component in components {
+        let penalty = if component.penalty.is_finite() { component.penalty.clamp(0.0, 100.0) } else { 100.0 };
+        component.penalty = round1(penalty);
+        component.points = round2(component.weight * component.penalty);
+    }
+}
+
 /// Rounds to two decimals.
 pub(crate) fn round2(value: f64) -> f64 {
     (value * 100.0).round() / 100.0
@@ -60,6 +70,14 @@ pub(crate) fn round1(value: f64) -> f64 {
 }
 
 impl Score {
+    /// `Σ points` of `components` (to one decimal), clamped to 0..=100: the
+    /// form of scores where higher is worse (risk, value leakage).
+    pub fn sum(mut components: Vec<Component>) -> Score {
+        clamp_points(&mut components);
+        let total: f64 = components.iter().map(|c| c.points).sum();
+        Score { value: round1(total.clamp(0.0, 100.0)), components }
+    }
+
     /// `100 − Σ points` of `components` (to one decimal), clamped to
     /// 0..=100, where each component's points are its weight times its
     /// printed penalty (to two decimals), so a reader can redo the sum from

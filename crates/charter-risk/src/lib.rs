@@ -3,17 +3,21 @@
 //! behind every component, so that every conclusion can be traced to its
 //! inputs.
 //!
-//! Pure: records and an as-of date in, assessment out. This first part
-//! holds the configuration, the evidence model, the integration score and
-//! blast radius; the risk and value-leakage scores, trends, escalations and
-//! the report build on them.
+//! Pure: records and an as-of date in, assessment out. Built so far: the
+//! configuration, the evidence model, the integration and value-leakage
+//! scores, blast radius and snapshot trends; the risk score, escalations,
+//! recommendations and the report build on them.
 
 pub mod blast;
 pub mod config;
 pub mod evidence;
 pub mod integration;
+pub mod trend;
+pub mod value;
 
 pub use blast::{BlastRadius, system_blast_radius};
 pub use config::Config;
 pub use evidence::{Component, Evidence, Score};
 pub use integration::{Flag, integration_score};
+pub use trend::{Label, Trend};
+pub use value::{ValueFinding, value_leakage};

@@ -44,3 +44,54 @@ fn sendgrid_and_undocumented_dependencies_are_flagged_with_their_records() {
     assert_eq!(component.penalty, 100.0);
     assert_eq!(component.evidence.len(), 2);
 }
+
+#[test]
+fn value_leakage_and_trends_of_the_invoice_and_sales_agents() {
+    use charter_model::{Snapshot, ValueRecord};
+    use charter_risk::trend::{Label, history, trend};
+    let values: Vec<ValueRecord> = load("expected_vs_actual_value.json");
+    let snapshots: Vec<Snapshot> = load("historical_snapshots.json");
+    let config = Config::default();
+    let of = |agent: &str| values.iter().filter(|v| v.agent_id.as_str() == agent).collect::<Vec<_>>();
+
+    // The invoice agent: ROI −300 against 2,000 expected, cost 940 against
+    // 600, manual minutes up from 3 to 6.
+    let (score, findings) = charter_risk::value_leakage(&of("agent_finance_01"), &config);
+    let kinds: Vec<&str> = findings.iter().map(|f| f.kind).collect();
+    assert_eq!(kinds, ["negative_roi", "cost_overrun", "manual_growth", "no_owner_signoff"]);
+    let manual = findings.iter().find(|f| f.kind == "manual_growth").unwrap();
+    assert!(manual.message.contains("from 3 to 6"), "{}", manual.message);
+    assert_eq!(manual.evidence[0].id, "agent_finance_01@2024-11-01");
+    let penalties: Vec<f64> = score.components.iter().map(|c| c.penalty).collect();
+    assert_eq!(penalties, [100.0, 56.7, 100.0]);
+    assert_eq!(score.value, 87.0); // 50 + 17.01 + 20
+
+    // The sales agent: ROI below expectation, no owner signoff in December,
+    // risk 32 → 63 over six snapshots: degrading.
+    let (_, findings) = charter_risk::value_leakage(&of("agent_sales_01"), &config);
+    let kinds: Vec<&str> = findings.iter().map(|f| f.kind).collect();
+    assert!(kinds.contains(&"roi_below_expectation") && kinds.contains(&"no_owner_signoff"), "{kinds:?}");
+    let signoff = findings.iter().find(|f| f.kind == "no_owner_signoff").unwrap();
+    assert!(signoff.message.contains("2024-12-01 to 2024-12-31"), "{}", signoff.message);
+    let (sorted, problems) = history("agent_sales_01", &snapshots);
+    assert!(problems.is_empty());
+    let risk = trend(
+        "risk_score",
+        &sorted,
+        |s| s.risk_score,
+        true,
+        config.trend_threshold_points,
+        config.trend_min_snapshots,
+    );
+    assert_eq!(
+        (risk.label, risk.first, risk.last, risk.snapshots),
+        (Label::Degrading, Some(32.0), Some(63.0), 6)
+    );
+
+    // No history at all: insufficient, never a fabricated trend.
+    let (none, _) = history("agent_support_02", &snapshots);
+    let t = trend("risk_score", &none, |s| s.risk_score, true, 10.0, 3);
+    assert_eq!(t.label, Label::InsufficientHistory);
+    let (score, findings) = charter_risk::value_leakage(&of("agent_support_02"), &config);
+    assert_eq!((score.value, findings.len()), (0.0, 0));
+}

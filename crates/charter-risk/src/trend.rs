@@ -1,0 +1,152 @@
+//! Trends from snapshots: a metric's direction over an agent's snapshot
+//! history, labelled improving, stable or degrading against a threshold, or
+//! "insufficient history" when there are too few snapshots — never a
+//! fabricated trend.
+
+use std::collections::BTreeMap;
+
+use charter_model::{Date, Snapshot};
+use serde::Serialize;
+
+use crate::evidence::{Evidence, round1};
+
+/// The direction of a metric.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Label {
+    /// Moved the good way by at least the threshold.
+    Improving,
+    /// Moved less than the threshold.
+    Stable,
+    /// Moved the bad way by at least the threshold.
+    Degrading,
+    /// Fewer snapshots than a trend needs.
+    InsufficientHistory,
+}
+
+/// A metric's trend over an agent's snapshots.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Trend {
+    /// The metric, e.g. `risk_score`.
+    pub metric: &'static str,
+    /// Its label.
+    pub label: Label,
+    /// Snapshots it was computed from.
+    pub snapshots: usize,
+    /// The first and last values, when there are any.
+    pub first: Option<f64>,
+    /// The last value.
+    pub last: Option<f64>,
+    /// last − first.
+    pub change: Option<f64>,
+    /// The snapshots read.
+    pub evidence: Vec<Evidence>,
+}
+
+/// An agent's snapshots in date order, one per date; the second snapshot
+/// for a date is dropped and reported.
+pub fn history<'a>(
+    agent: &str,
+    snapshots: impl IntoIterator<Item = &'a Snapshot>,
+) -> (Vec<&'a Snapshot>, Vec<String>) {
+    let mut by_date: BTreeMap<Date, &Snapshot> = BTreeMap::new();
+    let mut problems = Vec::new();
+    for snapshot in snapshots.into_iter().filter(|s| s.agent_id.as_str() == agent) {
+        if by_date.insert(snapshot.snapshot_date, snapshot).is_some() {
+            problems.push(format!(
+                "{agent} has more than one snapshot for {}: the last one read is used",
+                snapshot.snapshot_date
+            ));
+        }
+    }
+    (by_date.into_values().collect(), problems)
+}
+
+/// The trend of `metric` (read by `value`) over `history` (in date order):
+/// `higher_is_worse` says which way is bad, `threshold` how far the last
+/// value must be from the first for the trend not to be stable, and
+/// `min_snapshots` how many a trend needs.
+pub fn trend(
+    metric: &'static str,
+    history: &[&Snapshot],
+    value: impl Fn(&Snapshot) -> f64,
+    higher_is_worse: bool,
+    threshold: f64,
+    min_snapshots: usize,
+) -> Trend {
+    let evidence: Vec<Evidence> =
+        history.iter().map(|s| Evidence::new("snapshot", s.key(), metric, value(s))).collect();
+    let first = history.first().map(|s| value(s));
+    let last = history.last().map(|s| value(s));
+    let change = first.zip(last).map(|(a, b)| round1(b - a));
+    let label = match change {
+        _ if history.len() < min_snapshots.max(2) => Label::InsufficientHistory,
+        Some(change) if change.is_finite() && change.abs() >= threshold => {
+            if (change > 0.0) == higher_is_worse { Label::Degrading } else { Label::Improving }
+        }
+        _ => Label::Stable,
+    };
+    Trend { metric, label, snapshots: history.len(), first, last, change, evidence }
+}
+
+/// The longest run of consecutive snapshots, ending at the last one, whose
+/// value is at or over `threshold` (e.g. failure rate over its escalation
+/// threshold for 3 consecutive snapshots).
+pub fn run_at_or_over(history: &[&Snapshot], value: impl Fn(&Snapshot) -> f64, threshold: f64) -> usize {
+    history.iter().rev().take_while(|s| value(s) >= threshold).count()
+}
+
+/// Periods, ending at the last snapshot, in which cost rose while ROI fell
+/// ("costs rose while ROI declined for N periods").
+pub fn cost_up_roi_down(history: &[&Snapshot]) -> usize {
+    history
+        .windows(2)
+        .rev()
+        .take_while(|w| {
+            w[1].cost_usd_30d > w[0].cost_usd_30d && w[1].roi_estimate_usd < w[0].roi_estimate_usd
+        })
+        .count()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn snapshot(date: &str, risk: f64) -> Snapshot {
+        serde_json::from_value(serde_json::json!({
+            "snapshot_date": date, "agent_id": "agent_sales_01", "integration_score": 80, "risk_score": risk,
+            "value_leakage_score": 10, "failure_rate_7d": 1, "cost_usd_30d": risk * 10.0,
+            "roi_estimate_usd": 1000.0 - risk, "manual_minutes_per_run": 0
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn trends_need_history_and_sort_it() {
+        let snapshots =
+            [snapshot("2024-12-06", 52.0), snapshot("2024-11-15", 32.0), snapshot("2024-11-22", 38.0)];
+        let (sorted, problems) = history("agent_sales_01", &snapshots);
+        assert!(problems.is_empty());
+        let t = trend("risk_score", &sorted, |s| s.risk_score, true, 10.0, 3);
+        assert_eq!(
+            (t.label, t.change, t.first, t.last),
+            (Label::Degrading, Some(20.0), Some(32.0), Some(52.0))
+        );
+        assert_eq!(t.evidence[0].id, "agent_sales_01@2024-11-15");
+        let t = trend("risk_score", &sorted[..2], |s| s.risk_score, true, 10.0, 3);
+        assert_eq!(t.label, Label::InsufficientHistory);
+        let t = trend("risk_score", &[], |s| s.risk_score, true, 10.0, 3);
+        assert_eq!((t.label, t.change), (Label::InsufficientHistory, None));
+        assert_eq!(cost_up_roi_down(&sorted), 2);
+        assert_eq!(run_at_or_over(&sorted, |s| s.risk_score, 38.0), 2);
+    }
+
+    #[test]
+    fn a_second_snapshot_for_a_date_is_reported() {
+        let snapshots = [snapshot("2024-11-15", 32.0), snapshot("2024-11-15", 40.0)];
+        let (sorted, problems) = history("agent_sales_01", &snapshots);
+        assert_eq!(sorted.len(), 1);
+        assert_eq!(problems.len(), 1);
+        assert_eq!(sorted[0].risk_score, 40.0);
+    }
+}
