@@ -46,6 +46,26 @@ impl Default for ValueWeights {
     }
 }
 
+/// Weights of the risk score's components (they sum to 1).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RiskWeights {
+    /// Open risk signals: severity × blast radius × criticality.
+    pub signals: f64,
+    /// Failure rate of the agent's worst workflow.
+    pub failure_rate: f64,
+    /// Dependence on humans in the loop.
+    pub hitl: f64,
+    /// Days since the last owner review, open action items, escalations.
+    pub ownership_friction: f64,
+}
+
+impl Default for RiskWeights {
+    fn default() -> Self {
+        RiskWeights { signals: 0.4, failure_rate: 0.25, hitl: 0.15, ownership_friction: 0.2 }
+    }
+}
+
 /// The scoring configuration.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -69,6 +89,20 @@ pub struct Config {
     pub integration: IntegrationWeights,
     /// Weights of the value-leakage score.
     pub value: ValueWeights,
+    /// Weights of the risk score.
+    pub risk: RiskWeights,
+    /// 7-day failure rate (percent) that costs the full failure penalty.
+    pub failure_rate_full: f64,
+    /// Manual minutes per run that cost the full human-in-the-loop penalty.
+    pub hitl_minutes_full: f64,
+    /// Days since the last owner review that cost the full friction penalty.
+    pub owner_review_days_full: f64,
+    /// Friction points per open action item of the last review.
+    pub points_per_open_action: f64,
+    /// Friction points per escalation on record.
+    pub points_per_escalation: f64,
+    /// Hourly rate (USD) of the people in the loop, for the HITL cost.
+    pub hourly_rate_usd: f64,
     /// Snapshots a trend needs; with fewer, it is "insufficient history".
     pub trend_min_snapshots: usize,
     /// Change in a 0-100 score, first snapshot to last, that makes a trend
@@ -88,6 +122,13 @@ impl Default for Config {
             expected_schema_versions: BTreeMap::new(),
             integration: IntegrationWeights::default(),
             value: ValueWeights::default(),
+            risk: RiskWeights::default(),
+            failure_rate_full: 20.0,
+            hitl_minutes_full: 10.0,
+            owner_review_days_full: 90.0,
+            points_per_open_action: 10.0,
+            points_per_escalation: 25.0,
+            hourly_rate_usd: 60.0,
             trend_min_snapshots: 3,
             trend_threshold_points: 10.0,
         }
@@ -120,6 +161,20 @@ impl Config {
         ] {
             if !(value.is_finite() && value >= 0.0) {
                 problems.push(format!("{name}: must be a number of 0 or more, got {value}"));
+            }
+        }
+        let r = &self.risk;
+        let sum = r.signals + r.failure_rate + r.hitl + r.ownership_friction;
+        if (sum - 1.0).abs() > 1e-9 {
+            problems.push(format!("risk: weights must sum to 1, got {sum}"));
+        }
+        for (name, value) in [
+            ("failure_rate_full", self.failure_rate_full),
+            ("hitl_minutes_full", self.hitl_minutes_full),
+            ("owner_review_days_full", self.owner_review_days_full),
+        ] {
+            if !(value.is_finite() && value > 0.0) {
+                problems.push(format!("{name}: must be above 0, got {value}"));
             }
         }
         if self.uptime_floor >= self.uptime_target {

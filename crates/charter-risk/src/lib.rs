@@ -12,6 +12,7 @@ pub mod blast;
 pub mod config;
 pub mod evidence;
 pub mod integration;
+pub mod risk;
 pub mod trend;
 pub mod value;
 
@@ -19,5 +20,6 @@ pub use blast::{BlastRadius, system_blast_radius};
 pub use config::Config;
 pub use evidence::{Component, Evidence, Score};
 pub use integration::{Flag, integration_score};
+pub use risk::{RankedRisk, RiskInputs, hitl_cost_per_day, rank_risks, risk_score};
 pub use trend::{Label, Trend};
 pub use value::{ValueFinding, value_leakage};

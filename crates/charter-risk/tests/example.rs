@@ -95,3 +95,36 @@ fn value_leakage_and_trends_of_the_invoice_and_sales_agents() {
     let (score, findings) = charter_risk::value_leakage(&of("agent_support_02"), &config);
     assert_eq!((score.value, findings.len()), (0.0, 0));
 }
+
+#[test]
+fn the_invoice_agents_risk_names_its_escalation_and_its_failing_workflow() {
+    use charter_model::{OwnershipReview, RiskSignal};
+    use charter_risk::{Evidence, RiskInputs, risk_score};
+    let agents: Vec<Agent> = load("agents.json");
+    let signals: Vec<RiskSignal> = load("risk_signals.json");
+    let workflows: Vec<Workflow> = load("workflows.json");
+    let reviews: Vec<OwnershipReview> = load("ownership_review_history.json");
+    let finance = agents.iter().find(|a| a.agent_id.as_str() == "agent_finance_01").unwrap();
+    let own: Vec<&OwnershipReview> = reviews.iter().filter(|r| r.agent_id == finance.agent_id).collect();
+    let minutes =
+        Evidence::new("value_record", "agent_finance_01@2024-12-01", "actual.manual_minutes_per_run", 6);
+    let inputs = RiskInputs {
+        agent: finance,
+        signals: &signals,
+        workflows: &workflows,
+        reviews: &own,
+        manual_minutes: Some((6.0, &minutes)),
+        as_of: "2025-01-15".parse().unwrap(),
+    };
+    let score = risk_score(&inputs, &Config::default());
+    let component = |name: &str| score.components.iter().find(|c| c.name == name).unwrap();
+    assert_eq!(component("failure_rate").penalty, 62.5); // wf_invoice_processing at 12.5%
+    assert_eq!(component("hitl").penalty, 60.0); // 6 manual minutes per run
+    let friction = component("ownership_friction");
+    // rev_005 on 2024-12-19 is 27 days before: 30; 3 action items: 30; one escalation: 25.
+    assert_eq!(friction.penalty, 85.0);
+    assert!(friction.evidence.iter().any(|e| e.id == "rev_005" && e.value == "escalated"), "{friction:?}");
+    assert!(component("signals").evidence.iter().any(|e| e.id == "risk_002"));
+    assert!(component("hitl").evidence.contains(&minutes));
+    assert!(score.value > 0.0 && score.value <= 100.0);
+}
