@@ -103,6 +103,13 @@ pub struct Config {
     pub points_per_escalation: f64,
     /// Hourly rate (USD) of the people in the loop, for the HITL cost.
     pub hourly_rate_usd: f64,
+    /// 7-day failure rate (percent) at which a workflow escalates.
+    pub failure_rate_escalation: f64,
+    /// Days without an owner review after which a degrading high-criticality agent escalates.
+    pub owner_review_days_escalation: i64,
+    /// Value leakage at or above which an agent with negative ROI and an
+    /// escalation on record is recommended for shutdown.
+    pub shutdown_leakage: f64,
     /// Snapshots a trend needs; with fewer, it is "insufficient history".
     pub trend_min_snapshots: usize,
     /// Change in a 0-100 score, first snapshot to last, that makes a trend
@@ -129,6 +136,9 @@ impl Default for Config {
             points_per_open_action: 10.0,
             points_per_escalation: 25.0,
             hourly_rate_usd: 60.0,
+            failure_rate_escalation: 10.0,
+            owner_review_days_escalation: 45,
+            shutdown_leakage: 80.0,
             trend_min_snapshots: 3,
             trend_threshold_points: 10.0,
         }

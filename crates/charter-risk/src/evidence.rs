@@ -61,12 +61,13 @@ fn clamp_points(components: &mut [Component]) {
 
 /// Rounds to two decimals.
 pub(crate) fn round2(value: f64) -> f64 {
-    (value * 100.0).round() / 100.0
+    // `+ 0.0` turns −0 into 0, so no score prints as `-0.0`.
+    (value * 100.0).round() / 100.0 + 0.0
 }
 
 /// Rounds to one decimal.
 pub(crate) fn round1(value: f64) -> f64 {
-    (value * 10.0).round() / 10.0
+    (value * 10.0).round() / 10.0 + 0.0
 }
 
 impl Score {

@@ -8,6 +8,7 @@
 //! scores, blast radius and snapshot trends; the risk score, escalations,
 //! recommendations and the report build on them.
 
+pub mod assess;
 pub mod blast;
 pub mod config;
 pub mod evidence;
@@ -16,6 +17,7 @@ pub mod risk;
 pub mod trend;
 pub mod value;
 
+pub use assess::{AgentAssessment, Assessment, Escalation, Portfolio, Recommendation, assess};
 pub use blast::{BlastRadius, system_blast_radius};
 pub use config::Config;
 pub use evidence::{Component, Evidence, Score};

@@ -128,3 +128,109 @@ fn the_invoice_agents_risk_names_its_escalation_and_its_failing_workflow() {
     assert!(component("hitl").evidence.contains(&minutes));
     assert!(score.value > 0.0 && score.value <= 100.0);
 }
+
+#[test]
+fn the_whole_assessment_of_the_example_names_its_records() {
+    use charter_model::{KpiRecord, OwnershipReview, RiskSignal, Snapshot, ValueRecord};
+    use charter_risk::trend::Label;
+    use charter_risk::{Portfolio, assess};
+    let (agents, systems, workflows): (Vec<Agent>, Vec<System>, Vec<Workflow>) =
+        (load("agents.json"), load("system_integrations.json"), load("workflows.json"));
+    let (kpis, signals, snapshots): (Vec<KpiRecord>, Vec<RiskSignal>, Vec<Snapshot>) =
+        (load("kpis_cost.json"), load("risk_signals.json"), load("historical_snapshots.json"));
+    let (values, reviews): (Vec<ValueRecord>, Vec<OwnershipReview>) =
+        (load("expected_vs_actual_value.json"), load("ownership_review_history.json"));
+    let portfolio = Portfolio {
+        agents: &agents,
+        systems: &systems,
+        workflows: &workflows,
+        kpis: &kpis,
+        signals: &signals,
+        snapshots: &snapshots,
+        values: &values,
+        reviews: &reviews,
+        as_of: "2025-01-15".parse().unwrap(),
+    };
+    let config = Config::default();
+    let assessment = assess(&portfolio, &config);
+    assert_eq!(assessment, assess(&portfolio, &config), "same records, same as-of: same assessment");
+    assert!(assessment.problems.is_empty(), "{:?}", assessment.problems);
+
+    // The invoice agent is escalated: negative ROI on high criticality,
+    // the VP-level escalation on record, manual minutes up from 3 to 6.
+    let invoice = assessment
+        .escalations
+        .iter()
+        .find(|e| e.subject == "agent_finance_01" && e.rule == "negative_roi_high_criticality")
+        .expect("the invoice agent is escalated");
+    let ids: Vec<(&str, &str)> = invoice.evidence.iter().map(|e| (e.id.as_str(), e.field)).collect();
+    assert!(ids.contains(&("agent_finance_01", "kpis.roi_estimate_usd")), "{ids:?}");
+    assert!(
+        invoice.evidence.iter().any(|e| e.id == "rev_005" && e.value == "escalated by VP Finance"),
+        "{ids:?}"
+    );
+    assert!(ids.contains(&("agent_finance_01@2024-11-01", "actual.manual_minutes_per_run")), "{ids:?}");
+    assert!(ids.contains(&("agent_finance_01@2024-12-01", "actual.manual_minutes_per_run")), "{ids:?}");
+
+    // The sales agent is degrading, below its expected ROI, without a December signoff.
+    let sales = assessment.agents.iter().find(|a| a.agent_id == "agent_sales_01").unwrap();
+    assert_eq!(sales.trends[0].label, Label::Degrading);
+    assert_eq!((sales.trends[0].first, sales.trends[0].last), (Some(32.0), Some(63.0)));
+    let kinds: Vec<&str> = sales.value_findings.iter().map(|f| f.kind).collect();
+    assert!(kinds.contains(&"roi_below_expectation") && kinds.contains(&"no_owner_signoff"), "{kinds:?}");
+
+    // SendGrid: expiring credentials and latency, the sales workflow in its blast radius.
+    let sendgrid: Vec<&str> = assessment
+        .escalations
+        .iter()
+        .filter(|e| e.subject == "email_sendgrid")
+        .map(|e| e.message.as_str())
+        .collect();
+    assert!(sendgrid.iter().any(|m| m.contains("credentials expiring_soon")), "{sendgrid:?}");
+    assert!(sendgrid.iter().any(|m| m.contains("p95 latency 890")), "{sendgrid:?}");
+    let radius = assessment.systems.iter().find(|s| s.system == "email_sendgrid").unwrap();
+    assert_eq!(radius.workflows, ["wf_sales_outreach"]);
+
+    // The support agent's undocumented dependencies.
+    let support = assessment.agents.iter().find(|a| a.agent_id == "agent_support_02").unwrap();
+    let undocumented: Vec<&str> =
+        support.flags.iter().filter(|f| f.kind == "undocumented").map(|f| f.system.as_str()).collect();
+    assert_eq!(undocumented, ["zendesk", "knowledge_base"]);
+    assert_eq!(support.trends[0].label, Label::InsufficientHistory);
+
+    // The invoice workflow is a scale risk; reduce the human in the loop.
+    assert!(assessment.escalations.iter().any(|e| e.rule == "scale_risk" && e.subject == "agent_finance_01"));
+    assert!(assessment.recommendations.iter().any(|r| r.action == "reduce_human_in_the_loop"));
+    for escalation in &assessment.escalations {
+        assert!(!escalation.evidence.is_empty(), "{escalation:?}");
+    }
+    for recommendation in &assessment.recommendations {
+        assert!(!recommendation.evidence.is_empty(), "{recommendation:?}");
+    }
+}
+
+#[test]
+fn records_for_unknown_agents_are_reported_not_scored() {
+    use charter_model::KpiRecord;
+    use charter_risk::{Portfolio, assess};
+    let agents: Vec<Agent> = load("agents.json");
+    let kpis: Vec<KpiRecord> =
+        serde_json::from_str(r#"[{"agent_id":"agent_ghost_09","kpis":{"roi_estimate_usd":5}}]"#).unwrap();
+    let portfolio = Portfolio {
+        agents: &agents,
+        systems: &[],
+        workflows: &[],
+        kpis: &kpis,
+        signals: &[],
+        snapshots: &[],
+        values: &[],
+        reviews: &[],
+        as_of: "2025-01-15".parse().unwrap(),
+    };
+    let assessment = assess(&portfolio, &Config::default());
+    assert_eq!(assessment.problems.len(), 1);
+    assert!(assessment.problems[0].contains("agent_ghost_09"));
+    assert_eq!(assessment.agents.len(), agents.len());
+    let json = serde_json::to_string(&assessment).unwrap();
+    assert!(!json.contains("NaN") && !json.contains("-0.0"), "{json}");
+}
