@@ -71,7 +71,10 @@ pub(crate) async fn load_one<T>(
 pub(crate) mod pick {
     use charter_model::data::{Change, DataSettings, Notification, QualityRun};
     use charter_model::grant::Grant;
-    use charter_model::{Agent, Dataset, Policy, Procedure, RaidaItem, Record, Team, Workflow};
+    use charter_model::{
+        Agent, Dataset, KpiRecord, OwnershipReview, Policy, Procedure, RaidaItem, Record, RiskSignal,
+        Snapshot, System, Team, ValueRecord, Workflow,
+    };
 
     macro_rules! pickers {
         ($($name:ident: $variant:ident => $ty:ty),+ $(,)?) => {$(
@@ -94,7 +97,20 @@ pub(crate) mod pick {
         quality_run: QualityRun => QualityRun,
         raida: Raida => RaidaItem,
         data_settings: DataSettings => DataSettings,
+        system: System => System,
+        kpi: Kpi => KpiRecord,
+        risk_signal: RiskSignal => RiskSignal,
+        value_record: ValueRecord => ValueRecord,
+        ownership_review: OwnershipReview => OwnershipReview,
     );
+
+    /// Snapshots are stored unboxed.
+    pub(crate) fn snapshot(record: Record) -> Option<Snapshot> {
+        match record {
+            Record::Snapshot(value) => Some(value),
+            _ => None,
+        }
+    }
 }
 
 /// The workspace's data settings (defaults when it has none).

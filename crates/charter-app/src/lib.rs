@@ -9,6 +9,7 @@
 
 #![deny(missing_docs)]
 
+mod assessment;
 mod audit;
 pub mod bundle;
 mod caller;
@@ -40,6 +41,7 @@ use std::sync::Arc;
 use charter_model::{Timestamp, WorkspaceName};
 use charter_store::{Store, WorkspaceRow};
 
+pub use assessment::Assessed;
 pub use caller::Caller;
 pub use changes::{Proposed, WEBHOOK_ATTEMPTS};
 pub use data::Promoted;

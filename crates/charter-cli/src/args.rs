@@ -105,6 +105,9 @@ pub enum Command {
     /// The daily governance check (PROC-DAILY-GOVERNANCE); raises RAIDA items for what it finds
     /// and exits with status 2 when anything is RED
     Check(CheckArgs),
+    /// Assess the agent portfolio: integration, risk and value-leakage scores with their evidence,
+    /// trends, escalations and recommendations; saves one snapshot per agent for the date
+    Assess(AssessArgs),
     /// Show one record of any kind
     Get(GetArgs),
     /// Manage API tokens
@@ -761,4 +764,14 @@ pub struct CheckArgs {
     /// The day to check (default: today, UTC)
     #[arg(long, value_name = "DATE")]
     pub as_of: Option<charter_model::Date>,
+}
+
+#[derive(Debug, Args)]
+pub struct AssessArgs {
+    /// The day assessed (default: today, UTC); records after it are not read
+    #[arg(long, value_name = "DATE")]
+    pub as_of: Option<charter_model::Date>,
+    /// Do not save the snapshots
+    #[arg(long)]
+    pub no_save: bool,
 }

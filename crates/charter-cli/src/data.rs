@@ -10,7 +10,9 @@ use charter_data::quality::{Format, KeySets, Options};
 use charter_model::{Change, Dataset, DatasetScope, Record, RecordKind, WorkspaceName};
 use sha2::{Digest, Sha256};
 
-use crate::args::{CheckArgs, DatasetCommand, DqCommand, Global, Output, RaidaCommand, SchemaCommand};
+use crate::args::{
+    AssessArgs, CheckArgs, DatasetCommand, DqCommand, Global, Output, RaidaCommand, SchemaCommand,
+};
 use crate::table::Table;
 use crate::{caller, open, print_json, print_record, resolve_workspace};
 
@@ -645,4 +647,85 @@ pub(crate) async fn check(global: &Global, args: CheckArgs) -> Result<ExitCode> 
     } else {
         ExitCode::SUCCESS
     })
+}
+
+pub(crate) async fn assess(global: &Global, args: AssessArgs) -> Result<ExitCode> {
+    let (app, workspace) = context(global).await?;
+    let as_of = args.as_of.unwrap_or_else(|| charter_app::SystemClock.now().date());
+    let assessed = app.assess(&caller(global), &workspace, as_of, !args.no_save).await?;
+    let a = &assessed.assessment;
+    match global.output {
+        Output::Json => print_json(&assessed)?,
+        Output::Table => {
+            println!("Portfolio of {workspace} as of {as_of}, riskiest first:");
+            let mut table = Table::new([
+                "AGENT",
+                "STATUS",
+                "RISK",
+                "INTEGRATION",
+                "LEAKAGE",
+                "RISK TREND",
+                "HITL USD/DAY",
+            ]);
+            for agent in &a.agents {
+                let trend = &agent.trends[0];
+                let label = match trend.label {
+                    charter_risk::Label::Improving => "improving",
+                    charter_risk::Label::Stable => "stable",
+                    charter_risk::Label::Degrading => "degrading",
+                    charter_risk::Label::InsufficientHistory => "insufficient history",
+                };
+                table.row([
+                    agent.agent_id.clone(),
+                    agent.status.to_string(),
+                    agent.risk.value.to_string(),
+                    agent.integration.value.to_string(),
+                    agent.value_leakage.value.to_string(),
+                    match (trend.first, trend.last) {
+                        (Some(first), Some(last)) if trend.snapshots > 1 => {
+                            format!("{label} ({first} -> {last})")
+                        }
+                        _ => label.to_owned(),
+                    },
+                    agent.hitl_cost_per_day.map_or_else(|| "-".into(), |c| format!("{c:.2}")),
+                ]);
+            }
+            print!("{}", table.render());
+            let cite = |evidence: &[charter_risk::Evidence]| {
+                evidence
+                    .iter()
+                    .map(|e| format!("{}/{}.{}={}", e.kind, e.id, e.field, e.value))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            };
+            for e in &a.escalations {
+                println!(
+                    "ESCALATE {} [{}]: {}\n    from {}",
+                    e.subject,
+                    e.rule,
+                    e.message,
+                    cite(&e.evidence)
+                );
+            }
+            for r in &a.recommendations {
+                println!(
+                    "RECOMMEND {} {}: {}\n    from {}",
+                    r.action,
+                    r.subject,
+                    r.reason,
+                    cite(&r.evidence)
+                );
+            }
+            for problem in &a.problems {
+                println!("input: {problem}");
+            }
+            if !args.no_save {
+                println!("Saved {} snapshot(s) for {as_of}.", assessed.saved.len());
+                for skipped in &assessed.skipped {
+                    println!("no snapshot: {skipped}");
+                }
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
 }

@@ -68,6 +68,10 @@ pub struct AgentAssessment {
     pub value_findings: Vec<ValueFinding>,
     /// Cost of humans in the loop per day (USD), when it has any.
     pub hitl_cost_per_day: Option<f64>,
+    /// Failure rate of its worst workflow over 7 days, when it has workflows.
+    pub failure_rate_7d: Option<f64>,
+    /// Manual minutes per run, from its latest value record or snapshot.
+    pub manual_minutes_per_run: Option<f64>,
 }
 
 /// Something an executive must look at, with the records that say so.
@@ -381,6 +385,8 @@ pub fn assess(portfolio: &Portfolio<'_>, config: &Config) -> Assessment {
             flags,
             value_findings,
             hitl_cost_per_day: hitl_cost,
+            failure_rate_7d: workflows.iter().map(|w| w.failure_rate_7d).reduce(f64::max),
+            manual_minutes_per_run: manual.as_ref().map(|(m, _)| *m),
         });
     }
 
