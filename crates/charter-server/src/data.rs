@@ -147,3 +147,24 @@ pub(crate) async fn governance_check(
     let check = app.governance_check(&caller, &workspace(&name)?, today).await?;
     Ok(Json(check).into_response())
 }
+
+/// Query of the assessment.
+#[derive(Debug, Deserialize)]
+pub(crate) struct AssessmentQuery {
+    /// The day assessed (default today).
+    as_of: Option<Date>,
+}
+
+/// `GET /assessment`: the portfolio assessment as of a day, as JSON. A
+/// read: no snapshot is saved (`charter assess` saves them).
+pub(crate) async fn assessment(
+    State(app): State<App>,
+    Authenticated(caller): Authenticated,
+    Path(name): Path<String>,
+    Query(query): Query<AssessmentQuery>,
+) -> Result<Response, ApiError> {
+    use charter_app::Clock as _;
+    let as_of = query.as_of.unwrap_or_else(|| charter_app::SystemClock.now().date());
+    let assessed = app.assess(&caller, &workspace(&name)?, as_of, false).await?;
+    Ok(Json(assessed.assessment).into_response())
+}

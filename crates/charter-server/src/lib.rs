@@ -77,6 +77,7 @@ pub fn router(app: App, limits: Limits) -> Router {
         .route("/workspaces/{workspace}/changes/{id}/apply", post(data::apply))
         .route("/workspaces/{workspace}/changes/{id}/rollback", post(data::rollback))
         .route("/workspaces/{workspace}/governance-check", post(data::governance_check))
+        .route("/workspaces/{workspace}/assessment", get(data::assessment))
         .route("/workspaces/{workspace}/{kind}", get(routes::list_records).post(routes::create_record))
         .route("/workspaces/{workspace}/{kind}/{id}", get(routes::get_record).put(routes::update_record));
     Router::new()

@@ -387,6 +387,20 @@ fn data_paths(paths: PathsBuilder) -> PathsBuilder {
             ),
         )
         .path(
+            "/v1/workspaces/{workspace}/assessment",
+            PathItem::new(
+                HttpMethod::Get,
+                OperationBuilder::new()
+                    .tag("risk")
+                    .operation_id(Some("assessment"))
+                    .summary(Some("The portfolio assessment as of ?as_of=YYYY-MM-DD (default today): every agent's integration, risk and value-leakage scores with their components and evidence, trends, ranked risk signals, blast radii, escalations and recommendations; saves nothing"))
+                    .parameter(path_parameter("workspace", "Workspace name"))
+                    .response("200", object("The assessment"))
+                    .response("401", error_response("No valid token"))
+                    .response("404", error_response("No such workspace (or not the token's)")),
+            ),
+        )
+        .path(
             "/v1/workspaces/{workspace}/governance-check",
             PathItem::new(
                 HttpMethod::Post,
