@@ -23,15 +23,17 @@ pub struct Assessed {
 }
 
 impl App {
-    /// Assesses the workspace's portfolio as of `as_of`; with `save`, also
-    /// writes one snapshot per agent for that date (in one transaction;
-    /// snapshots already holding the same figures are left alone).
+    /// Assesses the workspace's portfolio as of `as_of` with `config`; with
+    /// `save`, also writes one snapshot per agent for that date (in one
+    /// transaction; snapshots already holding the same figures are left
+    /// alone).
     pub async fn assess(
         &self,
         caller: &Caller,
         workspace: &WorkspaceName,
         as_of: Date,
         save: bool,
+        config: &Config,
     ) -> Result<Assessed> {
         let row = self.visible_workspace(caller, workspace).await?;
         if save {
@@ -56,7 +58,7 @@ impl App {
             reviews: &reviews,
             as_of,
         };
-        let assessment = charter_risk::assess(&portfolio, &Config::default());
+        let assessment = charter_risk::assess(&portfolio, config);
         let (mut saved, mut skipped) = (Vec::new(), Vec::new());
         if !save {
             return Ok(Assessed { assessment, saved, skipped });

@@ -774,4 +774,7 @@ pub struct AssessArgs {
     /// Do not save the snapshots
     #[arg(long)]
     pub no_save: bool,
+    /// Scoring configuration in TOML (see examples/risk.toml; default: the built-in values)
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
 }

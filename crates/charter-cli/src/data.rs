@@ -652,7 +652,16 @@ pub(crate) async fn check(global: &Global, args: CheckArgs) -> Result<ExitCode> 
 pub(crate) async fn assess(global: &Global, args: AssessArgs) -> Result<ExitCode> {
     let (app, workspace) = context(global).await?;
     let as_of = args.as_of.unwrap_or_else(|| charter_app::SystemClock.now().date());
-    let assessed = app.assess(&caller(global), &workspace, as_of, !args.no_save).await?;
+    let config = match &args.config {
+        None => charter_risk::Config::default(),
+        Some(path) => {
+            let text =
+                std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+            charter_risk::Config::from_toml(&text)
+                .map_err(|problems| anyhow!("{}: {}", path.display(), problems.join("; ")))?
+        }
+    };
+    let assessed = app.assess(&caller(global), &workspace, as_of, !args.no_save, &config).await?;
     let a = &assessed.assessment;
     match global.output {
         Output::Json => print_json(&assessed)?,

@@ -146,6 +146,16 @@ impl Default for Config {
 }
 
 impl Config {
+    /// Reads a configuration from TOML text: fields left out keep their
+    /// defaults; an unknown field, a value of the wrong type or a broken
+    /// rule is an error that names it.
+    pub fn from_toml(text: &str) -> Result<Config, Vec<String>> {
+        let config: Config =
+            toml::from_str(text).map_err(|error| vec![error.to_string().trim().to_owned()])?;
+        let problems = config.problems();
+        if problems.is_empty() { Ok(config) } else { Err(problems) }
+    }
+
     /// Every rule the configuration breaks (weights that do not sum to 1,
     /// a floor above the target, negative values).
     pub fn problems(&self) -> Vec<String> {
@@ -194,5 +204,30 @@ impl Config {
             ));
         }
         problems
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn toml_overrides_defaults_and_bad_files_name_the_field() {
+        let config =
+            Config::from_toml("latency_threshold_ms = 800\n[risk]\nsignals = 0.5\nfailure_rate = 0.15\n")
+                .unwrap();
+        assert_eq!(config.latency_threshold_ms, 800.0);
+        assert_eq!(config.risk.signals, 0.5);
+        assert_eq!(config.uptime_target, Config::default().uptime_target);
+        let error = Config::from_toml("latency_treshold_ms = 800").unwrap_err();
+        assert!(error[0].contains("latency_treshold_ms"), "{error:?}");
+        let error = Config::from_toml("[value]\nroi_shortfall = 0.9").unwrap_err();
+        assert_eq!(error, ["value: weights must sum to 1, got 1.4"]);
+        let example = include_str!("../../../examples/risk.toml");
+        assert_eq!(
+            Config::from_toml(example).unwrap(),
+            Config::default(),
+            "the example file states the defaults"
+        );
     }
 }

@@ -165,6 +165,7 @@ pub(crate) async fn assessment(
 ) -> Result<Response, ApiError> {
     use charter_app::Clock as _;
     let as_of = query.as_of.unwrap_or_else(|| charter_app::SystemClock.now().date());
-    let assessed = app.assess(&caller, &workspace(&name)?, as_of, false).await?;
+    let assessed =
+        app.assess(&caller, &workspace(&name)?, as_of, false, &charter_risk::Config::default()).await?;
     Ok(Json(assessed.assessment).into_response())
 }
