@@ -9,7 +9,27 @@ use tracing_subscriber::EnvFilter;
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
+/// A reader that stops reading (`charter … | head`) is not an error, but
+/// `println!` panics when the pipe is closed. Such a panic ends the process
+/// quietly with status 141 (128 + SIGPIPE), as a shell expects; any other
+/// panic is reported as before.
+fn quiet_on_closed_stdout() {
+    let report = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let payload = info.payload();
+        let message = payload
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .or_else(|| payload.downcast_ref::<&str>().copied());
+        if message.is_some_and(|m| m.starts_with("failed printing to stdout") && m.contains("Broken pipe")) {
+            std::process::exit(141);
+        }
+        report(info);
+    }));
+}
+
 fn main() -> ExitCode {
+    quiet_on_closed_stdout();
     let cli = Cli::parse();
     let serving = matches!(cli.command, Command::Serve(_) | Command::Up(_));
     let default_level = if serving { "info" } else { "warn" };

@@ -628,3 +628,28 @@ fn data_governance_commands_and_their_exit_status() {
     let bad_type = steward(&["raida", "add", "--type", "worry", "--title", "x"]);
     assert!(stderr(&bad_type).contains("--type: unknown value \"worry\""), "{}", stderr(&bad_type));
 }
+
+#[test]
+fn a_reader_that_stops_reading_is_not_a_panic() {
+    use std::io::BufRead;
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    assert!(run(&data, &["import", example_dir().to_str().unwrap(), "-w", "ops"]).status.success());
+    for _ in 0..3 {
+        let mut child = charter()
+            .arg("--data-dir")
+            .arg(&data)
+            .args(["assess", "--as-of", "2025-01-15", "--no-save"])
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut first = String::new();
+        std::io::BufReader::new(child.stdout.take().unwrap()).read_line(&mut first).unwrap();
+        // The reader is gone; the rest of the output hits a closed pipe.
+        let output = child.wait_with_output().unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(!stderr.contains("panicked"), "{stderr}");
+        assert!(matches!(output.status.code(), Some(0 | 141)), "{:?}", output.status);
+    }
+}
