@@ -108,6 +108,8 @@ pub enum Command {
     /// Assess the agent portfolio: integration, risk and value-leakage scores with their evidence,
     /// trends, escalations and recommendations; saves one snapshot per agent for the date
     Assess(AssessArgs),
+    /// Write the executive report of the portfolio assessment (saves no snapshot)
+    Report(ReportArgs),
     /// Show one record of any kind
     Get(GetArgs),
     /// Manage API tokens
@@ -775,6 +777,22 @@ pub struct AssessArgs {
     #[arg(long)]
     pub no_save: bool,
     /// Scoring configuration in TOML (see examples/risk.toml; default: the built-in values)
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    /// md (report.md) or json (assessment.json); html with charts is still to come
+    #[arg(long, default_value = "md")]
+    pub format: String,
+    /// The day assessed (default: today, UTC)
+    #[arg(long, value_name = "DATE")]
+    pub as_of: Option<charter_model::Date>,
+    /// Directory to write into (created if missing)
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
+    /// Scoring configuration in TOML (see examples/risk.toml)
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
 }

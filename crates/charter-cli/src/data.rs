@@ -11,7 +11,7 @@ use charter_model::{Change, Dataset, DatasetScope, Record, RecordKind, Workspace
 use sha2::{Digest, Sha256};
 
 use crate::args::{
-    AssessArgs, CheckArgs, DatasetCommand, DqCommand, Global, Output, RaidaCommand, SchemaCommand,
+    AssessArgs, CheckArgs, DatasetCommand, DqCommand, Global, Output, RaidaCommand, ReportArgs, SchemaCommand,
 };
 use crate::table::Table;
 use crate::{caller, open, print_json, print_record, resolve_workspace};
@@ -736,5 +736,35 @@ pub(crate) async fn assess(global: &Global, args: AssessArgs) -> Result<ExitCode
             }
         }
     }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The scoring configuration from `path`, or the defaults.
+fn risk_config(path: Option<&Path>) -> Result<charter_risk::Config> {
+    let Some(path) = path else { return Ok(charter_risk::Config::default()) };
+    let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+    charter_risk::Config::from_toml(&text)
+        .map_err(|problems| anyhow!("{}: {}", path.display(), problems.join("; ")))
+}
+
+pub(crate) async fn report(global: &Global, args: ReportArgs) -> Result<ExitCode> {
+    let (app, workspace) = context(global).await?;
+    let as_of = args.as_of.unwrap_or_else(|| charter_app::SystemClock.now().date());
+    let config = risk_config(args.config.as_deref())?;
+    let (name, body) = match args.format.as_str() {
+        "md" | "json" => {
+            let assessed = app.assess(&caller(global), &workspace, as_of, false, &config).await?;
+            if args.format == "md" {
+                ("report.md", charter_risk::report::markdown(workspace.as_str(), &assessed.assessment))
+            } else {
+                ("assessment.json", serde_json::to_string_pretty(&assessed.assessment)? + "\n")
+            }
+        }
+        other => bail!("--format {other}: expected md or json (html with charts is not built yet)"),
+    };
+    std::fs::create_dir_all(&args.out).with_context(|| format!("cannot create {}", args.out.display()))?;
+    let path = args.out.join(name);
+    std::fs::write(&path, body).with_context(|| format!("cannot write {}", path.display()))?;
+    println!("{}", path.display());
     Ok(ExitCode::SUCCESS)
 }

@@ -75,6 +75,7 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
         Command::Raida(command) => data::raida(&global, command).await,
         Command::Check(args) => data::check(&global, args).await,
         Command::Assess(args) => data::assess(&global, args).await,
+        Command::Report(args) => data::report(&global, args).await,
         Command::Get(get) => {
             let kind: RecordKind =
                 get.kind.parse().map_err(|error| anyhow::anyhow!("record kind: {error}"))?;

@@ -653,3 +653,31 @@ fn a_reader_that_stops_reading_is_not_a_panic() {
         assert!(matches!(output.status.code(), Some(0 | 141)), "{:?}", output.status);
     }
 }
+
+#[test]
+fn assess_and_report_on_the_example() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    assert!(run(&data, &["import", example_dir().to_str().unwrap(), "-w", "ops"]).status.success());
+    let assessed = run(&data, &["assess", "--as-of", "2025-01-15", "--no-save"]);
+    assert!(assessed.status.success(), "{}", stderr(&assessed));
+    let out = stdout(&assessed);
+    assert!(out.contains("ESCALATE agent_finance_01 [negative_roi_high_criticality]"), "{out}");
+    assert!(out.contains("degrading (32 -> 63)"), "{out}");
+    let reports = dir.path().join("reports");
+    for format in ["md", "json"] {
+        let written = run(
+            &data,
+            &["report", "--format", format, "--as-of", "2025-01-15", "--out", reports.to_str().unwrap()],
+        );
+        assert!(written.status.success(), "{}", stderr(&written));
+    }
+    let md = std::fs::read_to_string(reports.join("report.md")).unwrap();
+    assert!(md.contains("| agent_finance_01 | pilot | high |"), "{md}");
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(reports.join("assessment.json")).unwrap()).unwrap();
+    assert_eq!(json["as_of"], "2025-01-15");
+    let bad =
+        run(&data, &["assess", "--no-save", "--config", example_dir().join("agents.json").to_str().unwrap()]);
+    assert!(stderr(&bad).contains("agents.json: TOML parse error"), "{}", stderr(&bad));
+}

@@ -13,6 +13,7 @@ pub mod blast;
 pub mod config;
 pub mod evidence;
 pub mod integration;
+pub mod report;
 pub mod risk;
 pub mod trend;
 pub mod value;

@@ -154,6 +154,13 @@ fn the_whole_assessment_of_the_example_names_its_records() {
     let config = Config::default();
     let assessment = assess(&portfolio, &config);
     assert_eq!(assessment, assess(&portfolio, &config), "same records, same as-of: same assessment");
+    let report = charter_risk::report::markdown("ops", &assessment);
+    assert_eq!(report, charter_risk::report::markdown("ops", &assess(&portfolio, &config)), "byte-identical");
+    assert!(report.contains("**agent_finance_01** (negative_roi_high_criticality)"), "{report}");
+    assert!(
+        report.contains("`ownership_review/rev_005` review_outcome = escalated by VP Finance"),
+        "{report}"
+    );
     assert!(assessment.problems.is_empty(), "{:?}", assessment.problems);
 
     // The invoice agent is escalated: negative ROI on high criticality,
