@@ -120,3 +120,23 @@ impl App {
         Ok(Assessed { assessment, saved, skipped })
     }
 }
+
+impl App {
+    /// The report's four charts (SVG) over the snapshots up to `as_of`, for
+    /// `agents` in report order.
+    pub async fn assessment_charts(
+        &self,
+        caller: &Caller,
+        workspace: &WorkspaceName,
+        as_of: Date,
+        agents: &[&str],
+    ) -> Result<Vec<(&'static str, String)>> {
+        let row = self.visible_workspace(caller, workspace).await?;
+        let mut snapshots = self.read_values(&row, RecordKind::Snapshot, pick::snapshot).await?;
+        snapshots.retain(|s| s.snapshot_date <= as_of);
+        charter_risk::charts::charts(&snapshots, agents).map_err(|problem| crate::AppError::Invalid {
+            what: "report charts".into(),
+            problems: vec![problem],
+        })
+    }
+}

@@ -783,7 +783,7 @@ pub struct AssessArgs {
 
 #[derive(Debug, Args)]
 pub struct ReportArgs {
-    /// md (report.md) or json (assessment.json); html with charts is still to come
+    /// html (report.html and the four charts as SVG files), md (report.md) or json (assessment.json)
     #[arg(long, default_value = "md")]
     pub format: String,
     /// The day assessed (default: today, UTC)

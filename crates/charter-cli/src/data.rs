@@ -760,7 +760,21 @@ pub(crate) async fn report(global: &Global, args: ReportArgs) -> Result<ExitCode
                 ("assessment.json", serde_json::to_string_pretty(&assessed.assessment)? + "\n")
             }
         }
-        other => bail!("--format {other}: expected md or json (html with charts is not built yet)"),
+        "html" => {
+            let assessed = app.assess(&caller(global), &workspace, as_of, false, &config).await?;
+            // The charts follow the 50 riskiest agents.
+            let agents: Vec<&str> =
+                assessed.assessment.agents.iter().take(50).map(|a| a.agent_id.as_str()).collect();
+            let charts = app.assessment_charts(&caller(global), &workspace, as_of, &agents).await?;
+            std::fs::create_dir_all(&args.out)
+                .with_context(|| format!("cannot create {}", args.out.display()))?;
+            for (name, svg) in &charts {
+                let path = args.out.join(name);
+                std::fs::write(&path, svg).with_context(|| format!("cannot write {}", path.display()))?;
+            }
+            ("report.html", charter_risk::report::html(workspace.as_str(), &assessed.assessment, &charts))
+        }
+        other => bail!("--format {other}: expected html, md or json"),
     };
     std::fs::create_dir_all(&args.out).with_context(|| format!("cannot create {}", args.out.display()))?;
     let path = args.out.join(name);

@@ -665,13 +665,18 @@ fn assess_and_report_on_the_example() {
     assert!(out.contains("ESCALATE agent_finance_01 [negative_roi_high_criticality]"), "{out}");
     assert!(out.contains("degrading (32 -> 63)"), "{out}");
     let reports = dir.path().join("reports");
-    for format in ["md", "json"] {
+    for format in ["md", "json", "html"] {
         let written = run(
             &data,
             &["report", "--format", format, "--as-of", "2025-01-15", "--out", reports.to_str().unwrap()],
         );
         assert!(written.status.success(), "{}", stderr(&written));
     }
+    for chart in ["risk-over-time.svg", "cost-vs-roi.svg", "failure-vs-manual.svg", "risk-heatmap.svg"] {
+        assert!(reports.join(chart).exists(), "{chart}");
+    }
+    let html = std::fs::read_to_string(reports.join("report.html")).unwrap();
+    assert!(html.contains("<figure id=\"risk-heatmap.svg\"><svg"), "the charts are inline");
     let md = std::fs::read_to_string(reports.join("report.md")).unwrap();
     assert!(md.contains("| agent_finance_01 | pilot | high |"), "{md}");
     let json: serde_json::Value =

@@ -10,6 +10,7 @@
 
 pub mod assess;
 pub mod blast;
+pub mod charts;
 pub mod config;
 pub mod evidence;
 pub mod integration;

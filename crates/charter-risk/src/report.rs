@@ -159,3 +159,72 @@ pub fn markdown(workspace: &str, assessment: &Assessment) -> String {
     }
     out
 }
+
+fn escape(text: &str) -> String {
+    text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+}
+
+/// The report as one HTML page with `charts` (name, SVG) inline.
+pub fn html(workspace: &str, assessment: &Assessment, charts: &[(&str, String)]) -> String {
+    let a = assessment;
+    let mut out = String::new();
+    let _ = write!(
+        out,
+        "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>Agent portfolio of {0} as of {1}</title>\
+         <style>body{{font-family:sans-serif;max-width:1000px;margin:2em auto;color:#222}}table{{border-collapse:collapse}}\
+         td,th{{border:1px solid #ccc;padding:4px 8px}}td.n{{text-align:right}}.ev{{color:#555;font-size:90%}}</style></head><body>\n\
+         <h1>Agent portfolio of {0} as of {1}</h1>\n",
+        escape(workspace),
+        a.as_of
+    );
+    let _ = writeln!(
+        out,
+        "<h2>Agents, riskiest first</h2>\n<table><tr><th>agent</th><th>status</th><th>risk</th><th>integration</th><th>value leakage</th><th>risk trend</th><th>HITL USD/day</th></tr>"
+    );
+    for x in &a.agents {
+        let trend = x.trends.first().map(|t| label(t.label)).unwrap_or("");
+        let _ = writeln!(
+            out,
+            "<tr><td>{}</td><td>{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td>{trend}</td><td class=\"n\">{}</td></tr>",
+            escape(&x.agent_id),
+            x.status,
+            x.risk.value,
+            x.integration.value,
+            x.value_leakage.value,
+            x.hitl_cost_per_day.map_or("-".to_owned(), |c| format!("{c:.2}"))
+        );
+    }
+    let _ = writeln!(out, "</table>\n<h2>Charts</h2>");
+    for (name, svg) in charts {
+        let _ = writeln!(out, "<figure id=\"{}\">{svg}</figure>", escape(name));
+    }
+    let _ = writeln!(out, "<h2>Escalations</h2>\n<ul>");
+    for e in &a.escalations {
+        let _ = writeln!(
+            out,
+            "<li><b>{}</b> ({}): {}<div class=\"ev\">from {}</div></li>",
+            escape(&e.subject),
+            e.rule,
+            escape(&e.message),
+            escape(&cite(&e.evidence))
+        );
+    }
+    let _ = writeln!(out, "</ul>\n<h2>Recommendations</h2>\n<ul>");
+    for r in &a.recommendations {
+        let _ = writeln!(
+            out,
+            "<li><b>{}</b> {}: {}<div class=\"ev\">from {}</div></li>",
+            r.action,
+            escape(&r.subject),
+            escape(&r.reason),
+            escape(&cite(&r.evidence))
+        );
+    }
+    let _ = writeln!(out, "</ul>\n<h2>How each score was reached</h2>\n<pre>");
+    let details = markdown(workspace, assessment);
+    if let Some(section) = details.split("## How each score was reached\n").nth(1) {
+        let _ = write!(out, "{}", escape(section));
+    }
+    let _ = writeln!(out, "</pre>\n</body></html>");
+    out
+}

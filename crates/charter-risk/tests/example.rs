@@ -241,3 +241,21 @@ fn records_for_unknown_agents_are_reported_not_scored() {
     let json = serde_json::to_string(&assessment).unwrap();
     assert!(!json.contains("NaN") && !json.contains("-0.0"), "{json}");
 }
+
+#[test]
+fn the_four_charts_are_svg_and_the_same_every_time() {
+    use charter_model::Snapshot;
+    let snapshots: Vec<Snapshot> = load("historical_snapshots.json");
+    let agents = ["agent_finance_01", "agent_sales_01", "agent_support_02"];
+    let charts = charter_risk::charts::charts(&snapshots, &agents).unwrap();
+    let names: Vec<&str> = charts.iter().map(|(name, _)| *name).collect();
+    assert_eq!(names, ["risk-over-time.svg", "cost-vs-roi.svg", "failure-vs-manual.svg", "risk-heatmap.svg"]);
+    for (name, svg) in &charts {
+        assert!(svg.starts_with("<svg") && svg.trim_end().ends_with("</svg>"), "{name}");
+    }
+    assert!(charts[0].1.contains("agent_sales_01") && charts[3].1.contains("agent_finance_01"));
+    assert!(!charts[3].1.contains("agent_support_02"), "an agent without snapshots has no heatmap row");
+    assert_eq!(charts, charter_risk::charts::charts(&snapshots, &agents).unwrap());
+    // No snapshots at all still draws (empty) charts rather than failing.
+    assert_eq!(charter_risk::charts::charts(&[], &agents).unwrap().len(), 4);
+}
