@@ -169,3 +169,21 @@ pub(crate) async fn assessment(
         app.assess(&caller, &workspace(&name)?, as_of, false, &charter_risk::Config::default()).await?;
     Ok(Json(assessed.assessment).into_response())
 }
+
+/// `GET /workspaces/{ws}/report`: the executive report as an HTML page with
+/// its four charts, as of `?as_of=` (default today); saves nothing.
+pub(crate) async fn report_page(
+    State(app): State<App>,
+    Authenticated(caller): Authenticated,
+    Path(name): Path<String>,
+    Query(query): Query<AssessmentQuery>,
+) -> Result<Response, ApiError> {
+    use charter_app::Clock as _;
+    let workspace = workspace(&name)?;
+    let as_of = query.as_of.unwrap_or_else(|| charter_app::SystemClock.now().date());
+    let assessed = app.assess(&caller, &workspace, as_of, false, &charter_risk::Config::default()).await?;
+    let agents: Vec<&str> = assessed.assessment.agents.iter().take(50).map(|a| a.agent_id.as_str()).collect();
+    let charts = app.assessment_charts(&caller, &workspace, as_of, &agents).await?;
+    let page = charter_risk::report::html(workspace.as_str(), &assessed.assessment, &charts);
+    Ok(([(header::CONTENT_TYPE, "text/html; charset=utf-8")], page).into_response())
+}

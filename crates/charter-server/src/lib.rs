@@ -84,6 +84,7 @@ pub fn router(app: App, limits: Limits) -> Router {
         .route("/healthz", get(routes::healthz))
         .route("/readyz", get(routes::readyz))
         .route("/openapi.json", get(routes::openapi))
+        .route("/workspaces/{workspace}/report", get(data::report_page))
         .nest("/v1", api)
         .fallback(routes::fallback)
         .layer(DefaultBodyLimit::max(limits.body_bytes))
