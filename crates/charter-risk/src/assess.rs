@@ -144,32 +144,44 @@ pub fn assess(portfolio: &Portfolio<'_>, config: &Config) -> Assessment {
 
     let systems: BTreeMap<&str, &System> =
         portfolio.systems.iter().map(|s| (s.system_id.as_str(), s)).collect();
+    // Every layer grouped by agent once, so each agent reads only its own records.
+    fn group<T>(records: &[T], agent: impl Fn(&T) -> &str) -> BTreeMap<&str, Vec<&T>> {
+        let mut groups: BTreeMap<&str, Vec<&T>> = BTreeMap::new();
+        for record in records {
+            groups.entry(agent(record)).or_default().push(record);
+        }
+        groups
+    }
     let signals: Vec<RiskSignal> =
         portfolio.signals.iter().filter(|s| s.detected_at.date() <= as_of).cloned().collect();
+    let signals_of = group(&signals, |s| s.agent_id.as_str());
+    let snapshots_of = group(portfolio.snapshots, |s| s.agent_id.as_str());
+    let values_of = group(portfolio.values, |v| v.agent_id.as_str());
+    let reviews_of = group(portfolio.reviews, |r| r.agent_id.as_str());
+    let workflows_of = group(portfolio.workflows, |w| w.agent_id.as_str());
+    let kpi_of = group(portfolio.kpis, |k| k.agent_id.as_str());
     let mut agents = Vec::new();
     let mut escalations = Vec::new();
     let mut recommendations = Vec::new();
     for agent in portfolio.agents {
         let id = agent.agent_id.as_str();
-        let snapshots: Vec<&Snapshot> = portfolio
-            .snapshots
-            .iter()
-            .filter(|s| s.agent_id.as_str() == id && s.snapshot_date <= as_of)
+        let snapshots: Vec<&Snapshot> = snapshots_of
+            .get(id)
+            .into_iter()
+            .flatten()
+            .copied()
+            .filter(|s| s.snapshot_date <= as_of)
             .collect();
         let (snapshots, duplicate) = history(id, snapshots);
         problems.extend(duplicate);
-        let values: Vec<&ValueRecord> = portfolio
-            .values
-            .iter()
-            .filter(|v| v.agent_id.as_str() == id && v.period_start <= as_of)
-            .collect();
-        let reviews: Vec<&OwnershipReview> = portfolio
-            .reviews
-            .iter()
-            .filter(|r| r.agent_id.as_str() == id && r.review_date <= as_of)
-            .collect();
-        let workflows: Vec<&Workflow> =
-            portfolio.workflows.iter().filter(|w| w.agent_id.as_str() == id).collect();
+        let values: Vec<&ValueRecord> =
+            values_of.get(id).into_iter().flatten().copied().filter(|v| v.period_start <= as_of).collect();
+        let reviews: Vec<&OwnershipReview> =
+            reviews_of.get(id).into_iter().flatten().copied().filter(|r| r.review_date <= as_of).collect();
+        let workflows: Vec<&Workflow> = workflows_of.get(id).cloned().unwrap_or_default();
+        let own_workflows: Vec<Workflow> = workflows.iter().map(|w| (*w).clone()).collect();
+        let own_signals: Vec<RiskSignal> =
+            signals_of.get(id).into_iter().flatten().map(|s| (*s).clone()).collect();
 
         let (integration, flags) = integration_score(agent, &systems, config);
         let (leakage, value_findings) = value_leakage(&values, config);
@@ -197,8 +209,8 @@ pub fn assess(portfolio: &Portfolio<'_>, config: &Config) -> Assessment {
         let risk = risk_score(
             &RiskInputs {
                 agent,
-                signals: &signals,
-                workflows: portfolio.workflows,
+                signals: &own_signals,
+                workflows: &own_workflows,
                 reviews: &reviews,
                 manual_minutes: manual.as_ref().map(|(m, e)| (*m, e)),
                 as_of,
@@ -229,8 +241,7 @@ pub fn assess(portfolio: &Portfolio<'_>, config: &Config) -> Assessment {
             "criticality",
             agent.criticality.map_or("absent".into(), |c| c.to_string()),
         );
-        let roi =
-            portfolio.kpis.iter().find(|k| k.agent_id.as_str() == id).and_then(|k| k.kpis.roi_estimate_usd);
+        let roi = kpi_of.get(id).and_then(|k| k.first()).and_then(|k| k.kpis.roi_estimate_usd);
         if high && roi.is_some_and(|r| r < 0.0) {
             let mut evidence = vec![
                 criticality.clone(),

@@ -74,8 +74,14 @@ pub fn trend(
     threshold: f64,
     min_snapshots: usize,
 ) -> Trend {
+    // A trend is read from its first and last snapshots: those are its evidence.
+    let ends = match history {
+        [] => Vec::new(),
+        [only] => vec![*only],
+        [first, .., last] => vec![*first, *last],
+    };
     let evidence: Vec<Evidence> =
-        history.iter().map(|s| Evidence::new("snapshot", s.key(), metric, value(s))).collect();
+        ends.iter().map(|s| Evidence::new("snapshot", s.key(), metric, value(s))).collect();
     let first = history.first().map(|s| value(s));
     let last = history.last().map(|s| value(s));
     let change = first.zip(last).map(|(a, b)| round1(b - a));
