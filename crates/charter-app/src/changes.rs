@@ -92,9 +92,10 @@ impl App {
                 let schema = proposal.schema(current);
                 let mut next = current.clone();
                 next.set_schema(schema.clone());
+                let next = Record::from(next);
                 let mut problems: Vec<String> =
-                    crate::records::rule_problems(&Record::from(next.clone())).iter().map(ToString::to_string).collect();
-                for reference in Record::from(next.clone()).references() {
+                    crate::records::rule_problems(&next).iter().map(ToString::to_string).collect();
+                for reference in next.references() {
                     if reference.kind == RecordKind::Dataset
                         && !datasets.iter().any(|d| d.dataset_id.as_str() == reference.id)
                     {

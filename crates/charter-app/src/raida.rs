@@ -231,7 +231,8 @@ impl App {
                 let record = Record::from(item);
                 crate::records::invalid(&record)?;
                 let id = record.id();
-                crate::audit::write_records(tx, &row, &actor, at, &[item_write_record(&record)]).await?;
+                let write = RecordWrite::create(RecordKind::Raida, id.clone(), record.to_canonical_json());
+                crate::audit::write_records(tx, &row, &actor, at, &[write]).await?;
                 Ok(RecordView {
                     kind: RecordKind::Raida,
                     id,
@@ -290,8 +291,4 @@ impl App {
         let patch = RaidaPatch { status: Some(RaidaStatus::Closed), ..RaidaPatch::default() };
         self.raida_update(caller, workspace, id, patch).await
     }
-}
-
-fn item_write_record(record: &Record) -> RecordWrite {
-    RecordWrite::create(RecordKind::Raida, record.id(), record.to_canonical_json())
 }

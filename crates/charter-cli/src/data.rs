@@ -71,27 +71,14 @@ pub(crate) async fn dataset(global: &Global, command: DatasetCommand) -> Result<
         }
         DatasetCommand::List => {
             let runs = app.quality_runs(&caller(global), &workspace, None).await?;
-            let mut datasets = Vec::new();
-            let mut after: Option<String> = None;
-            loop {
-                let page = app
-                    .list_records(
-                        &caller(global),
-                        &workspace,
-                        RecordKind::Dataset,
-                        after.as_deref(),
-                        charter_app::MAX_PAGE,
-                    )
-                    .await?;
-                datasets.extend(page.items.into_iter().filter_map(|v| match v.record {
+            let datasets: Vec<Dataset> = crate::all_records(&app, global, &workspace, RecordKind::Dataset)
+                .await?
+                .into_iter()
+                .filter_map(|v| match v.record {
                     Record::Dataset(d) => Some(*d),
                     _ => None,
-                }));
-                match page.next_after {
-                    Some(next) => after = Some(next),
-                    None => break,
-                }
-            }
+                })
+                .collect();
             match global.output {
                 Output::Json => print_json(&datasets)?,
                 Output::Table => {

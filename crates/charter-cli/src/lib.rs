@@ -462,6 +462,27 @@ async fn serve_until_signal(
     Ok(ExitCode::SUCCESS)
 }
 
+/// Every record of `kind` in `workspace`, page after page.
+pub(crate) async fn all_records(
+    app: &App,
+    global: &Global,
+    workspace: &WorkspaceName,
+    kind: RecordKind,
+) -> Result<Vec<RecordView>> {
+    let mut views = Vec::new();
+    let mut after: Option<String> = None;
+    loop {
+        let page = app
+            .list_records(&caller(global), workspace, kind, after.as_deref(), charter_app::MAX_PAGE)
+            .await?;
+        views.extend(page.items);
+        match page.next_after {
+            Some(next) => after = Some(next),
+            None => return Ok(views),
+        }
+    }
+}
+
 pub(crate) fn print_json<T: serde::Serialize>(value: &T) -> Result<()> {
     let mut out = std::io::stdout().lock();
     serde_json::to_writer_pretty(&mut out, value)?;

@@ -21,24 +21,8 @@ async fn all_operations(
     global: &Global,
     workspace: &charter_model::WorkspaceName,
 ) -> Result<Vec<Operation>> {
-    let mut operations = Vec::new();
-    let mut after: Option<String> = None;
-    loop {
-        let page = app
-            .list_records(
-                &caller(global),
-                workspace,
-                RecordKind::Operation,
-                after.as_deref(),
-                charter_app::MAX_PAGE,
-            )
-            .await?;
-        operations.extend(page.items.iter().filter_map(|view| operation(&view.record)).cloned());
-        match page.next_after {
-            Some(next) => after = Some(next),
-            None => return Ok(operations),
-        }
-    }
+    let views = crate::all_records(app, global, workspace, RecordKind::Operation).await?;
+    Ok(views.iter().filter_map(|view| operation(&view.record)).cloned().collect())
 }
 
 pub(crate) async fn run(global: &Global, command: OpCommand) -> Result<ExitCode> {

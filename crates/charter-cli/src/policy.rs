@@ -263,24 +263,7 @@ pub(crate) async fn grant(global: &Global, command: GrantCommand) -> Result<Exit
             }
         }
         GrantCommand::List { all } => {
-            let mut views = Vec::new();
-            let mut after: Option<String> = None;
-            loop {
-                let page = app
-                    .list_records(
-                        &caller(global),
-                        &workspace,
-                        RecordKind::Grant,
-                        after.as_deref(),
-                        charter_app::MAX_PAGE,
-                    )
-                    .await?;
-                views.extend(page.items);
-                match page.next_after {
-                    Some(next) => after = Some(next),
-                    None => break,
-                }
-            }
+            let mut views = crate::all_records(&app, global, &workspace, RecordKind::Grant).await?;
             let now = now();
             views.retain(|view| all || grant_state(view, now) == "holds");
             match global.output {

@@ -40,6 +40,19 @@ pub struct Component {
     pub evidence: Vec<Evidence>,
 }
 
+impl Component {
+    /// A component before scoring: its points are set by [`Score`].
+    pub fn new(
+        name: &'static str,
+        weight: f64,
+        penalty: f64,
+        detail: String,
+        evidence: Vec<Evidence>,
+    ) -> Self {
+        Component { name, weight, penalty, points: 0.0, detail, evidence }
+    }
+}
+
 /// A score from 0 to 100 and its components.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Score {

@@ -116,16 +116,6 @@ pub struct RiskInputs<'a> {
     pub as_of: Date,
 }
 
-fn component(
-    name: &'static str,
-    weight: f64,
-    penalty: f64,
-    detail: String,
-    evidence: Vec<Evidence>,
-) -> Component {
-    Component { name, weight, penalty, points: 0.0, detail, evidence }
-}
-
 /// The risk score of one agent.
 pub fn risk_score(inputs: &RiskInputs<'_>, config: &Config) -> Score {
     let weights = &config.risk;
@@ -135,7 +125,7 @@ pub fn risk_score(inputs: &RiskInputs<'_>, config: &Config) -> Score {
         inputs.signals.iter().filter(|s| s.agent_id == agent.agent_id).cloned().collect();
     let ranked = rank_risks(&own, inputs.workflows);
     let signal_points: f64 = ranked.iter().map(|r| r.priority * factor).sum();
-    let signals = component(
+    let signals = Component::new(
         "signals",
         weights.signals,
         signal_points,
@@ -154,7 +144,7 @@ pub fn risk_score(inputs: &RiskInputs<'_>, config: &Config) -> Score {
     let flows: Vec<&Workflow> = inputs.workflows.iter().filter(|w| w.agent_id == agent.agent_id).collect();
     let worst = flows.iter().max_by(|a, b| a.failure_rate_7d.total_cmp(&b.failure_rate_7d));
     let failure = match worst {
-        Some(w) => component(
+        Some(w) => Component::new(
             "failure_rate",
             weights.failure_rate,
             w.failure_rate_7d / config.failure_rate_full * 100.0,
@@ -164,12 +154,12 @@ pub fn risk_score(inputs: &RiskInputs<'_>, config: &Config) -> Score {
             ),
             vec![Evidence::new("workflow", w.workflow_id.as_str(), "failure_rate_7d", w.failure_rate_7d)],
         ),
-        None => component("failure_rate", weights.failure_rate, 0.0, "no workflow".into(), Vec::new()),
+        None => Component::new("failure_rate", weights.failure_rate, 0.0, "no workflow".into(), Vec::new()),
     };
 
     let hitl_flows: Vec<&&Workflow> = flows.iter().filter(|w| w.human_in_the_loop).collect();
     let hitl = if hitl_flows.is_empty() {
-        component("hitl", weights.hitl, 0.0, "no workflow has a human in the loop".into(), Vec::new())
+        Component::new("hitl", weights.hitl, 0.0, "no workflow has a human in the loop".into(), Vec::new())
     } else {
         let mut evidence: Vec<Evidence> = hitl_flows
             .iter()
@@ -187,7 +177,7 @@ pub fn risk_score(inputs: &RiskInputs<'_>, config: &Config) -> Score {
             }
             (None, None) => config.hitl_minutes_full / 2.0,
         };
-        component(
+        Component::new(
             "hitl",
             weights.hitl,
             minutes / config.hitl_minutes_full * 100.0,
@@ -234,7 +224,7 @@ pub fn risk_score(inputs: &RiskInputs<'_>, config: &Config) -> Score {
         ));
     }
     penalty += config.points_per_escalation * escalations.len() as f64;
-    let ownership = component(
+    let ownership = Component::new(
         "ownership_friction",
         weights.ownership_friction,
         penalty,

@@ -32,16 +32,6 @@ fn shortfall(expected: f64, actual: f64) -> f64 {
     }
 }
 
-fn component(
-    name: &'static str,
-    weight: f64,
-    penalty: f64,
-    detail: String,
-    evidence: Vec<Evidence>,
-) -> Component {
-    Component { name, weight, penalty, points: 0.0, detail, evidence }
-}
-
 /// The value-leakage score of one agent from its value records (any
 /// order): the latest period against its expectation, and manual minutes
 /// from the first period to the latest.
@@ -51,11 +41,15 @@ pub fn value_leakage(records: &[&ValueRecord], config: &Config) -> (Score, Vec<V
     sorted.sort_by_key(|r| (r.period_start, r.period_end));
     let mut findings = Vec::new();
     let Some(latest) = sorted.last() else {
-        let none = |name| component(name, 0.0, 0.0, "no expected-vs-actual value record".into(), Vec::new());
-        return (
-            Score::sum(vec![none("roi_shortfall"), none("cost_overrun"), none("manual_growth")]),
-            findings,
-        );
+        let none = |name, weight| {
+            Component::new(name, weight, 0.0, "no expected-vs-actual value record".into(), Vec::new())
+        };
+        let components = vec![
+            none("roi_shortfall", weights.roi_shortfall),
+            none("cost_overrun", weights.cost_overrun),
+            none("manual_growth", weights.manual_growth),
+        ];
+        return (Score::sum(components), findings);
     };
     let key = latest.key();
     let field = |field: &'static str, value: Option<f64>| {
@@ -81,7 +75,7 @@ pub fn value_leakage(records: &[&ValueRecord], config: &Config) -> (Score, Vec<V
                     evidence: evidence.clone(),
                 });
             }
-            component(
+            Component::new(
                 "roi_shortfall",
                 weights.roi_shortfall,
                 shortfall(expected, actual),
@@ -89,7 +83,7 @@ pub fn value_leakage(records: &[&ValueRecord], config: &Config) -> (Score, Vec<V
                 evidence,
             )
         }
-        (expected, actual) => component(
+        (expected, actual) => Component::new(
             "roi_shortfall",
             weights.roi_shortfall,
             0.0,
@@ -122,7 +116,7 @@ pub fn value_leakage(records: &[&ValueRecord], config: &Config) -> (Score, Vec<V
                     evidence: evidence.clone(),
                 });
             }
-            component(
+            Component::new(
                 "cost_overrun",
                 weights.cost_overrun,
                 penalty,
@@ -130,7 +124,7 @@ pub fn value_leakage(records: &[&ValueRecord], config: &Config) -> (Score, Vec<V
                 evidence,
             )
         }
-        (expected, actual) => component(
+        (expected, actual) => Component::new(
             "cost_overrun",
             weights.cost_overrun,
             0.0,
@@ -158,7 +152,7 @@ pub fn value_leakage(records: &[&ValueRecord], config: &Config) -> (Score, Vec<V
                     evidence: evidence.clone(),
                 });
             }
-            component(
+            Component::new(
                 "manual_growth",
                 weights.manual_growth,
                 growth.max(0.0),
@@ -166,7 +160,7 @@ pub fn value_leakage(records: &[&ValueRecord], config: &Config) -> (Score, Vec<V
                 evidence,
             )
         }
-        _ => component(
+        _ => Component::new(
             "manual_growth",
             weights.manual_growth,
             0.0,
