@@ -1,15 +1,24 @@
 //! The portfolio assessment as a use case (`charter assess`): the nine
 //! data layers read from the store, `charter-risk`'s assessment as of a
-//! date, and — the seed's "snapshot save step" — one snapshot per agent
-//! for that date, so later trends see it beside the imported ones.
+//! date with the workspace's scoring configuration, and — the seed's
+//! "snapshot save step" — one snapshot per agent for that date, so later
+//! trends see it beside the imported ones. Also the executive report
+//! (`charter report`, `GET /workspaces/{ws}/report`), built here once for
+//! both.
 
-use charter_model::{Date, Record, RecordKind, Snapshot, WorkspaceName};
+use std::collections::BTreeMap;
+use std::str::FromStr;
+
+use charter_model::{
+    Agent, Date, KpiRecord, OwnershipReview, Record, RecordKind, RiskSettings, RiskSignal, Snapshot, System,
+    ValueRecord, Workflow, WorkspaceName,
+};
 use charter_risk::{Assessment, Config, Portfolio};
+use charter_store::WorkspaceRow;
 use serde::Serialize;
 
 use crate::audit::RecordWrite;
-use crate::data::pick;
-use crate::{App, Caller, Result};
+use crate::{App, AppError, Caller, Result};
 
 /// An assessment and what was saved of it.
 #[derive(Debug, Clone, Serialize)]
@@ -22,76 +31,154 @@ pub struct Assessed {
     pub skipped: Vec<String>,
 }
 
+/// Every record an assessment reads, as stored.
+#[derive(Debug, Clone, Default)]
+pub struct PortfolioRecords {
+    /// Agents.
+    pub agents: Vec<Agent>,
+    /// Systems.
+    pub systems: Vec<System>,
+    /// Workflows.
+    pub workflows: Vec<Workflow>,
+    /// KPI records.
+    pub kpis: Vec<KpiRecord>,
+    /// Risk signals.
+    pub signals: Vec<RiskSignal>,
+    /// Snapshots, imported and saved.
+    pub snapshots: Vec<Snapshot>,
+    /// Expected-vs-actual value records.
+    pub values: Vec<ValueRecord>,
+    /// Owner reviews.
+    pub reviews: Vec<OwnershipReview>,
+}
+
+impl PortfolioRecords {
+    /// The portfolio as of `as_of`.
+    pub fn portfolio(&self, as_of: Date) -> Portfolio<'_> {
+        Portfolio {
+            agents: &self.agents,
+            systems: &self.systems,
+            workflows: &self.workflows,
+            kpis: &self.kpis,
+            signals: &self.signals,
+            snapshots: &self.snapshots,
+            values: &self.values,
+            reviews: &self.reviews,
+            as_of,
+        }
+    }
+}
+
+/// The formats of the executive report.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReportFormat {
+    /// `report.html` with the four charts inline, and the charts as SVG files.
+    Html,
+    /// `report.md`.
+    Markdown,
+    /// `assessment.json`: the whole assessment, compact (one line).
+    Json,
+}
+
+impl FromStr for ReportFormat {
+    type Err = String;
+
+    fn from_str(text: &str) -> std::result::Result<Self, String> {
+        match text {
+            "html" => Ok(ReportFormat::Html),
+            "md" | "markdown" => Ok(ReportFormat::Markdown),
+            "json" => Ok(ReportFormat::Json),
+            other => Err(format!("expected html, md or json, got \"{other}\"")),
+        }
+    }
+}
+
+/// Agents whose risk the report's charts follow: the riskiest ones.
+pub const CHARTED_AGENTS: usize = 50;
+
+/// The report: its files as (name, content), the main one first.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Report {
+    /// Files, the report itself first (`report.html`, `report.md` or
+    /// `assessment.json`), then any charts.
+    pub files: Vec<(String, String)>,
+}
+
 impl App {
-    /// Assesses the workspace's portfolio as of `as_of` with `config`; with
-    /// `save`, also writes one snapshot per agent for that date (in one
-    /// transaction; snapshots already holding the same figures are left
-    /// alone).
+    /// Every record the workspace's assessment reads.
+    pub async fn portfolio_records(
+        &self,
+        caller: &Caller,
+        workspace: &WorkspaceName,
+    ) -> Result<PortfolioRecords> {
+        let row = self.visible_workspace(caller, workspace).await?;
+        self.read_portfolio(&row).await
+    }
+
+    async fn read_portfolio(&self, row: &WorkspaceRow) -> Result<PortfolioRecords> {
+        Ok(PortfolioRecords {
+            agents: self.read_values(row).await?,
+            systems: self.read_values(row).await?,
+            workflows: self.read_values(row).await?,
+            kpis: self.read_values(row).await?,
+            signals: self.read_values(row).await?,
+            snapshots: self.read_values(row).await?,
+            values: self.read_values(row).await?,
+            reviews: self.read_values(row).await?,
+        })
+    }
+
+    /// The workspace's scoring configuration: its `risk_settings` record
+    /// over the defaults, or the defaults.
+    pub async fn risk_config(&self, caller: &Caller, workspace: &WorkspaceName) -> Result<Config> {
+        let row = self.visible_workspace(caller, workspace).await?;
+        self.workspace_risk_config(&row).await
+    }
+
+    async fn workspace_risk_config(&self, row: &WorkspaceRow) -> Result<Config> {
+        let Some(stored) = self.store.record(row.id, RecordKind::RiskSettings, "default").await? else {
+            return Ok(Config::default());
+        };
+        let settings: RiskSettings = serde_json::from_str(&stored.body).map_err(|_| {
+            AppError::Store(charter_store::StoreError::Corrupt(
+                "risk_settings \"default\" does not parse".into(),
+            ))
+        })?;
+        Config::from_json(&settings.config).map_err(|problems| AppError::Invalid {
+            what: "risk_settings \"default\"".into(),
+            problems: problems.into_iter().map(|p| format!("config.{p}")).collect(),
+        })
+    }
+
+    /// Assesses the workspace's portfolio as of `as_of` with `config` (the
+    /// workspace's own when `None`); with `save`, also writes one snapshot
+    /// per agent for that date (in one transaction; snapshots already
+    /// holding the same figures are left alone).
     pub async fn assess(
         &self,
         caller: &Caller,
         workspace: &WorkspaceName,
         as_of: Date,
         save: bool,
-        config: &Config,
+        config: Option<&Config>,
     ) -> Result<Assessed> {
         let row = self.visible_workspace(caller, workspace).await?;
         if save {
             caller.require_writer(RecordKind::Snapshot)?;
         }
-        let agents = self.read_values(&row, RecordKind::Agent, pick::agent).await?;
-        let systems = self.read_values(&row, RecordKind::System, pick::system).await?;
-        let workflows = self.read_values(&row, RecordKind::Workflow, pick::workflow).await?;
-        let kpis = self.read_values(&row, RecordKind::Kpi, pick::kpi).await?;
-        let signals = self.read_values(&row, RecordKind::RiskSignal, pick::risk_signal).await?;
-        let snapshots = self.read_values(&row, RecordKind::Snapshot, pick::snapshot).await?;
-        let values = self.read_values(&row, RecordKind::ValueRecord, pick::value_record).await?;
-        let reviews = self.read_values(&row, RecordKind::OwnershipReview, pick::ownership_review).await?;
-        let portfolio = Portfolio {
-            agents: &agents,
-            systems: &systems,
-            workflows: &workflows,
-            kpis: &kpis,
-            signals: &signals,
-            snapshots: &snapshots,
-            values: &values,
-            reviews: &reviews,
-            as_of,
+        let config = match config {
+            Some(config) => config.clone(),
+            None => self.workspace_risk_config(&row).await?,
         };
-        let assessment = charter_risk::assess(&portfolio, config);
-        let (mut saved, mut skipped) = (Vec::new(), Vec::new());
+        let records = self.read_portfolio(&row).await?;
+        let assessment = charter_risk::assess(&records.portfolio(as_of), &config);
         if !save {
-            return Ok(Assessed { assessment, saved, skipped });
+            return Ok(Assessed { assessment, saved: Vec::new(), skipped: Vec::new() });
         }
-        let mut fresh = Vec::new();
-        for agent in &assessment.agents {
-            let kpi = kpis.iter().find(|k| k.agent_id.as_str() == agent.agent_id).map(|k| &k.kpis);
-            let (Some(cost), Some(roi)) =
-                (kpi.and_then(|k| k.cost_usd_30d), kpi.and_then(|k| k.roi_estimate_usd))
-            else {
-                skipped.push(format!(
-                    "{}: no KPI record with cost_usd_30d and roi_estimate_usd",
-                    agent.agent_id
-                ));
-                continue;
-            };
-            let Ok(agent_id) = agent.agent_id.parse() else { continue };
-            fresh.push(Snapshot {
-                agent_id,
-                cost_usd_30d: cost,
-                // No workflow fails: 0%; no manual minutes reported: none spent.
-                failure_rate_7d: agent.failure_rate_7d.unwrap_or(0.0),
-                integration_score: agent.integration.value,
-                manual_minutes_per_run: agent.manual_minutes_per_run.unwrap_or(0.0),
-                risk_score: agent.risk.value,
-                roi_estimate_usd: roi,
-                snapshot_date: as_of,
-                value_leakage_score: agent.value_leakage.value,
-            });
-        }
+        let (fresh, skipped) = snapshots_of(&assessment, &records.kpis);
         let at = self.clock.now();
         let (actor, target) = (caller.actor().to_owned(), row.clone());
-        saved = self
+        let saved = self
             .write(&row, move |_app, tx| {
                 let (row, actor, fresh) = (target.clone(), actor.clone(), fresh.clone());
                 Box::pin(async move {
@@ -119,24 +206,84 @@ impl App {
             .await?;
         Ok(Assessed { assessment, saved, skipped })
     }
-}
 
-impl App {
-    /// The report's four charts (SVG) over the snapshots up to `as_of`, for
-    /// `agents` in report order.
-    pub async fn assessment_charts(
+    /// The executive report as of `as_of` in `format`, with `config` (the
+    /// workspace's own when `None`). Saves nothing. The same records and
+    /// date give the same bytes.
+    pub async fn report(
         &self,
         caller: &Caller,
         workspace: &WorkspaceName,
         as_of: Date,
-        agents: &[&str],
-    ) -> Result<Vec<(&'static str, String)>> {
+        config: Option<&Config>,
+        format: ReportFormat,
+    ) -> Result<Report> {
         let row = self.visible_workspace(caller, workspace).await?;
-        let mut snapshots = self.read_values(&row, RecordKind::Snapshot, pick::snapshot).await?;
-        snapshots.retain(|s| s.snapshot_date <= as_of);
-        charter_risk::charts::charts(&snapshots, agents).map_err(|problem| crate::AppError::Invalid {
-            what: "report charts".into(),
-            problems: vec![problem],
-        })
+        let config = match config {
+            Some(config) => config.clone(),
+            None => self.workspace_risk_config(&row).await?,
+        };
+        let records = self.read_portfolio(&row).await?;
+        let assessment = charter_risk::assess(&records.portfolio(as_of), &config);
+        let name = workspace.as_str();
+        let files = match format {
+            ReportFormat::Json => {
+                // Compact: the full assessment of a large portfolio is big
+                // enough that indentation would double it.
+                let mut json = serde_json::to_string(&assessment).map_err(|error| AppError::Invalid {
+                    what: "assessment".into(),
+                    problems: vec![error.to_string()],
+                })?;
+                json.push('\n');
+                vec![("assessment.json".to_owned(), json)]
+            }
+            ReportFormat::Markdown => {
+                vec![("report.md".to_owned(), charter_risk::report::markdown(name, &assessment))]
+            }
+            ReportFormat::Html => {
+                let agents: Vec<&str> =
+                    assessment.agents.iter().take(CHARTED_AGENTS).map(|a| a.agent_id.as_str()).collect();
+                let charts =
+                    charter_risk::charts::charts(&records.snapshots, &agents, as_of).map_err(|problem| {
+                        AppError::Invalid { what: "report charts".into(), problems: vec![problem] }
+                    })?;
+                let page = charter_risk::report::html(name, &assessment, &charts);
+                let mut files = vec![("report.html".to_owned(), page)];
+                files.extend(charts.into_iter().map(|(name, svg)| (name.to_owned(), svg)));
+                files
+            }
+        };
+        Ok(Report { files })
     }
+}
+
+/// The snapshot of each assessed agent for the day assessed, and the agents
+/// that get none (no KPI record with cost and ROI: a snapshot is never made
+/// up).
+fn snapshots_of(assessment: &Assessment, kpis: &[KpiRecord]) -> (Vec<Snapshot>, Vec<String>) {
+    let kpis: BTreeMap<&str, &KpiRecord> = kpis.iter().map(|k| (k.agent_id.as_str(), k)).collect();
+    let (mut fresh, mut skipped) = (Vec::new(), Vec::new());
+    for agent in &assessment.agents {
+        let kpi = kpis.get(agent.agent_id.as_str()).map(|k| &k.kpis);
+        let (Some(cost), Some(roi)) =
+            (kpi.and_then(|k| k.cost_usd_30d), kpi.and_then(|k| k.roi_estimate_usd))
+        else {
+            skipped.push(format!("{}: no KPI record with cost_usd_30d and roi_estimate_usd", agent.agent_id));
+            continue;
+        };
+        let Ok(agent_id) = agent.agent_id.parse() else { continue };
+        fresh.push(Snapshot {
+            agent_id,
+            cost_usd_30d: cost,
+            // No workflow fails: 0%; no manual minutes reported: none spent.
+            failure_rate_7d: agent.failure_rate_7d.unwrap_or(0.0),
+            integration_score: agent.integration.value,
+            manual_minutes_per_run: agent.manual_minutes_per_run.unwrap_or(0.0),
+            risk_score: agent.risk.value,
+            roi_estimate_usd: roi,
+            snapshot_date: assessment.as_of,
+            value_leakage_score: agent.value_leakage.value,
+        });
+    }
+    (fresh, skipped)
 }

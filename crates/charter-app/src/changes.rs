@@ -316,7 +316,7 @@ impl App {
     ) -> Result<Vec<Notification>> {
         let row = self.visible_workspace(caller, workspace).await?;
         let pending: Vec<Notification> = self
-            .read_values(&row, RecordKind::Notification, pick::notification)
+            .read_values::<Notification>(&row)
             .await?
             .into_iter()
             .filter(|n| n.delivery.as_ref().is_some_and(|d| d.status == DeliveryStatus::Pending))
@@ -379,7 +379,7 @@ impl App {
         dataset: Option<&str>,
     ) -> Result<Vec<Change>> {
         let row = self.visible_workspace(caller, workspace).await?;
-        let mut changes = self.read_values(&row, RecordKind::Change, pick::change).await?;
+        let mut changes: Vec<Change> = self.read_values(&row).await?;
         changes.retain(|c| dataset.is_none_or(|d| c.dataset_affected.as_str() == d));
         changes.sort_by(|a, b| b.change_id.as_str().cmp(a.change_id.as_str()));
         Ok(changes)

@@ -6,7 +6,7 @@
 use charter_data::gates::{Gate, Promotion, promotion_gates};
 use charter_model::data::DataSettings;
 use charter_model::{
-    AgentStatus, Change, Dataset, DatasetScope, QualityRun, Record, RecordKind, WorkspaceName,
+    AgentStatus, Change, Dataset, DatasetScope, QualityRun, Record, RecordKind, RecordValue, WorkspaceName,
 };
 use charter_store::{WorkspaceRow, WriteTx};
 use serde::Serialize;
@@ -69,12 +69,9 @@ pub(crate) async fn load_one<T>(
 
 /// Pickers for [`load_all`].
 pub(crate) mod pick {
-    use charter_model::data::{Change, DataSettings, Notification, QualityRun};
+    use charter_model::data::{Change, DataSettings, QualityRun};
     use charter_model::grant::Grant;
-    use charter_model::{
-        Agent, Dataset, KpiRecord, OwnershipReview, Policy, Procedure, RaidaItem, Record, RiskSignal,
-        Snapshot, System, Team, ValueRecord, Workflow,
-    };
+    use charter_model::{Agent, Dataset, Policy, Procedure, RaidaItem, Record, Team, Workflow};
 
     macro_rules! pickers {
         ($($name:ident: $variant:ident => $ty:ty),+ $(,)?) => {$(
@@ -93,24 +90,10 @@ pub(crate) mod pick {
         grant: Grant => Grant,
         team: Team => Team,
         change: Change => Change,
-        notification: Notification => Notification,
         quality_run: QualityRun => QualityRun,
         raida: Raida => RaidaItem,
         data_settings: DataSettings => DataSettings,
-        system: System => System,
-        kpi: Kpi => KpiRecord,
-        risk_signal: RiskSignal => RiskSignal,
-        value_record: ValueRecord => ValueRecord,
-        ownership_review: OwnershipReview => OwnershipReview,
     );
-
-    /// Snapshots are stored unboxed.
-    pub(crate) fn snapshot(record: Record) -> Option<Snapshot> {
-        match record {
-            Record::Snapshot(value) => Some(value),
-            _ => None,
-        }
-    }
 }
 
 /// The workspace's data settings (defaults when it has none).
@@ -143,33 +126,18 @@ fn invalid(what: String, problems: Vec<String>) -> AppError {
 }
 
 impl App {
-    /// Every record of `kind` in the workspace, decoded with `pick`, read
-    /// outside any write transaction.
-    pub(crate) async fn read_values<T>(
-        &self,
-        row: &WorkspaceRow,
-        kind: RecordKind,
-        pick: fn(Record) -> Option<T>,
-    ) -> Result<Vec<T>> {
-        const PAGE: u32 = 5_000;
+    /// Every record of type `T` in the workspace, in id order, read outside
+    /// any write transaction and decoded straight into its type while the
+    /// database streams the rows.
+    pub(crate) async fn read_values<T: RecordValue>(&self, row: &WorkspaceRow) -> Result<Vec<T>> {
         let mut all = Vec::new();
-        let mut after: Option<String> = None;
-        loop {
-            let page = self.store.records(row.id, kind, after.as_deref(), PAGE).await?;
-            let full = page.len() == PAGE as usize;
-            for stored in page {
-                let value = kind
-                    .parse_json(&stored.body)
-                    .ok()
-                    .and_then(pick)
-                    .ok_or_else(|| corrupt(kind, &stored.id))?;
-                all.push(value);
-                after = Some(stored.id);
-            }
-            if !full {
-                return Ok(all);
-            }
-        }
+        self.store
+            .visit_values(row.id, T::KIND, |id, body| {
+                all.push(serde_json::from_str(body).map_err(|_| corrupt(T::KIND, id))?);
+                Ok::<_, AppError>(())
+            })
+            .await?;
+        Ok(all)
     }
 
     /// PROC-CREATE-DATASET: registers a dataset in DRAFT at schema version

@@ -148,7 +148,7 @@ impl App {
         dataset: Option<&str>,
     ) -> Result<Vec<QualityRun>> {
         let row = self.visible_workspace(caller, workspace).await?;
-        let mut runs = self.read_values(&row, RecordKind::QualityRun, pick::quality_run).await?;
+        let mut runs: Vec<QualityRun> = self.read_values(&row).await?;
         runs.retain(|r| dataset.is_none_or(|d| r.dataset_id.as_str() == d));
         runs.sort_by(|a, b| (b.run_at, b.run_id.as_str()).cmp(&(a.run_at, a.run_id.as_str())));
         Ok(runs)

@@ -181,7 +181,7 @@ impl App {
         filter: &RaidaFilter,
     ) -> Result<Vec<RaidaItem>> {
         let row = self.visible_workspace(caller, workspace).await?;
-        let mut items = self.read_values(&row, RecordKind::Raida, pick::raida).await?;
+        let mut items: Vec<RaidaItem> = self.read_values(&row).await?;
         items.retain(|item| {
             filter.item_type.is_none_or(|t| item.item_type == t)
                 && match filter.status {

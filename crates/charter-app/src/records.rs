@@ -115,6 +115,16 @@ pub fn rule_problems(record: &Record) -> Vec<FieldError> {
             }
         }
     }
+    if let Record::RiskSettings(settings) = record
+        && let Err(errors) = charter_risk::Config::from_json(&settings.config)
+    {
+        problems.extend(errors.into_iter().map(|message| match message.split_once(": ") {
+            Some((field, message)) if !field.contains(' ') => {
+                FieldError { field: format!("config.{field}"), message: message.to_owned() }
+            }
+            _ => FieldError { field: "config".into(), message },
+        }));
+    }
     if let Record::OpsSettings(settings) = record
         && let Err(errors) = charter_ops::TierRules::from_settings(settings)
     {

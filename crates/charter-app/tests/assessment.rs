@@ -4,8 +4,9 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
+use charter_app::AppError;
 use charter_app::{App, Caller, FixedClock, ImportSource};
-use charter_model::{RecordKind, WorkspaceName};
+use charter_model::{Record, RecordKind, RiskSettings, WorkspaceName};
 use charter_store::testing::each_backend;
 
 #[tokio::test]
@@ -18,7 +19,7 @@ async fn the_assessment_escalates_the_invoice_agent_and_saves_snapshots_once() {
         app.import(&local, &ops, ImportSource::from_dir(&dir).unwrap(), true).await.unwrap();
         let as_of = "2025-01-15".parse().unwrap();
 
-        let dry = app.assess(&local, &ops, as_of, false, &charter_risk::Config::default()).await.unwrap();
+        let dry = app.assess(&local, &ops, as_of, false, None).await.unwrap();
         assert!(dry.saved.is_empty());
         assert!(
             dry.assessment
@@ -27,17 +28,66 @@ async fn the_assessment_escalates_the_invoice_agent_and_saves_snapshots_once() {
                 .any(|e| e.subject == "agent_finance_01" && e.rule == "negative_roi_high_criticality")
         );
 
-        let first = app.assess(&local, &ops, as_of, true, &charter_risk::Config::default()).await.unwrap();
+        let first = app.assess(&local, &ops, as_of, true, None).await.unwrap();
         assert_eq!(first.saved, ["agent_finance_01@2025-01-15", "agent_sales_01@2025-01-15"]);
         assert!(first.skipped.iter().any(|s| s.starts_with("agent_support_02: no KPI record")));
         let stored =
             app.get_record(&local, &ops, RecordKind::Snapshot, "agent_finance_01@2025-01-15").await.unwrap();
         assert_eq!(stored.version, 1);
-        let again = app.assess(&local, &ops, as_of, true, &charter_risk::Config::default()).await.unwrap();
+        let again = app.assess(&local, &ops, as_of, true, None).await.unwrap();
         assert!(again.saved.is_empty(), "the same figures are not written twice: {:?}", again.saved);
         let stored =
             app.get_record(&local, &ops, RecordKind::Snapshot, "agent_finance_01@2025-01-15").await.unwrap();
         assert_eq!(stored.version, 1);
+    })
+    .await;
+}
+
+fn settings(config: serde_json::Value) -> Record {
+    let serde_json::Value::Object(config) = config else { panic!("an object") };
+    Record::from(RiskSettings { settings_id: "default".parse().unwrap(), config })
+}
+
+#[tokio::test]
+async fn a_workspace_keeps_its_own_thresholds_and_bad_ones_are_refused() {
+    each_backend(|store| async move {
+        let app = App::with_clock(store, Arc::new(FixedClock("2025-01-15T09:00:00Z".parse().unwrap())));
+        let ops = WorkspaceName::new("ops").unwrap();
+        let local = Caller::local("tester");
+        let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../examples/ops-workspace");
+        app.import(&local, &ops, ImportSource::from_dir(&dir).unwrap(), true).await.unwrap();
+        let as_of = "2025-01-15".parse().unwrap();
+        let latency_flagged = |assessed: &charter_app::Assessed| {
+            assessed.assessment.agents.iter().flat_map(|a| &a.flags).any(|f| f.kind == "latency")
+        };
+        // SendGrid's p95 of 890 ms is over the default 500 ms threshold.
+        let default = app.assess(&local, &ops, as_of, false, None).await.unwrap();
+        assert!(latency_flagged(&default));
+
+        // Bad settings are refused, naming the field and the value.
+        let error = app
+            .create_record(&local, &ops, settings(serde_json::json!({"latency_threshold_ms": "fast"})))
+            .await
+            .unwrap_err();
+        let AppError::Invalid { problems, .. } = error else { panic!("{error}") };
+        assert!(problems[0].starts_with("config.latency_threshold_ms: invalid type"), "{problems:?}");
+        let error = app
+            .create_record(&local, &ops, settings(serde_json::json!({"risk": {"signals": 0.9}})))
+            .await
+            .unwrap_err();
+        assert!(error.to_string().contains("risk: weights must sum to 1, got 1.6"), "{error}");
+
+        // The workspace's own threshold replaces the default; a file given
+        // for one run replaces the workspace's.
+        app.create_record(&local, &ops, settings(serde_json::json!({"latency_threshold_ms": 1000})))
+            .await
+            .unwrap();
+        assert_eq!(app.risk_config(&local, &ops).await.unwrap().latency_threshold_ms, 1000.0);
+        let own = app.assess(&local, &ops, as_of, false, None).await.unwrap();
+        assert!(!latency_flagged(&own));
+        let file = charter_risk::Config::default();
+        let overridden = app.assess(&local, &ops, as_of, false, Some(&file)).await.unwrap();
+        assert!(latency_flagged(&overridden));
     })
     .await;
 }

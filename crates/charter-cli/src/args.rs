@@ -164,6 +164,18 @@ pub enum BenchCommand {
         #[arg(long, default_value_t = 5)]
         rounds: usize,
     },
+    /// The portfolio report on a generated portfolio: JSON and HTML end to end, with phases and peak memory
+    Report {
+        /// Agents of the generated portfolio (52 weekly snapshots each)
+        #[arg(long, default_value_t = 10_000)]
+        agents: usize,
+        /// Seed of the generator
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Runs of each report; the median is printed
+        #[arg(long, default_value_t = 3)]
+        rounds: usize,
+    },
     /// The operation runner: snapshot and compare of a file tree, overhead per step
     Ops {
         /// Files under the allowed path

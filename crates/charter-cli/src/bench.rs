@@ -27,6 +27,9 @@ pub(crate) async fn run(_global: &Global, command: BenchCommand) -> Result<ExitC
         }
         BenchCommand::Impact { graph, python, peer } => crate::bench_data::impact(&graph, python, peer),
         BenchCommand::Dq { file, python, peer, rounds } => crate::bench_data::dq(&file, python, peer, rounds),
+        BenchCommand::Report { agents, seed, rounds } => {
+            crate::bench_risk::report(agents, seed, rounds).await
+        }
         BenchCommand::Ops { files, megabytes, steps } => {
             crate::bench_ops::ops(files, megabytes * 1_000_000, steps).await
         }

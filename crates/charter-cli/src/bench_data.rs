@@ -243,13 +243,13 @@ fn dq_schema() -> Dataset {
 }
 
 /// Peak resident memory of this process since the last reset, in MB.
-fn peak_mb() -> Option<f64> {
+pub(crate) fn peak_mb() -> Option<f64> {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;
     let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
     Some(line.split_whitespace().nth(1)?.parse::<f64>().ok()? / 1024.0)
 }
 
-fn reset_peak() {
+pub(crate) fn reset_peak() {
     // Writing 5 to clear_refs resets the peak resident set size (Linux).
     let _ = std::fs::write("/proc/self/clear_refs", "5");
 }

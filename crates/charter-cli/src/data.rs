@@ -639,16 +639,8 @@ pub(crate) async fn check(global: &Global, args: CheckArgs) -> Result<ExitCode> 
 pub(crate) async fn assess(global: &Global, args: AssessArgs) -> Result<ExitCode> {
     let (app, workspace) = context(global).await?;
     let as_of = args.as_of.unwrap_or_else(|| charter_app::SystemClock.now().date());
-    let config = match &args.config {
-        None => charter_risk::Config::default(),
-        Some(path) => {
-            let text =
-                std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
-            charter_risk::Config::from_toml(&text)
-                .map_err(|problems| anyhow!("{}: {}", path.display(), problems.join("; ")))?
-        }
-    };
-    let assessed = app.assess(&caller(global), &workspace, as_of, !args.no_save, &config).await?;
+    let config = risk_config(args.config.as_deref())?;
+    let assessed = app.assess(&caller(global), &workspace, as_of, !args.no_save, config.as_ref()).await?;
     let a = &assessed.assessment;
     match global.output {
         Output::Json => print_json(&assessed)?,
@@ -726,11 +718,24 @@ pub(crate) async fn assess(global: &Global, args: AssessArgs) -> Result<ExitCode
     Ok(ExitCode::SUCCESS)
 }
 
-/// The scoring configuration from `path`, or the defaults.
-fn risk_config(path: Option<&Path>) -> Result<charter_risk::Config> {
-    let Some(path) = path else { return Ok(charter_risk::Config::default()) };
+/// Writes the report's files into `out` and returns the report's path. The
+/// charts go first, the report last: a report on disk means every file it
+/// names is there too.
+pub(crate) fn write_report(out: &Path, report: &charter_app::Report) -> Result<std::path::PathBuf> {
+    std::fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;
+    for (name, body) in report.files.iter().rev() {
+        let path = out.join(name);
+        std::fs::write(&path, body).with_context(|| format!("cannot write {}", path.display()))?;
+    }
+    Ok(out.join(&report.files[0].0))
+}
+
+/// The scoring configuration from `path`; none means the workspace's own.
+fn risk_config(path: Option<&Path>) -> Result<Option<charter_risk::Config>> {
+    let Some(path) = path else { return Ok(None) };
     let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
     charter_risk::Config::from_toml(&text)
+        .map(Some)
         .map_err(|problems| anyhow!("{}: {}", path.display(), problems.join("; ")))
 }
 
@@ -738,34 +743,9 @@ pub(crate) async fn report(global: &Global, args: ReportArgs) -> Result<ExitCode
     let (app, workspace) = context(global).await?;
     let as_of = args.as_of.unwrap_or_else(|| charter_app::SystemClock.now().date());
     let config = risk_config(args.config.as_deref())?;
-    let (name, body) = match args.format.as_str() {
-        "md" | "json" => {
-            let assessed = app.assess(&caller(global), &workspace, as_of, false, &config).await?;
-            if args.format == "md" {
-                ("report.md", charter_risk::report::markdown(workspace.as_str(), &assessed.assessment))
-            } else {
-                ("assessment.json", serde_json::to_string_pretty(&assessed.assessment)? + "\n")
-            }
-        }
-        "html" => {
-            let assessed = app.assess(&caller(global), &workspace, as_of, false, &config).await?;
-            // The charts follow the 50 riskiest agents.
-            let agents: Vec<&str> =
-                assessed.assessment.agents.iter().take(50).map(|a| a.agent_id.as_str()).collect();
-            let charts = app.assessment_charts(&caller(global), &workspace, as_of, &agents).await?;
-            std::fs::create_dir_all(&args.out)
-                .with_context(|| format!("cannot create {}", args.out.display()))?;
-            for (name, svg) in &charts {
-                let path = args.out.join(name);
-                std::fs::write(&path, svg).with_context(|| format!("cannot write {}", path.display()))?;
-            }
-            ("report.html", charter_risk::report::html(workspace.as_str(), &assessed.assessment, &charts))
-        }
-        other => bail!("--format {other}: expected html, md or json"),
-    };
-    std::fs::create_dir_all(&args.out).with_context(|| format!("cannot create {}", args.out.display()))?;
-    let path = args.out.join(name);
-    std::fs::write(&path, body).with_context(|| format!("cannot write {}", path.display()))?;
-    println!("{}", path.display());
+    let format: charter_app::ReportFormat =
+        args.format.parse().map_err(|error| anyhow!("--format: {error}"))?;
+    let report = app.report(&caller(global), &workspace, as_of, config.as_ref(), format).await?;
+    println!("{}", write_report(&args.out, &report)?.display());
     Ok(ExitCode::SUCCESS)
 }

@@ -7,6 +7,7 @@ mod bench;
 mod bench_data;
 mod bench_http;
 mod bench_ops;
+mod bench_risk;
 mod data;
 mod example;
 mod ops;

@@ -30,10 +30,10 @@ pub use id::{AgentId, ChangeId, IdError, Key, OperationId, PolicyId, ProcedureId
 pub use operation::{Declaration, Operation, OperationStep};
 pub use parse::ParseError;
 pub use raida::RaidaItem;
-pub use record::{Record, RecordKind};
+pub use record::{Record, RecordKind, RecordValue};
 pub use registry::{
     Agent, DataRule, Dataset, DatasetField, FieldReference, Person, Policy, Procedure, System, Team, Workflow,
 };
-pub use signals::{KpiRecord, OwnershipReview, RiskEvent, RiskSignal, Snapshot, ValueRecord};
+pub use signals::{KpiRecord, OwnershipReview, RiskEvent, RiskSettings, RiskSignal, Snapshot, ValueRecord};
 pub use time::{Date, Span, Timestamp};
 pub use validate::{FieldError, Ref};

@@ -15,7 +15,9 @@ use crate::operation::{Operation, OpsSettings};
 use crate::parse::ParseError;
 use crate::raida::RaidaItem;
 use crate::registry::{Agent, Dataset, Person, Policy, Procedure, System, Team, Workflow};
-use crate::signals::{KpiRecord, OwnershipReview, RiskEvent, RiskSignal, Snapshot, ValueRecord};
+use crate::signals::{
+    KpiRecord, OwnershipReview, RiskEvent, RiskSettings, RiskSignal, Snapshot, ValueRecord,
+};
 use crate::validate::{Check, Checker, FieldError, Ref};
 
 macro_rules! canonical_with {
@@ -195,8 +197,19 @@ macro_rules! record_kinds {
                     Record::$variant(<$stored>::from(record))
                 }
             }
+
+            impl RecordValue for $ty {
+                const KIND: RecordKind = RecordKind::$variant;
+            }
         )+
     };
+}
+
+/// The type of one kind's records, so a reader can ask for `Vec<Agent>`
+/// and get the records of kind `agent`, decoded straight into their type.
+pub trait RecordValue: serde::de::DeserializeOwned + Into<Record> {
+    /// The kind whose records have this type.
+    const KIND: RecordKind;
 }
 
 record_kinds!(
@@ -222,6 +235,7 @@ record_kinds!(
     Notification(Notification as Box<Notification>) { name: "notification", plural: "notifications", file: "notifications.json", id_field: "notification_id", writer: Steward , canonical: value },
     QualityRun(QualityRun as Box<QualityRun>) { name: "dq_run", plural: "dq-runs", file: "dq_runs.json", id_field: "run_id", writer: Steward , canonical: value },
     Raida(RaidaItem as Box<RaidaItem>) { name: "raida", plural: "raida", file: "raida.json", id_field: "raida_id", writer: Steward , canonical: value },
+    RiskSettings(RiskSettings as Box<RiskSettings>) { name: "risk_settings", plural: "risk-settings", file: "risk_settings.json", id_field: "settings_id", writer: Admin , canonical: value },
 );
 
 /// Agents may also come from this file, with the identity fields of the
@@ -285,6 +299,7 @@ impl Record {
             Record::Operation(r) => r.operation_id.to_string(),
             Record::OpsSettings(r) => r.settings_id.to_string(),
             Record::DataSettings(r) => r.settings_id.to_string(),
+            Record::RiskSettings(r) => r.settings_id.to_string(),
             Record::Change(r) => r.change_id.to_string(),
             Record::Notification(r) => r.notification_id.to_string(),
             Record::QualityRun(r) => r.run_id.to_string(),

@@ -292,3 +292,25 @@ impl Check for OwnershipReview {
         refs.push(Ref::agent("agent_id".into(), &self.agent_id));
     }
 }
+
+/// A workspace's portfolio scoring configuration (`risk_settings.json`):
+/// the weights and thresholds `charter assess` and the report use, with the
+/// fields of `examples/risk.toml`; a field left out keeps its default.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RiskSettings {
+    /// Always `default`: a workspace has one set.
+    pub settings_id: Key,
+    /// The configuration, field for field as in `risk.toml` (checked by the
+    /// scoring engine when the record is written).
+    #[schema(value_type = Object)]
+    pub config: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Check for RiskSettings {
+    fn check(&self, check: &mut Checker) {
+        if self.settings_id.as_str() != "default" {
+            check.fail("settings_id", &format!("must be \"default\", got \"{}\"", self.settings_id));
+        }
+    }
+}

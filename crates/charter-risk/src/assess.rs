@@ -12,7 +12,7 @@ use charter_model::{
 };
 use serde::Serialize;
 
-use crate::blast::{BlastRadius, system_blast_radius};
+use crate::blast::{BlastRadius, Dependents};
 use crate::config::Config;
 use crate::evidence::{Evidence, Score};
 use crate::integration::{Flag, integration_score};
@@ -213,6 +213,8 @@ pub fn assess(portfolio: &Portfolio<'_>, config: &Config) -> Assessment {
                 workflows: &own_workflows,
                 reviews: &reviews,
                 manual_minutes: manual.as_ref().map(|(m, e)| (*m, e)),
+                history: &snapshots,
+                min_snapshots: config.trend_min_snapshots,
                 as_of,
             },
             config,
@@ -403,12 +405,9 @@ pub fn assess(portfolio: &Portfolio<'_>, config: &Config) -> Assessment {
 
     // Systems to replace: expired credentials, uptime at the floor, or
     // latency twice the threshold.
-    let mut used: BTreeSet<&str> = BTreeSet::new();
-    for agent in portfolio.agents {
-        used.extend(agent.dependencies.iter().map(|d| d.as_str()));
-    }
-    let mut radii: Vec<BlastRadius> =
-        used.iter().map(|s| system_blast_radius(s, portfolio.agents, portfolio.workflows)).collect();
+    let dependents = Dependents::new(portfolio.agents, portfolio.workflows);
+    let used: BTreeSet<&str> = dependents.systems().collect();
+    let mut radii: Vec<BlastRadius> = used.iter().map(|s| dependents.radius(s)).collect();
     radii.sort_by(|a, b| b.size.cmp(&a.size).then_with(|| a.system.cmp(&b.system)));
     for system in portfolio.systems.iter().filter(|s| used.contains(s.system_id.as_str())) {
         let id = system.system_id.as_str();

@@ -35,15 +35,16 @@ const PALETTE: [RGBColor; 6] = [
     RGBColor(227, 119, 194),
 ];
 
-/// The snapshot dates and, per agent, its snapshots by date.
+/// The snapshot dates up to `as_of` and, per agent, its snapshots by date.
 fn by_agent<'a>(
     snapshots: &'a [Snapshot],
     agents: &[&str],
+    as_of: Date,
 ) -> (Vec<Date>, BTreeMap<&'a str, BTreeMap<Date, &'a Snapshot>>) {
     let wanted: BTreeSet<&str> = agents.iter().copied().collect();
     let mut dates = BTreeSet::new();
     let mut series: BTreeMap<&str, BTreeMap<Date, &Snapshot>> = BTreeMap::new();
-    for s in snapshots.iter().filter(|s| wanted.contains(s.agent_id.as_str())) {
+    for s in snapshots.iter().filter(|s| s.snapshot_date <= as_of && wanted.contains(s.agent_id.as_str())) {
         dates.insert(s.snapshot_date);
         series.entry(s.agent_id.as_str()).or_default().insert(s.snapshot_date, s);
     }
@@ -200,9 +201,14 @@ fn heatmap(
     Ok(())
 }
 
-/// The four charts, as (file name, SVG), for `agents` in report order.
-pub fn charts(snapshots: &[Snapshot], agents: &[&str]) -> Result<Vec<(&'static str, String)>, String> {
-    let (dates, series) = by_agent(snapshots, agents);
+/// The four charts over the snapshots up to `as_of`, as (file name, SVG), for
+/// `agents` in report order.
+pub fn charts(
+    snapshots: &[Snapshot],
+    agents: &[&str],
+    as_of: Date,
+) -> Result<Vec<(&'static str, String)>, String> {
+    let (dates, series) = by_agent(snapshots, agents, as_of);
     let mut out = Vec::new();
     let mut svg = String::new();
     risk_over_time(&mut svg, &dates, &series, agents).map_err(|e| e.to_string())?;

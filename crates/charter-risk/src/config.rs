@@ -52,7 +52,8 @@ impl Default for ValueWeights {
 pub struct RiskWeights {
     /// Open risk signals: severity × blast radius × criticality.
     pub signals: f64,
-    /// Failure rate of the agent's worst workflow.
+    /// Failure rate of the agent's worst workflow, or its growth over the
+    /// snapshots when that is worse.
     pub failure_rate: f64,
     /// Dependence on humans in the loop.
     pub hitl: f64,
@@ -62,7 +63,7 @@ pub struct RiskWeights {
 
 impl Default for RiskWeights {
     fn default() -> Self {
-        RiskWeights { signals: 0.4, failure_rate: 0.25, hitl: 0.15, ownership_friction: 0.2 }
+        RiskWeights { signals: 0.3, failure_rate: 0.3, hitl: 0.15, ownership_friction: 0.25 }
     }
 }
 
@@ -82,6 +83,9 @@ pub struct Config {
     pub auth_expiring_points: f64,
     /// Auth penalty (of 100) for expired credentials.
     pub auth_expired_points: f64,
+    /// Penalty (of 100) an undocumented dependency costs in uptime, latency
+    /// and credentials: its health is unknown.
+    pub undocumented_health_points: f64,
     /// The schema version each system is expected to be at; a system at
     /// another version has drifted. Systems not listed cannot drift.
     pub expected_schema_versions: BTreeMap<String, String>,
@@ -123,15 +127,16 @@ impl Default for Config {
             uptime_target: 99.5,
             uptime_floor: 95.0,
             latency_threshold_ms: 500.0,
-            latency_points_per_percent: 1.0,
+            latency_points_per_percent: 0.5,
             auth_expiring_points: 50.0,
             auth_expired_points: 100.0,
+            undocumented_health_points: 40.0,
             expected_schema_versions: BTreeMap::new(),
             integration: IntegrationWeights::default(),
             value: ValueWeights::default(),
             risk: RiskWeights::default(),
             failure_rate_full: 20.0,
-            hitl_minutes_full: 10.0,
+            hitl_minutes_full: 5.0,
             owner_review_days_full: 90.0,
             points_per_open_action: 10.0,
             points_per_escalation: 25.0,
@@ -156,6 +161,20 @@ impl Config {
         if problems.is_empty() { Ok(config) } else { Err(problems) }
     }
 
+    /// Reads a configuration from a JSON object with the same fields (a
+    /// workspace's `risk_settings` record): as [`Config::from_toml`], an
+    /// error names the field.
+    pub fn from_json(object: &serde_json::Map<String, serde_json::Value>) -> Result<Config, Vec<String>> {
+        let value = serde_json::Value::Object(object.clone());
+        let config: Config = serde_path_to_error::deserialize(value).map_err(|error| {
+            let path = error.path().to_string();
+            let inner = error.into_inner().to_string();
+            vec![if path == "." { inner } else { format!("{path}: {inner}") }]
+        })?;
+        let problems = config.problems();
+        if problems.is_empty() { Ok(config) } else { Err(problems) }
+    }
+
     /// Every rule the configuration breaks (weights that do not sum to 1,
     /// a floor above the target, negative values).
     pub fn problems(&self) -> Vec<String> {
@@ -163,12 +182,12 @@ impl Config {
         let w = &self.integration;
         let sum = w.uptime + w.latency + w.auth + w.schema_drift + w.undocumented;
         if (sum - 1.0).abs() > 1e-9 {
-            problems.push(format!("integration: weights must sum to 1, got {sum}"));
+            problems.push(format!("integration: weights must sum to 1, got {}", shown(sum)));
         }
         let v = &self.value;
         let sum = v.roi_shortfall + v.cost_overrun + v.manual_growth;
         if (sum - 1.0).abs() > 1e-9 {
-            problems.push(format!("value: weights must sum to 1, got {sum}"));
+            problems.push(format!("value: weights must sum to 1, got {}", shown(sum)));
         }
         for (name, value) in [
             ("integration.uptime", w.uptime),
@@ -178,6 +197,7 @@ impl Config {
             ("integration.undocumented", w.undocumented),
             ("latency_threshold_ms", self.latency_threshold_ms),
             ("latency_points_per_percent", self.latency_points_per_percent),
+            ("undocumented_health_points", self.undocumented_health_points),
         ] {
             if !(value.is_finite() && value >= 0.0) {
                 problems.push(format!("{name}: must be a number of 0 or more, got {value}"));
@@ -186,7 +206,7 @@ impl Config {
         let r = &self.risk;
         let sum = r.signals + r.failure_rate + r.hitl + r.ownership_friction;
         if (sum - 1.0).abs() > 1e-9 {
-            problems.push(format!("risk: weights must sum to 1, got {sum}"));
+            problems.push(format!("risk: weights must sum to 1, got {}", shown(sum)));
         }
         for (name, value) in [
             ("failure_rate_full", self.failure_rate_full),
@@ -207,6 +227,11 @@ impl Config {
     }
 }
 
+/// `x` without the float noise of a sum (0.1 + 0.2 shows as 0.3).
+fn shown(x: f64) -> f64 {
+    (x * 1e9).round() / 1e9
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -214,15 +239,25 @@ mod tests {
     #[test]
     fn toml_overrides_defaults_and_bad_files_name_the_field() {
         let config =
-            Config::from_toml("latency_threshold_ms = 800\n[risk]\nsignals = 0.5\nfailure_rate = 0.15\n")
+            Config::from_toml("latency_threshold_ms = 800\n[risk]\nsignals = 0.45\nfailure_rate = 0.15\n")
                 .unwrap();
         assert_eq!(config.latency_threshold_ms, 800.0);
-        assert_eq!(config.risk.signals, 0.5);
+        assert_eq!(config.risk.signals, 0.45);
         assert_eq!(config.uptime_target, Config::default().uptime_target);
         let error = Config::from_toml("latency_treshold_ms = 800").unwrap_err();
         assert!(error[0].contains("latency_treshold_ms"), "{error:?}");
         let error = Config::from_toml("[value]\nroi_shortfall = 0.9").unwrap_err();
         assert_eq!(error, ["value: weights must sum to 1, got 1.4"]);
+        let json =
+            serde_json::json!({"latency_threshold_ms": 800, "risk": {"signals": 0.45, "failure_rate": 0.15}});
+        let config = Config::from_json(json.as_object().unwrap()).unwrap();
+        assert_eq!((config.latency_threshold_ms, config.risk.signals), (800.0, 0.45));
+        let json = serde_json::json!({"risk": {"signals": "high"}});
+        let error = Config::from_json(json.as_object().unwrap()).unwrap_err();
+        assert!(error[0].starts_with("risk.signals: invalid type"), "{error:?}");
+        let json = serde_json::json!({"uptime_floor": 99.9});
+        let error = Config::from_json(json.as_object().unwrap()).unwrap_err();
+        assert_eq!(error, ["uptime_floor (99.9) must be below uptime_target (99.5)"]);
         let example = include_str!("../../../examples/risk.toml");
         assert_eq!(
             Config::from_toml(example).unwrap(),

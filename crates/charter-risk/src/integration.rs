@@ -1,7 +1,9 @@
 //! The integration score of an agent: the health of the systems it depends
 //! on (uptime, p95 latency, credentials, schema version) and whether each
 //! dependency is described at all. A chain is as strong as its weakest
-//! link, so each health component takes the worst dependency.
+//! link, so each health component takes the worst dependency; a dependency
+//! no system record describes has unknown health, which costs
+//! `undocumented_health_points` in uptime, latency and credentials.
 
 use std::collections::BTreeMap;
 
@@ -65,6 +67,16 @@ pub fn integration_score(
     for dependency in &agent.dependencies {
         let id = dependency.as_str();
         let Some(system) = systems.get(id) else {
+            // Nobody knows its uptime, latency or credentials: it counts as
+            // a dependency of middling health in each, not a healthy one.
+            let unknown = config.undocumented_health_points;
+            for worst in [&mut uptime, &mut latency, &mut auth] {
+                worst.see(
+                    unknown,
+                    format!("{id}: undocumented, health unknown ({unknown} points)"),
+                    Evidence::new("system", id, "system_id", "absent"),
+                );
+            }
             undocumented.push(Evidence::new("system", id, "system_id", "absent"));
             flags.push(Flag {
                 kind: "undocumented",
@@ -198,9 +210,11 @@ mod tests {
         config.expected_schema_versions.insert("email_sendgrid".into(), "v3".into());
         let (score, flags) = integration_score(&agent, &systems, &config);
         let penalty = |name: &str| score.components.iter().find(|c| c.name == name).unwrap().penalty;
-        // SendGrid: uptime (99.5 − 97.8) / 4.5 = 37.8; latency 78% over; auth expiring 50; drift 100.
-        assert_eq!(penalty("uptime"), 37.8);
-        assert_eq!(penalty("latency"), 78.0);
+        // SendGrid: uptime (99.5 − 97.8) / 4.5 = 37.8 and latency 78% over
+        // at 0.5 a percent = 39 are both under the 40 the unknown zendesk
+        // costs; auth expiring 50; drift 100.
+        assert_eq!(penalty("uptime"), 40.0);
+        assert_eq!(penalty("latency"), 40.0);
         assert_eq!(penalty("auth"), 50.0);
         assert_eq!(penalty("schema_drift"), 100.0);
         assert_eq!(penalty("undocumented"), 33.3);
@@ -211,7 +225,7 @@ mod tests {
         }
         let lost: f64 = score.components.iter().map(|c| c.points).sum();
         assert_eq!(score.value, ((100.0 - lost) * 10.0).round() / 10.0);
-        assert_eq!(score.value, 43.6);
+        assert_eq!(score.value, 52.5);
         let kinds: Vec<(&str, &str)> = flags.iter().map(|f| (f.kind, f.system.as_str())).collect();
         assert_eq!(
             kinds,
@@ -225,8 +239,10 @@ mod tests {
             ]
         );
         let latency = score.components.iter().find(|c| c.name == "latency").unwrap();
-        assert!(latency.detail.starts_with("email_sendgrid"), "{}", latency.detail);
-        assert_eq!(latency.evidence.len(), 2, "every dependency read is evidence");
+        assert!(latency.detail.starts_with("zendesk: undocumented"), "{}", latency.detail);
+        assert_eq!(latency.evidence.len(), 3, "every dependency read is evidence");
+        let auth = score.components.iter().find(|c| c.name == "auth").unwrap();
+        assert!(auth.detail.starts_with("email_sendgrid"), "{}", auth.detail);
     }
 
     #[test]

@@ -3,10 +3,10 @@
 //! behind every component, so that every conclusion can be traced to its
 //! inputs.
 //!
-//! Pure: records and an as-of date in, assessment out. Built so far: the
-//! configuration, the evidence model, the integration and value-leakage
-//! scores, blast radius and snapshot trends; the risk score, escalations,
-//! recommendations and the report build on them.
+//! Pure: records and an as-of date in, assessment out: the configuration
+//! (`config`), the evidence model, the integration, risk and value-leakage
+//! scores, blast radius, snapshot trends, escalations and recommendations
+//! (`assess`), and the report (`report`, `charts`).
 
 pub mod assess;
 pub mod blast;
@@ -20,7 +20,7 @@ pub mod trend;
 pub mod value;
 
 pub use assess::{AgentAssessment, Assessment, Escalation, Portfolio, Recommendation, assess};
-pub use blast::{BlastRadius, system_blast_radius};
+pub use blast::{BlastRadius, Dependents, system_blast_radius};
 pub use config::Config;
 pub use evidence::{Component, Evidence, Score};
 pub use integration::{Flag, integration_score};

@@ -1,12 +1,14 @@
 //! The risk score of an agent (higher is worse): its open risk signals
 //! weighed by severity, blast radius and the agent's criticality; the
-//! failure rate of its workflows; its dependence on humans in the loop;
+//! failure rate of its workflows and its growth over the snapshots; its
+//! dependence on humans in the loop;
 //! and ownership friction (a stale owner review, open action items,
 //! escalations). Also the portfolio-wide ranking of risk signals, where a
 //! medium signal with a large blast radius outranks an isolated high one.
 
 use charter_model::{
-    Agent, Criticality, Date, OwnershipReview, ReviewOutcome, RiskSignal, RiskStatus, Severity, Workflow,
+    Agent, Criticality, Date, OwnershipReview, ReviewOutcome, RiskSignal, RiskStatus, Severity, Snapshot,
+    Workflow,
 };
 use serde::Serialize;
 
@@ -16,10 +18,10 @@ use crate::evidence::{Component, Evidence, Score};
 /// Points a signal of `severity` is worth before blast radius and criticality.
 pub fn severity_points(severity: Severity) -> f64 {
     match severity {
-        Severity::Low => 5.0,
-        Severity::Medium => 15.0,
-        Severity::High => 30.0,
-        Severity::Critical => 50.0,
+        Severity::Low => 10.0,
+        Severity::Medium => 25.0,
+        Severity::High => 50.0,
+        Severity::Critical => 80.0,
     }
 }
 
@@ -112,6 +114,10 @@ pub struct RiskInputs<'a> {
     /// Manual minutes per run when the workflows do not say, with the record
     /// it comes from (the latest snapshot or value record).
     pub manual_minutes: Option<(f64, &'a Evidence)>,
+    /// The agent's snapshots in date order, for the failure-rate trend.
+    pub history: &'a [&'a Snapshot],
+    /// Snapshots a trend needs.
+    pub min_snapshots: usize,
     /// The day assessed.
     pub as_of: Date,
 }
@@ -143,20 +149,7 @@ pub fn risk_score(inputs: &RiskInputs<'_>, config: &Config) -> Score {
 
     let flows: Vec<&Workflow> = inputs.workflows.iter().filter(|w| w.agent_id == agent.agent_id).collect();
     let worst = flows.iter().max_by(|a, b| a.failure_rate_7d.total_cmp(&b.failure_rate_7d));
-    let failure = match worst {
-        Some(w) => Component::new(
-            "failure_rate",
-            weights.failure_rate,
-            w.failure_rate_7d / config.failure_rate_full * 100.0,
-            format!(
-                "{}: {}% over 7 days ({}% is the full penalty)",
-                w.workflow_id, w.failure_rate_7d, config.failure_rate_full
-            ),
-            vec![Evidence::new("workflow", w.workflow_id.as_str(), "failure_rate_7d", w.failure_rate_7d)],
-        ),
-        None => Component::new("failure_rate", weights.failure_rate, 0.0, "no workflow".into(), Vec::new()),
-    };
-
+    let failure = failure_component(worst.copied(), inputs, config);
     let hitl_flows: Vec<&&Workflow> = flows.iter().filter(|w| w.human_in_the_loop).collect();
     let hitl = if hitl_flows.is_empty() {
         Component::new("hitl", weights.hitl, 0.0, "no workflow has a human in the loop".into(), Vec::new())
@@ -243,6 +236,56 @@ pub fn risk_score(inputs: &RiskInputs<'_>, config: &Config) -> Score {
     Score::sum(vec![signals, failure, hitl, ownership])
 }
 
+/// The failure-rate component: the worst workflow's 7-day rate against the
+/// rate that costs the full penalty, or — when it is worse — the growth of
+/// the failure rate over the snapshots (first to last, in percent of the
+/// first, at least 1%: doubling costs the full penalty).
+fn failure_component(worst: Option<&Workflow>, inputs: &RiskInputs<'_>, config: &Config) -> Component {
+    let weight = config.risk.failure_rate;
+    let rate = worst.map(|w| {
+        (
+            w.failure_rate_7d / config.failure_rate_full * 100.0,
+            format!(
+                "{}: {}% over 7 days ({}% is the full penalty)",
+                w.workflow_id, w.failure_rate_7d, config.failure_rate_full
+            ),
+            Evidence::new("workflow", w.workflow_id.as_str(), "failure_rate_7d", w.failure_rate_7d),
+        )
+    });
+    let history = inputs.history;
+    let growth = match history {
+        [first, .., last] if history.len() >= inputs.min_snapshots.max(2) => {
+            let (from, to) = (first.failure_rate_7d, last.failure_rate_7d);
+            let growth = (to - from) / from.max(1.0) * 100.0;
+            Some((
+                growth,
+                format!("failure rate {from}% → {to}% over {} snapshots ({growth:+.0}%)", history.len()),
+                [first, last]
+                    .map(|s| Evidence::new("snapshot", s.key(), "failure_rate_7d", s.failure_rate_7d)),
+            ))
+        }
+        _ => None,
+    };
+    match (rate, growth) {
+        (Some((penalty, detail, evidence)), Some((growth, trend, ends))) => {
+            let mut all = vec![evidence];
+            all.extend(ends);
+            if growth > penalty {
+                Component::new("failure_rate", weight, growth, format!("{trend}; {detail}"), all)
+            } else {
+                Component::new("failure_rate", weight, penalty, format!("{detail}; {trend}"), all)
+            }
+        }
+        (Some((penalty, detail, evidence)), None) => {
+            Component::new("failure_rate", weight, penalty, detail, vec![evidence])
+        }
+        (None, Some((growth, trend, ends))) => {
+            Component::new("failure_rate", weight, growth, trend, ends.to_vec())
+        }
+        (None, None) => Component::new("failure_rate", weight, 0.0, "no workflow".into(), Vec::new()),
+    }
+}
+
 /// The cost of humans in the loop per day: invocations × manual minutes per
 /// run × the hourly rate, in USD (to cents).
 pub fn hitl_cost_per_day(daily_invocations: u64, manual_minutes_per_run: f64, hourly_rate: f64) -> f64 {
@@ -271,7 +314,7 @@ mod tests {
         let ranked = rank_risks(&signals, &[]);
         let order: Vec<&str> = ranked.iter().map(|r| r.risk_id.as_str()).collect();
         assert_eq!(order, ["risk_wide", "risk_high"]);
-        assert_eq!((ranked[0].priority, ranked[1].priority), (45.0, 30.0));
+        assert_eq!((ranked[0].priority, ranked[1].priority), (75.0, 50.0));
     }
 
     #[test]

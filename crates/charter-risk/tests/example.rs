@@ -106,6 +106,8 @@ fn the_invoice_agents_risk_names_its_escalation_and_its_failing_workflow() {
     let reviews: Vec<OwnershipReview> = load("ownership_review_history.json");
     let finance = agents.iter().find(|a| a.agent_id.as_str() == "agent_finance_01").unwrap();
     let own: Vec<&OwnershipReview> = reviews.iter().filter(|r| r.agent_id == finance.agent_id).collect();
+    let snapshots: Vec<charter_model::Snapshot> = load("historical_snapshots.json");
+    let (history, _) = charter_risk::trend::history("agent_finance_01", &snapshots);
     let minutes =
         Evidence::new("value_record", "agent_finance_01@2024-12-01", "actual.manual_minutes_per_run", 6);
     let inputs = RiskInputs {
@@ -114,12 +116,18 @@ fn the_invoice_agents_risk_names_its_escalation_and_its_failing_workflow() {
         workflows: &workflows,
         reviews: &own,
         manual_minutes: Some((6.0, &minutes)),
+        history: &history,
+        min_snapshots: 3,
         as_of: "2025-01-15".parse().unwrap(),
     };
     let score = risk_score(&inputs, &Config::default());
     let component = |name: &str| score.components.iter().find(|c| c.name == name).unwrap();
-    assert_eq!(component("failure_rate").penalty, 62.5); // wf_invoice_processing at 12.5%
-    assert_eq!(component("hitl").penalty, 60.0); // 6 manual minutes per run
+    // wf_invoice_processing at 12.5% of 20% (62.5) is worse than the growth
+    // from 8.2% to 12.5% over the snapshots (+52%); both are cited.
+    let failure = component("failure_rate");
+    assert_eq!(failure.penalty, 62.5);
+    assert!(failure.evidence.iter().any(|e| e.id == "agent_finance_01@2024-11-15"), "{failure:?}");
+    assert_eq!(component("hitl").penalty, 100.0); // 6 manual minutes per run, 5 is the full penalty
     let friction = component("ownership_friction");
     // rev_005 on 2024-12-19 is 27 days before: 30; 3 action items: 30; one escalation: 25.
     assert_eq!(friction.penalty, 85.0);
@@ -247,7 +255,8 @@ fn the_four_charts_are_svg_and_the_same_every_time() {
     use charter_model::Snapshot;
     let snapshots: Vec<Snapshot> = load("historical_snapshots.json");
     let agents = ["agent_finance_01", "agent_sales_01", "agent_support_02"];
-    let charts = charter_risk::charts::charts(&snapshots, &agents).unwrap();
+    let as_of: charter_model::Date = "2025-01-31".parse().unwrap();
+    let charts = charter_risk::charts::charts(&snapshots, &agents, as_of).unwrap();
     let names: Vec<&str> = charts.iter().map(|(name, _)| *name).collect();
     assert_eq!(names, ["risk-over-time.svg", "cost-vs-roi.svg", "failure-vs-manual.svg", "risk-heatmap.svg"]);
     for (name, svg) in &charts {
@@ -255,7 +264,82 @@ fn the_four_charts_are_svg_and_the_same_every_time() {
     }
     assert!(charts[0].1.contains("agent_sales_01") && charts[3].1.contains("agent_finance_01"));
     assert!(!charts[3].1.contains("agent_support_02"), "an agent without snapshots has no heatmap row");
-    assert_eq!(charts, charter_risk::charts::charts(&snapshots, &agents).unwrap());
+    assert_eq!(charts, charter_risk::charts::charts(&snapshots, &agents, as_of).unwrap());
+    // Snapshots after the day reported are not drawn.
+    let early = charter_risk::charts::charts(&snapshots, &agents, "2024-11-30".parse().unwrap()).unwrap();
+    assert!(early[0].1.contains("2024-11-29") && !early[0].1.contains("2024-12-20"));
     // No snapshots at all still draws (empty) charts rather than failing.
-    assert_eq!(charter_risk::charts::charts(&[], &agents).unwrap().len(), 4);
+    assert_eq!(charter_risk::charts::charts(&[], &agents, as_of).unwrap().len(), 4);
+}
+
+/// The default weights continue the example's imported history: Charter's
+/// own scores as of 2025-01-15 land within 10 points of each agent's last
+/// imported snapshot (2024-12-20), so a snapshot `charter assess` saves
+/// extends the series instead of breaking it, and the trends keep their
+/// labels once it is in.
+#[test]
+fn charters_scores_continue_the_imported_history() {
+    use charter_model::{KpiRecord, OwnershipReview, RiskSignal, Snapshot, ValueRecord};
+    use charter_risk::trend::Label;
+    use charter_risk::{Portfolio, assess};
+    let (agents, systems, workflows): (Vec<Agent>, Vec<System>, Vec<Workflow>) =
+        (load("agents.json"), load("system_integrations.json"), load("workflows.json"));
+    let (kpis, signals, mut snapshots): (Vec<KpiRecord>, Vec<RiskSignal>, Vec<Snapshot>) =
+        (load("kpis_cost.json"), load("risk_signals.json"), load("historical_snapshots.json"));
+    let (values, reviews): (Vec<ValueRecord>, Vec<OwnershipReview>) =
+        (load("expected_vs_actual_value.json"), load("ownership_review_history.json"));
+    let as_of = "2025-01-15".parse().unwrap();
+    let base = Portfolio {
+        agents: &agents,
+        systems: &systems,
+        workflows: &workflows,
+        kpis: &kpis,
+        signals: &signals,
+        snapshots: &[],
+        values: &values,
+        reviews: &reviews,
+        as_of,
+    };
+    let config = Config::default();
+    let assessment = assess(&Portfolio { snapshots: &snapshots, ..base }, &config);
+    for id in ["agent_finance_01", "agent_sales_01"] {
+        let agent = assessment.agents.iter().find(|a| a.agent_id == id).unwrap();
+        let last =
+            snapshots.iter().filter(|s| s.agent_id.as_str() == id).max_by_key(|s| s.snapshot_date).unwrap();
+        for (score, computed, imported) in [
+            ("risk", agent.risk.value, last.risk_score),
+            ("integration", agent.integration.value, last.integration_score),
+            ("value_leakage", agent.value_leakage.value, last.value_leakage_score),
+        ] {
+            assert!(
+                (computed - imported).abs() <= 10.0,
+                "{id} {score}: computed {computed}, last imported {imported}"
+            );
+        }
+    }
+    // The snapshot save step, then the trends over imported and saved alike.
+    for agent in &assessment.agents {
+        let Some(kpi) = kpis.iter().find(|k| k.agent_id.as_str() == agent.agent_id) else { continue };
+        snapshots.push(Snapshot {
+            agent_id: agent.agent_id.parse().unwrap(),
+            cost_usd_30d: kpi.kpis.cost_usd_30d.unwrap(),
+            failure_rate_7d: agent.failure_rate_7d.unwrap_or(0.0),
+            integration_score: agent.integration.value,
+            manual_minutes_per_run: agent.manual_minutes_per_run.unwrap_or(0.0),
+            risk_score: agent.risk.value,
+            roi_estimate_usd: kpi.kpis.roi_estimate_usd.unwrap(),
+            snapshot_date: as_of,
+            value_leakage_score: agent.value_leakage.value,
+        });
+    }
+    let after = assess(&Portfolio { snapshots: &snapshots, ..base }, &config);
+    for id in ["agent_finance_01", "agent_sales_01"] {
+        let trends = &after.agents.iter().find(|a| a.agent_id == id).unwrap().trends;
+        assert_eq!(trends[0].snapshots, 7, "{id}");
+        assert_eq!(
+            trends.iter().map(|t| t.label).collect::<Vec<_>>(),
+            [Label::Degrading, Label::Degrading, Label::Degrading],
+            "{id}: risk, value leakage and integration keep degrading"
+        );
+    }
 }

@@ -165,8 +165,7 @@ pub(crate) async fn assessment(
 ) -> Result<Response, ApiError> {
     use charter_app::Clock as _;
     let as_of = query.as_of.unwrap_or_else(|| charter_app::SystemClock.now().date());
-    let assessed =
-        app.assess(&caller, &workspace(&name)?, as_of, false, &charter_risk::Config::default()).await?;
+    let assessed = app.assess(&caller, &workspace(&name)?, as_of, false, None).await?;
     Ok(Json(assessed.assessment).into_response())
 }
 
@@ -181,9 +180,7 @@ pub(crate) async fn report_page(
     use charter_app::Clock as _;
     let workspace = workspace(&name)?;
     let as_of = query.as_of.unwrap_or_else(|| charter_app::SystemClock.now().date());
-    let assessed = app.assess(&caller, &workspace, as_of, false, &charter_risk::Config::default()).await?;
-    let agents: Vec<&str> = assessed.assessment.agents.iter().take(50).map(|a| a.agent_id.as_str()).collect();
-    let charts = app.assessment_charts(&caller, &workspace, as_of, &agents).await?;
-    let page = charter_risk::report::html(workspace.as_str(), &assessed.assessment, &charts);
+    let mut report = app.report(&caller, &workspace, as_of, None, charter_app::ReportFormat::Html).await?;
+    let page = report.files.swap_remove(0).1;
     Ok(([(header::CONTENT_TYPE, "text/html; charset=utf-8")], page).into_response())
 }

@@ -34,7 +34,7 @@ use std::time::Duration;
 
 use charter_model::{RecordKind, Timestamp, WorkspaceName};
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
-use sqlx::{AnyPool, Executor};
+use sqlx::{AnyPool, ConnectOptions as _, Executor};
 
 pub use ledger::CheckpointRow;
 pub use migrate::MIGRATIONS_SQLITE;
@@ -201,6 +201,9 @@ pub fn sqlite_url(path: &Path) -> String {
 const SQLITE_PRAGMAS: &str = "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; \
      PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000; PRAGMA cache_size = -32768;";
 
+/// A read slower than this is logged as a warning.
+const READ_SLOW: Duration = Duration::from_secs(30);
+
 impl Store {
     /// Opens the SQLite database of a data directory, creating the file if needed.
     pub async fn open_data_dir(dir: &Path) -> Result<Store> {
@@ -242,7 +245,9 @@ impl Store {
                             Ok(())
                         })
                     })
-                    .connect_with(options)
+                    // Reads of a whole portfolio stream for seconds by design:
+                    // only a read far slower than that is worth a warning.
+                    .connect_with(options.log_slow_statements(log::LevelFilter::Warn, READ_SLOW))
                     .await
                     .map_err(connect_error)?;
                 (read, write)
@@ -321,6 +326,35 @@ impl Store {
             .fetch_optional(&self.read)
             .await?;
         row.as_ref().map(StoredRecord::from_row).transpose()
+    }
+
+    /// Every record of a kind, ordered by id, handed to `visit` as (id,
+    /// canonical value) while the database reads on: one query, no page
+    /// of rows held, so a large portfolio streams through in one pass.
+    pub async fn visit_values<E: From<StoreError>>(
+        &self,
+        workspace: i64,
+        kind: RecordKind,
+        mut visit: impl FnMut(&str, &str) -> std::result::Result<(), E>,
+    ) -> std::result::Result<(), E> {
+        use futures_util::TryStreamExt as _;
+        let mut stream = sqlx::query(
+            "SELECT r.id, e.body AS event FROM records r \
+             JOIN audit_events e ON e.workspace_id = r.workspace_id AND e.seq = r.event_seq \
+             WHERE r.workspace_id = $1 AND r.kind = $2 ORDER BY r.id",
+        )
+        .bind(workspace)
+        .bind(kind.name())
+        .fetch(&self.read);
+        while let Some(row) = stream.try_next().await.map_err(StoreError::from)? {
+            let id: String = rows::get(&row, "id")?;
+            let event: String = rows::get(&row, "event")?;
+            let value = charter_model::audit::value_in(&event).ok_or_else(|| {
+                StoreError::Corrupt(format!("{} \"{id}\": its audit event holds no value", kind.name()))
+            })?;
+            visit(&id, value)?;
+        }
+        Ok(())
     }
 
     /// Up to `limit` records of a kind, ordered by id, starting after `after`.
