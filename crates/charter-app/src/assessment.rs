@@ -96,12 +96,35 @@ impl FromStr for ReportFormat {
 /// Agents whose risk the report's charts follow: the riskiest ones.
 pub const CHARTED_AGENTS: usize = 50;
 
-/// The report: its files as (name, content), the main one first.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// The report: its file and, for HTML, the charts it shows.
+#[derive(Debug, Clone)]
 pub struct Report {
-    /// Files, the report itself first (`report.html`, `report.md` or
-    /// `assessment.json`), then any charts.
-    pub files: Vec<(String, String)>,
+    /// The report's file name: `report.html`, `report.md` or `assessment.json`.
+    pub name: &'static str,
+    body: Body,
+    /// The charts (HTML only) as (file name, SVG), also inline in the page.
+    pub charts: Vec<(&'static str, String)>,
+}
+
+#[derive(Debug, Clone)]
+enum Body {
+    Text(String),
+    // Serialised as it is written: the JSON of a large portfolio is never
+    // held in memory whole.
+    Json(Box<Assessment>),
+}
+
+impl Report {
+    /// Writes the report (not the charts) to `out`.
+    pub fn write_to(&self, out: &mut dyn std::io::Write) -> std::io::Result<()> {
+        match &self.body {
+            Body::Text(text) => out.write_all(text.as_bytes()),
+            Body::Json(assessment) => {
+                serde_json::to_writer(&mut *out, assessment)?;
+                out.write_all(b"\n")
+            }
+        }
+    }
 }
 
 impl App {
@@ -116,15 +139,17 @@ impl App {
     }
 
     async fn read_portfolio(&self, row: &WorkspaceRow) -> Result<PortfolioRecords> {
+        let counts: BTreeMap<String, u64> = self.store.record_counts(row.id).await?.into_iter().collect();
+        let count = |kind: RecordKind| counts.get(kind.name()).map_or(0, |n| *n as usize);
         Ok(PortfolioRecords {
-            agents: self.read_values(row).await?,
-            systems: self.read_values(row).await?,
-            workflows: self.read_values(row).await?,
-            kpis: self.read_values(row).await?,
-            signals: self.read_values(row).await?,
-            snapshots: self.read_values(row).await?,
-            values: self.read_values(row).await?,
-            reviews: self.read_values(row).await?,
+            agents: self.read_values_sized(row, count(RecordKind::Agent)).await?,
+            systems: self.read_values_sized(row, count(RecordKind::System)).await?,
+            workflows: self.read_values_sized(row, count(RecordKind::Workflow)).await?,
+            kpis: self.read_values_sized(row, count(RecordKind::Kpi)).await?,
+            signals: self.read_values_sized(row, count(RecordKind::RiskSignal)).await?,
+            snapshots: self.read_values_sized(row, count(RecordKind::Snapshot)).await?,
+            values: self.read_values_sized(row, count(RecordKind::ValueRecord)).await?,
+            reviews: self.read_values_sized(row, count(RecordKind::OwnershipReview)).await?,
         })
     }
 
@@ -226,20 +251,17 @@ impl App {
         let records = self.read_portfolio(&row).await?;
         let assessment = charter_risk::assess(&records.portfolio(as_of), &config);
         let name = workspace.as_str();
-        let files = match format {
+        Ok(match format {
+            // Compact: the full assessment of a large portfolio is big
+            // enough that indentation would double it.
             ReportFormat::Json => {
-                // Compact: the full assessment of a large portfolio is big
-                // enough that indentation would double it.
-                let mut json = serde_json::to_string(&assessment).map_err(|error| AppError::Invalid {
-                    what: "assessment".into(),
-                    problems: vec![error.to_string()],
-                })?;
-                json.push('\n');
-                vec![("assessment.json".to_owned(), json)]
+                Report { name: "assessment.json", body: Body::Json(Box::new(assessment)), charts: Vec::new() }
             }
-            ReportFormat::Markdown => {
-                vec![("report.md".to_owned(), charter_risk::report::markdown(name, &assessment))]
-            }
+            ReportFormat::Markdown => Report {
+                name: "report.md",
+                body: Body::Text(charter_risk::report::markdown(name, &assessment)),
+                charts: Vec::new(),
+            },
             ReportFormat::Html => {
                 let agents: Vec<&str> =
                     assessment.agents.iter().take(CHARTED_AGENTS).map(|a| a.agent_id.as_str()).collect();
@@ -248,12 +270,9 @@ impl App {
                         AppError::Invalid { what: "report charts".into(), problems: vec![problem] }
                     })?;
                 let page = charter_risk::report::html(name, &assessment, &charts);
-                let mut files = vec![("report.html".to_owned(), page)];
-                files.extend(charts.into_iter().map(|(name, svg)| (name.to_owned(), svg)));
-                files
+                Report { name: "report.html", body: Body::Text(page), charts }
             }
-        };
-        Ok(Report { files })
+        })
     }
 }
 

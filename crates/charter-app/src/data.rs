@@ -130,7 +130,18 @@ impl App {
     /// any write transaction and decoded straight into its type while the
     /// database streams the rows.
     pub(crate) async fn read_values<T: RecordValue>(&self, row: &WorkspaceRow) -> Result<Vec<T>> {
-        let mut all = Vec::new();
+        self.read_values_sized(row, 0).await
+    }
+
+    /// [`App::read_values`] into a vector made for `expected` records (a
+    /// count read beforehand), so half a million snapshots are not copied
+    /// from one doubling of the vector to the next.
+    pub(crate) async fn read_values_sized<T: RecordValue>(
+        &self,
+        row: &WorkspaceRow,
+        expected: usize,
+    ) -> Result<Vec<T>> {
+        let mut all = Vec::with_capacity(expected);
         self.store
             .visit_values(row.id, T::KIND, |id, body| {
                 all.push(serde_json::from_str(body).map_err(|_| corrupt(T::KIND, id))?);

@@ -722,12 +722,27 @@ pub(crate) async fn assess(global: &Global, args: AssessArgs) -> Result<ExitCode
 /// charts go first, the report last: a report on disk means every file it
 /// names is there too.
 pub(crate) fn write_report(out: &Path, report: &charter_app::Report) -> Result<std::path::PathBuf> {
+    use std::io::Write as _;
     std::fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;
-    for (name, body) in report.files.iter().rev() {
+    for (name, svg) in &report.charts {
         let path = out.join(name);
-        std::fs::write(&path, body).with_context(|| format!("cannot write {}", path.display()))?;
+        std::fs::write(&path, svg).with_context(|| format!("cannot write {}", path.display()))?;
     }
-    Ok(out.join(&report.files[0].0))
+    // Written beside its place and renamed into it: a failed write leaves
+    // no half a report behind.
+    let path = out.join(report.name);
+    let partial = out.join(format!(".{}.partial", report.name));
+    let written = std::fs::File::create(&partial).and_then(|file| {
+        let mut file = std::io::BufWriter::with_capacity(1 << 20, file);
+        report.write_to(&mut file)?;
+        file.flush()?;
+        std::fs::rename(&partial, &path)
+    });
+    if let Err(error) = written {
+        let _ = std::fs::remove_file(&partial);
+        return Err(error).with_context(|| format!("cannot write {}", path.display()));
+    }
+    Ok(path)
 }
 
 /// The scoring configuration from `path`; none means the workspace's own.

@@ -121,6 +121,12 @@ pub struct Assessment {
 
 /// Assesses `portfolio` with `config`.
 pub fn assess(portfolio: &Portfolio<'_>, config: &Config) -> Assessment {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    assess_on(portfolio, config, cores)
+}
+
+/// [`assess`] on up to `threads` threads.
+fn assess_on(portfolio: &Portfolio<'_>, config: &Config, threads: usize) -> Assessment {
     let as_of = portfolio.as_of;
     let known: BTreeSet<&str> = portfolio.agents.iter().map(|a| a.agent_id.as_str()).collect();
     let mut problems = Vec::new();
@@ -142,30 +148,133 @@ pub fn assess(portfolio: &Portfolio<'_>, config: &Config) -> Assessment {
     problems.sort();
     problems.dedup();
 
-    let systems: BTreeMap<&str, &System> =
-        portfolio.systems.iter().map(|s| (s.system_id.as_str(), s)).collect();
-    // Every layer grouped by agent once, so each agent reads only its own records.
-    fn group<T>(records: &[T], agent: impl Fn(&T) -> &str) -> BTreeMap<&str, Vec<&T>> {
-        let mut groups: BTreeMap<&str, Vec<&T>> = BTreeMap::new();
-        for record in records {
-            groups.entry(agent(record)).or_default().push(record);
-        }
-        groups
-    }
     let signals: Vec<RiskSignal> =
         portfolio.signals.iter().filter(|s| s.detected_at.date() <= as_of).cloned().collect();
-    let signals_of = group(&signals, |s| s.agent_id.as_str());
-    let snapshots_of = group(portfolio.snapshots, |s| s.agent_id.as_str());
-    let values_of = group(portfolio.values, |v| v.agent_id.as_str());
-    let reviews_of = group(portfolio.reviews, |r| r.agent_id.as_str());
-    let workflows_of = group(portfolio.workflows, |w| w.agent_id.as_str());
-    let kpi_of = group(portfolio.kpis, |k| k.agent_id.as_str());
-    let mut agents = Vec::new();
+    let layers = Layers::new(portfolio, &signals);
+    // Agents are assessed independently: in chunks on every core, put back
+    // in input order, so the result does not depend on the thread count.
+    let chunk = portfolio.agents.len().div_ceil(threads.max(1)).max(MIN_AGENTS_PER_THREAD);
+    let outcomes: Vec<Outcome> = std::thread::scope(|scope| {
+        let layers = &layers;
+        let handles: Vec<_> = portfolio
+            .agents
+            .chunks(chunk)
+            .map(|part| scope.spawn(move || assess_agents(layers, part, config, as_of)))
+            .collect();
+        handles
+            .into_iter()
+            .map(|handle| handle.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)))
+            .collect()
+    });
+    let mut agents = Vec::with_capacity(portfolio.agents.len());
     let mut escalations = Vec::new();
     let mut recommendations = Vec::new();
-    for agent in portfolio.agents {
+    for outcome in outcomes {
+        agents.extend(outcome.agents);
+        escalations.extend(outcome.escalations);
+        recommendations.extend(outcome.recommendations);
+        problems.extend(outcome.problems);
+    }
+
+    // Systems to replace: expired credentials, uptime at the floor, or
+    // latency twice the threshold.
+    let dependents = Dependents::new(portfolio.agents, portfolio.workflows);
+    let used: BTreeSet<&str> = dependents.systems().collect();
+    let mut radii: Vec<BlastRadius> = used.iter().map(|s| dependents.radius(s)).collect();
+    radii.sort_by(|a, b| b.size.cmp(&a.size).then_with(|| a.system.cmp(&b.system)));
+    for system in portfolio.systems.iter().filter(|s| used.contains(s.system_id.as_str())) {
+        let id = system.system_id.as_str();
+        let mut reasons = Vec::new();
+        let mut evidence = Vec::new();
+        if system.auth_status == Some(charter_model::AuthStatus::Expired) {
+            reasons.push("credentials expired".to_owned());
+            evidence.push(Evidence::new("system", id, "auth_status", "expired"));
+        }
+        if let Some(uptime) = system.uptime_30d.filter(|u| *u <= config.uptime_floor) {
+            reasons.push(format!("uptime {uptime}%"));
+            evidence.push(Evidence::new("system", id, "uptime_30d", uptime));
+        }
+        if let Some(latency) = system.latency_ms_p95.filter(|l| *l >= 2.0 * config.latency_threshold_ms) {
+            reasons.push(format!("p95 latency {latency} ms"));
+            evidence.push(Evidence::new("system", id, "latency_ms_p95", latency));
+        }
+        if !reasons.is_empty() {
+            recommendations.push(Recommendation {
+                subject: id.to_owned(),
+                action: "replace_system",
+                reason: reasons.join(", "),
+                evidence,
+            });
+        }
+    }
+
+    agents.sort_by(|a, b| b.risk.value.total_cmp(&a.risk.value).then_with(|| a.agent_id.cmp(&b.agent_id)));
+    Assessment {
+        as_of,
+        agents,
+        risks: rank_risks(&signals, portfolio.workflows),
+        systems: radii,
+        escalations,
+        recommendations,
+        problems,
+    }
+}
+
+/// Below this many agents per thread, assessing on more threads costs more
+/// than it saves.
+const MIN_AGENTS_PER_THREAD: usize = 1024;
+
+/// Every layer grouped by agent once, so each agent reads only its own records.
+struct Layers<'a> {
+    systems: BTreeMap<&'a str, &'a System>,
+    signals: BTreeMap<&'a str, Vec<&'a RiskSignal>>,
+    snapshots: BTreeMap<&'a str, Vec<&'a Snapshot>>,
+    values: BTreeMap<&'a str, Vec<&'a ValueRecord>>,
+    reviews: BTreeMap<&'a str, Vec<&'a OwnershipReview>>,
+    workflows: BTreeMap<&'a str, Vec<&'a Workflow>>,
+    kpis: BTreeMap<&'a str, Vec<&'a KpiRecord>>,
+}
+
+fn group<T>(records: &[T], agent: impl Fn(&T) -> &str) -> BTreeMap<&str, Vec<&T>> {
+    let mut groups: BTreeMap<&str, Vec<&T>> = BTreeMap::new();
+    for record in records {
+        groups.entry(agent(record)).or_default().push(record);
+    }
+    groups
+}
+
+impl<'a> Layers<'a> {
+    /// `signals` are the portfolio's signals detected by the day assessed.
+    fn new(portfolio: &Portfolio<'a>, signals: &'a [RiskSignal]) -> Self {
+        Layers {
+            systems: portfolio.systems.iter().map(|s| (s.system_id.as_str(), s)).collect(),
+            signals: group(signals, |s| s.agent_id.as_str()),
+            snapshots: group(portfolio.snapshots, |s| s.agent_id.as_str()),
+            values: group(portfolio.values, |v| v.agent_id.as_str()),
+            reviews: group(portfolio.reviews, |r| r.agent_id.as_str()),
+            workflows: group(portfolio.workflows, |w| w.agent_id.as_str()),
+            kpis: group(portfolio.kpis, |k| k.agent_id.as_str()),
+        }
+    }
+}
+
+/// What assessing some agents found.
+#[derive(Default)]
+struct Outcome {
+    agents: Vec<AgentAssessment>,
+    escalations: Vec<Escalation>,
+    recommendations: Vec<Recommendation>,
+    problems: Vec<String>,
+}
+
+/// Assesses `agents` (a part of the portfolio).
+fn assess_agents(layers: &Layers<'_>, agents: &[Agent], config: &Config, as_of: Date) -> Outcome {
+    let mut outcome = Outcome::default();
+    let Outcome { agents: assessed, escalations, recommendations, problems } = &mut outcome;
+    for agent in agents {
         let id = agent.agent_id.as_str();
-        let snapshots: Vec<&Snapshot> = snapshots_of
+        let snapshots: Vec<&Snapshot> = layers
+            .snapshots
             .get(id)
             .into_iter()
             .flatten()
@@ -174,16 +283,28 @@ pub fn assess(portfolio: &Portfolio<'_>, config: &Config) -> Assessment {
             .collect();
         let (snapshots, duplicate) = history(id, snapshots);
         problems.extend(duplicate);
-        let values: Vec<&ValueRecord> =
-            values_of.get(id).into_iter().flatten().copied().filter(|v| v.period_start <= as_of).collect();
-        let reviews: Vec<&OwnershipReview> =
-            reviews_of.get(id).into_iter().flatten().copied().filter(|r| r.review_date <= as_of).collect();
-        let workflows: Vec<&Workflow> = workflows_of.get(id).cloned().unwrap_or_default();
+        let values: Vec<&ValueRecord> = layers
+            .values
+            .get(id)
+            .into_iter()
+            .flatten()
+            .copied()
+            .filter(|v| v.period_start <= as_of)
+            .collect();
+        let reviews: Vec<&OwnershipReview> = layers
+            .reviews
+            .get(id)
+            .into_iter()
+            .flatten()
+            .copied()
+            .filter(|r| r.review_date <= as_of)
+            .collect();
+        let workflows: Vec<&Workflow> = layers.workflows.get(id).cloned().unwrap_or_default();
         let own_workflows: Vec<Workflow> = workflows.iter().map(|w| (*w).clone()).collect();
         let own_signals: Vec<RiskSignal> =
-            signals_of.get(id).into_iter().flatten().map(|s| (*s).clone()).collect();
+            layers.signals.get(id).into_iter().flatten().map(|s| (*s).clone()).collect();
 
-        let (integration, flags) = integration_score(agent, &systems, config);
+        let (integration, flags) = integration_score(agent, &layers.systems, config);
         let (leakage, value_findings) = value_leakage(&values, config);
         // Manual minutes: the latest value record's actual, else the latest snapshot's.
         let latest_value = values.iter().max_by_key(|v| v.period_start).copied();
@@ -243,7 +364,7 @@ pub fn assess(portfolio: &Portfolio<'_>, config: &Config) -> Assessment {
             "criticality",
             agent.criticality.map_or("absent".into(), |c| c.to_string()),
         );
-        let roi = kpi_of.get(id).and_then(|k| k.first()).and_then(|k| k.kpis.roi_estimate_usd);
+        let roi = layers.kpis.get(id).and_then(|k| k.first()).and_then(|k| k.kpis.roi_estimate_usd);
         if high && roi.is_some_and(|r| r < 0.0) {
             let mut evidence = vec![
                 criticality.clone(),
@@ -386,7 +507,7 @@ pub fn assess(portfolio: &Portfolio<'_>, config: &Config) -> Assessment {
             });
         }
 
-        agents.push(AgentAssessment {
+        assessed.push(AgentAssessment {
             agent_id: id.to_owned(),
             name: agent.name.clone(),
             status: agent.status,
@@ -402,47 +523,57 @@ pub fn assess(portfolio: &Portfolio<'_>, config: &Config) -> Assessment {
             manual_minutes_per_run: manual.as_ref().map(|(m, _)| *m),
         });
     }
+    outcome
+}
 
-    // Systems to replace: expired credentials, uptime at the floor, or
-    // latency twice the threshold.
-    let dependents = Dependents::new(portfolio.agents, portfolio.workflows);
-    let used: BTreeSet<&str> = dependents.systems().collect();
-    let mut radii: Vec<BlastRadius> = used.iter().map(|s| dependents.radius(s)).collect();
-    radii.sort_by(|a, b| b.size.cmp(&a.size).then_with(|| a.system.cmp(&b.system)));
-    for system in portfolio.systems.iter().filter(|s| used.contains(s.system_id.as_str())) {
-        let id = system.system_id.as_str();
-        let mut reasons = Vec::new();
-        let mut evidence = Vec::new();
-        if system.auth_status == Some(charter_model::AuthStatus::Expired) {
-            reasons.push("credentials expired".to_owned());
-            evidence.push(Evidence::new("system", id, "auth_status", "expired"));
-        }
-        if let Some(uptime) = system.uptime_30d.filter(|u| *u <= config.uptime_floor) {
-            reasons.push(format!("uptime {uptime}%"));
-            evidence.push(Evidence::new("system", id, "uptime_30d", uptime));
-        }
-        if let Some(latency) = system.latency_ms_p95.filter(|l| *l >= 2.0 * config.latency_threshold_ms) {
-            reasons.push(format!("p95 latency {latency} ms"));
-            evidence.push(Evidence::new("system", id, "latency_ms_p95", latency));
-        }
-        if !reasons.is_empty() {
-            recommendations.push(Recommendation {
-                subject: id.to_owned(),
-                action: "replace_system",
-                reason: reasons.join(", "),
-                evidence,
-            });
-        }
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn load<T: serde::de::DeserializeOwned>(json: &str) -> Vec<T> {
+        serde_json::from_str(json).unwrap()
     }
 
-    agents.sort_by(|a, b| b.risk.value.total_cmp(&a.risk.value).then_with(|| a.agent_id.cmp(&b.agent_id)));
-    Assessment {
-        as_of,
-        agents,
-        risks: rank_risks(&signals, portfolio.workflows),
-        systems: radii,
-        escalations,
-        recommendations,
-        problems,
+    #[test]
+    fn the_assessment_does_not_depend_on_the_thread_count() {
+        // The example's agents, copied under new ids into a portfolio large
+        // enough to be split.
+        let example: Vec<Agent> = load(include_str!("../../../examples/ops-workspace/agents.json"));
+        let snapshots: Vec<Snapshot> =
+            load(include_str!("../../../examples/ops-workspace/historical_snapshots.json"));
+        let workflows: Vec<Workflow> = load(include_str!("../../../examples/ops-workspace/workflows.json"));
+        let (mut agents, mut copies, mut flows) = (Vec::new(), Vec::new(), Vec::new());
+        for n in 0..3 * MIN_AGENTS_PER_THREAD {
+            let mut agent = example[n % example.len()].clone();
+            let id = format!("{}_{n:05}", agent.agent_id);
+            for s in snapshots.iter().filter(|s| s.agent_id == agent.agent_id) {
+                copies.push(Snapshot { agent_id: id.parse().unwrap(), ..s.clone() });
+            }
+            for w in workflows.iter().filter(|w| w.agent_id == agent.agent_id) {
+                let mut w = w.clone();
+                w.workflow_id = format!("{}_{n:05}", w.workflow_id).parse().unwrap();
+                w.agent_id = id.parse().unwrap();
+                flows.push(w);
+            }
+            agent.agent_id = id.parse().unwrap();
+            agents.push(agent);
+        }
+        let portfolio = Portfolio {
+            agents: &agents,
+            systems: &[],
+            workflows: &flows,
+            kpis: &[],
+            signals: &[],
+            snapshots: &copies,
+            values: &[],
+            reviews: &[],
+            as_of: "2025-01-15".parse().unwrap(),
+        };
+        let config = Config::default();
+        let one = assess_on(&portfolio, &config, 1);
+        assert_eq!(one.agents.len(), agents.len());
+        assert!(!one.escalations.is_empty());
+        assert_eq!(one, assess_on(&portfolio, &config, 3));
+        assert_eq!(one, assess_on(&portfolio, &config, 64));
     }
 }

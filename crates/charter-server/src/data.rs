@@ -180,7 +180,13 @@ pub(crate) async fn report_page(
     use charter_app::Clock as _;
     let workspace = workspace(&name)?;
     let as_of = query.as_of.unwrap_or_else(|| charter_app::SystemClock.now().date());
-    let mut report = app.report(&caller, &workspace, as_of, None, charter_app::ReportFormat::Html).await?;
-    let page = report.files.swap_remove(0).1;
+    let report = app.report(&caller, &workspace, as_of, None, charter_app::ReportFormat::Html).await?;
+    let mut page = Vec::new();
+    report.write_to(&mut page).map_err(|error| {
+        ApiError::from(charter_app::AppError::Invalid {
+            what: "report".into(),
+            problems: vec![error.to_string()],
+        })
+    })?;
     Ok(([(header::CONTENT_TYPE, "text/html; charset=utf-8")], page).into_response())
 }
