@@ -9,15 +9,21 @@ use charter_app::{App, Caller, FixedClock, ImportSource};
 use charter_model::{Record, RecordKind, RiskSettings, WorkspaceName};
 use charter_store::testing::each_backend;
 
+/// An app on `store` with the example imported as `ops`, a local caller
+/// and the day assessed.
+async fn example(store: charter_store::Store) -> (App, WorkspaceName, Caller, charter_model::Date) {
+    let app = App::with_clock(store, Arc::new(FixedClock("2025-01-15T09:00:00Z".parse().unwrap())));
+    let ops = WorkspaceName::new("ops").unwrap();
+    let local = Caller::local("tester");
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../examples/ops-workspace");
+    app.import(&local, &ops, ImportSource::from_dir(&dir).unwrap(), true).await.unwrap();
+    (app, ops, local, "2025-01-15".parse().unwrap())
+}
+
 #[tokio::test]
 async fn the_assessment_escalates_the_invoice_agent_and_saves_snapshots_once() {
     each_backend(|store| async move {
-        let app = App::with_clock(store, Arc::new(FixedClock("2025-01-15T09:00:00Z".parse().unwrap())));
-        let ops = WorkspaceName::new("ops").unwrap();
-        let local = Caller::local("tester");
-        let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../examples/ops-workspace");
-        app.import(&local, &ops, ImportSource::from_dir(&dir).unwrap(), true).await.unwrap();
-        let as_of = "2025-01-15".parse().unwrap();
+        let (app, ops, local, as_of) = example(store).await;
 
         let dry = app.assess(&local, &ops, as_of, false, None).await.unwrap();
         assert!(dry.saved.is_empty());
@@ -51,12 +57,7 @@ fn settings(config: serde_json::Value) -> Record {
 #[tokio::test]
 async fn a_workspace_keeps_its_own_thresholds_and_bad_ones_are_refused() {
     each_backend(|store| async move {
-        let app = App::with_clock(store, Arc::new(FixedClock("2025-01-15T09:00:00Z".parse().unwrap())));
-        let ops = WorkspaceName::new("ops").unwrap();
-        let local = Caller::local("tester");
-        let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../examples/ops-workspace");
-        app.import(&local, &ops, ImportSource::from_dir(&dir).unwrap(), true).await.unwrap();
-        let as_of = "2025-01-15".parse().unwrap();
+        let (app, ops, local, as_of) = example(store).await;
         let latency_flagged = |assessed: &charter_app::Assessed| {
             assessed.assessment.agents.iter().flat_map(|a| &a.flags).any(|f| f.kind == "latency")
         };
