@@ -137,7 +137,7 @@ impl Default for Config {
             risk: RiskWeights::default(),
             failure_rate_full: 20.0,
             hitl_minutes_full: 5.0,
-            owner_review_days_full: 90.0,
+            owner_review_days_full: 45.0,
             points_per_open_action: 10.0,
             points_per_escalation: 25.0,
             hourly_rate_usd: 60.0,

@@ -129,8 +129,9 @@ fn the_invoice_agents_risk_names_its_escalation_and_its_failing_workflow() {
     assert!(failure.evidence.iter().any(|e| e.id == "agent_finance_01@2024-11-15"), "{failure:?}");
     assert_eq!(component("hitl").penalty, 100.0); // 6 manual minutes per run, 5 is the full penalty
     let friction = component("ownership_friction");
-    // rev_005 on 2024-12-19 is 27 days before: 30; 3 action items: 30; one escalation: 25.
-    assert_eq!(friction.penalty, 85.0);
+    // rev_005 on 2024-12-19 is 27 days before (45 is the full penalty): 60;
+    // 3 action items: 30; one escalation: 25; at most 100.
+    assert_eq!(friction.penalty, 100.0);
     assert!(friction.evidence.iter().any(|e| e.id == "rev_005" && e.value == "escalated"), "{friction:?}");
     assert!(component("signals").evidence.iter().any(|e| e.id == "risk_002"));
     assert!(component("hitl").evidence.contains(&minutes));
@@ -273,7 +274,7 @@ fn the_four_charts_are_svg_and_the_same_every_time() {
 }
 
 /// The default weights continue the example's imported history: Charter's
-/// own scores as of 2025-01-15 land within 10 points of each agent's last
+/// own scores as of 2025-01-15 land within 6 points of each agent's last
 /// imported snapshot (2024-12-20), so a snapshot `charter assess` saves
 /// extends the series instead of breaking it, and the trends keep their
 /// labels once it is in.
@@ -312,7 +313,7 @@ fn charters_scores_continue_the_imported_history() {
             ("value_leakage", agent.value_leakage.value, last.value_leakage_score),
         ] {
             assert!(
-                (computed - imported).abs() <= 10.0,
+                (computed - imported).abs() <= 6.0,
                 "{id} {score}: computed {computed}, last imported {imported}"
             );
         }
