@@ -93,9 +93,6 @@ impl FromStr for ReportFormat {
     }
 }
 
-/// Agents whose risk the report's charts follow: the riskiest ones.
-pub const CHARTED_AGENTS: usize = 50;
-
 /// The report: its file and, for HTML, the charts it shows.
 #[derive(Debug, Clone)]
 pub struct Report {
@@ -263,8 +260,12 @@ impl App {
                 charts: Vec::new(),
             },
             ReportFormat::Html => {
-                let agents: Vec<&str> =
-                    assessment.agents.iter().take(CHARTED_AGENTS).map(|a| a.agent_id.as_str()).collect();
+                let agents: Vec<&str> = assessment
+                    .agents
+                    .iter()
+                    .take(charter_risk::report::RISKIEST)
+                    .map(|a| a.agent_id.as_str())
+                    .collect();
                 let charts =
                     charter_risk::charts::charts(&records.snapshots, &agents, as_of).map_err(|problem| {
                         AppError::Invalid { what: "report charts".into(), problems: vec![problem] }

@@ -41,7 +41,7 @@ use std::sync::Arc;
 use charter_model::{Timestamp, WorkspaceName};
 use charter_store::{Store, WorkspaceRow};
 
-pub use assessment::{Assessed, CHARTED_AGENTS, PortfolioRecords, Report, ReportFormat};
+pub use assessment::{Assessed, PortfolioRecords, Report, ReportFormat};
 pub use caller::Caller;
 pub use changes::{Proposed, WEBHOOK_ATTEMPTS};
 pub use data::Promoted;

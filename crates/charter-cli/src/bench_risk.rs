@@ -10,7 +10,7 @@ use std::process::{Command, ExitCode};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
-use charter_app::{App, CHARTED_AGENTS, Caller, ReportFormat};
+use charter_app::{App, Caller, ReportFormat};
 use charter_model::WorkspaceName;
 
 use crate::bench_data::{peak_mb, reset_peak};
@@ -72,7 +72,7 @@ pub(crate) async fn report(agents: usize, seed: u64, rounds: usize) -> Result<Ex
     let json_bytes = std::fs::metadata(&json_path)?.len();
     let t = Instant::now();
     let charted: Vec<&str> =
-        assessment.agents.iter().take(CHARTED_AGENTS).map(|a| a.agent_id.as_str()).collect();
+        assessment.agents.iter().take(charter_risk::report::RISKIEST).map(|a| a.agent_id.as_str()).collect();
     let charts =
         charter_risk::charts::charts(&records.snapshots, &charted, as_of).map_err(anyhow::Error::msg)?;
     let charts_time = t.elapsed();

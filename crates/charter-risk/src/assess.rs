@@ -181,6 +181,34 @@ fn assess_on(portfolio: &Portfolio<'_>, config: &Config, threads: usize) -> Asse
     let dependents = Dependents::new(portfolio.agents, portfolio.workflows);
     let used: BTreeSet<&str> = dependents.systems().collect();
     let mut radii: Vec<BlastRadius> = used.iter().map(|s| dependents.radius(s)).collect();
+    // One escalation per unhealthy system, whatever number of agents use
+    // it: its flags, and who depends on it.
+    let mut unhealthy: BTreeMap<&str, Vec<&Flag>> = BTreeMap::new();
+    for flag in agents.iter().flat_map(|a| &a.flags).filter(|f| SYSTEM_HEALTH.contains(&f.kind)) {
+        let flags = unhealthy.entry(flag.system.as_str()).or_default();
+        if !flags.iter().any(|f| f.kind == flag.kind) {
+            flags.push(flag);
+        }
+    }
+    for (system, flags) in unhealthy {
+        // `radii` is still in system order here.
+        let Ok(at) = radii.binary_search_by(|r| r.system.as_str().cmp(system)) else { continue };
+        let radius = &radii[at];
+        let mut evidence: Vec<Evidence> = flags.iter().flat_map(|f| f.evidence.clone()).collect();
+        evidence.extend(radius.evidence.iter().cloned());
+        escalations.push(Escalation {
+            subject: system.to_owned(),
+            rule: "dependency_health",
+            message: format!(
+                "{}; {} agent(s) and {} workflow(s) depend on it{}",
+                flags.iter().map(|f| f.message.as_str()).collect::<Vec<_>>().join("; "),
+                radius.agents.len(),
+                radius.workflows.len(),
+                named(&radius.workflows)
+            ),
+            evidence,
+        });
+    }
     radii.sort_by(|a, b| b.size.cmp(&a.size).then_with(|| a.system.cmp(&b.system)));
     for system in portfolio.systems.iter().filter(|s| used.contains(s.system_id.as_str())) {
         let id = system.system_id.as_str();
@@ -217,6 +245,18 @@ fn assess_on(portfolio: &Portfolio<'_>, config: &Config, threads: usize) -> Asse
         escalations,
         recommendations,
         problems,
+    }
+}
+
+/// The flags on a dependency that escalate: its health, not its paperwork.
+const SYSTEM_HEALTH: [&str; 4] = ["auth_expiring", "auth_expired", "latency", "schema_drift"];
+
+/// `names` for a message: all of them up to five, else the first five and a count.
+fn named(names: &[String]) -> String {
+    match names.len() {
+        0 => String::new(),
+        1..=5 => format!(" ({})", names.join(", ")),
+        n => format!(" ({}, and {} more)", names[..5].join(", "), n - 5),
     }
 }
 
@@ -456,16 +496,6 @@ fn assess_agents(layers: &Layers<'_>, agents: &[Agent], config: &Config, as_of: 
                 reason: "pilot risk is degrading".into(),
                 evidence: trends[0].evidence.clone(),
             });
-        }
-        for flag in &flags {
-            if matches!(flag.kind, "auth_expiring" | "auth_expired" | "latency" | "schema_drift") {
-                escalations.push(Escalation {
-                    subject: flag.system.clone(),
-                    rule: "dependency_health",
-                    message: format!("{} (used by {id})", flag.message),
-                    evidence: flag.evidence.clone(),
-                });
-            }
         }
         let costs = cost_up_roi_down(&snapshots);
         if costs >= 2 {

@@ -126,15 +126,38 @@ pub fn markdown(workspace: &str, assessment: &Assessment) -> String {
         );
     }
     let _ = writeln!(out, "\n## How each score was reached\n");
-    for x in &a.agents {
-        let _ = writeln!(out, "### {}\n", x.agent_id);
+    breakdowns(&mut out, a, &|text| text.to_owned());
+    if !a.problems.is_empty() {
+        let _ = writeln!(out, "## Input problems\n");
+        for p in &a.problems {
+            let _ = writeln!(out, "- {p}");
+        }
+    }
+    out
+}
+
+/// The agents whose charts and score breakdowns the report shows: the
+/// riskiest ones (every agent's breakdown is in the JSON assessment).
+pub const RISKIEST: usize = 50;
+
+/// How each score of the riskiest agents was reached, component by
+/// component with the records read, each line passed through `text`.
+fn breakdowns(out: &mut String, a: &Assessment, text: &dyn Fn(&str) -> String) {
+    if a.agents.len() > RISKIEST {
+        let _ = writeln!(
+            out,
+            "The {RISKIEST} riskiest agents of {}; every agent's breakdown is in the JSON assessment.\n",
+            a.agents.len()
+        );
+    }
+    for x in a.agents.iter().take(RISKIEST) {
+        let _ = writeln!(out, "### {}\n", text(&x.agent_id));
         for (name, score) in
             [("integration", &x.integration), ("risk", &x.risk), ("value leakage", &x.value_leakage)]
         {
             let _ = writeln!(out, "{name} {}:\n", score.value);
             for c in &score.components {
-                let _ = writeln!(
-                    out,
+                let line = format!(
                     "- {} (weight {}): penalty {}, {} points; {}{}",
                     c.name,
                     c.weight,
@@ -147,17 +170,11 @@ pub fn markdown(workspace: &str, assessment: &Assessment) -> String {
                         format!("; from {}", cite(&c.evidence))
                     }
                 );
+                let _ = writeln!(out, "{}", text(&line));
             }
             let _ = writeln!(out);
         }
     }
-    if !a.problems.is_empty() {
-        let _ = writeln!(out, "## Input problems\n");
-        for p in &a.problems {
-            let _ = writeln!(out, "- {p}");
-        }
-    }
-    out
 }
 
 fn escape(text: &str) -> String {
@@ -221,9 +238,12 @@ pub fn html(workspace: &str, assessment: &Assessment, charts: &[(&str, String)])
         );
     }
     let _ = writeln!(out, "</ul>\n<h2>How each score was reached</h2>\n<pre>");
-    let details = markdown(workspace, assessment);
-    if let Some(section) = details.split("## How each score was reached\n").nth(1) {
-        let _ = write!(out, "{}", escape(section));
+    breakdowns(&mut out, a, &escape);
+    if !a.problems.is_empty() {
+        let _ = writeln!(out, "</pre>\n<h2>Input problems</h2>\n<pre>");
+        for p in &a.problems {
+            let _ = writeln!(out, "- {}", escape(p));
+        }
     }
     let _ = writeln!(out, "</pre>\n</body></html>");
     out

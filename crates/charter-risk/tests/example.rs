@@ -202,8 +202,26 @@ fn the_whole_assessment_of_the_example_names_its_records() {
         .filter(|e| e.subject == "email_sendgrid")
         .map(|e| e.message.as_str())
         .collect();
-    assert!(sendgrid.iter().any(|m| m.contains("credentials expiring_soon")), "{sendgrid:?}");
-    assert!(sendgrid.iter().any(|m| m.contains("p95 latency 890")), "{sendgrid:?}");
+    // One escalation for the system, however many agents use it.
+    assert_eq!(sendgrid.len(), 1, "{sendgrid:?}");
+    assert!(sendgrid[0].contains("credentials expiring_soon"), "{sendgrid:?}");
+    assert!(sendgrid[0].contains("p95 latency 890"), "{sendgrid:?}");
+    assert!(
+        sendgrid[0].ends_with("1 agent(s) and 1 workflow(s) depend on it (wf_sales_outreach)"),
+        "{sendgrid:?}"
+    );
+    let cited = &assessment.escalations.iter().find(|e| e.subject == "email_sendgrid").unwrap().evidence;
+    for (kind, id, field) in [
+        ("system", "email_sendgrid", "auth_status"),
+        ("system", "email_sendgrid", "latency_ms_p95"),
+        ("agent", "agent_sales_01", "dependencies"),
+        ("workflow", "wf_sales_outreach", "agent_id"),
+    ] {
+        assert!(
+            cited.iter().any(|e| (e.kind, e.id.as_str(), e.field) == (kind, id, field)),
+            "{kind}/{id}.{field}"
+        );
+    }
     let radius = assessment.systems.iter().find(|s| s.system == "email_sendgrid").unwrap();
     assert_eq!(radius.workflows, ["wf_sales_outreach"]);
 
