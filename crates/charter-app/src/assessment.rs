@@ -267,9 +267,9 @@ impl App {
                     .map(|a| a.agent_id.as_str())
                     .collect();
                 let charts =
-                    charter_risk::charts::charts(&records.snapshots, &agents, as_of).map_err(|problem| {
-                        AppError::Invalid { what: "report charts".into(), problems: vec![problem] }
-                    })?;
+                    charter_risk::charts::charts(&records.snapshots, &agents, as_of, &config).map_err(
+                        |problem| AppError::Invalid { what: "report charts".into(), problems: vec![problem] },
+                    )?;
                 let page = charter_risk::report::html(name, &assessment, &charts);
                 Report { name: "report.html", body: Body::Text(page), charts }
             }

@@ -73,8 +73,8 @@ pub(crate) async fn report(agents: usize, seed: u64, rounds: usize) -> Result<Ex
     let t = Instant::now();
     let charted: Vec<&str> =
         assessment.agents.iter().take(charter_risk::report::RISKIEST).map(|a| a.agent_id.as_str()).collect();
-    let charts =
-        charter_risk::charts::charts(&records.snapshots, &charted, as_of).map_err(anyhow::Error::msg)?;
+    let charts = charter_risk::charts::charts(&records.snapshots, &charted, as_of, &config)
+        .map_err(anyhow::Error::msg)?;
     let charts_time = t.elapsed();
     let t = Instant::now();
     let page = charter_risk::report::html("bench", &assessment, &charts);

@@ -1,28 +1,34 @@
 //! The report's four charts, drawn with plotters as SVG: risk score over
-//! time per agent with green/amber/red bands; portfolio cost against ROI;
+//! time per agent with green/amber/red bands (the configuration's); portfolio cost against ROI;
 //! failure rate against manual minutes per run; and a heatmap of agents by
 //! snapshot date coloured by risk. Same snapshots, same bytes.
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use charter_model::{Date, Snapshot};
-use plotters::prelude::*;
 
-/// Risk below this is green.
-pub const AMBER_FROM: f64 = 40.0;
-/// Risk from this is red.
-pub const RED_FROM: f64 = 70.0;
+use crate::config::Config;
+use plotters::prelude::*;
 
 const WIDTH: u32 = 720;
 const HEIGHT: u32 = 360;
 
-fn band_color(risk: f64) -> RGBColor {
-    if risk >= RED_FROM {
-        RGBColor(214, 69, 65)
-    } else if risk >= AMBER_FROM {
-        RGBColor(240, 173, 78)
-    } else {
-        RGBColor(92, 184, 92)
+/// The green, amber and red bands of the risk score.
+#[derive(Debug, Clone, Copy)]
+struct Bands {
+    amber_from: f64,
+    red_from: f64,
+}
+
+impl Bands {
+    fn color(self, risk: f64) -> RGBColor {
+        if risk >= self.red_from {
+            RGBColor(214, 69, 65)
+        } else if risk >= self.amber_from {
+            RGBColor(240, 173, 78)
+        } else {
+            RGBColor(92, 184, 92)
+        }
     }
 }
 
@@ -63,6 +69,7 @@ fn risk_over_time(
     dates: &[Date],
     series: &BTreeMap<&str, BTreeMap<Date, &Snapshot>>,
     order: &[&str],
+    bands: Bands,
 ) -> Drawn {
     let root = SVGBackend::with_string(svg, (WIDTH, HEIGHT)).into_drawing_area();
     root.fill(&WHITE)?;
@@ -74,10 +81,11 @@ fn risk_over_time(
         .x_label_area_size(30)
         .y_label_area_size(40)
         .build_cartesian_2d(0f64..last, 0f64..100f64)?;
-    for (low, high) in [(0.0, AMBER_FROM), (AMBER_FROM, RED_FROM), (RED_FROM, 100.0)] {
+    for (low, high) in [(0.0, bands.amber_from), (bands.amber_from, bands.red_from), (bands.red_from, 100.0)]
+    {
         chart.draw_series(std::iter::once(Rectangle::new(
             [(0.0, low), (last, high)],
-            band_color(low).mix(0.15).filled(),
+            bands.color(low).mix(0.15).filled(),
         )))?;
     }
     let label = x_label(dates);
@@ -153,6 +161,7 @@ fn heatmap(
     dates: &[Date],
     series: &BTreeMap<&str, BTreeMap<Date, &Snapshot>>,
     order: &[&str],
+    bands: Bands,
 ) -> Drawn {
     let shown: Vec<&str> = order.iter().copied().filter(|a| series.contains_key(a)).collect();
     let rows = shown.len().max(1) as i32;
@@ -192,7 +201,7 @@ fn heatmap(
                 let x = x as f64;
                 chart.draw_series(std::iter::once(Rectangle::new(
                     [(x, SegmentValue::Exact(row)), (x + 1.0, SegmentValue::Exact(row + 1))],
-                    band_color(s.risk_score).filled(),
+                    bands.color(s.risk_score).filled(),
                 )))?;
             }
         }
@@ -202,16 +211,18 @@ fn heatmap(
 }
 
 /// The four charts over the snapshots up to `as_of`, as (file name, SVG), for
-/// `agents` in report order.
+/// `agents` in report order, with the risk bands of `config`.
 pub fn charts(
     snapshots: &[Snapshot],
     agents: &[&str],
     as_of: Date,
+    config: &Config,
 ) -> Result<Vec<(&'static str, String)>, String> {
+    let bands = Bands { amber_from: config.risk_amber_from, red_from: config.risk_red_from };
     let (dates, series) = by_agent(snapshots, agents, as_of);
     let mut out = Vec::new();
     let mut svg = String::new();
-    risk_over_time(&mut svg, &dates, &series, agents).map_err(|e| e.to_string())?;
+    risk_over_time(&mut svg, &dates, &series, agents, bands).map_err(|e| e.to_string())?;
     out.push(("risk-over-time.svg", std::mem::take(&mut svg)));
     two_lines(
         &mut svg,
@@ -235,7 +246,7 @@ pub fn charts(
     )
     .map_err(|e| e.to_string())?;
     out.push(("failure-vs-manual.svg", std::mem::take(&mut svg)));
-    heatmap(&mut svg, &dates, &series, agents).map_err(|e| e.to_string())?;
+    heatmap(&mut svg, &dates, &series, agents, bands).map_err(|e| e.to_string())?;
     out.push(("risk-heatmap.svg", svg));
     Ok(out)
 }

@@ -114,6 +114,10 @@ pub struct Config {
     /// Value leakage at or above which an agent with negative ROI and an
     /// escalation on record is recommended for shutdown.
     pub shutdown_leakage: f64,
+    /// Risk score from which an agent is amber (below: green), in the charts.
+    pub risk_amber_from: f64,
+    /// Risk score from which an agent is red, in the charts.
+    pub risk_red_from: f64,
     /// Snapshots a trend needs; with fewer, it is "insufficient history".
     pub trend_min_snapshots: usize,
     /// Change in a 0-100 score, first snapshot to last, that makes a trend
@@ -144,6 +148,8 @@ impl Default for Config {
             failure_rate_escalation: 10.0,
             owner_review_days_escalation: 45,
             shutdown_leakage: 80.0,
+            risk_amber_from: 40.0,
+            risk_red_from: 70.0,
             trend_min_snapshots: 3,
             trend_threshold_points: 10.0,
         }
@@ -217,6 +223,15 @@ impl Config {
                 problems.push(format!("{name}: must be above 0, got {value}"));
             }
         }
+        if !(0.0 < self.risk_amber_from
+            && self.risk_amber_from < self.risk_red_from
+            && self.risk_red_from <= 100.0)
+        {
+            problems.push(format!(
+                "risk_amber_from ({}) and risk_red_from ({}) must be 0 < amber < red <= 100",
+                self.risk_amber_from, self.risk_red_from
+            ));
+        }
         if self.uptime_floor >= self.uptime_target {
             problems.push(format!(
                 "uptime_floor ({}) must be below uptime_target ({})",
@@ -258,6 +273,8 @@ mod tests {
         let json = serde_json::json!({"uptime_floor": 99.9});
         let error = Config::from_json(json.as_object().unwrap()).unwrap_err();
         assert_eq!(error, ["uptime_floor (99.9) must be below uptime_target (99.5)"]);
+        let error = Config::from_toml("risk_amber_from = 80").unwrap_err();
+        assert_eq!(error, ["risk_amber_from (80) and risk_red_from (70) must be 0 < amber < red <= 100"]);
         let example = include_str!("../../../examples/risk.toml");
         assert_eq!(
             Config::from_toml(example).unwrap(),

@@ -275,7 +275,7 @@ fn the_four_charts_are_svg_and_the_same_every_time() {
     let snapshots: Vec<Snapshot> = load("historical_snapshots.json");
     let agents = ["agent_finance_01", "agent_sales_01", "agent_support_02"];
     let as_of: charter_model::Date = "2025-01-31".parse().unwrap();
-    let charts = charter_risk::charts::charts(&snapshots, &agents, as_of).unwrap();
+    let charts = charter_risk::charts::charts(&snapshots, &agents, as_of, &Config::default()).unwrap();
     let names: Vec<&str> = charts.iter().map(|(name, _)| *name).collect();
     assert_eq!(names, ["risk-over-time.svg", "cost-vs-roi.svg", "failure-vs-manual.svg", "risk-heatmap.svg"]);
     for (name, svg) in &charts {
@@ -283,12 +283,19 @@ fn the_four_charts_are_svg_and_the_same_every_time() {
     }
     assert!(charts[0].1.contains("agent_sales_01") && charts[3].1.contains("agent_finance_01"));
     assert!(!charts[3].1.contains("agent_support_02"), "an agent without snapshots has no heatmap row");
-    assert_eq!(charts, charter_risk::charts::charts(&snapshots, &agents, as_of).unwrap());
+    assert_eq!(charts, charter_risk::charts::charts(&snapshots, &agents, as_of, &Config::default()).unwrap());
     // Snapshots after the day reported are not drawn.
-    let early = charter_risk::charts::charts(&snapshots, &agents, "2024-11-30".parse().unwrap()).unwrap();
+    let early =
+        charter_risk::charts::charts(&snapshots, &agents, "2024-11-30".parse().unwrap(), &Config::default())
+            .unwrap();
     assert!(early[0].1.contains("2024-11-29") && !early[0].1.contains("2024-12-20"));
+    // The workspace's bands colour the charts.
+    let strict = Config { risk_amber_from: 20.0, risk_red_from: 50.0, ..Config::default() };
+    let banded = charter_risk::charts::charts(&snapshots, &agents, as_of, &strict).unwrap();
+    assert_ne!(banded[0].1, charts[0].1, "the bands move");
+    assert_ne!(banded[3].1, charts[3].1, "the heatmap recolours");
     // No snapshots at all still draws (empty) charts rather than failing.
-    assert_eq!(charter_risk::charts::charts(&[], &agents, as_of).unwrap().len(), 4);
+    assert_eq!(charter_risk::charts::charts(&[], &agents, as_of, &Config::default()).unwrap().len(), 4);
 }
 
 /// The default weights continue the example's imported history: Charter's
