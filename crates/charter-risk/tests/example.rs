@@ -139,6 +139,46 @@ fn the_invoice_agents_risk_names_its_escalation_and_its_failing_workflow() {
 }
 
 #[test]
+fn a_failure_rate_growing_fast_costs_more_than_its_level() {
+    use charter_model::{OwnershipReview, RiskSignal, Snapshot};
+    use charter_risk::{RiskInputs, risk_score};
+    let agents: Vec<Agent> = load("agents.json");
+    let signals: Vec<RiskSignal> = load("risk_signals.json");
+    let workflows: Vec<Workflow> = load("workflows.json");
+    let snapshots: Vec<Snapshot> = load("historical_snapshots.json");
+    let sales = agents.iter().find(|a| a.agent_id.as_str() == "agent_sales_01").unwrap();
+    let (history, _) = charter_risk::trend::history("agent_sales_01", &snapshots);
+    let reviews: Vec<&OwnershipReview> = Vec::new();
+    let inputs = RiskInputs {
+        agent: sales,
+        signals: &signals,
+        workflows: &workflows,
+        reviews: &reviews,
+        manual_minutes: None,
+        history: &history,
+        min_snapshots: 3,
+        as_of: "2025-01-15".parse().unwrap(),
+    };
+    let score = risk_score(&inputs, &Config::default());
+    let failure = score.components.iter().find(|c| c.name == "failure_rate").unwrap();
+    // wf_sales_outreach is at 3.2% (16 of 100), but its rate went from 1.4%
+    // to 3.9% over six snapshots (+179%): the growth sets the penalty.
+    assert_eq!(failure.penalty, 100.0);
+    assert!(
+        failure.detail.starts_with("failure rate 1.4% → 3.9% over 6 snapshots (+179%)"),
+        "{}",
+        failure.detail
+    );
+    let ids: Vec<&str> = failure.evidence.iter().map(|e| e.id.as_str()).collect();
+    assert_eq!(ids, ["wf_sales_outreach", "agent_sales_01@2024-11-15", "agent_sales_01@2024-12-20"]);
+    // With fewer snapshots than a trend needs, only the level counts.
+    let short = RiskInputs { history: &history[..2], ..inputs };
+    let score = risk_score(&short, &Config::default());
+    let failure = score.components.iter().find(|c| c.name == "failure_rate").unwrap();
+    assert_eq!(failure.penalty, 16.0);
+}
+
+#[test]
 fn the_whole_assessment_of_the_example_names_its_records() {
     use charter_model::{KpiRecord, OwnershipReview, RiskSignal, Snapshot, ValueRecord};
     use charter_risk::trend::Label;
