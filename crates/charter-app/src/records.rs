@@ -160,6 +160,14 @@ fn signed_by_caller(caller: &Caller, record: &Record) -> Result<()> {
     Ok(())
 }
 
+/// What an update did.
+enum Updated {
+    /// The stored value was already this one: nothing was written.
+    Unchanged(charter_store::StoredRecord),
+    /// The new value was written over one created at `created_at`.
+    Written { created_at: charter_model::Timestamp },
+}
+
 pub(crate) fn invalid(record: &Record) -> Result<()> {
     let problems = rule_problems(record);
     if problems.is_empty() {
@@ -310,23 +318,23 @@ impl App {
                         });
                     }
                     if current.body == body {
-                        return Ok(Some(current));
+                        return Ok(Updated::Unchanged(current));
                     }
+                    let created_at = current.created_at;
                     let mut writes = vec![RecordWrite::update(kind, id, body, expected_version)];
                     writes.extend(app.reconcile_references(tx, &row, &record).await?);
                     crate::audit::write_records(tx, &row, &actor, at, &writes).await?;
-                    Ok(None)
+                    Ok(Updated::Written { created_at })
                 })
             })
             .await?;
         match outcome {
-            // The stored value was already this one: nothing changed.
-            Some(current) => RecordView::from_stored(current),
-            None => Ok(RecordView {
+            Updated::Unchanged(current) => RecordView::from_stored(current),
+            Updated::Written { created_at } => Ok(RecordView {
                 kind,
                 id: id.to_owned(),
                 version: expected_version + 1,
-                created_at: at,
+                created_at,
                 updated_at: at,
                 record,
             }),

@@ -150,3 +150,20 @@ async fn tokens_reach_one_workspace_with_one_role() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn an_update_keeps_the_creation_time() {
+    each_backend(|store| async move {
+        let app = app(store.clone());
+        let local = Caller::local("alice");
+        app.create_workspace(&local, &name("ops")).await.unwrap();
+        let created = app.create_record(&local, &name("ops"), system("crm", 400)).await.unwrap();
+        let tomorrow = "2026-11-23T09:00:00Z".parse().unwrap();
+        let later = App::with_clock(store, Arc::new(FixedClock(tomorrow)));
+        let updated = later.update_record(&local, &name("ops"), "crm", 1, system("crm", 900)).await.unwrap();
+        assert_eq!((updated.created_at, updated.updated_at), (created.created_at, tomorrow));
+        let stored = later.get_record(&local, &name("ops"), RecordKind::System, "crm").await.unwrap();
+        assert_eq!((stored.created_at, stored.updated_at), (updated.created_at, updated.updated_at));
+    })
+    .await;
+}
