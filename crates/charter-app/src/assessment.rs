@@ -172,6 +172,23 @@ impl App {
         })
     }
 
+    /// The workspace's records, the configuration used (`config`, else the
+    /// workspace's own) and the assessment as of `as_of`.
+    async fn assessed(
+        &self,
+        row: &WorkspaceRow,
+        as_of: Date,
+        config: Option<&Config>,
+    ) -> Result<(PortfolioRecords, Config, Assessment)> {
+        let config = match config {
+            Some(config) => config.clone(),
+            None => self.workspace_risk_config(row).await?,
+        };
+        let records = self.read_portfolio(row).await?;
+        let assessment = charter_risk::assess(&records.portfolio(as_of), &config);
+        Ok((records, config, assessment))
+    }
+
     /// Assesses the workspace's portfolio as of `as_of` with `config` (the
     /// workspace's own when `None`); with `save`, also writes one snapshot
     /// per agent for that date (in one transaction; snapshots already
@@ -188,12 +205,7 @@ impl App {
         if save {
             caller.require_writer(RecordKind::Snapshot)?;
         }
-        let config = match config {
-            Some(config) => config.clone(),
-            None => self.workspace_risk_config(&row).await?,
-        };
-        let records = self.read_portfolio(&row).await?;
-        let assessment = charter_risk::assess(&records.portfolio(as_of), &config);
+        let (records, _, assessment) = self.assessed(&row, as_of, config).await?;
         if !save {
             return Ok(Assessed { assessment, saved: Vec::new(), skipped: Vec::new() });
         }
@@ -241,12 +253,7 @@ impl App {
         format: ReportFormat,
     ) -> Result<Report> {
         let row = self.visible_workspace(caller, workspace).await?;
-        let config = match config {
-            Some(config) => config.clone(),
-            None => self.workspace_risk_config(&row).await?,
-        };
-        let records = self.read_portfolio(&row).await?;
-        let assessment = charter_risk::assess(&records.portfolio(as_of), &config);
+        let (records, config, assessment) = self.assessed(&row, as_of, config).await?;
         let name = workspace.as_str();
         Ok(match format {
             // Compact: the full assessment of a large portfolio is big

@@ -148,9 +148,9 @@ fn assess_on(portfolio: &Portfolio<'_>, config: &Config, threads: usize) -> Asse
     problems.sort();
     problems.dedup();
 
-    let signals: Vec<RiskSignal> =
-        portfolio.signals.iter().filter(|s| s.detected_at.date() <= as_of).cloned().collect();
-    let layers = Layers::new(portfolio, &signals);
+    // Signals detected after the day assessed are not read.
+    let signals = || portfolio.signals.iter().filter(|s| s.detected_at.date() <= as_of);
+    let layers = Layers::new(portfolio, signals());
     // Agents are assessed independently: in chunks on every core, put back
     // in input order, so the result does not depend on the thread count.
     let chunk = portfolio.agents.len().div_ceil(threads.max(1)).max(MIN_AGENTS_PER_THREAD);
@@ -240,7 +240,7 @@ fn assess_on(portfolio: &Portfolio<'_>, config: &Config, threads: usize) -> Asse
     Assessment {
         as_of,
         agents,
-        risks: rank_risks(&signals, portfolio.workflows),
+        risks: rank_risks(signals(), portfolio.workflows),
         systems: radii,
         escalations,
         recommendations,
@@ -285,10 +285,14 @@ fn group<T>(records: &[T], agent: impl Fn(&T) -> &str) -> BTreeMap<&str, Vec<&T>
 
 impl<'a> Layers<'a> {
     /// `signals` are the portfolio's signals detected by the day assessed.
-    fn new(portfolio: &Portfolio<'a>, signals: &'a [RiskSignal]) -> Self {
+    fn new(portfolio: &Portfolio<'a>, signals: impl Iterator<Item = &'a RiskSignal>) -> Self {
+        let mut signals_of: BTreeMap<&str, Vec<&RiskSignal>> = BTreeMap::new();
+        for signal in signals {
+            signals_of.entry(signal.agent_id.as_str()).or_default().push(signal);
+        }
         Layers {
             systems: portfolio.systems.iter().map(|s| (s.system_id.as_str(), s)).collect(),
-            signals: group(signals, |s| s.agent_id.as_str()),
+            signals: signals_of,
             snapshots: group(portfolio.snapshots, |s| s.agent_id.as_str()),
             values: group(portfolio.values, |v| v.agent_id.as_str()),
             reviews: group(portfolio.reviews, |r| r.agent_id.as_str()),
@@ -339,10 +343,8 @@ fn assess_agents(layers: &Layers<'_>, agents: &[Agent], config: &Config, as_of: 
             .copied()
             .filter(|r| r.review_date <= as_of)
             .collect();
-        let workflows: Vec<&Workflow> = layers.workflows.get(id).cloned().unwrap_or_default();
-        let own_workflows: Vec<Workflow> = workflows.iter().map(|w| (*w).clone()).collect();
-        let own_signals: Vec<RiskSignal> =
-            layers.signals.get(id).into_iter().flatten().map(|s| (*s).clone()).collect();
+        let workflows: &[&Workflow] = layers.workflows.get(id).map_or(&[], Vec::as_slice);
+        let signals: &[&RiskSignal] = layers.signals.get(id).map_or(&[], Vec::as_slice);
 
         let (integration, flags) = integration_score(agent, &layers.systems, config);
         let (leakage, value_findings) = value_leakage(&values, config);
@@ -370,8 +372,8 @@ fn assess_agents(layers: &Layers<'_>, agents: &[Agent], config: &Config, as_of: 
         let risk = risk_score(
             &RiskInputs {
                 agent,
-                signals: &own_signals,
-                workflows: &own_workflows,
+                signals,
+                workflows,
                 reviews: &reviews,
                 manual_minutes: manual.as_ref().map(|(m, e)| (*m, e)),
                 history: &snapshots,

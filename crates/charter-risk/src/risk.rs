@@ -6,6 +6,8 @@
 //! escalations). Also the portfolio-wide ranking of risk signals, where a
 //! medium signal with a large blast radius outranks an isolated high one.
 
+use std::collections::BTreeMap;
+
 use charter_model::{
     Agent, Criticality, Date, OwnershipReview, ReviewOutcome, RiskSignal, RiskStatus, Severity, Snapshot,
     Workflow,
@@ -53,18 +55,27 @@ pub struct RankedRisk {
     pub evidence: Vec<Evidence>,
 }
 
-/// The open (or mitigating) signals ranked by severity × blast radius, then id.
-pub fn rank_risks(signals: &[RiskSignal], workflows: &[Workflow]) -> Vec<RankedRisk> {
+/// The open (or mitigating) signals ranked by severity × blast radius, then
+/// id. A signal that names no workflows affects its agent's (from `workflows`).
+pub fn rank_risks<'a>(
+    signals: impl IntoIterator<Item = &'a RiskSignal>,
+    workflows: impl IntoIterator<Item = &'a Workflow>,
+) -> Vec<RankedRisk> {
+    let mut workflows_of: BTreeMap<&str, Vec<&Workflow>> = BTreeMap::new();
+    for workflow in workflows {
+        workflows_of.entry(workflow.agent_id.as_str()).or_default().push(workflow);
+    }
     let mut ranked: Vec<RankedRisk> = signals
-        .iter()
+        .into_iter()
         .filter(|s| s.status != RiskStatus::Resolved)
         .map(|signal| {
             let mut evidence =
                 vec![Evidence::new("risk_signal", signal.risk_id.as_str(), "severity", signal.severity)];
             let affected: Vec<String> = if signal.affected_workflows.is_empty() {
-                workflows
-                    .iter()
-                    .filter(|w| w.agent_id == signal.agent_id)
+                workflows_of
+                    .get(signal.agent_id.as_str())
+                    .into_iter()
+                    .flatten()
                     .map(|w| {
                         evidence.push(Evidence::new(
                             "workflow",
@@ -105,10 +116,10 @@ pub fn rank_risks(signals: &[RiskSignal], workflows: &[Workflow]) -> Vec<RankedR
 pub struct RiskInputs<'a> {
     /// The agent.
     pub agent: &'a Agent,
-    /// Every risk signal of the portfolio.
-    pub signals: &'a [RiskSignal],
-    /// Every workflow of the portfolio.
-    pub workflows: &'a [Workflow],
+    /// Risk signals (those of other agents are not read).
+    pub signals: &'a [&'a RiskSignal],
+    /// Workflows (those of other agents are not read).
+    pub workflows: &'a [&'a Workflow],
     /// The agent's owner reviews.
     pub reviews: &'a [&'a OwnershipReview],
     /// Manual minutes per run when the workflows do not say, with the record
@@ -127,9 +138,10 @@ pub fn risk_score(inputs: &RiskInputs<'_>, config: &Config) -> Score {
     let weights = &config.risk;
     let agent = inputs.agent;
     let factor = criticality_factor(agent.criticality);
-    let own: Vec<RiskSignal> =
-        inputs.signals.iter().filter(|s| s.agent_id == agent.agent_id).cloned().collect();
-    let ranked = rank_risks(&own, inputs.workflows);
+    let ranked = rank_risks(
+        inputs.signals.iter().copied().filter(|s| s.agent_id == agent.agent_id),
+        inputs.workflows.iter().copied(),
+    );
     let signal_points: f64 = ranked.iter().map(|r| r.priority * factor).sum();
     let signals = Component::new(
         "signals",
@@ -147,7 +159,8 @@ pub fn risk_score(inputs: &RiskInputs<'_>, config: &Config) -> Score {
         ranked.iter().flat_map(|r| r.evidence.clone()).collect(),
     );
 
-    let flows: Vec<&Workflow> = inputs.workflows.iter().filter(|w| w.agent_id == agent.agent_id).collect();
+    let flows: Vec<&Workflow> =
+        inputs.workflows.iter().copied().filter(|w| w.agent_id == agent.agent_id).collect();
     let worst = flows.iter().max_by(|a, b| a.failure_rate_7d.total_cmp(&b.failure_rate_7d));
     let failure = failure_component(worst.copied(), inputs, config);
     let hitl_flows: Vec<&&Workflow> = flows.iter().filter(|w| w.human_in_the_loop).collect();

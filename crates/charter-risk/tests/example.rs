@@ -96,17 +96,30 @@ fn value_leakage_and_trends_of_the_invoice_and_sales_agents() {
     assert_eq!((score.value, findings.len()), (0.0, 0));
 }
 
+/// The layers a risk score reads: agents, risk signals, workflows, snapshots.
+fn risk_layers() -> (Vec<Agent>, Vec<charter_model::RiskSignal>, Vec<Workflow>, Vec<charter_model::Snapshot>)
+{
+    (
+        load("agents.json"),
+        load("risk_signals.json"),
+        load("workflows.json"),
+        load("historical_snapshots.json"),
+    )
+}
+
+fn refs<T>(records: &[T]) -> Vec<&T> {
+    records.iter().collect()
+}
+
 #[test]
 fn the_invoice_agents_risk_names_its_escalation_and_its_failing_workflow() {
-    use charter_model::{OwnershipReview, RiskSignal};
+    use charter_model::OwnershipReview;
     use charter_risk::{Evidence, RiskInputs, risk_score};
-    let agents: Vec<Agent> = load("agents.json");
-    let signals: Vec<RiskSignal> = load("risk_signals.json");
-    let workflows: Vec<Workflow> = load("workflows.json");
+    let (agents, signals, workflows, snapshots) = risk_layers();
+    let (signals, workflows) = (refs(&signals), refs(&workflows));
     let reviews: Vec<OwnershipReview> = load("ownership_review_history.json");
     let finance = agents.iter().find(|a| a.agent_id.as_str() == "agent_finance_01").unwrap();
     let own: Vec<&OwnershipReview> = reviews.iter().filter(|r| r.agent_id == finance.agent_id).collect();
-    let snapshots: Vec<charter_model::Snapshot> = load("historical_snapshots.json");
     let (history, _) = charter_risk::trend::history("agent_finance_01", &snapshots);
     let minutes =
         Evidence::new("value_record", "agent_finance_01@2024-12-01", "actual.manual_minutes_per_run", 6);
@@ -140,12 +153,10 @@ fn the_invoice_agents_risk_names_its_escalation_and_its_failing_workflow() {
 
 #[test]
 fn a_failure_rate_growing_fast_costs_more_than_its_level() {
-    use charter_model::{OwnershipReview, RiskSignal, Snapshot};
+    use charter_model::OwnershipReview;
     use charter_risk::{RiskInputs, risk_score};
-    let agents: Vec<Agent> = load("agents.json");
-    let signals: Vec<RiskSignal> = load("risk_signals.json");
-    let workflows: Vec<Workflow> = load("workflows.json");
-    let snapshots: Vec<Snapshot> = load("historical_snapshots.json");
+    let (agents, signals, workflows, snapshots) = risk_layers();
+    let (signals, workflows) = (refs(&signals), refs(&workflows));
     let sales = agents.iter().find(|a| a.agent_id.as_str() == "agent_sales_01").unwrap();
     let (history, _) = charter_risk::trend::history("agent_sales_01", &snapshots);
     let reviews: Vec<&OwnershipReview> = Vec::new();
