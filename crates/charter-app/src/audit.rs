@@ -80,20 +80,32 @@ pub(crate) struct RecordWrite {
     pub(crate) id: String,
     pub(crate) body: String,
     pub(crate) previous: Option<u64>,
+    /// A creation by an import, recorded as `import` rather than `create`.
+    pub(crate) imported: bool,
 }
 
 impl RecordWrite {
     pub(crate) fn create(kind: RecordKind, id: String, body: String) -> Self {
-        Self { kind, id, body, previous: None }
+        Self { kind, id, body, previous: None, imported: false }
     }
 
     pub(crate) fn update(kind: RecordKind, id: String, body: String, previous: u64) -> Self {
-        Self { kind, id, body, previous: Some(previous) }
+        Self { kind, id, body, previous: Some(previous), imported: false }
+    }
+
+    /// The same write, recorded as an import.
+    pub(crate) fn imported(self) -> Self {
+        Self { imported: true, ..self }
     }
 
     fn change(&self) -> Change {
         Change {
-            action: if self.previous.is_some() { action::UPDATE } else { action::CREATE }.into(),
+            action: match (self.previous, self.imported) {
+                (Some(_), _) => action::UPDATE,
+                (None, true) => action::IMPORT,
+                (None, false) => action::CREATE,
+            }
+            .into(),
             kind: self.kind.name().to_owned(),
             subject: self.id.clone(),
             version: Some(self.previous.map_or(1, |previous| previous + 1)),

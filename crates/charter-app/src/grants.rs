@@ -208,6 +208,10 @@ impl App {
         id: &str,
         status: Option<AgentStatus>,
     ) -> Result<RecordView> {
+        // Authority first: a caller who may not resume learns nothing of the
+        // agent's state.
+        self.visible_workspace(caller, workspace).await?;
+        caller.require_writer(RecordKind::Agent)?;
         let current = self.get_record(caller, workspace, RecordKind::Agent, id).await?;
         let Record::Agent(agent) = &current.record else {
             return Err(AppError::NotFound { kind: RecordKind::Agent, id: id.to_owned() });

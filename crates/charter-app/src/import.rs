@@ -104,6 +104,10 @@ pub struct KindReport {
     pub updated: u64,
     /// Records equal to the stored ones.
     pub unchanged: u64,
+    /// Governed fields the files would have changed and the import kept as
+    /// stored (`Business_Policies_Ops.scope`): only their use cases move them.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub kept: Vec<String>,
 }
 
 impl ImportReport {
@@ -155,8 +159,15 @@ impl ImportSource {
         let mut files = Vec::new();
         for name in file_names() {
             if present.contains(name) {
-                let bytes = std::fs::read(dir.join(name))
+                let path = dir.join(name);
+                // A FIFO or a device would hang the import or read forever.
+                let metadata = std::fs::metadata(&path)
                     .map_err(|error| fail(format!("{name}: cannot read: {error}")))?;
+                if !metadata.is_file() {
+                    return Err(fail(format!("{name}: not a regular file")));
+                }
+                let bytes =
+                    std::fs::read(&path).map_err(|error| fail(format!("{name}: cannot read: {error}")))?;
                 files.push(SourceFile { name: name.to_owned(), bytes });
             }
         }
@@ -203,7 +214,7 @@ fn line_and_column(bytes: &[u8], offset: usize) -> (usize, usize) {
 /// on its own so that every bad element is reported, not just the first.
 /// The rules of the first `checked` elements were already checked.
 fn report_every_element(name: &str, kind: RecordKind, bytes: &[u8], checked: usize, problems: &mut Problems) {
-    let elements = match serde_json::from_slice::<serde_json::Value>(bytes) {
+    let elements = match charter_model::parse::strict_value(bytes) {
         Ok(serde_json::Value::Array(elements)) => elements,
         Ok(other) => {
             let found = match other {
@@ -217,11 +228,7 @@ fn report_every_element(name: &str, kind: RecordKind, bytes: &[u8], checked: usi
             return;
         }
         Err(error) => {
-            problems.push(format!(
-                "{name}: line {}, column {}: malformed JSON: {error}",
-                error.line(),
-                error.column()
-            ));
+            problems.push(format!("{name}: {error}"));
             return;
         }
     };
@@ -336,6 +343,10 @@ impl Reader {
                 .push(format!("{name}: the file is empty; expected a JSON array of {} records", kind.name()));
             return;
         }
+        if let Some(problem) = crate::records::use_case_only(kind) {
+            self.problems.push(format!("{name}: {problem}"));
+            return;
+        }
         let file_index = self.files.len();
         self.files.push(name.clone());
         let mut next_index = 0;
@@ -347,7 +358,15 @@ impl Reader {
         match result {
             Ok(()) => {}
             Err(error) if error.position.is_some() => self.problems.push(format!("{name}: {error}")),
-            Err(_) => report_every_element(&name, kind, bytes, next_index, &mut self.problems),
+            Err(error) => {
+                let before = self.problems.listed.len() + self.problems.more;
+                report_every_element(&name, kind, bytes, next_index, &mut self.problems);
+                // INVARIANT: a file that did not read is never imported
+                // silently, even if reading it element by element succeeds.
+                if self.problems.listed.len() + self.problems.more == before {
+                    self.problems.push(format!("{name}: {error}"));
+                }
+            }
         }
     }
 
@@ -492,6 +511,7 @@ impl App {
                             existing.created += counts.created;
                             existing.updated += counts.updated;
                             existing.unchanged += counts.unchanged;
+                            existing.kept.extend(counts.kept);
                         }
                         None => report.kinds.push(counts),
                     }
@@ -545,7 +565,7 @@ async fn write_records(
     kind: RecordKind,
     batch: Vec<RecordWrite>,
 ) -> Result<KindReport> {
-    let mut report = KindReport { kind, created: 0, updated: 0, unchanged: 0 };
+    let mut report = KindReport { kind, created: 0, updated: 0, unchanged: 0, kept: Vec::new() };
     let ids: Vec<&str> = batch.iter().map(|write| write.id.as_str()).collect();
     let existing = tx.records_by_ids(workspace.id, kind, &ids).await?;
     let mut writes = Vec::with_capacity(batch.len());
@@ -553,12 +573,33 @@ async fn write_records(
         match existing.get(&write.id) {
             None => {
                 report.created += 1;
-                writes.push(write);
+                writes.push(write.imported());
             }
             Some(stored) if stored.body == write.body => report.unchanged += 1,
             Some(stored) => {
-                report.updated += 1;
-                writes.push(RecordWrite::update(kind, write.id, write.body, stored.version));
+                // INVARIANT: an import never moves governed state; the stored
+                // values of governed fields are kept and reported.
+                let mut body = write.body;
+                if !kind.governed_fields().is_empty() {
+                    let parse = |text: &str| {
+                        serde_json::from_str::<serde_json::Value>(text).map_err(|error| {
+                            charter_store::StoreError::Invariant(format!("{kind} {}: {error}", write.id))
+                        })
+                    };
+                    let stored_value = parse(&stored.body)?;
+                    let mut written = parse(&body)?;
+                    let kept = charter_model::governed::keep_governed(kind, &stored_value, &mut written);
+                    if !kept.is_empty() {
+                        report.kept.extend(kept.iter().map(|field| format!("{}.{field}", write.id)));
+                        body = charter_model::canonical::to_string(&written);
+                    }
+                }
+                if stored.body == body {
+                    report.unchanged += 1;
+                } else {
+                    report.updated += 1;
+                    writes.push(RecordWrite::update(kind, write.id, body, stored.version));
+                }
             }
         }
     }
@@ -577,8 +618,9 @@ async fn write_new_records(
     writes: Vec<RecordWrite>,
 ) -> Result<KindReport> {
     let created = writes.len() as u64;
+    let writes: Vec<RecordWrite> = writes.into_iter().map(RecordWrite::imported).collect();
     crate::audit::write_records(tx, workspace, actor, at, &writes).await?;
-    Ok(KindReport { kind, created, updated: 0, unchanged: 0 })
+    Ok(KindReport { kind, created, updated: 0, unchanged: 0, kept: Vec::new() })
 }
 
 #[cfg(test)]
@@ -598,5 +640,17 @@ mod tests {
         }
         assert_eq!(kind_of_file("agent_identities.json"), Some(RecordKind::Agent));
         assert_eq!(kind_of_file("notes.json"), None);
+    }
+
+    /// A regression: a FIFO named like an import file hung the import.
+    #[cfg(unix)]
+    #[test]
+    fn a_fifo_is_refused_without_reading_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let status =
+            std::process::Command::new("mkfifo").arg(dir.path().join("agents.json")).status().unwrap();
+        assert!(status.success());
+        let error = ImportSource::from_dir(dir.path()).unwrap_err();
+        assert_eq!(error.problems, ["agents.json: not a regular file"]);
     }
 }

@@ -50,7 +50,7 @@ pub use error::{AppError, Result};
 pub use governance::GovernanceCheck;
 pub use grants::{MAX_GRANT_TTL, NewGrant};
 pub use import::{ImportReport, ImportSource};
-pub use quality::{RecordedRun, Source};
+pub use quality::{QualityInput, RecordedRun, Source};
 pub use raida::{NewRaida, RaidaFilter, RaidaPatch, Raised};
 pub use records::{MAX_PAGE, Page, RecordView, rule_problems as record_problems};
 pub use references::RaidaChanges;

@@ -36,9 +36,87 @@ pub struct RecordedRun {
     pub threshold: f64,
     /// What happened to the RAIDA issues about the dataset's checks.
     pub raida: Vec<Raised>,
+    /// Columns of the file the schema does not know (ignored).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub unknown_columns: Vec<String>,
+}
+
+/// A file to check against a dataset's schema.
+pub struct QualityInput {
+    /// The file's name, as the run records it.
+    pub name: String,
+    /// Its contents, read once.
+    pub reader: Box<dyn std::io::Read + Send>,
+    /// CSV or JSON Lines.
+    pub format: charter_data::quality::Format,
+    /// Keys of the datasets its references point to.
+    pub keys: charter_data::quality::KeySets,
+    /// How many failing rows each check quotes.
+    pub options: charter_data::quality::Options,
+    /// Told the number of bytes read so far.
+    pub progress: Box<dyn FnMut(u64) + Send>,
+}
+
+impl std::fmt::Debug for QualityInput {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("QualityInput").field("name", &self.name).field("format", &self.format).finish()
+    }
+}
+
+/// A reader that hashes what passes through it.
+struct Hashing<R> {
+    inner: R,
+    hasher: sha2::Sha256,
+}
+
+impl<R: std::io::Read> std::io::Read for Hashing<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        sha2::Digest::update(&mut self.hasher, &buf[..n]);
+        Ok(n)
+    }
 }
 
 impl App {
+    /// Checks a file against `dataset`'s schema and records the run
+    /// (PROC-VALIDATE-DATA-QUALITY): the caller's authority is checked
+    /// before anything of the dataset is read, the file is hashed as it is
+    /// read, and the run is refused if the schema changed meanwhile.
+    pub async fn validate_quality(
+        &self,
+        caller: &Caller,
+        workspace: &WorkspaceName,
+        dataset: &str,
+        input: QualityInput,
+    ) -> Result<RecordedRun> {
+        self.visible_workspace(caller, workspace).await?;
+        caller.require_writer(RecordKind::QualityRun)?;
+        let schema = self.dataset(caller, workspace, dataset).await?;
+        let QualityInput { name, reader, format, keys, options, mut progress } = input;
+        let version = schema.schema_version;
+        let what = format!("data-quality run of {dataset}");
+        let (report, sha256) = tokio::task::spawn_blocking(move || {
+            let mut reader = Hashing { inner: reader, hasher: sha2::Sha256::default() };
+            let report = charter_data::validate(&schema, &mut reader, format, &keys, options, &mut *progress);
+            // Hash whatever the validator left unread (e.g. after the last row).
+            std::io::copy(&mut reader, &mut std::io::sink()).ok();
+            let sha256: String =
+                sha2::Digest::finalize(reader.hasher).iter().map(|b| format!("{b:02x}")).collect();
+            report.map(|report| (report, sha256))
+        })
+        .await
+        .map_err(|error| AppError::Invalid { what: what.clone(), problems: vec![error.to_string()] })?
+        .map_err(|error| {
+            let hint = if matches!(error, charter_data::DqError::MissingKeys(_)) {
+                " (give them with --keys DATASET=FILE)"
+            } else {
+                ""
+            };
+            AppError::Invalid { what, problems: vec![format!("{name}: {error}{hint}")] }
+        })?;
+        self.record_quality_run(caller, workspace, dataset, version, Source { name, sha256 }, report).await
+    }
+
     /// A dataset, as stored.
     pub async fn dataset(&self, caller: &Caller, workspace: &WorkspaceName, id: &str) -> Result<Dataset> {
         let view = self.get_record(caller, workspace, RecordKind::Dataset, id).await?;
@@ -113,6 +191,7 @@ impl App {
                     })
                     .collect();
                 let (mut writes, raised) = raise(tx, &row, &format!("dq/{dataset}/"), raises).await?;
+                let unknown_columns = report.unknown_columns;
                 let run = QualityRun {
                     run_id,
                     dataset_id: stored.dataset_id.clone(),
@@ -134,7 +213,7 @@ impl App {
                 let record = Record::from(run.clone());
                 writes.insert(0, RecordWrite::create(RecordKind::QualityRun, record.id(), record.to_canonical_json()));
                 crate::audit::write_records(tx, &row, &actor, at, &writes).await?;
-                Ok(RecordedRun { run, threshold, raida: raised })
+                Ok(RecordedRun { run, threshold, raida: raised, unknown_columns })
             })
         })
         .await

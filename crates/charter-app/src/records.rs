@@ -79,35 +79,21 @@ pub(crate) async fn create_workspace_in(
     Ok(row)
 }
 
+/// Refuses a generic write (a record API call or an import) of a record
+/// whose kind only its use cases write: their state moves only through
+/// them, which check the declaration, the approvals, the gates and the runs.
+pub(crate) fn use_case_only(kind: RecordKind) -> Option<FieldError> {
+    kind.written_by_use_case().map(|message| FieldError {
+        field: kind.id_field().into(),
+        message: format!("{message}, not written as records"),
+    })
+}
+
 /// The rules `record` breaks: those of the model and, for a policy with
 /// Cedar text, every diagnostic of Cedar's parser and validator, with its
 /// line and column in that text.
 pub fn rule_problems(record: &Record) -> Vec<FieldError> {
     let mut problems = record.check();
-    if let Record::Operation(_) = record {
-        // An operation's state moves only through its own use cases, which
-        // check the declaration, the approvals and the runs.
-        problems.push(FieldError {
-            field: "operation_id".into(),
-            message:
-                "operations are declared with `charter op declare` or POST /v1/workspaces/{ws}/operations, \
-                      not written as records"
-                    .into(),
-        });
-    }
-    let use_case = match record {
-        Record::Change(_) => Some((
-            "change_id",
-            "changes are proposed with `charter schema propose` and move with `schema apply` / `schema rollback`",
-        )),
-        Record::Notification(_) => Some(("notification_id", "notifications are raised by schema changes")),
-        Record::QualityRun(_) => Some(("run_id", "data-quality runs are recorded by `charter dq validate`")),
-        _ => None,
-    };
-    if let Some((field, message)) = use_case {
-        problems
-            .push(FieldError { field: field.into(), message: format!("{message}, not written as records") });
-    }
     if let Record::Dataset(dataset) = record {
         for (index, rule) in dataset.rules.iter().enumerate() {
             if let Err(message) = charter_data::compile_rule(dataset, rule) {
@@ -246,8 +232,24 @@ impl App {
     ) -> Result<RecordView> {
         let row = self.visible_workspace(caller, workspace).await?;
         caller.require_writer(record.kind())?;
+        refuse_use_case_only(record.kind())?;
         signed_by_caller(caller, &record)?;
         invalid(&record)?;
+        let governed = charter_model::governed::governed_at_creation(record.kind(), &record_json(&record));
+        if !governed.is_empty() {
+            return Err(AppError::Invalid {
+                what: record.kind().name().to_owned(),
+                problems: governed
+                    .iter()
+                    .map(|g| {
+                        format!(
+                            "{}: a new record starts at its initial value; change it with {}",
+                            g.field, g.use_case
+                        )
+                    })
+                    .collect(),
+            });
+        }
         let (kind, id) = (record.kind(), record.id());
         let at = self.clock.now();
         let actor = caller.actor().to_owned();
@@ -284,6 +286,7 @@ impl App {
         let row = self.visible_workspace(caller, workspace).await?;
         let kind = record.kind();
         caller.require_writer(kind)?;
+        refuse_use_case_only(kind)?;
         if record.id() != id {
             return Err(AppError::Invalid {
                 what: kind.name().to_owned(),
@@ -319,6 +322,17 @@ impl App {
                     }
                     if current.body == body {
                         return Ok(Updated::Unchanged(current));
+                    }
+                    let stored: serde_json::Value = serde_json::from_str(&current.body).map_err(|error| {
+                        charter_store::StoreError::Invariant(format!("stored {kind} {id}: {error}"))
+                    })?;
+                    let governed =
+                        charter_model::governed::governed_changes(kind, &stored, &record_json(&record));
+                    if !governed.is_empty() {
+                        return Err(AppError::Invalid {
+                            what: kind.name().to_owned(),
+                            problems: governed.iter().map(ToString::to_string).collect(),
+                        });
                     }
                     let created_at = current.created_at;
                     let mut writes = vec![RecordWrite::update(kind, id, body, expected_version)];
@@ -422,5 +436,20 @@ impl App {
         }
         let (writes, _) = references::reconcile(tx, workspace, &missing, exists).await?;
         Ok(writes)
+    }
+}
+
+/// A record as a JSON value, for comparing its fields.
+fn record_json(record: &Record) -> serde_json::Value {
+    // INVARIANT: canonical JSON is valid JSON.
+    serde_json::from_str(&record.to_canonical_json()).unwrap_or_default()
+}
+
+fn refuse_use_case_only(kind: RecordKind) -> Result<()> {
+    match use_case_only(kind) {
+        Some(problem) => {
+            Err(AppError::Invalid { what: kind.name().to_owned(), problems: vec![problem.to_string()] })
+        }
+        None => Ok(()),
     }
 }

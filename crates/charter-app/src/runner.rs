@@ -87,10 +87,20 @@ pub struct Scanner {
     seen: HashMap<PathBuf, (u64, i128, String)>,
 }
 
+/// Creates (or truncates) a file only its owner can read or write.
+fn private_file(path: &Path) -> std::io::Result<std::fs::File> {
+    use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+    let file = std::fs::OpenOptions::new().write(true).create(true).truncate(true).mode(0o600).open(path)?;
+    file.set_permissions(std::fs::Permissions::from_mode(0o600))?;
+    Ok(file)
+}
+
 impl Scanner {
     /// A scanner keeping its snapshot in `dir`.
     pub fn new(dir: &Path) -> std::io::Result<Self> {
-        std::fs::create_dir_all(dir)?;
+        // The pack holds copies of whatever ALLOWED_PATHS held, secrets
+        // included: only the owner may read it.
+        charter_store::create_private_dir(dir)?;
         Ok(Self {
             dir: dir.to_path_buf(),
             pack: None,
@@ -104,7 +114,7 @@ impl Scanner {
     /// the pack: the snapshot a restore goes back to. The pack and its
     /// index are flushed to disk before this returns.
     pub fn snapshot(&mut self, roots: &[PathBuf]) -> std::io::Result<Manifest> {
-        self.pack = Some(std::fs::File::create(self.dir.join("pack"))?);
+        self.pack = Some(private_file(&self.dir.join("pack"))?);
         let manifest = self.scan(roots);
         let pack = self.pack.take();
         let manifest = manifest?;
@@ -112,11 +122,9 @@ impl Scanner {
             pack.sync_all()?;
         }
         let index = serde_json::to_vec(&self.packed).map_err(std::io::Error::other)?;
-        std::fs::write(self.dir.join("pack.json"), index)?;
-        std::fs::write(
-            self.dir.join("manifest.json"),
-            serde_json::to_vec(&manifest).map_err(std::io::Error::other)?,
-        )?;
+        private_file(&self.dir.join("pack.json"))?.write_all(&index)?;
+        private_file(&self.dir.join("manifest.json"))?
+            .write_all(&serde_json::to_vec(&manifest).map_err(std::io::Error::other)?)?;
         Ok(manifest)
     }
 
@@ -244,7 +252,9 @@ impl Scanner {
                     }
                     let bytes = self.content(sha256)?;
                     let partial = target.with_extension("charter-restore");
-                    let mut file = std::fs::File::create(&partial)?;
+                    // Never readable by others, not even for a moment, whatever the
+                    // file held: its own mode is set once it is in place.
+                    let mut file = private_file(&partial)?;
                     file.write_all(&bytes)?;
                     file.sync_all()?;
                     std::fs::rename(&partial, target)?;
@@ -480,7 +490,6 @@ impl App {
         let (scanner, before) = tokio::task::spawn_blocking({
             let (dir, roots) = (dir.clone(), roots.clone());
             move || -> std::io::Result<(Scanner, Manifest)> {
-                std::fs::create_dir_all(&dir)?;
                 let mut scanner = Scanner::new(&dir)?;
                 let manifest = scanner.snapshot(&roots)?;
                 Ok((scanner, manifest))

@@ -164,6 +164,11 @@ async fn bad_input_is_refused_and_nothing_is_written() {
             "system_integrations.json: [0].uptime_30d: invalid type: string \"high\", expected a number",
         ),
         (
+            // A regression: a key named twice made the whole file import nothing, silently.
+            vec![("agents.json", format!("[{agent},\n{{\"agent_id\":\"agent_b_01\",\"name\":\"B\",\"name\":\"C\",\"status\":\"active\"}}]").into_bytes())],
+            "agents.json: [1]: duplicate key \"name\"",
+        ),
+        (
             vec![("agents.json", format!("[{agent},{agent}]").into_bytes())],
             "agents.json: [1].agent_id: duplicate id \"agent_sales_01\" (first at [0])",
         ),
@@ -292,6 +297,75 @@ async fn a_late_problem_rolls_back_batches_already_written() {
             );
             assert_eq!(fingerprint(&app).await, before);
         }
+    })
+    .await;
+}
+
+/// A regression: re-importing the example put a PUBLISHED dataset back to
+/// DRAFT and a later schema back to version 1, and a paused agent back to
+/// active. A first import may describe an estate as it is (recorded as
+/// `import`, not as a promotion); later imports keep governed fields.
+#[tokio::test]
+async fn reimporting_never_moves_governed_state() {
+    each_backend(|store| async move {
+        let app = app(store);
+        let datasets = std::fs::read_to_string(example_dir().join("datasets.json")).unwrap();
+        let published = datasets.replacen("\"DRAFT\"", "\"PUBLISHED\"", 1).replacen(
+            "\"schema_version\": 1",
+            "\"schema_version\": 3",
+            1,
+        );
+        assert_ne!(published, datasets);
+        let first = app
+            .import(&admin(), &ops(), source(&[("datasets.json", published.as_bytes())]), true)
+            .await
+            .unwrap();
+        assert_eq!(first.totals(), (5, 0, 0));
+        let row = app.store().workspace(&ops()).await.unwrap().unwrap();
+        let filter = charter_store::EventFilter {
+            subject: Some("Business_Policies_Ops".into()),
+            ..Default::default()
+        };
+        let events = app.store().events_matching(row.id, &filter, 0, 10).await.unwrap();
+        assert_eq!(events.iter().map(|e| e.action.as_str()).collect::<Vec<_>>(), ["import"]);
+
+        let again = app
+            .import(&admin(), &ops(), ImportSource::from_dir(&example_dir()).unwrap(), true)
+            .await
+            .unwrap();
+        let kept: Vec<&str> = again.kinds.iter().flat_map(|k| k.kept.iter().map(String::as_str)).collect();
+        assert_eq!(kept, ["Business_Policies_Ops.scope", "Business_Policies_Ops.schema_version"]);
+        let dataset = app.dataset(&admin(), &ops(), "Business_Policies_Ops").await.unwrap();
+        assert_eq!((dataset.scope.as_str(), dataset.schema_version), ("PUBLISHED", 3));
+
+        app.set_agent_status(&admin(), &ops(), "agent_sales_01", charter_model::AgentStatus::Paused)
+            .await
+            .unwrap();
+        let third = app
+            .import(&admin(), &ops(), ImportSource::from_dir(&example_dir()).unwrap(), true)
+            .await
+            .unwrap();
+        let mut kept: Vec<&str> =
+            third.kinds.iter().flat_map(|k| k.kept.iter().map(String::as_str)).collect();
+        kept.sort_unstable();
+        assert_eq!(
+            kept,
+            ["Business_Policies_Ops.schema_version", "Business_Policies_Ops.scope", "agent_sales_01.status"]
+        );
+        assert_eq!(third.totals().1, 0, "nothing else differs, so nothing is updated");
+        let agent = app.get_record(&admin(), &ops(), RecordKind::Agent, "agent_sales_01").await.unwrap();
+        let Record::Agent(agent) = agent.record else { panic!() };
+        assert_eq!(agent.status, charter_model::AgentStatus::Paused);
+
+        // Records only use cases write are refused in an import.
+        let grants = br#"[{"grant_id":"GRANT-0001"}]"#;
+        let error = app.import(&admin(), &ops(), source(&[("grants.json", grants)]), true).await.unwrap_err();
+        let AppError::Import(error) = error else { panic!("{error:?}") };
+        assert!(
+            error.problems[0]
+                .starts_with("grants.json: grant_id: grants are created with `charter grant create`"),
+            "{error}"
+        );
     })
     .await;
 }

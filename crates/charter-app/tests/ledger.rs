@@ -187,7 +187,7 @@ async fn exported_bundles_verify_offline_and_name_tampering() {
     let owned = |lines: &[&str]| lines.iter().map(|l| (*l).to_owned()).collect::<Vec<_>>();
 
     let mut changed = owned(&lines);
-    changed[40] = changed[40].replacen("\"create\"", "\"update\"", 1);
+    changed[40] = changed[40].replacen("\"import\"", "\"update\"", 1);
     assert_eq!(
         check(&rewrite("changed", changed)).failure.unwrap(),
         "entry 40 (line 41): the event was changed: it does not hash to the leaf the signed tree holds"

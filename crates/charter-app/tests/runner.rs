@@ -486,3 +486,52 @@ async fn tier_four_runs_only_in_a_window_with_on_call_and_two_approvals() {
     let result = f.app.run_operation(&Caller::local("carol"), &ops(), &id, always).await.unwrap();
     assert_eq!(result.run.outcome, Some(RunOutcome::Success));
 }
+
+/// A regression: snapshot packs and the database were readable by everyone
+/// (0644 files in 0755 directories), whatever the mode of what they copied.
+#[tokio::test]
+async fn snapshots_and_the_database_are_readable_by_their_owner_only() {
+    use std::os::unix::fs::PermissionsExt;
+    let f = fixture().await;
+    let secret = f.root.join("conf/secret.key");
+    std::fs::write(&secret, "s3cret\n").unwrap();
+    std::fs::set_permissions(&secret, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let text = declaration(
+        &f.root,
+        &[(
+            "write",
+            "echo new > $ROOT/conf/site.conf; echo leaked > $ROOT/conf/secret.key",
+            "$ROOT/conf/site.conf",
+            "true",
+            "true",
+        )],
+        "",
+    );
+    let id = f.declare(&text).await;
+    let result = f.run(&id, false).await;
+    assert_eq!(result.run.outcome, Some(RunOutcome::Rollback), "{:#?}", result.run);
+    let mode = |path: &Path| std::fs::metadata(path).unwrap().permissions().mode() & 0o777;
+    assert_eq!(std::fs::read_to_string(&secret).unwrap(), "s3cret\n");
+    assert_eq!(mode(&secret), 0o600, "the restored file keeps its mode");
+    let mut checked = 0;
+    let mut pending = vec![f.dir.path().join("snapshots")];
+    while let Some(dir) = pending.pop() {
+        assert_eq!(mode(&dir), 0o700, "{}", dir.display());
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                pending.push(path);
+            } else {
+                assert_eq!(mode(&path), 0o600, "{}", path.display());
+                checked += 1;
+            }
+        }
+    }
+    assert!(checked >= 3, "the pack, its index and the manifest");
+    let data = f.dir.path().join("data");
+    assert_eq!(mode(&data), 0o700);
+    for entry in std::fs::read_dir(&data).unwrap() {
+        let path = entry.unwrap().path();
+        assert_eq!(mode(&path), 0o600, "{}", path.display());
+    }
+}

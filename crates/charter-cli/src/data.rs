@@ -1,14 +1,12 @@
 //! `charter dataset|schema|dq|raida|check`: data-model governance.
 
-use std::io::Read;
 use std::path::Path;
 use std::process::ExitCode;
 
 use anyhow::{Context, Result, anyhow, bail};
-use charter_app::{App, Clock as _, NewRaida, RaidaFilter, RaidaPatch, Source};
+use charter_app::{App, Clock as _, NewRaida, RaidaFilter, RaidaPatch};
 use charter_data::quality::{Format, KeySets, Options};
 use charter_model::{Change, Dataset, DatasetScope, Record, RecordKind, WorkspaceName};
-use sha2::{Digest, Sha256};
 
 use crate::args::{
     AssessArgs, CheckArgs, DatasetCommand, DqCommand, Global, Output, RaidaCommand, ReportArgs, SchemaCommand,
@@ -34,7 +32,7 @@ where
 }
 
 fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T> {
-    let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let text = crate::input::read_to_string(path)?;
     let mut deserializer = serde_json::Deserializer::from_str(&text);
     serde_path_to_error::deserialize(&mut deserializer).map_err(|error| {
         let inner = error.inner();
@@ -360,20 +358,6 @@ fn report_step(global: &Global, view: &charter_app::RecordView) -> Result<()> {
     }
 }
 
-/// A reader that hashes what passes through it.
-struct Hashing<R> {
-    inner: R,
-    hasher: Sha256,
-}
-
-impl<R: Read> Read for Hashing<R> {
-    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        let n = self.inner.read(buf)?;
-        self.hasher.update(&buf[..n]);
-        Ok(n)
-    }
-}
-
 fn format_of(path: &Path) -> Result<Format> {
     Format::from_name(&path.to_string_lossy())
         .ok_or_else(|| anyhow!("{}: unknown format: name it .csv, .jsonl or .ndjson", path.display()))
@@ -403,8 +387,7 @@ pub(crate) async fn dq(global: &Global, command: DqCommand) -> Result<ExitCode> 
                         .iter()
                         .find(|f| f.name == field)
                         .ok_or_else(|| anyhow!("{other} has no field \"{field}\""))?;
-                    let input = std::fs::File::open(path)
-                        .with_context(|| format!("cannot read {}", path.display()))?;
+                    let input = crate::input::open(path)?;
                     let set =
                         charter_data::load_keys(std::io::BufReader::new(input), format_of(path)?, definition)
                             .map_err(|error| anyhow!("{}: {error}", path.display()))?;
@@ -412,56 +395,36 @@ pub(crate) async fn dq(global: &Global, command: DqCommand) -> Result<ExitCode> 
                 }
             }
             let format = format_of(&file)?;
-            let input =
-                std::fs::File::open(&file).with_context(|| format!("cannot read {}", file.display()))?;
+            let input = crate::input::open(&file)?;
             let size = input.metadata().map(|m| m.len()).unwrap_or(0);
-            let mut reader = Hashing { inner: input, hasher: Sha256::new() };
             let bar = crate::audit::progress_bar(global, "validating {bar:40} {bytes}/{total_bytes} ({eta})");
             if let Some(bar) = &bar {
                 bar.set_length(size);
             }
             let started = std::time::Instant::now();
-            let report = charter_data::validate(
-                &schema,
-                &mut reader,
+            let name = file
+                .file_name()
+                .map_or_else(|| file.display().to_string(), |n| n.to_string_lossy().into_owned());
+            let progress = bar.clone();
+            let input = charter_app::QualityInput {
+                name,
+                reader: Box::new(input),
                 format,
-                &key_sets,
-                Options { sample_limit: samples },
-                &mut |bytes| {
-                    if let Some(bar) = &bar {
+                keys: key_sets,
+                options: Options { sample_limit: samples },
+                progress: Box::new(move |bytes| {
+                    if let Some(bar) = &progress {
                         bar.set_position(bytes);
                     }
-                },
-            )
-            .map_err(|error| {
-                let hint = if matches!(error, charter_data::DqError::MissingKeys(_)) {
-                    " (give them with --keys DATASET=FILE)"
-                } else {
-                    ""
-                };
-                anyhow!("{}: {error}{hint}", file.display())
-            })?;
-            // Hash whatever the validator left unread (e.g. after the last row).
-            std::io::copy(&mut reader, &mut std::io::sink()).ok();
+                }),
+            };
+            let recorded = app.validate_quality(&caller(global), &workspace, &dataset, input).await;
             if let Some(bar) = bar {
                 bar.finish_and_clear();
             }
             let elapsed = started.elapsed();
-            let sha256: String = reader.hasher.finalize().iter().map(|b| format!("{b:02x}")).collect();
-            let name = file
-                .file_name()
-                .map_or_else(|| file.display().to_string(), |n| n.to_string_lossy().into_owned());
-            let unknown = report.unknown_columns.clone();
-            let recorded = app
-                .record_quality_run(
-                    &caller(global),
-                    &workspace,
-                    &dataset,
-                    schema.schema_version,
-                    Source { name, sha256 },
-                    report,
-                )
-                .await?;
+            let recorded = recorded?;
+            let unknown = recorded.unknown_columns.clone();
             let run = &recorded.run;
             match global.output {
                 Output::Json => print_json(&recorded)?,
@@ -748,7 +711,7 @@ pub(crate) fn write_report(out: &Path, report: &charter_app::Report) -> Result<s
 /// The scoring configuration from `path`; none means the workspace's own.
 fn risk_config(path: Option<&Path>) -> Result<Option<charter_risk::Config>> {
     let Some(path) = path else { return Ok(None) };
-    let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let text = crate::input::read_to_string(path)?;
     charter_risk::Config::from_toml(&text)
         .map(Some)
         .map_err(|problems| anyhow!("{}: {}", path.display(), problems.join("; ")))

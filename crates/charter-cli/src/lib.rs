@@ -10,6 +10,7 @@ mod bench_ops;
 mod bench_risk;
 mod data;
 mod example;
+mod input;
 mod ops;
 mod policy;
 mod table;
@@ -213,7 +214,7 @@ pub(crate) async fn open(global: &Global, create: bool) -> Result<App> {
                         dir.display()
                     );
                 }
-                std::fs::create_dir_all(dir)
+                charter_store::create_private_dir(dir)
                     .with_context(|| format!("cannot create data directory {}", dir.display()))?;
             }
             Store::open_data_dir(dir).await?
@@ -396,7 +397,7 @@ async fn admin_token(app: &App, global: &Global, workspace: &WorkspaceName) -> R
         }
     }
     let token = app.create_token(&caller(global), workspace, Role::Admin, "admin").await?;
-    std::fs::create_dir_all(&global.data_dir)?;
+    charter_store::create_private_dir(&global.data_dir)?;
     write_private(&path, &token.secret).with_context(|| format!("cannot write {}", path.display()))?;
     println!("Admin token for \"{workspace}\" (shown once, saved to {}):", path.display());
     println!("  {}", token.secret);
@@ -513,6 +514,13 @@ fn print_import(global: &Global, report: &ImportReport) -> Result<()> {
         "Imported into {}: {created} created, {updated} updated, {unchanged} unchanged",
         report.workspace
     );
+    let kept: Vec<&str> = report.kinds.iter().flat_map(|kind| kind.kept.iter().map(String::as_str)).collect();
+    if !kept.is_empty() {
+        println!(
+            "Kept as stored (only their use cases change them: dataset promote, schema apply, agents pause/resume): {}",
+            kept.join(", ")
+        );
+    }
     let raida = &report.raida;
     if !raida.opened.is_empty() {
         println!(

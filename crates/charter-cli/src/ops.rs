@@ -30,8 +30,7 @@ pub(crate) async fn run(global: &Global, command: OpCommand) -> Result<ExitCode>
     let workspace = resolve_workspace(&app, global).await?;
     match command {
         OpCommand::Declare { file } => {
-            let text =
-                std::fs::read_to_string(&file).with_context(|| format!("cannot read {}", file.display()))?;
+            let text = crate::input::read_to_string(&file)?;
             let view = app
                 .declare_operation(&caller(global), &workspace, &text)
                 .await
@@ -136,8 +135,7 @@ pub(crate) async fn run(global: &Global, command: OpCommand) -> Result<ExitCode>
             }
         }
         OpCommand::Revise { id, file } => {
-            let text =
-                std::fs::read_to_string(&file).with_context(|| format!("cannot read {}", file.display()))?;
+            let text = crate::input::read_to_string(&file)?;
             let view = app.revise_operation(&caller(global), &workspace, &id, &text).await?;
             match global.output {
                 Output::Json => print_record(global, &view)?,

@@ -32,7 +32,7 @@ fn entity(text: &str, default_type: &str, what: &str) -> Result<EntityRef> {
 }
 
 fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T> {
-    let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let bytes = crate::input::read(path)?;
     serde_json::from_slice(&bytes).map_err(|error| {
         anyhow::anyhow!("{}: line {}, column {}: {error}", path.display(), error.line(), error.column())
     })

@@ -11,6 +11,9 @@ fn charter() -> Command {
     for var in ["CHARTER_DATA_DIR", "CHARTER_DATABASE_URL", "CHARTER_WORKSPACE", "CHARTER_ACTOR"] {
         command.env_remove(var);
     }
+    // A command without `--data-dir` writes into its working directory: never
+    // the repository's.
+    command.current_dir(env!("CARGO_TARGET_TMPDIR"));
     command
 }
 
@@ -205,7 +208,14 @@ fn the_same_commands_work_on_postgresql() {
     assert_eq!(token["role"], "auditor");
 
     let mut command = charter();
-    command.arg("serve").arg("--listen").arg("127.0.0.1:0").arg("--database-url").arg(&url);
+    command
+        .arg("serve")
+        .arg("--listen")
+        .arg("127.0.0.1:0")
+        .arg("--database-url")
+        .arg(&url)
+        .arg("--data-dir")
+        .arg(dir.path());
     let (child, address, _) = start(command);
     assert_eq!(get(&address, "/readyz", None).0, 200);
     let (status, _) = get(&address, "/v1/workspaces/ops/systems/crm_salesforce", token["token"].as_str());

@@ -21,6 +21,9 @@ fn charter() -> Command {
     ] {
         command.env_remove(var);
     }
+    // A command without `--data-dir` writes into its working directory: never
+    // the repository's.
+    command.current_dir(env!("CARGO_TARGET_TMPDIR"));
     command
 }
 

@@ -54,7 +54,28 @@ pub fn compile_rule(dataset: &Dataset, rule: &DataRule) -> Result<(), String> {
     compile(dataset, rule).map(|_| ())
 }
 
+/// How deeply a rule's expression may nest.
+pub const MAX_RULE_NESTING: usize = 32;
+
+/// The longest rule expression.
+pub const MAX_RULE_BYTES: usize = 4096;
+
 pub(crate) fn compile(dataset: &Dataset, rule: &DataRule) -> Result<CompiledRule, String> {
+    // INVARIANT: the CEL parser recurses once per nesting level; the depth
+    // is bounded before it runs.
+    if rule.expression.len() > MAX_RULE_BYTES {
+        return Err(format!(
+            "rule \"{}\": the expression is {} bytes long; at most {MAX_RULE_BYTES} are accepted",
+            rule.name,
+            rule.expression.len()
+        ));
+    }
+    if let Some(offset) = charter_model::parse::too_deep(&rule.expression, MAX_RULE_NESTING, b"\"'") {
+        return Err(format!(
+            "rule \"{}\": nested more than {MAX_RULE_NESTING} levels deep at byte {offset}",
+            rule.name
+        ));
+    }
     let program = Program::compile(&rule.expression)
         .map_err(|error| format!("rule \"{}\": {}", rule.name, error.to_string().trim()))?;
     let mut variables = Vec::new();
@@ -195,6 +216,38 @@ mod tests {
         assert!(error.starts_with("rule \"r\": "), "{error}");
         let error = compile(&dataset, &rule("price > 0")).unwrap_err();
         assert_eq!(error, "rule \"r\": \"price\" is not a field of D");
+    }
+
+    /// Deep nesting is refused before the recursive CEL parser sees it, on
+    /// the 2 MiB stack of a worker thread; long flat rules still compile.
+    #[test]
+    fn deep_rules_are_refused_before_parsing() {
+        let outcome = |expression: String| {
+            std::thread::Builder::new()
+                .stack_size(2 << 20)
+                .spawn(move || compile(&dataset(), &rule(&expression)).map(|_| ()))
+                .unwrap()
+                .join()
+                .unwrap()
+        };
+        for (expression, expected) in [
+            (
+                format!("{}n > 0{}", "(".repeat(200), ")".repeat(200)),
+                "nested more than 32 levels deep at byte 32",
+            ),
+            (format!("{}true", "!".repeat(1000)), "nested more than 32 levels deep at byte 32"),
+            (
+                format!("n in {}1{}", "[".repeat(40), "]".repeat(40)),
+                "nested more than 32 levels deep at byte 37",
+            ),
+            ("n > 0 && ".repeat(1000), "at most 4096 are accepted"),
+        ] {
+            let error = outcome(expression).unwrap_err();
+            assert!(error.starts_with("rule \"r\": ") && error.contains(expected), "{error}");
+        }
+        assert_eq!(outcome(format!("{}n > 0{}", "(".repeat(20), ")".repeat(20))), Ok(()));
+        assert_eq!(outcome(format!("n > 0{}", " || n < -1".repeat(300))), Ok(()));
+        assert_eq!(outcome(format!("n > 0 || '{}' == ''", "(".repeat(100))), Ok(()));
     }
 }
 

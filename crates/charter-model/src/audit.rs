@@ -31,6 +31,9 @@ pub mod action {
     pub const CREATE: &str = "create";
     /// A subject was changed.
     pub const UPDATE: &str = "update";
+    /// A subject was created by an import that described it as it already
+    /// was: its governed state (a dataset's scope, say) passed no gate here.
+    pub const IMPORT: &str = "import";
 }
 
 /// One audit event.

@@ -9,6 +9,7 @@ pub mod audit;
 pub mod canonical;
 pub mod data;
 pub mod enums;
+pub mod governed;
 pub mod grant;
 pub mod id;
 pub mod operation;

@@ -111,6 +111,115 @@ impl fmt::Display for ParseError {
 
 impl std::error::Error for ParseError {}
 
+/// The byte offset where an expression `text` first nests deeper than
+/// `max` levels, counting parentheses, brackets and braces and runs of the
+/// unary operators `!` and `-`, outside string literals (opened by one of
+/// `quotes`) and `//` comments. Parsers that recurse once per level (Cedar's,
+/// CEL's) run only on text that passes, so no input can overflow the stack.
+pub fn too_deep(text: &str, max: usize, quotes: &[u8]) -> Option<usize> {
+    let bytes = text.as_bytes();
+    let (mut depth, mut unary, mut index) = (0_usize, 0_usize, 0);
+    while index < bytes.len() {
+        let byte = bytes[index];
+        match byte {
+            _ if quotes.contains(&byte) => {
+                index += 1;
+                while index < bytes.len() && bytes[index] != byte {
+                    index += if bytes[index] == b'\\' { 2 } else { 1 };
+                }
+            }
+            b'/' if bytes.get(index + 1) == Some(&b'/') => {
+                while index < bytes.len() && bytes[index] != b'\n' {
+                    index += 1;
+                }
+            }
+            b'(' | b'[' | b'{' => depth += 1,
+            b')' | b']' | b'}' => depth = depth.saturating_sub(1),
+            b'!' if bytes.get(index + 1) != Some(&b'=') => unary += 1,
+            b'-' => unary += 1,
+            _ if byte.is_ascii_whitespace() => {}
+            _ => unary = 0,
+        }
+        if depth + unary > max {
+            return Some(index);
+        }
+        index += 1;
+    }
+    None
+}
+
+/// Parses JSON into a value, refusing an object that names a key twice
+/// (serde_json keeps the last one silently). The error carries the path of
+/// the object and names the key.
+pub fn strict_value(json: &[u8]) -> Result<serde_json::Value, ParseError> {
+    let mut deserializer = serde_json::Deserializer::from_slice(json);
+    let value: StrictValue =
+        serde_path_to_error::deserialize(&mut deserializer).map_err(ParseError::from_path)?;
+    deserializer.end().map_err(ParseError::from_json)?;
+    Ok(value.0)
+}
+
+/// A JSON value read without accepting duplicate keys.
+struct StrictValue(serde_json::Value);
+
+impl<'de> serde::Deserialize<'de> for StrictValue {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_any(StrictVisitor)
+    }
+}
+
+struct StrictVisitor;
+
+impl<'de> serde::de::Visitor<'de> for StrictVisitor {
+    type Value = StrictValue;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("any JSON value")
+    }
+    fn visit_bool<E>(self, value: bool) -> Result<StrictValue, E> {
+        Ok(StrictValue(value.into()))
+    }
+    fn visit_i64<E>(self, value: i64) -> Result<StrictValue, E> {
+        Ok(StrictValue(value.into()))
+    }
+    fn visit_u64<E>(self, value: u64) -> Result<StrictValue, E> {
+        Ok(StrictValue(value.into()))
+    }
+    fn visit_f64<E>(self, value: f64) -> Result<StrictValue, E> {
+        Ok(StrictValue(value.into()))
+    }
+    fn visit_str<E>(self, value: &str) -> Result<StrictValue, E> {
+        Ok(StrictValue(value.into()))
+    }
+    fn visit_string<E>(self, value: String) -> Result<StrictValue, E> {
+        Ok(StrictValue(value.into()))
+    }
+    fn visit_unit<E>(self) -> Result<StrictValue, E> {
+        Ok(StrictValue(serde_json::Value::Null))
+    }
+    fn visit_none<E>(self) -> Result<StrictValue, E> {
+        Ok(StrictValue(serde_json::Value::Null))
+    }
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<StrictValue, A::Error> {
+        let mut elements = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(4096));
+        while let Some(StrictValue(element)) = seq.next_element()? {
+            elements.push(element);
+        }
+        Ok(StrictValue(serde_json::Value::Array(elements)))
+    }
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<StrictValue, A::Error> {
+        let mut object = serde_json::Map::new();
+        while let Some(key) = map.next_key::<String>()? {
+            if object.contains_key(&key) {
+                return Err(serde::de::Error::custom(format_args!("duplicate key \"{key}\"")));
+            }
+            let StrictValue(value) = map.next_value()?;
+            object.insert(key, value);
+        }
+        Ok(StrictValue(serde_json::Value::Object(object)))
+    }
+}
+
 /// Reads a JSON array one element at a time and hands the elements to `sink`
 /// in batches of `batch`, so a large file is never held as one list. Stops
 /// at the first error, which carries its line and column.
@@ -160,6 +269,17 @@ where
 #[cfg(test)]
 mod tests {
     use crate::record::RecordKind;
+
+    #[test]
+    fn strict_values_refuse_duplicate_keys_with_their_path() {
+        let error = super::strict_value(br#"[{"a": 1}, {"x": {"name": 1, "name": 2}}]"#).unwrap_err();
+        assert_eq!(error.to_string(), "[1].x: duplicate key \"name\"");
+        assert_eq!(
+            super::strict_value(br#"{"a": [1, {"b": null}]}"#).unwrap()["a"][1]["b"],
+            serde_json::Value::Null
+        );
+        assert!(super::strict_value(b"[1,").unwrap_err().position.is_some());
+    }
 
     fn error(kind: RecordKind, json: &str) -> String {
         kind.parse_json_array(json.as_bytes()).unwrap_err().to_string()

@@ -225,6 +225,15 @@ pub struct ChangeWindow {
 }
 
 const DAYS: [&str; 7] = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"];
+const DAY_NAMES: [&str; 7] = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"];
+
+/// The day a window names: its three-letter abbreviation or its full English
+/// name, in any letter case.
+fn day_number(word: &str) -> Option<usize> {
+    DAYS.iter()
+        .zip(DAY_NAMES)
+        .position(|(short, long)| word.eq_ignore_ascii_case(short) || word.eq_ignore_ascii_case(long))
+}
 
 fn minutes(text: &str) -> Option<u16> {
     let (hours, minutes) = text.split_once(':')?;
@@ -244,8 +253,7 @@ impl std::str::FromStr for ChangeWindow {
             [day, range] | [day, range, "UTC"] => (*day, *range),
             _ => return Err(fail()),
         };
-        let day =
-            DAYS.iter().position(|d| d.eq_ignore_ascii_case(&day[..day.len().min(3)]) && day.len() >= 3);
+        let day = day_number(day);
         let (start, end) = range.split_once('-').ok_or_else(fail)?;
         match (day, minutes(start), minutes(end)) {
             (Some(day), Some(start), Some(end)) if start != end => Ok(Self { day: day as u8, start, end }),
@@ -416,6 +424,7 @@ mod tests {
         assert!(window.contains(at("2026-11-24T03:59:59Z")));
         assert!(!window.contains(at("2026-11-24T04:00:00Z")));
         assert!(!window.contains(at("2026-11-25T03:00:00Z")));
+        assert_eq!("tuesday 02:00-04:00".parse::<ChangeWindow>().unwrap(), window);
         let night: ChangeWindow = "sat 23:00-01:00".parse().unwrap();
         assert!(night.contains(at("2026-11-28T23:30:00Z")));
         assert!(night.contains(at("2026-11-29T00:30:00Z")));
@@ -427,8 +436,27 @@ mod tests {
             "Tue 02:00-02:00",
             "Tue 25:00-26:00",
             "Tue 02:00-04:00 CET",
+            "Tuexyz 02:00-04:00",
+            // A regression: a multi-byte day name panicked while it was sliced.
+            "Tü 02:00-04:00",
+            "Tüe 02:00-04:00",
+            "日月火 02:00-04:00",
         ] {
             assert!(bad.parse::<ChangeWindow>().is_err(), "{bad}");
+        }
+    }
+
+    proptest::proptest! {
+        /// Any text is either a window that prints and parses back to itself,
+        /// or an error that quotes it; never a panic.
+        #[test]
+        fn any_text_parses_or_is_refused(text in "\\PC{0,24}", day in 0usize..7, tail in "\\PC{0,12}") {
+            for candidate in [text.clone(), format!("{} {tail}", DAYS[day]), format!("{text} 02:00-04:00")] {
+                match candidate.parse::<ChangeWindow>() {
+                    Ok(window) => proptest::prop_assert_eq!(window.to_string().parse::<ChangeWindow>(), Ok(window)),
+                    Err(message) => proptest::prop_assert!(message.contains(&candidate)),
+                }
+            }
         }
     }
 }

@@ -54,6 +54,22 @@ fn list(diagnostics: &[CedarDiagnostic]) -> String {
 /// Cedar policies under their Charter ids, in text order.
 pub fn compile(policy: &str, text: &str) -> Result<Vec<Policy>, PolicyError> {
     let fail = |diagnostics: Vec<CedarDiagnostic>| PolicyError { policy: policy.to_owned(), diagnostics };
+    // INVARIANT: Cedar's parser recurses once per nesting level and has no
+    // limit of its own, so the depth is bounded before it runs.
+    if text.len() > MAX_CEDAR_BYTES {
+        return Err(fail(vec![at(
+            text,
+            None,
+            format!("the Cedar text is {} bytes long; at most {MAX_CEDAR_BYTES} are accepted", text.len()),
+        )]));
+    }
+    if let Some(offset) = charter_model::parse::too_deep(text, MAX_NESTING, b"\"") {
+        return Err(fail(vec![at(
+            text,
+            Some(offset),
+            format!("nested more than {MAX_NESTING} levels deep; split the condition into several policies"),
+        )]));
+    }
     let parsed = PolicySet::from_str(text)
         .map_err(|errors| fail(errors.iter().map(|error| diagnostic(text, error)).collect()))?;
     if parsed.templates().next().is_some() {
@@ -104,6 +120,12 @@ pub fn compile(policy: &str, text: &str) -> Result<Vec<Policy>, PolicyError> {
     Ok(policies)
 }
 
+/// The longest Cedar text of one governance policy.
+pub(crate) const MAX_CEDAR_BYTES: usize = 64 * 1024;
+
+/// How deeply brackets and unary operators may nest in Cedar text.
+pub(crate) const MAX_NESTING: usize = 32;
+
 /// A diagnostic for one Cedar error, placed by its first label.
 fn diagnostic(text: &str, error: &(impl Diagnostic + ?Sized)) -> CedarDiagnostic {
     let offset = error.labels().and_then(|mut labels| labels.next()).map(|label| label.offset());
@@ -130,6 +152,61 @@ fn at(text: &str, offset: Option<usize>, message: String) -> CedarDiagnostic {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Compiles `text` on a thread with the 2 MiB stack of a server worker.
+    fn compile_on_a_worker_stack(text: String) -> Result<usize, PolicyError> {
+        std::thread::Builder::new()
+            .stack_size(2 << 20)
+            .spawn(move || compile("POL-DEEP", &text).map(|policies| policies.len()))
+            .unwrap()
+            .join()
+            .unwrap()
+    }
+
+    /// A regression: about 150 nested parentheses or 300 nested sets
+    /// overflowed the stack while Cedar parsed them and aborted the server.
+    #[test]
+    fn deep_nesting_is_refused_before_cedar_parses_it() {
+        let deep = |open: &str, inner: &str, close: &str, n: usize| {
+            format!(
+                "permit(principal, action, resource) when {{ {}{inner}{} }};",
+                open.repeat(n),
+                close.repeat(n)
+            )
+        };
+        for (text, line_column) in [
+            (deep("(", "true", ")", 150), (1, 75)),
+            (deep("[", "1", "]", 300), (1, 75)),
+            (deep("!", "true", "", 5000), (1, 75)),
+            (deep("-", "1", "", 5000), (1, 75)),
+            (deep("[", "1", "]", 100_000), (0, 0)),
+        ] {
+            let error = compile_on_a_worker_stack(text).unwrap_err();
+            let diagnostic = &error.diagnostics[0];
+            assert_eq!((diagnostic.line, diagnostic.column), line_column, "{error}");
+            assert!(
+                diagnostic.message.contains("nested more than 32")
+                    || diagnostic.message.contains("at most 65536"),
+                "{error}"
+            );
+        }
+        // Nesting within the limit, long flat chains, and brackets inside
+        // strings and comments still compile.
+        let fine = [
+            deep("(", "true", ")", 20),
+            format!("permit(principal, action, resource) when {{ {} true }};", "true || ".repeat(5000)),
+            format!("permit(principal, action, resource) when {{ \"{}\" == \"x\" }};", "(".repeat(500)),
+            format!("// {}\npermit(principal, action, resource);", "[".repeat(500)),
+            "permit(principal, action, resource) when { 1 != -1 };".to_owned(),
+        ];
+        for text in fine {
+            assert_eq!(
+                compile_on_a_worker_stack(text.clone()).map_err(|e| e.to_string()),
+                Ok(1),
+                "{text:.80}"
+            );
+        }
+    }
 
     #[test]
     fn policies_get_charter_ids_in_text_order() {

@@ -7,11 +7,10 @@ use axum::extract::rejection::BytesRejection;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use charter_app::{App, Source};
+use charter_app::App;
 use charter_data::quality::{Format, KeySets, Options};
 use charter_model::{DatasetScope, Date};
 use serde::Deserialize;
-use sha2::{Digest, Sha256};
 use utoipa::ToSchema;
 
 use crate::ApiError;
@@ -111,21 +110,16 @@ pub(crate) async fn quality(
             "Content-Type {content_type}: send text/csv or application/x-ndjson"
         )));
     };
-    let schema = app.dataset(&caller, &workspace, &id).await?;
-    let sha256: String = Sha256::digest(&body).iter().map(|b| format!("{b:02x}")).collect();
     let options = Options { sample_limit: query.samples.unwrap_or(Options::default().sample_limit).min(100) };
-    let validated = schema.clone();
-    let report = tokio::task::spawn_blocking(move || {
-        charter_data::validate(&validated, &body[..], format, &KeySets::new(), options, &mut |_| {})
-    })
-    .await
-    .map_err(|error| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", error.to_string()))?
-    .map_err(|error| {
-        ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid", format!("request body: {error}"))
-    })?;
-    let source = Source { name: query.source.unwrap_or_else(|| "request body".into()), sha256 };
-    let recorded =
-        app.record_quality_run(&caller, &workspace, &id, schema.schema_version, source, report).await?;
+    let input = charter_app::QualityInput {
+        name: query.source.unwrap_or_else(|| "request body".into()),
+        reader: Box::new(std::io::Cursor::new(body)),
+        format,
+        keys: KeySets::new(),
+        options,
+        progress: Box::new(|_| {}),
+    };
+    let recorded = app.validate_quality(&caller, &workspace, &id, input).await?;
     Ok((StatusCode::CREATED, Json(recorded)).into_response())
 }
 

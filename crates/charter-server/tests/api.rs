@@ -96,6 +96,22 @@ impl Api {
     }
 }
 
+impl Api {
+    /// A steward token of the workspace `ops`.
+    async fn steward(&self) -> String {
+        let answer = self
+            .call(
+                Method::POST,
+                "/v1/workspaces/ops/tokens",
+                Some(&self.tokens.admin),
+                Some(r#"{"role":"steward","name":"data_model_steward"}"#),
+                &[],
+            )
+            .await;
+        answer.body["token"].as_str().unwrap().to_owned()
+    }
+}
+
 fn message(answer: &Answer) -> &str {
     answer.body["error"]["message"].as_str().unwrap_or_default()
 }
@@ -462,7 +478,8 @@ async fn decisions_grants_and_the_kill_switch_over_http() {
                 &[("If-Match", "\"2\"")],
             )
             .await;
-        assert_eq!(put.status, StatusCode::FORBIDDEN, "{:?}", put.body);
+        assert_eq!(put.status, StatusCode::UNPROCESSABLE_ENTITY, "{:?}", put.body);
+        assert!(message(&put).contains("grants are created with `charter grant create`"), "{:?}", put.body);
 
         // Agents request operations over the API; the requester is the token's holder,
         // here an agent of the registry.
@@ -542,16 +559,7 @@ async fn data_governance_over_http() {
     each_backend(|store| async move {
         let api = setup(store).await;
         let t = &api.tokens;
-        let steward = api
-            .call(
-                Method::POST,
-                "/v1/workspaces/ops/tokens",
-                Some(&t.admin),
-                Some(r#"{"role":"steward","name":"data_model_steward"}"#),
-                &[],
-            )
-            .await;
-        let steward = steward.body["token"].as_str().unwrap().to_owned();
+        let steward = api.steward().await;
 
         let csv = "policy_id,title,purpose,rules,owner,status\nPOL-A-B,t,p,r,o,Active\n";
         let run = api
@@ -649,6 +657,112 @@ async fn data_governance_over_http() {
             .await;
         assert_eq!(check.status, StatusCode::OK, "{:?}", check.body);
         assert_eq!(check.body["dashboard"]["status"], "AMBER");
+    })
+    .await;
+}
+
+/// A regression: an auditor posting to these endpoints got a 422 that told
+/// the record's state instead of a 403.
+#[tokio::test]
+async fn authority_is_checked_before_anything_of_the_record_is_told() {
+    each_backend(|store| async move {
+        let api = setup(store).await;
+        let auditor = api.tokens.auditor.clone();
+        for (uri, body) in [
+            ("/v1/workspaces/ops/agents/agent_sales_01/resume", None),
+            ("/v1/workspaces/ops/agents/agent_nobody_01/resume", None),
+            ("/v1/workspaces/ops/datasets/Business_Policies_Ops/quality", Some("a,b\n1,2\n")),
+            ("/v1/workspaces/ops/datasets/No_Such_Dataset/quality", Some("a,b\n1,2\n")),
+        ] {
+            let answer =
+                api.call(Method::POST, uri, Some(&auditor), body, &[("content-type", "text/csv")]).await;
+            assert_eq!(answer.status, StatusCode::FORBIDDEN, "{uri}: {:?}", answer.body);
+            assert!(message(&answer).starts_with("forbidden: role auditor"), "{uri}: {}", message(&answer));
+        }
+    })
+    .await;
+}
+
+/// A regression: a steward's PUT moved a dataset to PUBLISHED and dropped a
+/// field with no gate, no change log and no decision. Governed fields move
+/// only through their use cases; the rest of a record stays writable.
+#[tokio::test]
+async fn generic_writes_cannot_move_governed_fields() {
+    each_backend(|store| async move {
+        let api = setup(store).await;
+        let steward = api.steward().await;
+        let uri = "/v1/workspaces/ops/datasets/Business_Policies_Ops";
+        let current = api.call(Method::GET, uri, Some(&steward), None, &[]).await;
+        assert_eq!(current.status, StatusCode::OK);
+        let mut dataset = current.body["record"].clone();
+        dataset["scope"] = "PUBLISHED".into();
+        dataset["fields"].as_array_mut().unwrap().pop();
+        let put = api
+            .call(Method::PUT, uri, Some(&steward), Some(&dataset.to_string()), &[("If-Match", "\"1\"")])
+            .await;
+        assert_eq!(put.status, StatusCode::UNPROCESSABLE_ENTITY, "{:?}", put.body);
+        let text = message(&put);
+        assert!(
+            text.contains("scope: governed by its lifecycle; change it with `charter dataset promote`"),
+            "{text}"
+        );
+        assert!(
+            text.contains("fields: governed by its lifecycle; change it with `charter schema propose`"),
+            "{text}"
+        );
+        let unchanged = api.call(Method::GET, uri, Some(&steward), None, &[]).await;
+        assert_eq!(unchanged.body["record"]["scope"], "DRAFT");
+        assert_eq!(unchanged.headers[header::ETAG], "\"1\"");
+
+        let mut described = current.body["record"].clone();
+        described["purpose"] = "Policies of the operations workspace.".into();
+        let put = api
+            .call(Method::PUT, uri, Some(&steward), Some(&described.to_string()), &[("If-Match", "\"1\"")])
+            .await;
+        assert_eq!(put.status, StatusCode::OK, "{:?}", put.body);
+
+        let mut published = current.body["record"].clone();
+        published["dataset_id"] = "New_Published".into();
+        published["scope"] = "PUBLISHED".into();
+        let created = api
+            .call(
+                Method::POST,
+                "/v1/workspaces/ops/datasets",
+                Some(&steward),
+                Some(&published.to_string()),
+                &[],
+            )
+            .await;
+        assert_eq!(created.status, StatusCode::UNPROCESSABLE_ENTITY, "{:?}", created.body);
+        assert!(
+            message(&created).contains("scope: a new record starts at its initial value"),
+            "{:?}",
+            created.body
+        );
+
+        // The kill switch is lifted only by resuming.
+        let owner = api.tokens.owner.clone();
+        let paused = api
+            .call(Method::POST, "/v1/workspaces/ops/agents/agent_sales_01/pause", Some(&owner), None, &[])
+            .await;
+        assert_eq!(paused.status, StatusCode::OK, "{:?}", paused.body);
+        let mut agent = paused.body["record"].clone();
+        agent["status"] = "active".into();
+        let version = paused.headers[header::ETAG].to_str().unwrap().to_owned();
+        let put = api
+            .call(
+                Method::PUT,
+                "/v1/workspaces/ops/agents/agent_sales_01",
+                Some(&owner),
+                Some(&agent.to_string()),
+                &[("If-Match", &version)],
+            )
+            .await;
+        assert_eq!(put.status, StatusCode::UNPROCESSABLE_ENTITY, "{:?}", put.body);
+        assert!(
+            message(&put)
+                .contains("status: governed by its lifecycle; change it with `charter agents pause|resume`")
+        );
     })
     .await;
 }

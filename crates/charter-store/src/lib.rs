@@ -206,8 +206,19 @@ const READ_SLOW: Duration = Duration::from_secs(30);
 
 impl Store {
     /// Opens the SQLite database of a data directory, creating the file if needed.
+    ///
+    /// The directory is made (or tightened to) mode 0700 and the database
+    /// file is created 0600 before SQLite opens it; SQLite gives its WAL and
+    /// shared-memory files the database file's mode.
     pub async fn open_data_dir(dir: &Path) -> Result<Store> {
-        Store::connect(&sqlite_url(&dir.join(SQLITE_FILE))).await
+        let file = dir.join(SQLITE_FILE);
+        let io_error = |source: std::io::Error| StoreError::Connect {
+            location: file.display().to_string(),
+            source: sqlx::Error::Io(source),
+        };
+        create_private_dir(dir).map_err(io_error)?;
+        create_private_file(&file).map_err(io_error)?;
+        Store::connect(&sqlite_url(&file)).await
     }
 
     /// Connects to the database a URL names (`postgres://…` or `sqlite://…`)
@@ -583,6 +594,34 @@ impl Store {
 pub(crate) fn timestamp(micros: i64) -> Result<Timestamp> {
     Timestamp::from_unix_micros(micros)
         .ok_or_else(|| StoreError::Corrupt(format!("timestamp {micros} out of range")))
+}
+
+/// Creates `dir` and its missing parents, and makes `dir` readable by its
+/// owner only (mode 0700), tightening a directory that already exists.
+pub fn create_private_dir(dir: &Path) -> std::io::Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
+        std::fs::DirBuilder::new().recursive(true).mode(0o700).create(dir)?;
+        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))
+    }
+    #[cfg(not(unix))]
+    std::fs::create_dir_all(dir)
+}
+
+/// Creates `file` if it is missing, readable and writable by its owner only
+/// (mode 0600), and tightens the mode of one that exists.
+pub fn create_private_file(file: &Path) -> std::io::Result<()> {
+    let mut options = std::fs::OpenOptions::new();
+    options.create(true).append(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+        options.mode(0o600);
+        options.open(file)?.set_permissions(std::fs::Permissions::from_mode(0o600))
+    }
+    #[cfg(not(unix))]
+    options.open(file).map(drop)
 }
 
 #[cfg(test)]

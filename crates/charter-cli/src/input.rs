@@ -1,0 +1,36 @@
+//! Files a user names on the command line. Only regular files are read: a
+//! FIFO, a device or a directory is refused up front instead of hanging the
+//! command or reading something that is not a document.
+
+use std::fs::File;
+use std::path::Path;
+
+use anyhow::{Context, Result, bail};
+
+/// Opens `path` for reading after checking that it is a regular file.
+pub(crate) fn open(path: &Path) -> Result<File> {
+    let metadata = std::fs::metadata(path).with_context(|| format!("cannot read {}", path.display()))?;
+    if !metadata.is_file() {
+        bail!("{}: not a regular file; give the path of a file", path.display());
+    }
+    File::open(path).with_context(|| format!("cannot read {}", path.display()))
+}
+
+/// Reads the whole of the regular file `path`.
+pub(crate) fn read(path: &Path) -> Result<Vec<u8>> {
+    let mut bytes = Vec::new();
+    std::io::Read::read_to_end(&mut open(path)?, &mut bytes)
+        .with_context(|| format!("cannot read {}", path.display()))?;
+    Ok(bytes)
+}
+
+/// Reads the regular file `path` as UTF-8 text.
+pub(crate) fn read_to_string(path: &Path) -> Result<String> {
+    String::from_utf8(read(path)?).map_err(|error| {
+        anyhow::anyhow!(
+            "{}: not valid UTF-8 (byte offset {}); save the file as UTF-8",
+            path.display(),
+            error.utf8_error().valid_up_to()
+        )
+    })
+}
