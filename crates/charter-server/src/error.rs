@@ -52,6 +52,29 @@ impl ApiError {
         Self::new(StatusCode::BAD_REQUEST, "bad_request", message)
     }
 
+    /// 500 for a handler that panicked: the last line of defence, which
+    /// keeps the process serving. The panic is logged under an error id the
+    /// answer gives, so an operator can find it; its text is not shown.
+    pub(crate) fn from_panic(panic: Box<dyn std::any::Any + Send + 'static>) -> Response {
+        static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+        let started = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |elapsed| elapsed.as_secs());
+        let id = format!("E{started:x}-{}", NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed));
+        let text = panic
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .or_else(|| panic.downcast_ref::<&str>().copied())
+            .unwrap_or("a panic without a message");
+        tracing::error!(error_id = %id, panic = %text, "a request handler panicked");
+        Self::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            format!("internal error {id}; the server logged it under that id"),
+        )
+        .into_response()
+    }
+
     /// The status code.
     pub fn status(&self) -> StatusCode {
         self.status

@@ -11,6 +11,7 @@ mod auth;
 mod data;
 mod decisions;
 mod error;
+mod listen;
 pub mod openapi;
 mod routes;
 
@@ -23,6 +24,7 @@ use axum::http::StatusCode;
 use axum::routing::{get, post};
 use charter_app::App;
 use tokio::net::TcpListener;
+use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
@@ -33,18 +35,32 @@ pub use error::ApiError;
 /// background task signs what commits left unsigned this often too.
 pub const CHECKPOINT_INTERVAL: Duration = Duration::from_millis(250);
 
-/// Limits applied to every request.
+/// Limits applied to every connection and request.
 #[derive(Debug, Clone, Copy)]
 pub struct Limits {
     /// Largest request body accepted, in bytes (larger ones get 413).
     pub body_bytes: usize,
     /// Longest a request may take (longer ones get 503).
     pub timeout: Duration,
+    /// Longest a client may take to send a request's headers, from the
+    /// moment it connects or finished its previous request; then the
+    /// connection is closed.
+    pub header_read_timeout: Duration,
+    /// Connections the server holds at once; more are closed at once.
+    pub max_connections: usize,
+    /// Connections one client address holds at once; more are closed at once.
+    pub max_connections_per_client: usize,
 }
 
 impl Default for Limits {
     fn default() -> Self {
-        Self { body_bytes: 1024 * 1024, timeout: Duration::from_secs(30) }
+        Self {
+            body_bytes: 1024 * 1024,
+            timeout: Duration::from_secs(30),
+            header_read_timeout: Duration::from_secs(10),
+            max_connections: 4096,
+            max_connections_per_client: 512,
+        }
     }
 }
 
@@ -90,6 +106,7 @@ pub fn router(app: App, limits: Limits) -> Router {
         .layer(DefaultBodyLimit::max(limits.body_bytes))
         .layer(TimeoutLayer::with_status_code(StatusCode::SERVICE_UNAVAILABLE, limits.timeout))
         .layer(TraceLayer::new_for_http())
+        .layer(CatchPanicLayer::custom(ApiError::from_panic))
         .with_state(app)
 }
 
@@ -102,7 +119,7 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let checkpoints = tokio::spawn(sign_checkpoints(app.clone()));
-    let served = axum::serve(listener, router(app.clone(), limits)).with_graceful_shutdown(shutdown).await;
+    let served = listen::accept_loop(listener, router(app.clone(), limits), limits, shutdown).await;
     checkpoints.abort();
     // Cover whatever the last requests appended.
     if let Err(error) = app.checkpoint_pending().await {
@@ -145,5 +162,37 @@ pub async fn shutdown_signal() {
     tokio::select! {
         () = interrupt => tracing::info!("interrupted; finishing requests in flight"),
         () = terminate => tracing::info!("terminated; finishing requests in flight"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use axum::body::Body;
+    use axum::http::Request;
+    use tower::ServiceExt;
+
+    use super::*;
+
+    async fn panics() -> &'static str {
+        panic!("boom")
+    }
+
+    /// A handler that panics is answered with a 500 naming an error id, and
+    /// the service goes on answering.
+    #[tokio::test]
+    async fn a_panic_becomes_a_500_with_an_error_id() {
+        let router: Router = Router::new()
+            .route("/panic", get(panics))
+            .route("/fine", get(|| async { "fine" }))
+            .layer(CatchPanicLayer::custom(ApiError::from_panic));
+        let response =
+            router.clone().oneshot(Request::get("/panic").body(Body::empty()).unwrap()).await.unwrap();
+        assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        let body = axum::body::to_bytes(response.into_body(), 4096).await.unwrap();
+        let body: serde_json::Value = serde_json::from_slice(&body).unwrap();
+        let message = body["error"]["message"].as_str().unwrap();
+        assert!(message.starts_with("internal error E") && !message.contains("boom"), "{message}");
+        let fine = router.oneshot(Request::get("/fine").body(Body::empty()).unwrap()).await.unwrap();
+        assert_eq!(fine.status(), StatusCode::OK);
     }
 }
