@@ -74,15 +74,10 @@ impl App {
         let decision_id = self.require_change_schema(caller, &row, dataset).await?;
         let at = self.clock.now();
         let date = at.date();
-        // The number first: numbers are never reused.
-        let seq = self.number_for_day(&row, "changes", date, "schema change").await?;
-        let change_id = ChangeId::for_day(date.inner(), seq)
-            .map_err(|error| invalid("schema change", vec![error.to_string()]))?;
         let actor = caller.actor().to_owned();
         let (target, dataset) = (row.clone(), dataset.to_owned());
         self.write(&row, move |_app, tx| {
-            let (row, dataset, actor, proposal, change_id) =
-                (target.clone(), dataset.clone(), actor.clone(), proposal.clone(), change_id.clone());
+            let (row, dataset, actor, proposal) = (target.clone(), dataset.clone(), actor.clone(), proposal.clone());
             let decision_id = decision_id.clone();
             Box::pin(async move {
                 let datasets = values(tx, &row, RecordKind::Dataset, pick::dataset).await?;
@@ -110,6 +105,11 @@ impl App {
                 if !problems.is_empty() {
                     return Err(invalid(format!("proposed schema for {dataset}"), problems));
                 }
+                // The number is taken in the transaction that logs the change,
+                // so a refused proposal leaves no gap (numbers are never reused).
+                let seq = crate::operations::advance_day_counter(tx, &row, "changes", date, "schema change").await?;
+                let change_id = ChangeId::for_day(date.inner(), seq)
+                    .map_err(|error| invalid("schema change", vec![error.to_string()]))?;
                 let agents = values(tx, &row, RecordKind::Agent, pick::agent).await?;
                 let workflows = values(tx, &row, RecordKind::Workflow, pick::workflow).await?;
                 let policies = values(tx, &row, RecordKind::Policy, pick::policy).await?;

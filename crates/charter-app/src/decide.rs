@@ -296,6 +296,31 @@ impl App {
         Err(AppError::Stale { current: at_least })
     }
 
+    /// Refuses a caller who is neither a registered person nor a registered
+    /// agent of `workspace`, the way the decision point's
+    /// `guardrail:unknown-principal` would, but before anything (a number,
+    /// say) is spent on the request.
+    pub(crate) async fn require_registered(
+        &self,
+        caller: &Caller,
+        workspace: &charter_model::WorkspaceName,
+    ) -> Result<()> {
+        let loaded = self.policy_engine(caller, workspace).await?;
+        let actor = caller.actor();
+        let known = |entity_type: &str| {
+            loaded
+                .engine
+                .knows(&charter_policy::EntityRef { entity_type: entity_type.into(), id: actor.to_owned() })
+        };
+        if known("User") || known("Agent") {
+            Ok(())
+        } else {
+            Err(AppError::Forbidden(format!(
+                "principal User::\"{actor}\" is not in the registry: register the person (people.json) or act as a registered one"
+            )))
+        }
+    }
+
     /// The workspace's decision point as of now.
     pub async fn policy_engine(
         &self,

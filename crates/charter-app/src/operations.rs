@@ -74,24 +74,68 @@ impl App {
         date: charter_model::Date,
         refused: &str,
     ) -> Result<u16> {
-        let counter = format!("{what}/{date}");
-        let target = row.clone();
-        let seq = self
-            .write(row, move |_app, tx| {
-                let (row, counter) = (target.clone(), counter.clone());
-                Box::pin(async move { Ok(tx.advance_counter(row.id, &counter, 1).await?) })
-            })
-            .await?;
-        if seq > MAX_PER_DAY {
-            return Err(AppError::Invalid {
-                what: refused.to_owned(),
-                problems: vec![format!(
-                    "workspace {} has used all {MAX_PER_DAY} {what} numbers of {date}, the most one day's ids allow",
-                    row.name
-                )],
-            });
+        let (target, what, refused) = (row.clone(), what.to_owned(), refused.to_owned());
+        self.write(row, move |_app, tx| {
+            let (row, what, refused) = (target.clone(), what.clone(), refused.clone());
+            Box::pin(async move { advance_day_counter(tx, &row, &what, date, &refused).await })
+        })
+        .await
+    }
+
+    /// Refuses a declaration whose REQUESTED_BY is neither `actor` nor a
+    /// registered agent owned by `actor`'s team: whoever declares in an
+    /// agent's name is recorded as the declarer, and nobody declares in
+    /// another person's name (who could then approve their own change).
+    async fn check_requester(
+        &self,
+        row: &charter_store::WorkspaceRow,
+        actor: &str,
+        requested_by: &str,
+    ) -> Result<()> {
+        if requested_by.eq_ignore_ascii_case(actor) {
+            return Ok(());
         }
-        Ok(u16::try_from(seq).unwrap_or(u16::MAX))
+        let refuse = |why: String| Err(invalid(vec![format!("REQUESTED_BY: \"{requested_by}\" {why}")]));
+        let agent = match self.store.record(row.id, RecordKind::Agent, requested_by).await? {
+            Some(stored) => match RecordKind::Agent.parse_json(&stored.body) {
+                Ok(Record::Agent(agent)) => agent,
+                _ => return refuse("is not a readable agent record".into()),
+            },
+            None => {
+                return refuse(format!(
+                    "is not you (\"{actor}\"): declare as yourself, or for a registered agent your team owns"
+                ));
+            }
+        };
+        let team = match self.store.record(row.id, RecordKind::Person, actor).await? {
+            Some(stored) => match RecordKind::Person.parse_json(&stored.body) {
+                Ok(Record::Person(person)) => person.team,
+                _ => None,
+            },
+            None => None,
+        };
+        let team_name = match &team {
+            Some(team) => match self.store.record(row.id, RecordKind::Team, team.as_str()).await? {
+                Some(stored) => match RecordKind::Team.parse_json(&stored.body) {
+                    Ok(Record::Team(team)) => Some(team.name),
+                    _ => None,
+                },
+                None => None,
+            },
+            None => None,
+        };
+        let owns = agent.owner_team.as_deref().is_some_and(|owner| {
+            team.as_ref().is_some_and(|id| owner.eq_ignore_ascii_case(id.as_str()))
+                || team_name.as_deref().is_some_and(|name| owner.eq_ignore_ascii_case(name))
+        });
+        if owns {
+            Ok(())
+        } else {
+            refuse(format!(
+                "is an agent of team {}, and \"{actor}\" is not in it: declare as yourself, or for an agent your team owns",
+                agent.owner_team.as_deref().unwrap_or("(none)")
+            ))
+        }
     }
 
     /// The workspace's rules for operations: its `ops_settings` record, or
@@ -122,14 +166,10 @@ impl App {
         let row = self.visible_workspace(caller, workspace).await?;
         caller.require_writer(RecordKind::Operation)?;
         let declaration = charter_ops::parse(text).map_err(|error| invalid(error.problems))?;
-        if let Caller::Token { name, .. } = caller
-            && declaration.requested_by.trim() != name
-        {
-            return Err(invalid(vec![format!(
-                "REQUESTED_BY: \"{}\" but this token requests as \"{name}\"",
-                declaration.requested_by
-            )]));
-        }
+        // Before a number is taken: the declarer is registered, and requests
+        // for itself or for an agent its team owns.
+        self.require_registered(caller, workspace).await?;
+        self.check_requester(&row, caller.actor(), declaration.requested_by.trim()).await?;
         let problems = charter_ops::scope::check_resolved(&declaration, resolve_path);
         if !problems.is_empty() {
             return Err(invalid(problems));
@@ -145,6 +185,7 @@ impl App {
             declaration_hash: charter_ops::declaration_hash(&declaration),
             declaration,
             requested_at: at,
+            declared_by: Some(caller.actor().to_owned()),
             approvals: Vec::new(),
             rejection: None,
             runs: Vec::new(),
@@ -376,4 +417,26 @@ impl App {
         })
         .await
     }
+}
+
+/// Takes the next of the day's numbers for `what` inside `tx`: refused once
+/// the day's ids run out.
+pub(crate) async fn advance_day_counter(
+    tx: &mut charter_store::WriteTx,
+    row: &charter_store::WorkspaceRow,
+    what: &str,
+    date: charter_model::Date,
+    refused: &str,
+) -> Result<u16> {
+    let seq = tx.advance_counter(row.id, &format!("{what}/{date}"), 1).await?;
+    if seq > MAX_PER_DAY {
+        return Err(AppError::Invalid {
+            what: refused.to_owned(),
+            problems: vec![format!(
+                "workspace {} has used all {MAX_PER_DAY} {what} numbers of {date}, the most one day's ids allow",
+                row.name
+            )],
+        });
+    }
+    Ok(u16::try_from(seq).unwrap_or(u16::MAX))
 }

@@ -56,6 +56,21 @@ async fn a_schema_change_is_analysed_logged_applied_and_rolled_back() {
     each_backend(|store| async move {
         let app = imported(store).await;
         let before = dataset(&app, "AI_Data_Model_Registry").await;
+        // A refused proposal takes no number (a regression: it spent one).
+        let unchanged = charter_data::Proposal {
+            fields: before.fields.clone(),
+            rules: None,
+            dependencies: None,
+            relationships: None,
+            renamed: Default::default(),
+            description: None,
+        };
+        let error = app
+            .propose_schema_change(&steward(), &ops(), "AI_Data_Model_Registry", unchanged)
+            .await
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("nothing to change"), "{error}");
         let proposed = app
             .propose_schema_change(&steward(), &ops(), "AI_Data_Model_Registry", registry_proposal(&before))
             .await

@@ -70,13 +70,19 @@ async fn operations_are_declared_checked_and_numbered_per_day() {
         assert_eq!(op.declaration_hash, charter_ops::declaration_hash(&op.declaration));
         let second = app.declare_operation(&local, &ops(), &good).await.unwrap();
         assert_eq!(second.id, "OPS-2026-11-22-002");
-        // Someone the registry does not know may not request: the decision
-        // names the number it would have had, which stays unused.
+        // Someone the registry does not know may not request, and takes no
+        // number (a regression: the refusal spent one).
         let error =
             app.declare_operation(&Caller::local("mallory"), &ops(), &good).await.unwrap_err().to_string();
-        assert!(error.contains("guardrail:unknown-principal"), "{error}");
+        assert!(error.contains("principal User::\"mallory\" is not in the registry"), "{error}");
+        // Nobody declares in another person's name (a regression: whoever
+        // declared for someone else could then approve it).
+        let for_bob = good.replace("REQUESTED_BY: alice", "REQUESTED_BY: bob");
+        assert_ne!(for_bob, good);
+        let error = app.declare_operation(&local, &ops(), &for_bob).await.unwrap_err().to_string();
+        assert!(error.contains("REQUESTED_BY: \"bob\" is not you (\"alice\")"), "{error}");
         let third = app.declare_operation(&local, &ops(), &good).await.unwrap();
-        assert_eq!(third.id, "OPS-2026-11-22-004");
+        assert_eq!(third.id, "OPS-2026-11-22-003");
 
         // Requested, then Planned: two ledger entries.
         let row = app.store().workspace(&ops()).await.unwrap().unwrap();

@@ -80,7 +80,7 @@ impl Fixture {
     }
 
     async fn declare(&self, text: &str) -> String {
-        self.app.declare_operation(&Caller::local("alice"), &ops(), text).await.unwrap().id
+        self.app.declare_operation(&Caller::local("agent_ops_01"), &ops(), text).await.unwrap().id
     }
 
     async fn run(&self, id: &str, dry_run: bool) -> charter_app::RunResult {

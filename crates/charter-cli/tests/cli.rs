@@ -502,7 +502,7 @@ fn op_declare_list_and_show() {
         &file,
         format!(
             "OPERATION_NAME: reload\nOBJECTIVE: o\nRISK_CLASS: LOW_RISK_CONFIG\nBLAST_RADIUS: b\nROLLBACK_STRATEGY: snapshot\n\
-             ALLOWED_PATHS: [{0}/conf]\nALLOWED_SERVICES: []\nREQUESTED_BY: agent_ops_01\nSTEPS:\n\
+             ALLOWED_PATHS: [{0}/conf]\nALLOWED_SERVICES: []\nREQUESTED_BY: carol\nSTEPS:\n\
              \x20 - name: write\n    command: touch {0}/conf/a\n    touches: [{0}/conf/a]\n    verify: [test -f {0}/conf/a]\n    rollback: rm {0}/conf/a\n",
             root.display()
         ),

@@ -249,6 +249,10 @@ pub struct Operation {
     pub declaration_hash: String,
     /// When it was declared.
     pub requested_at: Timestamp,
+    /// Who declared it: REQUESTED_BY itself, or the person who declared it
+    /// for an agent of their team. Neither may approve it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub declared_by: Option<String>,
     /// Approvals, in order; only those of the current hash count.
     #[serde(default)]
     pub approvals: Vec<Approval>,

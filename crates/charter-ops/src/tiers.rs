@@ -111,7 +111,9 @@ pub fn approval_checks(
         ));
         return problems;
     }
-    if same_person(approver, &operation.declaration.requested_by) {
+    if same_person(approver, &operation.declaration.requested_by)
+        || operation.declared_by.as_deref().is_some_and(|declarer| same_person(approver, declarer))
+    {
         problems.push((
             reason::SEPARATION_OF_DUTIES,
             format!("{approver} requested this operation and may not approve it (separation of duties)"),
@@ -337,6 +339,7 @@ mod tests {
             declaration_hash: crate::declaration_hash(&declaration),
             declaration,
             requested_at: at("2026-11-22T10:00:00Z"),
+            declared_by: None,
             approvals: Vec::new(),
             rejection: None,
             runs: Vec::new(),
@@ -366,6 +369,13 @@ mod tests {
         );
         assert!(approval_problems(&op, "bob", false)[0].starts_with("no dry run of this plan has passed"));
         assert!(approval_problems(&op, "bob", true).is_empty());
+        // Whoever declared it for an agent of their team may not approve it either.
+        op.declared_by = Some("bob".into());
+        assert_eq!(
+            approval_problems(&op, "Bob", true),
+            ["Bob requested this operation and may not approve it (separation of duties)"]
+        );
+        op.declared_by = None;
         assert_eq!(
             run_problems(&op, &rules, "carol", now, true),
             ["Tier 3 needs 1 approval of this plan; it has 0"]
