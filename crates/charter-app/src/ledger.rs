@@ -9,7 +9,7 @@ use charter_ledger::{
     Checkpoint, Hash, NodeRecorder, NodeSource, NoteSigner, NoteVerifier, TileAppender, TileSet,
     consistency_proof, inclusion_proof, leaf_hash, root,
 };
-use charter_model::WorkspaceName;
+use charter_model::{RecordKind, WorkspaceName};
 use charter_store::{EventRow, WorkspaceRow, WriteTx};
 use serde::Serialize;
 
@@ -481,6 +481,21 @@ impl App {
         verifier: &NoteVerifier,
         progress: &(dyn Fn(u64, u64) + Send + Sync),
     ) -> Result<VerifyReport> {
+        self.verify_ledger_since(workspace, verifier, None, progress).await
+    }
+
+    /// [`App::verify_ledger`], and also that the log is consistent with
+    /// `seen`, a checkpoint (signed note) a client kept from an earlier
+    /// look: the log still holds its entries, and the tree of its size has
+    /// its root. A checkpoint deleted from the database, or a cut of the
+    /// newest entries together with their checkpoints, is caught this way.
+    pub async fn verify_ledger_since(
+        &self,
+        workspace: &WorkspaceName,
+        verifier: &NoteVerifier,
+        seen: Option<&str>,
+        progress: &(dyn Fn(u64, u64) + Send + Sync),
+    ) -> Result<VerifyReport> {
         let row = self
             .store
             .workspace(workspace)
@@ -527,6 +542,43 @@ impl App {
                     latest.size - 1
                 ),
             );
+        }
+
+        let seen = match seen.map(|note| Checkpoint::open(note, verifier)).transpose() {
+            Ok(seen) => seen,
+            Err(error) => {
+                return fail(report, format!("the checkpoint seen before: {error} (key {verifier})"));
+            }
+        };
+        if let Some(seen) = &seen {
+            if seen.origin != origin {
+                return fail(
+                    report,
+                    format!("the checkpoint seen before is of log \"{}\", not \"{origin}\"", seen.origin),
+                );
+            }
+            if seen.size > total {
+                return fail(
+                    report,
+                    format!(
+                        "a checkpoint seen before commits to {} entries but the log holds {total}: entries {total} to {} were cut",
+                        seen.size,
+                        seen.size - 1
+                    ),
+                );
+            }
+            if checkpoints.last().is_none_or(|latest| latest.size < seen.size) {
+                return fail(
+                    report,
+                    format!(
+                        "a checkpoint seen before commits to {} entries, but the latest stored checkpoint {}: checkpoints were deleted",
+                        seen.size,
+                        checkpoints
+                            .last()
+                            .map_or("does not exist".to_owned(), |c| format!("is at size {}", c.size))
+                    ),
+                );
+            }
         }
 
         let mut appender = TileAppender::new(0, &TileSet::default()).map_err(ledger_error)?;
@@ -601,6 +653,17 @@ impl App {
                     }
                 }
                 report.entries += 1;
+                if let Some(seen) = seen.as_ref().filter(|seen| seen.size == appender.size())
+                    && appender.root().map_err(ledger_error)? != seen.root
+                {
+                    return fail(
+                        report,
+                        format!(
+                            "the log is not consistent with the checkpoint seen before: its first {} entries have another root (the log was rewritten)",
+                            seen.size
+                        ),
+                    );
+                }
                 while let Some(checkpoint) = next_checkpoint.next_if(|c| c.size == appender.size()) {
                     let rebuilt = appender.root().map_err(ledger_error)?;
                     if rebuilt != checkpoint.root {
@@ -646,6 +709,53 @@ impl App {
         }
         report.root = appender.root().map_err(ledger_error)?;
 
+        // Every stored column of an event row says what its signed bytes say
+        // (the columns are what `audit log` filters on), and the events
+        // determine the registry: each record's latest version and event.
+        let mut expected: std::collections::HashMap<(String, String), (u64, u64)> =
+            std::collections::HashMap::new();
+        let mut first = 1;
+        while first <= total {
+            let last = (first + PAGE - 1).min(total);
+            for event in self.store.events(row.id, first, last).await? {
+                let index = event.seq - 1;
+                let Ok(head) = charter_model::audit::EventHead::read(&event.body) else {
+                    return fail(report, format!("entry {index}: the signed event cannot be read"));
+                };
+                let signed_at = head.at.parse::<charter_model::Timestamp>().ok();
+                let columns = [
+                    ("actor", event.actor.as_str(), head.actor.as_ref()),
+                    ("action", event.action.as_str(), head.action.as_ref()),
+                    ("kind", event.kind.as_str(), head.kind.as_ref()),
+                    ("subject", event.subject.as_str(), head.subject.as_ref()),
+                ];
+                for (column, stored, signed) in columns {
+                    if stored != signed {
+                        return fail(
+                            report,
+                            format!(
+                                "entry {index}: the stored {column} column says \"{stored}\" but the signed event says \"{signed}\""
+                            ),
+                        );
+                    }
+                }
+                if signed_at != Some(event.at) {
+                    return fail(
+                        report,
+                        format!(
+                            "entry {index}: the stored at column says {} but the signed event says {}",
+                            event.at, head.at
+                        ),
+                    );
+                }
+                if let (Some(kind), Some(version)) = (RecordKind::from_name(&head.kind), head.version) {
+                    expected
+                        .insert((kind.name().to_owned(), head.subject.into_owned()), (version, event.seq));
+                }
+            }
+            first = last + 1;
+        }
+
         // Every record must point at the event that set its current value.
         let mut after: Option<(String, String)> = None;
         loop {
@@ -671,12 +781,37 @@ impl App {
                         format!("{kind} \"{id}\" (version {version}) is not what event {event_seq} records"),
                     );
                 }
+                match expected.remove(&(kind.clone(), id.clone())) {
+                    Some((latest, seq)) if latest == *version && seq == *event_seq => {}
+                    Some((latest, seq)) => {
+                        return fail(
+                            report,
+                            format!(
+                                "{kind} \"{id}\" is at version {version} (event {event_seq}) but the ledger's latest for it is version {latest} (event {seq})"
+                            ),
+                        );
+                    }
+                    None => {
+                        return fail(
+                            report,
+                            format!("{kind} \"{id}\" is in the registry but no event created it"),
+                        );
+                    }
+                }
                 report.records += 1;
             }
             match page.last() {
                 Some((kind, id, ..)) if page.len() == 1_000 => after = Some((kind.clone(), id.clone())),
                 _ => break,
             }
+        }
+        if let Some(((kind, id), (version, seq))) = expected.into_iter().min_by_key(|(_, (_, seq))| *seq) {
+            return fail(
+                report,
+                format!(
+                    "{kind} \"{id}\" (version {version}, event {seq}) is in the ledger but missing from the registry"
+                ),
+            );
         }
         Ok(report)
     }

@@ -230,3 +230,73 @@ fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
         }
     }
 }
+
+/// A regression: of 25 tamperings of the database, 9 passed verification:
+/// a changed `actor`, `action`, `kind`, `subject` or `at` column (which
+/// `audit log` filters on), a deleted row of `records`, and deleted
+/// checkpoints (after which a cut tail went unnoticed). Each is found now,
+/// the last two with a checkpoint a client kept.
+#[tokio::test]
+async fn tampering_with_columns_records_and_checkpoints_is_found() {
+    each_backend_with_url(|store, url| async move {
+        let app = imported(store).await;
+        let caller = Caller::local("t");
+        let seen = app.latest_checkpoint(&caller, &ops()).await.unwrap().unwrap();
+        let size = app.ledger_size(&caller, &ops()).await.unwrap();
+        let since = |app: App, seen: String| async move {
+            app.verify_ledger_since(&ops(), &signer().verifier(), Some(&seen), &|_, _| {}).await.unwrap().failure
+        };
+        assert_eq!(since(app.clone(), seen.clone()).await, None);
+
+        let event = app.store().events(1, 20, 20).await.unwrap().remove(0);
+        for (column, set, undo, expected) in [
+            ("actor", "actor = 'mallory'", format!("actor = '{}'", event.actor), format!("the stored actor column says \"mallory\" but the signed event says \"{}\"", event.actor)),
+            ("action", "action = 'delete'", format!("action = '{}'", event.action), format!("the stored action column says \"delete\" but the signed event says \"{}\"", event.action)),
+            ("kind", "kind = 'team'", format!("kind = '{}'", event.kind), format!("the stored kind column says \"team\" but the signed event says \"{}\"", event.kind)),
+            ("subject", "subject = 'nobody'", format!("subject = '{}'", event.subject), format!("the stored subject column says \"nobody\" but the signed event says \"{}\"", event.subject)),
+            ("at", "at = at + 1", "at = at - 1".to_owned(), "the stored at column says".to_owned()),
+        ] {
+            assert_eq!(execute_sql(&url, &format!("UPDATE audit_events SET {set} WHERE seq = 20")).await, 1);
+            let found = failure(&app).await.unwrap_or_default();
+            assert!(found.starts_with(&format!("entry 19: {expected}")), "{column}: {found}");
+            execute_sql(&url, &format!("UPDATE audit_events SET {undo} WHERE seq = 20")).await;
+            assert_eq!(failure(&app).await, None, "{column}");
+        }
+
+        // A record deleted from the registry.
+        execute_sql(&url, "CREATE TABLE saved AS SELECT * FROM records WHERE kind = 'agent' AND id = 'agent_sales_01'").await;
+        execute_sql(&url, "DELETE FROM records WHERE kind = 'agent' AND id = 'agent_sales_01'").await;
+        let found = failure(&app).await.unwrap_or_default();
+        assert!(found.starts_with("agent \"agent_sales_01\" (version 1, event "), "{found}");
+        assert!(found.ends_with("is in the ledger but missing from the registry"), "{found}");
+        execute_sql(&url, "INSERT INTO records SELECT * FROM saved").await;
+        execute_sql(&url, "DROP TABLE saved").await;
+        assert_eq!(failure(&app).await, None);
+
+        // Every checkpoint deleted: only a checkpoint kept outside tells.
+        execute_sql(&url, "CREATE TABLE saved AS SELECT * FROM ledger_checkpoints").await;
+        execute_sql(&url, "DELETE FROM ledger_checkpoints").await;
+        let found = since(app.clone(), seen.clone()).await.unwrap_or_default();
+        assert_eq!(
+            found,
+            format!("a checkpoint seen before commits to {size} entries, but the latest stored checkpoint does not exist: checkpoints were deleted")
+        );
+        execute_sql(&url, "INSERT INTO ledger_checkpoints SELECT * FROM saved").await;
+        execute_sql(&url, "DROP TABLE saved").await;
+
+        // The newest entries cut together with their checkpoint.
+        execute_sql(&url, &format!("DELETE FROM ledger_checkpoints WHERE size > {}", size - 3)).await;
+        execute_sql(&url, &format!("DELETE FROM audit_events WHERE seq > {}", size - 3)).await;
+        let found = since(app.clone(), seen.clone()).await.unwrap_or_default();
+        assert_eq!(
+            found,
+            format!(
+                "a checkpoint seen before commits to {size} entries but the log holds {}: entries {} to {} were cut",
+                size - 3,
+                size - 3,
+                size - 1
+            )
+        );
+    })
+    .await;
+}

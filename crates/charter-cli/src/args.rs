@@ -254,6 +254,12 @@ pub enum AuditCommand {
         /// Verifier key to check checkpoints with (default: the local signing key's)
         #[arg(long, value_name = "KEY")]
         key: Option<String>,
+        /// A checkpoint kept from an earlier look (a signed note): the log must
+        /// be consistent with it. When the log verifies, its latest checkpoint
+        /// is written there for next time. Keep it where whoever can write the
+        /// database cannot (another machine, another account)
+        #[arg(long, value_name = "FILE")]
+        checkpoint: Option<PathBuf>,
     },
     /// Write a self-contained bundle (events, checkpoints, verifier key) to a directory
     Export {

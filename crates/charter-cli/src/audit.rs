@@ -135,14 +135,18 @@ pub(crate) async fn run(global: &Global, command: AuditCommand) -> Result<ExitCo
                 return Ok(ExitCode::FAILURE);
             }
         }
-        AuditCommand::Verify { key } => {
+        AuditCommand::Verify { key, checkpoint } => {
             let verifier = match key {
                 Some(key) => NoteVerifier::parse(&key).context("--key")?,
                 None => app.verifier().context("no verifier key: pass --key")?,
             };
             let bar = progress_bar(global, "verifying {bar:40} {pos}/{len} entries ({eta})");
+            let seen = match &checkpoint {
+                Some(path) if path.exists() => Some(crate::input::read_to_string(path)?),
+                _ => None,
+            };
             let report = app
-                .verify_ledger(&workspace, &verifier, &|done, total| {
+                .verify_ledger_since(&workspace, &verifier, seen.as_deref(), &|done, total| {
                     if let Some(bar) = &bar {
                         bar.set_length(total);
                         bar.set_position(done);
@@ -153,6 +157,15 @@ pub(crate) async fn run(global: &Global, command: AuditCommand) -> Result<ExitCo
                 bar.finish_and_clear();
             }
             let ok = report.failure.is_none();
+            if ok
+                && let Some(path) = &checkpoint
+                && let Some(latest) = app.latest_checkpoint(&who, &workspace).await?
+            {
+                let partial = path.with_extension("partial");
+                std::fs::write(&partial, &latest)
+                    .and_then(|()| std::fs::rename(&partial, path))
+                    .with_context(|| format!("cannot write the checkpoint to {}", path.display()))?;
+            }
             match global.output {
                 Output::Json => print_json(&report)?,
                 Output::Table => match &report.failure {

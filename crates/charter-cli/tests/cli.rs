@@ -251,6 +251,18 @@ fn audit_verify_prove_export_and_verify_bundle() {
         stdout(&verified)
     );
 
+    // A checkpoint kept outside the data directory, checked and refreshed.
+    let kept = dir.path().join("seen.note");
+    for _ in 0..2 {
+        let verified = run(&data, &["audit", "verify", "--checkpoint", kept.to_str().unwrap()]);
+        assert!(verified.status.success(), "{}{}", stdout(&verified), stderr(&verified));
+        assert!(std::fs::read_to_string(&kept).unwrap().starts_with("charter/ops\n79\n"));
+    }
+    std::fs::write(&kept, "not a note").unwrap();
+    let refused = run(&data, &["audit", "verify", "--checkpoint", kept.to_str().unwrap()]);
+    assert_eq!(refused.status.code(), Some(1));
+    assert!(stdout(&refused).contains("the checkpoint seen before: "), "{}", stdout(&refused));
+
     let proved = run(&data, &["-o", "json", "audit", "prove", "17"]);
     let proved: serde_json::Value = serde_json::from_slice(&proved.stdout).unwrap();
     assert_eq!(proved["verified"], true);

@@ -28,11 +28,21 @@ pub struct Migration {
 pub const MIGRATIONS_SQLITE: &[Migration] = &[
     Migration { version: 1, name: "registry", sql: include_str!("../migrations/sqlite/0001_registry.sql") },
     Migration { version: 2, name: "ledger", sql: include_str!("../migrations/sqlite/0002_ledger.sql") },
+    Migration {
+        version: 3,
+        name: "subject index",
+        sql: include_str!("../migrations/sqlite/0003_subject_index.sql"),
+    },
 ];
 
 const MIGRATIONS_POSTGRES: &[Migration] = &[
     Migration { version: 1, name: "registry", sql: include_str!("../migrations/postgres/0001_registry.sql") },
     Migration { version: 2, name: "ledger", sql: include_str!("../migrations/postgres/0002_ledger.sql") },
+    Migration {
+        version: 3,
+        name: "subject index",
+        sql: include_str!("../migrations/postgres/0003_subject_index.sql"),
+    },
 ];
 
 /// Key of the PostgreSQL advisory lock held while migrating ("charter\0").
