@@ -757,6 +757,7 @@ impl App {
         }
 
         // Every record must point at the event that set its current value.
+        let mut seen_records: Vec<(String, String)> = Vec::new();
         let mut after: Option<(String, String)> = None;
         loop {
             let page = self
@@ -781,6 +782,7 @@ impl App {
                         format!("{kind} \"{id}\" (version {version}) is not what event {event_seq} records"),
                     );
                 }
+                seen_records.push((kind.clone(), id.clone()));
                 match expected.remove(&(kind.clone(), id.clone())) {
                     Some((latest, seq)) if latest == *version && seq == *event_seq => {}
                     Some((latest, seq)) => {
@@ -805,6 +807,13 @@ impl App {
                 _ => break,
             }
         }
+        if let Some(problem) = counter_problem(
+            &self.store.counters(row.id).await?,
+            total,
+            expected.keys().chain(seen_records.iter()),
+        ) {
+            return fail(report, problem);
+        }
         if let Some(((kind, id), (version, seq))) = expected.into_iter().min_by_key(|(_, (_, seq))| *seq) {
             return fail(
                 report,
@@ -815,6 +824,63 @@ impl App {
         }
         Ok(report)
     }
+}
+
+/// What is wrong with the counters, given the log's size and the records
+/// the ledger holds: the audit counter is the log's size; the numbers of
+/// grants, data-quality runs and notifications, taken in the transaction
+/// that creates their record, are exactly the highest in use; a per-day
+/// counter of schema changes or operations is at least the day's highest
+/// (a refused request may have spent one). A counter below what is in use
+/// would hand out a number twice.
+fn counter_problem<'r>(
+    counters: &[(String, u64)],
+    log_size: u64,
+    records: impl Iterator<Item = &'r (String, String)>,
+) -> Option<String> {
+    let mut highest: std::collections::HashMap<String, u64> = std::collections::HashMap::new();
+    for (kind, id) in records {
+        let counter = match kind.as_str() {
+            "grant" => id.strip_prefix(charter_model::GRANT_ID_PREFIX).map(|n| ("grant".to_owned(), n)),
+            "dq_run" => {
+                id.strip_prefix(charter_model::data::QUALITY_RUN_ID_PREFIX).map(|n| ("dq_runs".to_owned(), n))
+            }
+            "notification" => id
+                .strip_prefix(charter_model::data::NOTIFICATION_ID_PREFIX)
+                .map(|n| ("notifications".to_owned(), n)),
+            "change" | "operation" => id.get(4..14).zip(id.get(15..)).map(|(date, n)| {
+                (format!("{}/{date}", if kind == "change" { "changes" } else { "operations" }), n)
+            }),
+            _ => None,
+        };
+        if let Some((counter, number)) = counter
+            && let Ok(number) = number.parse::<u64>()
+        {
+            let entry = highest.entry(counter).or_default();
+            *entry = (*entry).max(number);
+        }
+    }
+    for (name, value) in counters {
+        let in_use = highest.remove(name).unwrap_or(0);
+        let problem = match name.as_str() {
+            crate::audit::AUDIT_COUNTER if *value != log_size => {
+                Some(format!("the log holds {log_size} entries"))
+            }
+            "grant" | "dq_runs" | "notifications" if *value != in_use => {
+                Some(format!("the highest number its records use is {in_use}"))
+            }
+            _ if (name.starts_with("changes/") || name.starts_with("operations/")) && *value < in_use => {
+                Some(format!("the day's records already use {in_use}"))
+            }
+            _ => None,
+        };
+        if let Some(problem) = problem {
+            return Some(format!("counter \"{name}\" is {value}, but {problem}"));
+        }
+    }
+    highest.into_iter().filter(|(_, number)| *number > 0).min().map(|(name, number)| {
+        format!("counter \"{name}\" is missing, but records use numbers up to {number}")
+    })
 }
 
 /// Stored full tiles, read a page at a time as verification reaches them.

@@ -273,6 +273,36 @@ async fn tampering_with_columns_records_and_checkpoints_is_found() {
         execute_sql(&url, "DROP TABLE saved").await;
         assert_eq!(failure(&app).await, None);
 
+        // A counter set back: the next number would be handed out twice.
+        execute_sql(&url, "UPDATE counters SET value = value - 1 WHERE name = 'audit'").await;
+        let found = failure(&app).await.unwrap_or_default();
+        assert_eq!(found, format!("counter \"audit\" is {}, but the log holds {size} entries", size - 1));
+        execute_sql(&url, "UPDATE counters SET value = value + 1 WHERE name = 'audit'").await;
+        assert_eq!(failure(&app).await, None);
+        app.create_grant(
+            &caller,
+            &ops(),
+            charter_app::NewGrant {
+                kind: charter_model::GrantKind::Access,
+                agent_id: "agent_sales_01".parse().unwrap(),
+                action: "invoke_tool".into(),
+                resource_type: "Tool".into(),
+                resource_id: "erp_netsuite".into(),
+                ttl: "1h".parse().unwrap(),
+                reason: "month-end".into(),
+                requested_by: None,
+            },
+        )
+        .await
+        .unwrap();
+        assert_eq!(failure(&app).await, None);
+        execute_sql(&url, "UPDATE counters SET value = 0 WHERE name = 'grant'").await;
+        let found = failure(&app).await.unwrap_or_default();
+        assert_eq!(found, "counter \"grant\" is 0, but the highest number its records use is 1");
+        execute_sql(&url, "UPDATE counters SET value = 1 WHERE name = 'grant'").await;
+        let seen = app.latest_checkpoint(&caller, &ops()).await.unwrap().unwrap();
+        let size = app.ledger_size(&caller, &ops()).await.unwrap();
+
         // Every checkpoint deleted: only a checkpoint kept outside tells.
         execute_sql(&url, "CREATE TABLE saved AS SELECT * FROM ledger_checkpoints").await;
         execute_sql(&url, "DELETE FROM ledger_checkpoints").await;

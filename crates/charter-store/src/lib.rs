@@ -551,6 +551,16 @@ impl Store {
         row.as_ref().map_or(Ok(0), |row| rows::get_u64(row, "value"))
     }
 
+    /// Every counter of a workspace, by name: the audit sequence and the
+    /// numbers of RAIDA items, grants, runs, notifications and per-day ids.
+    pub async fn counters(&self, workspace: i64) -> Result<Vec<(String, u64)>> {
+        let rows = sqlx::query("SELECT name, value FROM counters WHERE workspace_id = $1 ORDER BY name")
+            .bind(workspace)
+            .fetch_all(&self.read)
+            .await?;
+        rows.iter().map(|row| Ok((rows::get::<String>(row, "name")?, rows::get_u64(row, "value")?))).collect()
+    }
+
     /// The last sequence number of a workspace's audit events: the size of
     /// its log (events are numbered from 1 without gaps).
     pub async fn event_count(&self, workspace: i64) -> Result<u64> {
