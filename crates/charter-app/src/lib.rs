@@ -58,7 +58,7 @@ pub use replay::{Flip, FlipCount, ReplayRegistry, ReplayReport};
 pub use review::{REVIEW_MONTHS, ReviewDue};
 pub use runner::{RunOptions, RunResult};
 pub use status::WorkspaceStatus;
-pub use tokens::{NewToken, SECRET_PREFIX, TOKEN_CACHE_TTL};
+pub use tokens::{DEFAULT_TOKEN_TTL, MAX_TOKEN_TTL, NewToken, SECRET_PREFIX, TOKEN_CACHE_TTL, TokenInfo};
 
 /// Where the current time comes from.
 pub trait Clock: Send + Sync + fmt::Debug {

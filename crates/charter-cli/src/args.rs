@@ -606,6 +606,24 @@ pub enum TokenCommand {
         /// Who holds it (recorded as the actor of its requests)
         #[arg(long, default_value = "api")]
         name: String,
+        /// How long it lives (default 90d, at most 366d)
+        #[arg(long, value_name = "SPAN")]
+        ttl: Option<charter_model::Span>,
+    },
+    /// List the workspace's tokens with their state and last use (never secrets)
+    List,
+    /// Revoke a token: refused from the next request here, within a second elsewhere
+    Revoke {
+        /// The token's id (tok_…)
+        id: String,
+    },
+    /// Replace a token's secret: a new token of the same name and role, the old one revoked
+    Rotate {
+        /// The token's id (tok_…)
+        id: String,
+        /// How long the new one lives (default 90d, at most 366d)
+        #[arg(long, value_name = "SPAN")]
+        ttl: Option<charter_model::Span>,
     },
 }
 

@@ -87,25 +87,7 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
             print_record(&global, &view)?;
             Ok(ExitCode::SUCCESS)
         }
-        Command::Token(TokenCommand::Create { role, name }) => {
-            let app = open(&global, false).await?;
-            let workspace = resolve_workspace(&app, &global).await?;
-            let token = app.create_token(&caller(&global), &workspace, role, &name).await?;
-            match global.output {
-                Output::Json => print_json(&serde_json::json!({
-                    "id": token.id, "token": token.secret, "workspace": token.workspace.as_str(),
-                    "role": token.role, "name": token.name,
-                }))?,
-                Output::Table => {
-                    println!(
-                        "Created token {} ({} of workspace {}). The secret is shown only now:",
-                        token.id, role, workspace
-                    );
-                    println!("{}", token.secret);
-                }
-            }
-            Ok(ExitCode::SUCCESS)
-        }
+        Command::Token(command) => token_command(&global, command).await,
         Command::Audit(command) => audit::run(&global, command).await,
         Command::Bench(command) => bench::run(&global, command).await,
         Command::Gen(GenCommand::Portfolio { agents, seed, end_date, out }) => {
@@ -603,4 +585,69 @@ fn print_status(global: &Global, status: &charter_app::WorkspaceStatus) -> Resul
     }
     print!("{}", if table.is_empty() { "  none\n".to_owned() } else { table.render() });
     Ok(())
+}
+
+async fn token_command(global: &Global, command: TokenCommand) -> Result<ExitCode> {
+    let app = open(global, false).await?;
+    let workspace = resolve_workspace(&app, global).await?;
+    let who = caller(global);
+    let print_new = |token: &charter_app::NewToken, verb: &str| -> Result<()> {
+        match global.output {
+            Output::Json => print_json(&serde_json::json!({
+                "id": token.id, "token": token.secret, "workspace": token.workspace.as_str(),
+                "role": token.role, "name": token.name, "expires_at": token.expires_at,
+            })),
+            Output::Table => {
+                println!(
+                    "{verb} token {} ({} of workspace {}, expires {}). The secret is shown only now:",
+                    token.id, token.role, workspace, token.expires_at
+                );
+                println!("{}", token.secret);
+                Ok(())
+            }
+        }
+    };
+    match command {
+        TokenCommand::Create { role, name, ttl } => {
+            let token = app.create_token_for(&who, &workspace, role, &name, ttl).await?;
+            print_new(&token, "Created")?;
+        }
+        TokenCommand::Rotate { id, ttl } => {
+            let token = app.rotate_token(&who, &workspace, &id, ttl).await?;
+            print_new(&token, &format!("Revoked {id}; created"))?;
+        }
+        TokenCommand::Revoke { id } => {
+            let token = app.revoke_token(&who, &workspace, &id).await?;
+            match global.output {
+                Output::Json => print_json(&token)?,
+                Output::Table => println!("Revoked token {} ({}, {})", token.id, token.name, token.role),
+            }
+        }
+        TokenCommand::List => {
+            let tokens = app.list_tokens(&who, &workspace).await?;
+            match global.output {
+                Output::Json => print_json(&tokens)?,
+                Output::Table => {
+                    let mut table =
+                        Table::new(["ID", "NAME", "ROLE", "STATE", "CREATED", "EXPIRES", "LAST USED"]);
+                    let time = |t: Option<charter_model::Timestamp>| {
+                        t.map_or_else(|| "-".to_owned(), |t| t.to_string())
+                    };
+                    for token in tokens {
+                        table.row([
+                            token.id,
+                            token.name,
+                            token.role.to_string(),
+                            token.state.to_owned(),
+                            token.created_at.to_string(),
+                            time(token.expires_at),
+                            time(token.last_used_at),
+                        ]);
+                    }
+                    print!("{}", table.render());
+                }
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
 }

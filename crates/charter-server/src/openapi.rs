@@ -685,6 +685,12 @@ pub fn document() -> OpenApi {
                                     ObjectBuilder::new()
                                         .property("role", Role::schema())
                                         .property("name", ObjectBuilder::new().schema_type(Type::String))
+                                        .property(
+                                            "ttl",
+                                            ObjectBuilder::new()
+                                                .schema_type(Type::String)
+                                                .description(Some("How long it lives, e.g. 30d (default 90d, at most 366d)")),
+                                        )
                                         .required("role")
                                         .required("name"),
                                 ),
@@ -693,6 +699,59 @@ pub fn document() -> OpenApi {
                     ))
                     .response("201", ResponseBuilder::new().description("The token, with its secret").build())
                     .response("403", error_response("Only admin tokens may create tokens")),
+            ),
+        )
+        .path(
+            "/v1/workspaces/{workspace}/tokens",
+            PathItem::new(
+                HttpMethod::Get,
+                OperationBuilder::new()
+                    .tag("workspaces")
+                    .operation_id(Some("list_tokens"))
+                    .summary(Some("The workspace's tokens with their state, expiry and last use (admin); never secrets"))
+                    .parameter(path_parameter("workspace", "Workspace name"))
+                    .response("200", ResponseBuilder::new().description("Tokens").build())
+                    .response("403", error_response("Only admin tokens may list tokens")),
+            ),
+        )
+        .path(
+            "/v1/workspaces/{workspace}/tokens/{id}/revoke",
+            PathItem::new(
+                HttpMethod::Post,
+                OperationBuilder::new()
+                    .tag("workspaces")
+                    .operation_id(Some("revoke_token"))
+                    .summary(Some("Revoke a token (admin): refused at once here, within a second in other processes"))
+                    .parameter(path_parameter("workspace", "Workspace name"))
+                    .parameter(path_parameter("id", "Token id (tok_…)"))
+                    .response("200", ResponseBuilder::new().description("The revoked token").build())
+                    .response("403", error_response("Only admin tokens may revoke tokens"))
+                    .response("422", error_response("No such token, or already revoked")),
+            ),
+        )
+        .path(
+            "/v1/workspaces/{workspace}/tokens/{id}/rotate",
+            PathItem::new(
+                HttpMethod::Post,
+                OperationBuilder::new()
+                    .tag("workspaces")
+                    .operation_id(Some("rotate_token"))
+                    .summary(Some(
+                        "Rotate a token (admin): a new secret of the same name and role, the old token revoked",
+                    ))
+                    .parameter(path_parameter("workspace", "Workspace name"))
+                    .parameter(path_parameter("id", "Token id (tok_…)"))
+                    .request_body(Some(
+                        RequestBodyBuilder::new()
+                            .content(
+                                "application/json",
+                                json(ObjectBuilder::new().property("ttl", ObjectBuilder::new().schema_type(Type::String))),
+                            )
+                            .build(),
+                    ))
+                    .response("201", ResponseBuilder::new().description("The new token, with its secret").build())
+                    .response("403", error_response("Only admin tokens may rotate tokens"))
+                    .response("422", error_response("No such token, or already revoked")),
             ),
         );
     for kind in RecordKind::ALL {

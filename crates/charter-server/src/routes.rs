@@ -230,6 +230,17 @@ pub(crate) async fn update_record(
 pub(crate) struct TokenRequest {
     role: Role,
     name: String,
+    /// How long it lives, e.g. `30d` (default 90d, at most 366d).
+    #[serde(default)]
+    ttl: Option<String>,
+}
+
+/// Optional body of a rotation.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RotateRequest {
+    #[serde(default)]
+    ttl: Option<String>,
 }
 
 #[derive(Debug, Serialize)]
@@ -239,6 +250,64 @@ struct TokenResponse {
     workspace: String,
     role: Role,
     name: String,
+    expires_at: charter_model::Timestamp,
+}
+
+impl From<charter_app::NewToken> for TokenResponse {
+    fn from(token: charter_app::NewToken) -> Self {
+        Self {
+            id: token.id,
+            token: token.secret,
+            workspace: token.workspace.to_string(),
+            role: token.role,
+            name: token.name,
+            expires_at: token.expires_at,
+        }
+    }
+}
+
+fn token_ttl(ttl: Option<&str>) -> Result<Option<charter_model::Span>, ApiError> {
+    ttl.map(|text| {
+        text.parse().map_err(|error| {
+            ApiError::from(charter_app::AppError::Invalid {
+                what: "token".into(),
+                problems: vec![format!("ttl: {error}")],
+            })
+        })
+    })
+    .transpose()
+}
+
+pub(crate) async fn list_tokens(
+    State(app): State<App>,
+    Authenticated(caller): Authenticated,
+    Path(name): Path<String>,
+) -> Result<Response, ApiError> {
+    let tokens = app.list_tokens(&caller, &workspace(&name)?).await?;
+    Ok(Json(serde_json::json!({ "items": tokens })).into_response())
+}
+
+pub(crate) async fn revoke_token(
+    State(app): State<App>,
+    Authenticated(caller): Authenticated,
+    Path((name, id)): Path<(String, String)>,
+) -> Result<Response, ApiError> {
+    let token = app.revoke_token(&caller, &workspace(&name)?, &id).await?;
+    Ok(Json(token).into_response())
+}
+
+pub(crate) async fn rotate_token(
+    State(app): State<App>,
+    Authenticated(caller): Authenticated,
+    Path((name, id)): Path<(String, String)>,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    let workspace = workspace(&name)?;
+    let body = body_text(body)?;
+    let request: RotateRequest =
+        if body.iter().all(u8::is_ascii_whitespace) { RotateRequest::default() } else { parse(&body)? };
+    let token = app.rotate_token(&caller, &workspace, &id, token_ttl(request.ttl.as_deref())?).await?;
+    Ok((StatusCode::CREATED, Json(TokenResponse::from(token))).into_response())
 }
 
 pub(crate) async fn create_token(
@@ -250,15 +319,9 @@ pub(crate) async fn create_token(
     let workspace = workspace(&name)?;
     let body = body_text(body)?;
     let request: TokenRequest = parse(&body)?;
-    let token = app.create_token(&caller, &workspace, request.role, &request.name).await?;
-    let response = TokenResponse {
-        id: token.id,
-        token: token.secret,
-        workspace: token.workspace.to_string(),
-        role: token.role,
-        name: token.name,
-    };
-    Ok((StatusCode::CREATED, Json(response)).into_response())
+    let ttl = token_ttl(request.ttl.as_deref())?;
+    let token = app.create_token_for(&caller, &workspace, request.role, &request.name, ttl).await?;
+    Ok((StatusCode::CREATED, Json(TokenResponse::from(token))).into_response())
 }
 
 pub(crate) async fn ledger_checkpoint(

@@ -766,3 +766,76 @@ async fn generic_writes_cannot_move_governed_fields() {
     })
     .await;
 }
+
+/// Tokens over HTTP: created with an expiry, listed (never their secrets),
+/// rotated and revoked by admins only.
+#[tokio::test]
+async fn tokens_are_listed_rotated_and_revoked_by_admins() {
+    each_backend(|store| async move {
+        let api = setup(store).await;
+        let t = &api.tokens;
+        let uri = "/v1/workspaces/ops/tokens";
+        let created = api
+            .call(
+                Method::POST,
+                uri,
+                Some(&t.admin),
+                Some(r#"{"role":"operator","name":"ci","ttl":"7d"}"#),
+                &[],
+            )
+            .await;
+        assert_eq!(created.status, StatusCode::CREATED, "{:?}", created.body);
+        assert!(created.body["expires_at"].as_str().is_some());
+        let (id, secret) = (
+            created.body["id"].as_str().unwrap().to_owned(),
+            created.body["token"].as_str().unwrap().to_owned(),
+        );
+        let bad = api
+            .call(
+                Method::POST,
+                uri,
+                Some(&t.admin),
+                Some(r#"{"role":"operator","name":"ci","ttl":"900d"}"#),
+                &[],
+            )
+            .await;
+        assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(
+            message(&bad).contains("ttl: 900d is longer than the longest a token lives"),
+            "{}",
+            message(&bad)
+        );
+
+        assert_eq!(
+            api.call(Method::GET, uri, Some(&t.auditor), None, &[]).await.status,
+            StatusCode::FORBIDDEN
+        );
+        let listed = api.call(Method::GET, uri, Some(&t.admin), None, &[]).await;
+        assert_eq!(listed.status, StatusCode::OK);
+        assert!(listed.body["items"].as_array().unwrap().iter().any(|token| token["id"] == id.as_str()));
+        assert!(!listed.body.to_string().contains("charter_"), "no secret is listed");
+
+        let rotated = api.call(Method::POST, &format!("{uri}/{id}/rotate"), Some(&t.admin), None, &[]).await;
+        assert_eq!(rotated.status, StatusCode::CREATED, "{:?}", rotated.body);
+        assert_eq!(rotated.body["name"], "ci");
+        let new_secret = rotated.body["token"].as_str().unwrap().to_owned();
+        let overview = "/v1/workspaces/ops";
+        assert_eq!(
+            api.call(Method::GET, overview, Some(&secret), None, &[]).await.status,
+            StatusCode::UNAUTHORIZED
+        );
+        assert_eq!(
+            api.call(Method::GET, overview, Some(&new_secret), None, &[]).await.status,
+            StatusCode::OK
+        );
+        let new_id = rotated.body["id"].as_str().unwrap().to_owned();
+        let revoked =
+            api.call(Method::POST, &format!("{uri}/{new_id}/revoke"), Some(&t.admin), None, &[]).await;
+        assert_eq!((revoked.status, revoked.body["state"].as_str()), (StatusCode::OK, Some("revoked")));
+        assert_eq!(
+            api.call(Method::GET, overview, Some(&new_secret), None, &[]).await.status,
+            StatusCode::UNAUTHORIZED
+        );
+    })
+    .await;
+}

@@ -39,7 +39,7 @@ use sqlx::{AnyPool, ConnectOptions as _, Executor};
 pub use ledger::CheckpointRow;
 pub use migrate::MIGRATIONS_SQLITE;
 use rows::select_records;
-pub use rows::{EventRow, NewRecord, StoredRecord, TokenRow, WorkspaceRow};
+pub use rows::{EventRow, NewRecord, NewTokenRow, StoredRecord, TokenRow, WorkspaceRow};
 pub use tx::WriteTx;
 
 /// Name of the SQLite database file inside a data directory.
@@ -578,11 +578,35 @@ impl Store {
         }
     }
 
+    /// A workspace's tokens (never their secrets), newest first.
+    pub async fn tokens(&self, workspace: i64) -> Result<Vec<TokenRow>> {
+        let rows = sqlx::query(
+            "SELECT id, workspace_id, role, name, created_at, expires_at, last_used_at, revoked_at \
+             FROM api_tokens WHERE workspace_id = $1 ORDER BY created_at DESC, id",
+        )
+        .bind(workspace)
+        .fetch_all(&self.read)
+        .await?;
+        rows.iter().map(TokenRow::from_row).collect()
+    }
+
+    /// Notes that a token was used at `at`. Bookkeeping, not a change of
+    /// governed state: no audit event is written for it.
+    pub async fn touch_token(&self, id: &str, at: Timestamp) -> Result<()> {
+        sqlx::query("UPDATE api_tokens SET last_used_at = $1 WHERE id = $2")
+            .bind(at.unix_micros())
+            .bind(id)
+            .execute(&self.write)
+            .await?;
+        Ok(())
+    }
+
     /// The unrevoked token whose secret hashes to `secret_hash`, with its
     /// workspace.
     pub async fn token_by_hash(&self, secret_hash: &str) -> Result<Option<(TokenRow, WorkspaceName)>> {
         let row = sqlx::query(
-            "SELECT t.id, t.workspace_id, t.role, t.name, t.created_at, w.name AS workspace \
+            "SELECT t.id, t.workspace_id, t.role, t.name, t.created_at, t.expires_at, t.last_used_at, \
+             t.revoked_at, w.name AS workspace \
              FROM api_tokens t JOIN workspaces w ON w.id = t.workspace_id \
              WHERE t.secret_hash = $1 AND t.revoked_at IS NULL",
         )

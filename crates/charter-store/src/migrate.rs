@@ -33,6 +33,11 @@ pub const MIGRATIONS_SQLITE: &[Migration] = &[
         name: "subject index",
         sql: include_str!("../migrations/sqlite/0003_subject_index.sql"),
     },
+    Migration {
+        version: 4,
+        name: "token lifecycle",
+        sql: include_str!("../migrations/sqlite/0004_token_lifecycle.sql"),
+    },
 ];
 
 const MIGRATIONS_POSTGRES: &[Migration] = &[
@@ -42,6 +47,11 @@ const MIGRATIONS_POSTGRES: &[Migration] = &[
         version: 3,
         name: "subject index",
         sql: include_str!("../migrations/postgres/0003_subject_index.sql"),
+    },
+    Migration {
+        version: 4,
+        name: "token lifecycle",
+        sql: include_str!("../migrations/postgres/0004_token_lifecycle.sql"),
     },
 ];
 

@@ -68,6 +68,25 @@ pub struct EventRow {
     pub body: String,
 }
 
+/// A token to store: only the hash of its secret.
+#[derive(Debug, Clone, Copy)]
+pub struct NewTokenRow<'a> {
+    /// Public id.
+    pub id: &'a str,
+    /// Workspace the token is scoped to.
+    pub workspace: i64,
+    /// Role the token carries.
+    pub role: Role,
+    /// Who or what holds the token.
+    pub name: &'a str,
+    /// SHA-256 of the secret, hex.
+    pub secret_hash: &'a str,
+    /// When it was created.
+    pub created_at: Timestamp,
+    /// When it stops working.
+    pub expires_at: Timestamp,
+}
+
 /// An API token (never its secret).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TokenRow {
@@ -81,6 +100,12 @@ pub struct TokenRow {
     pub name: String,
     /// When it was created.
     pub created_at: Timestamp,
+    /// When it stops working (`None` for tokens made before tokens expired).
+    pub expires_at: Option<Timestamp>,
+    /// When it was last used, to the minute.
+    pub last_used_at: Option<Timestamp>,
+    /// When it was revoked.
+    pub revoked_at: Option<Timestamp>,
 }
 
 pub(crate) fn get<T>(row: &AnyRow, column: &str) -> Result<T>
@@ -170,6 +195,9 @@ impl TokenRow {
                 .map_err(|e: charter_model::enums::UnknownValue| StoreError::Corrupt(e.to_string()))?,
             name: get(row, "name")?,
             created_at: timestamp(get(row, "created_at")?)?,
+            expires_at: get::<Option<i64>>(row, "expires_at")?.map(timestamp).transpose()?,
+            last_used_at: get::<Option<i64>>(row, "last_used_at")?.map(timestamp).transpose()?,
+            revoked_at: get::<Option<i64>>(row, "revoked_at")?.map(timestamp).transpose()?,
         })
     }
 }

@@ -3,11 +3,13 @@
 use std::collections::HashMap;
 
 use charter_ledger::TileAppender;
-use charter_model::{RecordKind, Role, Timestamp, WorkspaceName};
+use charter_model::{RecordKind, Timestamp, WorkspaceName};
 use sqlx::{Any, AssertSqlSafe, Transaction};
 
 use crate::rows::{self, get, select_records, to_i64};
-use crate::{Backend, EventRow, NewRecord, Result, StoreError, StoredRecord, WorkspaceRow};
+use crate::{
+    Backend, EventRow, NewRecord, NewTokenRow, Result, StoreError, StoredRecord, TokenRow, WorkspaceRow,
+};
 
 /// Rows per multi-row statement: far below both backends' bind limits
 /// (SQLite 32,766, PostgreSQL 65,535) at eight columns per row.
@@ -379,30 +381,54 @@ impl WriteTx {
     }
 
     /// Stores a new API token (only the hash of its secret).
-    pub async fn insert_token(
-        &mut self,
-        id: &str,
-        workspace: i64,
-        role: Role,
-        name: &str,
-        secret_hash: &str,
-        at: Timestamp,
-    ) -> Result<()> {
+    pub async fn insert_token(&mut self, token: &NewTokenRow<'_>) -> Result<()> {
         self.writes += 1;
         sqlx::query(
-            "INSERT INTO api_tokens (id, workspace_id, role, name, secret_hash, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6)",
+            "INSERT INTO api_tokens (id, workspace_id, role, name, secret_hash, created_at, expires_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
         )
-        .bind(id)
-        .bind(workspace)
-        .bind(role.as_str())
-        .bind(name)
-        .bind(secret_hash)
-        .bind(at.unix_micros())
+        .bind(token.id)
+        .bind(token.workspace)
+        .bind(token.role.as_str())
+        .bind(token.name)
+        .bind(token.secret_hash)
+        .bind(token.created_at.unix_micros())
+        .bind(token.expires_at.unix_micros())
         .execute(&mut *self.tx)
         .await?;
         self.mutations += 1;
         Ok(())
+    }
+
+    /// A workspace's token by id.
+    pub async fn token(&mut self, workspace: i64, id: &str) -> Result<Option<TokenRow>> {
+        let row = sqlx::query(
+            "SELECT id, workspace_id, role, name, created_at, expires_at, last_used_at, revoked_at \
+             FROM api_tokens WHERE workspace_id = $1 AND id = $2",
+        )
+        .bind(workspace)
+        .bind(id)
+        .fetch_optional(&mut *self.tx)
+        .await?;
+        row.as_ref().map(TokenRow::from_row).transpose()
+    }
+
+    /// Revokes a workspace's token at `at`; whether it was live.
+    pub async fn revoke_token(&mut self, workspace: i64, id: &str, at: Timestamp) -> Result<bool> {
+        self.writes += 1;
+        let done = sqlx::query(
+            "UPDATE api_tokens SET revoked_at = $1 WHERE workspace_id = $2 AND id = $3 AND revoked_at IS NULL",
+        )
+        .bind(at.unix_micros())
+        .bind(workspace)
+        .bind(id)
+        .execute(&mut *self.tx)
+        .await?;
+        let revoked = done.rows_affected() == 1;
+        if revoked {
+            self.mutations += 1;
+        }
+        Ok(revoked)
     }
 
     /// Runs a statement that returns no rows (migrations).
