@@ -51,7 +51,7 @@ fn if_match_parameter() -> utoipa::openapi::path::Parameter {
         .name("If-Match")
         .parameter_in(ParameterIn::Header)
         .required(Required::True)
-        .description(Some("The version (ETag) of the record the change is based on, e.g. \"3\""))
+        .description(Some("The version (ETag) of the record the change is based on, e.g. \"3\", or * for whatever version it is at"))
         .schema(Some(ObjectBuilder::new().schema_type(Type::String)))
         .build()
 }
@@ -99,7 +99,20 @@ fn record_paths(paths: PathsBuilder, kind: RecordKind) -> PathsBuilder {
         .summary(Some(format!("List {plural} in id order")))
         .parameter(workspace())
         .parameter(query_parameter("after", "Return records after this id (from next_after)", Type::String))
-        .parameter(query_parameter("limit", "Records per page, 1 to 1000 (default 100)", Type::Integer))
+        .parameter(
+            ParameterBuilder::new()
+                .name("limit")
+                .parameter_in(ParameterIn::Query)
+                .required(Required::False)
+                .description(Some("Records per page, 1 to 1000 (default 100)"))
+                .schema(Some(
+                    ObjectBuilder::new()
+                        .schema_type(Type::Integer)
+                        .minimum(Some(1))
+                        .maximum(Some(charter_app::MAX_PAGE)),
+                ))
+                .build(),
+        )
         .response(
             "200",
             ResponseBuilder::new()
@@ -115,6 +128,7 @@ fn record_paths(paths: PathsBuilder, kind: RecordKind) -> PathsBuilder {
                 )
                 .build(),
         )
+        .response("400", error_response("A query parameter is malformed or out of range"))
         .response("401", error_response("No valid token"))
         .response("404", error_response("No such workspace (or not the token's)"));
     let create = OperationBuilder::new()
@@ -620,7 +634,8 @@ pub fn document() -> OpenApi {
                 OperationBuilder::new()
                     .tag("health")
                     .operation_id(Some("healthz"))
-                    .summary(Some("Liveness: the process answers"))
+                    .summary(Some("Liveness: the process answers (no token needed)"))
+                    .security(SecurityRequirement::default())
                     .response("200", ResponseBuilder::new().description("ok").build()),
             ),
         )
@@ -631,12 +646,47 @@ pub fn document() -> OpenApi {
                 OperationBuilder::new()
                     .tag("health")
                     .operation_id(Some("readyz"))
-                    .summary(Some("Readiness: the database answers"))
+                    .summary(Some("Readiness: the database answers (no token needed)"))
+                    .security(SecurityRequirement::default())
                     .response("200", ResponseBuilder::new().description("ready").build())
                     .response(
                         "503",
                         ResponseBuilder::new().description("the database does not answer").build(),
                     ),
+            ),
+        )
+        .path(
+            "/openapi.json",
+            PathItem::new(
+                HttpMethod::Get,
+                OperationBuilder::new()
+                    .tag("health")
+                    .operation_id(Some("openapi"))
+                    .summary(Some("This document (no token needed)"))
+                    .security(SecurityRequirement::default())
+                    .response("200", ResponseBuilder::new().description("The OpenAPI document").build()),
+            ),
+        )
+        .path(
+            "/workspaces/{workspace}/report",
+            PathItem::new(
+                HttpMethod::Get,
+                OperationBuilder::new()
+                    .tag("risk")
+                    .operation_id(Some("report_page"))
+                    .summary(Some("The executive portfolio report as an HTML page with its charts; saves nothing"))
+                    .parameter(path_parameter("workspace", "Workspace name"))
+                    .parameter(query_parameter("as_of", "The day to assess, YYYY-MM-DD (default today)", Type::String))
+                    .response(
+                        "200",
+                        ResponseBuilder::new()
+                            .description("The report")
+                            .content("text/html", utoipa::openapi::ContentBuilder::new().build())
+                            .build(),
+                    )
+                    .response("400", error_response("as_of is not a date"))
+                    .response("401", error_response("No valid token"))
+                    .response("404", error_response("No such workspace (or not the token's)")),
             ),
         )
         .path(

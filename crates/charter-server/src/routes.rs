@@ -197,7 +197,8 @@ pub(crate) async fn create_record(
 }
 
 /// The version an `If-Match` header names: `"3"`, `W/"3"` or `3`.
-fn if_match(headers: &HeaderMap) -> Result<u64, ApiError> {
+/// The version `If-Match` names, or `None` for `*` (any current version).
+fn if_match(headers: &HeaderMap) -> Result<Option<u64>, ApiError> {
     let value = headers.get(header::IF_MATCH).ok_or_else(|| {
         ApiError::new(
             StatusCode::PRECONDITION_REQUIRED,
@@ -206,8 +207,12 @@ fn if_match(headers: &HeaderMap) -> Result<u64, ApiError> {
         )
     })?;
     let text = value.to_str().unwrap_or_default().trim();
+    if text == "*" {
+        return Ok(None);
+    }
     let text = text.strip_prefix("W/").unwrap_or(text).trim_matches('"');
     text.parse()
+        .map(Some)
         .map_err(|_| ApiError::bad_request(format!("If-Match \"{text}\" is not a record version (ETag)")))
 }
 
@@ -219,7 +224,11 @@ pub(crate) async fn update_record(
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
     let (workspace, kind) = (workspace(&name)?, kind(&plural)?);
-    let expected = if_match(&headers)?;
+    let expected = match if_match(&headers)? {
+        Some(version) => version,
+        // `If-Match: *`: whatever version the record is at now.
+        None => app.get_record(&caller, &workspace, kind, &id).await?.version,
+    };
     let record = parse_record(kind, &body_text(body)?)?;
     let view = app.update_record(&caller, &workspace, &id, expected, record).await?;
     Ok(record_response(StatusCode::OK, view))

@@ -839,3 +839,103 @@ async fn tokens_are_listed_rotated_and_revoked_by_admins() {
     })
     .await;
 }
+
+/// Every route the router serves is in `/openapi.json` with each of its
+/// methods, and every documented operation is served: a documented method
+/// never answers 405 or the fallback's "no such endpoint", an undocumented
+/// one on a documented path always answers 405.
+#[tokio::test]
+async fn the_openapi_document_and_the_router_agree() {
+    let test = charter_store::testing::TestStore::sqlite().await;
+    let api = setup(test.store.clone()).await;
+    let document = api.call(Method::GET, "/openapi.json", None, None, &[]).await.body;
+    let paths = document["paths"].as_object().unwrap();
+    let concrete = |template: &str| {
+        template.replace("{workspace}", "ops").replace("{id}", "x").replace("{kind}", "agents")
+    };
+    for (path, item) in paths {
+        for method in ["get", "post", "put", "delete", "patch"] {
+            let documented = item.get(method).is_some();
+            let answer = api
+                .call(
+                    Method::from_bytes(method.to_uppercase().as_bytes()).unwrap(),
+                    &concrete(path),
+                    Some(&api.tokens.admin),
+                    None,
+                    &[],
+                )
+                .await;
+            let routed = answer.status != StatusCode::METHOD_NOT_ALLOWED
+                && !message(&answer).starts_with("no such endpoint");
+            assert_eq!(routed, documented, "{method} {path}: {} {:?}", answer.status, answer.body);
+        }
+    }
+    // The router's own table, read from its source: each route is documented.
+    let source = include_str!("../src/lib.rs").split("#[cfg(test)]").next().unwrap();
+    let (api_part, root_part) = source.split_once("Router::new()\n        .route(\"/healthz\"").unwrap();
+    let routes = |text: &str, prefix: &str| -> Vec<(String, Vec<String>)> {
+        text.split(".route(\"")
+            .skip(1)
+            .map(|rest| {
+                let (path, handlers) = rest.split_once('"').unwrap();
+                let handlers = handlers.split(".route(").next().unwrap();
+                let methods = ["get", "post", "put", "delete", "patch"]
+                    .into_iter()
+                    .filter(|m| handlers.contains(&format!("{m}(")))
+                    .map(str::to_owned)
+                    .collect();
+                (format!("{prefix}{path}"), methods)
+            })
+            .collect()
+    };
+    let mut all = routes(api_part.split_once("let api = Router::new()").unwrap().1, "/v1");
+    all.extend(routes(&format!(".route(\"/healthz\"{root_part}"), ""));
+    assert!(all.len() > 30, "{all:?}");
+    for (path, methods) in all {
+        let templates: Vec<String> = if path.contains("{kind}") {
+            charter_model::RecordKind::ALL.iter().map(|kind| path.replace("{kind}", kind.plural())).collect()
+        } else {
+            vec![path.clone()]
+        };
+        let matching: Vec<&String> = paths.keys().filter(|p| templates.contains(p)).collect();
+        assert!(!matching.is_empty(), "{path} is served but not documented");
+        for documented in matching {
+            for method in &methods {
+                assert!(
+                    paths[documented].get(method).is_some(),
+                    "{method} {documented} is served but not documented"
+                );
+            }
+        }
+    }
+    test.finish().await;
+}
+
+/// `If-Match: *` updates whatever version the record is at (a regression:
+/// it was refused as a malformed version).
+#[tokio::test]
+async fn if_match_star_updates_the_current_version() {
+    each_backend(|store| async move {
+        let api = setup(store).await;
+        let owner = api.tokens.owner.clone();
+        let uri = "/v1/workspaces/ops/systems/crm_salesforce";
+        let current = api.call(Method::GET, uri, Some(&owner), None, &[]).await;
+        let mut record = current.body["record"].clone();
+        record["uptime_30d"] = serde_json::json!(99.1);
+        let put =
+            api.call(Method::PUT, uri, Some(&owner), Some(&record.to_string()), &[("If-Match", "*")]).await;
+        assert_eq!(put.status, StatusCode::OK, "{:?}", put.body);
+        assert_eq!(put.headers[header::ETAG], "\"2\"");
+        let missing = api
+            .call(
+                Method::PUT,
+                "/v1/workspaces/ops/systems/nothing_here",
+                Some(&owner),
+                Some(&record.to_string()),
+                &[("If-Match", "*")],
+            )
+            .await;
+        assert_eq!(missing.status, StatusCode::NOT_FOUND);
+    })
+    .await;
+}
