@@ -25,11 +25,9 @@ pub struct Proposal {
     pub rules: Option<Vec<DataRule>>,
     /// The datasets the dataset will depend on.
     #[serde(default)]
-    #[schema(value_type = Option<Vec<String>>)]
     pub dependencies: Option<Vec<Key>>,
     /// The datasets it will be related to.
     #[serde(default)]
-    #[schema(value_type = Option<Vec<String>>)]
     pub relationships: Option<Vec<Key>>,
     /// Renamed fields, old name to new name.
     #[serde(default)]

@@ -276,12 +276,15 @@ pub struct OpsSettings {
     /// Tiers of READ_ONLY, LOW_RISK_CONFIG, SERVICE_RESTART and
     /// FILESYSTEM_WRITE (default 1, 2, 3, 3).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(min_items = 4, max_items = 4)]
     pub class_tiers: Option<[u8; 4]>,
     /// Approvals a Tier 3 operation needs (default 1).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(maximum = 255)]
     pub tier3_approvals: Option<u8>,
     /// Approvals a Tier 4 operation needs (default 2).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(maximum = 255)]
     pub tier4_approvals: Option<u8>,
     /// Weekly change windows for Tier 4, like `Tue 02:00-04:00 UTC`.
     #[serde(default)]

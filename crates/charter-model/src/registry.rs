@@ -105,6 +105,7 @@ pub struct System {
     /// Permission tier of actions on the system, 1 to 4 (default 1); Tier 3
     /// and up need an approval.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(minimum = 1, maximum = 4)]
     pub tier: Option<u8>,
 }
 
@@ -268,6 +269,7 @@ pub struct Dataset {
     pub last_modified: Option<Date>,
     /// Permission tier of actions on the dataset, 1 to 4 (default 1).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(minimum = 1, maximum = 4)]
     pub tier: Option<u8>,
 }
 

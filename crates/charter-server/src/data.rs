@@ -60,7 +60,6 @@ pub(crate) async fn rollback(
 #[serde(deny_unknown_fields)]
 pub(crate) struct PromoteRequest {
     /// STAGE or PUBLISHED.
-    #[schema(value_type = String)]
     pub(crate) to: DatasetScope,
 }
 
@@ -155,9 +154,10 @@ pub(crate) async fn assessment(
     State(app): State<App>,
     Authenticated(caller): Authenticated,
     Path(name): Path<String>,
-    Query(query): Query<AssessmentQuery>,
+    query: Result<Query<AssessmentQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Response, ApiError> {
     use charter_app::Clock as _;
+    let Query(query) = query.map_err(|rejection| ApiError::bad_request(rejection.body_text()))?;
     let as_of = query.as_of.unwrap_or_else(|| charter_app::SystemClock.now().date());
     let assessed = app.assess(&caller, &workspace(&name)?, as_of, false, None).await?;
     Ok(Json(assessed.assessment).into_response())
@@ -169,9 +169,10 @@ pub(crate) async fn report_page(
     State(app): State<App>,
     Authenticated(caller): Authenticated,
     Path(name): Path<String>,
-    Query(query): Query<AssessmentQuery>,
+    query: Result<Query<AssessmentQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Response, ApiError> {
     use charter_app::Clock as _;
+    let Query(query) = query.map_err(|rejection| ApiError::bad_request(rejection.body_text()))?;
     let workspace = workspace(&name)?;
     let as_of = query.as_of.unwrap_or_else(|| charter_app::SystemClock.now().date());
     let report = app.report(&caller, &workspace, as_of, None, charter_app::ReportFormat::Html).await?;

@@ -109,6 +109,7 @@ pub(crate) struct GrantRequest {
     /// The resource.
     pub resource: EntityRef,
     /// How long it holds from now: `90s`, `30m`, `2h`, `7d` (at most 90 days).
+    #[schema(pattern = "^([1-9][0-9]{0,5}[smhdw]){1,4}$")]
     pub ttl: String,
     /// Why it is given.
     pub reason: String,

@@ -14,6 +14,8 @@ pub struct ApiError {
     status: StatusCode,
     code: &'static str,
     message: String,
+    /// A header the answer carries (`Allow` with a 405).
+    header: Option<(header::HeaderName, &'static str)>,
 }
 
 #[derive(Serialize)]
@@ -30,7 +32,7 @@ struct Detail<'a> {
 impl ApiError {
     /// An error with `status`, `code` and `message`.
     pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
-        Self { status, code, message: message.into() }
+        Self { status, code, message: message.into(), header: None }
     }
 
     /// 401: no valid bearer token.
@@ -73,6 +75,11 @@ impl ApiError {
             format!("internal error {id}; the server logged it under that id"),
         )
         .into_response()
+    }
+
+    /// The same error, answered with `name: value` too.
+    pub(crate) fn with_header(self, name: header::HeaderName, value: &'static str) -> Self {
+        Self { header: Some((name, value)), ..self }
     }
 
     /// The status code.
@@ -120,6 +127,9 @@ impl IntoResponse for ApiError {
         let mut response = (self.status, Json(body)).into_response();
         if self.status == StatusCode::UNAUTHORIZED {
             response.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        }
+        if let Some((name, value)) = self.header {
+            response.headers_mut().insert(name, HeaderValue::from_static(value));
         }
         response
     }

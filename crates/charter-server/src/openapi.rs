@@ -8,7 +8,7 @@ use charter_model::{RecordKind, Role};
 use utoipa::PartialSchema;
 use utoipa::openapi::path::{HttpMethod, OperationBuilder, ParameterBuilder, ParameterIn, PathItem};
 use utoipa::openapi::request_body::RequestBodyBuilder;
-use utoipa::openapi::schema::{ArrayBuilder, ObjectBuilder, Ref, Schema, Type};
+use utoipa::openapi::schema::{AdditionalProperties, ArrayBuilder, ObjectBuilder, Ref, Schema, Type};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityRequirement, SecurityScheme};
 use utoipa::openapi::{
     ComponentsBuilder, Content, InfoBuilder, OpenApi, OpenApiBuilder, PathsBuilder, RefOr, Required,
@@ -37,14 +37,29 @@ fn path_parameter(name: &str, description: &str) -> utoipa::openapi::path::Param
 }
 
 fn query_parameter(name: &str, description: &str, schema_type: Type) -> utoipa::openapi::path::Parameter {
+    let mut schema = ObjectBuilder::new().schema_type(schema_type.clone());
+    if schema_type == Type::Integer {
+        schema = schema.minimum(Some(0)).maximum(Some(MAX_SAFE_INTEGER));
+    }
+    if name == "as_of" {
+        schema = schema.pattern(Some(DATE_PATTERN));
+    }
     ParameterBuilder::new()
         .name(name)
         .parameter_in(ParameterIn::Query)
         .required(Required::False)
         .description(Some(description))
-        .schema(Some(ObjectBuilder::new().schema_type(schema_type)))
+        .schema(Some(schema))
         .build()
 }
+
+/// A calendar date, YYYY-MM-DD.
+/// (February 29 is accepted by the server but left out here: a pattern
+/// cannot tell leap years.)
+const DATE_PATTERN: &str = "^[0-9]{4}-((0[13578]|1[02])-(0[1-9]|[12][0-9]|3[01])|(0[469]|11)-(0[1-9]|[12][0-9]|30)|02-(0[1-9]|1[0-9]|2[0-8]))$";
+
+/// A span of time such as `30d` or `1h30m`.
+const SPAN_PATTERN: &str = "^([1-9][0-9]{0,5}[smhdw]){1,4}$";
 
 fn if_match_parameter() -> utoipa::openapi::path::Parameter {
     ParameterBuilder::new()
@@ -52,7 +67,7 @@ fn if_match_parameter() -> utoipa::openapi::path::Parameter {
         .parameter_in(ParameterIn::Header)
         .required(Required::True)
         .description(Some("The version (ETag) of the record the change is based on, e.g. \"3\", or * for whatever version it is at"))
-        .schema(Some(ObjectBuilder::new().schema_type(Type::String)))
+        .schema(Some(ObjectBuilder::new().schema_type(Type::String).pattern(Some(r#"^(\*|(W/)?"?[0-9]{1,15}"?)$"#))))
         .build()
 }
 
@@ -174,15 +189,19 @@ fn record_paths(paths: PathsBuilder, kind: RecordKind) -> PathsBuilder {
         .response("412", error_response("The record changed since that version"))
         .response("428", error_response("If-Match is missing"))
         .response("422", error_response("The record breaks a rule"));
-    paths
-        .path(
-            format!("/v1/workspaces/{{workspace}}/{plural}"),
+    // Kinds only their use cases write are read here and written through
+    // their own endpoints; a generic write of one answers 405.
+    let (list_item, one_item) = if kind.written_by_use_case().is_some() {
+        (PathItem::new(HttpMethod::Get, list), PathItem::new(HttpMethod::Get, get))
+    } else {
+        (
             PathItem::new(HttpMethod::Get, list).tap_add(HttpMethod::Post, create),
-        )
-        .path(
-            format!("/v1/workspaces/{{workspace}}/{plural}/{{id}}"),
             PathItem::new(HttpMethod::Get, get).tap_add(HttpMethod::Put, update),
         )
+    };
+    paths
+        .path(format!("/v1/workspaces/{{workspace}}/{plural}"), list_item)
+        .path(format!("/v1/workspaces/{{workspace}}/{plural}/{{id}}"), one_item)
 }
 
 trait PathItemExt {
@@ -237,9 +256,14 @@ fn required_query(name: &str, description: &str) -> utoipa::openapi::path::Param
         .parameter_in(ParameterIn::Query)
         .required(Required::True)
         .description(Some(description))
-        .schema(Some(ObjectBuilder::new().schema_type(Type::Integer).minimum(Some(0))))
+        .schema(Some(
+            ObjectBuilder::new().schema_type(Type::Integer).minimum(Some(0)).maximum(Some(MAX_SAFE_INTEGER)),
+        ))
         .build()
 }
+
+/// The largest integer every JSON client reads exactly (2^53 - 1).
+const MAX_SAFE_INTEGER: u64 = (1 << 53) - 1;
 
 fn ledger_paths(paths: PathsBuilder) -> PathsBuilder {
     let json_ok = |description: &str, schema: ObjectBuilder| {
@@ -739,16 +763,19 @@ pub fn document() -> OpenApi {
                                             "ttl",
                                             ObjectBuilder::new()
                                                 .schema_type(Type::String)
+                                                .pattern(Some(SPAN_PATTERN))
                                                 .description(Some("How long it lives, e.g. 30d (default 90d, at most 366d)")),
                                         )
                                         .required("role")
-                                        .required("name"),
+                                        .required("name")
+                                        .additional_properties(Some(AdditionalProperties::FreeForm(false))),
                                 ),
                             )
                             .build(),
                     ))
                     .response("201", ResponseBuilder::new().description("The token, with its secret").build())
-                    .response("403", error_response("Only admin tokens may create tokens")),
+                    .response("403", error_response("Only admin tokens may create tokens"))
+                    .response("422", error_response("The name or the lifetime breaks a rule")),
             ),
         )
         .path(
@@ -795,7 +822,14 @@ pub fn document() -> OpenApi {
                         RequestBodyBuilder::new()
                             .content(
                                 "application/json",
-                                json(ObjectBuilder::new().property("ttl", ObjectBuilder::new().schema_type(Type::String))),
+                                json(
+                                    ObjectBuilder::new()
+                                        .property(
+                                            "ttl",
+                                            ObjectBuilder::new().schema_type(Type::String).pattern(Some(SPAN_PATTERN)),
+                                        )
+                                        .additional_properties(Some(AdditionalProperties::FreeForm(false))),
+                                ),
                             )
                             .build(),
                     ))
@@ -838,7 +872,7 @@ pub fn document() -> OpenApi {
         components = components.schema(format!("{name}View"), view_schema(&name));
     }
 
-    OpenApiBuilder::new()
+    let mut document = OpenApiBuilder::new()
         .info(
             InfoBuilder::new()
                 .title("Charter")
@@ -852,7 +886,53 @@ pub fn document() -> OpenApi {
         .paths(paths.build())
         .components(Some(components.build()))
         .security(Some([SecurityRequirement::new("bearer", Vec::<String>::new())]))
-        .build()
+        .build();
+    add_common_responses(&mut document);
+    document
+}
+
+/// Adds the answers every operation can give but few state: 401 without a
+/// valid token (unless the operation needs none), 404 for a workspace that
+/// is missing or not the token's, 400 for a parameter or body that cannot be
+/// read, 413 for a body over the limit.
+fn add_common_responses(document: &mut OpenApi) {
+    for (path, item) in &mut document.paths.paths {
+        let operations = [
+            (false, &mut item.get),
+            (true, &mut item.put),
+            (true, &mut item.post),
+            (true, &mut item.delete),
+            (true, &mut item.patch),
+        ];
+        for (writes, operation) in operations {
+            let Some(operation) = operation else { continue };
+            let open = operation.security.as_ref().is_some_and(|security| {
+                serde_json::to_value(security).is_ok_and(|value| value == serde_json::json!([{}]))
+            });
+            let has_input = operation.parameters.as_ref().is_some_and(|p| !p.is_empty())
+                || operation.request_body.is_some()
+                || path.contains('{');
+            let responses = &mut operation.responses.responses;
+            let mut add = |status: &str, description: &str| {
+                responses.entry(status.to_owned()).or_insert_with(|| error_response(description).into());
+            };
+            if !open {
+                add("401", "No valid token");
+            }
+            if path.contains("{workspace}") {
+                add("404", "No such workspace (or not the token's), or no such record");
+            }
+            if has_input {
+                add("400", "A parameter or the body cannot be read");
+            }
+            if operation.request_body.is_some() {
+                add("413", "Body too large");
+            }
+            if writes || path.contains("/ledger/proof/") {
+                add("422", "The request breaks a rule; every problem is listed");
+            }
+        }
+    }
 }
 
 /// The OpenAPI document as JSON, built once.

@@ -50,6 +50,19 @@ pub(crate) fn workspace(name: &str) -> Result<WorkspaceName, ApiError> {
     WorkspaceName::new(name).map_err(|_| ApiError::not_found(format!("workspace \"{name}\" not found")))
 }
 
+/// 405 for a generic write of a kind only its use cases write.
+fn use_case_only(kind: RecordKind) -> Result<(), ApiError> {
+    match kind.written_by_use_case() {
+        Some(message) => Err(ApiError::new(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "method_not_allowed",
+            format!("{message}, not written as records"),
+        )
+        .with_header(header::ALLOW, "GET")),
+        None => Ok(()),
+    }
+}
+
 fn kind(plural: &str) -> Result<RecordKind, ApiError> {
     RecordKind::ALL.iter().copied().find(|kind| kind.plural() == plural).ok_or_else(|| {
         ApiError::not_found(format!(
@@ -87,7 +100,29 @@ fn parse_record(kind: RecordKind, body: &[u8]) -> Result<Record, ApiError> {
     let text = std::str::from_utf8(body).map_err(|error| {
         ApiError::bad_request(format!("the request body is not UTF-8 (byte offset {})", error.valid_up_to()))
     })?;
-    kind.parse_json(text).map_err(|error| ApiError::bad_request(format!("request body: {error}")))
+    let bad = |error: charter_model::ParseError| ApiError::bad_request(format!("request body: {error}"));
+    let mut value = charter_model::parse::strict_value(text.as_bytes()).map_err(bad)?;
+    whole_numbers(&mut value);
+    kind.from_value(value).map_err(bad)
+}
+
+/// Writes numbers like `4.0` as the whole numbers they are: JSON (and the
+/// OpenAPI document's `integer`) does not tell them apart, but serde does.
+fn whole_numbers(value: &mut serde_json::Value) {
+    match value {
+        serde_json::Value::Number(number) if number.is_f64() => {
+            if let Some(float) = number.as_f64()
+                && float.fract() == 0.0
+                && float.abs() < 9_007_199_254_740_992.0
+            {
+                // INVARIANT: |float| < 2^53, so the conversion is exact.
+                *value = serde_json::Value::from(float as i64);
+            }
+        }
+        serde_json::Value::Array(items) => items.iter_mut().for_each(whole_numbers),
+        serde_json::Value::Object(fields) => fields.values_mut().for_each(whole_numbers),
+        _ => {}
+    }
 }
 
 fn etag(version: u64) -> HeaderValue {
@@ -142,6 +177,14 @@ pub(crate) async fn list_records(
 ) -> Result<Json<charter_app::Page>, ApiError> {
     let Query(query) = query.map_err(|rejection| ApiError::bad_request(rejection.body_text()))?;
     let (workspace, kind) = (workspace(&name)?, kind(&plural)?);
+    if let Some(limit) = query.limit
+        && !(1..=charter_app::MAX_PAGE).contains(&limit)
+    {
+        return Err(ApiError::bad_request(format!(
+            "limit: {limit} is not between 1 and {}",
+            charter_app::MAX_PAGE
+        )));
+    }
     let page = app
         .list_records(&caller, &workspace, kind, query.after.as_deref(), query.limit.unwrap_or(DEFAULT_PAGE))
         .await?;
@@ -169,6 +212,49 @@ pub(crate) async fn list_operations(
     list_records(state, caller, Path((name, RecordKind::Operation.plural().to_owned())), query).await
 }
 
+/// Read-only routes of the kinds only their use cases write, so a write to
+/// one answers 405 with `Allow: GET, HEAD` from the router itself.
+macro_rules! read_only_kind {
+    ($list:ident, $one:ident, $kind:expr) => {
+        pub(crate) async fn $list(
+            state: State<App>,
+            caller: Authenticated,
+            Path(name): Path<String>,
+            query: Result<Query<ListQuery>, axum::extract::rejection::QueryRejection>,
+        ) -> Result<Json<charter_app::Page>, ApiError> {
+            list_records(state, caller, Path((name, $kind.plural().to_owned())), query).await
+        }
+
+        pub(crate) async fn $one(
+            state: State<App>,
+            caller: Authenticated,
+            Path((name, id)): Path<(String, String)>,
+        ) -> Result<Response, ApiError> {
+            get_record(state, caller, Path((name, $kind.plural().to_owned(), id))).await
+        }
+    };
+}
+
+read_only_kind!(list_changes, get_change, RecordKind::Change);
+read_only_kind!(list_notifications, get_notification, RecordKind::Notification);
+read_only_kind!(list_quality_runs, get_quality_run, RecordKind::QualityRun);
+
+pub(crate) async fn get_grant(
+    state: State<App>,
+    caller: Authenticated,
+    Path((name, id)): Path<(String, String)>,
+) -> Result<Response, ApiError> {
+    get_record(state, caller, Path((name, RecordKind::Grant.plural().to_owned(), id))).await
+}
+
+pub(crate) async fn get_operation(
+    state: State<App>,
+    caller: Authenticated,
+    Path((name, id)): Path<(String, String)>,
+) -> Result<Response, ApiError> {
+    get_record(state, caller, Path((name, RecordKind::Operation.plural().to_owned(), id))).await
+}
+
 pub(crate) async fn get_record(
     State(app): State<App>,
     Authenticated(caller): Authenticated,
@@ -186,6 +272,7 @@ pub(crate) async fn create_record(
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
     let (workspace, kind) = (workspace(&name)?, kind(&plural)?);
+    use_case_only(kind)?;
     let record = parse_record(kind, &body_text(body)?)?;
     let view = app.create_record(&caller, &workspace, record).await?;
     let location = format!("/v1/workspaces/{workspace}/{}/{}", kind.plural(), view.id);
@@ -224,6 +311,7 @@ pub(crate) async fn update_record(
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
     let (workspace, kind) = (workspace(&name)?, kind(&plural)?);
+    use_case_only(kind)?;
     let expected = match if_match(&headers)? {
         Some(version) => version,
         // `If-Match: *`: whatever version the record is at now.
@@ -349,10 +437,30 @@ fn query<T>(query: Result<Query<T>, axum::extract::rejection::QueryRejection>) -
     query.map(|Query(query)| query).map_err(|rejection| ApiError::bad_request(rejection.body_text()))
 }
 
+/// A whole number a JSON client reads exactly: at most 2^53 - 1, as the
+/// document states; larger ones are refused with 400.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Count(u64);
+
+/// The largest [`Count`].
+pub(crate) const MAX_COUNT: u64 = (1 << 53) - 1;
+
+impl<'de> Deserialize<'de> for Count {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let value = u64::deserialize(deserializer)?;
+        if value > MAX_COUNT {
+            return Err(serde::de::Error::custom(format!(
+                "{value} is above {MAX_COUNT}, the largest accepted"
+            )));
+        }
+        Ok(Count(value))
+    }
+}
+
 #[derive(Debug, Deserialize)]
 pub(crate) struct EntriesQuery {
-    start: u64,
-    end: u64,
+    start: Count,
+    end: Count,
 }
 
 pub(crate) async fn ledger_entries(
@@ -362,14 +470,14 @@ pub(crate) async fn ledger_entries(
     params: Result<Query<EntriesQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
     let params = query(params)?;
-    let entries = app.ledger_entries(&caller, &workspace(&name)?, params.start, params.end).await?;
+    let entries = app.ledger_entries(&caller, &workspace(&name)?, params.start.0, params.end.0).await?;
     Ok(Json(serde_json::json!({ "entries": entries })))
 }
 
 #[derive(Debug, Deserialize)]
 pub(crate) struct InclusionQuery {
-    index: u64,
-    size: Option<u64>,
+    index: Count,
+    size: Option<Count>,
 }
 
 pub(crate) async fn inclusion_proof(
@@ -379,13 +487,16 @@ pub(crate) async fn inclusion_proof(
     params: Result<Query<InclusionQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Json<charter_app::ledger::InclusionProof>, ApiError> {
     let params = query(params)?;
-    Ok(Json(app.inclusion_proof(&caller, &workspace(&name)?, params.index, params.size).await?))
+    Ok(Json(
+        app.inclusion_proof(&caller, &workspace(&name)?, params.index.0, params.size.map(|size| size.0))
+            .await?,
+    ))
 }
 
 #[derive(Debug, Deserialize)]
 pub(crate) struct ConsistencyQuery {
-    from: u64,
-    to: u64,
+    from: Count,
+    to: Count,
 }
 
 pub(crate) async fn consistency_proof(
@@ -395,5 +506,5 @@ pub(crate) async fn consistency_proof(
     params: Result<Query<ConsistencyQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Json<charter_app::ledger::ConsistencyProof>, ApiError> {
     let params = query(params)?;
-    Ok(Json(app.consistency_proof(&caller, &workspace(&name)?, params.from, params.to).await?))
+    Ok(Json(app.consistency_proof(&caller, &workspace(&name)?, params.from.0, params.to.0).await?))
 }
