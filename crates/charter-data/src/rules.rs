@@ -249,6 +249,22 @@ mod tests {
         assert_eq!(outcome(format!("n > 0{}", " || n < -1".repeat(300))), Ok(()));
         assert_eq!(outcome(format!("n > 0 || '{}' == ''", "(".repeat(100))), Ok(()));
     }
+
+    proptest::proptest! {
+        /// Any expression compiles or is refused with the rule's name, never
+        /// a panic.
+        #[test]
+        fn any_expression_compiles_or_is_refused(
+            expression in proptest::prop_oneof![
+                "\\PC{0,60}",
+                "[ ()\\[\\]!&|=<>a-z0-9.'\"+*/%-]{0,80}",
+            ],
+        ) {
+            if let Err(error) = compile(&dataset(), &rule(&expression)) {
+                proptest::prop_assert!(error.starts_with("rule \"r\": "), "{error}");
+            }
+        }
+    }
 }
 
 #[cfg(test)]

@@ -360,3 +360,23 @@ fn slicing_evaluates_fewer_policies() {
     assert_eq!(engine.widest_slice("invoke_tool", EntityType::Agent, EntityType::Tool), 6);
     assert_eq!(engine.widest_slice("read_dataset", EntityType::User, EntityType::Dataset), 0);
 }
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(300))]
+
+    /// Cedar text from arbitrary Unicode and from near misses of policies
+    /// compiles or is refused with diagnostics, never a panic or a stack
+    /// overflow (on the 2 MiB stack of a test thread, like a server worker).
+    #[test]
+    fn any_cedar_text_compiles_or_is_refused(
+        text in proptest::prop_oneof![
+            "\\PC{0,120}",
+            "(permit|forbid)\\((principal|action|resource)[ ,=:\"A-Za-z_()\\[\\]!-]{0,80}\\)( when \\{[ ()\\[\\]!&|=<>a-z0-9.\"-]{0,120}\\})?;",
+        ],
+    ) {
+        match charter_policy::compile("POL-ANY-TEXT", &text) {
+            Ok(_) => {}
+            Err(error) => proptest::prop_assert!(!error.diagnostics.is_empty(), "{text}"),
+        }
+    }
+}
