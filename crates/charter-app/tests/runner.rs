@@ -7,6 +7,7 @@ use charter_app::{App, Caller, RunOptions};
 use charter_model::operation::RunOutcome;
 use charter_model::{OperationStatus, WorkspaceName};
 use charter_ops::TierRules;
+use charter_store::testing::each_backend;
 
 fn ops() -> WorkspaceName {
     WorkspaceName::new("ops").unwrap()
@@ -18,10 +19,16 @@ struct Fixture {
     root: std::path::PathBuf,
 }
 
+/// A fixture on SQLite in a data directory of its own.
 async fn fixture() -> Fixture {
     let dir = tempfile::tempdir().unwrap();
     std::fs::create_dir_all(dir.path().join("data")).unwrap();
     let store = charter_store::Store::open_data_dir(&dir.path().join("data")).await.unwrap();
+    fixture_on(store, dir).await
+}
+
+/// A fixture on `store`, with files in `dir`.
+async fn fixture_on(store: charter_store::Store, dir: tempfile::TempDir) -> Fixture {
     let app = App::new(store);
     app.create_workspace(&Caller::local("alice"), &ops()).await.unwrap();
     // The people who approve and run, and the example's policy saying so.
@@ -94,161 +101,173 @@ impl Fixture {
 
 #[tokio::test]
 async fn a_passing_run_records_every_step_and_reports() {
-    let f = fixture().await;
-    let text = declaration(
-        &f.root,
-        &[
-            (
-                "write",
-                "echo new > $ROOT/conf/site.conf",
-                "$ROOT/conf/site.conf",
-                "grep -q new $ROOT/conf/site.conf",
-                "echo old > $ROOT/conf/site.conf",
-            ),
-            (
-                "add",
-                "echo extra > $ROOT/conf/extra.conf",
-                "$ROOT/conf/extra.conf",
-                "test -f $ROOT/conf/extra.conf",
-                "rm $ROOT/conf/extra.conf",
-            ),
-        ],
-        "",
-    );
-    let id = f.declare(&text).await;
-    let result = f.run(&id, false).await;
-    assert_eq!(result.run.outcome, Some(RunOutcome::Success), "{:#?}", result.run);
-    assert_eq!(result.operation.status, OperationStatus::Validated);
-    assert_eq!(result.run.steps.len(), 2);
-    assert_eq!(result.run.steps[0].changed, [f.root.join("conf/site.conf").display().to_string()]);
-    assert_eq!(f.read("conf/site.conf"), "new\n");
-    let markdown = result.report.markdown();
-    for section in [
-        "## EXEC SUMMARY",
-        "## CHANGES MADE",
-        "## VERIFICATION EVIDENCE",
-        "## RISK ASSESSMENT",
-        "## NEXT SAFE ACTIONS",
-        "[STEP 1 | ",
-        "Status: PASS",
-    ] {
-        assert!(markdown.contains(section), "{section}\n{markdown}");
-    }
-    assert_eq!(result.run.report_sha256.as_deref(), Some(result.report.json_and_hash().1.as_str()));
-    let ledger = charter_ops::run::signoff_entries(&result.operation);
-    assert!(
-        ledger.contains(&format!("operation_id: {id}")) && ledger.contains("outcome: SUCCESS"),
-        "{ledger}"
-    );
-    assert!(ledger.contains("approved_by: \"SELF\""), "Tier 2 needs no approval: {ledger}");
-    // A Validated operation does not run again.
-    let again =
-        f.app.run_operation(&Caller::local("carol"), &ops(), &id, f.options(false)).await.unwrap_err();
-    assert!(again.to_string().contains("only Planned or Approved operations run"), "{again}");
+    each_backend(|store| async move {
+        let f = fixture_on(store, tempfile::tempdir().unwrap()).await;
+        let text = declaration(
+            &f.root,
+            &[
+                (
+                    "write",
+                    "echo new > $ROOT/conf/site.conf",
+                    "$ROOT/conf/site.conf",
+                    "grep -q new $ROOT/conf/site.conf",
+                    "echo old > $ROOT/conf/site.conf",
+                ),
+                (
+                    "add",
+                    "echo extra > $ROOT/conf/extra.conf",
+                    "$ROOT/conf/extra.conf",
+                    "test -f $ROOT/conf/extra.conf",
+                    "rm $ROOT/conf/extra.conf",
+                ),
+            ],
+            "",
+        );
+        let id = f.declare(&text).await;
+        let result = f.run(&id, false).await;
+        assert_eq!(result.run.outcome, Some(RunOutcome::Success), "{:#?}", result.run);
+        assert_eq!(result.operation.status, OperationStatus::Validated);
+        assert_eq!(result.run.steps.len(), 2);
+        assert_eq!(result.run.steps[0].changed, [f.root.join("conf/site.conf").display().to_string()]);
+        assert_eq!(f.read("conf/site.conf"), "new\n");
+        let markdown = result.report.markdown();
+        for section in [
+            "## EXEC SUMMARY",
+            "## CHANGES MADE",
+            "## VERIFICATION EVIDENCE",
+            "## RISK ASSESSMENT",
+            "## NEXT SAFE ACTIONS",
+            "[STEP 1 | ",
+            "Status: PASS",
+        ] {
+            assert!(markdown.contains(section), "{section}\n{markdown}");
+        }
+        assert_eq!(result.run.report_sha256.as_deref(), Some(result.report.json_and_hash().1.as_str()));
+        let ledger = charter_ops::run::signoff_entries(&result.operation);
+        assert!(
+            ledger.contains(&format!("operation_id: {id}")) && ledger.contains("outcome: SUCCESS"),
+            "{ledger}"
+        );
+        assert!(ledger.contains("approved_by: \"SELF\""), "Tier 2 needs no approval: {ledger}");
+        // A Validated operation does not run again.
+        let again =
+            f.app.run_operation(&Caller::local("carol"), &ops(), &id, f.options(false)).await.unwrap_err();
+        assert!(again.to_string().contains("only Planned or Approved operations run"), "{again}");
+    })
+    .await;
 }
 
 #[tokio::test]
 async fn a_write_outside_the_steps_paths_is_caught_and_restored_byte_for_byte() {
-    let f = fixture().await;
-    let text = declaration(
-        &f.root,
-        &[
-            ("first", "echo new > $ROOT/conf/site.conf", "$ROOT/conf/site.conf", "true", "true"),
-            (
-                "sneaky",
-                "echo sneaky > $ROOT/conf/other.conf; echo x > $ROOT/conf/dropped",
-                "$ROOT/conf/site.conf",
-                "true",
-                "true",
-            ),
-            ("never", "echo never > $ROOT/conf/never", "$ROOT/conf/never", "true", "true"),
-        ],
-        "",
-    );
-    let id = f.declare(&text).await;
-    let result = f.run(&id, false).await;
-    assert_eq!(result.run.outcome, Some(RunOutcome::Rollback), "{:#?}", result.run);
-    assert_eq!(result.operation.status, OperationStatus::RolledBack);
-    assert_eq!(result.run.steps.len(), 2, "the step after a failure never runs");
-    let failure = result.run.steps[1].failure.clone().unwrap();
-    assert!(
-        failure.contains("changed outside the step's declared paths") && failure.contains("other.conf"),
-        "{failure}"
-    );
-    assert_eq!(
-        (f.read("conf/site.conf"), f.read("conf/other.conf")),
-        ("old\n".to_owned(), "untouched\n".to_owned())
-    );
-    assert!(!f.root.join("conf/dropped").exists() && !f.root.join("conf/never").exists());
-    assert_eq!(result.run.rollback.len(), 2, "both executed steps rolled back, newest first");
-    let ledger = charter_ops::run::signoff_entries(&result.operation);
-    assert!(ledger.contains("outcome: ROLLBACK") && ledger.contains("rollback_timestamp: "), "{ledger}");
-    let kpis = charter_ops::run::kpis(std::slice::from_ref(&result.operation), "20");
-    assert_eq!((kpis.runs, kpis.succeeded, kpis.halted), (1, 0, 1));
-    assert_eq!(kpis.change_success_rate, Some(0.0));
-    let mttr = kpis.mean_time_to_recover_secs.unwrap();
-    assert!((0.0..10.0).contains(&mttr), "{mttr}");
+    each_backend(|store| async move {
+        let f = fixture_on(store, tempfile::tempdir().unwrap()).await;
+        let text = declaration(
+            &f.root,
+            &[
+                ("first", "echo new > $ROOT/conf/site.conf", "$ROOT/conf/site.conf", "true", "true"),
+                (
+                    "sneaky",
+                    "echo sneaky > $ROOT/conf/other.conf; echo x > $ROOT/conf/dropped",
+                    "$ROOT/conf/site.conf",
+                    "true",
+                    "true",
+                ),
+                ("never", "echo never > $ROOT/conf/never", "$ROOT/conf/never", "true", "true"),
+            ],
+            "",
+        );
+        let id = f.declare(&text).await;
+        let result = f.run(&id, false).await;
+        assert_eq!(result.run.outcome, Some(RunOutcome::Rollback), "{:#?}", result.run);
+        assert_eq!(result.operation.status, OperationStatus::RolledBack);
+        assert_eq!(result.run.steps.len(), 2, "the step after a failure never runs");
+        let failure = result.run.steps[1].failure.clone().unwrap();
+        assert!(
+            failure.contains("changed outside the step's declared paths") && failure.contains("other.conf"),
+            "{failure}"
+        );
+        assert_eq!(
+            (f.read("conf/site.conf"), f.read("conf/other.conf")),
+            ("old\n".to_owned(), "untouched\n".to_owned())
+        );
+        assert!(!f.root.join("conf/dropped").exists() && !f.root.join("conf/never").exists());
+        assert_eq!(result.run.rollback.len(), 2, "both executed steps rolled back, newest first");
+        let ledger = charter_ops::run::signoff_entries(&result.operation);
+        assert!(ledger.contains("outcome: ROLLBACK") && ledger.contains("rollback_timestamp: "), "{ledger}");
+        let kpis = charter_ops::run::kpis(std::slice::from_ref(&result.operation), "20");
+        assert_eq!((kpis.runs, kpis.succeeded, kpis.halted), (1, 0, 1));
+        assert_eq!(kpis.change_success_rate, Some(0.0));
+        let mttr = kpis.mean_time_to_recover_secs.unwrap();
+        assert!((0.0..10.0).contains(&mttr), "{mttr}");
+    })
+    .await;
 }
 
 #[tokio::test]
 async fn a_failed_verification_rolls_back_and_timeouts_fail() {
-    let f = fixture().await;
-    let text = declaration(
-        &f.root,
-        &[(
-            "write",
-            "echo new > $ROOT/conf/site.conf",
-            "$ROOT/conf/site.conf",
-            "grep -q nope $ROOT/conf/site.conf",
-            "echo old > $ROOT/conf/site.conf",
-        )],
-        "",
-    );
-    let id = f.declare(&text).await;
-    let result = f.run(&id, false).await;
-    assert_eq!(result.run.outcome, Some(RunOutcome::Rollback));
-    assert!(
-        result.run.steps[0].failure.as_deref().unwrap().contains("verification"),
-        "{:?}",
-        result.run.steps[0]
-    );
-    assert!(result.run.rollback[0].passed());
-    assert_eq!(f.read("conf/site.conf"), "old\n");
+    each_backend(|store| async move {
+        let f = fixture_on(store, tempfile::tempdir().unwrap()).await;
+        let text = declaration(
+            &f.root,
+            &[(
+                "write",
+                "echo new > $ROOT/conf/site.conf",
+                "$ROOT/conf/site.conf",
+                "grep -q nope $ROOT/conf/site.conf",
+                "echo old > $ROOT/conf/site.conf",
+            )],
+            "",
+        );
+        let id = f.declare(&text).await;
+        let result = f.run(&id, false).await;
+        assert_eq!(result.run.outcome, Some(RunOutcome::Rollback));
+        assert!(
+            result.run.steps[0].failure.as_deref().unwrap().contains("verification"),
+            "{:?}",
+            result.run.steps[0]
+        );
+        assert!(result.run.rollback[0].passed());
+        assert_eq!(f.read("conf/site.conf"), "old\n");
 
-    let slow = declaration(&f.root, &[("slow", "sleep 5", "", "true", "true")], "")
-        .replace("    verify", "    timeout_secs: 1\n    verify");
-    let id = f.declare(&slow).await;
-    let started = Instant::now();
-    let result = f.run(&id, false).await;
-    assert!(started.elapsed() < Duration::from_secs(4), "killed at its timeout");
-    assert!(result.run.steps[0].command.as_ref().unwrap().timed_out);
-    assert_eq!(result.operation.status, OperationStatus::RolledBack);
+        let slow = declaration(&f.root, &[("slow", "sleep 5", "", "true", "true")], "")
+            .replace("    verify", "    timeout_secs: 1\n    verify");
+        let id = f.declare(&slow).await;
+        let started = Instant::now();
+        let result = f.run(&id, false).await;
+        assert!(started.elapsed() < Duration::from_secs(4), "killed at its timeout");
+        assert!(result.run.steps[0].command.as_ref().unwrap().timed_out);
+        assert_eq!(result.operation.status, OperationStatus::RolledBack);
+    })
+    .await;
 }
 
 #[tokio::test]
 async fn a_dry_run_runs_only_dry_run_commands_and_changes_nothing() {
-    let f = fixture().await;
-    let text = declaration(
-        &f.root,
-        &[("write", "echo new > $ROOT/conf/site.conf", "$ROOT/conf/site.conf", "true", "true")],
-        "",
-    )
-    .replace("    verify", "    dry_run: 'test -w $ROOT/conf/site.conf'\n    verify")
-    .replace("$ROOT", &f.root.display().to_string());
-    let id = f.declare(&text).await;
-    let result = f.run(&id, true).await;
-    assert_eq!(result.run.outcome, Some(RunOutcome::Success), "{:#?}", result.run);
-    assert_eq!(result.operation.status, OperationStatus::Planned, "a dry run changes no status");
-    assert_eq!(f.read("conf/site.conf"), "old\n");
-    assert!(charter_ops::run::dry_run_passed(&result.operation));
+    each_backend(|store| async move {
+        let f = fixture_on(store, tempfile::tempdir().unwrap()).await;
+        let text = declaration(
+            &f.root,
+            &[("write", "echo new > $ROOT/conf/site.conf", "$ROOT/conf/site.conf", "true", "true")],
+            "",
+        )
+        .replace("    verify", "    dry_run: 'test -w $ROOT/conf/site.conf'\n    verify")
+        .replace("$ROOT", &f.root.display().to_string());
+        let id = f.declare(&text).await;
+        let result = f.run(&id, true).await;
+        assert_eq!(result.run.outcome, Some(RunOutcome::Success), "{:#?}", result.run);
+        assert_eq!(result.operation.status, OperationStatus::Planned, "a dry run changes no status");
+        assert_eq!(f.read("conf/site.conf"), "old\n");
+        assert!(charter_ops::run::dry_run_passed(&result.operation));
 
-    // A dry-run command that changes a file fails, and the file comes back.
-    let sneaky = text.replace("test -w", "echo changed >>");
-    let id = f.declare(&sneaky).await;
-    let result = f.run(&id, true).await;
-    assert_eq!(result.run.outcome, Some(RunOutcome::Rollback), "{:#?}", result.run);
-    assert!(result.run.steps[0].failure.as_deref().unwrap().contains("a dry run changed"));
-    assert_eq!(f.read("conf/site.conf"), "old\n", "restored");
+        // A dry-run command that changes a file fails, and the file comes back.
+        let sneaky = text.replace("test -w", "echo changed >>");
+        let id = f.declare(&sneaky).await;
+        let result = f.run(&id, true).await;
+        assert_eq!(result.run.outcome, Some(RunOutcome::Rollback), "{:#?}", result.run);
+        assert!(result.run.steps[0].failure.as_deref().unwrap().contains("a dry run changed"));
+        assert_eq!(f.read("conf/site.conf"), "old\n", "restored");
+    })
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -324,167 +343,173 @@ async fn a_runner_that_dies_leaves_the_operation_executing_and_it_is_not_continu
 
 #[tokio::test]
 async fn tier_three_needs_a_dry_run_an_independent_approver_and_an_unchanged_plan() {
-    let f = fixture().await;
-    let steps = [(
-        "write",
-        "echo new > $ROOT/conf/site.conf",
-        "$ROOT/conf/site.conf",
-        "grep -q new $ROOT/conf/site.conf",
-        "echo old > $ROOT/conf/site.conf",
-    )];
-    let text = declaration(&f.root, &steps, "").replace("LOW_RISK_CONFIG", "FILESYSTEM_WRITE");
-    let id = f.declare(&text).await;
-    let approve = |who: &str| {
-        let (app, id) = (f.app.clone(), id.clone());
-        let who = who.to_owned();
-        async move { app.approve_operation(&Caller::local(who), &ops(), &id).await }
-    };
-    let early = approve("bob").await.unwrap_err().to_string();
-    assert!(early.contains("no dry run of this plan has passed"), "{early}");
-    let unapproved = f
-        .app
-        .run_operation(&Caller::local("carol"), &ops(), &id, f.options(false))
-        .await
-        .unwrap_err()
-        .to_string();
-    assert!(unapproved.contains("Tier 3 needs 1 approval of this plan; it has 0"), "{unapproved}");
-    assert_eq!(f.run(&id, true).await.run.outcome, Some(RunOutcome::Success));
-    let own = approve("agent_ops_01").await.unwrap_err().to_string();
-    assert!(
-        own.contains("guardrail:separation-of-duties") && own.contains("requested this operation"),
-        "{own}"
-    );
-    // Approving is the approvers' (POL-OPS-CHANGE); strangers are unknown.
-    let operator = approve("carol").await.unwrap_err().to_string();
-    assert!(operator.contains("default-deny"), "{operator}");
-    let stranger = approve("mallory").await.unwrap_err().to_string();
-    assert!(stranger.contains("guardrail:unknown-principal"), "{stranger}");
-    let approved = approve("bob").await.unwrap();
-    let charter_model::Record::Operation(op) = &approved.record else { panic!() };
-    assert_eq!(op.status, OperationStatus::Approved);
-    // The approval names the decision that allowed it, in the ledger.
-    let decision = op.approvals[0].decision_id.clone().unwrap();
-    let seq = charter_policy::decision_seq(&decision).unwrap();
-    let row = f.app.store().workspace(&ops()).await.unwrap().unwrap();
-    let event = f.app.store().events(row.id, seq, seq).await.unwrap().remove(0);
-    let logged: charter_policy::LoggedDecision =
-        serde_json::from_str(&charter_model::AuditEvent::decode(&event.body).unwrap().value.unwrap())
+    each_backend(|store| async move {
+        let f = fixture_on(store, tempfile::tempdir().unwrap()).await;
+        let steps = [(
+            "write",
+            "echo new > $ROOT/conf/site.conf",
+            "$ROOT/conf/site.conf",
+            "grep -q new $ROOT/conf/site.conf",
+            "echo old > $ROOT/conf/site.conf",
+        )];
+        let text = declaration(&f.root, &steps, "").replace("LOW_RISK_CONFIG", "FILESYSTEM_WRITE");
+        let id = f.declare(&text).await;
+        let approve = |who: &str| {
+            let (app, id) = (f.app.clone(), id.clone());
+            let who = who.to_owned();
+            async move { app.approve_operation(&Caller::local(who), &ops(), &id).await }
+        };
+        let early = approve("bob").await.unwrap_err().to_string();
+        assert!(early.contains("no dry run of this plan has passed"), "{early}");
+        let unapproved = f
+            .app
+            .run_operation(&Caller::local("carol"), &ops(), &id, f.options(false))
+            .await
+            .unwrap_err()
+            .to_string();
+        assert!(unapproved.contains("Tier 3 needs 1 approval of this plan; it has 0"), "{unapproved}");
+        assert_eq!(f.run(&id, true).await.run.outcome, Some(RunOutcome::Success));
+        let own = approve("agent_ops_01").await.unwrap_err().to_string();
+        assert!(
+            own.contains("guardrail:separation-of-duties") && own.contains("requested this operation"),
+            "{own}"
+        );
+        // Approving is the approvers' (POL-OPS-CHANGE); strangers are unknown.
+        let operator = approve("carol").await.unwrap_err().to_string();
+        assert!(operator.contains("default-deny"), "{operator}");
+        let stranger = approve("mallory").await.unwrap_err().to_string();
+        assert!(stranger.contains("guardrail:unknown-principal"), "{stranger}");
+        let approved = approve("bob").await.unwrap();
+        let charter_model::Record::Operation(op) = &approved.record else { panic!() };
+        assert_eq!(op.status, OperationStatus::Approved);
+        // The approval names the decision that allowed it, in the ledger.
+        let decision = op.approvals[0].decision_id.clone().unwrap();
+        let seq = charter_policy::decision_seq(&decision).unwrap();
+        let row = f.app.store().workspace(&ops()).await.unwrap().unwrap();
+        let event = f.app.store().events(row.id, seq, seq).await.unwrap().remove(0);
+        let logged: charter_policy::LoggedDecision =
+            serde_json::from_str(&charter_model::AuditEvent::decode(&event.body).unwrap().value.unwrap())
+                .unwrap();
+        assert_eq!(
+            (logged.action.as_str(), logged.reasons.as_slice()),
+            ("approve_operation", ["POL-OPS-CHANGE/approvers-approve".to_owned()].as_slice())
+        );
+        let by_approver = f
+            .app
+            .run_operation(&Caller::local("bob"), &ops(), &id, f.options(false))
+            .await
+            .unwrap_err()
+            .to_string();
+        assert!(by_approver.contains("bob approved this operation and may not also run it"), "{by_approver}");
+
+        // Editing the plan voids the approval and the dry run.
+        let edited = text.replace("echo new", "echo newer");
+        let revised = f.app.revise_operation(&Caller::local("alice"), &ops(), &id, &edited).await.unwrap();
+        let charter_model::Record::Operation(op) = &revised.record else { panic!() };
+        assert_eq!(op.status, OperationStatus::Planned);
+        let void = f
+            .app
+            .run_operation(&Caller::local("carol"), &ops(), &id, f.options(false))
+            .await
+            .unwrap_err()
+            .to_string();
+        assert!(void.contains("it has 0") && void.contains("no dry run of this plan has passed"), "{void}");
+        assert!(approve("bob").await.unwrap_err().to_string().contains("no dry run"));
+
+        f.run(&id, true).await;
+        approve("bob").await.unwrap();
+        let result = f.run(&id, false).await;
+        assert_eq!(result.run.outcome, Some(RunOutcome::Success), "{:#?}", result.run);
+        assert_eq!(f.read("conf/site.conf"), "newer\n");
+        let ledger = charter_ops::run::signoff_entries(&result.operation);
+        assert!(
+            ledger.contains("approved_by: \"bob\"") && ledger.contains("risk_class: FILESYSTEM_WRITE"),
+            "{ledger}"
+        );
+
+        // Every approval and execution decision is in the ledger, and replays.
+        let auditor = Caller::local("auditor");
+        let replay = f
+            .app
+            .replay_decisions(&auditor, &ops(), &[], None, charter_app::ReplayRegistry::AsLogged)
+            .await
             .unwrap();
-    assert_eq!(
-        (logged.action.as_str(), logged.reasons.as_slice()),
-        ("approve_operation", ["POL-OPS-CHANGE/approvers-approve".to_owned()].as_slice())
-    );
-    let by_approver = f
-        .app
-        .run_operation(&Caller::local("bob"), &ops(), &id, f.options(false))
-        .await
-        .unwrap_err()
-        .to_string();
-    assert!(by_approver.contains("bob approved this operation and may not also run it"), "{by_approver}");
-
-    // Editing the plan voids the approval and the dry run.
-    let edited = text.replace("echo new", "echo newer");
-    let revised = f.app.revise_operation(&Caller::local("alice"), &ops(), &id, &edited).await.unwrap();
-    let charter_model::Record::Operation(op) = &revised.record else { panic!() };
-    assert_eq!(op.status, OperationStatus::Planned);
-    let void = f
-        .app
-        .run_operation(&Caller::local("carol"), &ops(), &id, f.options(false))
-        .await
-        .unwrap_err()
-        .to_string();
-    assert!(void.contains("it has 0") && void.contains("no dry run of this plan has passed"), "{void}");
-    assert!(approve("bob").await.unwrap_err().to_string().contains("no dry run"));
-
-    f.run(&id, true).await;
-    approve("bob").await.unwrap();
-    let result = f.run(&id, false).await;
-    assert_eq!(result.run.outcome, Some(RunOutcome::Success), "{:#?}", result.run);
-    assert_eq!(f.read("conf/site.conf"), "newer\n");
-    let ledger = charter_ops::run::signoff_entries(&result.operation);
-    assert!(
-        ledger.contains("approved_by: \"bob\"") && ledger.contains("risk_class: FILESYSTEM_WRITE"),
-        "{ledger}"
-    );
-
-    // Every approval and execution decision is in the ledger, and replays.
-    let auditor = Caller::local("auditor");
-    let replay = f
-        .app
-        .replay_decisions(&auditor, &ops(), &[], None, charter_app::ReplayRegistry::AsLogged)
-        .await
-        .unwrap();
-    assert!(replay.decisions >= 8, "{replay:?}");
-    assert!(replay.unreproduced.is_empty() && replay.flips.is_empty(), "{replay:?}");
-    let mut retired = charter_model::RecordKind::Policy
-        .parse_json_array(
-            &std::fs::read(
-                Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/ops-workspace/policies.json"),
+        assert!(replay.decisions >= 8, "{replay:?}");
+        assert!(replay.unreproduced.is_empty() && replay.flips.is_empty(), "{replay:?}");
+        let mut retired = charter_model::RecordKind::Policy
+            .parse_json_array(
+                &std::fs::read(
+                    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/ops-workspace/policies.json"),
+                )
+                .unwrap(),
             )
-            .unwrap(),
-        )
-        .unwrap()
-        .into_iter()
-        .find(|p| p.id() == "POL-OPS-CHANGE")
-        .unwrap();
-    let charter_model::Record::Policy(policy) = &mut retired else { panic!() };
-    policy.status = charter_model::PolicyStatus::Retired;
-    let without = [policy.as_ref().clone()];
-    let replay = f
-        .app
-        .replay_decisions(&auditor, &ops(), &without, None, charter_app::ReplayRegistry::AsLogged)
-        .await
-        .unwrap();
-    let flipped: Vec<&str> = replay.flips.iter().map(|flip| flip.action.as_str()).collect();
-    assert_eq!(
-        flipped,
-        ["request_operation", "approve_operation", "approve_operation", "execute_operation"],
-        "{replay:?}"
-    );
+            .unwrap()
+            .into_iter()
+            .find(|p| p.id() == "POL-OPS-CHANGE")
+            .unwrap();
+        let charter_model::Record::Policy(policy) = &mut retired else { panic!() };
+        policy.status = charter_model::PolicyStatus::Retired;
+        let without = [policy.as_ref().clone()];
+        let replay = f
+            .app
+            .replay_decisions(&auditor, &ops(), &without, None, charter_app::ReplayRegistry::AsLogged)
+            .await
+            .unwrap();
+        let flipped: Vec<&str> = replay.flips.iter().map(|flip| flip.action.as_str()).collect();
+        assert_eq!(
+            flipped,
+            ["request_operation", "approve_operation", "approve_operation", "execute_operation"],
+            "{replay:?}"
+        );
+    })
+    .await;
 }
 
 #[tokio::test]
 async fn tier_four_runs_only_in_a_window_with_on_call_and_two_approvals() {
-    let f = fixture().await;
-    let steps = [(
-        "write",
-        "echo new > $ROOT/conf/site.conf",
-        "$ROOT/conf/site.conf",
-        "true",
-        "echo old > $ROOT/conf/site.conf",
-    )];
-    let text = declaration(&f.root, &steps, "TIER: 4\n").replace("LOW_RISK_CONFIG", "FILESYSTEM_WRITE");
-    let id = f.declare(&text).await;
-    f.run(&id, true).await;
-    for who in ["bob", "dave"] {
-        f.app.approve_operation(&Caller::local(who), &ops(), &id).await.unwrap();
-    }
-    let refused = f
-        .app
-        .run_operation(&Caller::local("carol"), &ops(), &id, f.options(false))
-        .await
-        .unwrap_err()
-        .to_string();
-    assert!(
-        refused.contains("needs a named on-call person") && refused.contains("defines none"),
-        "{refused}"
-    );
-    // Every day, all day: the window holds now.
-    let mut always = f.options(false);
-    let windows = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]
-        .iter()
-        .flat_map(|day| [format!("{day} 00:00-12:00 UTC"), format!("{day} 12:00-00:00 UTC")])
-        .map(|window| window.parse().unwrap())
-        .collect();
-    always.rules = Some(TierRules { windows, ..TierRules::default() });
-    let with_on_call = text.replace("TIER: 4\n", "TIER: 4\nON_CALL: erin\n");
-    f.app.revise_operation(&Caller::local("alice"), &ops(), &id, &with_on_call).await.unwrap();
-    f.run(&id, true).await;
-    for who in ["bob", "dave"] {
-        f.app.approve_operation(&Caller::local(who), &ops(), &id).await.unwrap();
-    }
-    let result = f.app.run_operation(&Caller::local("carol"), &ops(), &id, always).await.unwrap();
-    assert_eq!(result.run.outcome, Some(RunOutcome::Success));
+    each_backend(|store| async move {
+        let f = fixture_on(store, tempfile::tempdir().unwrap()).await;
+        let steps = [(
+            "write",
+            "echo new > $ROOT/conf/site.conf",
+            "$ROOT/conf/site.conf",
+            "true",
+            "echo old > $ROOT/conf/site.conf",
+        )];
+        let text = declaration(&f.root, &steps, "TIER: 4\n").replace("LOW_RISK_CONFIG", "FILESYSTEM_WRITE");
+        let id = f.declare(&text).await;
+        f.run(&id, true).await;
+        for who in ["bob", "dave"] {
+            f.app.approve_operation(&Caller::local(who), &ops(), &id).await.unwrap();
+        }
+        let refused = f
+            .app
+            .run_operation(&Caller::local("carol"), &ops(), &id, f.options(false))
+            .await
+            .unwrap_err()
+            .to_string();
+        assert!(
+            refused.contains("needs a named on-call person") && refused.contains("defines none"),
+            "{refused}"
+        );
+        // Every day, all day: the window holds now.
+        let mut always = f.options(false);
+        let windows = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]
+            .iter()
+            .flat_map(|day| [format!("{day} 00:00-12:00 UTC"), format!("{day} 12:00-00:00 UTC")])
+            .map(|window| window.parse().unwrap())
+            .collect();
+        always.rules = Some(TierRules { windows, ..TierRules::default() });
+        let with_on_call = text.replace("TIER: 4\n", "TIER: 4\nON_CALL: erin\n");
+        f.app.revise_operation(&Caller::local("alice"), &ops(), &id, &with_on_call).await.unwrap();
+        f.run(&id, true).await;
+        for who in ["bob", "dave"] {
+            f.app.approve_operation(&Caller::local(who), &ops(), &id).await.unwrap();
+        }
+        let result = f.app.run_operation(&Caller::local("carol"), &ops(), &id, always).await.unwrap();
+        assert_eq!(result.run.outcome, Some(RunOutcome::Success));
+    })
+    .await;
 }
 
 /// A regression: snapshot packs and the database were readable by everyone

@@ -196,15 +196,25 @@ async fn concurrent_counter_allocations_never_repeat() {
 
 #[tokio::test]
 async fn reopening_a_migrated_database_is_a_no_op() {
-    let test = charter_store::testing::TestStore::sqlite().await;
-    let again = Store::connect(&test.url).await.unwrap();
-    again.ping().await.unwrap();
-    again.close().await;
-    test.finish().await;
-    if let Some(test) = charter_store::testing::TestStore::postgres().await {
+    let reopen = |test: charter_store::testing::TestStore| async move {
+        let id = workspace(&test.store, "kept").await;
+        let applied =
+            charter_store::testing::execute_sql(&test.url, "UPDATE charter_migrations SET name = name").await;
+        assert!(applied >= 4, "every migration is recorded: {applied}");
         let again = Store::connect(&test.url).await.unwrap();
         again.ping().await.unwrap();
+        let kept = again.workspace(&charter_model::WorkspaceName::new("kept").unwrap()).await.unwrap();
+        assert_eq!(kept.map(|row| row.id), Some(id), "reopening keeps the data");
+        assert_eq!(
+            charter_store::testing::execute_sql(&test.url, "UPDATE charter_migrations SET name = name").await,
+            applied,
+            "and applies no migration twice"
+        );
         again.close().await;
         test.finish().await;
+    };
+    reopen(charter_store::testing::TestStore::sqlite().await).await;
+    if let Some(test) = charter_store::testing::TestStore::postgres().await {
+        reopen(test).await;
     }
 }
