@@ -184,6 +184,14 @@ fn leaf_hashes(dir: &Path, checkpoints: &[Checkpoint]) -> Result<Option<Vec<char
 
 /// Verifies a bundle offline with `verifier`.
 pub fn verify_bundle(dir: &Path, verifier: &NoteVerifier) -> Result<BundleReport> {
+    verify_bundle_since(dir, verifier, None)
+}
+
+/// [`verify_bundle`], and also that the bundle is consistent with `seen`, a
+/// checkpoint (signed note) a client kept from an earlier look at the log:
+/// it must hold that many entries and rebuild that root, so a bundle cut
+/// short together with its newest checkpoints is caught.
+pub fn verify_bundle_since(dir: &Path, verifier: &NoteVerifier, seen: Option<&str>) -> Result<BundleReport> {
     let mut report = BundleReport { entries: 0, checkpoints: 0, origin: None, failure: None };
     let fail = |mut report: BundleReport, reason: String| {
         report.failure = Some(reason);
@@ -242,6 +250,23 @@ pub fn verify_bundle(dir: &Path, verifier: &NoteVerifier) -> Result<BundleReport
                 }
             }
         }
+    }
+
+    if let Some(note) = seen {
+        match Checkpoint::open(note, verifier) {
+            // Held to the same account as the bundle's own checkpoints: the
+            // events must reach its size and rebuild its root.
+            Ok(checkpoint) if Some(&checkpoint.origin) != report.origin.as_ref() => {
+                return fail(
+                    report,
+                    format!("the checkpoint seen before is of log \"{}\"", checkpoint.origin),
+                );
+            }
+            Ok(checkpoint) => checkpoints.push(checkpoint),
+            Err(error) => return fail(report, format!("the checkpoint seen before: {error}")),
+        }
+        checkpoints.sort_by_key(|checkpoint| checkpoint.size);
+        checkpoints.dedup_by(|a, b| a.size == b.size && a.root == b.root);
     }
 
     let path = dir.join("events.jsonl");

@@ -213,6 +213,30 @@ async fn exported_bundles_verify_offline_and_name_tampering() {
         "the checkpoint at size 79 commits to more events than the bundle's 75: entries 75 to 78 are missing"
     );
 
+    // A consistent cut: the newest entry and its checkpoint gone. The bundle
+    // verifies on its own; a checkpoint a client kept catches it.
+    let newest = app.latest_checkpoint(&caller, &ops()).await.unwrap().unwrap();
+    let consistent = rewrite("consistent-cut", owned(&lines[..79]));
+    // The partial tile of the level-0 hashes, cut to 79 as well.
+    let tiles = consistent.join("tile/0/000.p");
+    let hashes = std::fs::read(tiles.join("80")).unwrap();
+    std::fs::write(tiles.join("79"), &hashes[..79 * 32]).unwrap();
+    std::fs::remove_file(tiles.join("80")).unwrap();
+    for entry in std::fs::read_dir(consistent.join("checkpoints")).unwrap() {
+        let path = entry.unwrap().path();
+        if std::fs::read_to_string(&path).unwrap() == newest {
+            std::fs::remove_file(&path).unwrap();
+        }
+    }
+    assert_eq!(check(&consistent).failure, None);
+    let since = charter_app::bundle::verify_bundle_since(&consistent, &verifier, Some(&newest)).unwrap();
+    assert_eq!(
+        since.failure.unwrap(),
+        "the checkpoint at size 80 commits to more events than the bundle's 79: entries 79 to 79 are missing"
+    );
+    let whole = charter_app::bundle::verify_bundle_since(&bundle, &verifier, Some(&newest)).unwrap();
+    assert_eq!(whole.failure, None);
+
     let other = NoteSigner::from_seed("charter-test", [9; 32]).unwrap();
     let report = charter_app::bundle::verify_bundle(&bundle, &other.verifier()).unwrap();
     assert!(report.failure.unwrap().contains("signature check failed"));

@@ -274,6 +274,10 @@ pub enum AuditCommand {
         /// Verifier key: <name>+<hash>+<base64 key>
         #[arg(long, value_name = "KEY")]
         key: String,
+        /// A checkpoint kept from an earlier look at the log: the bundle must be
+        /// consistent with it
+        #[arg(long, value_name = "FILE")]
+        checkpoint: Option<PathBuf>,
     },
     /// Print the verifier key of the local signing key
     Key,

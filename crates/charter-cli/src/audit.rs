@@ -13,9 +13,10 @@ use crate::{caller, open, print_json, resolve_workspace};
 
 pub(crate) async fn run(global: &Global, command: AuditCommand) -> Result<ExitCode> {
     match command {
-        AuditCommand::VerifyBundle { dir, key } => {
+        AuditCommand::VerifyBundle { dir, key, checkpoint } => {
             let verifier = NoteVerifier::parse(&key).context("--key")?;
-            let report = charter_app::bundle::verify_bundle(&dir, &verifier)?;
+            let seen = checkpoint.as_deref().map(crate::input::read_to_string).transpose()?;
+            let report = charter_app::bundle::verify_bundle_since(&dir, &verifier, seen.as_deref())?;
             let ok = report.failure.is_none();
             match global.output {
                 Output::Json => print_json(&report)?,
