@@ -43,6 +43,41 @@ pub struct RunOptions {
     pub snapshot_dir: PathBuf,
     /// Rules to use instead of the workspace's (tests).
     pub rules: Option<TierRules>,
+    /// The `charter` binary whose `sandbox-exec` confines each command with
+    /// Landlock to writes beneath ALLOWED_PATHS and outside the NOT ALLOWED
+    /// paths; `None` runs commands unconfined (the snapshot comparison
+    /// still catches writes outside the steps' paths).
+    pub sandbox: Option<PathBuf>,
+}
+
+/// How a command is confined: the launcher and what it may write.
+#[derive(Debug, Clone)]
+struct Jail {
+    launcher: PathBuf,
+    write: Vec<PathBuf>,
+    deny: Vec<PathBuf>,
+}
+
+impl Jail {
+    fn of(launcher: Option<&PathBuf>, operation: &Operation) -> Option<Jail> {
+        let launcher = launcher?.clone();
+        let deny = operation.declaration.not_allowed.paths.iter().map(PathBuf::from).collect();
+        Some(Jail { launcher, write: allowed_roots(operation), deny })
+    }
+
+    /// The command that runs `command` with `sh -c`, confined.
+    fn command(&self, command: &str) -> tokio::process::Command {
+        let mut process = tokio::process::Command::new(&self.launcher);
+        process.arg("sandbox-exec");
+        for path in &self.write {
+            process.arg("--write").arg(path);
+        }
+        for path in &self.deny {
+            process.arg("--deny").arg(path);
+        }
+        process.arg("--").arg("sh").arg("-c").arg(command);
+        process
+    }
 }
 
 /// What a run did.
@@ -354,6 +389,7 @@ impl App {
         halt_of: Option<&str>,
         command: &str,
         timeout: Duration,
+        jail: Option<&Jail>,
     ) -> (CommandResult, Option<String>) {
         let started = Instant::now();
         let mut result = CommandResult {
@@ -365,9 +401,15 @@ impl App {
             timed_out: false,
             halted: false,
         };
-        let spawned = tokio::process::Command::new("sh")
-            .arg("-c")
-            .arg(command)
+        let mut process = match jail {
+            Some(jail) => jail.command(command),
+            None => {
+                let mut process = tokio::process::Command::new("sh");
+                process.arg("-c").arg(command);
+                process
+            }
+        };
+        let spawned = process
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -487,6 +529,7 @@ impl App {
             .join(operation.operation_id.as_str())
             .join(format!("run-{}", operation.runs.len() + 1));
         let roots = allowed_roots(&operation);
+        let jail = Jail::of(options.sandbox.as_ref(), &operation);
         let (scanner, before) = tokio::task::spawn_blocking({
             let (dir, roots) = (dir.clone(), roots.clone());
             move || -> std::io::Result<(Scanner, Manifest)> {
@@ -551,7 +594,8 @@ impl App {
             } else {
                 let command = if options.dry_run { step.dry_run.clone() } else { Some(step.command.clone()) };
                 if let Some(command) = command {
-                    let (result, halted_by) = self.run_command(&row, Some(id), &command, timeout).await;
+                    let (result, halted_by) =
+                        self.run_command(&row, Some(id), &command, timeout, jail.as_ref()).await;
                     if let Some(by) = halted_by {
                         run.halted_by = Some(by.clone());
                         record.failure = Some(format!("halted by {by}"));
@@ -566,7 +610,8 @@ impl App {
                 }
                 if record.passed && !options.dry_run {
                     for verify in &step.verify {
-                        let (result, _) = self.run_command(&row, Some(id), verify, timeout).await;
+                        let (result, _) =
+                            self.run_command(&row, Some(id), verify, timeout, jail.as_ref()).await;
                         if !result.passed() && record.failure.is_none() {
                             record.failure = Some(format!("verification \"{verify}\" failed"));
                             record.passed = false;
@@ -621,7 +666,7 @@ impl App {
             // Roll back every step whose command ran, newest first; then put
             // the snapshot back (always for a dry run that changed files).
             if !options.dry_run {
-                self.run_rollbacks(&row, &operation, &mut run).await;
+                self.run_rollbacks(&row, &operation, &mut run, jail.as_ref()).await;
             }
             let snapshot = options.dry_run
                 || operation.declaration.rollback_strategy.trim().eq_ignore_ascii_case("snapshot");
@@ -670,7 +715,13 @@ impl App {
 
     /// Runs the rollback command of every step of `run` whose command ran,
     /// newest first, recording each in the run.
-    async fn run_rollbacks(&self, row: &WorkspaceRow, operation: &Operation, run: &mut RunRecord) {
+    async fn run_rollbacks(
+        &self,
+        row: &WorkspaceRow,
+        operation: &Operation,
+        run: &mut RunRecord,
+        jail: Option<&Jail>,
+    ) {
         let ran: Vec<usize> =
             run.steps.iter().rev().filter(|r| r.command.is_some()).map(|r| r.number).collect();
         for number in ran {
@@ -679,7 +730,7 @@ impl App {
                 continue;
             }
             let timeout = Duration::from_secs(step.timeout_secs.unwrap_or(DEFAULT_TIMEOUT_SECS));
-            let (result, _) = self.run_command(row, None, &step.rollback, timeout).await;
+            let (result, _) = self.run_command(row, None, &step.rollback, timeout, jail).await;
             run.rollback.push(result);
         }
     }
@@ -709,7 +760,7 @@ impl App {
         };
         let mut run = operation.runs[index].clone();
         run.halted_by = Some(caller.actor().to_owned());
-        self.run_rollbacks(&row, &operation, &mut run).await;
+        self.run_rollbacks(&row, &operation, &mut run, None).await;
         let snapshot = operation.declaration.rollback_strategy.trim().eq_ignore_ascii_case("snapshot");
         let dir = snapshot_dir.join(operation.operation_id.as_str()).join(format!("run-{}", index + 1));
         let roots = allowed_roots(&operation);

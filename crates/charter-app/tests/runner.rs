@@ -83,7 +83,7 @@ fn declaration(root: &Path, steps: &[(&str, &str, &str, &str, &str)], extra: &st
 
 impl Fixture {
     fn options(&self, dry_run: bool) -> RunOptions {
-        RunOptions { dry_run, snapshot_dir: self.dir.path().join("snapshots"), rules: None }
+        RunOptions { dry_run, snapshot_dir: self.dir.path().join("snapshots"), rules: None, sandbox: None }
     }
 
     async fn declare(&self, text: &str) -> String {

@@ -91,8 +91,12 @@ pub(crate) async fn ops(files: usize, bytes: u64, steps: usize) -> Result<ExitCo
         ));
     }
     let id = app.declare_operation(&local, &workspace, &text).await?.id;
-    let options =
-        RunOptions { dry_run: false, snapshot_dir: scratch.path().join("run-snapshots"), rules: None };
+    let options = RunOptions {
+        dry_run: false,
+        snapshot_dir: scratch.path().join("run-snapshots"),
+        rules: None,
+        sandbox: None,
+    };
     let started = Instant::now();
     let result = app.run_operation(&Caller::local("operator"), &workspace, &id, options).await?;
     let wall = started.elapsed();

@@ -13,6 +13,7 @@ mod example;
 mod input;
 mod ops;
 mod policy;
+pub mod sandbox;
 mod table;
 
 use std::io::Write as _;
@@ -650,4 +651,24 @@ async fn token_command(global: &Global, command: TokenCommand) -> Result<ExitCod
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The launcher that confines each command of an operation with Landlock
+/// (this binary's `sandbox-exec`), or `None`, with a warning, where the
+/// kernel cannot confine writes: the run then relies on the snapshot
+/// comparison alone.
+pub(crate) fn sandbox_launcher() -> Option<std::path::PathBuf> {
+    if !sandbox::available() {
+        eprintln!(
+            "warning: Landlock is not available: steps run unconfined (detection by snapshot comparison only)"
+        );
+        return None;
+    }
+    match std::env::current_exe() {
+        Ok(path) => Some(path),
+        Err(error) => {
+            eprintln!("warning: cannot find the charter binary ({error}): steps run unconfined");
+            None
+        }
+    }
 }

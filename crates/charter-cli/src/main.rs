@@ -29,6 +29,12 @@ fn quiet_on_closed_stdout() {
 }
 
 fn main() -> ExitCode {
+    // The step launcher confines itself and becomes the step's command:
+    // before any thread or runtime starts.
+    let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    if args.get(1).is_some_and(|arg| arg == "sandbox-exec") {
+        return ExitCode::from(charter_cli::sandbox::exec(&args[2..]));
+    }
     quiet_on_closed_stdout();
     let cli = Cli::parse();
     let serving = matches!(cli.command, Command::Serve(_) | Command::Up(_));

@@ -147,6 +147,7 @@ pub(crate) async fn run(global: &Global, command: OpCommand) -> Result<ExitCode>
                 dry_run,
                 snapshot_dir: snapshot_dir.unwrap_or_else(|| global.data_dir.join("snapshots")),
                 rules: None,
+                sandbox: crate::sandbox_launcher(),
             };
             let result = app.run_operation(&caller(global), &workspace, &id, options).await?;
             if let Some(dir) = report_dir {

@@ -708,3 +708,59 @@ fn assess_and_report_on_the_example() {
         run(&data, &["assess", "--no-save", "--config", example_dir().join("agents.json").to_str().unwrap()]);
     assert!(stderr(&bad).contains("agents.json: TOML parse error"), "{}", stderr(&bad));
 }
+
+/// The scope contract enforced by the kernel: a step's command may write
+/// beneath ALLOWED_PATHS only, never beneath a NOT ALLOWED path, and cannot
+/// escape through a symbolic link made at run time, a hard link or `..`
+/// (a regression: a step writing elsewhere ended SUCCESS / Validated).
+#[test]
+fn a_step_cannot_write_outside_its_scope() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let registry = dir.path().join("registry");
+    std::fs::create_dir_all(&registry).unwrap();
+    std::fs::write(
+        registry.join("people.json"),
+        r#"[{"person_id":"carol","name":"Carol","roles":["operator"]}]"#,
+    )
+    .unwrap();
+    let policies: Vec<serde_json::Value> =
+        serde_json::from_slice(&std::fs::read(example_dir().join("policies.json")).unwrap()).unwrap();
+    let change: Vec<_> = policies.into_iter().filter(|p| p["policy_id"] == "POL-OPS-CHANGE").collect();
+    std::fs::write(registry.join("policies.json"), serde_json::to_vec(&change).unwrap()).unwrap();
+    assert!(run(&data, &["import", registry.to_str().unwrap(), "-w", "ops"]).status.success());
+    let root = dir.path().canonicalize().unwrap();
+    for sub in ["conf/sites", "conf/secrets", "outside"] {
+        std::fs::create_dir_all(root.join(sub)).unwrap();
+    }
+    std::fs::write(root.join("conf/secrets/key"), "secret\n").unwrap();
+    std::fs::write(root.join("outside/existing"), "outside\n").unwrap();
+    let r = root.display();
+    let command = format!(
+        "echo new > {r}/conf/sites/a; echo leak > {r}/outside/f; echo leak > {r}/conf/secrets/key; \
+         echo up > {r}/conf/sites/../../outside/up; ln -s {r}/outside {r}/conf/sites/esc; \
+         echo via-link > {r}/conf/sites/esc/g; ln {r}/outside/existing {r}/conf/sites/hard; true"
+    );
+    let file = dir.path().join("op.yaml");
+    std::fs::write(
+        &file,
+        format!(
+            "OPERATION_NAME: confined\nOBJECTIVE: o\nRISK_CLASS: LOW_RISK_CONFIG\nBLAST_RADIUS: b\nROLLBACK_STRATEGY: snapshot\n\
+             ALLOWED_PATHS: [{r}/conf]\nALLOWED_SERVICES: []\nNOT_ALLOWED: {{paths: [{r}/conf/secrets]}}\nREQUESTED_BY: carol\nSTEPS:\n\
+             \x20 - name: write\n    command: '{command}'\n    touches: [{r}/conf/sites]\n    verify: [test -f {r}/conf/sites/a]\n    rollback: 'true'\n"
+        ),
+    )
+    .unwrap();
+    let declared = run(&data, &["--actor", "carol", "op", "declare", file.to_str().unwrap()]);
+    assert!(declared.status.success(), "{}", stderr(&declared));
+    let id = stdout(&declared).trim().to_owned();
+    let ran = run(&data, &["--actor", "carol", "op", "run", &id]);
+    assert!(!stderr(&ran).contains("Landlock is not available"), "{}", stderr(&ran));
+    assert_eq!(std::fs::read_to_string(root.join("conf/sites/a")).unwrap(), "new\n", "{}", stdout(&ran));
+    for escaped in ["outside/f", "outside/up", "outside/g", "conf/sites/hard"] {
+        assert!(!root.join(escaped).exists(), "{escaped} was written: {}", stdout(&ran));
+    }
+    assert_eq!(std::fs::read_to_string(root.join("conf/secrets/key")).unwrap(), "secret\n");
+    let report = stdout(&run(&data, &["op", "report", &id]));
+    assert!(report.contains("Permission denied"), "the kernel refused the writes: {report}");
+}
