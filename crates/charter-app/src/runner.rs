@@ -513,12 +513,21 @@ impl App {
         if !problems.is_empty() {
             return Err(invalid(problems));
         }
+        let rules = match &options.rules {
+            Some(rules) => rules.clone(),
+            None => self.ops_rules(&row).await?,
+        };
+        // INVARIANT: Tier 3+ commands run confined by the kernel, unless an
+        // admin accepted detection-only runs for this workspace.
+        if options.sandbox.is_none() && operation.tier >= 3 && !rules.detection_only {
+            return Err(invalid(vec![format!(
+                "Tier {} operations run only confined by Landlock, which is not available here; an admin may accept \
+                 detection-only runs with the ops_settings field detection_only",
+                operation.tier
+            )]));
+        }
         if !options.dry_run {
             // Execution goes through the decision point, and is logged there.
-            let rules = match &options.rules {
-                Some(rules) => rules.clone(),
-                None => self.ops_rules(&row).await?,
-            };
             let answer = self.decide_operation(caller, &row, "execute_operation", &operation, &rules).await?;
             if answer.decision != charter_policy::Effect::Allow {
                 return Err(AppError::Forbidden(crate::operations::denied(&answer)));
@@ -555,6 +564,7 @@ impl App {
             halted_by: None,
             outcome: None,
             report_sha256: None,
+            confined: Some(options.sandbox.is_some()),
         };
         if !options.dry_run {
             operation.status = operation

@@ -54,6 +54,13 @@ async fn fixture_on(store: charter_store::Store, dir: tempfile::TempDir) -> Fixt
             app.create_record(&Caller::local("alice"), &ops(), policy).await.unwrap();
         }
     }
+    // These tests run commands without the Landlock launcher (it is the
+    // `charter` binary's; the CLI's tests run it), so Tier 3+ runs need the
+    // admin's acceptance of detection-only runs.
+    let settings = charter_model::RecordKind::OpsSettings
+        .parse_json(r#"{"settings_id":"default","detection_only":true}"#)
+        .unwrap();
+    app.create_record(&Caller::local("alice"), &ops(), settings).await.unwrap();
     let root = dir.path().canonicalize().unwrap().join("site");
     std::fs::create_dir_all(root.join("conf")).unwrap();
     std::fs::write(root.join("conf/site.conf"), "old\n").unwrap();
@@ -361,6 +368,11 @@ async fn tier_three_needs_a_dry_run_an_independent_approver_and_an_unchanged_pla
         };
         let early = approve("bob").await.unwrap_err().to_string();
         assert!(early.contains("no dry run of this plan has passed"), "{early}");
+        // Unconfined, a Tier 3 operation runs only where an admin accepted
+        // detection-only runs (the fixture's ops_settings), and says so.
+        let strict = RunOptions { rules: Some(TierRules::default()), ..f.options(true) };
+        let refused = f.app.run_operation(&Caller::local("carol"), &ops(), &id, strict).await.unwrap_err();
+        assert!(refused.to_string().contains("run only confined by Landlock"), "{refused}");
         let unapproved = f
             .app
             .run_operation(&Caller::local("carol"), &ops(), &id, f.options(false))
@@ -368,7 +380,10 @@ async fn tier_three_needs_a_dry_run_an_independent_approver_and_an_unchanged_pla
             .unwrap_err()
             .to_string();
         assert!(unapproved.contains("Tier 3 needs 1 approval of this plan; it has 0"), "{unapproved}");
-        assert_eq!(f.run(&id, true).await.run.outcome, Some(RunOutcome::Success));
+        let dry = f.run(&id, true).await;
+        assert_eq!(dry.run.outcome, Some(RunOutcome::Success));
+        assert_eq!(dry.run.confined, Some(false));
+        assert!(dry.report.markdown().contains("UNCONFINED (detection only)"), "{}", dry.report.markdown());
         let own = approve("agent_ops_01").await.unwrap_err().to_string();
         assert!(
             own.contains("guardrail:separation-of-duties") && own.contains("requested this operation"),
@@ -499,7 +514,7 @@ async fn tier_four_runs_only_in_a_window_with_on_call_and_two_approvals() {
             .flat_map(|day| [format!("{day} 00:00-12:00 UTC"), format!("{day} 12:00-00:00 UTC")])
             .map(|window| window.parse().unwrap())
             .collect();
-        always.rules = Some(TierRules { windows, ..TierRules::default() });
+        always.rules = Some(TierRules { windows, detection_only: true, ..TierRules::default() });
         let with_on_call = text.replace("TIER: 4\n", "TIER: 4\nON_CALL: erin\n");
         f.app.revise_operation(&Caller::local("alice"), &ops(), &id, &with_on_call).await.unwrap();
         f.run(&id, true).await;

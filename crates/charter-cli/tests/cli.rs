@@ -763,4 +763,5 @@ fn a_step_cannot_write_outside_its_scope() {
     assert_eq!(std::fs::read_to_string(root.join("conf/secrets/key")).unwrap(), "secret\n");
     let report = stdout(&run(&data, &["op", "report", &id]));
     assert!(report.contains("Permission denied"), "the kernel refused the writes: {report}");
+    assert!(report.contains("The commands ran confined by Landlock"), "{report}");
 }

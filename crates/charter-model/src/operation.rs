@@ -231,6 +231,10 @@ pub struct RunRecord {
     /// SHA-256 of the run's JSON report, once written.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub report_sha256: Option<String>,
+    /// Whether the commands ran confined by Landlock (`false`: detection by
+    /// snapshot comparison only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub confined: Option<bool>,
 }
 
 /// A governed operation.
@@ -286,6 +290,11 @@ pub struct OpsSettings {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schema(maximum = 255)]
     pub tier4_approvals: Option<u8>,
+    /// Accept Tier 3+ runs on a machine whose kernel cannot confine steps
+    /// with Landlock: detection by snapshot comparison only, which every
+    /// such run's report states (default false: they are refused).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub detection_only: Option<bool>,
     /// Weekly change windows for Tier 4, like `Tue 02:00-04:00 UTC`.
     #[serde(default)]
     pub change_windows: Vec<String>,

@@ -229,6 +229,14 @@ pub fn report(operation: &Operation, run: &RunRecord) -> Report {
         }
         None => "The run did not finish: the system may be in a mixed state.".to_owned(),
     };
+    let risk = match run.confined {
+        Some(true) => format!("{risk} The commands ran confined by Landlock to the scope contract."),
+        Some(false) => format!(
+            "{risk} The commands ran UNCONFINED (detection only): writes outside the scope contract were caught \
+             only by the snapshot comparison after each step."
+        ),
+        None => risk,
+    };
     let next = match run.outcome {
         Some(RunOutcome::Success) if run.dry_run && operation.tier >= 3 => vec![
             format!("Ask an approver (not {}) to approve {}.", d.requested_by, operation.operation_id),

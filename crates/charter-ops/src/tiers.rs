@@ -22,11 +22,19 @@ pub struct TierRules {
     pub tier4_approvals: usize,
     /// When Tier 4 operations may run.
     pub windows: Vec<ChangeWindow>,
+    /// Whether Tier 3+ operations may run unconfined where Landlock is missing.
+    pub detection_only: bool,
 }
 
 impl Default for TierRules {
     fn default() -> Self {
-        Self { class_tiers: [1, 2, 3, 3], tier3_approvals: 1, tier4_approvals: 2, windows: Vec::new() }
+        Self {
+            class_tiers: [1, 2, 3, 3],
+            tier3_approvals: 1,
+            tier4_approvals: 2,
+            windows: Vec::new(),
+            detection_only: false,
+        }
     }
 }
 
@@ -50,6 +58,7 @@ impl TierRules {
             tier3_approvals: settings.tier3_approvals.map_or(defaults.tier3_approvals, usize::from),
             tier4_approvals: settings.tier4_approvals.map_or(defaults.tier4_approvals, usize::from),
             windows,
+            detection_only: settings.detection_only.unwrap_or(false),
         })
     }
 
