@@ -755,6 +755,7 @@ impl App {
         workspace: &WorkspaceName,
         id: &str,
         snapshot_dir: &Path,
+        sandbox: Option<&PathBuf>,
     ) -> Result<RunResult> {
         let row = self.visible_workspace(caller, workspace).await?;
         caller.require_role(charter_model::Role::Operator)?;
@@ -770,7 +771,8 @@ impl App {
         };
         let mut run = operation.runs[index].clone();
         run.halted_by = Some(caller.actor().to_owned());
-        self.run_rollbacks(&row, &operation, &mut run, None).await;
+        let jail = Jail::of(sandbox, &operation);
+        self.run_rollbacks(&row, &operation, &mut run, jail.as_ref()).await;
         let snapshot = operation.declaration.rollback_strategy.trim().eq_ignore_ascii_case("snapshot");
         let dir = snapshot_dir.join(operation.operation_id.as_str()).join(format!("run-{}", index + 1));
         let roots = allowed_roots(&operation);

@@ -178,7 +178,9 @@ pub(crate) async fn run(global: &Global, command: OpCommand) -> Result<ExitCode>
         }
         OpCommand::Halt { id, recover: true, snapshot_dir } => {
             let dir = snapshot_dir.unwrap_or_else(|| global.data_dir.join("snapshots"));
-            let result = app.recover_operation(&caller(global), &workspace, &id, &dir).await?;
+            let result = app
+                .recover_operation(&caller(global), &workspace, &id, &dir, crate::sandbox_launcher().as_ref())
+                .await?;
             println!("{}", result.report.exec_summary);
             println!("Status: {}", result.operation.status);
             let clean = result.run.outcome == Some(charter_model::operation::RunOutcome::Rollback);
