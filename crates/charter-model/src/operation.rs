@@ -271,6 +271,16 @@ pub struct Operation {
     pub halt_requested: Option<Rejection>,
 }
 
+/// Four tiers, 1 to 4, one per risk class.
+fn class_tiers_schema() -> utoipa::openapi::schema::Array {
+    use utoipa::openapi::schema::{ArrayBuilder, ObjectBuilder, Type};
+    ArrayBuilder::new()
+        .items(ObjectBuilder::new().schema_type(Type::Integer).minimum(Some(1)).maximum(Some(4)))
+        .min_items(Some(4))
+        .max_items(Some(4))
+        .build()
+}
+
 /// A workspace's rules for operations (record id `default`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -280,7 +290,7 @@ pub struct OpsSettings {
     /// Tiers of READ_ONLY, LOW_RISK_CONFIG, SERVICE_RESTART and
     /// FILESYSTEM_WRITE (default 1, 2, 3, 3).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schema(min_items = 4, max_items = 4)]
+    #[schema(schema_with = class_tiers_schema)]
     pub class_tiers: Option<[u8; 4]>,
     /// Approvals a Tier 3 operation needs (default 1).
     #[serde(default, skip_serializing_if = "Option::is_none")]

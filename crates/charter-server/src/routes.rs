@@ -103,7 +103,24 @@ fn parse_record(kind: RecordKind, body: &[u8]) -> Result<Record, ApiError> {
     let bad = |error: charter_model::ParseError| ApiError::bad_request(format!("request body: {error}"));
     let mut value = charter_model::parse::strict_value(text.as_bytes()).map_err(bad)?;
     whole_numbers(&mut value);
+    if let Some(number) = too_large(&value) {
+        return Err(ApiError::bad_request(format!(
+            "request body: the number {number} is larger than {}, the largest accepted",
+            i64::MAX
+        )));
+    }
     kind.from_value(value).map_err(bad)
+}
+
+/// A whole number above `i64::MAX` in `value` (the document's integers are
+/// 64-bit signed).
+fn too_large(value: &serde_json::Value) -> Option<u64> {
+    match value {
+        serde_json::Value::Number(number) if number.is_u64() && !number.is_i64() => number.as_u64(),
+        serde_json::Value::Array(items) => items.iter().find_map(too_large),
+        serde_json::Value::Object(fields) => fields.values().find_map(too_large),
+        _ => None,
+    }
 }
 
 /// Writes numbers like `4.0` as the whole numbers they are: JSON (and the
