@@ -946,3 +946,23 @@ async fn if_match_star_updates_the_current_version() {
     })
     .await;
 }
+
+/// The document's integers are 64-bit signed and JSON does not tell `4.0`
+/// from `4`: a larger number is refused as malformed, a whole float is read
+/// as the number it is (regressions found by schemathesis).
+#[tokio::test]
+async fn numbers_are_read_as_the_document_states() {
+    let test = charter_store::testing::TestStore::sqlite().await;
+    let api = setup(test.store.clone()).await;
+    let owner = api.tokens.owner.clone();
+    let agents = "/v1/workspaces/ops/agents";
+    let huge = r#"{"agent_id":"agent_big_01","name":"Big","status":"pilot","daily_invocations":9223372036854775808}"#;
+    let refused = api.call(Method::POST, agents, Some(&owner), Some(huge), &[]).await;
+    assert_eq!(refused.status, StatusCode::BAD_REQUEST, "{:?}", refused.body);
+    assert!(message(&refused).contains("9223372036854775808 is larger than 9223372036854775807"));
+    let whole = r#"{"agent_id":"agent_big_01","name":"Big","status":"pilot","daily_invocations":1200.0}"#;
+    let created = api.call(Method::POST, agents, Some(&owner), Some(whole), &[]).await;
+    assert_eq!(created.status, StatusCode::CREATED, "{:?}", created.body);
+    assert_eq!(created.body["record"]["daily_invocations"], 1200);
+    test.finish().await;
+}
