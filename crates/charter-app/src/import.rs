@@ -347,6 +347,16 @@ impl Reader {
             self.problems.push(format!("{name}: {problem}"));
             return;
         }
+        // Records holding open maps (figures by name, settings) would keep
+        // the last of a key named twice without a word: those files are read
+        // strictly first. They are small; the large layers have no maps, and
+        // their structs refuse a field named twice themselves.
+        if matches!(kind, RecordKind::Kpi | RecordKind::ValueRecord | RecordKind::RiskSettings)
+            && let Err(error) = charter_model::parse::strict_value(bytes)
+        {
+            self.problems.push(format!("{name}: {error}"));
+            return;
+        }
         let file_index = self.files.len();
         self.files.push(name.clone());
         let mut next_index = 0;

@@ -169,6 +169,11 @@ async fn bad_input_is_refused_and_nothing_is_written() {
             "agents.json: [1]: duplicate key \"name\"",
         ),
         (
+            // Figures by name: a name given twice is refused, not overwritten.
+            vec![("kpis_cost.json", br#"[{"agent_id":"agent_sales_01","kpis":{"emails_sent":1,"emails_sent":2}}]"#.to_vec())],
+            "kpis_cost.json: [0].kpis: duplicate key \"emails_sent\"",
+        ),
+        (
             vec![("agents.json", format!("[{agent},{agent}]").into_bytes())],
             "agents.json: [1].agent_id: duplicate id \"agent_sales_01\" (first at [0])",
         ),
