@@ -33,6 +33,27 @@ fn example_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../examples/ops-workspace")
 }
 
+/// A data directory with workspace `ops` holding an operator, carol, and
+/// the example's policy on who requests, approves and runs operations.
+fn operations_workspace() -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let registry = dir.path().join("registry");
+    std::fs::create_dir_all(&registry).unwrap();
+    std::fs::write(
+        registry.join("people.json"),
+        r#"[{"person_id":"carol","name":"Carol","roles":["operator"]}]"#,
+    )
+    .unwrap();
+    let policies: Vec<serde_json::Value> =
+        serde_json::from_slice(&std::fs::read(example_dir().join("policies.json")).unwrap()).unwrap();
+    let change: Vec<_> = policies.into_iter().filter(|p| p["policy_id"] == "POL-OPS-CHANGE").collect();
+    std::fs::write(registry.join("policies.json"), serde_json::to_vec(&change).unwrap()).unwrap();
+    let imported = run(&data, &["import", registry.to_str().unwrap(), "-w", "ops"]);
+    assert!(imported.status.success(), "{}", stderr(&imported));
+    (dir, data)
+}
+
 /// A minimal HTTP/1.1 GET, enough to probe the server without a client library.
 fn get(address: &str, path: &str, token: Option<&str>) -> (u16, String) {
     let mut stream = TcpStream::connect(address).unwrap();
@@ -491,22 +512,7 @@ fn a_decision_is_in_the_ledger_when_its_answer_arrives() {
 
 #[test]
 fn op_declare_list_and_show() {
-    let dir = tempfile::tempdir().unwrap();
-    let data = dir.path().join("data");
-    // An operator, and the example's policy on who approves and runs.
-    let registry = dir.path().join("registry");
-    std::fs::create_dir_all(&registry).unwrap();
-    std::fs::write(
-        registry.join("people.json"),
-        r#"[{"person_id":"carol","name":"Carol","roles":["operator"]}]"#,
-    )
-    .unwrap();
-    let policies: Vec<serde_json::Value> =
-        serde_json::from_slice(&std::fs::read(example_dir().join("policies.json")).unwrap()).unwrap();
-    let change: Vec<_> = policies.into_iter().filter(|p| p["policy_id"] == "POL-OPS-CHANGE").collect();
-    std::fs::write(registry.join("policies.json"), serde_json::to_vec(&change).unwrap()).unwrap();
-    let imported = run(&data, &["import", registry.to_str().unwrap(), "-w", "ops"]);
-    assert!(imported.status.success(), "{}", stderr(&imported));
+    let (dir, data) = operations_workspace();
     let root = dir.path().canonicalize().unwrap();
     std::fs::create_dir_all(root.join("conf")).unwrap();
     let file = dir.path().join("op.yaml");
@@ -715,20 +721,7 @@ fn assess_and_report_on_the_example() {
 /// (a regression: a step writing elsewhere ended SUCCESS / Validated).
 #[test]
 fn a_step_cannot_write_outside_its_scope() {
-    let dir = tempfile::tempdir().unwrap();
-    let data = dir.path().join("data");
-    let registry = dir.path().join("registry");
-    std::fs::create_dir_all(&registry).unwrap();
-    std::fs::write(
-        registry.join("people.json"),
-        r#"[{"person_id":"carol","name":"Carol","roles":["operator"]}]"#,
-    )
-    .unwrap();
-    let policies: Vec<serde_json::Value> =
-        serde_json::from_slice(&std::fs::read(example_dir().join("policies.json")).unwrap()).unwrap();
-    let change: Vec<_> = policies.into_iter().filter(|p| p["policy_id"] == "POL-OPS-CHANGE").collect();
-    std::fs::write(registry.join("policies.json"), serde_json::to_vec(&change).unwrap()).unwrap();
-    assert!(run(&data, &["import", registry.to_str().unwrap(), "-w", "ops"]).status.success());
+    let (dir, data) = operations_workspace();
     let root = dir.path().canonicalize().unwrap();
     for sub in ["conf/sites", "conf/secrets", "outside"] {
         std::fs::create_dir_all(root.join(sub)).unwrap();
