@@ -235,7 +235,11 @@ impl App {
         refuse_use_case_only(record.kind())?;
         signed_by_caller(caller, &record)?;
         invalid(&record)?;
-        let governed = charter_model::governed::governed_at_creation(record.kind(), &record_json(&record));
+        let body = record.to_canonical_json();
+        let governed = match governed_json(record.kind(), &body)? {
+            Some(written) => charter_model::governed::governed_at_creation(record.kind(), &written),
+            None => Vec::new(),
+        };
         if !governed.is_empty() {
             return Err(AppError::Invalid {
                 what: record.kind().name().to_owned(),
@@ -253,7 +257,6 @@ impl App {
         let (kind, id) = (record.kind(), record.id());
         let at = self.clock.now();
         let actor = caller.actor().to_owned();
-        let body = record.to_canonical_json();
         let (written, target) = (record.clone(), row.clone());
         let id_in = id.clone();
         self.write(&row, move |app, tx| {
@@ -323,11 +326,12 @@ impl App {
                     if current.body == body {
                         return Ok(Updated::Unchanged(current));
                     }
-                    let stored: serde_json::Value = serde_json::from_str(&current.body).map_err(|error| {
-                        charter_store::StoreError::Invariant(format!("stored {kind} {id}: {error}"))
-                    })?;
-                    let governed =
-                        charter_model::governed::governed_changes(kind, &stored, &record_json(&record));
+                    let governed = match (governed_json(kind, &current.body)?, governed_json(kind, &body)?) {
+                        (Some(stored), Some(written)) => {
+                            charter_model::governed::governed_changes(kind, &stored, &written)
+                        }
+                        _ => Vec::new(),
+                    };
                     if !governed.is_empty() {
                         return Err(AppError::Invalid {
                             what: kind.name().to_owned(),
@@ -439,10 +443,15 @@ impl App {
     }
 }
 
-/// A record as a JSON value, for comparing its fields.
-fn record_json(record: &Record) -> serde_json::Value {
-    // INVARIANT: canonical JSON is valid JSON.
-    serde_json::from_str(&record.to_canonical_json()).unwrap_or_default()
+/// A record's canonical JSON as a value, to compare its governed fields;
+/// `None` for kinds without governed fields, which need no parsing.
+fn governed_json(kind: RecordKind, body: &str) -> Result<Option<serde_json::Value>> {
+    if kind.governed_fields().is_empty() {
+        return Ok(None);
+    }
+    serde_json::from_str(body)
+        .map(Some)
+        .map_err(|error| charter_store::StoreError::Invariant(format!("{kind} body: {error}")).into())
 }
 
 fn refuse_use_case_only(kind: RecordKind) -> Result<()> {

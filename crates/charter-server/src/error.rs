@@ -14,8 +14,6 @@ pub struct ApiError {
     status: StatusCode,
     code: &'static str,
     message: String,
-    /// A header the answer carries (`Allow` with a 405).
-    header: Option<(header::HeaderName, &'static str)>,
 }
 
 #[derive(Serialize)]
@@ -32,7 +30,7 @@ struct Detail<'a> {
 impl ApiError {
     /// An error with `status`, `code` and `message`.
     pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
-        Self { status, code, message: message.into(), header: None }
+        Self { status, code, message: message.into() }
     }
 
     /// 401: no valid bearer token.
@@ -75,11 +73,6 @@ impl ApiError {
             format!("internal error {id}; the server logged it under that id"),
         )
         .into_response()
-    }
-
-    /// The same error, answered with `name: value` too.
-    pub(crate) fn with_header(self, name: header::HeaderName, value: &'static str) -> Self {
-        Self { header: Some((name, value)), ..self }
     }
 
     /// The status code.
@@ -127,9 +120,6 @@ impl IntoResponse for ApiError {
         let mut response = (self.status, Json(body)).into_response();
         if self.status == StatusCode::UNAUTHORIZED {
             response.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
-        }
-        if let Some((name, value)) = self.header {
-            response.headers_mut().insert(name, HeaderValue::from_static(value));
         }
         response
     }

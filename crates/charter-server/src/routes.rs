@@ -50,19 +50,6 @@ pub(crate) fn workspace(name: &str) -> Result<WorkspaceName, ApiError> {
     WorkspaceName::new(name).map_err(|_| ApiError::not_found(format!("workspace \"{name}\" not found")))
 }
 
-/// 405 for a generic write of a kind only its use cases write.
-fn use_case_only(kind: RecordKind) -> Result<(), ApiError> {
-    match kind.written_by_use_case() {
-        Some(message) => Err(ApiError::new(
-            StatusCode::METHOD_NOT_ALLOWED,
-            "method_not_allowed",
-            format!("{message}, not written as records"),
-        )
-        .with_header(header::ALLOW, "GET")),
-        None => Ok(()),
-    }
-}
-
 fn kind(plural: &str) -> Result<RecordKind, ApiError> {
     RecordKind::ALL.iter().copied().find(|kind| kind.plural() == plural).ok_or_else(|| {
         ApiError::not_found(format!(
@@ -208,31 +195,11 @@ pub(crate) async fn list_records(
     Ok(Json(page))
 }
 
-/// `GET /grants` would otherwise be shadowed by the grants routes: the
-/// generic listing, for the grants kind.
-pub(crate) async fn list_grants(
-    state: State<App>,
-    caller: Authenticated,
-    Path(name): Path<String>,
-    query: Result<Query<ListQuery>, axum::extract::rejection::QueryRejection>,
-) -> Result<Json<charter_app::Page>, ApiError> {
-    list_records(state, caller, Path((name, RecordKind::Grant.plural().to_owned())), query).await
-}
-
-/// `GET /operations`, shadowed like grants by the declaration route.
-pub(crate) async fn list_operations(
-    state: State<App>,
-    caller: Authenticated,
-    Path(name): Path<String>,
-    query: Result<Query<ListQuery>, axum::extract::rejection::QueryRejection>,
-) -> Result<Json<charter_app::Page>, ApiError> {
-    list_records(state, caller, Path((name, RecordKind::Operation.plural().to_owned())), query).await
-}
-
 /// Read-only routes of the kinds only their use cases write, so a write to
-/// one answers 405 with `Allow: GET, HEAD` from the router itself.
-macro_rules! read_only_kind {
-    ($list:ident, $one:ident, $kind:expr) => {
+/// one answers 405 with `Allow: GET, HEAD` from the router itself (the
+/// use cases that write them have routes of their own).
+macro_rules! read_only_list {
+    ($list:ident, $kind:expr) => {
         pub(crate) async fn $list(
             state: State<App>,
             caller: Authenticated,
@@ -241,7 +208,11 @@ macro_rules! read_only_kind {
         ) -> Result<Json<charter_app::Page>, ApiError> {
             list_records(state, caller, Path((name, $kind.plural().to_owned())), query).await
         }
+    };
+}
 
+macro_rules! read_only_one {
+    ($one:ident, $kind:expr) => {
         pub(crate) async fn $one(
             state: State<App>,
             caller: Authenticated,
@@ -252,25 +223,16 @@ macro_rules! read_only_kind {
     };
 }
 
-read_only_kind!(list_changes, get_change, RecordKind::Change);
-read_only_kind!(list_notifications, get_notification, RecordKind::Notification);
-read_only_kind!(list_quality_runs, get_quality_run, RecordKind::QualityRun);
-
-pub(crate) async fn get_grant(
-    state: State<App>,
-    caller: Authenticated,
-    Path((name, id)): Path<(String, String)>,
-) -> Result<Response, ApiError> {
-    get_record(state, caller, Path((name, RecordKind::Grant.plural().to_owned(), id))).await
-}
-
-pub(crate) async fn get_operation(
-    state: State<App>,
-    caller: Authenticated,
-    Path((name, id)): Path<(String, String)>,
-) -> Result<Response, ApiError> {
-    get_record(state, caller, Path((name, RecordKind::Operation.plural().to_owned(), id))).await
-}
+read_only_list!(list_grants, RecordKind::Grant);
+read_only_list!(list_operations, RecordKind::Operation);
+read_only_list!(list_changes, RecordKind::Change);
+read_only_list!(list_notifications, RecordKind::Notification);
+read_only_list!(list_quality_runs, RecordKind::QualityRun);
+read_only_one!(get_grant, RecordKind::Grant);
+read_only_one!(get_operation, RecordKind::Operation);
+read_only_one!(get_change, RecordKind::Change);
+read_only_one!(get_notification, RecordKind::Notification);
+read_only_one!(get_quality_run, RecordKind::QualityRun);
 
 pub(crate) async fn get_record(
     State(app): State<App>,
@@ -289,7 +251,6 @@ pub(crate) async fn create_record(
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
     let (workspace, kind) = (workspace(&name)?, kind(&plural)?);
-    use_case_only(kind)?;
     let record = parse_record(kind, &body_text(body)?)?;
     let view = app.create_record(&caller, &workspace, record).await?;
     let location = format!("/v1/workspaces/{workspace}/{}/{}", kind.plural(), view.id);
@@ -328,7 +289,6 @@ pub(crate) async fn update_record(
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
     let (workspace, kind) = (workspace(&name)?, kind(&plural)?);
-    use_case_only(kind)?;
     let expected = match if_match(&headers)? {
         Some(version) => version,
         // `If-Match: *`: whatever version the record is at now.
