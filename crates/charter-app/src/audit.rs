@@ -11,6 +11,10 @@ use charter_model::audit::{AuditEvent, action};
 use charter_model::{RecordKind, Timestamp};
 use charter_store::{EventRow, NewRecord, WorkspaceRow, WriteTx};
 
+use std::sync::Arc;
+
+use crate::commit::MadeOn;
+use crate::decide::LoadedEngine;
 use crate::{AppError, Result};
 
 /// Name of the per-workspace counter that numbers audit events.
@@ -49,16 +53,67 @@ pub(crate) async fn policy_inputs(tx: &mut WriteTx, workspace: &WorkspaceRow) ->
     Ok(tx.counter(workspace.id, POLICY_INPUTS).await?)
 }
 
-/// Fails with [`AppError::Stale`] unless the policy inputs are still at
-/// `made_on` (when given).
-pub(crate) async fn require_policy_inputs(
+/// How many versions of the policy inputs decisions may be behind and still
+/// be checked against the writes since, rather than made again.
+const MAX_BEHIND: u64 = 1_000;
+
+/// Whether decisions made on each of `made_on` may be logged now, in this
+/// transaction: the policy inputs are still at the version they were made
+/// on, or the writes since changed nothing they read. Also returns the
+/// current version.
+pub(crate) async fn still_hold(
     tx: &mut WriteTx,
     workspace: &WorkspaceRow,
-    made_on: Option<u64>,
-) -> Result<()> {
-    let Some(made_on) = made_on else { return Ok(()) };
+    made_on: &[Option<&MadeOn>],
+) -> Result<(u64, Vec<bool>)> {
+    if made_on.iter().all(Option::is_none) {
+        return Ok((0, vec![true; made_on.len()]));
+    }
     let current = policy_inputs(tx, workspace).await?;
-    if current == made_on { Ok(()) } else { Err(AppError::Stale { current }) }
+    let checkable = |version: u64| version < current && current - version <= MAX_BEHIND;
+    // Bring what each engine knows of the writes since its version up to
+    // the current one (usually nothing to read: a few writes at most).
+    let mut engines: Vec<&Arc<LoadedEngine>> = Vec::new();
+    for made_on in made_on.iter().flatten() {
+        if checkable(made_on.engine.version) && !engines.iter().any(|e| Arc::ptr_eq(e, &made_on.engine)) {
+            engines.push(&made_on.engine);
+        }
+    }
+    for engine in engines {
+        let through = engine.affected_through();
+        if through < current {
+            let changes = tx.input_changes(workspace.id, through).await?;
+            let changed: Vec<charter_policy::Input> = changes
+                .iter()
+                .filter(|(version, _, _)| *version <= current)
+                .map(|(_, entity_type, id)| charter_policy::Input::from_pair(entity_type, id))
+                .collect();
+            engine.learn(&changed, current);
+        }
+    }
+    let holds = made_on
+        .iter()
+        .map(|made_on| match made_on {
+            None => true,
+            Some(made_on) if made_on.engine.version == current => true,
+            Some(made_on) if checkable(made_on.engine.version) => {
+                made_on.engine.unaffected_through(current, &made_on.read)
+            }
+            Some(_) => false,
+        })
+        .collect();
+    Ok((current, holds))
+}
+
+/// Fails with [`AppError::Stale`] unless decisions made on `made_on` (when
+/// given) may be logged now (see [`still_hold`]).
+pub(crate) async fn require_still_holds(
+    tx: &mut WriteTx,
+    workspace: &WorkspaceRow,
+    made_on: Option<&MadeOn>,
+) -> Result<u64> {
+    let (current, holds) = still_hold(tx, workspace, &[made_on]).await?;
+    if holds[0] { Ok(current) } else { Err(AppError::Stale { current }) }
 }
 
 /// One change to one subject.
@@ -148,10 +203,42 @@ pub(crate) async fn write_records(
     }
     let first = reserve(tx, workspace, writes.len() as u64).await?;
     if writes.iter().any(|write| is_policy_input(write.kind)) {
-        tx.advance_counter(workspace.id, POLICY_INPUTS, 1).await?;
+        let inputs = changed_inputs(tx, workspace, writes).await?;
+        let version = tx.advance_counter(workspace.id, POLICY_INPUTS, 1).await?;
+        tx.insert_input_changes(workspace.id, version, &inputs).await?;
     }
     let events = encode(workspace, first, actor, at, writes.iter().map(RecordWrite::change).collect());
     store_records(tx, workspace, at, writes, &events).await
+}
+
+/// The decision-point inputs `writes` change, as stored (type, id) pairs:
+/// those of each record's new value and, where they depend on more than
+/// its id, of its value before.
+async fn changed_inputs(
+    tx: &mut WriteTx,
+    workspace: &WorkspaceRow,
+    writes: &[RecordWrite],
+) -> Result<Vec<(String, String)>> {
+    let mut inputs = std::collections::BTreeSet::new();
+    for write in writes.iter().filter(|write| is_policy_input(write.kind)) {
+        let mut bodies = vec![write.body.clone()];
+        if write.previous.is_some()
+            && matches!(write.kind, RecordKind::Agent | RecordKind::Person | RecordKind::Team)
+            && let Some(before) = tx.record(workspace.id, write.kind, &write.id).await?
+        {
+            bodies.push(before.body);
+        }
+        for body in bodies {
+            match write.kind.parse_json(&body) {
+                Ok(record) => inputs.extend(charter_policy::record_inputs(&record)),
+                // Validated before it was written; if not, nothing is safe.
+                Err(_) => {
+                    inputs.insert(charter_policy::Input::Everything);
+                }
+            }
+        }
+    }
+    Ok(inputs.iter().map(charter_policy::Input::to_pair).collect())
 }
 
 /// Appends `events` (one per write, as [`encode`] made them) and the records

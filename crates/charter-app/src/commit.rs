@@ -40,11 +40,19 @@ pub(crate) struct Append {
     pub(crate) actor: String,
     pub(crate) at: Timestamp,
     pub(crate) changes: Vec<Change>,
-    /// The version of the policy inputs the events were computed from
-    /// (decisions): the append fails with [`AppError::Stale`] when the
-    /// registry has changed since, so no decision is logged after a change
-    /// it did not see.
-    pub(crate) made_on: Option<u64>,
+    /// What the events were computed from (decisions): the append fails
+    /// with [`AppError::Stale`] when the registry has changed since in a
+    /// way that could change them, so no decision is logged after a change
+    /// that would have changed it.
+    pub(crate) made_on: Option<MadeOn>,
+}
+
+/// The decision point some decisions were made on, and the entities whose
+/// state chose them (see [`charter_policy::Engine::unaffected`]).
+#[derive(Debug, Clone)]
+pub(crate) struct MadeOn {
+    pub(crate) engine: Arc<crate::decide::LoadedEngine>,
+    pub(crate) read: Vec<charter_policy::EntityRef>,
 }
 
 enum Work {
@@ -94,6 +102,7 @@ async fn run(app: App, mut receiver: mpsc::Receiver<Pending>) {
 /// each workspace's in one statement; records each one's first sequence
 /// number in `results`.
 async fn flush_appends(
+    app: &App,
     tx: &mut WriteTx,
     batch: &[Pending],
     waiting: &mut Vec<usize>,
@@ -104,18 +113,23 @@ async fn flush_appends(
         let mut mine: Vec<usize> =
             waiting.iter().copied().filter(|&i| batch[i].workspace.id == workspace.id).collect();
         waiting.retain(|i| batch[*i].workspace.id != workspace.id);
-        let made_on = |i: usize| match &batch[i].work {
-            Work::Append(append) => append.made_on,
-            Work::Write(_) => None,
-        };
-        if mine.iter().any(|&i| made_on(i).is_some()) {
-            let current = crate::audit::policy_inputs(tx, workspace).await?;
-            mine.retain(|&i| match made_on(i) {
-                Some(version) if version != current => {
+        let made_on: Vec<Option<&MadeOn>> = mine
+            .iter()
+            .map(|&i| match &batch[i].work {
+                Work::Append(append) => append.made_on.as_ref(),
+                Work::Write(_) => None,
+            })
+            .collect();
+        if made_on.iter().any(Option::is_some) {
+            let (current, holds) = crate::audit::still_hold(tx, workspace, &made_on).await?;
+            app.engines.saw(workspace.id, current);
+            let mut holds = holds.into_iter();
+            mine.retain(|&i| {
+                let holds = holds.next().unwrap_or(false);
+                if !holds {
                     results[i] = Some(Err(AppError::Stale { current }));
-                    false
                 }
-                _ => true,
+                holds
             });
         }
         let total: u64 = mine
@@ -157,7 +171,7 @@ async fn commit_batch(app: &App, batch: Vec<Pending>) {
                 Work::Append(_) => waiting.push(index),
                 Work::Write(write) => {
                     // Appends that came first are written first.
-                    flush_appends(&mut tx, &batch, &mut waiting, &mut results).await?;
+                    flush_appends(app, &mut tx, &batch, &mut waiting, &mut results).await?;
                     let before = tx.writes();
                     let result = write(app, &mut tx).await;
                     if result.is_err() && tx.writes() != before {
@@ -167,7 +181,7 @@ async fn commit_batch(app: &App, batch: Vec<Pending>) {
                 }
             }
         }
-        flush_appends(&mut tx, &batch, &mut waiting, &mut results).await?;
+        flush_appends(app, &mut tx, &batch, &mut waiting, &mut results).await?;
         let mut workspaces: Vec<WorkspaceRow> = batch.iter().map(|p| p.workspace.clone()).collect();
         workspaces.sort_by_key(|w| w.id);
         workspaces.dedup_by_key(|w| w.id);
@@ -196,7 +210,12 @@ async fn alone(app: &App, pending: &Pending) -> Result<Erased> {
     let value: Erased = match &pending.work {
         Work::Write(write) => write(app, &mut tx).await?,
         Work::Append(append) => {
-            crate::audit::require_policy_inputs(&mut tx, &pending.workspace, append.made_on).await?;
+            if append.made_on.is_some() {
+                let current =
+                    crate::audit::require_still_holds(&mut tx, &pending.workspace, append.made_on.as_ref())
+                        .await?;
+                app.engines.saw(pending.workspace.id, current);
+            }
             Box::new(
                 crate::audit::append(
                     &mut tx,
@@ -247,7 +266,12 @@ impl App {
         match &self.committer {
             None => {
                 let mut tx = self.store.begin().await?;
-                crate::audit::require_policy_inputs(&mut tx, workspace, append.made_on).await?;
+                if append.made_on.is_some() {
+                    let current =
+                        crate::audit::require_still_holds(&mut tx, workspace, append.made_on.as_ref())
+                            .await?;
+                    self.engines.saw(workspace.id, current);
+                }
                 let first =
                     crate::audit::append(&mut tx, workspace, &append.actor, append.at, append.changes)
                         .await?;

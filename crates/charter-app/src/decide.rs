@@ -7,26 +7,35 @@
 //! grant advances in the writing transaction). A decision is computed on the
 //! cached engine and appended to the ledger with the version it was made on;
 //! the append checks, under the workspace's audit lock, that the version is
-//! still current, and fails otherwise, so the engine is rebuilt and the
-//! decision made again. Hence:
+//! still current or that the registry writes since then changed none of the
+//! entities the decision read (each write records the entities it changed,
+//! see [`charter_policy::record_inputs`]). Otherwise the append fails, the
+//! engine is rebuilt and the decision made again. Hence:
 //!
-//! * no decision is ever logged (or answered) after a registry change it did
-//!   not see: `charter agents pause` takes effect on the very next decision,
-//!   in this process and in every other one sharing the database;
+//! * no decision is ever logged (or answered) after a registry change that
+//!   would have changed it: `charter agents pause` takes effect on the very
+//!   next decision, in this process and in every other one sharing the
+//!   database;
 //! * the ledger order is the order of the state: replaying the ledger
-//!   rebuilds, for each decision, exactly the registry it was made on.
+//!   makes each decision again on the registry that held at its place in the
+//!   log, which gives the logged answer;
+//! * writes that a decision did not read do not fail it, however many there
+//!   are: a busy registry does not starve the decision point. An engine
+//!   found behind the registry is rebuilt in the background.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 
 use charter_model::{Record, RecordKind, canonical};
 use charter_policy::{
-    DECIDE, DECISION, Decision, DecisionAnswer, DecisionRequest, Engine, LoggedDecision, Registry,
+    Affected, DECIDE, DECISION, Decision, DecisionAnswer, DecisionRequest, Engine, EntityRef, LoggedDecision,
+    Registry,
 };
 use charter_store::{StoreError, WorkspaceRow};
 
 use crate::audit::{Change, POLICY_INPUTS};
-use crate::commit::Append;
+use crate::commit::{Append, MadeOn};
 use crate::{App, AppError, Caller, Result};
 
 /// Most requests in one batch.
@@ -36,9 +45,6 @@ pub const MAX_DECISION_BATCH: usize = 1_000;
 /// was being made, before giving up.
 const ATTEMPTS: usize = 8;
 
-/// Records read per query while loading a registry.
-const LOAD_PAGE: u32 = 10_000;
-
 /// A decision point for one version of a workspace's registry.
 #[derive(Debug)]
 pub struct LoadedEngine {
@@ -46,6 +52,42 @@ pub struct LoadedEngine {
     pub version: u64,
     /// The engine.
     pub engine: Engine,
+    /// The entities whose decisions the writes after `version` may have
+    /// changed, through the version it holds.
+    affected: Mutex<(u64, Affected)>,
+}
+
+impl LoadedEngine {
+    fn new(version: u64, engine: Engine) -> Self {
+        Self { version, engine, affected: Mutex::new((version, Affected::default())) }
+    }
+
+    fn affected(&self) -> std::sync::MutexGuard<'_, (u64, Affected)> {
+        self.affected.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// The version through which the writes since this engine's are known.
+    pub(crate) fn affected_through(&self) -> u64 {
+        self.affected().0
+    }
+
+    /// Learns that the writes after the known ones, through `version`,
+    /// changed `changed`.
+    pub(crate) fn learn(&self, changed: &[charter_policy::Input], version: u64) {
+        let mut affected = self.affected();
+        if affected.0 < version {
+            self.engine.extend_affected(&mut affected.1, changed);
+            affected.0 = version;
+        }
+    }
+
+    /// Whether decisions made on this engine that read `read` are made
+    /// alike on the registry at `version`, as far as the writes learnt go
+    /// (false when they do not reach `version`).
+    pub(crate) fn unaffected_through(&self, version: u64, read: &[EntityRef]) -> bool {
+        let affected = self.affected();
+        affected.0 >= version && !affected.1.touches(read)
+    }
 }
 
 #[derive(Debug, Default)]
@@ -54,7 +96,21 @@ struct Slot {
     /// Held while rebuilding, so concurrent requests that find the engine
     /// stale wait for one rebuild instead of each doing their own.
     rebuild: tokio::sync::Mutex<()>,
+    /// The newest version of the inputs an append has seen.
+    seen: AtomicU64,
+    /// Whether a background rebuild is under way.
+    refreshing: AtomicBool,
+    /// When the last rebuild ended, and how long it took.
+    built: Mutex<Option<(std::time::Instant, std::time::Duration)>>,
 }
+
+/// The least time between two background rebuilds of an engine, and the
+/// least as a multiple of the time one takes: an engine behind the registry
+/// still decides correctly (each append checks what changed since), so a
+/// registry written many times a second costs the decision point a bounded
+/// share of one core, not a rebuild per write.
+const REFRESH_GAP: std::time::Duration = std::time::Duration::from_millis(250);
+const REFRESH_COST_SHARE: u32 = 4;
 
 impl Slot {
     fn at_least(&self, version: u64) -> Option<Arc<LoadedEngine>> {
@@ -73,6 +129,11 @@ impl Engines {
     fn slot(&self, workspace: i64) -> Arc<Slot> {
         let mut slots = self.slots.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         slots.entry(workspace).or_default().clone()
+    }
+
+    /// Notes that the workspace's policy inputs are at `version` (or later).
+    pub(crate) fn saw(&self, workspace: i64, version: u64) {
+        self.slot(workspace).seen.fetch_max(version, Ordering::Relaxed);
     }
 }
 
@@ -107,9 +168,11 @@ fn corrupt(kind: RecordKind, id: &str, error: impl std::fmt::Display) -> AppErro
     AppError::Store(StoreError::Corrupt(format!("{kind} \"{id}\": {error}")))
 }
 
-/// Decisions made, with the audit changes that log them.
-type Made<'a> =
-    std::pin::Pin<Box<dyn std::future::Future<Output = Result<(Vec<Decision>, Vec<Change>)>> + Send + 'a>>;
+/// Decisions made, with the audit changes that log them and the entities
+/// whose state chose them.
+type Made<'a> = std::pin::Pin<
+    Box<dyn std::future::Future<Output = Result<(Vec<Decision>, Vec<Change>, Vec<EntityRef>)>> + Send + 'a>,
+>;
 
 /// The audit change that logs `decision`.
 fn logged(request: &DecisionRequest, decision: &Decision, version: u64) -> Change {
@@ -191,7 +254,11 @@ impl App {
                     .zip(&decisions)
                     .map(|(request, decision)| logged(request, decision, loaded.version))
                     .collect();
-                Ok((decisions, changes))
+                let read = requests
+                    .iter()
+                    .flat_map(|request| [request.principal.clone(), request.resource.clone()])
+                    .collect();
+                Ok((decisions, changes, read))
             })
         })
         .await
@@ -241,12 +308,11 @@ impl App {
         let actor = caller.actor();
         let mut answers = self
             .logged_decisions(row, actor, |loaded, at| {
-                let agent = charter_policy::EntityRef { entity_type: "Agent".into(), id: actor.to_owned() };
-                let principal = if loaded.engine.knows(&agent) {
-                    agent
-                } else {
-                    charter_policy::EntityRef { entity_type: "User".into(), id: actor.to_owned() }
-                };
+                let agent = EntityRef { entity_type: "Agent".into(), id: actor.to_owned() };
+                let user = EntityRef { entity_type: "User".into(), id: actor.to_owned() };
+                // Whether the agent exists chose the principal: both are read.
+                let read = vec![agent.clone(), user.clone(), resource.clone()];
+                let principal = if loaded.engine.knows(&agent) { agent } else { user };
                 let request = DecisionRequest {
                     principal,
                     action: action.to_owned(),
@@ -260,15 +326,16 @@ impl App {
                     None => loaded.engine.decide(&request, at),
                 };
                 let change = logged_about(&request, &decision, loaded.version, operation.map(|(o, _)| o));
-                Box::pin(std::future::ready(Ok((vec![decision], vec![change]))))
+                Box::pin(std::future::ready(Ok((vec![decision], vec![change], read))))
             })
             .await?;
         answers.pop().ok_or(AppError::Stale { current: 0 })
     }
 
     /// Makes decisions with `make` on the cached engine and logs them, in
-    /// one append that succeeds only if the registry is still at the
-    /// engine's version; otherwise rebuilds the engine and makes them again.
+    /// one append that succeeds only if the registry has not changed since
+    /// the engine's version in a way that could change them; otherwise
+    /// rebuilds the engine and makes them again.
     async fn logged_decisions<'a>(
         &self,
         row: &WorkspaceRow,
@@ -279,10 +346,12 @@ impl App {
         for _ in 0..ATTEMPTS {
             let loaded = self.engine_at_least(row, at_least).await?;
             let at = self.clock.now();
-            let (decisions, changes) = make(loaded.clone(), at).await?;
-            let append = Append { actor: actor.to_owned(), at, changes, made_on: Some(loaded.version) };
+            let (decisions, changes, read) = make(loaded.clone(), at).await?;
+            let made_on = MadeOn { engine: loaded.clone(), read };
+            let append = Append { actor: actor.to_owned(), at, changes, made_on: Some(made_on) };
             match self.append(row, append).await {
                 Ok(first) => {
+                    self.refresh_if_behind(row, loaded.version);
                     return Ok(decisions
                         .into_iter()
                         .zip(first..)
@@ -358,6 +427,29 @@ impl App {
         self.load_registry(&row).await
     }
 
+    /// Rebuilds the workspace's engine in the background when an append has
+    /// seen the registry past `version`, unless a rebuild is under way.
+    fn refresh_if_behind(&self, row: &WorkspaceRow, version: u64) {
+        let slot = self.engines.slot(row.id);
+        let seen = slot.seen.load(Ordering::Relaxed);
+        if seen <= version || slot.refreshing.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        let (app, row) = (self.clone(), row.clone());
+        let built = *slot.built.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        tokio::spawn(async move {
+            if let Some((ended, took)) = built {
+                let due = ended + REFRESH_GAP.max(took * REFRESH_COST_SHARE);
+                tokio::time::sleep_until(due.into()).await;
+            }
+            let seen = slot.seen.load(Ordering::Relaxed);
+            if let Err(error) = app.engine_at_least(&row, seen).await {
+                tracing::warn!(workspace = %row.name, %error, "rebuilding the decision point");
+            }
+            slot.refreshing.store(false, Ordering::Release);
+        });
+    }
+
     /// The cached engine when its version is at least `version`, otherwise
     /// a new one.
     async fn engine_at_least(&self, row: &WorkspaceRow, version: u64) -> Result<Arc<LoadedEngine>> {
@@ -369,11 +461,14 @@ impl App {
         if let Some(loaded) = slot.at_least(version) {
             return Ok(loaded);
         }
+        let started = std::time::Instant::now();
         let (version, registry) = self.load_registry(row).await?;
         let engine = tokio::task::spawn_blocking(move || Engine::new(&registry)).await.map_err(|error| {
             AppError::Store(StoreError::Invariant(format!("building the engine: {error}")))
         })?;
-        let loaded = Arc::new(LoadedEngine { version, engine });
+        *slot.built.lock().unwrap_or_else(|poisoned| poisoned.into_inner()) =
+            Some((std::time::Instant::now(), started.elapsed()));
+        let loaded = Arc::new(LoadedEngine::new(version, engine));
         let mut current = slot.current.write().unwrap_or_else(|poisoned| poisoned.into_inner());
         if current.as_ref().is_none_or(|old| old.version < loaded.version) {
             *current = Some(loaded.clone());
@@ -381,34 +476,20 @@ impl App {
         Ok(loaded)
     }
 
-    /// Reads the registry and the version it is at. The version is read
-    /// before and after: every change advances it in the changing
-    /// transaction, so when both readings agree the records read are
-    /// exactly those of that version.
+    /// Reads the registry and the version it is at, from one snapshot of
+    /// the database: every change advances the version in the changing
+    /// transaction, so the records read are exactly those of that version,
+    /// however busy the registry is.
     pub(crate) async fn load_registry(&self, row: &WorkspaceRow) -> Result<(u64, Registry)> {
-        loop {
-            let before = self.store.counter(row.id, POLICY_INPUTS).await?;
-            let mut registry = Registry::default();
-            for kind in REGISTRY_KINDS {
-                let mut after: Option<String> = None;
-                loop {
-                    let page = self.store.records(row.id, kind, after.as_deref(), LOAD_PAGE).await?;
-                    let full = page.len() == LOAD_PAGE as usize;
-                    after = page.last().map(|stored| stored.id.clone());
-                    for stored in page {
-                        let record = kind
-                            .parse_json(&stored.body)
-                            .map_err(|error| corrupt(kind, &stored.id, error))?;
-                        add_to_registry(&mut registry, record);
-                    }
-                    if !full {
-                        break;
-                    }
-                }
-            }
-            if self.store.counter(row.id, POLICY_INPUTS).await? == before {
-                return Ok((before, registry));
-            }
-        }
+        let mut registry = Registry::default();
+        let version = self
+            .store
+            .snapshot_values(row.id, POLICY_INPUTS, &REGISTRY_KINDS, |kind, id, body| {
+                let record = kind.parse_json(body).map_err(|error| corrupt(kind, id, error))?;
+                add_to_registry(&mut registry, record);
+                Ok::<_, AppError>(())
+            })
+            .await?;
+        Ok((version, registry))
     }
 }

@@ -3,11 +3,11 @@
 //!
 //! With the registry *as logged*, the ledger is folded from its first event:
 //! record events rebuild the registry, and each decision is re-evaluated on
-//! the registry that held when it was made. That is exact because a decision
-//! is only logged while the registry is still at the version it was made on
-//! (see [`crate::decide`]), so every change before a decision in the ledger
-//! was seen by it, and none after. With the registry *as it is now*, every
-//! decision is re-evaluated on today's registry.
+//! the registry that held at its place in the log. That is exact because a
+//! decision is only logged while every registry change since the version it
+//! was made on is one it did not read (see [`crate::decide`]): the registry
+//! at its place in the log gives it the same answer. With the registry *as
+//! it is now*, every decision is re-evaluated on today's registry.
 //!
 //! Each decision is first re-evaluated under the policies it was made with:
 //! when that does not reproduce the logged answer, the replay says so

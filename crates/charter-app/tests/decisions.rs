@@ -261,6 +261,78 @@ async fn pausing_an_agent_denies_its_very_next_decision_under_concurrent_load() 
     .await;
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn registry_writes_a_decision_did_not_read_neither_fail_nor_starve_it() {
+    each_backend(|store| async move {
+        let clock = TestClock::new();
+        let deciding = imported(store.clone(), clock.clone()).await;
+        // A registry large enough that rebuilding the decision point takes
+        // longer than the time between two writes.
+        let many: Vec<serde_json::Value> = (0..3_000)
+            .map(|n| serde_json::json!({ "team_id": format!("team_bulk_{n}"), "name": format!("Bulk {n}") }))
+            .collect();
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("teams.json"), serde_json::to_vec(&many).unwrap()).unwrap();
+        deciding.import(&admin(), &ops(), ImportSource::from_dir(dir.path()).unwrap(), true).await.unwrap();
+        let deciding = deciding.with_group_commit();
+        // Another application, as another server sharing the database,
+        // creates a team every few milliseconds while 8 clients decide.
+        let writer = App::with_clock(store, clock);
+        let stop = Arc::new(AtomicBool::new(false));
+        let mut clients = Vec::new();
+        for _ in 0..8 {
+            let (app, stop) = (deciding.clone(), stop.clone());
+            clients.push(tokio::spawn(async move {
+                let (mut during, mut allowed, mut failed) = (0, 0, Vec::new());
+                while !stop.load(Ordering::Relaxed) {
+                    let request = request("Agent::agent_sales_01", "invoke_tool", "Tool::crm_salesforce");
+                    match app.decide(&admin(), &ops(), &[request]).await {
+                        Ok(answers) if answers[0].decision == Effect::Allow => allowed += 1,
+                        Ok(answers) => failed.push(format!("{:?}", answers[0].reasons)),
+                        Err(error) => failed.push(error.to_string()),
+                    }
+                    if !stop.load(Ordering::Relaxed) {
+                        during += 1;
+                    }
+                }
+                (during, allowed, failed)
+            }));
+        }
+        for n in 0..80 {
+            let team = RecordKind::Team
+                .parse_json(&format!(r#"{{"team_id":"team_churn_{n}","name":"Churn {n}"}}"#))
+                .unwrap();
+            writer.create_record(&admin(), &ops(), team).await.unwrap();
+            tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+        }
+        stop.store(true, Ordering::Relaxed);
+        let (mut allowed, mut failed) = (0, Vec::new());
+        for client in clients {
+            let (during, a, f) = client.await.unwrap();
+            // No client starves while the registry changes.
+            assert!(during >= 2, "a client made {during} decisions during the writes");
+            allowed += a;
+            failed.extend(f);
+        }
+        assert!(failed.is_empty(), "{allowed} allowed; failed: {failed:?}");
+
+        // A write the decisions did read still takes effect at once.
+        writer.set_agent_status(&admin(), &ops(), "agent_sales_01", AgentStatus::Paused).await.unwrap();
+        let next =
+            decide(&deciding, request("Agent::agent_sales_01", "invoke_tool", "Tool::crm_salesforce")).await;
+        assert_eq!(summary(&next), (Effect::Deny, vec!["guardrail:kill-switch"]));
+
+        // Each decision, made again on the registry at its place in the
+        // ledger, gives the logged answer.
+        let report =
+            deciding.replay_decisions(&admin(), &ops(), &[], None, ReplayRegistry::AsLogged).await.unwrap();
+        assert_eq!(report.decisions, allowed as u64 + 1);
+        assert!(report.unreproduced.is_empty(), "{:?}", report.unreproduced);
+        assert!(report.flips.is_empty(), "{:?}", report.flips);
+    })
+    .await;
+}
+
 fn grant(kind: GrantKind, agent: &str, action: &str, resource: &str, ttl: &str) -> NewGrant {
     let (resource_type, resource_id) = resource.split_once("::").unwrap();
     NewGrant {

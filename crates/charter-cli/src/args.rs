@@ -237,6 +237,10 @@ pub enum BenchCommand {
         /// Tools in the registry
         #[arg(long, default_value_t = 5_000)]
         tools: usize,
+        /// Also run the same load again while another client creates teams at this rate over
+        /// the API (registry writes no decision reads), and compare the two runs
+        #[arg(long, value_name = "PER_SECOND")]
+        writes_per_sec: Option<f64>,
     },
 }
 

@@ -33,9 +33,10 @@ pub(crate) async fn run(_global: &Global, command: BenchCommand) -> Result<ExitC
         BenchCommand::Ops { files, megabytes, steps } => {
             crate::bench_ops::ops(files, megabytes * 1_000_000, steps).await
         }
-        BenchCommand::DecideHttp { clients, requests, rate, policies, agents, tools } => {
+        BenchCommand::DecideHttp { clients, requests, rate, policies, agents, tools, writes_per_sec } => {
             let shape = Shape { policies, agents, tools, ..Shape::default() };
-            crate::bench_http::decide_http(shape, clients, requests, rate).await
+            let load = crate::bench_http::Load { clients, total: requests, rate, writes_per_sec };
+            crate::bench_http::decide_http(shape, load).await
         }
     }
 }

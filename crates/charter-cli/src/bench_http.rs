@@ -7,6 +7,12 @@
 //! previous answer arrives. The clients run in the same process and share
 //! the machine's cores with the server. Afterwards the decisions in the
 //! ledger are counted: every answer with a decision id must be there.
+//!
+//! With `--writes-per-sec`, the same load runs twice on the same server:
+//! alone, then while one more client creates teams over the API at that
+//! rate (registry writes that no decision reads), and the two runs are
+//! compared. A decision point that failed or re-made decisions on every
+//! registry write would answer 503s or slow down there.
 
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -48,6 +54,31 @@ struct Seen {
     latencies: Vec<Duration>,
     ids: usize,
     failures: usize,
+    /// Answers 503 (the decision could not be logged).
+    unavailable: usize,
+}
+
+impl Seen {
+    fn add(&mut self, other: Seen) {
+        self.latencies.extend(other.latencies);
+        self.ids += other.ids;
+        self.failures += other.failures;
+        self.unavailable += other.unavailable;
+    }
+}
+
+/// The load to offer.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Load {
+    /// Concurrent clients.
+    pub(crate) clients: usize,
+    /// Requests in all.
+    pub(crate) total: usize,
+    /// Requests offered per second in all (paced clients), or as fast as
+    /// answered.
+    pub(crate) rate: Option<f64>,
+    /// Registry writes per second during a second run.
+    pub(crate) writes_per_sec: Option<f64>,
 }
 
 /// One client: sends requests until `total` have been sent by all. With a
@@ -98,6 +129,9 @@ async fn client(
             seen.ids += 1;
         } else {
             seen.failures += 1;
+            if status == hyper::StatusCode::SERVICE_UNAVAILABLE {
+                seen.unavailable += 1;
+            }
         }
     }
 }
@@ -106,14 +140,109 @@ fn quantile(sorted: &[Duration], q: f64) -> Duration {
     sorted.get(((sorted.len() as f64 - 1.0) * q).round() as usize).copied().unwrap_or_default()
 }
 
-pub(crate) async fn decide_http(
-    shape: Shape,
-    clients: usize,
-    total: usize,
-    rate: Option<f64>,
-) -> Result<ExitCode> {
-    if clients == 0 || total < clients {
+/// Creates teams over the API at `per_second` until `stop`; returns how
+/// many were created and how many writes failed.
+async fn writer(
+    address: std::net::SocketAddr,
+    token: Arc<str>,
+    per_second: f64,
+    stop: Arc<std::sync::atomic::AtomicBool>,
+) -> Result<(usize, usize)> {
+    let stream = tokio::net::TcpStream::connect(address).await?;
+    stream.set_nodelay(true)?;
+    let (mut sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream)).await?;
+    tokio::spawn(connection);
+    let uri = format!("http://{address}/v1/workspaces/bench/teams");
+    let pace = Duration::from_secs_f64(1.0 / per_second);
+    let (mut written, mut failed) = (0, 0);
+    let mut due = tokio::time::Instant::now();
+    while !stop.load(Ordering::Relaxed) {
+        tokio::time::sleep_until(due).await;
+        due += pace;
+        let n = written + failed;
+        let body = serde_json::json!({ "team_id": format!("team_churn_{n}"), "name": format!("Churn {n}") });
+        let request = hyper::Request::post(&uri)
+            .header(hyper::header::HOST, "bench")
+            .header(hyper::header::AUTHORIZATION, format!("Bearer {token}"))
+            .header(hyper::header::CONTENT_TYPE, "application/json")
+            .body(Full::new(Bytes::from(body.to_string())))?;
+        sender.ready().await?;
+        let response = sender.send_request(request).await?;
+        let status = response.status();
+        response.into_body().collect().await?;
+        if status.is_success() { written += 1 } else { failed += 1 }
+    }
+    Ok((written, failed))
+}
+
+/// One run of `load` against the server at `address`.
+async fn run(
+    address: std::net::SocketAddr,
+    token: &Arc<str>,
+    bodies: &Arc<Vec<String>>,
+    load: Load,
+) -> Result<(Seen, Duration)> {
+    let next = Arc::new(AtomicUsize::new(0));
+    let started = Instant::now();
+    let pace = match load.rate {
+        Some(rate) if rate > 0.0 => Some(Duration::from_secs_f64(load.clients as f64 / rate)),
+        Some(_) => bail!("--rate must be positive"),
+        None => None,
+    };
+    let mut tasks = Vec::new();
+    let now = tokio::time::Instant::now();
+    for index in 0..load.clients {
+        // Paced clients start spread over one pace, not all at once.
+        let start = now + pace.unwrap_or_default().mul_f64(index as f64 / load.clients as f64);
+        tasks.push(tokio::spawn(client(
+            address,
+            token.clone(),
+            bodies.clone(),
+            next.clone(),
+            load.total,
+            pace,
+            start,
+        )));
+    }
+    let mut seen = Seen::default();
+    for task in tasks {
+        seen.add(task.await??);
+    }
+    let elapsed = started.elapsed();
+    seen.latencies.sort_unstable();
+    Ok((seen, elapsed))
+}
+
+fn ms(d: Duration) -> String {
+    format!("{:.2} ms", d.as_secs_f64() * 1e3)
+}
+
+/// Prints one run's figures; returns its throughput and p99.
+fn report(label: &str, load: Load, seen: &Seen, elapsed: Duration) -> (f64, Duration) {
+    let offered =
+        load.rate.map_or_else(|| "as fast as answered".to_owned(), |rate| format!("offered {rate:.0}/s"));
+    let throughput = load.total as f64 / elapsed.as_secs_f64();
+    let p99 = quantile(&seen.latencies, 0.99);
+    println!(
+        "decide-http{label}: {} clients ({offered}), {} requests in {:.2} s: {throughput:.0} decisions/s; latency p50 {}, p99 {}, max {}; {} failures ({} of them 503)",
+        load.clients,
+        load.total,
+        elapsed.as_secs_f64(),
+        ms(quantile(&seen.latencies, 0.5)),
+        ms(p99),
+        ms(quantile(&seen.latencies, 1.0)),
+        seen.failures,
+        seen.unavailable,
+    );
+    (throughput, p99)
+}
+
+pub(crate) async fn decide_http(shape: Shape, load: Load) -> Result<ExitCode> {
+    if load.clients == 0 || load.total < load.clients {
         bail!("need at least one client and one request per client");
+    }
+    if load.writes_per_sec.is_some_and(|rate| !(rate > 0.0 && rate.is_finite())) {
+        bail!("--writes-per-sec must be positive");
     }
     let scratch = tempfile::tempdir().context("cannot create a scratch directory")?;
     let store = Store::open_data_dir(scratch.path()).await?;
@@ -129,6 +258,8 @@ pub(crate) async fn decide_http(
     app.import(&local, &workspace, source, true).await?;
     let token: Arc<str> =
         app.create_token(&local, &workspace, Role::Operator, "gateway").await?.secret.into();
+    let steward: Arc<str> =
+        app.create_token(&local, &workspace, Role::Admin, "registry writer").await?.secret.into();
     let app = app.with_group_commit();
     let loaded = app.policy_engine(&local, &workspace).await?;
     println!(
@@ -153,40 +284,30 @@ pub(crate) async fn decide_http(
     ));
 
     let bodies = Arc::new(bodies);
-    let next = Arc::new(AtomicUsize::new(0));
-    let started = Instant::now();
-    let pace = match rate {
-        Some(rate) if rate > 0.0 => Some(Duration::from_secs_f64(clients as f64 / rate)),
-        Some(_) => bail!("--rate must be positive"),
-        None => None,
-    };
-    let mut tasks = Vec::new();
-    let now = tokio::time::Instant::now();
-    for index in 0..clients {
-        // Paced clients start spread over one pace, not all at once.
-        let start = now + pace.unwrap_or_default().mul_f64(index as f64 / clients as f64);
-        tasks.push(tokio::spawn(client(
-            address,
-            token.clone(),
-            bodies.clone(),
-            next.clone(),
-            total,
-            pace,
-            start,
-        )));
+    let (mut seen, elapsed) = run(address, &token, &bodies, load).await?;
+    let (alone_throughput, alone_p99) = report("", load, &seen, elapsed);
+    let mut writes_failed = 0;
+    if let Some(per_second) = load.writes_per_sec {
+        let stop_writing = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let writing = tokio::spawn(writer(address, steward.clone(), per_second, stop_writing.clone()));
+        let (churned, elapsed) = run(address, &token, &bodies, load).await?;
+        stop_writing.store(true, Ordering::Relaxed);
+        let (written, failed) = writing.await??;
+        writes_failed = failed;
+        let label = format!(" with {per_second:.0} registry writes/s");
+        let (throughput, p99) = report(&label, load, &churned, elapsed);
+        println!(
+            "decide-http: {written} teams created during the second run ({:.1}/s), {failed} writes failed; \
+             against the run alone: throughput {:.2}x, p99 {:.2}x",
+            written as f64 / elapsed.as_secs_f64(),
+            throughput / alone_throughput,
+            p99.as_secs_f64() / alone_p99.as_secs_f64().max(1e-9),
+        );
+        seen.add(churned);
     }
-    let mut seen = Seen::default();
-    for task in tasks {
-        let mine = task.await??;
-        seen.latencies.extend(mine.latencies);
-        seen.ids += mine.ids;
-        seen.failures += mine.failures;
-    }
-    let elapsed = started.elapsed();
     stop.send(()).ok();
     server.await??;
 
-    seen.latencies.sort_unstable();
     let row = store.workspace(&workspace).await?.context("the workspace")?;
     let filter = EventFilter { kind: Some(charter_policy::DECISION.to_owned()), ..EventFilter::default() };
     let (mut logged, mut after) = (0_usize, before);
@@ -196,17 +317,6 @@ pub(crate) async fn decide_http(
         after = last.seq;
         logged += page.len();
     }
-    let ms = |d: Duration| format!("{:.2} ms", d.as_secs_f64() * 1e3);
-    let offered =
-        rate.map_or_else(|| "as fast as answered".to_owned(), |rate| format!("offered {rate:.0}/s"));
-    println!(
-        "decide-http: {clients} clients ({offered}), {total} requests in {:.2} s: {:.0} decisions/s; latency p50 {}, p99 {}, max {}",
-        elapsed.as_secs_f64(),
-        total as f64 / elapsed.as_secs_f64(),
-        ms(quantile(&seen.latencies, 0.5)),
-        ms(quantile(&seen.latencies, 0.99)),
-        ms(quantile(&seen.latencies, 1.0)),
-    );
     println!(
         "decide-http: {} answers with a decision id, {} failures; {logged} decisions in the ledger ({})",
         seen.ids,
@@ -218,5 +328,6 @@ pub(crate) async fn decide_http(
         }
     );
     store.close().await;
-    Ok(if logged == seen.ids && seen.failures == 0 { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+    let clean = logged == seen.ids && seen.failures == 0 && writes_failed == 0;
+    Ok(if clean { ExitCode::SUCCESS } else { ExitCode::FAILURE })
 }

@@ -22,7 +22,7 @@
 //! An allow names the Cedar policies that permitted (`POL-…/N`) or the
 //! access grant (`grant:GRANT-…`).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use cedar_policy::{Context, Entities, EntityUid, Policy, PolicySet, Request, RestrictedExpression};
 use charter_model::{AgentStatus, Grant, GrantKind, PolicyStatus, Timestamp};
@@ -31,7 +31,7 @@ use serde_json::{Map, Value};
 use utoipa::ToSchema;
 
 use crate::compile::{PolicyError, compile};
-use crate::entities::{Facts, Registry, RegistryError, build, uid};
+use crate::entities::{Facts, Node, Registry, RegistryError, build, node, uid};
 use crate::schema::{ACTIONS, Action, EntityType, schema};
 use crate::slice::{Outcome, Slices};
 
@@ -193,6 +193,8 @@ pub struct Engine {
     policies: Vec<Policy>,
     slices: Slices,
     grants: Grants,
+    /// The entities the enforced policies name.
+    literals: HashSet<Node>,
     unreadable_policies: Vec<PolicyError>,
     unreadable_registry: Option<RegistryError>,
 }
@@ -218,10 +220,13 @@ impl Engine {
             Ok((entities, facts)) => (entities, facts, None),
             Err(error) => (Entities::empty(), Facts::default(), Some(error)),
         };
+        let literals =
+            policies.iter().flat_map(Policy::entity_literals).filter_map(|uid| node(&uid)).collect();
         Self {
             entities,
             facts,
             slices: Slices::new(&policies),
+            literals,
             policies,
             grants: Grants::new(&registry.grants),
             unreadable_policies,
@@ -238,6 +243,22 @@ impl Engine {
     pub fn knows(&self, reference: &EntityRef) -> bool {
         EntityType::parse(&reference.entity_type)
             .is_some_and(|entity_type| self.entities.get(&uid(entity_type, &reference.id)).is_some())
+    }
+
+    /// Whether the registry or a policy cannot be read, so that every
+    /// decision denies.
+    pub(crate) fn is_unreadable(&self) -> bool {
+        self.unreadable_registry.is_some() || !self.unreadable_policies.is_empty()
+    }
+
+    /// The entities that refer to `entity`.
+    pub(crate) fn referrers(&self, entity: &Node) -> &[Node] {
+        self.facts.referrers.get(entity).map_or(&[], Vec::as_slice)
+    }
+
+    /// Whether an enforced policy names `entity`.
+    pub(crate) fn names(&self, entity: &Node) -> bool {
+        self.literals.contains(entity)
     }
 
     /// The enforced Cedar policies, as one set.

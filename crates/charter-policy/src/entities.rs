@@ -67,6 +67,18 @@ pub(crate) struct Facts {
     pub(crate) agents: HashMap<String, AgentFacts>,
     pub(crate) tool_tiers: HashMap<String, u8>,
     pub(crate) datasets: HashMap<String, DatasetFacts>,
+    /// For each entity, the entities that refer to it: it is their parent,
+    /// or their attributes name it (whether it exists or not).
+    pub(crate) referrers: HashMap<Node, Vec<Node>>,
+}
+
+/// An entity as the dependency index keys it.
+pub(crate) type Node = (EntityType, String);
+
+/// The node of a Cedar uid (none for a type outside the schema).
+pub(crate) fn node(uid: &EntityUid) -> Option<Node> {
+    let entity_type = EntityType::parse(&uid.type_name().to_string())?;
+    Some((entity_type, uid.id().unescaped().to_owned()))
 }
 
 /// The uid `Type::"id"`.
@@ -130,6 +142,12 @@ pub(crate) fn build(registry: &Registry) -> Result<(Entities, Facts), RegistryEr
             .map(|entity| entities.push(entity))
             .map_err(|error| RegistryError(format!("{uid}: {error}")))
     };
+    let link = |facts: &mut Facts, from: &EntityUid, to: &HashSet<EntityUid>, named: Vec<EntityUid>| {
+        let Some(from) = node(from) else { return };
+        for target in to.iter().chain(&named).filter_map(node) {
+            facts.referrers.entry(target).or_default().push(from.clone());
+        }
+    };
 
     // Teams, by id and by name (agents name their team by name). A team
     // named only by an agent's owner_team is a team too, with the name as id.
@@ -162,7 +180,9 @@ pub(crate) fn build(registry: &Registry) -> Result<(Entities, Facts), RegistryEr
         let attrs = Attrs::default()
             .set("name", string(&person.name))
             .set("roles", strings(person.roles.iter().map(|role| role.as_str())));
-        add(&mut entities, uid(EntityType::User, person.person_id.as_str()), attrs, parents)?;
+        let user = uid(EntityType::User, person.person_id.as_str());
+        link(&mut facts, &user, &parents, Vec::new());
+        add(&mut entities, user, attrs, parents)?;
     }
 
     let mut tools: HashSet<String> = HashSet::new();
@@ -176,6 +196,7 @@ pub(crate) fn build(registry: &Registry) -> Result<(Entities, Facts), RegistryEr
             .maybe("owner_team", system.owner_team.as_deref().map(string));
         add(&mut entities, uid(EntityType::System, id), attrs, HashSet::new())?;
         let parents = HashSet::from([uid(EntityType::System, id)]);
+        link(&mut facts, &uid(EntityType::Tool, id), &parents, Vec::new());
         add(&mut entities, uid(EntityType::Tool, id), Attrs::default().set("tier", long(tier)), parents)?;
         tools.insert(id.to_owned());
         facts.tool_tiers.insert(id.to_owned(), tier);
@@ -197,6 +218,8 @@ pub(crate) fn build(registry: &Registry) -> Result<(Entities, Facts), RegistryEr
                 }),
             )
             .maybe("owner", dataset.owner.as_deref().map(string));
+        let owner = dataset.managed_by_agent.iter().map(|agent| uid(EntityType::Agent, agent.as_str()));
+        link(&mut facts, &uid(EntityType::Dataset, id), &HashSet::new(), owner.collect());
         add(&mut entities, uid(EntityType::Dataset, id), attrs, HashSet::new())?;
         facts.datasets.insert(id.to_owned(), DatasetFacts { tier, region: dataset.region.clone() });
     }
@@ -245,6 +268,12 @@ pub(crate) fn build(registry: &Registry) -> Result<(Entities, Facts), RegistryEr
                     .map(|d| RestrictedExpression::new_entity_uid(uid(EntityType::Dataset, d.as_str()))),
             )
             .set("allowed_regions", strings(agent.allowed_regions.iter().map(String::as_str)));
+        let named = agent_tools
+            .iter()
+            .map(|tool| uid(EntityType::Tool, tool))
+            .chain(agent.primary_dataset.iter().map(|d| uid(EntityType::Dataset, d.as_str())))
+            .collect();
+        link(&mut facts, &uid(EntityType::Agent, id), &parents, named);
         add(&mut entities, uid(EntityType::Agent, id), attrs, parents)?;
         facts.agents.insert(
             id.to_owned(),
@@ -263,7 +292,10 @@ pub(crate) fn build(registry: &Registry) -> Result<(Entities, Facts), RegistryEr
                 RestrictedExpression::new_entity_uid(uid(EntityType::Agent, workflow.agent_id.as_str())),
             )
             .set("human_in_the_loop", RestrictedExpression::new_bool(workflow.human_in_the_loop));
-        add(&mut entities, uid(EntityType::Workflow, workflow.workflow_id.as_str()), attrs, HashSet::new())?;
+        let workflow_uid = uid(EntityType::Workflow, workflow.workflow_id.as_str());
+        let agent = vec![uid(EntityType::Agent, workflow.agent_id.as_str())];
+        link(&mut facts, &workflow_uid, &HashSet::new(), agent);
+        add(&mut entities, workflow_uid, attrs, HashSet::new())?;
     }
 
     let entities = Entities::from_entities(entities, Some(schema()))

@@ -13,6 +13,7 @@ mod cases;
 mod compile;
 mod engine;
 mod entities;
+mod inputs;
 mod lint;
 mod log;
 pub mod schema;
@@ -25,6 +26,7 @@ pub use engine::{
     APPROVAL_TIER, Decision, DecisionRequest, Effect, Engine, EntityRef, cedar_datetime, reason,
 };
 pub use entities::{Registry, RegistryError};
+pub use inputs::{Affected, Input, record_inputs};
 pub use lint::{LintFinding, MAX_WORDS, lint};
 pub use log::{
     DECIDE, DECISION, DECISION_ID_PREFIX, DecisionAnswer, LoggedDecision, decision_id, decision_seq,

@@ -368,6 +368,56 @@ impl Store {
         Ok(())
     }
 
+    /// The workspace counter `counter` and every record of `kinds` as of one
+    /// moment: read in one read-only transaction that sees a single
+    /// snapshot (SQLite's WAL read snapshot; PostgreSQL's repeatable read),
+    /// so writes committed meanwhile neither tear the reading nor make it
+    /// start over. Each record goes to `visit` as (kind, id, canonical
+    /// value) while the database reads on.
+    pub async fn snapshot_values<E: From<StoreError>>(
+        &self,
+        workspace: i64,
+        counter: &str,
+        kinds: &[RecordKind],
+        mut visit: impl FnMut(RecordKind, &str, &str) -> std::result::Result<(), E>,
+    ) -> std::result::Result<u64, E> {
+        use futures_util::TryStreamExt as _;
+        let mut tx = match self.backend {
+            Backend::Sqlite => self.read.begin().await,
+            Backend::Postgres => {
+                self.read.begin_with("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY").await
+            }
+        }
+        .map_err(StoreError::from)?;
+        let row = sqlx::query("SELECT value FROM counters WHERE workspace_id = $1 AND name = $2")
+            .bind(workspace)
+            .bind(counter)
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(StoreError::from)?;
+        let value = row.as_ref().map_or(Ok(0), |row| rows::get_u64(row, "value"))?;
+        for &kind in kinds {
+            let mut stream = sqlx::query(
+                "SELECT r.id, e.body AS event FROM records r \
+                 JOIN audit_events e ON e.workspace_id = r.workspace_id AND e.seq = r.event_seq \
+                 WHERE r.workspace_id = $1 AND r.kind = $2 ORDER BY r.id",
+            )
+            .bind(workspace)
+            .bind(kind.name())
+            .fetch(&mut *tx);
+            while let Some(row) = stream.try_next().await.map_err(StoreError::from)? {
+                let id: String = rows::get(&row, "id")?;
+                let event: String = rows::get(&row, "event")?;
+                let body = charter_model::audit::value_in(&event).ok_or_else(|| {
+                    StoreError::Corrupt(format!("{} \"{id}\": its audit event holds no value", kind.name()))
+                })?;
+                visit(kind, &id, body)?;
+            }
+        }
+        tx.commit().await.map_err(StoreError::from)?;
+        Ok(value)
+    }
+
     /// Up to `limit` records of a kind, ordered by id, starting after `after`.
     pub async fn records(
         &self,

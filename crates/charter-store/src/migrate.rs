@@ -38,6 +38,11 @@ pub const MIGRATIONS_SQLITE: &[Migration] = &[
         name: "token lifecycle",
         sql: include_str!("../migrations/sqlite/0004_token_lifecycle.sql"),
     },
+    Migration {
+        version: 5,
+        name: "input changes",
+        sql: include_str!("../migrations/sqlite/0005_input_changes.sql"),
+    },
 ];
 
 const MIGRATIONS_POSTGRES: &[Migration] = &[
@@ -52,6 +57,11 @@ const MIGRATIONS_POSTGRES: &[Migration] = &[
         version: 4,
         name: "token lifecycle",
         sql: include_str!("../migrations/postgres/0004_token_lifecycle.sql"),
+    },
+    Migration {
+        version: 5,
+        name: "input changes",
+        sql: include_str!("../migrations/postgres/0005_input_changes.sql"),
     },
 ];
 

@@ -380,6 +380,50 @@ impl WriteTx {
         Ok(())
     }
 
+    /// Records the decision-point entities (type, id) that the writes
+    /// making `version` of the workspace's policy inputs may have changed.
+    pub async fn insert_input_changes(
+        &mut self,
+        workspace: i64,
+        version: u64,
+        entities: &[(String, String)],
+    ) -> Result<()> {
+        if entities.is_empty() {
+            return Ok(());
+        }
+        self.writes += 1;
+        let version = to_i64(version)?;
+        for chunk in entities.chunks(BATCH_ROWS) {
+            let sql = format!(
+                "INSERT INTO input_changes (workspace_id, version, entity_type, entity_id) VALUES {} \
+                 ON CONFLICT DO NOTHING",
+                placeholders(self.backend, chunk.len(), 4)
+            );
+            let mut query = sqlx::query(AssertSqlSafe(sql));
+            for (entity_type, id) in chunk {
+                query = query.bind(workspace).bind(version).bind(entity_type.as_str()).bind(id.as_str());
+            }
+            query.execute(&mut *self.tx).await?;
+        }
+        Ok(())
+    }
+
+    /// The entities (version, type, id) that the versions of the policy
+    /// inputs after `after` changed, as this transaction sees them.
+    pub async fn input_changes(&mut self, workspace: i64, after: u64) -> Result<Vec<(u64, String, String)>> {
+        let rows = sqlx::query(
+            "SELECT version, entity_type, entity_id FROM input_changes \
+             WHERE workspace_id = $1 AND version > $2 ORDER BY version",
+        )
+        .bind(workspace)
+        .bind(to_i64(after)?)
+        .fetch_all(&mut *self.tx)
+        .await?;
+        rows.iter()
+            .map(|row| Ok((rows::get_u64(row, "version")?, get(row, "entity_type")?, get(row, "entity_id")?)))
+            .collect()
+    }
+
     /// Stores a new API token (only the hash of its secret).
     pub async fn insert_token(&mut self, token: &NewTokenRow<'_>) -> Result<()> {
         self.writes += 1;
