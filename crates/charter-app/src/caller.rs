@@ -13,6 +13,10 @@ pub enum Caller {
     Local {
         /// Recorded as the actor.
         actor: String,
+        /// The operating-system account acting as `actor` when that is
+        /// someone else: a break-glass by the installation's administrator,
+        /// recorded in the ledger, which never approves at Tier 3 or above.
+        break_glass: Option<String>,
     },
     /// The holder of an API token: one workspace, one role.
     Token {
@@ -28,16 +32,48 @@ pub enum Caller {
 }
 
 impl Caller {
-    /// A local caller.
+    /// A local caller acting as itself.
     pub fn local(actor: impl Into<String>) -> Self {
-        Caller::Local { actor: actor.into() }
+        Caller::Local { actor: actor.into(), break_glass: None }
+    }
+
+    /// A local caller: the operating-system `account` acting as `actor`,
+    /// which is a break-glass when `actor` is not the account itself.
+    pub fn local_as(account: &str, actor: Option<&str>) -> Self {
+        match actor {
+            Some(actor) if actor != account => {
+                Caller::Local { actor: actor.to_owned(), break_glass: Some(account.to_owned()) }
+            }
+            _ => Caller::local(account),
+        }
     }
 
     /// The name the audit trail records.
     pub fn actor(&self) -> &str {
         match self {
-            Caller::Local { actor } => actor,
+            Caller::Local { actor, .. } => actor,
             Caller::Token { name, .. } => name,
+        }
+    }
+
+    /// The account acting as someone else, when this is a break-glass.
+    pub fn break_glass(&self) -> Option<&str> {
+        match self {
+            Caller::Local { break_glass, .. } => break_glass.as_deref(),
+            Caller::Token { .. } => None,
+        }
+    }
+
+    /// Fails when the caller is a break-glass: what it would do must be done
+    /// by the person in their own name (`what` says what that is).
+    pub(crate) fn require_own_identity(&self, what: &str) -> Result<()> {
+        match self.break_glass() {
+            None => Ok(()),
+            Some(account) => Err(AppError::Forbidden(format!(
+                "{account} acting as {} (--actor) is a break-glass, which never {what}: \
+                 the person does it in their own name (their login, or their token over the API)",
+                self.actor()
+            ))),
         }
     }
 

@@ -93,6 +93,8 @@ impl App {
     ) -> Result<RecordView> {
         let row = self.visible_workspace(caller, workspace).await?;
         caller.require_writer(RecordKind::Grant)?;
+        caller.require_own_identity("grants: a grant is an approval")?;
+        self.require_registered(caller, workspace).await?;
         let problems = new.problems();
         if !problems.is_empty() {
             return Err(invalid("grant", problems));
@@ -177,6 +179,7 @@ impl App {
     ) -> Result<RecordView> {
         let row = self.visible_workspace(caller, workspace).await?;
         caller.require_writer(RecordKind::Grant)?;
+        self.require_registered(caller, workspace).await?;
         let actor = caller.actor().to_owned();
         self.change_record(&row, caller, RecordKind::Grant, id, move |record, at| {
             let Record::Grant(grant) = record else {
@@ -212,6 +215,7 @@ impl App {
         // agent's state.
         self.visible_workspace(caller, workspace).await?;
         caller.require_writer(RecordKind::Agent)?;
+        self.require_registered(caller, workspace).await?;
         let current = self.get_record(caller, workspace, RecordKind::Agent, id).await?;
         let Record::Agent(agent) = &current.record else {
             return Err(AppError::NotFound { kind: RecordKind::Agent, id: id.to_owned() });
@@ -282,6 +286,7 @@ impl App {
     ) -> Result<RecordView> {
         let row = self.visible_workspace(caller, workspace).await?;
         caller.require_writer(RecordKind::Agent)?;
+        self.require_registered(caller, workspace).await?;
         self.change_record(&row, caller, RecordKind::Agent, id, move |record, _| match record {
             Record::Agent(agent) => {
                 agent.status = status;

@@ -352,6 +352,38 @@ impl App {
         self.append(&row, append).await
     }
 
+    /// Records, before a command runs, that the local `caller` is a
+    /// break-glass: an operating-system account acting as someone else.
+    /// The event's actor is the account, its subject the person acted as,
+    /// its value the command. Returns its sequence number (none when the
+    /// caller acts as itself).
+    pub async fn record_break_glass(
+        &self,
+        caller: &Caller,
+        workspace: &WorkspaceName,
+        command: &str,
+    ) -> Result<Option<u64>> {
+        let Some(account) = caller.break_glass() else { return Ok(None) };
+        let row = self.visible_workspace(caller, workspace).await?;
+        let value =
+            serde_json::json!({ "account": account, "acting_as": caller.actor(), "command": command });
+        let change = crate::audit::Change {
+            action: charter_model::audit::action::BREAK_GLASS.into(),
+            kind: "caller".to_owned(),
+            subject: caller.actor().to_owned(),
+            version: None,
+            prev_version: None,
+            value: Some(charter_model::canonical::to_string(&value)),
+        };
+        let append = crate::commit::Append {
+            actor: account.to_owned(),
+            at: self.clock.now(),
+            changes: vec![change],
+            made_on: None,
+        };
+        Ok(Some(self.append(&row, append).await?))
+    }
+
     /// Audit events matching `filter`, after sequence number `after`, at most
     /// `limit` (up to 1,000).
     pub async fn audit_log(

@@ -264,6 +264,9 @@ impl App {
         let at = self.clock.now();
         let needed = self.ops_rules(&row).await?;
         let (_, current) = self.load_operation(&row, id).await?;
+        if current.tier >= charter_policy::APPROVAL_TIER {
+            caller.require_own_identity("approves an operation at Tier 3 or above")?;
+        }
         if !matches!(current.status, OperationStatus::Planned | OperationStatus::Approved) {
             return Err(invalid(vec![format!(
                 "{id} is {}: only a Planned operation is approved",

@@ -38,7 +38,7 @@ fn ops() -> WorkspaceName {
 }
 
 fn admin() -> Caller {
-    Caller::local("tester")
+    Caller::local("ops_governance_lead")
 }
 
 async fn imported(store: Store, clock: Arc<TestClock>) -> App {
@@ -352,7 +352,7 @@ async fn grants_expire_and_their_revocation_is_immediate() {
     each_backend(|store| async move {
         let clock = TestClock::new();
         let app = imported(store, clock.clone()).await;
-        let approver = Caller::local("alice");
+        let approver = Caller::local("vp_finance");
 
         // An access grant lets sales use the ERP, for two hours.
         let sales_erp = || request("Agent::agent_sales_01", "invoke_tool", "Tool::erp_netsuite");
@@ -369,7 +369,10 @@ async fn grants_expire_and_their_revocation_is_immediate() {
             .await
             .unwrap();
         let Record::Grant(access) = access.record else { panic!() };
-        assert_eq!((access.requested_by.as_str(), access.approved_by.as_str()), ("agent_sales_01", "alice"));
+        assert_eq!(
+            (access.requested_by.as_str(), access.approved_by.as_str()),
+            ("agent_sales_01", "vp_finance")
+        );
         assert_eq!(access.expires_at.to_string(), "2026-11-22T12:00:00Z");
         // The example's Tier 3 ERP also needs an approval; sales has none.
         assert_eq!(
@@ -431,9 +434,17 @@ async fn grants_expire_and_their_revocation_is_immediate() {
 
         // Separation of duties: the approver may not be the requester.
         let mut own = grant(GrantKind::Access, "agent_sales_01", "invoke_tool", "Tool::erp_netsuite", "1h");
-        own.requested_by = Some("alice".into());
+        own.requested_by = Some("vp_finance".into());
         let error = app.create_grant(&approver, &ops(), own).await.unwrap_err();
         assert!(error.to_string().contains("may not be the requester"), "{error}");
+        // Only a registered person grants, in their own name: not an
+        // unregistered one, nor an account acting as the approver.
+        let access = || grant(GrantKind::Access, "agent_sales_01", "invoke_tool", "Tool::erp_netsuite", "1h");
+        let error = app.create_grant(&Caller::local("mallory"), &ops(), access()).await.unwrap_err();
+        assert!(matches!(error, AppError::Forbidden(_)) && error.to_string().contains("not in the registry"));
+        let error = app.create_grant(&Caller::local_as("root", Some("vp_finance")), &ops(), access()).await;
+        let error = error.unwrap_err().to_string();
+        assert!(error.contains("root acting as vp_finance (--actor) is a break-glass"), "{error}");
         // Bad input is named.
         let mut bad = grant(GrantKind::Access, "agent_sales_01", "fly", "Tool::erp_netsuite", "1h");
         bad.ttl = "100d".parse().unwrap();

@@ -22,7 +22,7 @@ fn ops() -> WorkspaceName {
 }
 
 fn admin() -> Caller {
-    Caller::local("tester")
+    Caller::local("ops_governance_lead")
 }
 
 fn source(files: &[(&str, &[u8])]) -> ImportSource {

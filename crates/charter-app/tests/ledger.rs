@@ -264,7 +264,7 @@ fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
 async fn tampering_with_columns_records_and_checkpoints_is_found() {
     each_backend_with_url(|store, url| async move {
         let app = imported(store).await;
-        let caller = Caller::local("t");
+        let caller = Caller::local("vp_finance");
         let seen = app.latest_checkpoint(&caller, &ops()).await.unwrap().unwrap();
         let size = app.ledger_size(&caller, &ops()).await.unwrap();
         let since = |app: App, seen: String| async move {

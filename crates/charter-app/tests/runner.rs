@@ -394,6 +394,11 @@ async fn tier_three_needs_a_dry_run_an_independent_approver_and_an_unchanged_pla
         assert!(operator.contains("default-deny"), "{operator}");
         let stranger = approve("mallory").await.unwrap_err().to_string();
         assert!(stranger.contains("guardrail:unknown-principal"), "{stranger}");
+        // An account acting as the approver (--actor) is a break-glass: it
+        // never approves at Tier 3.
+        let glass = f.app.approve_operation(&Caller::local_as("root", Some("bob")), &ops(), &id).await;
+        let glass = glass.unwrap_err().to_string();
+        assert!(glass.contains("root acting as bob (--actor) is a break-glass"), "{glass}");
         let approved = approve("bob").await.unwrap();
         let charter_model::Record::Operation(op) = &approved.record else { panic!() };
         assert_eq!(op.status, OperationStatus::Approved);

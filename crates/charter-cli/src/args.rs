@@ -41,7 +41,8 @@ pub struct Global {
     #[arg(long, short = 'o', global = true, value_enum, default_value_t = Output::Table)]
     pub output: Output,
 
-    /// Who the audit trail records for this command (default: your login name)
+    /// Act as this registered person instead of the one your login name is (a break-glass:
+    /// recorded in the ledger, and it never approves at Tier 3 or above)
     #[arg(long, global = true, env = "CHARTER_ACTOR", value_name = "NAME")]
     pub actor: Option<String>,
 

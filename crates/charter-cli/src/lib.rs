@@ -54,6 +54,9 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
                     .context("name the workspace to import into with --workspace NAME")?,
             };
             let source = ImportSource::from_dir(&import.path)?;
+            if app.store().workspace(&workspace).await?.is_some() {
+                record_break_glass(&app, &global, &workspace).await?;
+            }
             let report = app.import(&caller(&global), &workspace, source, true).await?;
             print_import(&global, &report)?;
             Ok(ExitCode::SUCCESS)
@@ -119,20 +122,17 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
     }
 }
 
-/// The name the audit trail records for this invocation.
-fn actor(global: &Global) -> String {
-    global
-        .actor
-        .clone()
-        .filter(|actor| !actor.trim().is_empty())
+/// The operating-system account running this command: the login name of
+/// the process's user id (not `$USER`, which anyone can set), acting as the
+/// registered person of the same id.
+fn account() -> String {
+    login_name_of_uid()
         .or_else(|| std::env::var("USER").ok().filter(|user| !user.is_empty()))
         .or_else(|| std::env::var("LOGNAME").ok().filter(|user| !user.is_empty()))
-        .or_else(login_name_of_uid)
         .unwrap_or_else(|| "unknown".to_owned())
 }
 
-/// The login name of this process's user, from `/etc/passwd`, when the
-/// environment does not say.
+/// The login name of this process's user id, from `/etc/passwd`.
 fn login_name_of_uid() -> Option<String> {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;
     let uid =
@@ -145,8 +145,11 @@ fn login_name_of_uid() -> Option<String> {
     })
 }
 
+/// Who this command acts for: the account running it, or with `--actor`
+/// someone else (a break-glass, recorded as such).
 pub(crate) fn caller(global: &Global) -> Caller {
-    Caller::local(actor(global))
+    let acting_as = global.actor.as_deref().filter(|actor| !actor.trim().is_empty());
+    Caller::local_as(&account(), acting_as)
 }
 
 /// Name of the signing key file in the data directory.
@@ -227,12 +230,31 @@ async fn init(global: &Global) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// The workspace named by the options, or the only one there is.
+/// The workspace named by the options, or the only one there is. A
+/// break-glass (`--actor` naming someone else) is recorded in its ledger
+/// before the command goes on.
 pub(crate) async fn resolve_workspace(app: &App, global: &Global) -> Result<WorkspaceName> {
-    match &global.workspace {
-        Some(workspace) => Ok(workspace.clone()),
-        None => only_workspace(app, global).await,
+    let workspace = match &global.workspace {
+        Some(workspace) => workspace.clone(),
+        None => only_workspace(app, global).await?,
+    };
+    record_break_glass(app, global, &workspace).await?;
+    Ok(workspace)
+}
+
+/// Records in `workspace`'s ledger that this command is a break-glass, and
+/// says so, when `--actor` names someone other than the account running it.
+async fn record_break_glass(app: &App, global: &Global, workspace: &WorkspaceName) -> Result<()> {
+    let who = caller(global);
+    let command: Vec<String> = std::env::args().skip(1).collect();
+    if let Some(seq) = app.record_break_glass(&who, workspace, &command.join(" ")).await? {
+        eprintln!(
+            "warning: break-glass: account {} acts as {} (audit event {seq}); it never approves at Tier 3 or above",
+            who.break_glass().unwrap_or_default(),
+            who.actor()
+        );
     }
+    Ok(())
 }
 
 async fn only_workspace(app: &App, global: &Global) -> Result<WorkspaceName> {

@@ -328,6 +328,12 @@ fn post(address: &str, path: &str, token: &str, body: &str) -> (u16, String) {
     (status, body)
 }
 
+/// The login name of the account running the tests.
+fn login() -> String {
+    let output = Command::new("id").arg("-un").output().unwrap();
+    String::from_utf8(output.stdout).unwrap().trim().to_owned()
+}
+
 fn examples() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../examples")
 }
@@ -336,10 +342,26 @@ fn examples() -> PathBuf {
 fn decide_grants_kill_switch_and_policy_commands() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
-    let as_alice = |args: &[&str]| {
-        charter().arg("--data-dir").arg(&data).args(["--actor", "alice"]).args(args).output().unwrap()
-    };
-    assert!(as_alice(&["import", example_dir().to_str().unwrap(), "-w", "ops"]).status.success());
+    // The account running the tests acts as the registered person of the
+    // same name: an approver.
+    let me = login();
+    let as_me = |args: &[&str]| charter().arg("--data-dir").arg(&data).args(args).output().unwrap();
+    assert!(as_me(&["import", example_dir().to_str().unwrap(), "-w", "ops"]).status.success());
+    let people = dir.path().join("me");
+    std::fs::create_dir_all(&people).unwrap();
+    let person = serde_json::json!([{ "person_id": me, "name": "Tester", "roles": ["approver"] }]);
+    std::fs::write(people.join("people.json"), person.to_string()).unwrap();
+    assert!(as_me(&["import", people.to_str().unwrap(), "-w", "ops"]).status.success());
+
+    // Acting as someone else is a break-glass: recorded, and it never grants.
+    let glass = as_me(&["--actor", "vp_finance", "grant", "list"]);
+    assert!(
+        stderr(&glass).contains(&format!("break-glass: account {me} acts as vp_finance")),
+        "{}",
+        stderr(&glass)
+    );
+    let log = stdout(&as_me(&["-o", "json", "audit", "log", "--kind", "caller"]));
+    assert!(log.contains("vp_finance") && log.contains("grant list"), "{log}");
 
     let crm = [
         "decide",
@@ -350,7 +372,7 @@ fn decide_grants_kill_switch_and_policy_commands() {
         "--resource",
         "Tool::crm_salesforce",
     ];
-    let allowed = as_alice(&crm);
+    let allowed = as_me(&crm);
     assert_eq!(allowed.status.code(), Some(0), "{}", stderr(&allowed));
     assert!(stdout(&allowed).contains("allow") && stdout(&allowed).contains("POL-AGENT-ACCESS/own-tools"));
     let erp = [
@@ -362,15 +384,15 @@ fn decide_grants_kill_switch_and_policy_commands() {
         "--resource",
         "Tool::erp_netsuite",
     ];
-    let denied = as_alice(&[&erp[..], &["--context", r#"{"ticket":"CHG-1"}"#]].concat());
+    let denied = as_me(&[&erp[..], &["--context", r#"{"ticket":"CHG-1"}"#]].concat());
     assert_eq!(denied.status.code(), Some(2));
     assert!(stdout(&denied).contains("guardrail:tier-approval"), "{}", stdout(&denied));
-    let bad = as_alice(&[&crm[..], &["--context", "[1]"]].concat());
+    let bad = as_me(&[&crm[..], &["--context", "[1]"]].concat());
     assert_eq!(bad.status.code(), Some(1));
     assert!(stderr(&bad).contains("--context: expected a JSON object"), "{}", stderr(&bad));
 
     // An approval grant, then the kill switch.
-    let grant = as_alice(&[
+    let grant = as_me(&[
         "-o",
         "json",
         "grant",
@@ -390,21 +412,21 @@ fn decide_grants_kill_switch_and_policy_commands() {
     ]);
     assert!(grant.status.success(), "{}", stderr(&grant));
     let grant: serde_json::Value = serde_json::from_slice(&grant.stdout).unwrap();
-    assert_eq!(grant["record"]["approved_by"], "alice");
+    assert_eq!(grant["record"]["approved_by"], me.as_str());
     let approved = [&erp[..], &["--context", r#"{"ticket":"CHG-1","approval":"GRANT-0001"}"#]].concat();
-    assert_eq!(as_alice(&approved).status.code(), Some(0));
-    assert!(stdout(&as_alice(&["grant", "list"])).contains("GRANT-0001"));
-    assert!(as_alice(&["agents", "pause", "agent_finance_01"]).status.success());
-    let killed = as_alice(&approved);
+    assert_eq!(as_me(&approved).status.code(), Some(0));
+    assert!(stdout(&as_me(&["grant", "list"])).contains("GRANT-0001"));
+    assert!(as_me(&["agents", "pause", "agent_finance_01"]).status.success());
+    let killed = as_me(&approved);
     assert_eq!(killed.status.code(), Some(2));
     assert!(stdout(&killed).contains("guardrail:kill-switch"));
-    let resumed = as_alice(&["agents", "resume", "agent_finance_01"]);
+    let resumed = as_me(&["agents", "resume", "agent_finance_01"]);
     assert!(stdout(&resumed).contains("status pilot"), "{}", stdout(&resumed));
-    assert!(as_alice(&["grant", "revoke", "GRANT-0001"]).status.success());
-    assert_eq!(as_alice(&approved).status.code(), Some(2));
-    assert!(stdout(&as_alice(&["grant", "list"])).contains("no grant holds now"));
-    assert!(stdout(&as_alice(&["grant", "list", "--all"])).contains("revoked"));
-    let own = as_alice(&[
+    assert!(as_me(&["grant", "revoke", "GRANT-0001"]).status.success());
+    assert_eq!(as_me(&approved).status.code(), Some(2));
+    assert!(stdout(&as_me(&["grant", "list"])).contains("no grant holds now"));
+    assert!(stdout(&as_me(&["grant", "list", "--all"])).contains("revoked"));
+    let own = as_me(&[
         "grant",
         "create",
         "--agent",
@@ -418,18 +440,18 @@ fn decide_grants_kill_switch_and_policy_commands() {
         "--reason",
         "x",
         "--requested-by",
-        "alice",
+        &me,
     ]);
     assert!(stderr(&own).contains("may not be the requester"), "{}", stderr(&own));
 
     // Policy tests: the enforced set passes; the proposed one breaks a case.
     let tests = examples().join("policy-tests");
     let proposed = examples().join("proposed");
-    let passed = as_alice(&["policy", "test", tests.to_str().unwrap()]);
+    let passed = as_me(&["policy", "test", tests.to_str().unwrap()]);
     assert!(passed.status.success(), "{}", stdout(&passed));
     assert!(stdout(&passed).contains("8 passed, 0 failed, against the enforced policies"));
     let failed =
-        as_alice(&["policy", "test", tests.to_str().unwrap(), "--proposed", proposed.to_str().unwrap()]);
+        as_me(&["policy", "test", tests.to_str().unwrap(), "--proposed", proposed.to_str().unwrap()]);
     assert_eq!(failed.status.code(), Some(1));
     assert!(
         stdout(&failed).contains("FAIL    the policies agent reads datasets in its region"),
@@ -447,17 +469,9 @@ fn decide_grants_kill_switch_and_policy_commands() {
         "--resource",
         "Dataset::AI_Agent_Procedures_Ops",
     ];
-    assert!(as_alice(&read).status.success());
-    let replay = as_alice(&[
-        "-o",
-        "json",
-        "policy",
-        "replay",
-        "--proposed",
-        proposed.to_str().unwrap(),
-        "--since",
-        "1h",
-    ]);
+    assert!(as_me(&read).status.success());
+    let replay =
+        as_me(&["-o", "json", "policy", "replay", "--proposed", proposed.to_str().unwrap(), "--since", "1h"]);
     assert!(replay.status.success(), "{}", stderr(&replay));
     let report: serde_json::Value = serde_json::from_slice(&replay.stdout).unwrap();
     assert_eq!(report["flips"].as_array().unwrap().len(), 1, "{report}");
@@ -466,17 +480,17 @@ fn decide_grants_kill_switch_and_policy_commands() {
     assert_eq!(report["unreproduced"], serde_json::json!([]));
 
     // Lint and the review cycle.
-    assert!(stdout(&as_alice(&["policy", "lint"])).contains("5 policies, no findings"));
+    assert!(stdout(&as_me(&["policy", "lint"])).contains("5 policies, no findings"));
     let sloppy = dir.path().join("sloppy.json");
     std::fs::write(&sloppy, r#"{"policy_id":"POL-OPS-SLOPPY","title":"t","purpose":"One. Two. Three.","rules":"do things","owner":"a, b","status":"Review"}"#).unwrap();
-    let lint = as_alice(&["policy", "lint", "--file", sloppy.to_str().unwrap()]);
+    let lint = as_me(&["policy", "lint", "--file", sloppy.to_str().unwrap()]);
     assert_eq!(lint.status.code(), Some(1));
     for finding in ["names several owners", "3 sentences", "is not numbered"] {
         assert!(stdout(&lint).contains(finding), "{}", stdout(&lint));
     }
-    let first = as_alice(&["policy", "review-due", "--as-of", "2026-11-22"]);
+    let first = as_me(&["policy", "review-due", "--as-of", "2026-11-22"]);
     assert!(stdout(&first).contains("POL-AGENT-COORDINATION") && stdout(&first).contains("raised now"));
-    let second = as_alice(&["policy", "review-due", "--as-of", "2026-11-22"]);
+    let second = as_me(&["policy", "review-due", "--as-of", "2026-11-22"]);
     assert!(stdout(&second).contains("raised before"), "{}", stdout(&second));
 }
 

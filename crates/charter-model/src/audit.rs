@@ -34,6 +34,9 @@ pub mod action {
     /// A subject was created by an import that described it as it already
     /// was: its governed state (a dataset's scope, say) passed no gate here.
     pub const IMPORT: &str = "import";
+    /// An operating-system account acted as someone else (the event's
+    /// actor is the account; its subject, the person acted as).
+    pub const BREAK_GLASS: &str = "break-glass";
 }
 
 /// One audit event.

@@ -45,17 +45,18 @@ async fn setup(store: Store) -> Api {
     app.import(&local, &ops, ImportSource::from_dir(&examples).unwrap(), true).await.unwrap();
     let other = WorkspaceName::new("other").unwrap();
     app.create_workspace(&local, &other).await.unwrap();
-    let token = |workspace: WorkspaceName, role: Role| {
+    // Each token is held by a person the example registers.
+    let token = |workspace: WorkspaceName, role: Role, holder: &'static str| {
         let app = app.clone();
         let local = local.clone();
-        async move { app.create_token(&local, &workspace, role, &format!("{role}-bot")).await.unwrap().secret }
+        async move { app.create_token(&local, &workspace, role, holder).await.unwrap().secret }
     };
     let tokens = Tokens {
-        admin: token(ops.clone(), Role::Admin).await,
-        owner: token(ops.clone(), Role::Owner).await,
-        auditor: token(ops.clone(), Role::Auditor).await,
-        approver: token(ops.clone(), Role::Approver).await,
-        other_workspace: token(other, Role::Admin).await,
+        admin: token(ops.clone(), Role::Admin, "ops_governance_lead").await,
+        owner: token(ops.clone(), Role::Owner, "revenue_ops_lead").await,
+        auditor: token(ops.clone(), Role::Auditor, "internal_audit").await,
+        approver: token(ops.clone(), Role::Approver, "vp_finance").await,
+        other_workspace: token(other, Role::Admin, "other-admin").await,
     };
     Api { router: router(app, Limits { body_bytes: 64 * 1024, ..Limits::default() }), tokens }
 }
@@ -450,7 +451,7 @@ async fn decisions_grants_and_the_kill_switch_over_http() {
         assert_eq!(refused.status, StatusCode::FORBIDDEN);
         let created = api.call(Method::POST, "/v1/workspaces/ops/grants", Some(&t.approver), Some(grant), &[]).await;
         assert_eq!(created.status, StatusCode::CREATED, "{:?}", created.body);
-        assert_eq!(created.body["record"]["approved_by"], "approver-bot");
+        assert_eq!(created.body["record"]["approved_by"], "vp_finance");
         assert_eq!(created.body["record"]["requested_by"], "agent_finance_01");
         let grant_id = created.body["id"].as_str().unwrap().to_owned();
         let approved = finance_erp.replace(r#""ticket":"CHG-7""#, &format!(r#""ticket":"CHG-7","approval":"{grant_id}""#));
@@ -462,7 +463,7 @@ async fn decisions_grants_and_the_kill_switch_over_http() {
             .call(Method::POST, &format!("/v1/workspaces/ops/grants/{grant_id}/revoke"), Some(&t.approver), None, &[])
             .await;
         assert_eq!(revoked.status, StatusCode::OK);
-        assert_eq!(revoked.body["record"]["revoked_by"], "approver-bot");
+        assert_eq!(revoked.body["record"]["revoked_by"], "vp_finance");
         let denied = api.call(Method::POST, decide, Some(&t.owner), Some(&approved), &[]).await;
         assert_eq!(denied.body["reasons"], serde_json::json!(["guardrail:tier-approval"]));
         // Grants are not written through the generic record API.
