@@ -4,7 +4,7 @@
 //! its last use, revoked and rotated; a revocation takes effect in every
 //! process sharing the database within [`TOKEN_CACHE_TTL`].
 
-use charter_model::{Role, Span, Timestamp, WorkspaceName, audit};
+use charter_model::{Record, RecordKind, Role, Span, Timestamp, WorkspaceName, audit};
 use sha2::{Digest, Sha256};
 
 use crate::audit::Change;
@@ -102,8 +102,10 @@ impl App {
     ) -> Result<NewToken> {
         let row = self.visible_workspace(caller, workspace).await?;
         caller.require_admin()?;
+        caller.require_own_identity("issues tokens")?;
         let at = self.clock.now();
         let expires_at = token_expiry(at, ttl)?;
+        self.require_holder(caller, &row, role, name).await?;
         let mut tx = self.store.begin().await?;
         let token = issue(&mut tx, &row, caller, role, name, at, expires_at).await?;
         self.commit(tx, &row).await?;
@@ -148,6 +150,15 @@ impl App {
     ) -> Result<NewToken> {
         let row = self.visible_workspace(caller, workspace).await?;
         caller.require_admin()?;
+        caller.require_own_identity("issues tokens")?;
+        let old = self.store.tokens(row.id).await?.into_iter().find(|token| token.id == id);
+        if let Some(old) = old
+            && !(old.role == Role::Admin && !self.is_registered(&row, &old.name).await?)
+        {
+            // The holder must still hold the role (an installation's own
+            // admin token rotates as it was issued).
+            self.require_holder(caller, &row, old.role, &old.name).await?;
+        }
         let at = self.clock.now();
         let expires_at = token_expiry(at, ttl)?;
         let mut tx = self.store.begin().await?;
@@ -231,6 +242,61 @@ async fn revoke(
     };
     crate::audit::append(tx, row, caller.actor(), at, vec![change]).await?;
     Ok(charter_store::TokenRow { revoked_at: Some(at), ..token })
+}
+
+impl App {
+    /// Whether `holder` is a registered person or agent of the workspace.
+    async fn is_registered(&self, row: &charter_store::WorkspaceRow, holder: &str) -> Result<bool> {
+        Ok(self.store.record(row.id, RecordKind::Person, holder).await?.is_some()
+            || self.store.record(row.id, RecordKind::Agent, holder).await?.is_some())
+    }
+
+    /// Fails unless `holder` may hold a token of `role` in the workspace: a
+    /// registered person who holds the role, or a registered agent
+    /// (operator tokens only: agents ask for decisions and declare
+    /// operations). The one exception is the installation's own admin
+    /// token: a local caller may issue one to itself, registered or not
+    /// (what needs a registered actor then refuses it like anyone else).
+    async fn require_holder(
+        &self,
+        caller: &Caller,
+        row: &charter_store::WorkspaceRow,
+        role: Role,
+        holder: &str,
+    ) -> Result<()> {
+        let refused = |problem: String| AppError::Invalid { what: "token".into(), problems: vec![problem] };
+        if let Some(stored) = self.store.record(row.id, RecordKind::Person, holder).await? {
+            let Record::Person(person) = RecordKind::Person
+                .parse_json(&stored.body)
+                .map_err(|error| AppError::Store(charter_store::StoreError::Corrupt(error.to_string())))?
+            else {
+                return Err(refused(format!("name: {holder} is not a person")));
+            };
+            if person.roles.contains(&role) {
+                return Ok(());
+            }
+            let held: Vec<&str> = person.roles.iter().map(|role| role.as_str()).collect();
+            return Err(refused(format!(
+                "role: {holder} holds [{}], not {role}; a token carries one of its holder's roles",
+                held.join(", ")
+            )));
+        }
+        if self.store.record(row.id, RecordKind::Agent, holder).await?.is_some() {
+            return if role == Role::Operator {
+                Ok(())
+            } else {
+                Err(refused(format!("role: agent {holder} may hold an operator token, not {role}")))
+            };
+        }
+        if matches!(caller, Caller::Local { .. }) && role == Role::Admin && holder == caller.actor() {
+            return Ok(());
+        }
+        Err(refused(format!(
+            "name: \"{holder}\" is neither a person nor an agent registered in workspace {}: \
+             a token is bound to its holder",
+            row.name
+        )))
+    }
 }
 
 /// Creates a token inside `tx`, with its audit event.

@@ -111,6 +111,24 @@ async fn tokens_reach_one_workspace_with_one_role() {
         app.create_workspace(&local, &name("a")).await.unwrap();
         app.create_workspace(&local, &name("b")).await.unwrap();
         app.create_record(&local, &name("b"), system("secret_system", 1)).await.unwrap();
+        let person = |id: &str, role: &str| {
+            RecordKind::Person
+                .parse_json(&format!(r#"{{"person_id":"{id}","name":"{id}","roles":["{role}"]}}"#))
+                .unwrap()
+        };
+        app.create_record(&local, &name("a"), person("audit-bot", "auditor")).await.unwrap();
+        app.create_record(&local, &name("a"), person("owner-bot", "owner")).await.unwrap();
+        app.create_record(&local, &name("b"), person("bob", "auditor")).await.unwrap();
+
+        // A token is bound to a person of its own workspace, with a role
+        // they hold: not a person of another workspace, nor another role.
+        let forged = app.create_token(&local, &name("a"), Role::Auditor, "bob").await.unwrap_err();
+        assert!(
+            forged.to_string().contains("\"bob\" is neither a person nor an agent registered in workspace a"),
+            "{forged}"
+        );
+        let raised = app.create_token(&local, &name("a"), Role::Owner, "audit-bot").await.unwrap_err();
+        assert!(raised.to_string().contains("audit-bot holds [auditor], not owner"), "{raised}");
 
         let auditor = app.create_token(&local, &name("a"), Role::Auditor, "audit-bot").await.unwrap();
         let owner = app.create_token(&local, &name("a"), Role::Owner, "owner-bot").await.unwrap();

@@ -6,7 +6,7 @@
 use std::sync::{Arc, Mutex};
 
 use charter_app::{App, AppError, Caller, Clock, TOKEN_CACHE_TTL};
-use charter_model::{Role, Timestamp, WorkspaceName};
+use charter_model::{RecordKind, Role, Timestamp, WorkspaceName};
 use charter_store::testing::each_backend;
 
 #[derive(Debug)]
@@ -44,8 +44,13 @@ async fn tokens_expire_are_listed_revoked_and_rotated() {
         let other = App::with_clock(store, clock.clone());
         let local = Caller::local("installer");
         app.create_workspace(&local, &ops()).await.unwrap();
+        for (id, role) in [("audit", "auditor"), ("gateway", "operator")] {
+            let person = format!(r#"{{"person_id":"{id}","name":"{id}","roles":["{role}"]}}"#);
+            app.create_record(&local, &ops(), RecordKind::Person.parse_json(&person).unwrap()).await.unwrap();
+        }
 
-        let admin = app.create_token(&local, &ops(), Role::Admin, "admin").await.unwrap();
+        // The installation's own admin token, held by the account itself.
+        let admin = app.create_token(&local, &ops(), Role::Admin, "installer").await.unwrap();
         assert_eq!(admin.expires_at.to_string(), "2027-02-20T10:00:00Z", "90 days by default");
         let short = app
             .create_token_for(&local, &ops(), Role::Auditor, "audit", Some("2h".parse().unwrap()))
@@ -100,7 +105,7 @@ async fn tokens_expire_are_listed_revoked_and_rotated() {
 
         // Rotated: same name and role, a new secret; the old one is refused.
         let rotated = app.rotate_token(&admin_caller, &ops(), &admin.id, None).await.unwrap();
-        assert_eq!((rotated.name.as_str(), rotated.role), ("admin", Role::Admin));
+        assert_eq!((rotated.name.as_str(), rotated.role), ("installer", Role::Admin));
         assert_ne!(rotated.secret, admin.secret);
         assert_eq!(app.authenticate(&admin.secret).await.unwrap(), None);
         assert!(app.authenticate(&rotated.secret).await.unwrap().is_some());

@@ -612,9 +612,11 @@ pub enum TokenCommand {
         /// Role the token carries
         #[arg(long)]
         role: Role,
-        /// Who holds it (recorded as the actor of its requests)
-        #[arg(long, default_value = "api")]
-        name: String,
+        /// Who holds it, recorded as the actor of its requests: a person of the workspace who
+        /// holds the role, or an agent (operator tokens); default: you (an admin token of your
+        /// own needs no registration: it is the installation's)
+        #[arg(long)]
+        name: Option<String>,
         /// How long it lives (default 90d, at most 366d)
         #[arg(long, value_name = "SPAN")]
         ttl: Option<charter_model::Span>,

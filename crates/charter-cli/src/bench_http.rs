@@ -29,9 +29,11 @@ use http_body_util::{BodyExt, Full};
 use hyper::body::Bytes;
 use hyper_util::rt::TokioIo;
 
-/// The registry of `shape` as import files.
-fn registry_files(shape: Shape) -> Result<(ImportSource, Vec<String>)> {
+/// The registry of `shape` as import files, the requests as bodies, and an
+/// agent of the registry.
+fn registry_files(shape: Shape) -> Result<(ImportSource, Vec<String>, String)> {
     let (registry, requests) = workload(shape);
+    let agent = registry.agents.first().context("the workload has no agent")?.agent_id.to_string();
     let mut files = Vec::new();
     let mut add = |kind: RecordKind, bytes: serde_json::Result<Vec<u8>>| -> Result<()> {
         files.push(charter_app::import::SourceFile { name: kind.file_name().to_owned(), bytes: bytes? });
@@ -45,7 +47,7 @@ fn registry_files(shape: Shape) -> Result<(ImportSource, Vec<String>)> {
     add(RecordKind::Workflow, serde_json::to_vec(&registry.workflows))?;
     add(RecordKind::Policy, serde_json::to_vec(&registry.policies))?;
     let bodies = requests.iter().map(serde_json::to_string).collect::<serde_json::Result<Vec<_>>>()?;
-    Ok((ImportSource { origin: "benchmark workload".into(), files, ignored: Vec::new() }, bodies))
+    Ok((ImportSource { origin: "benchmark workload".into(), files, ignored: Vec::new() }, bodies, agent))
 }
 
 /// What one client saw.
@@ -254,12 +256,12 @@ pub(crate) async fn decide_http(shape: Shape, load: Load) -> Result<ExitCode> {
     let app = App::new(store.clone()).with_ledger(settings);
     let workspace = WorkspaceName::new("bench")?;
     let local = Caller::local("bench");
-    let (source, bodies) = registry_files(shape)?;
+    let (source, bodies, agent) = registry_files(shape)?;
     app.import(&local, &workspace, source, true).await?;
-    let token: Arc<str> =
-        app.create_token(&local, &workspace, Role::Operator, "gateway").await?.secret.into();
-    let steward: Arc<str> =
-        app.create_token(&local, &workspace, Role::Admin, "registry writer").await?.secret.into();
+    // The clients hold an agent's token; the writer, the installation's own
+    // admin token.
+    let token: Arc<str> = app.create_token(&local, &workspace, Role::Operator, &agent).await?.secret.into();
+    let steward: Arc<str> = app.create_token(&local, &workspace, Role::Admin, "bench").await?.secret.into();
     let app = app.with_group_commit();
     let loaded = app.policy_engine(&local, &workspace).await?;
     println!(

@@ -401,7 +401,9 @@ async fn admin_token(app: &App, global: &Global, workspace: &WorkspaceName) -> R
             return Ok(());
         }
     }
-    let token = app.create_token(&caller(global), workspace, Role::Admin, "admin").await?;
+    // The installation's own admin token, held by the account running it.
+    let local = caller(global);
+    let token = app.create_token(&local, workspace, Role::Admin, local.actor()).await?;
     charter_store::create_private_dir(&global.data_dir)?;
     write_private(&path, &token.secret).with_context(|| format!("cannot write {}", path.display()))?;
     println!("Admin token for \"{workspace}\" (shown once, saved to {}):", path.display());
@@ -632,7 +634,8 @@ async fn token_command(global: &Global, command: TokenCommand) -> Result<ExitCod
     };
     match command {
         TokenCommand::Create { role, name, ttl } => {
-            let token = app.create_token_for(&who, &workspace, role, &name, ttl).await?;
+            let holder = name.unwrap_or_else(|| who.actor().to_owned());
+            let token = app.create_token_for(&who, &workspace, role, &holder, ttl).await?;
             print_new(&token, "Created")?;
         }
         TokenCommand::Rotate { id, ttl } => {

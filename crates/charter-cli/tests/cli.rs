@@ -224,7 +224,7 @@ fn the_same_commands_work_on_postgresql() {
     assert!(imported.status.success(), "{}", stderr(&imported));
     let again = with_url(&["import", example_dir().to_str().unwrap()]);
     assert!(stdout(&again).contains("0 created, 0 updated, 75 unchanged"), "{}", stdout(&again));
-    let token = with_url(&["token", "create", "--role", "auditor", "--name", "audit", "-o", "json"]);
+    let token = with_url(&["token", "create", "--role", "auditor", "--name", "internal_audit", "-o", "json"]);
     let token: serde_json::Value = serde_json::from_slice(&token.stdout).unwrap();
     assert_eq!(token["role"], "auditor");
 
@@ -499,7 +499,8 @@ fn a_decision_is_in_the_ledger_when_its_answer_arrives() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
     assert!(run(&data, &["import", example_dir().to_str().unwrap(), "-w", "ops"]).status.success());
-    let token = run(&data, &["-o", "json", "token", "create", "--role", "operator", "--name", "gateway"]);
+    let token =
+        run(&data, &["-o", "json", "token", "create", "--role", "operator", "--name", "agent_sales_01"]);
     let token: serde_json::Value = serde_json::from_slice(&token.stdout).unwrap();
     let token = token["token"].as_str().unwrap().to_owned();
 

@@ -102,10 +102,8 @@ fn setup(data: &Path, database: Option<&str>) -> String {
     if let Some(url) = database {
         command.arg("--database-url").arg(url);
     }
-    let token = command
-        .args(["-w", "ops", "-o", "json", "token", "create", "--role", "admin", "--name", "load"])
-        .output()
-        .unwrap();
+    let token =
+        command.args(["-w", "ops", "-o", "json", "token", "create", "--role", "admin"]).output().unwrap();
     let token: serde_json::Value = serde_json::from_slice(&token.stdout).unwrap();
     token["token"].as_str().unwrap().to_owned()
 }

@@ -56,7 +56,7 @@ async fn setup(store: Store) -> Api {
         owner: token(ops.clone(), Role::Owner, "revenue_ops_lead").await,
         auditor: token(ops.clone(), Role::Auditor, "internal_audit").await,
         approver: token(ops.clone(), Role::Approver, "vp_finance").await,
-        other_workspace: token(other, Role::Admin, "other-admin").await,
+        other_workspace: token(other, Role::Admin, "setup").await,
     };
     Api { router: router(app, Limits { body_bytes: 64 * 1024, ..Limits::default() }), tokens }
 }
@@ -195,7 +195,7 @@ async fn authentication_and_roles() {
             .await;
         assert_eq!(token.status, StatusCode::FORBIDDEN);
         let token = api
-            .call(Method::POST, "/v1/workspaces/ops/tokens", Some(&t.admin), Some(r#"{"role":"operator","name":"ci"}"#), &[])
+            .call(Method::POST, "/v1/workspaces/ops/tokens", Some(&t.admin), Some(r#"{"role":"operator","name":"ops_on_call"}"#), &[])
             .await;
         assert_eq!(token.status, StatusCode::CREATED);
         let secret = token.body["token"].as_str().unwrap().to_owned();
@@ -783,7 +783,7 @@ async fn tokens_are_listed_rotated_and_revoked_by_admins() {
                 Method::POST,
                 uri,
                 Some(&t.admin),
-                Some(r#"{"role":"operator","name":"ci","ttl":"7d"}"#),
+                Some(r#"{"role":"operator","name":"ops_on_call","ttl":"7d"}"#),
                 &[],
             )
             .await;
@@ -798,7 +798,7 @@ async fn tokens_are_listed_rotated_and_revoked_by_admins() {
                 Method::POST,
                 uri,
                 Some(&t.admin),
-                Some(r#"{"role":"operator","name":"ci","ttl":"900d"}"#),
+                Some(r#"{"role":"operator","name":"ops_on_call","ttl":"900d"}"#),
                 &[],
             )
             .await;
@@ -820,7 +820,7 @@ async fn tokens_are_listed_rotated_and_revoked_by_admins() {
 
         let rotated = api.call(Method::POST, &format!("{uri}/{id}/rotate"), Some(&t.admin), None, &[]).await;
         assert_eq!(rotated.status, StatusCode::CREATED, "{:?}", rotated.body);
-        assert_eq!(rotated.body["name"], "ci");
+        assert_eq!(rotated.body["name"], "ops_on_call");
         let new_secret = rotated.body["token"].as_str().unwrap().to_owned();
         let overview = "/v1/workspaces/ops";
         assert_eq!(
