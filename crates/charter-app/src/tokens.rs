@@ -153,7 +153,7 @@ impl App {
         caller.require_own_identity("issues tokens")?;
         let old = self.store.tokens(row.id).await?.into_iter().find(|token| token.id == id);
         if let Some(old) = old
-            && !(old.role == Role::Admin && !self.is_registered(&row, &old.name).await?)
+            && (old.role != Role::Admin || self.is_registered(&row, &old.name).await?)
         {
             // The holder must still hold the role (an installation's own
             // admin token rotates as it was issued).
