@@ -1,8 +1,46 @@
 //! Who is asking, and what they may do.
 
-use charter_model::{RecordKind, Role, WorkspaceName};
+use charter_model::{Record, RecordKind, Role, WorkspaceName};
+use serde::Serialize;
 
-use crate::{AppError, Result};
+use crate::{App, AppError, Result};
+
+/// Who a caller acts as in one workspace.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Identity {
+    /// The name the audit trail records.
+    pub actor: String,
+    /// The operating-system account acting as someone else (break-glass).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub break_glass: Option<String>,
+    /// `person`, `agent`, or `unregistered`.
+    pub registered_as: &'static str,
+    /// The person's roles (or the token's role).
+    pub roles: Vec<Role>,
+}
+
+impl App {
+    /// Who `caller` acts as in `workspace`: registered or not, with which
+    /// roles.
+    pub async fn whoami(&self, caller: &Caller, workspace: &WorkspaceName) -> Result<Identity> {
+        let row = self.visible_workspace(caller, workspace).await?;
+        let actor = caller.actor().to_owned();
+        let (registered_as, mut roles) = match self.store.record(row.id, RecordKind::Person, &actor).await? {
+            Some(stored) => match RecordKind::Person.parse_json(&stored.body) {
+                Ok(Record::Person(person)) => ("person", person.roles),
+                _ => ("person", Vec::new()),
+            },
+            None if self.store.record(row.id, RecordKind::Agent, &actor).await?.is_some() => {
+                ("agent", Vec::new())
+            }
+            None => ("unregistered", Vec::new()),
+        };
+        if let Caller::Token { role, .. } = caller {
+            roles = vec![*role];
+        }
+        Ok(Identity { actor, break_glass: caller.break_glass().map(str::to_owned), registered_as, roles })
+    }
+}
 
 /// The party a use case acts for. Its name is what the audit trail records
 /// as the actor.

@@ -42,7 +42,7 @@ use charter_model::{Timestamp, WorkspaceName};
 use charter_store::{Store, WorkspaceRow};
 
 pub use assessment::{Assessed, PortfolioRecords, Report, ReportFormat};
-pub use caller::Caller;
+pub use caller::{Caller, Identity};
 pub use changes::{Proposed, WEBHOOK_ATTEMPTS};
 pub use data::Promoted;
 pub use decide::{LoadedEngine, MAX_DECISION_BATCH};

@@ -113,6 +113,8 @@ pub enum Command {
     Report(ReportArgs),
     /// Show one record of any kind
     Get(GetArgs),
+    /// Who you act as in the workspace: your login name as a registered person (or not)
+    Whoami,
     /// Manage API tokens
     #[command(subcommand)]
     Token(TokenCommand),

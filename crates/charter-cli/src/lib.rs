@@ -91,6 +91,36 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
             print_record(&global, &view)?;
             Ok(ExitCode::SUCCESS)
         }
+        Command::Whoami => {
+            let app = open(&global, false).await?;
+            let workspace = resolve_workspace(&app, &global).await?;
+            let identity = app.whoami(&caller(&global), &workspace).await?;
+            match global.output {
+                Output::Json => print_json(&identity)?,
+                Output::Table => {
+                    let roles: Vec<&str> = identity.roles.iter().map(|role| role.as_str()).collect();
+                    let acting = identity
+                        .break_glass
+                        .as_ref()
+                        .map(|account| format!(" (account {account}, break-glass)"))
+                        .unwrap_or_default();
+                    match identity.registered_as {
+                        "unregistered" => println!(
+                            "{}{acting}: not registered in {workspace}; the corridor (grants, pausing agents, \
+                             datasets, schema changes, operations) needs a person whose person_id is {} \
+                             (people.json)",
+                            identity.actor, identity.actor
+                        ),
+                        kind => println!(
+                            "{}{acting}: {kind} of {workspace}, roles [{}]",
+                            identity.actor,
+                            roles.join(", ")
+                        ),
+                    }
+                }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Token(command) => token_command(&global, command).await,
         Command::Audit(command) => audit::run(&global, command).await,
         Command::Bench(command) => bench::run(&global, command).await,
