@@ -34,8 +34,36 @@ fn serialize_record<S: serde::Serializer>(record: &Record, serializer: S) -> Res
     record.to_json_value().serialize(serializer)
 }
 
+/// A record view as the API answers it (the CLI's remote mode reads it).
+impl<'de> serde::Deserialize<'de> for RecordView {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        use serde::de::Error as _;
+        #[derive(serde::Deserialize)]
+        struct Wire {
+            kind: String,
+            id: String,
+            version: u64,
+            created_at: Timestamp,
+            updated_at: Timestamp,
+            record: serde_json::Value,
+        }
+        let wire = Wire::deserialize(deserializer)?;
+        let kind = RecordKind::from_name(&wire.kind)
+            .ok_or_else(|| D::Error::custom(format!("unknown record kind \"{}\"", wire.kind)))?;
+        let record = kind.parse_json(&wire.record.to_string()).map_err(D::Error::custom)?;
+        Ok(RecordView {
+            kind,
+            id: wire.id,
+            version: wire.version,
+            created_at: wire.created_at,
+            updated_at: wire.updated_at,
+            record,
+        })
+    }
+}
+
 /// One page of records.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
 pub struct Page {
     /// The records, in id order.
     pub items: Vec<RecordView>,

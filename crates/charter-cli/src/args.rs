@@ -46,6 +46,17 @@ pub struct Global {
     #[arg(long, global = true, env = "CHARTER_ACTOR", value_name = "NAME")]
     pub actor: Option<String>,
 
+    /// Act through the Charter server at this URL (http://host:port) as the holder of the
+    /// token, without the database: decide, op declare|list|show|report|approve|reject|halt,
+    /// grant create|list|revoke, agents pause|resume, get
+    #[arg(long, global = true, env = "CHARTER_SERVER", value_name = "URL")]
+    pub server: Option<String>,
+
+    /// The API token to present with --server (prefer CHARTER_TOKEN: arguments are visible to
+    /// other users of the machine)
+    #[arg(long, global = true, env = "CHARTER_TOKEN", hide_env_values = true, value_name = "SECRET")]
+    pub token: Option<String>,
+
     /// File holding the checkpoint signing key (default: DATA_DIR/signing.key); the key itself
     /// can be given in CHARTER_SIGNING_KEY instead
     #[arg(long, global = true, env = "CHARTER_SIGNING_KEY_FILE", value_name = "PATH")]

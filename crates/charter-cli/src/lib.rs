@@ -3,6 +3,7 @@
 
 pub mod args;
 mod audit;
+mod backend;
 mod bench;
 mod bench_data;
 mod bench_http;
@@ -37,6 +38,9 @@ pub const EXAMPLE_WORKSPACE: &str = "ops";
 /// Runs one command.
 pub async fn run(cli: Cli) -> Result<ExitCode> {
     let global = cli.global;
+    if global.server.is_some() && !through_a_server(&cli.command) {
+        bail!("this command needs the database and does not work through a server: leave out --server");
+    }
     match cli.command {
         Command::Init => init(&global).await,
         Command::Up(up) => self::up(&global, up).await,
@@ -85,9 +89,8 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
         Command::Get(get) => {
             let kind: RecordKind =
                 get.kind.parse().map_err(|error| anyhow::anyhow!("record kind: {error}"))?;
-            let app = open(&global, false).await?;
-            let workspace = resolve_workspace(&app, &global).await?;
-            let view = app.get_record(&caller(&global), &workspace, kind, &get.id).await?;
+            let (backend, workspace) = backend::Backend::connect(&global).await?;
+            let view = backend.get_record(&workspace, kind, &get.id).await?;
             print_record(&global, &view)?;
             Ok(ExitCode::SUCCESS)
         }
@@ -150,6 +153,19 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
     }
+}
+
+/// Whether `command` can act through a server (`--server`); the others
+/// need the database. (Of `op`, those that run steps refuse in remote mode.)
+fn through_a_server(command: &Command) -> bool {
+    matches!(
+        command,
+        Command::Decide(_)
+            | Command::Grant(_)
+            | Command::Get(_)
+            | Command::Op(_)
+            | Command::Agents(AgentsCommand::Pause { .. } | AgentsCommand::Resume { .. })
+    )
 }
 
 /// The operating-system account running this command: the login name of

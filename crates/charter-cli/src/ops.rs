@@ -7,7 +7,7 @@ use charter_model::{Operation, Record, RecordKind};
 
 use crate::args::{Global, OpCommand, Output};
 use crate::table::Table;
-use crate::{caller, open, print_json, print_record, resolve_workspace};
+use crate::{print_json, print_record};
 
 fn operation(record: &Record) -> Option<&Operation> {
     match record {
@@ -26,13 +26,12 @@ async fn all_operations(
 }
 
 pub(crate) async fn run(global: &Global, command: OpCommand) -> Result<ExitCode> {
-    let app = open(global, false).await?;
-    let workspace = resolve_workspace(&app, global).await?;
+    let (backend, workspace) = crate::backend::Backend::connect(global).await?;
     match command {
         OpCommand::Declare { file } => {
             let text = crate::input::read_to_string(&file)?;
-            let view = app
-                .declare_operation(&caller(global), &workspace, &text)
+            let view = backend
+                .declare_operation(&workspace, &text)
                 .await
                 .with_context(|| format!("{} was not declared", file.display()))?;
             match global.output {
@@ -52,9 +51,7 @@ pub(crate) async fn run(global: &Global, command: OpCommand) -> Result<ExitCode>
             }
         }
         OpCommand::List => {
-            let page = app
-                .list_records(&caller(global), &workspace, RecordKind::Operation, None, charter_app::MAX_PAGE)
-                .await?;
+            let page = backend.list_records(&workspace, RecordKind::Operation).await?;
             match global.output {
                 Output::Json => print_json(&page)?,
                 Output::Table => {
@@ -75,7 +72,7 @@ pub(crate) async fn run(global: &Global, command: OpCommand) -> Result<ExitCode>
             }
         }
         OpCommand::Show { id } => {
-            let view = app.get_record(&caller(global), &workspace, RecordKind::Operation, &id).await?;
+            let view = backend.get_record(&workspace, RecordKind::Operation, &id).await?;
             match global.output {
                 Output::Json => print_record(global, &view)?,
                 Output::Table => {
@@ -115,7 +112,7 @@ pub(crate) async fn run(global: &Global, command: OpCommand) -> Result<ExitCode>
             }
         }
         OpCommand::Approve { id } => {
-            let view = app.approve_operation(&caller(global), &workspace, &id).await?;
+            let view = backend.approve_operation(&workspace, &id).await?;
             let op = operation(&view.record).context("an operation")?;
             match global.output {
                 Output::Json => print_record(global, &view)?,
@@ -128,7 +125,7 @@ pub(crate) async fn run(global: &Global, command: OpCommand) -> Result<ExitCode>
             }
         }
         OpCommand::Reject { id, reason } => {
-            let view = app.reject_operation(&caller(global), &workspace, &id, &reason).await?;
+            let view = backend.reject_operation(&workspace, &id, &reason).await?;
             match global.output {
                 Output::Json => print_record(global, &view)?,
                 Output::Table => println!("Rejected {id}."),
@@ -136,7 +133,8 @@ pub(crate) async fn run(global: &Global, command: OpCommand) -> Result<ExitCode>
         }
         OpCommand::Revise { id, file } => {
             let text = crate::input::read_to_string(&file)?;
-            let view = app.revise_operation(&caller(global), &workspace, &id, &text).await?;
+            let (app, who) = backend.local("op revise")?;
+            let view = app.revise_operation(who, &workspace, &id, &text).await?;
             match global.output {
                 Output::Json => print_record(global, &view)?,
                 Output::Table => println!("Revised {id}: approvals and dry runs of the old plan are void."),
@@ -149,7 +147,8 @@ pub(crate) async fn run(global: &Global, command: OpCommand) -> Result<ExitCode>
                 rules: None,
                 sandbox: crate::sandbox_launcher(),
             };
-            let result = app.run_operation(&caller(global), &workspace, &id, options).await?;
+            let (app, who) = backend.local("op run")?;
+            let result = app.run_operation(who, &workspace, &id, options).await?;
             if let Some(dir) = report_dir {
                 std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
                 let (json, _) = result.report.json_and_hash();
@@ -172,15 +171,15 @@ pub(crate) async fn run(global: &Global, command: OpCommand) -> Result<ExitCode>
             return Ok(if success { ExitCode::SUCCESS } else { ExitCode::from(3) });
         }
         OpCommand::Halt { id, recover: false, .. } => {
-            app.halt_operation(&caller(global), &workspace, &id).await?;
+            backend.halt_operation(&workspace, &id).await?;
             println!("Asked {id} to halt: its runner stops the current step and rolls back.");
             println!("If no runner is alive, `charter op halt {id} --recover` rolls back here.");
         }
         OpCommand::Halt { id, recover: true, snapshot_dir } => {
             let dir = snapshot_dir.unwrap_or_else(|| global.data_dir.join("snapshots"));
-            let result = app
-                .recover_operation(&caller(global), &workspace, &id, &dir, crate::sandbox_launcher().as_ref())
-                .await?;
+            let (app, who) = backend.local("op halt --recover")?;
+            let result =
+                app.recover_operation(who, &workspace, &id, &dir, crate::sandbox_launcher().as_ref()).await?;
             println!("{}", result.report.exec_summary);
             println!("Status: {}", result.operation.status);
             let clean = result.run.outcome == Some(charter_model::operation::RunOutcome::Rollback);
@@ -188,16 +187,19 @@ pub(crate) async fn run(global: &Global, command: OpCommand) -> Result<ExitCode>
         }
         OpCommand::Publish { id } => {
             let to = charter_model::OperationStatus::Published;
-            app.advance_operation(&caller(global), &workspace, &id, to).await?;
+            let (app, who) = backend.local("op publish and op retire")?;
+            app.advance_operation(who, &workspace, &id, to).await?;
             println!("{id} is {to}.");
         }
         OpCommand::Retire { id } => {
             let to = charter_model::OperationStatus::Retired;
-            app.advance_operation(&caller(global), &workspace, &id, to).await?;
+            let (app, who) = backend.local("op publish and op retire")?;
+            app.advance_operation(who, &workspace, &id, to).await?;
             println!("{id} is {to}.");
         }
         OpCommand::Kpis { period } => {
-            let operations = all_operations(&app, global, &workspace).await?;
+            let (app, _) = backend.local("op kpis")?;
+            let operations = all_operations(app, global, &workspace).await?;
             let kpis = charter_ops::run::kpis(&operations, &period);
             match global.output {
                 Output::Json => print_json(&kpis)?,
@@ -217,7 +219,7 @@ pub(crate) async fn run(global: &Global, command: OpCommand) -> Result<ExitCode>
             }
         }
         OpCommand::Report { id, run, format } => {
-            let view = app.get_record(&caller(global), &workspace, RecordKind::Operation, &id).await?;
+            let view = backend.get_record(&workspace, RecordKind::Operation, &id).await?;
             let op = operation(&view.record).context("an operation")?;
             let index = run.map_or(op.runs.len(), |n| n);
             let record = index
@@ -238,7 +240,8 @@ pub(crate) async fn run(global: &Global, command: OpCommand) -> Result<ExitCode>
             if !valid {
                 anyhow::bail!("--month: \"{month}\" is not YYYY-MM");
             }
-            let operations = all_operations(&app, global, &workspace).await?;
+            let (app, _) = backend.local("op ledger")?;
+            let operations = all_operations(app, global, &workspace).await?;
             print!("{}", charter_ops::run::month_ledger(&operations, &month));
         }
     }

@@ -125,9 +125,8 @@ pub(crate) async fn decide(global: &Global, args: DecideArgs) -> Result<ExitCode
             }]
         }
     };
-    let app = open(global, false).await?;
-    let workspace = resolve_workspace(&app, global).await?;
-    let answers = app.decide(&caller(global), &workspace, &requests).await?;
+    let (backend, workspace) = crate::backend::Backend::connect(global).await?;
+    let answers = backend.decide(&workspace, &requests).await?;
     match global.output {
         Output::Json if args.file.is_none() => print_json(&answers[0])?,
         Output::Json => print_json(&answers)?,
@@ -163,10 +162,8 @@ fn effect(effect: Effect) -> &'static str {
 }
 
 pub(crate) async fn pause(global: &Global, id: &str) -> Result<ExitCode> {
-    let app = open(global, false).await?;
-    let workspace = resolve_workspace(&app, global).await?;
-    let view =
-        app.set_agent_status(&caller(global), &workspace, id, charter_model::AgentStatus::Paused).await?;
+    let (backend, workspace) = crate::backend::Backend::connect(global).await?;
+    let view = backend.pause_agent(&workspace, id).await?;
     match global.output {
         Output::Json => print_record(global, &view)?,
         Output::Table => {
@@ -181,9 +178,8 @@ pub(crate) async fn resume(
     id: &str,
     status: Option<charter_model::AgentStatus>,
 ) -> Result<ExitCode> {
-    let app = open(global, false).await?;
-    let workspace = resolve_workspace(&app, global).await?;
-    let view = app.resume_agent(&caller(global), &workspace, id, status).await?;
+    let (backend, workspace) = crate::backend::Backend::connect(global).await?;
+    let view = backend.resume_agent(&workspace, id, status).await?;
     match global.output {
         Output::Json => print_record(global, &view)?,
         Output::Table => {
@@ -236,8 +232,7 @@ const GRANT_HEADER: [&str; 10] = [
 ];
 
 pub(crate) async fn grant(global: &Global, command: GrantCommand) -> Result<ExitCode> {
-    let app = open(global, false).await?;
-    let workspace = resolve_workspace(&app, global).await?;
+    let (backend, workspace) = crate::backend::Backend::connect(global).await?;
     let now = || charter_app::SystemClock.now();
     match command {
         GrantCommand::Create { agent, action, resource, ttl, reason, kind, requested_by } => {
@@ -252,7 +247,7 @@ pub(crate) async fn grant(global: &Global, command: GrantCommand) -> Result<Exit
                 reason,
                 requested_by,
             };
-            let view = app.create_grant(&caller(global), &workspace, new).await?;
+            let view = backend.create_grant(&workspace, new).await?;
             match global.output {
                 Output::Json => print_record(global, &view)?,
                 Output::Table => {
@@ -263,7 +258,12 @@ pub(crate) async fn grant(global: &Global, command: GrantCommand) -> Result<Exit
             }
         }
         GrantCommand::List { all } => {
-            let mut views = crate::all_records(&app, global, &workspace, RecordKind::Grant).await?;
+            let mut views = match &backend {
+                crate::backend::Backend::Local { app, .. } => {
+                    crate::all_records(app, global, &workspace, RecordKind::Grant).await?
+                }
+                remote => remote.list_records(&workspace, RecordKind::Grant).await?.items,
+            };
             let now = now();
             views.retain(|view| all || grant_state(view, now) == "holds");
             match global.output {
@@ -281,7 +281,7 @@ pub(crate) async fn grant(global: &Global, command: GrantCommand) -> Result<Exit
             }
         }
         GrantCommand::Revoke { id } => {
-            let view = app.revoke_grant(&caller(global), &workspace, &id).await?;
+            let view = backend.revoke_grant(&workspace, &id).await?;
             match global.output {
                 Output::Json => print_record(global, &view)?,
                 Output::Table => println!("Revoked {id}: the next decision no longer sees it."),

@@ -773,3 +773,102 @@ fn a_step_cannot_write_outside_its_scope() {
     assert!(report.contains("Permission denied"), "the kernel refused the writes: {report}");
     assert!(report.contains("The commands ran confined by Landlock"), "{report}");
 }
+
+#[test]
+fn remote_mode_acts_through_the_server_as_the_tokens_holder() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    assert!(run(&data, &["import", example_dir().to_str().unwrap(), "-w", "ops"]).status.success());
+    let token = |role: &str, holder: &str| {
+        let made = run(&data, &["-o", "json", "token", "create", "--role", role, "--name", holder]);
+        assert!(made.status.success(), "{}", stderr(&made));
+        let made: serde_json::Value = serde_json::from_slice(&made.stdout).unwrap();
+        made["token"].as_str().unwrap().to_owned()
+    };
+    let approver = token("approver", "vp_finance");
+    let operator = token("operator", "ops_on_call");
+    let owner = token("owner", "finance_systems_manager");
+    let mut command = charter();
+    command.arg("serve").arg("--listen").arg("127.0.0.1:0").arg("--data-dir").arg(&data);
+    let (child, address, _) = start(command);
+    let server = format!("http://{address}");
+    // No data directory here: everything goes through the server.
+    let remote = |secret: &str, args: &[&str]| {
+        charter().args(["--server", &server]).env("CHARTER_TOKEN", secret).args(args).output().unwrap()
+    };
+
+    // A grant made remotely is approved by the token's holder.
+    let grant = remote(
+        &approver,
+        &[
+            "-o",
+            "json",
+            "grant",
+            "create",
+            "--kind",
+            "approval",
+            "--agent",
+            "agent_finance_01",
+            "--action",
+            "invoke_tool",
+            "--resource",
+            "Tool::erp_netsuite",
+            "--ttl",
+            "2h",
+            "--reason",
+            "month-end close",
+        ],
+    );
+    assert!(grant.status.success(), "{}", stderr(&grant));
+    let grant: serde_json::Value = serde_json::from_slice(&grant.stdout).unwrap();
+    assert_eq!(grant["record"]["approved_by"], "vp_finance");
+    assert!(stdout(&remote(&approver, &["grant", "list"])).contains("GRANT-0001"));
+    let decide = [
+        "decide",
+        "--principal",
+        "agent_finance_01",
+        "--action",
+        "invoke_tool",
+        "--resource",
+        "Tool::erp_netsuite",
+        "--context",
+        r#"{"ticket":"CHG-1","approval":"GRANT-0001"}"#,
+    ];
+    let allowed = remote(&operator, &decide);
+    assert_eq!(allowed.status.code(), Some(0), "{}{}", stdout(&allowed), stderr(&allowed));
+    assert!(stdout(&allowed).contains("allow") && stdout(&allowed).contains("DEC-"), "{}", stdout(&allowed));
+    assert!(remote(&owner, &["agents", "pause", "agent_finance_01"]).status.success());
+    assert_eq!(remote(&operator, &decide).status.code(), Some(2), "paused: denied");
+    assert!(remote(&owner, &["agents", "resume", "agent_finance_01"]).status.success());
+    let shown = remote(&operator, &["get", "agent", "agent_finance_01"]);
+    assert!(stdout(&shown).contains("agent agent_finance_01 (version"), "{}", stdout(&shown));
+
+    // An operation declared remotely is requested by the token's holder;
+    // the server's refusals come back as they are.
+    let file = dir.path().join("op.yaml");
+    std::fs::write(
+        &file,
+        "OPERATION_NAME: reload\nOBJECTIVE: o\nRISK_CLASS: FILESYSTEM_WRITE\nBLAST_RADIUS: b\n\
+         ROLLBACK_STRATEGY: snapshot\nALLOWED_PATHS: [/srv/site/conf]\nALLOWED_SERVICES: []\n\
+         REQUESTED_BY: ops_on_call\nSTEPS:\n  - name: write\n    command: touch /srv/site/conf/a\n\
+         \x20   touches: [/srv/site/conf/a]\n    verify: [test -f /srv/site/conf/a]\n    rollback: rm /srv/site/conf/a\n",
+    )
+    .unwrap();
+    let declared = remote(&operator, &["op", "declare", file.to_str().unwrap()]);
+    assert!(declared.status.success(), "{}", stderr(&declared));
+    let id = stdout(&declared).trim().to_owned();
+    assert!(stdout(&remote(&approver, &["op", "show", &id])).contains("REQUESTED_BY:      ops_on_call"));
+    let early = remote(&approver, &["op", "approve", &id]);
+    assert!(stderr(&early).contains("no dry run of this plan has passed"), "{}", stderr(&early));
+    let run_remote = remote(&operator, &["op", "run", &id, "--dry-run"]);
+    assert!(stderr(&run_remote).contains("runs where the database is"), "{}", stderr(&run_remote));
+
+    // What needs the database, a missing token and a wrong one are refused.
+    let status = remote(&operator, &["status"]);
+    assert!(stderr(&status).contains("does not work through a server"), "{}", stderr(&status));
+    let bare = charter().args(["--server", &server, "get", "agent", "agent_finance_01"]).output().unwrap();
+    assert!(stderr(&bare).contains("--server needs a token"), "{}", stderr(&bare));
+    let wrong = remote("charter_0000", &["get", "agent", "agent_finance_01"]);
+    assert!(stderr(&wrong).contains("401"), "{}", stderr(&wrong));
+    assert!(terminate(child).success());
+}
