@@ -196,6 +196,34 @@ pub fn sqlite_url(path: &Path) -> String {
     url
 }
 
+/// Streams the id and canonical value of every record of `kind`, in id
+/// order, to `visit`, while the database reads on.
+async fn stream_values<'c, E: From<StoreError>>(
+    executor: impl sqlx::Executor<'c, Database = sqlx::Any>,
+    workspace: i64,
+    kind: RecordKind,
+    visit: &mut impl FnMut(&str, &str) -> std::result::Result<(), E>,
+) -> std::result::Result<(), E> {
+    use futures_util::TryStreamExt as _;
+    let mut stream = sqlx::query(
+        "SELECT r.id, e.body AS event FROM records r \
+         JOIN audit_events e ON e.workspace_id = r.workspace_id AND e.seq = r.event_seq \
+         WHERE r.workspace_id = $1 AND r.kind = $2 ORDER BY r.id",
+    )
+    .bind(workspace)
+    .bind(kind.name())
+    .fetch(executor);
+    while let Some(row) = stream.try_next().await.map_err(StoreError::from)? {
+        let id: String = rows::get(&row, "id")?;
+        let event: String = rows::get(&row, "event")?;
+        let value = charter_model::audit::value_in(&event).ok_or_else(|| {
+            StoreError::Corrupt(format!("{} \"{id}\": its audit event holds no value", kind.name()))
+        })?;
+        visit(&id, value)?;
+    }
+    Ok(())
+}
+
 /// Settings of the SQLite writer connection. The 32 MiB page cache (grown
 /// only as used) keeps large imports from spilling pages mid-transaction.
 const SQLITE_PRAGMAS: &str = "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; \
@@ -348,24 +376,7 @@ impl Store {
         kind: RecordKind,
         mut visit: impl FnMut(&str, &str) -> std::result::Result<(), E>,
     ) -> std::result::Result<(), E> {
-        use futures_util::TryStreamExt as _;
-        let mut stream = sqlx::query(
-            "SELECT r.id, e.body AS event FROM records r \
-             JOIN audit_events e ON e.workspace_id = r.workspace_id AND e.seq = r.event_seq \
-             WHERE r.workspace_id = $1 AND r.kind = $2 ORDER BY r.id",
-        )
-        .bind(workspace)
-        .bind(kind.name())
-        .fetch(&self.read);
-        while let Some(row) = stream.try_next().await.map_err(StoreError::from)? {
-            let id: String = rows::get(&row, "id")?;
-            let event: String = rows::get(&row, "event")?;
-            let value = charter_model::audit::value_in(&event).ok_or_else(|| {
-                StoreError::Corrupt(format!("{} \"{id}\": its audit event holds no value", kind.name()))
-            })?;
-            visit(&id, value)?;
-        }
-        Ok(())
+        stream_values(&self.read, workspace, kind, &mut visit).await
     }
 
     /// The workspace counter `counter` and every record of `kinds` as of one
@@ -381,7 +392,6 @@ impl Store {
         kinds: &[RecordKind],
         mut visit: impl FnMut(RecordKind, &str, &str) -> std::result::Result<(), E>,
     ) -> std::result::Result<u64, E> {
-        use futures_util::TryStreamExt as _;
         let mut tx = match self.backend {
             Backend::Sqlite => self.read.begin().await,
             Backend::Postgres => {
@@ -397,22 +407,7 @@ impl Store {
             .map_err(StoreError::from)?;
         let value = row.as_ref().map_or(Ok(0), |row| rows::get_u64(row, "value"))?;
         for &kind in kinds {
-            let mut stream = sqlx::query(
-                "SELECT r.id, e.body AS event FROM records r \
-                 JOIN audit_events e ON e.workspace_id = r.workspace_id AND e.seq = r.event_seq \
-                 WHERE r.workspace_id = $1 AND r.kind = $2 ORDER BY r.id",
-            )
-            .bind(workspace)
-            .bind(kind.name())
-            .fetch(&mut *tx);
-            while let Some(row) = stream.try_next().await.map_err(StoreError::from)? {
-                let id: String = rows::get(&row, "id")?;
-                let event: String = rows::get(&row, "event")?;
-                let body = charter_model::audit::value_in(&event).ok_or_else(|| {
-                    StoreError::Corrupt(format!("{} \"{id}\": its audit event holds no value", kind.name()))
-                })?;
-                visit(kind, &id, body)?;
-            }
+            stream_values(&mut *tx, workspace, kind, &mut |id, body| visit(kind, id, body)).await?;
         }
         tx.commit().await.map_err(StoreError::from)?;
         Ok(value)
