@@ -56,13 +56,16 @@ struct Jail {
     launcher: PathBuf,
     write: Vec<PathBuf>,
     deny: Vec<PathBuf>,
+    /// The TCP ports commands may connect to, when the network is confined.
+    ports: Option<Vec<u16>>,
 }
 
 impl Jail {
     fn of(launcher: Option<&PathBuf>, operation: &Operation) -> Option<Jail> {
         let launcher = launcher?.clone();
         let deny = operation.declaration.not_allowed.paths.iter().map(PathBuf::from).collect();
-        Some(Jail { launcher, write: allowed_roots(operation), deny })
+        let ports = operation.declaration.allowed_ports.clone();
+        Some(Jail { launcher, write: allowed_roots(operation), deny, ports })
     }
 
     /// The command that runs `command` with `sh -c`, confined.
@@ -74,6 +77,12 @@ impl Jail {
         }
         for path in &self.deny {
             process.arg("--deny").arg(path);
+        }
+        if let Some(ports) = &self.ports {
+            process.arg("--net");
+            for port in ports {
+                process.arg("--connect").arg(port.to_string());
+            }
         }
         process.arg("--").arg("sh").arg("-c").arg(command);
         process

@@ -19,8 +19,8 @@ use std::ffi::OsString;
 use std::path::{Component, Path, PathBuf};
 
 use landlock::{
-    ABI, AccessFs, CompatLevel, Compatible, PathBeneath, PathFd, Ruleset, RulesetAttr, RulesetCreatedAttr,
-    RulesetStatus,
+    ABI, Access, AccessFs, AccessNet, CompatLevel, Compatible, NetPort, PathBeneath, PathFd, Ruleset,
+    RulesetAttr, RulesetCreatedAttr, RulesetStatus,
 };
 
 /// The Landlock ABI the rules are written for (tested on this kernel).
@@ -138,16 +138,29 @@ pub fn exec(args: &[OsString]) -> u8 {
 }
 
 fn confine_and_exec(args: &[OsString]) -> Result<std::convert::Infallible, String> {
-    let (mut write, mut deny) = (Vec::new(), Vec::new());
+    let (mut write, mut deny, mut net, mut ports) = (Vec::new(), Vec::new(), false, Vec::new());
     let mut rest = args.iter();
     let command: Vec<OsString> = loop {
         match rest.next().and_then(|arg| arg.to_str()) {
             Some("--write") => write.push(PathBuf::from(rest.next().ok_or("--write needs a path")?)),
             Some("--deny") => deny.push(PathBuf::from(rest.next().ok_or("--deny needs a path")?)),
+            Some("--net") => net = true,
+            Some("--connect") => {
+                let port = rest.next().and_then(|port| port.to_str()).ok_or("--connect needs a port")?;
+                ports
+                    .push(port.parse::<u16>().map_err(|_| format!("--connect: {port:?} is not a TCP port"))?);
+            }
             Some("--") => break rest.cloned().collect(),
-            other => return Err(format!("unexpected argument {other:?}: expected --write, --deny or --")),
+            other => {
+                return Err(format!(
+                    "unexpected argument {other:?}: expected --write, --deny, --net, --connect or --"
+                ));
+            }
         }
     };
+    if !ports.is_empty() && !net {
+        return Err("--connect confines the network: give --net too".into());
+    }
     let (program, program_args) = command.split_first().ok_or("no command after --")?;
     let resolve_all = |paths: Vec<PathBuf>| -> Result<Vec<PathBuf>, String> {
         paths.iter().map(|path| resolve(path).map_err(|error| error.to_string())).collect()
@@ -161,8 +174,23 @@ fn confine_and_exec(args: &[OsString]) -> Result<std::convert::Infallible, Strin
         .set_compatibility(CompatLevel::HardRequirement)
         .handle_access(AccessFs::from_write(ABI::V3))
         .and_then(|ruleset| ruleset.set_compatibility(CompatLevel::BestEffort).handle_access(all))
+        // Confining the network needs ABI 4: refuse rather than run a step
+        // the declaration says may not reach other ports.
+        .and_then(|ruleset| {
+            if net {
+                ruleset
+                    .set_compatibility(CompatLevel::HardRequirement)
+                    .handle_access(AccessNet::from_all(ABI::V4))
+            } else {
+                Ok(ruleset)
+            }
+        })
         .and_then(|ruleset| ruleset.create())
         .map_err(|error| format!("Landlock is not available: {error}"))?;
+    for port in ports {
+        ruleset =
+            ruleset.add_rule(NetPort::new(port, AccessNet::ConnectTcp)).map_err(|error| error.to_string())?;
+    }
     // Output to the null device is not a write anywhere.
     let null = PathFd::new("/dev/null").map_err(|error| format!("/dev/null: {error}"))?;
     ruleset = ruleset.add_rule(PathBeneath::new(null, in_place)).map_err(|error| error.to_string())?;

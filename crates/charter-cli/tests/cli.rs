@@ -775,6 +775,43 @@ fn a_step_cannot_write_outside_its_scope() {
 }
 
 #[test]
+fn a_step_connects_only_to_its_allowed_ports() {
+    let (dir, data) = operations_workspace();
+    let root = dir.path().canonicalize().unwrap();
+    std::fs::create_dir_all(root.join("conf")).unwrap();
+    let allowed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let other = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let (a, b) = (allowed.local_addr().unwrap().port(), other.local_addr().unwrap().port());
+    std::fs::write(
+        root.join("connect.py"),
+        "import socket, sys\nsocket.create_connection(('127.0.0.1', int(sys.argv[1])), 5).close()\n",
+    )
+    .unwrap();
+    let r = root.display();
+    let file = dir.path().join("op.yaml");
+    std::fs::write(
+        &file,
+        format!(
+            "OPERATION_NAME: ports\nOBJECTIVE: o\nRISK_CLASS: LOW_RISK_CONFIG\nBLAST_RADIUS: b\nROLLBACK_STRATEGY: snapshot\n\
+             ALLOWED_PATHS: [{r}/conf]\nALLOWED_SERVICES: []\nALLOWED_PORTS: [{a}]\nREQUESTED_BY: carol\nSTEPS:\n\
+             \x20 - name: connect\n    command: python3 {r}/connect.py {a} && touch {r}/conf/a; python3 {r}/connect.py {b} && touch {r}/conf/b; true\n\
+             \x20   touches: [{r}/conf]\n    verify: [test -f {r}/conf/a]\n    rollback: 'true'\n"
+        ),
+    )
+    .unwrap();
+    let declared = run(&data, &["--actor", "carol", "op", "declare", file.to_str().unwrap()]);
+    assert!(declared.status.success(), "{}", stderr(&declared));
+    let id = stdout(&declared).trim().to_owned();
+    let ran = run(&data, &["--actor", "carol", "op", "run", &id]);
+    assert_eq!(ran.status.code(), Some(0), "{}{}", stdout(&ran), stderr(&ran));
+    assert!(root.join("conf/a").exists(), "port {a} is allowed: {}", stdout(&ran));
+    assert!(!root.join("conf/b").exists(), "port {b} is not allowed: {}", stdout(&ran));
+    let report = stdout(&run(&data, &["op", "report", &id]));
+    assert!(report.contains(&format!("limited to ports {a} (ALLOWED_PORTS)")), "{report}");
+    drop((allowed, other));
+}
+
+#[test]
 fn remote_mode_acts_through_the_server_as_the_tokens_holder() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");

@@ -84,6 +84,11 @@ pub struct Declaration {
     /// The hard allowlist of services.
     #[serde(rename = "ALLOWED_SERVICES")]
     pub allowed_services: Vec<String>,
+    /// The TCP ports the steps may connect to (the allowed services' ports):
+    /// when given, the kernel refuses every other connection and every
+    /// bind; when left out, the network is not restricted.
+    #[serde(rename = "ALLOWED_PORTS", default, skip_serializing_if = "Option::is_none")]
+    pub allowed_ports: Option<Vec<u16>>,
     /// The deny lists.
     #[serde(rename = "NOT_ALLOWED", default)]
     pub not_allowed: NotAllowed,

@@ -28,7 +28,7 @@ pub const MANDATORY: [&str; 9] = [
 ];
 
 /// Top-level keys a declaration may have besides the mandatory ones.
-pub const OPTIONAL: [&str; 3] = ["NOT_ALLOWED", "TIER", "ON_CALL"];
+pub const OPTIONAL: [&str; 4] = ["NOT_ALLOWED", "TIER", "ON_CALL", "ALLOWED_PORTS"];
 
 /// Keys every step must have (`rollback` is optional for READ_ONLY
 /// operations, which change nothing).
@@ -121,8 +121,12 @@ pub fn parse(text: &str) -> Result<Declaration, DeclarationError> {
             }
         }
     }
-    let declaration: Declaration =
-        yaml_serde::from_value(value).map_err(|error| fail(vec![error.to_string()]))?;
+    // The path names the field a wrong value is in (`ALLOWED_PORTS[0]`).
+    let declaration: Declaration = serde_path_to_error::deserialize(value).map_err(|error| {
+        let path = error.path().to_string();
+        let error = error.into_inner();
+        fail(vec![if path == "." { error.to_string() } else { format!("{path}: {error}") }])
+    })?;
     let problems = check(&declaration);
     if problems.is_empty() { Ok(declaration) } else { Err(fail(problems)) }
 }
@@ -153,6 +157,11 @@ pub fn check(declaration: &Declaration) -> Vec<String> {
             "TIER: {tier} is below the tier of {} ({class_tier}); a declaration may only raise its tier",
             declaration.risk_class
         ));
+    }
+    for (index, port) in declaration.allowed_ports.iter().flatten().enumerate() {
+        if *port == 0 {
+            problems.push(format!("ALLOWED_PORTS[{index}]: 0 is not a TCP port (1 to 65535)"));
+        }
     }
     if declaration.allowed_paths.is_empty() && declaration.steps.iter().any(|s| !s.touches.is_empty()) {
         problems.push("ALLOWED_PATHS: steps touch paths but none is allowed".into());
@@ -283,6 +292,24 @@ STEPS:
     }
 
     #[test]
+    fn allowed_ports_are_tcp_ports() {
+        let ports = |list: &str| {
+            GOOD.replace(
+                "ALLOWED_SERVICES: [nginx]",
+                &format!("ALLOWED_SERVICES: [nginx]\nALLOWED_PORTS: {list}"),
+            )
+        };
+        assert_eq!(parse(&ports("[80, 443]")).unwrap().allowed_ports, Some(vec![80, 443]));
+        assert_eq!(parse(GOOD).unwrap().allowed_ports, None, "left out: the network is not confined");
+        assert_eq!(problems(&ports("[80, 0]")), ["ALLOWED_PORTS[1]: 0 is not a TCP port (1 to 65535)"]);
+        let too_big = problems(&ports("[70000]")).join("\n");
+        assert!(too_big.contains("ALLOWED_PORTS") && too_big.contains("70000"), "{too_big}");
+        // A declaration without ports hashes as it always did.
+        let declaration = parse(GOOD).unwrap();
+        assert!(!serde_json::to_string(&declaration).unwrap().contains("ALLOWED_PORTS"));
+    }
+
+    #[test]
     fn every_missing_field_is_listed_at_once() {
         let text = "OPERATION_NAME: x\nSTEPS:\n  - name: a\n    command: b\n  - 7\nEXTRA: 1\n";
         assert_eq!(
@@ -295,7 +322,7 @@ STEPS:
                 "ALLOWED_PATHS: missing",
                 "ALLOWED_SERVICES: missing",
                 "REQUESTED_BY: missing",
-                "EXTRA: unknown key, expected one of OPERATION_NAME, OBJECTIVE, RISK_CLASS, BLAST_RADIUS, ROLLBACK_STRATEGY, ALLOWED_PATHS, ALLOWED_SERVICES, REQUESTED_BY, STEPS, NOT_ALLOWED, TIER, ON_CALL",
+                "EXTRA: unknown key, expected one of OPERATION_NAME, OBJECTIVE, RISK_CLASS, BLAST_RADIUS, ROLLBACK_STRATEGY, ALLOWED_PATHS, ALLOWED_SERVICES, REQUESTED_BY, STEPS, NOT_ALLOWED, TIER, ON_CALL, ALLOWED_PORTS",
                 "STEPS[0].verify: missing",
                 "STEPS[0].rollback: missing",
                 "STEPS[1]: a step is a mapping of name, command, verify, …",

@@ -229,8 +229,21 @@ pub fn report(operation: &Operation, run: &RunRecord) -> Report {
         }
         None => "The run did not finish: the system may be in a mixed state.".to_owned(),
     };
+    let network = match &d.allowed_ports {
+        Some(ports) if ports.is_empty() => {
+            " Their network was closed: no TCP connection, no bind.".to_owned()
+        }
+        Some(ports) => {
+            let ports: Vec<String> = ports.iter().map(u16::to_string).collect();
+            format!(
+                " Their TCP connections were limited to ports {} (ALLOWED_PORTS), and binds refused.",
+                ports.join(", ")
+            )
+        }
+        None => " Their network was not restricted (the declaration names no ALLOWED_PORTS).".to_owned(),
+    };
     let risk = match run.confined {
-        Some(true) => format!("{risk} The commands ran confined by Landlock to the scope contract."),
+        Some(true) => format!("{risk} The commands ran confined by Landlock to the scope contract.{network}"),
         Some(false) => format!(
             "{risk} The commands ran UNCONFINED (detection only): writes outside the scope contract were caught \
              only by the snapshot comparison after each step."
