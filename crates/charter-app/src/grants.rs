@@ -99,6 +99,7 @@ impl App {
         if !problems.is_empty() {
             return Err(invalid("grant", problems));
         }
+        self.decide_about_agent(caller, &row, "grant", new.agent_id.as_str()).await?;
         let resource =
             charter_policy::EntityRef { entity_type: new.resource_type.clone(), id: new.resource_id.clone() };
         if !self.policy_engine(caller, workspace).await?.engine.knows(&resource) {
@@ -180,6 +181,11 @@ impl App {
         let row = self.visible_workspace(caller, workspace).await?;
         caller.require_writer(RecordKind::Grant)?;
         self.require_registered(caller, workspace).await?;
+        let Record::Grant(grant) = self.get_record(caller, workspace, RecordKind::Grant, id).await?.record
+        else {
+            return Err(AppError::NotFound { kind: RecordKind::Grant, id: id.to_owned() });
+        };
+        self.decide_about_agent(caller, &row, "grant", grant.agent_id.as_str()).await?;
         let actor = caller.actor().to_owned();
         self.change_record(&row, caller, RecordKind::Grant, id, move |record, at| {
             let Record::Grant(grant) = record else {
@@ -213,9 +219,10 @@ impl App {
     ) -> Result<RecordView> {
         // Authority first: a caller who may not resume learns nothing of the
         // agent's state.
-        self.visible_workspace(caller, workspace).await?;
+        let row = self.visible_workspace(caller, workspace).await?;
         caller.require_writer(RecordKind::Agent)?;
         self.require_registered(caller, workspace).await?;
+        self.decide_about_agent(caller, &row, "resume_agent", id).await?;
         let current = self.get_record(caller, workspace, RecordKind::Agent, id).await?;
         let Record::Agent(agent) = &current.record else {
             return Err(AppError::NotFound { kind: RecordKind::Agent, id: id.to_owned() });
@@ -287,6 +294,8 @@ impl App {
         let row = self.visible_workspace(caller, workspace).await?;
         caller.require_writer(RecordKind::Agent)?;
         self.require_registered(caller, workspace).await?;
+        let action = if status == AgentStatus::Paused { "pause_agent" } else { "resume_agent" };
+        self.decide_about_agent(caller, &row, action, id).await?;
         self.change_record(&row, caller, RecordKind::Agent, id, move |record, _| match record {
             Record::Agent(agent) => {
                 agent.status = status;
@@ -295,5 +304,26 @@ impl App {
             _ => Err(AppError::NotFound { kind: RecordKind::Agent, id: record.id() }),
         })
         .await
+    }
+}
+
+impl App {
+    /// Asks the decision point whether `caller` may take `action` (`grant`,
+    /// `pause_agent`, `resume_agent`) on the agent `agent`; the decision is
+    /// logged, and a denial is an error naming it.
+    async fn decide_about_agent(
+        &self,
+        caller: &Caller,
+        row: &charter_store::WorkspaceRow,
+        action: &str,
+        agent: &str,
+    ) -> Result<()> {
+        let resource = charter_policy::EntityRef { entity_type: "Agent".into(), id: agent.to_owned() };
+        let answer = self.decide_as_caller(caller, row, action, resource).await?;
+        if answer.decision == charter_policy::Effect::Allow {
+            Ok(())
+        } else {
+            Err(AppError::Forbidden(crate::operations::denied(&answer)))
+        }
     }
 }

@@ -404,7 +404,7 @@ pub struct DecideArgs {
     #[arg(long, required_unless_present = "file", value_name = "ENTITY")]
     pub principal: Option<String>,
     /// The action: invoke_tool, read_dataset, write_dataset, change_schema, promote_dataset,
-    /// request_operation, approve_operation, execute_operation
+    /// request_operation, approve_operation, execute_operation, grant, pause_agent, resume_agent
     #[arg(long, required_unless_present = "file")]
     pub action: Option<String>,
     /// What is acted on: TYPE::ID, e.g. Tool::crm_salesforce

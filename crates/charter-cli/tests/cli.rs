@@ -349,7 +349,7 @@ fn decide_grants_kill_switch_and_policy_commands() {
     assert!(as_me(&["import", example_dir().to_str().unwrap(), "-w", "ops"]).status.success());
     let people = dir.path().join("me");
     std::fs::create_dir_all(&people).unwrap();
-    let person = serde_json::json!([{ "person_id": me, "name": "Tester", "roles": ["approver"] }]);
+    let person = serde_json::json!([{ "person_id": me, "name": "Tester", "roles": ["approver", "owner"] }]);
     std::fs::write(people.join("people.json"), person.to_string()).unwrap();
     assert!(as_me(&["import", people.to_str().unwrap(), "-w", "ops"]).status.success());
 
@@ -449,7 +449,7 @@ fn decide_grants_kill_switch_and_policy_commands() {
     let proposed = examples().join("proposed");
     let passed = as_me(&["policy", "test", tests.to_str().unwrap()]);
     assert!(passed.status.success(), "{}", stdout(&passed));
-    assert!(stdout(&passed).contains("8 passed, 0 failed, against the enforced policies"));
+    assert!(stdout(&passed).contains("13 passed, 0 failed, against the enforced policies"));
     let failed =
         as_me(&["policy", "test", tests.to_str().unwrap(), "--proposed", proposed.to_str().unwrap()]);
     assert_eq!(failed.status.code(), Some(1));

@@ -90,6 +90,12 @@ action request_operation, approve_operation, execute_operation appliesTo {
     resource: [Operation],
     context: Context,
 };
+
+action grant, pause_agent, resume_agent appliesTo {
+    principal: [Agent, User],
+    resource: [Agent],
+    context: Context,
+};
 "#;
 
 /// An entity type of the schema.
@@ -177,7 +183,7 @@ pub struct Action {
 const ACTORS: &[EntityType] = &[EntityType::Agent, EntityType::User];
 
 /// Every action, in the schema's order.
-pub const ACTIONS: [Action; 8] = [
+pub const ACTIONS: [Action; 11] = [
     Action { name: "invoke_tool", principals: &[EntityType::Agent], resources: &[EntityType::Tool] },
     Action { name: "read_dataset", principals: ACTORS, resources: &[EntityType::Dataset] },
     Action { name: "write_dataset", principals: ACTORS, resources: &[EntityType::Dataset] },
@@ -186,6 +192,9 @@ pub const ACTIONS: [Action; 8] = [
     Action { name: "request_operation", principals: ACTORS, resources: &[EntityType::Operation] },
     Action { name: "approve_operation", principals: ACTORS, resources: &[EntityType::Operation] },
     Action { name: "execute_operation", principals: ACTORS, resources: &[EntityType::Operation] },
+    Action { name: "grant", principals: ACTORS, resources: &[EntityType::Agent] },
+    Action { name: "pause_agent", principals: ACTORS, resources: &[EntityType::Agent] },
+    Action { name: "resume_agent", principals: ACTORS, resources: &[EntityType::Agent] },
 ];
 
 impl Action {
