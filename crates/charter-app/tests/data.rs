@@ -342,6 +342,9 @@ async fn create_dataset_needs_a_specialist_a_key_and_draft() {
                 "fields":[{"name":"a","type":"string","key":true,"mandatory":true}],
                 "rules":[{"name":"r","expression":"size(a) > 1"}]}"#,
         );
+        // Only a registered person creates a dataset, as the corridor asks.
+        let stranger = app.create_dataset(&Caller::local("root"), &ops(), good.clone()).await.unwrap_err();
+        assert!(matches!(&stranger, AppError::Forbidden(m) if m.contains("not in the registry")), "{stranger}");
         let view = app.create_dataset(&steward(), &ops(), good.clone()).await.unwrap();
         assert_eq!(view.version, 1);
         let mut broken = good;
