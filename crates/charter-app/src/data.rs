@@ -162,7 +162,7 @@ impl App {
     ) -> Result<RecordView> {
         let row = self.visible_workspace(caller, workspace).await?;
         caller.require_writer(RecordKind::Dataset)?;
-        self.require_registered(caller, workspace).await?;
+        self.decide_write(caller, &row, RecordKind::Dataset).await?;
         let mut problems = Vec::new();
         if dataset.scope != DatasetScope::Draft {
             problems.push(format!("scope: a dataset is created in DRAFT, got {}", dataset.scope));

@@ -279,7 +279,7 @@ impl App {
             entity_type: "Operation".into(),
             id: operation.operation_id.to_string(),
         };
-        self.decide_as(caller, row, action, resource, Some((operation, rules))).await
+        self.decide_as(caller, row, action, resource, serde_json::Map::new(), Some((operation, rules))).await
     }
 
     /// Asks the decision point whether `caller` may take `action` on
@@ -291,7 +291,44 @@ impl App {
         action: &str,
         resource: charter_policy::EntityRef,
     ) -> Result<DecisionAnswer> {
-        self.decide_as(caller, row, action, resource, None).await
+        self.decide_as(caller, row, action, resource, serde_json::Map::new(), None).await
+    }
+
+    /// Asks the decision point whether `caller` may write records of `kind`
+    /// (`write_record` on the workspace, with the kind and the role that
+    /// writes it in the context); the decision is logged, and a denial is
+    /// an error naming it. An unregistered caller is refused first.
+    ///
+    /// The one exception is a workspace's set-up: until it registers its
+    /// first person, the installation's administrator (a local caller
+    /// acting as itself, or an admin token, which before anyone is
+    /// registered can only be the installation's own) writes its records
+    /// undecided, since no one could be permitted yet. Each write is in the
+    /// ledger all the same.
+    pub(crate) async fn decide_write(
+        &self,
+        caller: &Caller,
+        row: &WorkspaceRow,
+        kind: RecordKind,
+    ) -> Result<()> {
+        let installation = match caller {
+            Caller::Local { break_glass, .. } => break_glass.is_none(),
+            Caller::Token { role, .. } => *role == charter_model::Role::Admin,
+        };
+        if installation && !self.store.has_records(row.id, RecordKind::Person).await? {
+            return Ok(());
+        }
+        self.require_registered(caller, &row.name).await?;
+        let resource = EntityRef { entity_type: "Workspace".into(), id: row.name.to_string() };
+        let mut context = serde_json::Map::new();
+        context.insert("kind".into(), kind.name().into());
+        context.insert("writer".into(), kind.writer().as_str().into());
+        let answer = self.decide_as(caller, row, "write_record", resource, context, None).await?;
+        if answer.decision == charter_policy::Effect::Allow {
+            Ok(())
+        } else {
+            Err(AppError::Forbidden(crate::operations::denied(&answer)))
+        }
     }
 
     /// One logged decision for `caller`: as the registered agent of that
@@ -303,6 +340,7 @@ impl App {
         row: &WorkspaceRow,
         action: &str,
         resource: charter_policy::EntityRef,
+        context: serde_json::Map<String, serde_json::Value>,
         operation: Option<(&charter_model::Operation, &charter_ops::TierRules)>,
     ) -> Result<DecisionAnswer> {
         let actor = caller.actor();
@@ -317,7 +355,7 @@ impl App {
                     principal,
                     action: action.to_owned(),
                     resource: resource.clone(),
-                    context: serde_json::Map::new(),
+                    context: context.clone(),
                 };
                 let decision = match operation {
                     Some((operation, rules)) => {
@@ -481,7 +519,7 @@ impl App {
     /// transaction, so the records read are exactly those of that version,
     /// however busy the registry is.
     pub(crate) async fn load_registry(&self, row: &WorkspaceRow) -> Result<(u64, Registry)> {
-        let mut registry = Registry::default();
+        let mut registry = Registry { workspace: Some(row.name.to_string()), ..Registry::default() };
         let version = self
             .store
             .snapshot_values(row.id, POLICY_INPUTS, &REGISTRY_KINDS, |kind, id, body| {

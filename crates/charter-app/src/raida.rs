@@ -202,6 +202,7 @@ impl App {
     ) -> Result<RecordView> {
         let row = self.visible_workspace(caller, workspace).await?;
         caller.require_writer(RecordKind::Raida)?;
+        self.decide_write(caller, &row, RecordKind::Raida).await?;
         if new.title.trim().is_empty() {
             return Err(AppError::Invalid {
                 what: "RAIDA item".into(),
@@ -256,6 +257,7 @@ impl App {
     ) -> Result<RecordView> {
         let row = self.visible_workspace(caller, workspace).await?;
         caller.require_writer(RecordKind::Raida)?;
+        self.decide_write(caller, &row, RecordKind::Raida).await?;
         self.change_record(&row, caller, RecordKind::Raida, id, move |record, _| {
             let Record::Raida(item) = record else { return Ok(()) };
             if let Some(title) = &patch.title {

@@ -261,6 +261,7 @@ impl App {
         let row = self.visible_workspace(caller, workspace).await?;
         caller.require_writer(record.kind())?;
         refuse_use_case_only(record.kind())?;
+        self.decide_write(caller, &row, record.kind()).await?;
         signed_by_caller(caller, &record)?;
         invalid(&record)?;
         let body = record.to_canonical_json();
@@ -318,6 +319,7 @@ impl App {
         let kind = record.kind();
         caller.require_writer(kind)?;
         refuse_use_case_only(kind)?;
+        self.decide_write(caller, &row, kind).await?;
         if record.id() != id {
             return Err(AppError::Invalid {
                 what: kind.name().to_owned(),

@@ -297,7 +297,8 @@ impl App {
                         return Ok(());
                     }
                     let pair = pair.get_or_insert_with(|| {
-                        let mut registry = Registry::default();
+                        let mut registry =
+                            Registry { workspace: Some(row.name.to_string()), ..Registry::default() };
                         for record in records.values() {
                             add_to_registry(&mut registry, record.clone());
                         }

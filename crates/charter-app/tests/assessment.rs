@@ -14,7 +14,7 @@ use charter_store::testing::each_backend;
 async fn example(store: charter_store::Store) -> (App, WorkspaceName, Caller, charter_model::Date) {
     let app = App::with_clock(store, Arc::new(FixedClock("2025-01-15T09:00:00Z".parse().unwrap())));
     let ops = WorkspaceName::new("ops").unwrap();
-    let local = Caller::local("tester");
+    let local = Caller::local("ops_governance_lead");
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../examples/ops-workspace");
     app.import(&local, &ops, ImportSource::from_dir(&dir).unwrap(), true).await.unwrap();
     (app, ops, local, "2025-01-15".parse().unwrap())

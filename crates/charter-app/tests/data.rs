@@ -290,7 +290,7 @@ async fn the_daily_check_raises_items_once_and_turns_red() {
         let orphan = RecordKind::Dataset
             .parse_json(r#"{"dataset_id":"Orphan","dataset_name":"Orphan","fields":[{"name":"id","type":"string","key":true}]}"#)
             .unwrap();
-        app.create_record(&Caller::local("tester"), &ops(), orphan).await.unwrap();
+        app.create_record(&Caller::local("ops_governance_lead"), &ops(), orphan).await.unwrap();
         let third = app.governance_check(&steward(), &ops(), today).await.unwrap();
         assert_eq!(third.dashboard.status, charter_data::check::Status::Red);
         let opened: Vec<&str> =
@@ -388,7 +388,7 @@ async fn webhooks_are_retried_recorded_and_never_block_the_change() {
         let settings = RecordKind::DataSettings
             .parse_json(&format!(r#"{{"settings_id":"default","webhook_url":"{url}"}}"#))
             .unwrap();
-        app.create_record(&Caller::local("tester"), &ops(), settings).await.unwrap();
+        app.create_record(&Caller::local("ops_governance_lead"), &ops(), settings).await.unwrap();
         let before = dataset(&app, "AI_Data_Model_Registry").await;
         let proposed = app
             .propose_schema_change(&steward(), &ops(), "AI_Data_Model_Registry", registry_proposal(&before))
@@ -406,7 +406,7 @@ async fn webhooks_are_retried_recorded_and_never_block_the_change() {
         let dead = RecordKind::DataSettings
             .parse_json(r#"{"settings_id":"default","webhook_url":"http://127.0.0.1:9/hook"}"#)
             .unwrap();
-        app.update_record(&Caller::local("tester"), &ops(), "default", 1, dead).await.unwrap();
+        app.update_record(&Caller::local("ops_governance_lead"), &ops(), "default", 1, dead).await.unwrap();
         let mut second = registry_proposal(&before);
         second.renamed.clear();
         second.fields.retain(|f| f.name != "registry_id");

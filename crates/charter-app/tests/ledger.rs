@@ -42,7 +42,7 @@ async fn failure(app: &App) -> Option<String> {
 async fn checkpoints_and_proofs_verify() {
     each_backend_with_url(|store, _| async move {
         let app = imported(store).await;
-        let caller = Caller::local("tester");
+        let caller = Caller::local("ops_governance_lead");
         let note = app.latest_checkpoint(&caller, &ops()).await.unwrap().unwrap();
         let checkpoint = Checkpoint::open(&note, &signer().verifier()).unwrap();
         assert_eq!(checkpoint.origin, "charter/ops");
@@ -57,7 +57,8 @@ async fn checkpoints_and_proofs_verify() {
             verify_inclusion(&leaf, index, size, &proof.hashes, &checkpoint.root).unwrap();
         }
 
-        // A later write makes a new checkpoint consistent with the first.
+        // A later write (decided, then made: two entries) makes a new
+        // checkpoint consistent with the first.
         let agent = charter_model::RecordKind::Agent
             .parse_json(r#"{"agent_id":"agent_hr_01","name":"HR","status":"pilot"}"#)
             .unwrap();
@@ -67,13 +68,13 @@ async fn checkpoints_and_proofs_verify() {
             &signer().verifier(),
         )
         .unwrap();
-        assert_eq!(later.size, size + 1);
-        let proof = app.consistency_proof(&caller, &ops(), size, size + 1).await.unwrap();
-        verify_consistency(size, size + 1, &proof.hashes, &checkpoint.root, &later.root).unwrap();
+        assert_eq!(later.size, size + 2);
+        let proof = app.consistency_proof(&caller, &ops(), size, size + 2).await.unwrap();
+        verify_consistency(size, size + 2, &proof.hashes, &checkpoint.root, &later.root).unwrap();
 
         let report = app.verify_ledger(&ops(), &signer().verifier(), &|_, _| {}).await.unwrap();
         assert_eq!(report.failure, None);
-        assert_eq!((report.entries, report.checkpoints), (size + 1, 2));
+        assert_eq!((report.entries, report.checkpoints), (size + 2, 3));
         assert_eq!(report.root, later.root);
         assert!(report.records > 70);
     })
@@ -145,7 +146,7 @@ async fn checkpoints_under_another_key_are_refused() {
         // anyone holding the real verifier key.
         let forged = App::new(app.store().clone())
             .with_ledger(LedgerSettings { signer: Some(Arc::new(impostor)), ..LedgerSettings::default() });
-        let caller = Caller::local("mallory");
+        let caller = Caller::local("ops_governance_lead");
         let agent = charter_model::RecordKind::Agent
             .parse_json(r#"{"agent_id":"agent_x_01","name":"X","status":"pilot"}"#)
             .unwrap();
@@ -160,7 +161,7 @@ async fn checkpoints_under_another_key_are_refused() {
 async fn exported_bundles_verify_offline_and_name_tampering() {
     let store = charter_store::testing::TestStore::sqlite().await;
     let app = imported(store.store.clone()).await;
-    let caller = Caller::local("tester");
+    let caller = Caller::local("ops_governance_lead");
     // A second checkpoint, so the bundle holds several.
     let agent = charter_model::RecordKind::Agent
         .parse_json(r#"{"agent_id":"agent_hr_01","name":"HR","status":"pilot"}"#)
@@ -169,12 +170,12 @@ async fn exported_bundles_verify_offline_and_name_tampering() {
     let dir = tempfile::tempdir().unwrap();
     let bundle = dir.path().join("bundle");
     let exported = app.export_ledger(&caller, &ops(), &bundle).await.unwrap();
-    assert_eq!((exported.entries, exported.checkpoints), (80, 2));
+    assert_eq!((exported.entries, exported.checkpoints), (81, 3));
     let verifier = signer().verifier();
     let check = |path: &std::path::Path| charter_app::bundle::verify_bundle(path, &verifier).unwrap();
     let report = check(&bundle);
     assert_eq!(report.failure, None);
-    assert_eq!((report.entries, report.checkpoints, report.origin.as_deref()), (80, 2, Some("charter/ops")));
+    assert_eq!((report.entries, report.checkpoints, report.origin.as_deref()), (81, 3, Some("charter/ops")));
 
     let events = std::fs::read_to_string(bundle.join("events.jsonl")).unwrap();
     let lines: Vec<&str> = events.lines().collect();
@@ -216,12 +217,12 @@ async fn exported_bundles_verify_offline_and_name_tampering() {
     // A consistent cut: the newest entry and its checkpoint gone. The bundle
     // verifies on its own; a checkpoint a client kept catches it.
     let newest = app.latest_checkpoint(&caller, &ops()).await.unwrap().unwrap();
-    let consistent = rewrite("consistent-cut", owned(&lines[..79]));
-    // The partial tile of the level-0 hashes, cut to 79 as well.
+    let consistent = rewrite("consistent-cut", owned(&lines[..80]));
+    // The partial tile of the level-0 hashes, cut to 80 as well.
     let tiles = consistent.join("tile/0/000.p");
-    let hashes = std::fs::read(tiles.join("80")).unwrap();
-    std::fs::write(tiles.join("79"), &hashes[..79 * 32]).unwrap();
-    std::fs::remove_file(tiles.join("80")).unwrap();
+    let hashes = std::fs::read(tiles.join("81")).unwrap();
+    std::fs::write(tiles.join("80"), &hashes[..80 * 32]).unwrap();
+    std::fs::remove_file(tiles.join("81")).unwrap();
     for entry in std::fs::read_dir(consistent.join("checkpoints")).unwrap() {
         let path = entry.unwrap().path();
         if std::fs::read_to_string(&path).unwrap() == newest {
@@ -232,7 +233,7 @@ async fn exported_bundles_verify_offline_and_name_tampering() {
     let since = charter_app::bundle::verify_bundle_since(&consistent, &verifier, Some(&newest)).unwrap();
     assert_eq!(
         since.failure.unwrap(),
-        "the checkpoint at size 80 commits to more events than the bundle's 79: entries 79 to 79 are missing"
+        "the checkpoint at size 81 commits to more events than the bundle's 80: entries 80 to 80 are missing"
     );
     let whole = charter_app::bundle::verify_bundle_since(&bundle, &verifier, Some(&newest)).unwrap();
     assert_eq!(whole.failure, None);

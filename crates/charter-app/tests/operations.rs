@@ -40,10 +40,7 @@ async fn operations_are_declared_checked_and_numbered_per_day() {
         app.create_workspace(&local, &ops()).await.unwrap();
         // Requests go through the decision point: a registered requester,
         // and the example's policy letting anyone registered request.
-        let alice = RecordKind::Person
-            .parse_json(r#"{"person_id":"alice","name":"Alice","roles":["owner"]}"#)
-            .unwrap();
-        app.create_record(&local, &ops(), alice).await.unwrap();
+        // (The policy first: once a person is registered, writes are decided.)
         let policies = std::fs::read(
             std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
                 .join("../../examples/ops-workspace/policies.json"),
@@ -55,6 +52,10 @@ async fn operations_are_declared_checked_and_numbered_per_day() {
             .into_iter()
             .find(|p| p.id() == "POL-OPS-CHANGE");
         app.create_record(&local, &ops(), change.unwrap()).await.unwrap();
+        let alice = RecordKind::Person
+            .parse_json(r#"{"person_id":"alice","name":"Alice","roles":["owner"]}"#)
+            .unwrap();
+        app.create_record(&local, &ops(), alice).await.unwrap();
         let dir = tempfile::tempdir().unwrap();
         let root = dir.path().canonicalize().unwrap();
         std::fs::create_dir_all(root.join("conf/secrets")).unwrap();

@@ -111,14 +111,36 @@ async fn tokens_reach_one_workspace_with_one_role() {
         app.create_workspace(&local, &name("a")).await.unwrap();
         app.create_workspace(&local, &name("b")).await.unwrap();
         app.create_record(&local, &name("b"), system("secret_system", 1)).await.unwrap();
-        let person = |id: &str, role: &str| {
-            RecordKind::Person
-                .parse_json(&format!(r#"{{"person_id":"{id}","name":"{id}","roles":["{role}"]}}"#))
-                .unwrap()
+        // Each workspace is set up by an import: its people, and the
+        // example's policy on who writes which records.
+        let set_up = |workspace: &'static str, people: serde_json::Value| {
+            let (app, local) = (app.clone(), local.clone());
+            async move {
+                let dir = tempfile::tempdir().unwrap();
+                std::fs::write(dir.path().join("people.json"), people.to_string()).unwrap();
+                let policies: Vec<serde_json::Value> = serde_json::from_slice(
+                    &std::fs::read(
+                        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                            .join("../../examples/ops-workspace/policies.json"),
+                    )
+                    .unwrap(),
+                )
+                .unwrap();
+                let change: Vec<_> = policies.into_iter().filter(|p| p["policy_id"] == "POL-OPS-CHANGE").collect();
+                std::fs::write(dir.path().join("policies.json"), serde_json::to_vec(&change).unwrap()).unwrap();
+                let source = charter_app::ImportSource::from_dir(dir.path()).unwrap();
+                app.import(&local, &name(workspace), source, true).await.unwrap();
+            }
         };
-        app.create_record(&local, &name("a"), person("audit-bot", "auditor")).await.unwrap();
-        app.create_record(&local, &name("a"), person("owner-bot", "owner")).await.unwrap();
-        app.create_record(&local, &name("b"), person("bob", "auditor")).await.unwrap();
+        set_up(
+            "a",
+            serde_json::json!([
+                {"person_id": "audit-bot", "name": "audit-bot", "roles": ["auditor"]},
+                {"person_id": "owner-bot", "name": "owner-bot", "roles": ["owner"]}
+            ]),
+        )
+        .await;
+        set_up("b", serde_json::json!([{"person_id": "bob", "name": "bob", "roles": ["auditor"]}])).await;
 
         // A token is bound to a person of its own workspace, with a role
         // they hold: not a person of another workspace, nor another role.
@@ -182,6 +204,55 @@ async fn an_update_keeps_the_creation_time() {
         assert_eq!((updated.created_at, updated.updated_at), (created.created_at, tomorrow));
         let stored = later.get_record(&local, &name("ops"), RecordKind::System, "crm").await.unwrap();
         assert_eq!((stored.created_at, stored.updated_at), (updated.created_at, updated.updated_at));
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn every_record_write_is_decided_once_a_person_is_registered() {
+    each_backend(|store| async move {
+        let app = app(store);
+        let root = Caller::local("root");
+        // Set-up: before anyone is registered, the installation writes.
+        app.create_workspace(&root, &name("ops")).await.unwrap();
+        app.create_record(&root, &name("ops"), system("erp", 1)).await.unwrap();
+        let examples = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/ops-workspace");
+        let source = charter_app::ImportSource::from_dir(&examples).unwrap();
+        app.import(&root, &name("ops"), source, true).await.unwrap();
+
+        // From then on, an unregistered writer is refused, and a registered
+        // one writes only what the policy permits (POL-OPS-CHANGE rule 4:
+        // the records their role writes, or any as an admin).
+        let error = app.create_record(&root, &name("ops"), system("crm", 1)).await.unwrap_err();
+        assert!(matches!(&error, AppError::Forbidden(m) if m.contains("not in the registry")), "{error}");
+        let owner = Caller::local("revenue_ops_lead");
+        app.create_record(&owner, &name("ops"), system("crm", 1)).await.unwrap();
+        let team = RecordKind::Team.parse_json(r#"{"team_id":"legal","name":"Legal"}"#).unwrap();
+        let error = app.create_record(&owner, &name("ops"), team.clone()).await.unwrap_err();
+        assert!(
+            matches!(&error, AppError::Forbidden(m) if m.contains("denied by the decision point") && m.contains("default-deny")),
+            "{error}"
+        );
+        app.create_record(&Caller::local("ops_governance_lead"), &name("ops"), team).await.unwrap();
+        let update = app.update_record(&owner, &name("ops"), "crm", 1, system("crm", 9)).await.unwrap();
+        assert_eq!(update.version, 2);
+
+        // Each write's decision is in the ledger, before the write.
+        let log = events(&app, "ops").await;
+        let decided: Vec<(&str, &str)> = log
+            .iter()
+            .filter(|e| e.kind == "decision" && e.value.as_deref().is_some_and(|v| v.contains("write_record")))
+            .map(|e| (e.actor.as_str(), if e.value.as_deref().unwrap().contains("\"allow\"") { "allow" } else { "deny" }))
+            .collect();
+        assert_eq!(
+            decided,
+            [
+                ("revenue_ops_lead", "allow"),
+                ("revenue_ops_lead", "deny"),
+                ("ops_governance_lead", "allow"),
+                ("revenue_ops_lead", "allow")
+            ]
+        );
     })
     .await;
 }

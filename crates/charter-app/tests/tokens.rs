@@ -6,7 +6,7 @@
 use std::sync::{Arc, Mutex};
 
 use charter_app::{App, AppError, Caller, Clock, TOKEN_CACHE_TTL};
-use charter_model::{RecordKind, Role, Timestamp, WorkspaceName};
+use charter_model::{Role, Timestamp, WorkspaceName};
 use charter_store::testing::each_backend;
 
 #[derive(Debug)]
@@ -44,10 +44,13 @@ async fn tokens_expire_are_listed_revoked_and_rotated() {
         let other = App::with_clock(store, clock.clone());
         let local = Caller::local("installer");
         app.create_workspace(&local, &ops()).await.unwrap();
-        for (id, role) in [("audit", "auditor"), ("gateway", "operator")] {
-            let person = format!(r#"{{"person_id":"{id}","name":"{id}","roles":["{role}"]}}"#);
-            app.create_record(&local, &ops(), RecordKind::Person.parse_json(&person).unwrap()).await.unwrap();
-        }
+        // People are registered by an import, the workspace's set-up.
+        let dir = tempfile::tempdir().unwrap();
+        let people = r#"[{"person_id":"audit","name":"audit","roles":["auditor"]},
+                         {"person_id":"gateway","name":"gateway","roles":["operator"]}]"#;
+        std::fs::write(dir.path().join("people.json"), people).unwrap();
+        let source = charter_app::ImportSource::from_dir(dir.path()).unwrap();
+        app.import(&local, &ops(), source, true).await.unwrap();
 
         // The installation's own admin token, held by the account itself.
         let admin = app.create_token(&local, &ops(), Role::Admin, "installer").await.unwrap();

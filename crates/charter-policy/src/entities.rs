@@ -33,6 +33,9 @@ pub struct Registry {
     pub policies: Vec<Policy>,
     /// Time-bound grants.
     pub grants: Vec<Grant>,
+    /// The workspace's name: the `Workspace` entity that writes of its
+    /// records are decided on.
+    pub workspace: Option<String>,
 }
 
 impl Registry {
@@ -296,6 +299,10 @@ pub(crate) fn build(registry: &Registry) -> Result<(Entities, Facts), RegistryEr
         let agent = vec![uid(EntityType::Agent, workflow.agent_id.as_str())];
         link(&mut facts, &workflow_uid, &HashSet::new(), agent);
         add(&mut entities, workflow_uid, attrs, HashSet::new())?;
+    }
+
+    if let Some(workspace) = &registry.workspace {
+        add(&mut entities, uid(EntityType::Workspace, workspace), Attrs::default(), HashSet::new())?;
     }
 
     let entities = Entities::from_entities(entities, Some(schema()))

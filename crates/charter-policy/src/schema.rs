@@ -66,11 +66,15 @@ entity Operation {
     requested_by?: String,
 };
 
+entity Workspace;
+
 type Context = {
     now: datetime,
     approval?: String,
     purpose?: String,
     ticket?: String,
+    kind?: String,
+    writer?: String,
 };
 
 action invoke_tool appliesTo {
@@ -96,6 +100,12 @@ action grant, pause_agent, resume_agent appliesTo {
     resource: [Agent],
     context: Context,
 };
+
+action write_record appliesTo {
+    principal: [Agent, User],
+    resource: [Workspace],
+    context: Context,
+};
 "#;
 
 /// An entity type of the schema.
@@ -117,11 +127,13 @@ pub enum EntityType {
     Workflow,
     /// A governed operation.
     Operation,
+    /// The workspace itself: what writes of its records are decided on.
+    Workspace,
 }
 
 impl EntityType {
     /// Every entity type.
-    pub const ALL: [EntityType; 8] = [
+    pub const ALL: [EntityType; 9] = [
         EntityType::Team,
         EntityType::User,
         EntityType::Agent,
@@ -130,6 +142,7 @@ impl EntityType {
         EntityType::Dataset,
         EntityType::Workflow,
         EntityType::Operation,
+        EntityType::Workspace,
     ];
 
     /// The type's name in the schema.
@@ -143,6 +156,7 @@ impl EntityType {
             EntityType::Dataset => "Dataset",
             EntityType::Workflow => "Workflow",
             EntityType::Operation => "Operation",
+            EntityType::Workspace => "Workspace",
         }
     }
 
@@ -183,7 +197,7 @@ pub struct Action {
 const ACTORS: &[EntityType] = &[EntityType::Agent, EntityType::User];
 
 /// Every action, in the schema's order.
-pub const ACTIONS: [Action; 11] = [
+pub const ACTIONS: [Action; 12] = [
     Action { name: "invoke_tool", principals: &[EntityType::Agent], resources: &[EntityType::Tool] },
     Action { name: "read_dataset", principals: ACTORS, resources: &[EntityType::Dataset] },
     Action { name: "write_dataset", principals: ACTORS, resources: &[EntityType::Dataset] },
@@ -195,6 +209,7 @@ pub const ACTIONS: [Action; 11] = [
     Action { name: "grant", principals: ACTORS, resources: &[EntityType::Agent] },
     Action { name: "pause_agent", principals: ACTORS, resources: &[EntityType::Agent] },
     Action { name: "resume_agent", principals: ACTORS, resources: &[EntityType::Agent] },
+    Action { name: "write_record", principals: ACTORS, resources: &[EntityType::Workspace] },
 ];
 
 impl Action {

@@ -433,6 +433,16 @@ impl Store {
         rows.iter().map(StoredRecord::from_row).collect()
     }
 
+    /// Whether the workspace holds any record of `kind`.
+    pub async fn has_records(&self, workspace: i64, kind: RecordKind) -> Result<bool> {
+        let row = sqlx::query("SELECT 1 AS found FROM records WHERE workspace_id = $1 AND kind = $2 LIMIT 1")
+            .bind(workspace)
+            .bind(kind.name())
+            .fetch_optional(&self.read)
+            .await?;
+        Ok(row.is_some())
+    }
+
     /// The ids of every record of a kind, in order.
     pub async fn record_ids(&self, workspace: i64, kind: RecordKind) -> Result<Vec<String>> {
         let rows = sqlx::query("SELECT id FROM records WHERE workspace_id = $1 AND kind = $2 ORDER BY id")
