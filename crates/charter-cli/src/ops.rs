@@ -242,7 +242,13 @@ pub(crate) async fn run(global: &Global, command: OpCommand) -> Result<ExitCode>
             }
             let (app, _) = backend.local("op ledger")?;
             let operations = all_operations(app, global, &workspace).await?;
-            print!("{}", charter_ops::run::month_ledger(&operations, &month));
+            let entries = charter_ops::run::month_ledger(&operations, &month);
+            match global.output {
+                Output::Json => print_json(&entries)?,
+                Output::Table => {
+                    print!("{}", entries.iter().map(charter_ops::run::SignoffEntry::yaml).collect::<String>())
+                }
+            }
         }
     }
     Ok(ExitCode::SUCCESS)

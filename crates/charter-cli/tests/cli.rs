@@ -565,6 +565,13 @@ fn op_declare_list_and_show() {
     let month = &id[4..11];
     let ledger = stdout(&run(&data, &["op", "ledger", "--month", month]));
     assert!(ledger.starts_with("---\noperation_id: ") && ledger.contains("outcome: SUCCESS"), "{ledger}");
+    // As JSON, the same entries.
+    let json = stdout(&run(&data, &["op", "ledger", "--month", month, "-o", "json"]));
+    let entries: serde_json::Value = serde_json::from_str(&json).unwrap_or_else(|e| panic!("{e}: {json}"));
+    assert_eq!(
+        (entries[0]["operation_id"].as_str(), entries[0]["outcome"].as_str()),
+        (Some(id.as_str()), Some("SUCCESS"))
+    );
     assert!(stderr(&run(&data, &["op", "ledger", "--month", "2026-13"])).contains("is not YYYY-MM"));
     let kpis = stdout(&run(&data, &["op", "kpis", "--period", month]));
     assert!(kpis.contains("1 runs, 1 succeeded") && kpis.contains("Change success rate: 100.0%"), "{kpis}");

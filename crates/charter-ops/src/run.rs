@@ -314,50 +314,94 @@ fn scalar(text: &str) -> String {
     serde_json::to_string(text).unwrap_or_else(|_| "\"\"".to_owned())
 }
 
-/// The signoff ledger entries of an operation, in the format of
-/// `ops-governor.md`: one entry per real run. A rolled-back run's entry
-/// keeps the original approval fields and gains the rollback's time and
-/// evidence; nothing is overwritten.
-pub fn signoff_entries(operation: &Operation) -> String {
-    let mut out = String::new();
+/// One signoff ledger entry, in the fields of `ops-governor.md`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SignoffEntry {
+    /// The operation.
+    pub operation_id: String,
+    /// Its name.
+    pub operation_name: String,
+    /// Who asked for it.
+    pub requested_by: String,
+    /// Who approved the plan that ran (`SELF` when nobody had to).
+    pub approved_by: String,
+    /// When the last approval of that plan was given.
+    pub approval_timestamp: Timestamp,
+    /// When the run started.
+    pub execution_timestamp: Timestamp,
+    /// The risk class.
+    pub risk_class: String,
+    /// What could break.
+    pub blast_radius: String,
+    /// Steps passed and files changed.
+    pub changes_summary: String,
+    /// How it is reverted.
+    pub rollback_ref: String,
+    /// SUCCESS, ROLLBACK or PARTIAL.
+    pub outcome: &'static str,
+    /// Operator, plan and report hash.
+    pub notes: String,
+    /// When a run that did not succeed was rolled back.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rollback_timestamp: Option<Timestamp>,
+    /// What the rollback did.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rollback_evidence: Option<String>,
+}
+
+impl SignoffEntry {
+    /// The entry as one YAML document (`---` first), as the seed's
+    /// `ops/ledger/YYYY-MM.yaml` holds it.
+    pub fn yaml(&self) -> String {
+        let mut out = String::new();
+        let _ = writeln!(out, "---");
+        let _ = writeln!(out, "operation_id: {}", self.operation_id);
+        let _ = writeln!(out, "operation_name: {}", scalar(&self.operation_name));
+        let _ = writeln!(out, "requested_by: {}", scalar(&self.requested_by));
+        let _ = writeln!(out, "approved_by: {}", scalar(&self.approved_by));
+        let _ = writeln!(out, "approval_timestamp: {}", self.approval_timestamp);
+        let _ = writeln!(out, "execution_timestamp: {}", self.execution_timestamp);
+        let _ = writeln!(out, "risk_class: {}", self.risk_class);
+        let _ = writeln!(out, "blast_radius: {}", scalar(&self.blast_radius));
+        let _ = writeln!(out, "changes_summary: {}", scalar(&self.changes_summary));
+        let _ = writeln!(out, "rollback_ref: {}", scalar(&self.rollback_ref));
+        let _ = writeln!(out, "outcome: {}", self.outcome);
+        let _ = writeln!(out, "notes: {}", scalar(&self.notes));
+        if let Some(at) = self.rollback_timestamp {
+            let _ = writeln!(out, "rollback_timestamp: {at}");
+        }
+        if let Some(evidence) = &self.rollback_evidence {
+            let _ = writeln!(out, "rollback_evidence: {}", scalar(evidence));
+        }
+        out
+    }
+}
+
+/// The signoff ledger entries of an operation, one per real run. A
+/// rolled-back run's entry keeps the original approval fields and gains the
+/// rollback's time and evidence; nothing is overwritten.
+pub fn signoff(operation: &Operation) -> Vec<SignoffEntry> {
     let d = &operation.declaration;
-    let approvals: Vec<_> = operation.approvals.iter().collect();
+    let mut entries = Vec::new();
     for run in operation.runs.iter().filter(|run| !run.dry_run) {
-        let valid: Vec<_> = approvals.iter().filter(|a| a.declaration_hash == run.declaration_hash).collect();
+        let valid: Vec<_> =
+            operation.approvals.iter().filter(|a| a.declaration_hash == run.declaration_hash).collect();
         let approved_by = if valid.is_empty() {
             "SELF".to_owned()
         } else {
             valid.iter().map(|a| a.by.as_str()).collect::<Vec<_>>().join(", ")
         };
-        let approval_timestamp = valid.iter().map(|a| a.at).max().unwrap_or(operation.requested_at);
         let outcome = match run.outcome {
             Some(RunOutcome::Success) => "SUCCESS",
             Some(RunOutcome::Rollback) => "ROLLBACK",
             _ => "PARTIAL",
         };
         let changed: usize = run.steps.iter().map(|s| s.changed.len()).sum();
-        let summary = format!(
-            "{} of {} steps; {changed} files changed",
-            run.steps.iter().filter(|s| s.passed).count(),
-            d.steps.len()
-        );
         let rollback_ref = if d.rollback_strategy.trim().eq_ignore_ascii_case("snapshot") {
             format!("snapshot of ALLOWED_PATHS taken {}", run.started_at)
         } else {
             d.rollback_strategy.clone()
         };
-        let _ = writeln!(out, "---");
-        let _ = writeln!(out, "operation_id: {}", operation.operation_id);
-        let _ = writeln!(out, "operation_name: {}", scalar(&d.operation_name));
-        let _ = writeln!(out, "requested_by: {}", scalar(&d.requested_by));
-        let _ = writeln!(out, "approved_by: {}", scalar(&approved_by));
-        let _ = writeln!(out, "approval_timestamp: {}", approval_timestamp);
-        let _ = writeln!(out, "execution_timestamp: {}", run.started_at);
-        let _ = writeln!(out, "risk_class: {}", d.risk_class);
-        let _ = writeln!(out, "blast_radius: {}", scalar(&d.blast_radius));
-        let _ = writeln!(out, "changes_summary: {}", scalar(&summary));
-        let _ = writeln!(out, "rollback_ref: {}", scalar(&rollback_ref));
-        let _ = writeln!(out, "outcome: {outcome}");
         let mut notes = format!(
             "operator {}; plan {}",
             run.operator,
@@ -366,31 +410,54 @@ pub fn signoff_entries(operation: &Operation) -> String {
         if let Some(hash) = &run.report_sha256 {
             let _ = write!(notes, "; report sha256 {hash}");
         }
-        let _ = writeln!(out, "notes: {}", scalar(&notes));
-        if outcome != "SUCCESS" {
-            let _ = writeln!(out, "rollback_timestamp: {}", run.ended_at.unwrap_or(run.started_at));
-            let evidence: Vec<String> = run
-                .rollback
-                .iter()
-                .map(|r| format!("{} ({})", r.command, result_line(r)))
-                .chain(run.restored.iter().map(|p| format!("restored {p}")))
-                .collect();
-            let _ = writeln!(out, "rollback_evidence: {}", scalar(&evidence.join("; ")));
-        }
+        let rolled_back = outcome != "SUCCESS";
+        entries.push(SignoffEntry {
+            operation_id: operation.operation_id.to_string(),
+            operation_name: d.operation_name.clone(),
+            requested_by: d.requested_by.clone(),
+            approved_by,
+            approval_timestamp: valid.iter().map(|a| a.at).max().unwrap_or(operation.requested_at),
+            execution_timestamp: run.started_at,
+            risk_class: d.risk_class.to_string(),
+            blast_radius: d.blast_radius.clone(),
+            changes_summary: format!(
+                "{} of {} steps; {changed} files changed",
+                run.steps.iter().filter(|s| s.passed).count(),
+                d.steps.len()
+            ),
+            rollback_ref,
+            outcome,
+            notes,
+            rollback_timestamp: rolled_back.then(|| run.ended_at.unwrap_or(run.started_at)),
+            rollback_evidence: rolled_back.then(|| {
+                run.rollback
+                    .iter()
+                    .map(|r| format!("{} ({})", r.command, result_line(r)))
+                    .chain(run.restored.iter().map(|p| format!("restored {p}")))
+                    .collect::<Vec<_>>()
+                    .join("; ")
+            }),
+        });
     }
-    out
+    entries
 }
 
-/// The signoff entries of `operations` whose runs started in `month`
-/// (`YYYY-MM`), as the seed's `ops/ledger/YYYY-MM.yaml` file.
-pub fn month_ledger(operations: &[Operation], month: &str) -> String {
-    let mut out = String::new();
+/// The signoff ledger entries of an operation as YAML documents (see
+/// [`signoff`]).
+pub fn signoff_entries(operation: &Operation) -> String {
+    signoff(operation).iter().map(SignoffEntry::yaml).collect()
+}
+
+/// The signoff entries of `operations` for the runs that started in `month`
+/// (`YYYY-MM`): the seed's `ops/ledger/YYYY-MM.yaml` file.
+pub fn month_ledger(operations: &[Operation], month: &str) -> Vec<SignoffEntry> {
+    let mut entries = Vec::new();
     for operation in operations {
         let mut only = operation.clone();
         only.runs.retain(|run| run.started_at.to_string().starts_with(month));
-        out.push_str(&signoff_entries(&only));
+        entries.extend(signoff(&only));
     }
-    out
+    entries
 }
 
 /// The time a run ended, or now.

@@ -479,8 +479,10 @@ fn assess_agents(layers: &Layers<'_>, agents: &[Agent], config: &Config, as_of: 
                 subject: id.to_owned(),
                 rule: "degrading_without_owner_review",
                 message: format!(
-                    "{id}: risk degrading ({:?} → {:?}) with no owner review in {} days",
-                    trends[0].first, trends[0].last, config.owner_review_days_escalation
+                    "{id}: risk degrading ({} → {}) with no owner review in {} days",
+                    score(trends[0].first),
+                    score(trends[0].last),
+                    config.owner_review_days_escalation
                 ),
                 evidence,
             });
@@ -556,6 +558,15 @@ fn assess_agents(layers: &Layers<'_>, agents: &[Agent], config: &Config, as_of: 
         });
     }
     outcome
+}
+
+/// A score as people read it: `66`, `65.5`, or `n/a` when there is none.
+fn score(value: Option<f64>) -> String {
+    match value {
+        Some(value) if value.fract() == 0.0 => format!("{value:.0}"),
+        Some(value) => format!("{value:.1}"),
+        None => "n/a".to_owned(),
+    }
 }
 
 #[cfg(test)]
