@@ -571,6 +571,14 @@ fn score(value: Option<f64>) -> String {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn scores_read_as_numbers() {
+        assert_eq!(
+            [super::score(Some(66.0)), super::score(Some(65.5)), super::score(None)],
+            ["66", "65.5", "n/a"]
+        );
+    }
+
     use super::*;
 
     fn load<T: serde::de::DeserializeOwned>(json: &str) -> Vec<T> {
