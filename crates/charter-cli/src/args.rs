@@ -24,6 +24,7 @@ pub struct Global {
         long,
         global = true,
         env = "CHARTER_DATA_DIR",
+        hide_env_values = true,
         default_value = "./charter-data",
         value_name = "DIR"
     )]
@@ -34,7 +35,14 @@ pub struct Global {
     pub database_url: Option<String>,
 
     /// Workspace to work in (default: the only one, when there is exactly one)
-    #[arg(long, short = 'w', global = true, env = "CHARTER_WORKSPACE", value_name = "NAME")]
+    #[arg(
+        long,
+        short = 'w',
+        global = true,
+        env = "CHARTER_WORKSPACE",
+        hide_env_values = true,
+        value_name = "NAME"
+    )]
     pub workspace: Option<WorkspaceName>,
 
     /// Output format
@@ -43,13 +51,13 @@ pub struct Global {
 
     /// Act as this registered person instead of the one your login name is (a break-glass:
     /// recorded in the ledger, and it never approves at Tier 3 or above)
-    #[arg(long, global = true, env = "CHARTER_ACTOR", value_name = "NAME")]
+    #[arg(long, global = true, env = "CHARTER_ACTOR", hide_env_values = true, value_name = "NAME")]
     pub actor: Option<String>,
 
     /// Act through the Charter server at this URL (http://host:port) as the holder of the
     /// token, without the database: decide, op declare|list|show|report|approve|reject|halt,
     /// grant create|list|revoke, agents pause|resume, get
-    #[arg(long, global = true, env = "CHARTER_SERVER", value_name = "URL")]
+    #[arg(long, global = true, env = "CHARTER_SERVER", hide_env_values = true, value_name = "URL")]
     pub server: Option<String>,
 
     /// The API token to present with --server (prefer CHARTER_TOKEN: arguments are visible to
@@ -59,7 +67,13 @@ pub struct Global {
 
     /// File holding the checkpoint signing key (default: DATA_DIR/signing.key); the key itself
     /// can be given in CHARTER_SIGNING_KEY instead
-    #[arg(long, global = true, env = "CHARTER_SIGNING_KEY_FILE", value_name = "PATH")]
+    #[arg(
+        long,
+        global = true,
+        env = "CHARTER_SIGNING_KEY_FILE",
+        hide_env_values = true,
+        value_name = "PATH"
+    )]
     pub signing_key: Option<PathBuf>,
 }
 

@@ -40,7 +40,11 @@ fn main() -> ExitCode {
     let serving = matches!(cli.command, Command::Serve(_) | Command::Up(_));
     let default_level = if serving { "info" } else { "warn" };
     let filter = EnvFilter::try_from_env("CHARTER_LOG").unwrap_or_else(|_| EnvFilter::new(default_level));
-    let logs = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    // Colour only for a person at a terminal who has not asked for none.
+    let colour =
+        std::io::IsTerminal::is_terminal(&std::io::stderr()) && std::env::var_os("NO_COLOR").is_none();
+    let logs =
+        tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_ansi(colour);
     // CHARTER_LOG_FORMAT=json: one JSON object per line, for log collectors.
     if std::env::var("CHARTER_LOG_FORMAT").is_ok_and(|format| format.eq_ignore_ascii_case("json")) {
         logs.json().init();
@@ -57,9 +61,22 @@ fn main() -> ExitCode {
     };
     match runtime.block_on(charter_cli::run(cli)) {
         Ok(code) => code,
+        // Written output the reader no longer wants: as for `println!`.
+        Err(error) if closed_stdout(&error) => ExitCode::from(141),
         Err(error) => {
             eprintln!("error: {error:#}");
             ExitCode::FAILURE
         }
     }
+}
+
+/// Whether `error` is a write to a pipe whose reader has gone.
+fn closed_stdout(error: &anyhow::Error) -> bool {
+    error.chain().any(|cause| {
+        let kind = cause
+            .downcast_ref::<std::io::Error>()
+            .map(std::io::Error::kind)
+            .or_else(|| cause.downcast_ref::<serde_json::Error>().and_then(serde_json::Error::io_error_kind));
+        kind == Some(std::io::ErrorKind::BrokenPipe)
+    })
 }

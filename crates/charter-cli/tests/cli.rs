@@ -916,3 +916,45 @@ fn remote_mode_acts_through_the_server_as_the_tokens_holder() {
     assert!(stderr(&wrong).contains("401"), "{}", stderr(&wrong));
     assert!(terminate(child).success());
 }
+
+#[test]
+fn a_reader_that_stops_reading_is_not_an_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    assert!(run(&data, &["import", example_dir().to_str().unwrap(), "-w", "ops"]).status.success());
+    for args in [&["-o", "json", "agents", "list"][..], &["agents", "list"][..]] {
+        let mut child = charter()
+            .arg("--data-dir")
+            .arg(&data)
+            .args(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        // The reader goes before anything is written (`| head -c0`).
+        drop(child.stdout.take());
+        let output = child.wait_with_output().unwrap();
+        assert!(stderr(&output).is_empty(), "{args:?}: {}", stderr(&output));
+        assert_eq!(output.status.code(), Some(141), "{args:?}");
+    }
+}
+
+#[test]
+fn help_and_logs_are_plain_text() {
+    // The help names the variables without printing values (or empty ones).
+    let help = stdout(&charter().arg("--help").output().unwrap());
+    assert!(help.contains("[env: CHARTER_DATA_DIR]") && !help.contains("=]"), "{help}");
+    // A server's log written to a file has no colour codes.
+    let dir = tempfile::tempdir().unwrap();
+    assert!(run(&dir.path().join("data"), &["init"]).status.success());
+    let mut command = charter();
+    command.arg("serve").arg("--listen").arg("127.0.0.1:0").arg("--data-dir").arg(dir.path().join("data"));
+    command.stderr(Stdio::piped()).env("CHARTER_LOG", "debug");
+    let mut child = command.stdout(Stdio::piped()).spawn().unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    assert!(lines.next().unwrap().unwrap().starts_with("Charter is serving"));
+    child.kill().unwrap();
+    let output = child.wait_with_output().unwrap();
+    assert!(!stderr(&output).is_empty(), "the server logs at debug");
+    assert!(!stderr(&output).contains('\u{1b}'), "{}", stderr(&output));
+}
