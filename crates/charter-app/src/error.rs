@@ -53,7 +53,7 @@ pub enum AppError {
         problems: Vec<String>,
     },
     /// An import was refused; nothing was written.
-    #[error("{0}")]
+    #[error(transparent)]
     Import(#[from] ImportError),
     /// The registry changed while a decision was being made; the decision
     /// was not logged and must be made again (handled inside the decision

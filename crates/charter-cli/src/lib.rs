@@ -630,7 +630,7 @@ fn print_status(global: &Global, status: &charter_app::WorkspaceStatus) -> Resul
     }
     print!("{}", if table.is_empty() { "  none\n".to_owned() } else { table.render() });
 
-    println!("\nActive agents");
+    println!("\nAgents in service (active or pilot)");
     let mut table = Table::new(["AGENT", "NAME", "STATUS", "CRITICALITY", "OWNER TEAM"]);
     for agent in &status.active_agents {
         table.row([

@@ -162,6 +162,12 @@ fn import_status_get_and_bad_input() {
     let status: serde_json::Value = serde_json::from_slice(&status.stdout).unwrap();
     assert_eq!(status["records"]["agent"], 7);
     assert_eq!(status["recent_changes"][0]["actor"], "alice");
+    // Pilots are in service, and shown as such.
+    let table = stdout(&run(&data, &["status"]));
+    assert!(
+        table.contains("Agents in service (active or pilot)") && !table.contains("Active agents"),
+        "{table}"
+    );
 
     let shown = run(&data, &["-o", "json", "get", "risk_signal", "risk_001"]);
     let shown: serde_json::Value = serde_json::from_slice(&shown.stdout).unwrap();
@@ -188,6 +194,9 @@ fn import_status_get_and_bad_input() {
         "{}",
         stderr(&refused)
     );
+    // Said once.
+    assert_eq!(stderr(&refused).matches("[1].criticality").count(), 1, "{}", stderr(&refused));
+    assert_eq!(stderr(&refused).matches("nothing was imported").count(), 1, "{}", stderr(&refused));
     let after = run(&data, &["-o", "json", "status"]);
     let after: serde_json::Value = serde_json::from_slice(&after.stdout).unwrap();
     assert_eq!(after["records"]["agent"], 7);
