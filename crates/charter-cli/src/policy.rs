@@ -62,6 +62,16 @@ fn json_files(path: &Path) -> Result<Vec<PathBuf>> {
 /// or a directory of such files. Every problem is reported, naming the
 /// file, the element and the field; Cedar must validate.
 pub(crate) fn load_policies(path: &Path) -> Result<Vec<Policy>> {
+    let (policies, problems) = read_policies(path)?;
+    if !problems.is_empty() {
+        bail!("invalid policies:\n  {}", problems.join("\n  "));
+    }
+    Ok(policies)
+}
+
+/// The policies a file or directory holds, and a problem (naming the file,
+/// the element and the field) for each element that is not a valid policy.
+fn read_policies(path: &Path) -> Result<(Vec<Policy>, Vec<String>)> {
     let mut policies = Vec::new();
     let mut problems = Vec::new();
     for file in json_files(path)? {
@@ -95,10 +105,7 @@ pub(crate) fn load_policies(path: &Path) -> Result<Vec<Policy>> {
             }
         }
     }
-    if !problems.is_empty() {
-        bail!("invalid policies:\n  {}", problems.join("\n  "));
-    }
-    Ok(policies)
+    Ok((policies, problems))
 }
 
 fn reasons(answer_reasons: &[String]) -> String {
@@ -303,36 +310,49 @@ pub(crate) async fn policy(global: &Global, command: PolicyCommand) -> Result<Ex
 }
 
 async fn lint(global: &Global, file: Option<&Path>) -> Result<ExitCode> {
-    let policies = match file {
-        Some(path) => load_policies(path)?,
+    // A policy that cannot be read is a finding too; the others are linted.
+    let (policies, unreadable) = match file {
+        Some(path) => read_policies(path)?,
         None => {
             let app = open(global, false).await?;
             let workspace = resolve_workspace(&app, global).await?;
             let page = app
                 .list_records(&caller(global), &workspace, RecordKind::Policy, None, charter_app::MAX_PAGE)
                 .await?;
-            page.items
+            let policies = page
+                .items
                 .into_iter()
                 .filter_map(|view| match view.record {
                     Record::Policy(policy) => Some(*policy),
                     _ => None,
                 })
-                .collect()
+                .collect();
+            (policies, Vec::new())
         }
     };
-    let findings: Vec<_> = policies.iter().flat_map(charter_policy::lint).collect();
+    let read = |problem: String| {
+        let (policy, message) = problem.split_once(": ").unwrap_or(("", problem.as_str()));
+        charter_policy::LintFinding {
+            policy: policy.to_owned(),
+            rule: "readable",
+            message: message.to_owned(),
+        }
+    };
+    let total = policies.len() + unreadable.len();
+    let findings: Vec<_> =
+        unreadable.into_iter().map(read).chain(policies.iter().flat_map(charter_policy::lint)).collect();
     match global.output {
-        Output::Json => print_json(&serde_json::json!({ "policies": policies.len(), "findings": findings }))?,
+        Output::Json => print_json(&serde_json::json!({ "policies": total, "findings": findings }))?,
         Output::Table => {
             if findings.is_empty() {
-                println!("{} policies, no findings.", policies.len());
+                println!("{total} policies, no findings.");
             } else {
                 let mut table = Table::new(["POLICY", "RULE", "PROBLEM"]);
                 for finding in &findings {
                     table.row([finding.policy.clone(), finding.rule.to_owned(), finding.message.clone()]);
                 }
                 print!("{}", table.render());
-                println!("{} policies, {} findings.", policies.len(), findings.len());
+                println!("{total} policies, {} findings.", findings.len());
             }
         }
     }

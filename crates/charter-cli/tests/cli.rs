@@ -497,6 +497,19 @@ fn decide_grants_kill_switch_and_policy_commands() {
     for finding in ["names several owners", "3 sentences", "is not numbered"] {
         assert!(stdout(&lint).contains(finding), "{}", stdout(&lint));
     }
+    // A policy with a bad id is a finding too: the others are still linted.
+    let two = dir.path().join("two.json");
+    std::fs::write(
+        &two,
+        r#"[{"policy_id":"bad id","title":"t","purpose":"p","rules":"1. r","owner":"o","status":"Review"},
+            {"policy_id":"POL-OPS-SLOPPY","title":"t","purpose":"One. Two. Three.","rules":"do things","owner":"a, b","status":"Review"}]"#,
+    )
+    .unwrap();
+    let lint = as_me(&["policy", "lint", "--file", two.to_str().unwrap()]);
+    assert_eq!(lint.status.code(), Some(1), "{}", stderr(&lint));
+    for finding in ["readable", "invalid policy id \"bad id\"", "names several owners", "2 policies"] {
+        assert!(stdout(&lint).contains(finding), "{finding}: {}", stdout(&lint));
+    }
     let first = as_me(&["policy", "review-due", "--as-of", "2026-11-22"]);
     assert!(stdout(&first).contains("POL-AGENT-COORDINATION") && stdout(&first).contains("raised now"));
     let second = as_me(&["policy", "review-due", "--as-of", "2026-11-22"]);
