@@ -126,7 +126,7 @@ pub fn markdown(workspace: &str, assessment: &Assessment) -> String {
         );
     }
     let _ = writeln!(out, "\n## How each score was reached\n");
-    breakdowns(&mut out, a, &|text| text.to_owned());
+    breakdowns(&mut out, a, Style::Markdown);
     if !a.problems.is_empty() {
         let _ = writeln!(out, "## Input problems\n");
         for p in &a.problems {
@@ -140,18 +140,35 @@ pub fn markdown(workspace: &str, assessment: &Assessment) -> String {
 /// riskiest ones (every agent's breakdown is in the JSON assessment).
 pub const RISKIEST: usize = 50;
 
+/// The markup a part of the report is written in.
+#[derive(Clone, Copy)]
+enum Style {
+    Markdown,
+    Html,
+}
+
 /// How each score of the riskiest agents was reached, component by
-/// component with the records read, each line passed through `text`.
-fn breakdowns(out: &mut String, a: &Assessment, text: &dyn Fn(&str) -> String) {
+/// component with the records read, in `style`.
+fn breakdowns(out: &mut String, a: &Assessment, style: Style) {
+    let text = |text: &str| match style {
+        Style::Markdown => text.to_owned(),
+        Style::Html => escape(text),
+    };
     if a.agents.len() > RISKIEST {
-        let _ = writeln!(
-            out,
-            "The {RISKIEST} riskiest agents of {}; every agent's breakdown is in the JSON assessment.\n",
+        let note = format!(
+            "The {RISKIEST} riskiest agents of {}; every agent's breakdown is in the JSON assessment.",
             a.agents.len()
         );
+        let _ = match style {
+            Style::Markdown => writeln!(out, "{note}\n"),
+            Style::Html => writeln!(out, "<p>{}</p>", escape(&note)),
+        };
     }
     for x in a.agents.iter().take(RISKIEST) {
-        let _ = writeln!(out, "### {}\n", text(&x.agent_id));
+        let _ = match style {
+            Style::Markdown => writeln!(out, "### {}\n", x.agent_id),
+            Style::Html => writeln!(out, "<h3>{}</h3>\n<pre>", escape(&x.agent_id)),
+        };
         for (name, score) in
             [("integration", &x.integration), ("risk", &x.risk), ("value leakage", &x.value_leakage)]
         {
@@ -173,6 +190,9 @@ fn breakdowns(out: &mut String, a: &Assessment, text: &dyn Fn(&str) -> String) {
                 let _ = writeln!(out, "{}", text(&line));
             }
             let _ = writeln!(out);
+        }
+        if let Style::Html = style {
+            let _ = writeln!(out, "</pre>");
         }
     }
 }
@@ -237,14 +257,15 @@ pub fn html(workspace: &str, assessment: &Assessment, charts: &[(&str, String)])
             escape(&cite(&r.evidence))
         );
     }
-    let _ = writeln!(out, "</ul>\n<h2>How each score was reached</h2>\n<pre>");
-    breakdowns(&mut out, a, &escape);
+    let _ = writeln!(out, "</ul>\n<h2>How each score was reached</h2>");
+    breakdowns(&mut out, a, Style::Html);
     if !a.problems.is_empty() {
-        let _ = writeln!(out, "</pre>\n<h2>Input problems</h2>\n<pre>");
+        let _ = writeln!(out, "<h2>Input problems</h2>\n<pre>");
         for p in &a.problems {
             let _ = writeln!(out, "- {}", escape(p));
         }
+        let _ = writeln!(out, "</pre>");
     }
-    let _ = writeln!(out, "</pre>\n</body></html>");
+    let _ = writeln!(out, "</body></html>");
     out
 }

@@ -216,6 +216,11 @@ fn the_whole_assessment_of_the_example_names_its_records() {
     assert_eq!(assessment, assess(&portfolio, &config), "same records, same as-of: same assessment");
     let report = charter_risk::report::markdown("ops", &assessment);
     assert_eq!(report, charter_risk::report::markdown("ops", &assess(&portfolio, &config)), "byte-identical");
+    // The HTML page has headings where the Markdown has them, not the marks.
+    let page = charter_risk::report::html("ops", &assessment, &[]);
+    assert!(page.contains("<h3>agent_finance_01</h3>"), "{page}");
+    assert!(!page.contains("### "), "{page}");
+    assert_eq!(page.matches("<pre>").count(), page.matches("</pre>").count());
     assert!(report.contains("**agent_finance_01** (negative_roi_high_criticality)"), "{report}");
     assert!(
         report.contains("`ownership_review/rev_005` review_outcome = escalated by VP Finance"),
