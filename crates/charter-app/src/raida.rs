@@ -203,13 +203,24 @@ impl App {
         let row = self.visible_workspace(caller, workspace).await?;
         caller.require_writer(RecordKind::Raida)?;
         self.decide_write(caller, &row, RecordKind::Raida).await?;
-        if new.title.trim().is_empty() {
-            return Err(AppError::Invalid {
-                what: "RAIDA item".into(),
-                problems: vec!["title: must not be empty".into()],
-            });
-        }
         let at = self.clock.now();
+        let mut problems = Vec::new();
+        if new.title.trim().is_empty() {
+            problems.push("title: must not be empty".to_owned());
+        }
+        // A new item due in the past is a slip of the keyboard more often
+        // than a plan: say so rather than raise it overdue.
+        if let Some(due) = new.due_date
+            && due < at.date()
+        {
+            problems.push(format!(
+                "due_date: {due} is before today ({}); a new item is due today or later",
+                at.date()
+            ));
+        }
+        if !problems.is_empty() {
+            return Err(AppError::Invalid { what: "RAIDA item".into(), problems });
+        }
         let (actor, target) = (caller.actor().to_owned(), row.clone());
         self.write(&row, move |_app, tx| {
             let (row, actor, new) = (target.clone(), actor.clone(), new.clone());
