@@ -175,6 +175,11 @@ impl App {
             return Err(invalid(problems));
         }
         let rules = self.ops_rules(&row).await?;
+        // Said now, not at `op run` after the dry run and the approvals.
+        let problems = charter_ops::tiers::declaration_problems(&declaration, rules.tier(&declaration));
+        if !problems.is_empty() {
+            return Err(invalid(problems));
+        }
         let at = self.clock.now();
         let date = at.date();
         let operation = Operation {
@@ -373,6 +378,10 @@ impl App {
             return Err(invalid(problems));
         }
         let tier = self.ops_rules(&row).await?.tier(&declaration);
+        let problems = charter_ops::tiers::declaration_problems(&declaration, tier);
+        if !problems.is_empty() {
+            return Err(invalid(problems));
+        }
         let hash = charter_ops::declaration_hash(&declaration);
         self.change_operation(&row, caller, id, move |operation| {
             if declaration.requested_by != operation.declaration.requested_by {

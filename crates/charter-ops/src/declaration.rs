@@ -88,6 +88,16 @@ pub fn parse(text: &str) -> Result<Declaration, DeclarationError> {
         .get(key("RISK_CLASS"))
         .and_then(Value::as_str)
         .is_some_and(|class| class.eq_ignore_ascii_case(RiskClass::ReadOnly.as_str()));
+    // A wrong class is listed with the missing fields, not after them.
+    match map.get(key("RISK_CLASS")) {
+        Some(Value::String(class)) => {
+            if let Err(error) = class.parse::<RiskClass>() {
+                problems.push(format!("RISK_CLASS: {error}"));
+            }
+        }
+        Some(other) => problems.push(format!("RISK_CLASS: expected one of the risk classes, got {other:?}")),
+        None => {}
+    }
     match map.get(key("STEPS")) {
         Some(Value::Sequence(steps)) if steps.is_empty() => problems.push("STEPS: at least one step".into()),
         Some(Value::Sequence(steps)) => {
@@ -328,6 +338,10 @@ STEPS:
                 "STEPS[1]: a step is a mapping of name, command, verify, …",
             ]
         );
+        // A wrong class comes with the missing fields, not after them.
+        let wrong = problems("OPERATION_NAME: x\nRISK_CLASS: RISKY\n");
+        assert!(wrong.contains(&"OBJECTIVE: missing".to_owned()), "{wrong:?}");
+        assert!(wrong.iter().any(|p| p.starts_with("RISK_CLASS: unknown value \"RISKY\"")), "{wrong:?}");
         let syntax = problems("OPERATION_NAME: [unclosed");
         assert!(syntax[0].starts_with("not YAML: ") && syntax[0].contains("line 2 column 1"), "{syntax:?}");
     }

@@ -143,6 +143,18 @@ pub fn approval_checks(
     problems
 }
 
+/// What a declaration at `tier` lacks to ever run, known at declaration:
+/// a Tier 4 operation runs only with a named on-call person.
+pub fn declaration_problems(declaration: &charter_model::Declaration, tier: u8) -> Vec<String> {
+    let mut problems = Vec::new();
+    if tier >= 4 && declaration.on_call.as_deref().is_none_or(|p| p.trim().is_empty()) {
+        problems.push(format!(
+            "ON_CALL: a Tier {tier} operation runs only with a named on-call person; name one (ON_CALL: person_id)"
+        ));
+    }
+    problems
+}
+
 /// [`approval_checks`], messages only.
 pub fn approval_problems(operation: &Operation, approver: &str, dry_run_passed: bool) -> Vec<String> {
     approval_checks(operation, approver, dry_run_passed).into_iter().map(|(_, message)| message).collect()
