@@ -20,8 +20,11 @@ const ORIGIN_PREFIX: &str = "check/";
 pub struct GovernanceCheck {
     /// The dashboard.
     pub dashboard: Dashboard,
-    /// What happened to the RAIDA items about the findings.
+    /// What happened to the RAIDA items about the findings, or, when
+    /// `applied` is false, what would.
     pub raida: Vec<Raised>,
+    /// Whether the RAIDA items were brought in line (`false`: a reading).
+    pub applied: bool,
 }
 
 impl App {
@@ -40,74 +43,93 @@ impl App {
         self.write(&row, move |_app, tx| {
             let (row, actor) = (target.clone(), actor.clone());
             Box::pin(async move {
-                let agents = values(tx, &row, RecordKind::Agent, pick::agent).await?;
-                let datasets = values(tx, &row, RecordKind::Dataset, pick::dataset).await?;
-                let changes = values(tx, &row, RecordKind::Change, pick::change).await?;
-                let runs = values(tx, &row, RecordKind::QualityRun, pick::quality_run).await?;
-                let policies = values(tx, &row, RecordKind::Policy, pick::policy).await?;
-                let teams = values(tx, &row, RecordKind::Team, pick::team).await?;
-                let threshold = data_settings(tx, &row).await?.threshold();
-                let dashboard = daily_check(&Inputs {
-                    agents: &agents,
-                    datasets: &datasets,
-                    changes: &changes,
-                    runs: &runs,
-                    policies: &policies,
-                    teams: &teams,
-                    threshold,
-                    today,
-                });
-                // One item per finding's origin; findings that share one
-                // (two dangling fields of one dataset) share its item.
-                let mut raises: Vec<Raise> = Vec::new();
-                for section in &dashboard.sections {
-                    for finding in &section.findings {
-                        if finding.status == Status::Green || finding.code == "policy-review-due" {
-                            continue;
-                        }
-                        let origin_key = format!("{ORIGIN_PREFIX}{}/{}", finding.code, finding.subject);
-                        if let Some(existing) = raises.iter_mut().find(|r| r.origin_key == origin_key) {
-                            existing.title = format!("{}; {}", existing.title, finding.message);
-                            continue;
-                        }
-                        raises.push(Raise {
-                            origin_key,
-                            item_type: if finding.status == Status::Red {
-                                RaidaKind::Issue
-                            } else {
-                                RaidaKind::Action
-                            },
-                            title: finding.message.clone(),
-                            description: format!(
-                                "PROC-DAILY-GOVERNANCE found {} ({}, {}).",
-                                finding.code, section.section, finding.status
-                            ),
-                            owner: finding.owner.clone(),
-                            severity: if finding.status == Status::Red {
-                                Severity::High
-                            } else {
-                                Severity::Medium
-                            },
-                            source: finding.subject.clone(),
-                            due_date: None,
-                        });
-                    }
-                }
-                let (mut writes, mut raised) = raise(tx, &row, ORIGIN_PREFIX, raises).await?;
-                // Policy reviews share the items `charter policy review-due` raises.
-                let reviews = policies
-                    .iter()
-                    .filter_map(|policy| {
-                        charter_data::check::review_due(policy, today).map(|due| review_action(policy, due))
-                    })
-                    .collect();
-                let (review_writes, review_raised) = raise(tx, &row, REVIEW_PREFIX, reviews).await?;
-                writes.extend(review_writes);
-                raised.extend(review_raised);
+                let (check, writes) = check_in(tx, &row, today).await?;
                 crate::audit::write_records(tx, &row, &actor, at, &writes).await?;
-                Ok(GovernanceCheck { dashboard, raida: raised })
+                Ok(check)
             })
         })
         .await
     }
+
+    /// The daily governance check for `today` as a reading: the dashboard,
+    /// and what would happen to its RAIDA items, changing nothing.
+    pub async fn governance_reading(
+        &self,
+        caller: &Caller,
+        workspace: &WorkspaceName,
+        today: Date,
+    ) -> Result<GovernanceCheck> {
+        let row = self.visible_workspace(caller, workspace).await?;
+        let mut tx = self.store.begin().await?;
+        let (check, _) = check_in(&mut tx, &row, today).await?;
+        // Dropped, not committed: nothing was written.
+        drop(tx);
+        Ok(GovernanceCheck { applied: false, ..check })
+    }
+}
+
+/// The check on what `tx` sees, with the writes that would bring its RAIDA
+/// items in line.
+async fn check_in(
+    tx: &mut charter_store::WriteTx,
+    row: &charter_store::WorkspaceRow,
+    today: Date,
+) -> Result<(GovernanceCheck, Vec<crate::audit::RecordWrite>)> {
+    let agents = values(tx, row, RecordKind::Agent, pick::agent).await?;
+    let datasets = values(tx, row, RecordKind::Dataset, pick::dataset).await?;
+    let changes = values(tx, row, RecordKind::Change, pick::change).await?;
+    let runs = values(tx, row, RecordKind::QualityRun, pick::quality_run).await?;
+    let policies = values(tx, row, RecordKind::Policy, pick::policy).await?;
+    let teams = values(tx, row, RecordKind::Team, pick::team).await?;
+    let threshold = data_settings(tx, row).await?.threshold();
+    let dashboard = daily_check(&Inputs {
+        agents: &agents,
+        datasets: &datasets,
+        changes: &changes,
+        runs: &runs,
+        policies: &policies,
+        teams: &teams,
+        threshold,
+        today,
+    });
+    // One item per finding's origin; findings that share one
+    // (two dangling fields of one dataset) share its item.
+    let mut raises: Vec<Raise> = Vec::new();
+    for section in &dashboard.sections {
+        for finding in &section.findings {
+            if finding.status == Status::Green || finding.code == "policy-review-due" {
+                continue;
+            }
+            let origin_key = format!("{ORIGIN_PREFIX}{}/{}", finding.code, finding.subject);
+            if let Some(existing) = raises.iter_mut().find(|r| r.origin_key == origin_key) {
+                existing.title = format!("{}; {}", existing.title, finding.message);
+                continue;
+            }
+            raises.push(Raise {
+                origin_key,
+                item_type: if finding.status == Status::Red { RaidaKind::Issue } else { RaidaKind::Action },
+                title: finding.message.clone(),
+                description: format!(
+                    "PROC-DAILY-GOVERNANCE found {} ({}, {}).",
+                    finding.code, section.section, finding.status
+                ),
+                owner: finding.owner.clone(),
+                severity: if finding.status == Status::Red { Severity::High } else { Severity::Medium },
+                source: finding.subject.clone(),
+                due_date: None,
+            });
+        }
+    }
+    let (mut writes, mut raised) = raise(tx, row, ORIGIN_PREFIX, raises).await?;
+    // Policy reviews share the items `charter policy review-due` raises.
+    let reviews = policies
+        .iter()
+        .filter_map(|policy| {
+            charter_data::check::review_due(policy, today).map(|due| review_action(policy, due))
+        })
+        .collect();
+    let (review_writes, review_raised) = raise(tx, row, REVIEW_PREFIX, reviews).await?;
+    writes.extend(review_writes);
+    raised.extend(review_raised);
+    Ok((GovernanceCheck { dashboard, raida: raised, applied: true }, writes))
 }

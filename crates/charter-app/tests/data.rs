@@ -275,7 +275,18 @@ async fn the_daily_check_raises_items_once_and_turns_red() {
     each_backend(|store| async move {
         let app = imported(store).await;
         let today = "2026-11-22".parse().unwrap();
+        // A reading says what raising would do, and writes nothing.
+        let row = app.store().workspace(&ops()).await.unwrap().unwrap();
+        let size = app.store().event_count(row.id).await.unwrap();
+        let reading = app.governance_reading(&steward(), &ops(), today).await.unwrap();
+        assert!(!reading.applied && reading.raida.iter().all(|r| r.outcome == "opened"));
+        assert_eq!(app.store().event_count(row.id).await.unwrap(), size);
         let first = app.governance_check(&steward(), &ops(), today).await.unwrap();
+        assert!(first.applied);
+        assert_eq!(
+            first.raida.iter().map(|r| &r.raida_id).collect::<Vec<_>>(),
+            reading.raida.iter().map(|r| &r.raida_id).collect::<Vec<_>>()
+        );
         assert_eq!(first.dashboard.status, charter_data::check::Status::Amber);
         assert!(first.raida.iter().all(|r| r.outcome == "opened"));
         assert!(!first.raida.is_empty());

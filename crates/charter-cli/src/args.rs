@@ -840,6 +840,10 @@ pub struct CheckArgs {
     /// The day to check (default: today, UTC)
     #[arg(long, value_name = "DATE")]
     pub as_of: Option<charter_model::Date>,
+    /// Bring the RAIDA items in line: raise one per AMBER or RED finding, close those whose
+    /// finding is gone (without it, the check only reads and says what it would do)
+    #[arg(long)]
+    pub raise: bool,
 }
 
 #[derive(Debug, Args)]

@@ -571,7 +571,11 @@ pub(crate) async fn raida(global: &Global, command: RaidaCommand) -> Result<Exit
 pub(crate) async fn check(global: &Global, args: CheckArgs) -> Result<ExitCode> {
     let (app, workspace) = context(global).await?;
     let today = args.as_of.unwrap_or_else(|| charter_app::SystemClock.now().date());
-    let outcome = app.governance_check(&caller(global), &workspace, today).await?;
+    let outcome = if args.raise {
+        app.governance_check(&caller(global), &workspace, today).await?
+    } else {
+        app.governance_reading(&caller(global), &workspace, today).await?
+    };
     let dashboard = &outcome.dashboard;
     match global.output {
         Output::Json => print_json(&outcome)?,
@@ -586,10 +590,14 @@ pub(crate) async fn check(global: &Global, args: CheckArgs) -> Result<ExitCode> 
             let opened =
                 outcome.raida.iter().filter(|r| r.outcome == "opened" || r.outcome == "reopened").count();
             let closed = outcome.raida.iter().filter(|r| r.outcome == "closed").count();
-            println!(
-                "RAIDA: {opened} raised, {} already open, {closed} closed",
-                outcome.raida.len() - opened - closed
-            );
+            let open = outcome.raida.len() - opened - closed;
+            if outcome.applied {
+                println!("RAIDA: {opened} raised, {open} already open, {closed} closed");
+            } else {
+                println!(
+                    "RAIDA (nothing changed; --raise does it): {opened} to raise, {open} already open, {closed} to close"
+                );
+            }
         }
     }
     Ok(if dashboard.status == charter_data::check::Status::Red {

@@ -675,15 +675,25 @@ fn data_governance_commands_and_their_exit_status() {
     assert!(stderr(&unreadable).contains("bad.json: line 1"), "{}", stderr(&unreadable));
     assert!(stderr(&unreadable).contains("fields[0].type"), "{}", stderr(&unreadable));
 
-    // The check: AMBER (never validated, a review due) exits 0; twice raises nothing new.
-    let first = steward(&["check", "--as-of", "2026-11-22"]);
+    // The check reads, and says what raising would do; --raise does it,
+    // and twice raises nothing new.
+    let items = || stdout(&steward(&["-o", "json", "raida", "list"]));
+    let before = items();
+    let reading = steward(&["check", "--as-of", "2026-11-22", "-o", "json"]);
+    let reading: serde_json::Value = serde_json::from_slice(&reading.stdout).unwrap();
+    assert_eq!(reading["applied"], false);
+    let to_raise = reading["raida"].as_array().unwrap().iter().filter(|r| r["outcome"] == "opened").count();
+    assert!(to_raise > 0, "{reading}");
+    assert_eq!(items(), before, "a reading raises nothing");
+    let first = steward(&["check", "--as-of", "2026-11-22", "--raise"]);
     assert_eq!(
         first.status.code(),
         Some(2),
         "the Business_Policies_Ops score is below threshold: {}",
         stdout(&first)
     );
-    let second = steward(&["check", "--as-of", "2026-11-22"]);
+    assert!(stdout(&first).contains(&format!("RAIDA: {to_raise} raised")), "{}", stdout(&first));
+    let second = steward(&["check", "--as-of", "2026-11-22", "--raise"]);
     assert!(stdout(&second).contains("RAIDA: 0 raised"), "{}", stdout(&second));
 
     let listed = steward(&["raida", "list", "--type", "issue"]);
