@@ -648,9 +648,23 @@ fn data_governance_commands_and_their_exit_status() {
     let missing = steward(&["dq", "validate", "AI_Data_Model_Registry", registry.to_str().unwrap()]);
     assert!(stderr(&missing).contains("--keys DATASET=FILE"), "{}", stderr(&missing));
     let keys = format!("AI_Agent_Identity_Ops={}", samples.join("AI_Agent_Identity_Ops.jsonl").display());
-    let good =
-        steward(&["dq", "validate", "AI_Data_Model_Registry", registry.to_str().unwrap(), "--keys", &keys]);
+    // Keys of a dataset no field references are not needed: a warning.
+    let extra = format!("Business_Policies_Ops={}", csv.display());
+    let good = steward(&[
+        "dq",
+        "validate",
+        "AI_Data_Model_Registry",
+        registry.to_str().unwrap(),
+        "--keys",
+        &keys,
+        "--keys",
+        &extra,
+    ]);
     assert!(good.status.success(), "{}", stderr(&good));
+    assert!(
+        stderr(&good)
+            .contains("no field of AI_Data_Model_Registry references Business_Policies_Ops; not read")
+    );
 
     // Propose, show, apply.
     let proposal = dir.path().join("proposal.json");
@@ -712,6 +726,19 @@ fn data_governance_commands_and_their_exit_status() {
     // A new item due in the past is refused, saying why.
     let past = steward(&["raida", "add", "--type", "risk", "--title", "late", "--due", "2020-01-01"]);
     assert!(stderr(&past).contains("due_date: 2020-01-01 is before today"), "{}", stderr(&past));
+
+    // A quote never closed is named where it opened.
+    std::fs::write(
+        &csv,
+        "policy_id,title,purpose,rules,owner,status\nPOL-A-B,\"t,p,r,o,Active\nPOL-A-C,t,p,r,o,Active\n",
+    )
+    .unwrap();
+    let open_quote = steward(&["dq", "validate", "Business_Policies_Ops", csv.to_str().unwrap()]);
+    assert!(
+        stdout(&open_quote).contains("line 2: a quoted field opened here is never closed"),
+        "{}",
+        stdout(&open_quote)
+    );
 }
 
 #[test]

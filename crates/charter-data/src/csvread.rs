@@ -23,6 +23,10 @@ pub(crate) struct Record {
     pub(crate) utf8: bool,
     /// Whether one separator byte follows each field in `text`.
     separated: bool,
+    /// Whether the record ran to the end of the input inside a quoted field
+    /// opened on one of its earlier lines: a quote never closed, which
+    /// made the rest of the file this one record.
+    pub(crate) unclosed_quote: bool,
 }
 
 impl Record {
@@ -40,6 +44,7 @@ impl Record {
 
     fn set(&mut self, bytes: &[u8], ends: &[usize], line: u64, separated: bool) {
         self.separated = separated;
+        self.unclosed_quote = false;
         self.text.clear();
         self.ends.clear();
         self.line = line;
@@ -172,6 +177,7 @@ impl<R: Read> Records<R> {
         use csv_core::ReadRecordResult::*;
         let line = self.line;
         let (mut outlen, mut endlen) = (0, 0);
+        let mut quotes = 0_usize;
         if self.ends.len() < 64 {
             self.ends.resize(64, 0);
         }
@@ -181,6 +187,7 @@ impl<R: Read> Records<R> {
                 &mut self.out[outlen..],
                 &mut self.ends[endlen..],
             );
+            quotes += memchr::memchr_iter(b'"', &self.buf[self.pos..self.pos + nin]).count();
             self.advance(nin);
             outlen += nout;
             endlen += nend;
@@ -199,6 +206,10 @@ impl<R: Read> Records<R> {
                 }
                 Record => {
                     record.set(&self.out[..outlen], &self.ends[..endlen], line, false);
+                    // Ended by the end of the input, over several lines,
+                    // with a quote left open.
+                    record.unclosed_quote =
+                        self.eof && self.pos == self.len && self.line > line && quotes % 2 == 1;
                     return Ok(true);
                 }
                 End => return Ok(false),
@@ -255,6 +266,24 @@ mod tests {
         ) {
             prop_assert_eq!(ours(&text, chunk), reference(&text), "{:?}", text);
         }
+    }
+
+    #[test]
+    fn a_quote_never_closed_is_told_apart() {
+        let read = |text: &str| {
+            let mut reader = Records::new(text.as_bytes());
+            let mut record = Record::default();
+            let mut out = Vec::new();
+            while reader.read(&mut record).unwrap() {
+                out.push((record.line, record.unclosed_quote));
+            }
+            out
+        };
+        // The quote opened on line 2 swallows the rest of the file.
+        assert_eq!(read("a,b\n\"x,1\n2,3\n"), [(1, false), (2, true)]);
+        // Quoted newlines that close, and a stray quote on the last line, do not.
+        assert_eq!(read("a,b\n\"x\ny\",1\n2,3\n"), [(1, false), (2, false), (4, false)]);
+        assert_eq!(read("a,b\nx\"y,1"), [(1, false), (2, false)]);
     }
 
     #[test]

@@ -815,7 +815,14 @@ fn csv_rows(
         let mut cells: Vec<Cell<'static>> = Vec::with_capacity(mapping.len());
         for (batch, filled, position) in full_rx {
             for record in &batch[..filled] {
-                if !record.utf8 {
+                if record.unclosed_quote {
+                    engine.unreadable(
+                        record.line,
+                        "a quoted field opened here is never closed (a `\"` without its pair): \
+                         the rest of the file was read as this one row"
+                            .into(),
+                    );
+                } else if !record.utf8 {
                     engine.unreadable(record.line, "a value is not valid UTF-8".into());
                 } else if record.len() != width {
                     engine.unreadable(
