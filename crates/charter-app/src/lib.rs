@@ -143,6 +143,13 @@ impl App {
         &self.store
     }
 
+    /// The time now, by this application's clock: the one clock the CLI
+    /// and the server use for their defaults ("today"), so a test's fixed
+    /// clock holds for them too.
+    pub fn now(&self) -> charter_model::Timestamp {
+        self.clock.now()
+    }
+
     /// Checks that the database answers.
     pub async fn ready(&self) -> Result<()> {
         self.store.ping().await.map_err(AppError::from)

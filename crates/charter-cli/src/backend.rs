@@ -52,6 +52,15 @@ impl Backend {
         Ok((Backend::Remote(remote), workspace))
     }
 
+    /// The time now: the application's clock, or, through a server, this
+    /// machine's (what "holds now" means in listings).
+    pub(crate) fn now(&self) -> charter_model::Timestamp {
+        match self {
+            Backend::Local { app, .. } => app.now(),
+            Backend::Remote(_) => charter_app::Clock::now(&charter_app::SystemClock),
+        }
+    }
+
     /// The application, for what only runs beside the database.
     pub(crate) fn local(&self, what: &str) -> Result<(&App, &Caller)> {
         match self {

@@ -4,7 +4,7 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use anyhow::{Context, Result, anyhow, bail};
-use charter_app::{App, Clock as _, NewRaida, RaidaFilter, RaidaPatch};
+use charter_app::{App, NewRaida, RaidaFilter, RaidaPatch};
 use charter_data::quality::{Format, KeySets, Options};
 use charter_model::{Change, Dataset, DatasetScope, Record, RecordKind, WorkspaceName};
 
@@ -572,7 +572,7 @@ pub(crate) async fn raida(global: &Global, command: RaidaCommand) -> Result<Exit
 
 pub(crate) async fn check(global: &Global, args: CheckArgs) -> Result<ExitCode> {
     let (app, workspace) = context(global).await?;
-    let today = args.as_of.unwrap_or_else(|| charter_app::SystemClock.now().date());
+    let today = args.as_of.unwrap_or_else(|| app.now().date());
     let outcome = if args.raise {
         app.governance_check(&caller(global), &workspace, today).await?
     } else {
@@ -611,7 +611,7 @@ pub(crate) async fn check(global: &Global, args: CheckArgs) -> Result<ExitCode> 
 
 pub(crate) async fn assess(global: &Global, args: AssessArgs) -> Result<ExitCode> {
     let (app, workspace) = context(global).await?;
-    let as_of = args.as_of.unwrap_or_else(|| charter_app::SystemClock.now().date());
+    let as_of = args.as_of.unwrap_or_else(|| app.now().date());
     let config = risk_config(args.config.as_deref())?;
     let assessed = app.assess(&caller(global), &workspace, as_of, !args.no_save, config.as_ref()).await?;
     let a = &assessed.assessment;
@@ -729,7 +729,7 @@ fn risk_config(path: Option<&Path>) -> Result<Option<charter_risk::Config>> {
 
 pub(crate) async fn report(global: &Global, args: ReportArgs) -> Result<ExitCode> {
     let (app, workspace) = context(global).await?;
-    let as_of = args.as_of.unwrap_or_else(|| charter_app::SystemClock.now().date());
+    let as_of = args.as_of.unwrap_or_else(|| app.now().date());
     let config = risk_config(args.config.as_deref())?;
     let format: charter_app::ReportFormat =
         args.format.parse().map_err(|error| anyhow!("--format: {error}"))?;

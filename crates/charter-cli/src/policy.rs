@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::{Context, Result, bail};
-use charter_app::{Clock as _, NewGrant, RecordView, ReplayRegistry};
+use charter_app::{NewGrant, RecordView, ReplayRegistry};
 use charter_model::registry::Policy;
 use charter_model::{Record, RecordKind, Span, Timestamp};
 use charter_policy::{DecisionAnswer, DecisionRequest, Effect, EntityRef, PolicyCase};
@@ -240,7 +240,7 @@ const GRANT_HEADER: [&str; 10] = [
 
 pub(crate) async fn grant(global: &Global, command: GrantCommand) -> Result<ExitCode> {
     let (backend, workspace) = crate::backend::Backend::connect(global).await?;
-    let now = || charter_app::SystemClock.now();
+    let now = || backend.now();
     match command {
         GrantCommand::Create { agent, action, resource, ttl, reason, kind, requested_by } => {
             let resource = entity(&resource, "", "--resource")?;
@@ -362,7 +362,7 @@ async fn lint(global: &Global, file: Option<&Path>) -> Result<ExitCode> {
 async fn review_due(global: &Global, as_of: Option<charter_model::Date>) -> Result<ExitCode> {
     let app = open(global, false).await?;
     let workspace = resolve_workspace(&app, global).await?;
-    let today = as_of.unwrap_or_else(|| charter_app::SystemClock.now().date());
+    let today = as_of.unwrap_or_else(|| app.now().date());
     let due = app.policies_due_for_review(&caller(global), &workspace, today).await?;
     match global.output {
         Output::Json => print_json(&due)?,
@@ -408,7 +408,7 @@ async fn test(
     let proposed = proposed.map(load_policies).transpose()?;
     let app = open(global, false).await?;
     let workspace = resolve_workspace(&app, global).await?;
-    let now = at.unwrap_or_else(|| charter_app::SystemClock.now());
+    let now = at.unwrap_or_else(|| app.now());
     let results = match &proposed {
         Some(policies) => {
             let engine = app.proposed_engine(&caller(global), &workspace, policies).await?;
@@ -464,14 +464,13 @@ async fn replay(
     registry: RegistryChoice,
 ) -> Result<ExitCode> {
     let policies = load_policies(proposed)?;
-    let now = charter_app::SystemClock.now();
-    let since = since_text.map(|text| since(text, now)).transpose()?;
+    let app = open(global, false).await?;
+    let workspace = resolve_workspace(&app, global).await?;
+    let since = since_text.map(|text| since(text, app.now())).transpose()?;
     let registry = match registry {
         RegistryChoice::AsLogged => ReplayRegistry::AsLogged,
         RegistryChoice::Current => ReplayRegistry::Current,
     };
-    let app = open(global, false).await?;
-    let workspace = resolve_workspace(&app, global).await?;
     let report = app.replay_decisions(&caller(global), &workspace, &policies, since, registry).await?;
     match global.output {
         Output::Json => print_json(&report)?,

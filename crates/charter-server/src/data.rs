@@ -135,8 +135,7 @@ pub(crate) async fn governance_check(
     Path(name): Path<String>,
     Query(query): Query<CheckQuery>,
 ) -> Result<Response, ApiError> {
-    use charter_app::Clock as _;
-    let today = query.as_of.unwrap_or_else(|| charter_app::SystemClock.now().date());
+    let today = query.as_of.unwrap_or_else(|| app.now().date());
     let check = app.governance_check(&caller, &workspace(&name)?, today).await?;
     Ok(Json(check).into_response())
 }
@@ -156,9 +155,8 @@ pub(crate) async fn assessment(
     Path(name): Path<String>,
     query: Result<Query<AssessmentQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Response, ApiError> {
-    use charter_app::Clock as _;
     let Query(query) = query.map_err(|rejection| ApiError::bad_request(rejection.body_text()))?;
-    let as_of = query.as_of.unwrap_or_else(|| charter_app::SystemClock.now().date());
+    let as_of = query.as_of.unwrap_or_else(|| app.now().date());
     let assessed = app.assess(&caller, &workspace(&name)?, as_of, false, None).await?;
     Ok(Json(assessed.assessment).into_response())
 }
@@ -171,10 +169,9 @@ pub(crate) async fn report_page(
     Path(name): Path<String>,
     query: Result<Query<AssessmentQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Response, ApiError> {
-    use charter_app::Clock as _;
     let Query(query) = query.map_err(|rejection| ApiError::bad_request(rejection.body_text()))?;
     let workspace = workspace(&name)?;
-    let as_of = query.as_of.unwrap_or_else(|| charter_app::SystemClock.now().date());
+    let as_of = query.as_of.unwrap_or_else(|| app.now().date());
     let report = app.report(&caller, &workspace, as_of, None, charter_app::ReportFormat::Html).await?;
     let mut page = Vec::new();
     report.write_to(&mut page).map_err(|error| {
