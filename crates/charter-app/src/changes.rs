@@ -37,10 +37,6 @@ pub struct Proposed {
     pub decision_id: Option<String>,
 }
 
-fn invalid(what: impl Into<String>, problems: Vec<String>) -> AppError {
-    AppError::Invalid { what: what.into(), problems }
-}
-
 impl App {
     async fn require_change_schema(
         &self,
@@ -98,18 +94,18 @@ impl App {
                     }
                 }
                 let diff = charter_data::diff(&current.schema(), &schema, &proposal.renamed)
-                    .map_err(|p| invalid(format!("proposed schema for {dataset}"), p))?;
+                    .map_err(|p| AppError::invalid(format!("proposed schema for {dataset}"), p))?;
                 if diff.is_empty() {
                     problems.push("the proposed schema is the current one: nothing to change".into());
                 }
                 if !problems.is_empty() {
-                    return Err(invalid(format!("proposed schema for {dataset}"), problems));
+                    return Err(AppError::invalid(format!("proposed schema for {dataset}"), problems));
                 }
                 // The number is taken in the transaction that logs the change,
                 // so a refused proposal leaves no gap (numbers are never reused).
                 let seq = crate::operations::advance_day_counter(tx, &row, "changes", date, "schema change").await?;
                 let change_id = ChangeId::for_day(date.inner(), seq)
-                    .map_err(|error| invalid("schema change", vec![error.to_string()]))?;
+                    .map_err(|error| AppError::invalid("schema change", vec![error.to_string()]))?;
                 let agents = values(tx, &row, RecordKind::Agent, pick::agent).await?;
                 let workflows = values(tx, &row, RecordKind::Workflow, pick::workflow).await?;
                 let policies = values(tx, &row, RecordKind::Policy, pick::policy).await?;
@@ -244,13 +240,13 @@ impl App {
                     (true, ChangeStatus::Planned) => {
                         let from = change.from_version.unwrap_or(dataset.value.schema_version);
                         if dataset.value.schema_version != from {
-                            return Err(invalid(what, vec![format!(
+                            return Err(AppError::invalid(what, vec![format!(
                                 "{} is at schema version {}, but {id} was analysed against version {from}: propose it again",
                                 dataset.id, dataset.value.schema_version
                             )]));
                         }
                         let Some(proposed) = change.proposed.clone() else {
-                            return Err(invalid(what, vec![format!("{id} holds no proposed schema")]));
+                            return Err(AppError::invalid(what, vec![format!("{id} holds no proposed schema")]));
                         };
                         change.status = ChangeStatus::Executing;
                         step(&change, &mut writes);
@@ -264,15 +260,15 @@ impl App {
                         change.status = ChangeStatus::Complete;
                     }
                     (true, status) => {
-                        return Err(invalid(what, vec![format!("{id} is {status}; only a Planned change is applied")]));
+                        return Err(AppError::invalid(what, vec![format!("{id} is {status}; only a Planned change is applied")]));
                     }
                     (false, ChangeStatus::Planned | ChangeStatus::Executing) => change.status = ChangeStatus::RolledBack,
                     (false, ChangeStatus::Complete) => {
                         let (Some(to), Some(previous)) = (change.to_version, change.previous.clone()) else {
-                            return Err(invalid(what, vec![format!("{id} holds no previous schema to restore")]));
+                            return Err(AppError::invalid(what, vec![format!("{id} holds no previous schema to restore")]));
                         };
                         if dataset.value.schema_version != to {
-                            return Err(invalid(what, vec![format!(
+                            return Err(AppError::invalid(what, vec![format!(
                                 "{} is at schema version {}, not {to} as {id} left it: a later change must be rolled back first",
                                 dataset.id, dataset.value.schema_version
                             )]));
@@ -285,7 +281,7 @@ impl App {
                         change.status = ChangeStatus::RolledBack;
                     }
                     (false, ChangeStatus::RolledBack) => {
-                        return Err(invalid(what, vec![format!("{id} is already Rolled Back")]));
+                        return Err(AppError::invalid(what, vec![format!("{id} is already Rolled Back")]));
                     }
                 }
                 change.executed_date = Some(at.date());

@@ -121,10 +121,6 @@ pub struct Promoted {
     pub decision_id: Option<String>,
 }
 
-fn invalid(what: String, problems: Vec<String>) -> AppError {
-    AppError::Invalid { what, problems }
-}
-
 impl App {
     /// Every record of type `T` in the workspace, in id order, read outside
     /// any write transaction and decoded straight into its type while the
@@ -200,7 +196,7 @@ impl App {
             }
         }
         if !problems.is_empty() {
-            return Err(invalid(format!("dataset {}", dataset.dataset_id), problems));
+            return Err(AppError::invalid(format!("dataset {}", dataset.dataset_id), problems));
         }
         self.create_record(caller, workspace, Record::from(dataset)).await
     }
@@ -280,7 +276,7 @@ impl App {
                 let unmet: Vec<String> =
                     gates.iter().filter(|g| !g.met).map(|g| format!("{}: {}", g.gate, g.detail)).collect();
                 if !unmet.is_empty() {
-                    return Err(invalid(format!("promotion of {id} to {target}"), unmet));
+                    return Err(AppError::invalid(format!("promotion of {id} to {target}"), unmet));
                 }
                 let mut promoted = dataset.clone();
                 promoted.scope = target;

@@ -83,3 +83,11 @@ impl From<StoreError> for AppError {
         }
     }
 }
+
+impl AppError {
+    /// Input that breaks the rules: `what` was being read, one line per
+    /// problem (`field: message`).
+    pub(crate) fn invalid(what: impl Into<String>, problems: Vec<String>) -> Self {
+        AppError::Invalid { what: what.into(), problems }
+    }
+}

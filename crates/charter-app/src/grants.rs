@@ -40,10 +40,6 @@ pub struct NewGrant {
     pub requested_by: Option<String>,
 }
 
-fn invalid(what: &str, problems: Vec<String>) -> AppError {
-    AppError::Invalid { what: what.to_owned(), problems }
-}
-
 impl NewGrant {
     fn problems(&self) -> Vec<String> {
         let mut problems = Vec::new();
@@ -97,13 +93,13 @@ impl App {
         self.require_registered(caller, workspace).await?;
         let problems = new.problems();
         if !problems.is_empty() {
-            return Err(invalid("grant", problems));
+            return Err(AppError::invalid("grant", problems));
         }
         self.decide_about_agent(caller, &row, "grant", new.agent_id.as_str()).await?;
         let resource =
             charter_policy::EntityRef { entity_type: new.resource_type.clone(), id: new.resource_id.clone() };
         if !self.policy_engine(caller, workspace).await?.engine.knows(&resource) {
-            return Err(invalid(
+            return Err(AppError::invalid(
                 "grant",
                 vec![format!(
                     "resource: the registry holds no {resource}; a grant names something that exists"
@@ -112,11 +108,11 @@ impl App {
         }
         let at = self.clock.now();
         let expires_at = at.plus(new.ttl).ok_or_else(|| {
-            invalid("grant", vec![format!("ttl: {} from now is past the end of time", new.ttl)])
+            AppError::invalid("grant", vec![format!("ttl: {} from now is past the end of time", new.ttl)])
         })?;
         let grant = Grant {
             grant_id: Key::new(format!("{}0000", charter_model::GRANT_ID_PREFIX))
-                .map_err(|error| invalid("grant", vec![error.to_string()]))?,
+                .map_err(|error| AppError::invalid("grant", vec![error.to_string()]))?,
             kind: new.kind,
             requested_by: new.requested_by.clone().unwrap_or_else(|| new.agent_id.to_string()),
             agent_id: new.agent_id,
@@ -151,8 +147,8 @@ impl App {
                             break id;
                         }
                     };
-                    grant.grant_id =
-                        Key::new(id.clone()).map_err(|error| invalid("grant", vec![error.to_string()]))?;
+                    grant.grant_id = Key::new(id.clone())
+                        .map_err(|error| AppError::invalid("grant", vec![error.to_string()]))?;
                     let body = Record::Grant(Box::new(grant.clone())).to_canonical_json();
                     crate::audit::write_records(
                         tx,
@@ -192,7 +188,7 @@ impl App {
                 return Err(AppError::NotFound { kind: RecordKind::Grant, id: record.id() });
             };
             if let Some(revoked) = grant.revoked_at {
-                return Err(invalid(
+                return Err(AppError::invalid(
                     "grant",
                     vec![format!(
                         "revoked_at: grant {} was already revoked at {revoked} by {}",
@@ -228,14 +224,14 @@ impl App {
             return Err(AppError::NotFound { kind: RecordKind::Agent, id: id.to_owned() });
         };
         if agent.status != AgentStatus::Paused {
-            return Err(invalid(
+            return Err(AppError::invalid(
                 "agent",
                 vec![format!("status: agent {id} is {}, not paused", agent.status)],
             ));
         }
         let status = match status {
             Some(AgentStatus::Paused) => {
-                return Err(invalid(
+                return Err(AppError::invalid(
                     "agent",
                     vec!["status: resuming sets a status other than paused".into()],
                 ));

@@ -76,7 +76,7 @@ impl LogEvent {
             if ok {
                 Ok(())
             } else {
-                Err(invalid(field, format!("\"{text}\" must be 1 to 64 lower-case letters, '_' or '.'")))
+                Err(bad_field(field, format!("\"{text}\" must be 1 to 64 lower-case letters, '_' or '.'")))
             }
         };
         word("action", &self.action)?;
@@ -87,10 +87,10 @@ impl LogEvent {
         let reserved = charter_model::RecordKind::from_name(&self.kind).is_some()
             || ["decision", "workspace", "token", "checkpoint"].contains(&self.kind.as_str());
         if reserved {
-            return Err(invalid("kind", format!("\"{}\" is a kind only Charter itself writes", self.kind)));
+            return Err(bad_field("kind", format!("\"{}\" is a kind only Charter itself writes", self.kind)));
         }
         if self.subject.is_empty() || self.subject.len() > 256 || self.subject.chars().any(char::is_control) {
-            return Err(invalid(
+            return Err(bad_field(
                 "subject",
                 format!("\"{}\" must be 1 to 256 printable characters", self.subject),
             ));
@@ -441,7 +441,7 @@ impl App {
         let row = self.visible_workspace(caller, workspace).await?;
         let size = self.proof_size(row.id, size).await?;
         if index >= size {
-            return Err(invalid("index", format!("entry {index} is not in a tree of {size} entries")));
+            return Err(bad_field("index", format!("entry {index} is not in a tree of {size} entries")));
         }
         let recorder = NodeRecorder::default();
         inclusion_proof(&recorder, index, size).map_err(ledger_error)?;
@@ -468,7 +468,7 @@ impl App {
         let row = self.visible_workspace(caller, workspace).await?;
         let size = self.store.event_count(row.id).await?;
         if from > to || to > size {
-            return Err(invalid(
+            return Err(bad_field(
                 "from",
                 format!("need from <= to <= {size} (the log's size), got {from} and {to}"),
             ));
@@ -490,9 +490,10 @@ impl App {
     async fn proof_size(&self, workspace: i64, size: Option<u64>) -> Result<u64> {
         let logged = self.store.event_count(workspace).await?;
         match size {
-            Some(size) if size > logged => {
-                Err(invalid("size", format!("the log holds {logged} entries; no tree of {size} exists yet")))
-            }
+            Some(size) if size > logged => Err(bad_field(
+                "size",
+                format!("the log holds {logged} entries; no tree of {size} exists yet"),
+            )),
             Some(size) => Ok(size),
             None => match self.store.latest_checkpoint(workspace).await? {
                 Some(checkpoint) => Ok(checkpoint.size),
@@ -968,6 +969,7 @@ fn ledger_error(error: charter_ledger::LedgerError) -> AppError {
     AppError::Store(charter_store::StoreError::Corrupt(error.to_string()))
 }
 
-fn invalid(field: &str, message: String) -> AppError {
-    AppError::Invalid { what: "ledger request".into(), problems: vec![format!("{field}: {message}")] }
+/// A ledger request's bad `field`.
+fn bad_field(field: &str, message: String) -> AppError {
+    AppError::invalid("ledger request", vec![format!("{field}: {message}")])
 }

@@ -58,10 +58,6 @@ pub(crate) fn denied(answer: &charter_policy::DecisionAnswer) -> String {
     )
 }
 
-fn invalid(problems: Vec<String>) -> AppError {
-    AppError::Invalid { what: "operation declaration".into(), problems }
-}
-
 impl App {
     /// The next number of the day for ids like `OPS-YYYY-MM-DD-NNN`, from
     /// the workspace's counter `what/date`, in a transaction of its own so
@@ -95,7 +91,12 @@ impl App {
         if requested_by.eq_ignore_ascii_case(actor) {
             return Ok(());
         }
-        let refuse = |why: String| Err(invalid(vec![format!("REQUESTED_BY: \"{requested_by}\" {why}")]));
+        let refuse = |why: String| {
+            Err(AppError::invalid(
+                "operation declaration",
+                vec![format!("REQUESTED_BY: \"{requested_by}\" {why}")],
+            ))
+        };
         let agent = match self.store.record(row.id, RecordKind::Agent, requested_by).await? {
             Some(stored) => match RecordKind::Agent.parse_json(&stored.body) {
                 Ok(Record::Agent(agent)) => agent,
@@ -165,26 +166,27 @@ impl App {
     ) -> Result<RecordView> {
         let row = self.visible_workspace(caller, workspace).await?;
         caller.require_writer(RecordKind::Operation)?;
-        let declaration = charter_ops::parse(text).map_err(|error| invalid(error.problems))?;
+        let declaration = charter_ops::parse(text)
+            .map_err(|error| AppError::invalid("operation declaration", error.problems))?;
         // Before a number is taken: the declarer is registered, and requests
         // for itself or for an agent its team owns.
         self.require_registered(caller, workspace).await?;
         self.check_requester(&row, caller.actor(), declaration.requested_by.trim()).await?;
         let problems = charter_ops::scope::check_resolved(&declaration, resolve_path);
         if !problems.is_empty() {
-            return Err(invalid(problems));
+            return Err(AppError::invalid("operation declaration", problems));
         }
         let rules = self.ops_rules(&row).await?;
         // Said now, not at `op run` after the dry run and the approvals.
         let problems = charter_ops::tiers::declaration_problems(&declaration, rules.tier(&declaration));
         if !problems.is_empty() {
-            return Err(invalid(problems));
+            return Err(AppError::invalid("operation declaration", problems));
         }
         let at = self.clock.now();
         let date = at.date();
         let operation = Operation {
             operation_id: OperationId::for_day(date.inner(), 1)
-                .map_err(|error| invalid(vec![error.to_string()]))?,
+                .map_err(|error| AppError::invalid("operation declaration", vec![error.to_string()]))?,
             status: OperationStatus::Requested,
             tier: rules.tier(&declaration),
             declaration_hash: charter_ops::declaration_hash(&declaration),
@@ -201,8 +203,8 @@ impl App {
         // its number unused, named by the decision that refused it), then
         // the decision point, then the operation.
         let seq = self.number_for_day(&row, "operations", date, "operation declaration").await?;
-        operation.operation_id =
-            OperationId::for_day(date.inner(), seq).map_err(|error| invalid(vec![error.to_string()]))?;
+        operation.operation_id = OperationId::for_day(date.inner(), seq)
+            .map_err(|error| AppError::invalid("operation declaration", vec![error.to_string()]))?;
         let answer = self.decide_operation(caller, &row, "request_operation", &operation, &rules).await?;
         if answer.decision != charter_policy::Effect::Allow {
             return Err(AppError::Forbidden(denied(&answer)));
@@ -223,10 +225,10 @@ impl App {
                         &[RecordWrite::create(RecordKind::Operation, id.clone(), requested)],
                     )
                     .await?;
-                    operation.status = operation
-                        .status
-                        .transition(OperationStatus::Planned)
-                        .map_err(|error| invalid(vec![error.to_string()]))?;
+                    operation.status =
+                        operation.status.transition(OperationStatus::Planned).map_err(|error| {
+                            AppError::invalid("operation declaration", vec![error.to_string()])
+                        })?;
                     let planned = Record::Operation(Box::new(operation.clone())).to_canonical_json();
                     crate::audit::write_records(
                         tx,
@@ -273,10 +275,10 @@ impl App {
             caller.require_own_identity("approves an operation at Tier 3 or above")?;
         }
         if !matches!(current.status, OperationStatus::Planned | OperationStatus::Approved) {
-            return Err(invalid(vec![format!(
-                "{id} is {}: only a Planned operation is approved",
-                current.status
-            )]));
+            return Err(AppError::invalid(
+                "operation declaration",
+                vec![format!("{id} is {}: only a Planned operation is approved", current.status)],
+            ));
         }
         let answer = self.decide_operation(caller, &row, "approve_operation", &current, &needed).await?;
         if answer.decision != charter_policy::Effect::Allow {
@@ -285,10 +287,13 @@ impl App {
         let decision_id = answer.decision_id.clone();
         self.change_operation(&row, caller, id, move |operation| {
             if !matches!(operation.status, OperationStatus::Planned | OperationStatus::Approved) {
-                return Err(invalid(vec![format!(
-                    "{} is {}: only a Planned operation is approved",
-                    operation.operation_id, operation.status
-                )]));
+                return Err(AppError::invalid(
+                    "operation declaration",
+                    vec![format!(
+                        "{} is {}: only a Planned operation is approved",
+                        operation.operation_id, operation.status
+                    )],
+                ));
             }
             let proof = charter_ops::run::dry_run_passed(operation);
             let problems = charter_ops::tiers::approval_problems(operation, &approver, proof);
@@ -322,7 +327,10 @@ impl App {
         let row = self.visible_workspace(caller, workspace).await?;
         caller.require_role(charter_model::Role::Approver)?;
         if reason.trim().is_empty() {
-            return Err(invalid(vec!["reason: a rejection says why".into()]));
+            return Err(AppError::invalid(
+                "operation declaration",
+                vec!["reason: a rejection says why".into()],
+            ));
         }
         let rejection = charter_model::operation::Rejection {
             by: caller.actor().to_owned(),
@@ -333,7 +341,7 @@ impl App {
             operation.status = operation
                 .status
                 .transition(OperationStatus::Rejected)
-                .map_err(|error| invalid(vec![error.to_string()]))?;
+                .map_err(|error| AppError::invalid("operation declaration", vec![error.to_string()]))?;
             operation.rejection = Some(rejection.clone());
             Ok(())
         })
@@ -372,29 +380,33 @@ impl App {
     ) -> Result<RecordView> {
         let row = self.visible_workspace(caller, workspace).await?;
         caller.require_writer(RecordKind::Operation)?;
-        let declaration = charter_ops::parse(text).map_err(|error| invalid(error.problems))?;
+        let declaration = charter_ops::parse(text)
+            .map_err(|error| AppError::invalid("operation declaration", error.problems))?;
         let problems = charter_ops::scope::check_resolved(&declaration, resolve_path);
         if !problems.is_empty() {
-            return Err(invalid(problems));
+            return Err(AppError::invalid("operation declaration", problems));
         }
         let tier = self.ops_rules(&row).await?.tier(&declaration);
         let problems = charter_ops::tiers::declaration_problems(&declaration, tier);
         if !problems.is_empty() {
-            return Err(invalid(problems));
+            return Err(AppError::invalid("operation declaration", problems));
         }
         let hash = charter_ops::declaration_hash(&declaration);
         self.change_operation(&row, caller, id, move |operation| {
             if declaration.requested_by != operation.declaration.requested_by {
-                return Err(invalid(vec![format!(
-                    "REQUESTED_BY: a revision keeps the requester \"{}\"",
-                    operation.declaration.requested_by
-                )]));
+                return Err(AppError::invalid(
+                    "operation declaration",
+                    vec![format!(
+                        "REQUESTED_BY: a revision keeps the requester \"{}\"",
+                        operation.declaration.requested_by
+                    )],
+                ));
             }
             operation.status = match operation.status {
                 OperationStatus::Planned => OperationStatus::Planned,
                 status => status
                     .transition(OperationStatus::Planned)
-                    .map_err(|error| invalid(vec![error.to_string()]))?,
+                    .map_err(|error| AppError::invalid("operation declaration", vec![error.to_string()]))?,
             };
             operation.declaration = declaration.clone();
             operation.declaration_hash = hash.clone();
@@ -418,13 +430,16 @@ impl App {
         let row = self.visible_workspace(caller, workspace).await?;
         caller.require_role(charter_model::Role::Operator)?;
         if !matches!(to, OperationStatus::Published | OperationStatus::Retired) {
-            return Err(invalid(vec![format!(
-                "status: {to} is reached by running, approving or rejecting, not set"
-            )]));
+            return Err(AppError::invalid(
+                "operation declaration",
+                vec![format!("status: {to} is reached by running, approving or rejecting, not set")],
+            ));
         }
         self.change_operation(&row, caller, id, move |operation| {
-            operation.status =
-                operation.status.transition(to).map_err(|error| invalid(vec![error.to_string()]))?;
+            operation.status = operation
+                .status
+                .transition(to)
+                .map_err(|error| AppError::invalid("operation declaration", vec![error.to_string()]))?;
             Ok(())
         })
         .await

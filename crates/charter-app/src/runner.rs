@@ -100,10 +100,6 @@ pub struct RunResult {
     pub report: Report,
 }
 
-fn invalid(problems: Vec<String>) -> AppError {
-    AppError::Invalid { what: "operation run".into(), problems }
-}
-
 fn io_error(what: &str, error: impl std::fmt::Display) -> AppError {
     AppError::Store(StoreError::Invariant(format!("{what}: {error}")))
 }
@@ -502,25 +498,29 @@ impl App {
             OperationStatus::Planned | OperationStatus::Approved => {}
             OperationStatus::Executing => {
                 let run = operation.runs.iter().rev().find(|r| !r.dry_run);
-                return Err(invalid(vec![format!(
-                    "{id} is Executing: a run started {} by {} never finished ({} steps recorded). It is not continued; \
+                return Err(AppError::invalid(
+                    "operation run",
+                    vec![format!(
+                        "{id} is Executing: a run started {} by {} never finished ({} steps recorded). It is not continued; \
                      `charter op halt {id} --recover` rolls back what it did",
-                    run.map(|r| r.started_at.to_string()).unwrap_or_default(),
-                    run.map(|r| r.operator.clone()).unwrap_or_default(),
-                    run.map_or(0, |r| r.steps.len())
-                )]));
+                        run.map(|r| r.started_at.to_string()).unwrap_or_default(),
+                        run.map(|r| r.operator.clone()).unwrap_or_default(),
+                        run.map_or(0, |r| r.steps.len())
+                    )],
+                ));
             }
             status => {
-                return Err(invalid(vec![format!(
-                    "{id} is {status}: only Planned or Approved operations run"
-                )]));
+                return Err(AppError::invalid(
+                    "operation run",
+                    vec![format!("{id} is {status}: only Planned or Approved operations run")],
+                ));
             }
         }
         // The plan is checked again: the filesystem may have changed since.
         let mut problems = charter_ops::declaration::check(&operation.declaration);
         problems.extend(charter_ops::scope::check_resolved(&operation.declaration, resolve_path));
         if !problems.is_empty() {
-            return Err(invalid(problems));
+            return Err(AppError::invalid("operation run", problems));
         }
         let rules = match &options.rules {
             Some(rules) => rules.clone(),
@@ -529,11 +529,14 @@ impl App {
         // INVARIANT: Tier 3+ commands run confined by the kernel, unless an
         // admin accepted detection-only runs for this workspace.
         if options.sandbox.is_none() && operation.tier >= 3 && !rules.detection_only {
-            return Err(invalid(vec![format!(
-                "Tier {} operations run only confined by Landlock, which is not available here; an admin may accept \
+            return Err(AppError::invalid(
+                "operation run",
+                vec![format!(
+                    "Tier {} operations run only confined by Landlock, which is not available here; an admin may accept \
                  detection-only runs with the ops_settings field detection_only",
-                operation.tier
-            )]));
+                    operation.tier
+                )],
+            ));
         }
         if !options.dry_run {
             // Execution goes through the decision point, and is logged there.
@@ -579,7 +582,7 @@ impl App {
             operation.status = operation
                 .status
                 .transition(OperationStatus::Executing)
-                .map_err(|e| invalid(vec![e.to_string()]))?;
+                .map_err(|e| AppError::invalid("operation run", vec![e.to_string()]))?;
             operation.halt_requested = None;
             operation.runs.push(run.clone());
             operation = self.save_operation(&row, &operator, &operation).await?;
@@ -770,13 +773,19 @@ impl App {
         caller.require_role(charter_model::Role::Operator)?;
         let (_, mut operation) = self.load_operation(&row, id).await?;
         if operation.status != OperationStatus::Executing {
-            return Err(invalid(vec![format!(
-                "{id} is {}: only an interrupted (Executing) operation is recovered",
-                operation.status
-            )]));
+            return Err(AppError::invalid(
+                "operation run",
+                vec![format!(
+                    "{id} is {}: only an interrupted (Executing) operation is recovered",
+                    operation.status
+                )],
+            ));
         }
         let Some(index) = operation.runs.iter().rposition(|run| !run.dry_run) else {
-            return Err(invalid(vec![format!("{id} is Executing but records no run")]));
+            return Err(AppError::invalid(
+                "operation run",
+                vec![format!("{id} is Executing but records no run")],
+            ));
         };
         let mut run = operation.runs[index].clone();
         run.halted_by = Some(caller.actor().to_owned());
@@ -829,19 +838,19 @@ impl App {
         caller.require_role(charter_model::Role::Operator)?;
         let (_, mut operation) = self.load_operation(&row, id).await?;
         if operation.status != OperationStatus::Executing {
-            return Err(invalid(vec![format!(
-                "{id} is {}: only an Executing operation can be halted",
-                operation.status
-            )]));
+            return Err(AppError::invalid(
+                "operation run",
+                vec![format!("{id} is {}: only an Executing operation can be halted", operation.status)],
+            ));
         }
         let halt = Rejection { by: caller.actor().to_owned(), at: self.clock.now(), reason: "halt".into() };
         operation.halt_requested = Some(halt.clone());
         self.change_operation(&row, caller, id, move |current| {
             if current.status != OperationStatus::Executing {
-                return Err(invalid(vec![format!(
-                    "{} has just become {}",
-                    current.operation_id, current.status
-                )]));
+                return Err(AppError::invalid(
+                    "operation run",
+                    vec![format!("{} has just become {}", current.operation_id, current.status)],
+                ));
             }
             current.halt_requested = Some(halt.clone());
             Ok(())
