@@ -45,11 +45,7 @@ pub(crate) fn is_policy_input(kind: RecordKind) -> bool {
 /// until it commits, so the version cannot change before this transaction
 /// ends.
 pub(crate) async fn policy_inputs(tx: &mut WriteTx, workspace: &WorkspaceRow) -> Result<u64> {
-    // SQLite's write transactions hold the database's one write lock from
-    // their first statement; PostgreSQL needs the counter's row lock.
-    if tx.backend() == charter_store::Backend::Postgres {
-        tx.advance_counter(workspace.id, AUDIT_COUNTER, 0).await?;
-    }
+    tx.hold_counter(workspace.id, AUDIT_COUNTER).await?;
     Ok(tx.counter(workspace.id, POLICY_INPUTS).await?)
 }
 

@@ -341,6 +341,17 @@ impl WriteTx {
         rows::get_u64(&row, "value")
     }
 
+    /// Holds the workspace counter `name` until this transaction ends, so
+    /// no other transaction advances it meanwhile. SQLite's write
+    /// transactions hold the database's one write lock from their first
+    /// statement already; on PostgreSQL this takes the counter row's lock.
+    pub async fn hold_counter(&mut self, workspace: i64, name: &str) -> Result<()> {
+        if self.backend == Backend::Postgres {
+            self.advance_counter(workspace, name, 0).await?;
+        }
+        Ok(())
+    }
+
     /// The current value of a workspace counter (0 if never advanced).
     pub async fn counter(&mut self, workspace: i64, name: &str) -> Result<u64> {
         let row = sqlx::query("SELECT value FROM counters WHERE workspace_id = $1 AND name = $2")
