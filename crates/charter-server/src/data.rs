@@ -15,7 +15,7 @@ use utoipa::ToSchema;
 
 use crate::ApiError;
 use crate::auth::Authenticated;
-use crate::routes::{body_text, parse, record_response, workspace};
+use crate::routes::{Body, body_text, record_response, workspace};
 
 /// `POST /datasets/{id}/schema-changes`: the body is a [`charter_data::Proposal`].
 /// Webhook deliveries run after the answer, in the background.
@@ -23,10 +23,9 @@ pub(crate) async fn propose(
     State(app): State<App>,
     Authenticated(caller): Authenticated,
     Path((name, id)): Path<(String, String)>,
-    body: Result<Bytes, BytesRejection>,
+    Body(proposal): Body<charter_data::Proposal>,
 ) -> Result<Response, ApiError> {
     let workspace = workspace(&name)?;
-    let proposal: charter_data::Proposal = parse(&body_text(body)?)?;
     let proposed = app.propose_schema_change(&caller, &workspace, &id, proposal).await?;
     if proposed.notifications.iter().any(|n| n.delivery.is_some()) {
         let (app, caller, workspace) = (app.clone(), caller.clone(), workspace.clone());
@@ -67,9 +66,8 @@ pub(crate) async fn promote(
     State(app): State<App>,
     Authenticated(caller): Authenticated,
     Path((name, id)): Path<(String, String)>,
-    body: Result<Bytes, BytesRejection>,
+    Body(request): Body<PromoteRequest>,
 ) -> Result<Response, ApiError> {
-    let request: PromoteRequest = parse(&body_text(body)?)?;
     let promoted = app.promote_dataset(&caller, &workspace(&name)?, &id, request.to).await?;
     Ok(Json(promoted).into_response())
 }

@@ -18,7 +18,7 @@ use utoipa::ToSchema;
 
 use crate::ApiError;
 use crate::auth::Authenticated;
-use crate::routes::{body_text, parse, record_response, workspace};
+use crate::routes::{Body, body_text, parse, record_response, workspace};
 
 /// Reason of a denial because the decision could not be logged.
 pub const NOT_LOGGED: &str = "guardrail:not-logged";
@@ -68,10 +68,9 @@ pub(crate) async fn decide(
     State(app): State<App>,
     Authenticated(caller): Authenticated,
     Path(name): Path<String>,
-    body: Result<Bytes, BytesRejection>,
+    Body(request): Body<DecisionRequest>,
 ) -> Result<Response, ApiError> {
     let workspace = workspace(&name)?;
-    let request: DecisionRequest = parse(&body_text(body)?)?;
     Ok(match app.decide(&caller, &workspace, std::slice::from_ref(&request)).await {
         Ok(mut answers) => match answers.pop() {
             Some(answer) => Json(answer).into_response(),
@@ -85,10 +84,9 @@ pub(crate) async fn decide_batch(
     State(app): State<App>,
     Authenticated(caller): Authenticated,
     Path(name): Path<String>,
-    body: Result<Bytes, BytesRejection>,
+    Body(batch): Body<DecisionBatch>,
 ) -> Result<Response, ApiError> {
     let workspace = workspace(&name)?;
-    let batch: DecisionBatch = parse(&body_text(body)?)?;
     Ok(match app.decide(&caller, &workspace, &batch.requests).await {
         Ok(decisions) => Json(DecisionBatchAnswer { decisions }).into_response(),
         Err(error) => failed(error, batch.requests.len(), true),
@@ -122,10 +120,9 @@ pub(crate) async fn create_grant(
     State(app): State<App>,
     Authenticated(caller): Authenticated,
     Path(name): Path<String>,
-    body: Result<Bytes, BytesRejection>,
+    Body(request): Body<GrantRequest>,
 ) -> Result<Response, ApiError> {
     let workspace = workspace(&name)?;
-    let request: GrantRequest = parse(&body_text(body)?)?;
     let ttl: Span = request.ttl.parse().map_err(|error| {
         ApiError::from(AppError::Invalid { what: "grant".into(), problems: vec![format!("ttl: {error}")] })
     })?;
@@ -221,9 +218,8 @@ pub(crate) async fn reject_operation(
     State(app): State<App>,
     Authenticated(caller): Authenticated,
     Path((name, id)): Path<(String, String)>,
-    body: Result<Bytes, BytesRejection>,
+    Body(request): Body<RejectRequest>,
 ) -> Result<Response, ApiError> {
-    let request: RejectRequest = parse(&body_text(body)?)?;
     let view = app.reject_operation(&caller, &workspace(&name)?, &id, &request.reason).await?;
     Ok(record_response(StatusCode::OK, view))
 }
