@@ -10,8 +10,10 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 #[derive(Debug, Parser)]
 #[command(name = "charter", version, about, max_term_width = 100)]
 pub struct Cli {
+    /// The options every command takes.
     #[command(flatten)]
     pub global: Global,
+    /// The command.
     #[command(subcommand)]
     pub command: Command,
 }
@@ -86,6 +88,7 @@ pub enum Output {
     Json,
 }
 
+/// The commands of `charter`.
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Create the data directory and database (idempotent)
@@ -154,6 +157,7 @@ pub enum Command {
     Bench(BenchCommand),
 }
 
+/// The subcommands of `charter bench`.
 #[derive(Debug, Subcommand)]
 pub enum BenchCommand {
     /// Durable appends from concurrent writers, log verification, proof generation (SQLite)
@@ -272,6 +276,7 @@ pub enum BenchCommand {
     },
 }
 
+/// The subcommands of `charter audit`.
 #[derive(Debug, Subcommand)]
 pub enum AuditCommand {
     /// List audit events, newest last
@@ -315,6 +320,7 @@ pub enum AuditCommand {
     Key,
 }
 
+/// The filters of `charter audit log`.
 #[derive(Debug, Args)]
 pub struct AuditLogArgs {
     /// Only events about this subject id
@@ -340,6 +346,7 @@ pub struct AuditLogArgs {
     pub limit: u32,
 }
 
+/// The options of `charter up`.
 #[derive(Debug, Args)]
 pub struct UpArgs {
     /// Import the example workspace as workspace `ops` (again: a no-op)
@@ -350,6 +357,7 @@ pub struct UpArgs {
     pub listen: SocketAddr,
 }
 
+/// The options of `charter serve`.
 #[derive(Debug, Args)]
 pub struct ServeArgs {
     /// Address to listen on
@@ -357,6 +365,7 @@ pub struct ServeArgs {
     pub listen: SocketAddr,
 }
 
+/// The subcommands of `charter workspace`.
 #[derive(Debug, Subcommand)]
 pub enum WorkspaceCommand {
     /// Create a workspace
@@ -368,12 +377,14 @@ pub enum WorkspaceCommand {
     List,
 }
 
+/// The options of `charter import`.
 #[derive(Debug, Args)]
 pub struct ImportArgs {
     /// Directory holding any of the files listed in the README (agents.json, policies.json, …)
     pub path: PathBuf,
 }
 
+/// The options of `charter status`.
 #[derive(Debug, Args)]
 pub struct StatusArgs {
     /// Most datasets, agents and changes to list
@@ -381,6 +392,7 @@ pub struct StatusArgs {
     pub limit: u32,
 }
 
+/// The subcommands of `charter agents`.
 #[derive(Debug, Subcommand)]
 pub enum AgentsCommand {
     /// List agents
@@ -412,6 +424,7 @@ pub enum AgentsCommand {
     },
 }
 
+/// The options of `charter decide`.
 #[derive(Debug, Args)]
 pub struct DecideArgs {
     /// Who acts: TYPE::ID, or an agent id (Agent:: is assumed)
@@ -432,6 +445,7 @@ pub struct DecideArgs {
     pub file: Option<PathBuf>,
 }
 
+/// The subcommands of `charter grant`.
 #[derive(Debug, Subcommand)]
 pub enum GrantCommand {
     /// Grant an agent one action on one resource for a while; you approve it
@@ -472,6 +486,7 @@ pub enum GrantCommand {
     },
 }
 
+/// The subcommands of `charter policy`.
 #[derive(Debug, Subcommand)]
 pub enum PolicyCommand {
     /// Check policies against POL-GOVERNANCE-MASTER: id format, under 500 words, one owner,
@@ -516,6 +531,7 @@ pub enum PolicyCommand {
     },
 }
 
+/// The subcommands of `charter op`.
 #[derive(Debug, Subcommand)]
 pub enum OpCommand {
     /// Declare an operation from its YAML declaration; prints its OPS-YYYY-MM-DD-NNN id
@@ -623,6 +639,7 @@ pub enum RegistryChoice {
     Current,
 }
 
+/// The options of `charter get`.
 #[derive(Debug, Args)]
 pub struct GetArgs {
     /// Record kind: agent, system, workflow, dataset, policy, procedure, kpi, risk_signal,
@@ -632,6 +649,7 @@ pub struct GetArgs {
     pub id: String,
 }
 
+/// The subcommands of `charter token`.
 #[derive(Debug, Subcommand)]
 pub enum TokenCommand {
     /// Create a token for the workspace; the secret is printed once
@@ -665,6 +683,7 @@ pub enum TokenCommand {
     },
 }
 
+/// The subcommands of `charter gen`.
 #[derive(Debug, Subcommand)]
 pub enum GenCommand {
     /// A synthetic agent portfolio in the nine-file format
@@ -684,6 +703,7 @@ pub enum GenCommand {
     },
 }
 
+/// The subcommands of `charter dataset`.
 #[derive(Debug, Subcommand)]
 pub enum DatasetCommand {
     /// Register a dataset from a JSON file, in DRAFT at schema version 1, managed by a specialist agent
@@ -703,6 +723,7 @@ pub enum DatasetCommand {
     },
 }
 
+/// The subcommands of `charter schema`.
 #[derive(Debug, Subcommand)]
 pub enum SchemaCommand {
     /// Propose a new schema: prints the diff and the impact, logs a Planned CHG-YYYY-MM-DD-###
@@ -740,6 +761,7 @@ pub enum SchemaCommand {
     Notify,
 }
 
+/// The subcommands of `charter dq`.
 #[derive(Debug, Subcommand)]
 pub enum DqCommand {
     /// Validate a CSV or JSON Lines file (streamed) against a dataset's schema, record the run and
@@ -764,6 +786,7 @@ pub enum DqCommand {
     },
 }
 
+/// The subcommands of `charter raida`.
 #[derive(Debug, Subcommand)]
 pub enum RaidaCommand {
     /// List items (open and in progress unless --all or --status)
@@ -835,6 +858,7 @@ pub enum RaidaCommand {
     },
 }
 
+/// The options of `charter check`.
 #[derive(Debug, Args)]
 pub struct CheckArgs {
     /// The day to check (default: today, UTC)
@@ -846,6 +870,7 @@ pub struct CheckArgs {
     pub raise: bool,
 }
 
+/// The options of `charter assess`.
 #[derive(Debug, Args)]
 pub struct AssessArgs {
     /// The day assessed (default: today, UTC); records after it are not read
@@ -859,6 +884,7 @@ pub struct AssessArgs {
     pub config: Option<PathBuf>,
 }
 
+/// The options of `charter report`.
 #[derive(Debug, Args)]
 pub struct ReportArgs {
     /// html (report.html and the four charts as SVG files), md (report.md) or json (assessment.json)

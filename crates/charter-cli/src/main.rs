@@ -1,3 +1,7 @@
+//! The `charter` binary: sets up logging, the runtime and the allocator, and
+//! runs [`charter_cli::run`] (or, first of all, the step launcher
+//! `sandbox-exec`).
+
 use std::process::ExitCode;
 
 use charter_cli::args::{Cli, Command};
