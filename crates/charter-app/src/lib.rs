@@ -51,7 +51,7 @@ pub use governance::GovernanceCheck;
 pub use grants::{MAX_GRANT_TTL, NewGrant};
 pub use import::{ImportReport, ImportSource};
 pub use quality::{QualityInput, RecordedRun, Source};
-pub use raida::{NewRaida, RaidaFilter, RaidaPatch, Raised};
+pub use raida::{NewRaida, RaidaFilter, RaidaPatch, Raised, RaisedOutcome};
 pub use records::{MAX_PAGE, Page, RecordView, rule_problems as record_problems};
 pub use references::RaidaChanges;
 pub use replay::{Flip, FlipCount, ReplayRegistry, ReplayReport};

@@ -206,7 +206,7 @@ impl App {
                     run_by: actor.clone(),
                     raida: raised
                         .iter()
-                        .filter(|r| r.outcome != "closed")
+                        .filter(|r| r.outcome != crate::RaisedOutcome::Closed)
                         .filter_map(|r| r.raida_id.parse().ok())
                         .collect(),
                 };

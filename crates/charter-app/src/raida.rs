@@ -85,8 +85,43 @@ pub struct Raised {
     pub raida_id: String,
     /// The finding it is about.
     pub origin_key: String,
-    /// `opened`, `updated`, `reopened`, `unchanged` or `closed`.
-    pub outcome: &'static str,
+    /// What happened to it.
+    pub outcome: RaisedOutcome,
+}
+
+/// What happened to a RAIDA item about a finding.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RaisedOutcome {
+    /// A new item.
+    Opened,
+    /// An open item, changed.
+    Updated,
+    /// A closed item, open again.
+    Reopened,
+    /// An open item, as it was.
+    Unchanged,
+    /// An item whose finding is gone, closed.
+    Closed,
+}
+
+impl std::fmt::Display for RaisedOutcome {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            RaisedOutcome::Opened => "opened",
+            RaisedOutcome::Updated => "updated",
+            RaisedOutcome::Reopened => "reopened",
+            RaisedOutcome::Unchanged => "unchanged",
+            RaisedOutcome::Closed => "closed",
+        })
+    }
+}
+
+impl RaisedOutcome {
+    /// Whether the item is newly open (opened or reopened).
+    pub fn raised(self) -> bool {
+        matches!(self, RaisedOutcome::Opened | RaisedOutcome::Reopened)
+    }
 }
 
 /// The writes that bring the items whose origin key starts with `prefix`
@@ -120,11 +155,11 @@ pub(crate) async fn raise(
                 next.due_date = finding.due_date.or(current.due_date);
                 let outcome = if current.status == RaidaStatus::Closed {
                     next.status = RaidaStatus::Open;
-                    "reopened"
+                    RaisedOutcome::Reopened
                 } else if next != current {
-                    "updated"
+                    RaisedOutcome::Updated
                 } else {
-                    "unchanged"
+                    RaisedOutcome::Unchanged
                 };
                 if next != current {
                     writes.push(item_write(next, Some(version)));
@@ -146,7 +181,11 @@ pub(crate) async fn raise(
                     due_date: finding.due_date,
                 };
                 writes.push(item_write(item, None));
-                raised.push(Raised { raida_id: raida_id.to_string(), origin_key, outcome: "opened" });
+                raised.push(Raised {
+                    raida_id: raida_id.to_string(),
+                    origin_key,
+                    outcome: RaisedOutcome::Opened,
+                });
             }
         }
     }
@@ -156,7 +195,7 @@ pub(crate) async fn raise(
         if item.status != RaidaStatus::Closed {
             item.status = RaidaStatus::Closed;
             writes.push(item_write(item, Some(version)));
-            raised.push(Raised { raida_id: id, origin_key, outcome: "closed" });
+            raised.push(Raised { raida_id: id, origin_key, outcome: RaisedOutcome::Closed });
         }
     }
     Ok((writes, raised))

@@ -98,7 +98,7 @@ impl App {
                 let (writes, raised) = raise(tx, &row, ORIGIN_PREFIX, actions).await?;
                 for (item, outcome) in due.iter_mut().zip(&raised) {
                     item.raida_id = outcome.raida_id.clone();
-                    item.opened = outcome.outcome == "opened";
+                    item.opened = outcome.outcome == crate::RaisedOutcome::Opened;
                 }
                 crate::audit::write_records(tx, &row, &actor, at, &writes).await?;
                 Ok(due)

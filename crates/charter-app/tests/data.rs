@@ -6,7 +6,7 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use charter_app::{App, AppError, Caller, FixedClock, ImportSource, Source};
+use charter_app::{App, AppError, Caller, FixedClock, ImportSource, RaisedOutcome, Source};
 use charter_data::quality::{Format, KeySets, Options};
 use charter_model::data::DeliveryStatus;
 use charter_model::{ChangeStatus, Dataset, DatasetScope, Record, RecordKind, WorkspaceName};
@@ -244,18 +244,18 @@ async fn quality_runs_keep_one_raida_issue_per_failing_check() {
             run_quality(&app, id, &format!("{POLICIES_HEADER}bad,t,p,r,o,Active\nPOL-A-B,t,p,r,,Active\n"))
                 .await;
         assert_eq!(first.run.score, 0.0);
-        let opened: Vec<&str> = first.raida.iter().map(|r| r.outcome).collect();
-        assert_eq!(opened, ["opened", "opened"], "{:?}", first.raida);
+        let opened: Vec<RaisedOutcome> = first.raida.iter().map(|r| r.outcome).collect();
+        assert_eq!(opened, [RaisedOutcome::Opened, RaisedOutcome::Opened], "{:?}", first.raida);
         let second =
             run_quality(&app, id, &format!("{POLICIES_HEADER}bad,t,p,r,o,Active\nworse,t,p,r,o,Active\n"))
                 .await;
-        let outcomes: Vec<(&str, &str)> =
+        let outcomes: Vec<(&str, RaisedOutcome)> =
             second.raida.iter().map(|r| (r.origin_key.as_str(), r.outcome)).collect();
         assert_eq!(
             outcomes,
             [
-                ("dq/Business_Policies_Ops/rule:policy_id_format", "updated"),
-                ("dq/Business_Policies_Ops/mandatory:owner", "closed"),
+                ("dq/Business_Policies_Ops/rule:policy_id_format", RaisedOutcome::Updated),
+                ("dq/Business_Policies_Ops/mandatory:owner", RaisedOutcome::Closed),
             ]
         );
         assert_eq!(
@@ -279,7 +279,7 @@ async fn the_daily_check_raises_items_once_and_turns_red() {
         let row = app.store().workspace(&ops()).await.unwrap().unwrap();
         let size = app.store().event_count(row.id).await.unwrap();
         let reading = app.governance_reading(&steward(), &ops(), today).await.unwrap();
-        assert!(!reading.applied && reading.raida.iter().all(|r| r.outcome == "opened"));
+        assert!(!reading.applied && reading.raida.iter().all(|r| r.outcome == RaisedOutcome::Opened));
         assert_eq!(app.store().event_count(row.id).await.unwrap(), size);
         let first = app.governance_check(&steward(), &ops(), today).await.unwrap();
         assert!(first.applied);
@@ -288,10 +288,10 @@ async fn the_daily_check_raises_items_once_and_turns_red() {
             reading.raida.iter().map(|r| &r.raida_id).collect::<Vec<_>>()
         );
         assert_eq!(first.dashboard.status, charter_data::check::Status::Amber);
-        assert!(first.raida.iter().all(|r| r.outcome == "opened"));
+        assert!(first.raida.iter().all(|r| r.outcome == RaisedOutcome::Opened));
         assert!(!first.raida.is_empty());
         let second = app.governance_check(&steward(), &ops(), today).await.unwrap();
-        assert!(second.raida.iter().all(|r| r.outcome == "unchanged"), "{:?}", second.raida);
+        assert!(second.raida.iter().all(|r| r.outcome == RaisedOutcome::Unchanged), "{:?}", second.raida);
         assert_eq!(second.raida.len(), first.raida.len());
         // The review action is the one `policy review-due` raises, not a second item.
         let due = app.policies_due_for_review(&steward(), &ops(), today).await.unwrap();
@@ -305,7 +305,7 @@ async fn the_daily_check_raises_items_once_and_turns_red() {
         let third = app.governance_check(&steward(), &ops(), today).await.unwrap();
         assert_eq!(third.dashboard.status, charter_data::check::Status::Red);
         let opened: Vec<&str> =
-            third.raida.iter().filter(|r| r.outcome == "opened").map(|r| r.origin_key.as_str()).collect();
+            third.raida.iter().filter(|r| r.outcome == RaisedOutcome::Opened).map(|r| r.origin_key.as_str()).collect();
         assert!(opened.contains(&"check/dataset-without-agent/dataset/Orphan"), "{opened:?}");
 
         // Renaming the registry's key leaves the fields that referenced it

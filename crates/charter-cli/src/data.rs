@@ -589,9 +589,9 @@ pub(crate) async fn check(global: &Global, args: CheckArgs) -> Result<ExitCode> 
                     println!("      {:<5} {}", finding.status.to_string(), finding.message);
                 }
             }
-            let opened =
-                outcome.raida.iter().filter(|r| r.outcome == "opened" || r.outcome == "reopened").count();
-            let closed = outcome.raida.iter().filter(|r| r.outcome == "closed").count();
+            let opened = outcome.raida.iter().filter(|r| r.outcome.raised()).count();
+            let closed =
+                outcome.raida.iter().filter(|r| r.outcome == charter_app::RaisedOutcome::Closed).count();
             let open = outcome.raida.len() - opened - closed;
             if outcome.applied {
                 println!("RAIDA: {opened} raised, {open} already open, {closed} closed");
