@@ -95,7 +95,7 @@ impl FromStr for ReportFormat {
 
 /// The report: its file and, for HTML, the charts it shows.
 #[derive(Debug, Clone)]
-pub struct Report {
+pub struct PortfolioReport {
     /// The report's file name: `report.html`, `report.md` or `assessment.json`.
     pub name: &'static str,
     body: Body,
@@ -111,7 +111,7 @@ enum Body {
     Json(Box<Assessment>),
 }
 
-impl Report {
+impl PortfolioReport {
     /// Writes the report (not the charts) to `out`.
     pub fn write_to(&self, out: &mut dyn std::io::Write) -> std::io::Result<()> {
         match &self.body {
@@ -251,17 +251,19 @@ impl App {
         as_of: Date,
         config: Option<&Config>,
         format: ReportFormat,
-    ) -> Result<Report> {
+    ) -> Result<PortfolioReport> {
         let row = self.visible_workspace(caller, workspace).await?;
         let (records, config, assessment) = self.assessed(&row, as_of, config).await?;
         let name = workspace.as_str();
         Ok(match format {
             // Compact: the full assessment of a large portfolio is big
             // enough that indentation would double it.
-            ReportFormat::Json => {
-                Report { name: "assessment.json", body: Body::Json(Box::new(assessment)), charts: Vec::new() }
-            }
-            ReportFormat::Markdown => Report {
+            ReportFormat::Json => PortfolioReport {
+                name: "assessment.json",
+                body: Body::Json(Box::new(assessment)),
+                charts: Vec::new(),
+            },
+            ReportFormat::Markdown => PortfolioReport {
                 name: "report.md",
                 body: Body::Text(charter_risk::report::markdown(name, &assessment)),
                 charts: Vec::new(),
@@ -278,7 +280,7 @@ impl App {
                         |problem| AppError::Invalid { what: "report charts".into(), problems: vec![problem] },
                     )?;
                 let page = charter_risk::report::html(name, &assessment, &charts);
-                Report { name: "report.html", body: Body::Text(page), charts }
+                PortfolioReport { name: "report.html", body: Body::Text(page), charts }
             }
         })
     }

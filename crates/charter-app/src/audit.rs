@@ -114,7 +114,7 @@ pub(crate) async fn require_still_holds(
 
 /// One change to one subject.
 #[derive(Debug, Clone)]
-pub(crate) struct Change {
+pub(crate) struct AuditChange {
     pub(crate) action: std::borrow::Cow<'static, str>,
     pub(crate) kind: String,
     pub(crate) subject: String,
@@ -149,8 +149,8 @@ impl RecordWrite {
         Self { imported: true, ..self }
     }
 
-    fn change(&self) -> Change {
-        Change {
+    fn change(&self) -> AuditChange {
+        AuditChange {
             action: match (self.previous, self.imported) {
                 (Some(_), _) => action::UPDATE,
                 (None, true) => action::IMPORT,
@@ -173,7 +173,7 @@ pub(crate) async fn append(
     workspace: &WorkspaceRow,
     actor: &str,
     at: Timestamp,
-    changes: Vec<Change>,
+    changes: Vec<AuditChange>,
 ) -> Result<u64> {
     if changes.is_empty() {
         return Ok(0);
@@ -272,7 +272,7 @@ pub(crate) fn encode(
     first: u64,
     actor: &str,
     at: Timestamp,
-    changes: Vec<Change>,
+    changes: Vec<AuditChange>,
 ) -> Vec<EventRow> {
     changes
         .into_iter()

@@ -7,7 +7,7 @@
 
 use std::time::Duration;
 
-use charter_data::{Index, Proposal, Registry, Walker};
+use charter_data::{ImpactRecords, Index, Proposal, Walker};
 use charter_model::data::{Delivery, DeliveryStatus, Notification, notification_id};
 use charter_model::{Change, ChangeId, ChangeStatus, Record, RecordKind, WorkspaceName};
 use serde::Serialize;
@@ -111,7 +111,7 @@ impl App {
                 let policies = values(tx, &row, RecordKind::Policy, pick::policy).await?;
                 let grants = values(tx, &row, RecordKind::Grant, pick::grant).await?;
                 let teams = values(tx, &row, RecordKind::Team, pick::team).await?;
-                let registry = Registry {
+                let registry = ImpactRecords {
                     datasets: &datasets,
                     agents: &agents,
                     workflows: &workflows,

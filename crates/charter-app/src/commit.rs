@@ -25,7 +25,7 @@ use charter_model::Timestamp;
 use charter_store::{WorkspaceRow, WriteTx};
 use tokio::sync::{mpsc, oneshot};
 
-use crate::audit::Change;
+use crate::audit::AuditChange;
 use crate::{App, AppError, Result};
 
 /// The future of one write.
@@ -39,7 +39,7 @@ type Write = Arc<dyn for<'a> Fn(&'a App, &'a mut WriteTx) -> WriteFuture<'a, Era
 pub(crate) struct Append {
     pub(crate) actor: String,
     pub(crate) at: Timestamp,
-    pub(crate) changes: Vec<Change>,
+    pub(crate) changes: Vec<AuditChange>,
     /// What the events were computed from (decisions): the append fails
     /// with [`AppError::Stale`] when the registry has changed since in a
     /// way that could change them, so no decision is logged after a change

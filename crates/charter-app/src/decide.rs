@@ -34,7 +34,7 @@ use charter_policy::{
 };
 use charter_store::{StoreError, WorkspaceRow};
 
-use crate::audit::{Change, POLICY_INPUTS};
+use crate::audit::{AuditChange, POLICY_INPUTS};
 use crate::commit::{Append, MadeOn};
 use crate::{App, AppError, Caller, Result};
 
@@ -171,11 +171,15 @@ fn corrupt(kind: RecordKind, id: &str, error: impl std::fmt::Display) -> AppErro
 /// Decisions made, with the audit changes that log them and the entities
 /// whose state chose them.
 type Made<'a> = std::pin::Pin<
-    Box<dyn std::future::Future<Output = Result<(Vec<Decision>, Vec<Change>, Vec<EntityRef>)>> + Send + 'a>,
+    Box<
+        dyn std::future::Future<Output = Result<(Vec<Decision>, Vec<AuditChange>, Vec<EntityRef>)>>
+            + Send
+            + 'a,
+    >,
 >;
 
 /// The audit change that logs `decision`.
-fn logged(request: &DecisionRequest, decision: &Decision, version: u64) -> Change {
+fn logged(request: &DecisionRequest, decision: &Decision, version: u64) -> AuditChange {
     logged_about(request, decision, version, None)
 }
 
@@ -185,11 +189,11 @@ fn logged_about(
     decision: &Decision,
     version: u64,
     operation: Option<&charter_model::Operation>,
-) -> Change {
+) -> AuditChange {
     let mut log = LoggedDecision::new(request, decision, version);
     log.operation = operation.map(|operation| Box::new(operation.clone()));
     let value = serde_json::to_value(&log).map(|value| canonical::to_string(&value));
-    Change {
+    AuditChange {
         action: DECIDE.into(),
         kind: DECISION.to_owned(),
         subject: request.principal.id.clone(),

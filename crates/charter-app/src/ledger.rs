@@ -334,7 +334,7 @@ impl App {
         }
         let changes = changes
             .into_iter()
-            .map(|(action, kind, subject, value)| crate::audit::Change {
+            .map(|(action, kind, subject, value)| crate::audit::AuditChange {
                 action: action.into(),
                 kind,
                 subject,
@@ -367,7 +367,7 @@ impl App {
         let row = self.visible_workspace(caller, workspace).await?;
         let value =
             serde_json::json!({ "account": account, "acting_as": caller.actor(), "command": command });
-        let change = crate::audit::Change {
+        let change = crate::audit::AuditChange {
             action: charter_model::audit::action::BREAK_GLASS.into(),
             kind: "caller".to_owned(),
             subject: caller.actor().to_owned(),

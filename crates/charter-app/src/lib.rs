@@ -41,7 +41,7 @@ use std::sync::Arc;
 use charter_model::{Timestamp, WorkspaceName};
 use charter_store::{Store, WorkspaceRow};
 
-pub use assessment::{Assessed, PortfolioRecords, Report, ReportFormat};
+pub use assessment::{Assessed, PortfolioRecords, PortfolioReport, ReportFormat};
 pub use caller::{Caller, Identity};
 pub use changes::{Proposed, WEBHOOK_ATTEMPTS};
 pub use data::Promoted;

@@ -2,7 +2,7 @@
 //! a validation report recorded against the dataset's schema version, with
 //! one RAIDA issue per failing check assigned to the dataset's owner.
 
-use charter_data::Report;
+use charter_data::QualityReport;
 use charter_model::data::{QualityRun, quality_run_id};
 use charter_model::{Dataset, RaidaKind, Record, RecordKind, Severity, WorkspaceName};
 use serde::Serialize;
@@ -136,7 +136,7 @@ impl App {
         dataset: &str,
         schema_version: u32,
         source: Source,
-        report: Report,
+        report: QualityReport,
     ) -> Result<RecordedRun> {
         let row = self.visible_workspace(caller, workspace).await?;
         caller.require_writer(RecordKind::QualityRun)?;

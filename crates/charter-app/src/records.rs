@@ -5,7 +5,7 @@ use charter_model::{Record, RecordKind, Timestamp, WorkspaceName, audit};
 use charter_store::{StoreError, StoredRecord, WorkspaceRow, WriteTx};
 use serde::Serialize;
 
-use crate::audit::{Change, RecordWrite};
+use crate::audit::{AuditChange, RecordWrite};
 use crate::references::{self, Missing};
 use crate::{App, AppError, Caller, Result};
 
@@ -93,10 +93,10 @@ pub(crate) async fn create_workspace_in(
     tx: &mut WriteTx,
     name: &WorkspaceName,
     at: Timestamp,
-    changes: &mut Vec<Change>,
+    changes: &mut Vec<AuditChange>,
 ) -> Result<WorkspaceRow> {
     let row = tx.create_workspace(name, at).await?;
-    changes.push(Change {
+    changes.push(AuditChange {
         action: audit::action::CREATE.into(),
         kind: "workspace".into(),
         subject: name.to_string(),

@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 use charter_model::operation::{CommandResult, Rejection, RunOutcome, RunRecord, StepRecord};
 use charter_model::{Operation, OperationStatus, Record, RecordKind, WorkspaceName};
 use charter_ops::TierRules;
-use charter_ops::run::{DEFAULT_TIMEOUT_SECS, Entry, Manifest, Report};
+use charter_ops::run::{DEFAULT_TIMEOUT_SECS, Entry, Manifest, RunReport};
 use charter_store::{StoreError, WorkspaceRow};
 use sha2::{Digest, Sha256};
 use tokio::io::AsyncReadExt;
@@ -97,7 +97,7 @@ pub struct RunResult {
     /// The run.
     pub run: RunRecord,
     /// Its report.
-    pub report: Report,
+    pub report: RunReport,
 }
 
 fn io_error(what: &str, error: impl std::fmt::Display) -> AppError {

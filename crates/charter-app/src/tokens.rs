@@ -7,7 +7,7 @@
 use charter_model::{Record, RecordKind, Role, Span, Timestamp, WorkspaceName, audit};
 use sha2::{Digest, Sha256};
 
-use crate::audit::Change;
+use crate::audit::AuditChange;
 use crate::{App, AppError, Caller, Result};
 
 /// Prefix of every token secret, so secret scanners can recognise them.
@@ -232,7 +232,7 @@ async fn revoke(
         });
     }
     let value = serde_json::json!({ "id": id, "name": token.name, "role": token.role.as_str(), "revoked_at": at.to_string() });
-    let change = Change {
+    let change = AuditChange {
         action: "revoke".into(),
         kind: "token".into(),
         subject: id.to_owned(),
@@ -339,7 +339,7 @@ async fn issue(
         let value = serde_json::json!({
             "id": token.id, "name": token.name, "role": role.as_str(), "expires_at": expires_at.to_string()
         });
-        let change = Change {
+        let change = AuditChange {
             action: audit::action::CREATE.into(),
             kind: "token".into(),
             subject: token.id.clone(),

@@ -19,7 +19,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result, bail};
 use charter_app::Clock as _;
 use charter_data::quality::{Format, KeySets, Options};
-use charter_data::{Index, Registry, Walker};
+use charter_data::{ImpactRecords, Index, Walker};
 use charter_model::{Agent, Dataset, Policy, Team, Workflow};
 
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
@@ -129,7 +129,7 @@ pub(crate) fn impact(dir: &Path, python: Option<PathBuf>, script: Option<PathBuf
         })
         .collect();
     let loaded = started.elapsed();
-    let registry = Registry {
+    let registry = ImpactRecords {
         datasets: &datasets,
         agents: &agents,
         workflows: &workflows,
@@ -254,7 +254,10 @@ pub(crate) fn reset_peak() {
     let _ = std::fs::write("/proc/self/clear_refs", "5");
 }
 
-fn validate_file(schema: &Dataset, path: &Path) -> Result<(charter_data::Report, Duration, Option<f64>)> {
+fn validate_file(
+    schema: &Dataset,
+    path: &Path,
+) -> Result<(charter_data::QualityReport, Duration, Option<f64>)> {
     reset_peak();
     let started = Instant::now();
     let input = std::fs::File::open(path).with_context(|| format!("cannot read {}", path.display()))?;

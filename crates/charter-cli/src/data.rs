@@ -694,7 +694,7 @@ pub(crate) async fn assess(global: &Global, args: AssessArgs) -> Result<ExitCode
 /// Writes the report's files into `out` and returns the report's path. The
 /// charts go first, the report last: a report on disk means every file it
 /// names is there too.
-pub(crate) fn write_report(out: &Path, report: &charter_app::Report) -> Result<std::path::PathBuf> {
+pub(crate) fn write_report(out: &Path, report: &charter_app::PortfolioReport) -> Result<std::path::PathBuf> {
     use std::io::Write as _;
     std::fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;
     for (name, svg) in &report.charts {

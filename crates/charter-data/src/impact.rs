@@ -18,7 +18,7 @@ use crate::graph::{Catalog, EdgeKinds, Walker};
 
 /// The registry records an analysis reads.
 #[derive(Debug, Clone, Copy, Default)]
-pub struct Registry<'a> {
+pub struct ImpactRecords<'a> {
     /// Every dataset of the catalog.
     pub datasets: &'a [Dataset],
     /// Every agent.
@@ -43,7 +43,7 @@ enum Use<'a> {
 /// The registry, indexed for impact analysis.
 #[derive(Debug)]
 pub struct Index<'a> {
-    registry: Registry<'a>,
+    registry: ImpactRecords<'a>,
     catalog: Catalog,
     /// Dataset of each node.
     datasets: Vec<&'a Dataset>,
@@ -61,7 +61,7 @@ pub struct Index<'a> {
 
 impl<'a> Index<'a> {
     /// Indexes `registry`.
-    pub fn new(registry: Registry<'a>) -> Index<'a> {
+    pub fn new(registry: ImpactRecords<'a>) -> Index<'a> {
         let catalog = Catalog::from_datasets(registry.datasets);
         let datasets: Vec<&Dataset> = registry.datasets.iter().collect();
         let mut referenced_by: HashMap<(u32, &str), Vec<(u32, &str)>> = HashMap::new();

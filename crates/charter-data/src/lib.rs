@@ -19,8 +19,8 @@ pub mod rules;
 pub use diff::{Diff, FieldChange, FieldChangeKind, Proposal, diff};
 pub use gates::{Gate, Promotion, promotion_gates};
 pub use graph::{Catalog, EdgeKinds, Walker};
-pub use impact::{Impact, Index, Registry};
+pub use impact::{Impact, ImpactRecords, Index};
 pub use quality::{
-    DqError, Format, KeySet, KeySets, Options, Report, external_references, load_keys, validate,
+    DqError, Format, KeySet, KeySets, Options, QualityReport, external_references, load_keys, validate,
 };
 pub use rules::compile_rule;

@@ -242,7 +242,7 @@ impl Default for Options {
 
 /// The outcome of validating one file.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Report {
+pub struct QualityReport {
     /// Rows read (a CSV header is not a row).
     pub rows: u64,
     /// Rows that passed every check.
@@ -595,7 +595,7 @@ impl<'k> Engine<'k> {
         }
     }
 
-    fn finish(mut self, unknown_columns: Vec<String>) -> Report {
+    fn finish(mut self, unknown_columns: Vec<String>) -> QualityReport {
         // References into this dataset whose key came later, or never.
         let mut late_failures = HashSet::new();
         for pending in std::mem::take(&mut self.pending) {
@@ -621,7 +621,7 @@ impl<'k> Engine<'k> {
             check.samples.sort_by_key(|s| s.line);
         }
         let rows_passed = rows - self.failed;
-        Report {
+        QualityReport {
             rows,
             rows_passed,
             score: if rows == 0 { 0.0 } else { percent(rows_passed) },
@@ -728,7 +728,7 @@ pub fn validate(
     keys: &KeySets,
     options: Options,
     progress: &mut dyn FnMut(u64),
-) -> Result<Report, DqError> {
+) -> Result<QualityReport, DqError> {
     let mut engine = Engine::new(dataset, keys, options)?;
     let unknown = match format {
         Format::Csv => csv_rows(dataset, input, &mut engine, progress)?,

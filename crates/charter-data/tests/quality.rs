@@ -2,7 +2,7 @@
 
 use std::collections::HashSet;
 
-use charter_data::quality::{DqError, Format, KeySet, KeySets, Options, Report, load_keys, validate};
+use charter_data::quality::{DqError, Format, KeySet, KeySets, Options, QualityReport, load_keys, validate};
 use charter_model::{CheckClass, Dataset};
 
 /// Orders with an owner, a status enumeration, a cost rule, a date-range
@@ -33,11 +33,11 @@ fn customers() -> KeySets {
     keys
 }
 
-fn run(format: Format, text: &str) -> Result<Report, DqError> {
+fn run(format: Format, text: &str) -> Result<QualityReport, DqError> {
     validate(&orders(), text.as_bytes(), format, &customers(), Options::default(), &mut |_| {})
 }
 
-fn failed(report: &Report, check: &str) -> (u64, Vec<u64>) {
+fn failed(report: &QualityReport, check: &str) -> (u64, Vec<u64>) {
     let outcome =
         report.checks.iter().find(|c| c.check == check).unwrap_or_else(|| panic!("no check {check}"));
     (outcome.failed, outcome.samples.iter().map(|s| s.line).collect())

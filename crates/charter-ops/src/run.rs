@@ -132,7 +132,7 @@ pub fn contract(step: &StepRecord) -> String {
 
 /// The report of a run (the reporting contract), from its record alone.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Report {
+pub struct RunReport {
     /// The operation.
     pub operation_id: String,
     /// EXEC SUMMARY: one paragraph.
@@ -148,7 +148,7 @@ pub struct Report {
 }
 
 /// The report of `run` of `operation`.
-pub fn report(operation: &Operation, run: &RunRecord) -> Report {
+pub fn report(operation: &Operation, run: &RunRecord) -> RunReport {
     let d = &operation.declaration;
     let passed = run.steps.iter().filter(|s| s.passed).count();
     let outcome = match run.outcome {
@@ -269,7 +269,7 @@ pub fn report(operation: &Operation, run: &RunRecord) -> Report {
             "Restore from the snapshot or the rollback commands by hand, verifying each.".to_owned(),
         ],
     };
-    Report {
+    RunReport {
         operation_id: operation.operation_id.to_string(),
         exec_summary: summary,
         changes_made: changes,
@@ -279,7 +279,7 @@ pub fn report(operation: &Operation, run: &RunRecord) -> Report {
     }
 }
 
-impl Report {
+impl RunReport {
     /// The report as Markdown.
     pub fn markdown(&self) -> String {
         let mut out = format!(
