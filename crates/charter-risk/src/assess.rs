@@ -4,6 +4,7 @@
 //! recommendations, each citing the records that triggered it; and the
 //! problems found in the input.
 
+use charter_model::RecordKind;
 use std::collections::{BTreeMap, BTreeSet};
 
 use charter_model::{
@@ -216,15 +217,15 @@ fn assess_on(portfolio: &Portfolio<'_>, config: &Config, threads: usize) -> Asse
         let mut evidence = Vec::new();
         if system.auth_status == Some(charter_model::AuthStatus::Expired) {
             reasons.push("credentials expired".to_owned());
-            evidence.push(Evidence::new("system", id, "auth_status", "expired"));
+            evidence.push(Evidence::new(RecordKind::System, id, "auth_status", "expired"));
         }
         if let Some(uptime) = system.uptime_30d.filter(|u| *u <= config.uptime_floor) {
             reasons.push(format!("uptime {uptime}%"));
-            evidence.push(Evidence::new("system", id, "uptime_30d", uptime));
+            evidence.push(Evidence::new(RecordKind::System, id, "uptime_30d", uptime));
         }
         if let Some(latency) = system.latency_ms_p95.filter(|l| *l >= 2.0 * config.latency_threshold_ms) {
             reasons.push(format!("p95 latency {latency} ms"));
-            evidence.push(Evidence::new("system", id, "latency_ms_p95", latency));
+            evidence.push(Evidence::new(RecordKind::System, id, "latency_ms_p95", latency));
         }
         if !reasons.is_empty() {
             recommendations.push(Recommendation {
@@ -352,16 +353,16 @@ fn assess_agents(layers: &Layers<'_>, agents: &[Agent], config: &Config, as_of: 
         let latest_value = values.iter().max_by_key(|v| v.period_start).copied();
         let manual = latest_value
             .and_then(|v| {
-                v.actual
-                    .manual_minutes_per_run
-                    .map(|m| (m, Evidence::new("value_record", v.key(), "actual.manual_minutes_per_run", m)))
+                v.actual.manual_minutes_per_run.map(|m| {
+                    (m, Evidence::new(RecordKind::ValueRecord, v.key(), "actual.manual_minutes_per_run", m))
+                })
             })
             .or_else(|| {
                 snapshots.last().map(|s| {
                     (
                         s.manual_minutes_per_run,
                         Evidence::new(
-                            "snapshot",
+                            RecordKind::Snapshot,
                             s.key(),
                             "manual_minutes_per_run",
                             s.manual_minutes_per_run,
@@ -401,7 +402,7 @@ fn assess_agents(layers: &Layers<'_>, agents: &[Agent], config: &Config, as_of: 
         // Escalations.
         let high = matches!(agent.criticality, Some(Criticality::High | Criticality::Critical));
         let criticality = Evidence::new(
-            "agent",
+            RecordKind::Agent,
             id,
             "criticality",
             agent.criticality.map_or("absent".into(), |c| c.to_string()),
@@ -410,12 +411,12 @@ fn assess_agents(layers: &Layers<'_>, agents: &[Agent], config: &Config, as_of: 
         if high && roi.is_some_and(|r| r < 0.0) {
             let mut evidence = vec![
                 criticality.clone(),
-                Evidence::new("kpi", id, "kpis.roi_estimate_usd", roi.unwrap_or_default()),
+                Evidence::new(RecordKind::Kpi, id, "kpis.roi_estimate_usd", roi.unwrap_or_default()),
             ];
             evidence.extend(reviews.iter().filter(|r| r.review_outcome == ReviewOutcome::Escalated).map(
                 |r| {
                     Evidence::new(
-                        "ownership_review",
+                        RecordKind::OwnershipReview,
                         r.review_id.as_str(),
                         "review_outcome",
                         format!("escalated by {}", r.reviewer),
@@ -449,12 +450,17 @@ fn assess_agents(layers: &Layers<'_>, agents: &[Agent], config: &Config, as_of: 
                 ),
                 evidence: vec![
                     Evidence::new(
-                        "workflow",
+                        RecordKind::Workflow,
                         workflow.workflow_id.as_str(),
                         "failure_rate_7d",
                         workflow.failure_rate_7d,
                     ),
-                    Evidence::new("workflow", workflow.workflow_id.as_str(), "human_in_the_loop", true),
+                    Evidence::new(
+                        RecordKind::Workflow,
+                        workflow.workflow_id.as_str(),
+                        "human_in_the_loop",
+                        true,
+                    ),
                 ],
             });
             recommendations.push(Recommendation {
@@ -462,7 +468,7 @@ fn assess_agents(layers: &Layers<'_>, agents: &[Agent], config: &Config, as_of: 
                 action: "reduce_human_in_the_loop",
                 reason: format!("{}% failures need manual correction", workflow.failure_rate_7d),
                 evidence: vec![Evidence::new(
-                    "workflow",
+                    RecordKind::Workflow,
                     workflow.workflow_id.as_str(),
                     "failure_rate_7d",
                     workflow.failure_rate_7d,
@@ -505,7 +511,7 @@ fn assess_agents(layers: &Layers<'_>, agents: &[Agent], config: &Config, as_of: 
         if costs >= 2 {
             let evidence: Vec<Evidence> = snapshots[snapshots.len() - costs - 1..]
                 .iter()
-                .map(|s| Evidence::new("snapshot", s.key(), "cost_usd_30d", s.cost_usd_30d))
+                .map(|s| Evidence::new(RecordKind::Snapshot, s.key(), "cost_usd_30d", s.cost_usd_30d))
                 .collect();
             recommendations.push(Recommendation {
                 subject: id.to_owned(),
@@ -525,7 +531,9 @@ fn assess_agents(layers: &Layers<'_>, agents: &[Agent], config: &Config, as_of: 
                 ),
                 evidence: snapshots[snapshots.len() - failing..]
                     .iter()
-                    .map(|s| Evidence::new("snapshot", s.key(), "failure_rate_7d", s.failure_rate_7d))
+                    .map(|s| {
+                        Evidence::new(RecordKind::Snapshot, s.key(), "failure_rate_7d", s.failure_rate_7d)
+                    })
                     .collect(),
             });
         }

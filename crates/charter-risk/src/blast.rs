@@ -1,6 +1,7 @@
 //! Blast radius: how much of the portfolio depends on a system — the
 //! agents that call it and the workflows those agents run.
 
+use charter_model::RecordKind;
 use std::collections::BTreeMap;
 
 use charter_model::{Agent, Workflow};
@@ -61,7 +62,7 @@ impl<'a> Dependents<'a> {
         let dependent = self.agents_of.get(system).map_or(&[][..], Vec::as_slice);
         let mut evidence: Vec<Evidence> = dependent
             .iter()
-            .map(|agent| Evidence::new("agent", agent.agent_id.as_str(), "dependencies", system))
+            .map(|agent| Evidence::new(RecordKind::Agent, agent.agent_id.as_str(), "dependencies", system))
             .collect();
         let mut flows: Vec<&Workflow> = dependent
             .iter()
@@ -69,7 +70,12 @@ impl<'a> Dependents<'a> {
             .collect();
         flows.sort_by(|a, b| a.workflow_id.cmp(&b.workflow_id));
         evidence.extend(flows.iter().map(|workflow| {
-            Evidence::new("workflow", workflow.workflow_id.as_str(), "agent_id", workflow.agent_id.as_str())
+            Evidence::new(
+                RecordKind::Workflow,
+                workflow.workflow_id.as_str(),
+                "agent_id",
+                workflow.agent_id.as_str(),
+            )
         }));
         let agents: Vec<String> = dependent.iter().map(|a| a.agent_id.to_string()).collect();
         let workflows: Vec<String> = flows.iter().map(|w| w.workflow_id.to_string()).collect();

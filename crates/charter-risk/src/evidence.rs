@@ -1,13 +1,14 @@
 //! Scores as sums of explained components, each naming the records it
 //! was computed from.
 
+use charter_model::RecordKind;
 use serde::Serialize;
 
 /// A record a conclusion rests on: its kind, id and the field read.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 pub struct Evidence {
     /// Record kind, e.g. `system`.
-    pub kind: &'static str,
+    pub kind: RecordKind,
     /// Record id, e.g. `email_sendgrid`.
     pub id: String,
     /// The field read, e.g. `latency_ms_p95`.
@@ -18,7 +19,7 @@ pub struct Evidence {
 
 impl Evidence {
     /// Evidence that `kind/id` has `field` = `value`.
-    pub fn new(kind: &'static str, id: impl Into<String>, field: &'static str, value: impl ToString) -> Self {
+    pub fn new(kind: RecordKind, id: impl Into<String>, field: &'static str, value: impl ToString) -> Self {
         Evidence { kind, id: id.into(), field, value: value.to_string() }
     }
 }

@@ -5,6 +5,7 @@
 //! no system record describes has unknown health, which costs
 //! `undocumented_health_points` in uptime, latency and credentials.
 
+use charter_model::RecordKind;
 use std::collections::BTreeMap;
 
 use charter_model::{Agent, AuthStatus, System};
@@ -74,17 +75,17 @@ pub fn integration_score(
                 worst.see(
                     unknown,
                     format!("{id}: undocumented, health unknown ({unknown} points)"),
-                    Evidence::new("system", id, "system_id", "absent"),
+                    Evidence::new(RecordKind::System, id, "system_id", "absent"),
                 );
             }
-            undocumented.push(Evidence::new("system", id, "system_id", "absent"));
+            undocumented.push(Evidence::new(RecordKind::System, id, "system_id", "absent"));
             flags.push(Flag {
                 kind: "undocumented",
                 system: id.to_owned(),
                 message: format!("{} depends on {id}, which no system record describes", agent.agent_id),
                 evidence: vec![
-                    Evidence::new("agent", agent.agent_id.as_str(), "dependencies", id),
-                    Evidence::new("system", id, "system_id", "absent"),
+                    Evidence::new(RecordKind::Agent, agent.agent_id.as_str(), "dependencies", id),
+                    Evidence::new(RecordKind::System, id, "system_id", "absent"),
                 ],
             });
             continue;
@@ -92,7 +93,7 @@ pub fn integration_score(
         if let Some(value) = system.uptime_30d {
             let span = config.uptime_target - config.uptime_floor;
             let penalty = ((config.uptime_target - value) / span * 100.0).clamp(0.0, 100.0);
-            let evidence = Evidence::new("system", id, "uptime_30d", value);
+            let evidence = Evidence::new(RecordKind::System, id, "uptime_30d", value);
             if value < config.uptime_target {
                 flags.push(Flag {
                     kind: "uptime",
@@ -110,7 +111,7 @@ pub fn integration_score(
         if let Some(value) = system.latency_ms_p95 {
             let over = (value - config.latency_threshold_ms) / config.latency_threshold_ms * 100.0;
             let penalty = (over * config.latency_points_per_percent).clamp(0.0, 100.0);
-            let evidence = Evidence::new("system", id, "latency_ms_p95", value);
+            let evidence = Evidence::new(RecordKind::System, id, "latency_ms_p95", value);
             if value > config.latency_threshold_ms {
                 flags.push(Flag {
                     kind: "latency",
@@ -134,7 +135,7 @@ pub fn integration_score(
                 AuthStatus::ExpiringSoon => (config.auth_expiring_points, Some("auth_expiring")),
                 AuthStatus::Expired => (config.auth_expired_points, Some("auth_expired")),
             };
-            let evidence = Evidence::new("system", id, "auth_status", status);
+            let evidence = Evidence::new(RecordKind::System, id, "auth_status", status);
             if let Some(kind) = kind {
                 flags.push(Flag {
                     kind,
@@ -147,7 +148,7 @@ pub fn integration_score(
         }
         if let Some(expected) = config.expected_schema_versions.get(id) {
             let actual = system.schema_version.as_deref().unwrap_or("absent");
-            let evidence = Evidence::new("system", id, "schema_version", actual);
+            let evidence = Evidence::new(RecordKind::System, id, "schema_version", actual);
             let drifted = actual != expected;
             if drifted {
                 flags.push(Flag {

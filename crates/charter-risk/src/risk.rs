@@ -6,6 +6,7 @@
 //! escalations). Also the portfolio-wide ranking of risk signals, where a
 //! medium signal with a large blast radius outranks an isolated high one.
 
+use charter_model::RecordKind;
 use std::collections::BTreeMap;
 
 use charter_model::{
@@ -69,8 +70,12 @@ pub fn rank_risks<'a>(
         .into_iter()
         .filter(|s| s.status != RiskStatus::Resolved)
         .map(|signal| {
-            let mut evidence =
-                vec![Evidence::new("risk_signal", signal.risk_id.as_str(), "severity", signal.severity)];
+            let mut evidence = vec![Evidence::new(
+                RecordKind::RiskSignal,
+                signal.risk_id.as_str(),
+                "severity",
+                signal.severity,
+            )];
             let affected: Vec<String> = if signal.affected_workflows.is_empty() {
                 workflows_of
                     .get(signal.agent_id.as_str())
@@ -78,7 +83,7 @@ pub fn rank_risks<'a>(
                     .flatten()
                     .map(|w| {
                         evidence.push(Evidence::new(
-                            "workflow",
+                            RecordKind::Workflow,
                             w.workflow_id.as_str(),
                             "agent_id",
                             w.agent_id.as_str(),
@@ -88,7 +93,7 @@ pub fn rank_risks<'a>(
                     .collect()
             } else {
                 evidence.push(Evidence::new(
-                    "risk_signal",
+                    RecordKind::RiskSignal,
                     signal.risk_id.as_str(),
                     "affected_workflows",
                     signal.affected_workflows.len(),
@@ -169,7 +174,7 @@ pub fn risk_score(inputs: &RiskInputs<'_>, config: &Config) -> Score {
     } else {
         let mut evidence: Vec<Evidence> = hitl_flows
             .iter()
-            .map(|w| Evidence::new("workflow", w.workflow_id.as_str(), "human_in_the_loop", true))
+            .map(|w| Evidence::new(RecordKind::Workflow, w.workflow_id.as_str(), "human_in_the_loop", true))
             .collect();
         let minutes = hitl_flows
             .iter()
@@ -204,7 +209,7 @@ pub fn risk_score(inputs: &RiskInputs<'_>, config: &Config) -> Score {
     };
     if let Some(review) = last {
         evidence.push(Evidence::new(
-            "ownership_review",
+            RecordKind::OwnershipReview,
             review.review_id.as_str(),
             "review_date",
             review.review_date,
@@ -212,7 +217,7 @@ pub fn risk_score(inputs: &RiskInputs<'_>, config: &Config) -> Score {
         if review.action_required {
             penalty += config.points_per_open_action * review.action_items.len() as f64;
             evidence.push(Evidence::new(
-                "ownership_review",
+                RecordKind::OwnershipReview,
                 review.review_id.as_str(),
                 "action_items",
                 review.action_items.len(),
@@ -223,7 +228,7 @@ pub fn risk_score(inputs: &RiskInputs<'_>, config: &Config) -> Score {
         inputs.reviews.iter().filter(|r| r.review_outcome == ReviewOutcome::Escalated).collect();
     for review in &escalations {
         evidence.push(Evidence::new(
-            "ownership_review",
+            RecordKind::OwnershipReview,
             review.review_id.as_str(),
             "review_outcome",
             review.review_outcome,
@@ -262,7 +267,7 @@ fn failure_component(worst: Option<&Workflow>, inputs: &RiskInputs<'_>, config: 
                 "{}: {}% over 7 days ({}% is the full penalty)",
                 w.workflow_id, w.failure_rate_7d, config.failure_rate_full
             ),
-            Evidence::new("workflow", w.workflow_id.as_str(), "failure_rate_7d", w.failure_rate_7d),
+            Evidence::new(RecordKind::Workflow, w.workflow_id.as_str(), "failure_rate_7d", w.failure_rate_7d),
         )
     });
     let history = inputs.history;
@@ -273,8 +278,9 @@ fn failure_component(worst: Option<&Workflow>, inputs: &RiskInputs<'_>, config: 
             Some((
                 growth,
                 format!("failure rate {from}% → {to}% over {} snapshots ({growth:+.0}%)", history.len()),
-                [first, last]
-                    .map(|s| Evidence::new("snapshot", s.key(), "failure_rate_7d", s.failure_rate_7d)),
+                [first, last].map(|s| {
+                    Evidence::new(RecordKind::Snapshot, s.key(), "failure_rate_7d", s.failure_rate_7d)
+                }),
             ))
         }
         _ => None,

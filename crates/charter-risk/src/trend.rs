@@ -3,6 +3,7 @@
 //! "insufficient history" when there are too few snapshots — never a
 //! fabricated trend.
 
+use charter_model::RecordKind;
 use std::collections::BTreeMap;
 
 use charter_model::{Date, Snapshot};
@@ -81,7 +82,7 @@ pub fn trend(
         [first, .., last] => vec![*first, *last],
     };
     let evidence: Vec<Evidence> =
-        ends.iter().map(|s| Evidence::new("snapshot", s.key(), metric, value(s))).collect();
+        ends.iter().map(|s| Evidence::new(RecordKind::Snapshot, s.key(), metric, value(s))).collect();
     let first = history.first().map(|s| value(s));
     let last = history.last().map(|s| value(s));
     let change = first.zip(last).map(|(a, b)| round1(b - a));

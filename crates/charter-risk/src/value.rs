@@ -2,6 +2,7 @@
 //! what was expected — ROI below expectation, cost over it, and manual
 //! minutes per run growing. Higher is worse.
 
+use charter_model::RecordKind;
 use charter_model::ValueRecord;
 use serde::Serialize;
 
@@ -54,7 +55,7 @@ pub fn value_leakage(records: &[&ValueRecord], config: &Config) -> (Score, Vec<V
     let key = latest.key();
     let field = |field: &'static str, value: Option<f64>| {
         Evidence::new(
-            "value_record",
+            RecordKind::ValueRecord,
             key.clone(),
             field,
             value.map_or_else(|| "absent".to_owned(), |v| v.to_string()),
@@ -138,8 +139,8 @@ pub fn value_leakage(records: &[&ValueRecord], config: &Config) -> (Score, Vec<V
     let manual = match (minutes.first(), minutes.last()) {
         (Some(&(first, from)), Some(&(last, to))) if minutes.len() >= 2 => {
             let evidence = vec![
-                Evidence::new("value_record", first.key(), "actual.manual_minutes_per_run", from),
-                Evidence::new("value_record", last.key(), "actual.manual_minutes_per_run", to),
+                Evidence::new(RecordKind::ValueRecord, first.key(), "actual.manual_minutes_per_run", from),
+                Evidence::new(RecordKind::ValueRecord, last.key(), "actual.manual_minutes_per_run", to),
             ];
             let growth = (to - from) / from.max(1.0) * 100.0;
             if to > from {
@@ -176,7 +177,7 @@ pub fn value_leakage(records: &[&ValueRecord], config: &Config) -> (Score, Vec<V
                 "{}: no owner signoff for {} to {}",
                 latest.agent_id, latest.period_start, latest.period_end
             ),
-            evidence: vec![Evidence::new("value_record", key.clone(), "owner_signoff", false)],
+            evidence: vec![Evidence::new(RecordKind::ValueRecord, key.clone(), "owner_signoff", false)],
         });
     }
     (Score::sum(vec![roi, cost, manual]), findings)

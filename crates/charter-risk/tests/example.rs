@@ -6,7 +6,7 @@
 
 use std::collections::BTreeMap;
 
-use charter_model::{Agent, System, Workflow};
+use charter_model::{Agent, RecordKind, System, Workflow};
 use charter_risk::{Config, integration_score, system_blast_radius};
 
 fn load<T: serde::de::DeserializeOwned>(file: &str) -> Vec<T> {
@@ -28,12 +28,15 @@ fn sendgrid_and_undocumented_dependencies_are_flagged_with_their_records() {
     let sendgrid: Vec<&str> = flags.iter().filter(|f| f.system == "email_sendgrid").map(|f| f.kind).collect();
     assert!(sendgrid.contains(&"auth_expiring") && sendgrid.contains(&"latency"), "{sendgrid:?}");
     for flag in flags.iter().filter(|f| f.system == "email_sendgrid") {
-        assert!(flag.evidence.iter().all(|e| e.kind == "system" && e.id == "email_sendgrid"), "{flag:?}");
+        assert!(
+            flag.evidence.iter().all(|e| e.kind == RecordKind::System && e.id == "email_sendgrid"),
+            "{flag:?}"
+        );
     }
     let radius = system_blast_radius("email_sendgrid", &agents, &workflows);
     assert_eq!(radius.agents, ["agent_sales_01"]);
     assert_eq!(radius.workflows, ["wf_sales_outreach"]);
-    assert!(radius.evidence.iter().any(|e| e.kind == "workflow" && e.id == "wf_sales_outreach"));
+    assert!(radius.evidence.iter().any(|e| e.kind == RecordKind::Workflow && e.id == "wf_sales_outreach"));
 
     let support = agents.iter().find(|a| a.agent_id.as_str() == "agent_support_02").unwrap();
     let (score, flags) = integration_score(support, &by_id, &config);
@@ -121,8 +124,12 @@ fn the_invoice_agents_risk_names_its_escalation_and_its_failing_workflow() {
     let finance = agents.iter().find(|a| a.agent_id.as_str() == "agent_finance_01").unwrap();
     let own: Vec<&OwnershipReview> = reviews.iter().filter(|r| r.agent_id == finance.agent_id).collect();
     let (history, _) = charter_risk::trend::history("agent_finance_01", &snapshots);
-    let minutes =
-        Evidence::new("value_record", "agent_finance_01@2024-12-01", "actual.manual_minutes_per_run", 6);
+    let minutes = Evidence::new(
+        RecordKind::ValueRecord,
+        "agent_finance_01@2024-12-01",
+        "actual.manual_minutes_per_run",
+        6,
+    );
     let inputs = RiskInputs {
         agent: finance,
         signals: &signals,
@@ -279,7 +286,7 @@ fn the_whole_assessment_of_the_example_names_its_records() {
         ("workflow", "wf_sales_outreach", "agent_id"),
     ] {
         assert!(
-            cited.iter().any(|e| (e.kind, e.id.as_str(), e.field) == (kind, id, field)),
+            cited.iter().any(|e| (e.kind.name(), e.id.as_str(), e.field) == (kind, id, field)),
             "{kind}/{id}.{field}"
         );
     }
