@@ -19,21 +19,45 @@ pub struct Identity {
     pub roles: Vec<Role>,
 }
 
+/// What an id is in a workspace's registry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Registered {
+    /// A person, with their roles.
+    Person(Vec<Role>),
+    /// An agent.
+    Agent,
+    /// Neither.
+    No,
+}
+
 impl App {
+    /// What `id` is in the registry of `row`.
+    pub(crate) async fn registered(&self, row: &charter_store::WorkspaceRow, id: &str) -> Result<Registered> {
+        if let Some(stored) = self.store.record(row.id, RecordKind::Person, id).await? {
+            return match RecordKind::Person.parse_json(&stored.body) {
+                Ok(Record::Person(person)) => Ok(Registered::Person(person.roles)),
+                Ok(_) => Ok(Registered::Person(Vec::new())),
+                Err(error) => Err(AppError::Store(charter_store::StoreError::Corrupt(format!(
+                    "person \"{id}\": {error}"
+                )))),
+            };
+        }
+        Ok(if self.store.record(row.id, RecordKind::Agent, id).await?.is_some() {
+            Registered::Agent
+        } else {
+            Registered::No
+        })
+    }
+
     /// Who `caller` acts as in `workspace`: registered or not, with which
     /// roles.
     pub async fn whoami(&self, caller: &Caller, workspace: &WorkspaceName) -> Result<Identity> {
         let row = self.visible_workspace(caller, workspace).await?;
         let actor = caller.actor().to_owned();
-        let (registered_as, mut roles) = match self.store.record(row.id, RecordKind::Person, &actor).await? {
-            Some(stored) => match RecordKind::Person.parse_json(&stored.body) {
-                Ok(Record::Person(person)) => ("person", person.roles),
-                _ => ("person", Vec::new()),
-            },
-            None if self.store.record(row.id, RecordKind::Agent, &actor).await?.is_some() => {
-                ("agent", Vec::new())
-            }
-            None => ("unregistered", Vec::new()),
+        let (registered_as, mut roles) = match self.registered(&row, &actor).await? {
+            Registered::Person(roles) => ("person", roles),
+            Registered::Agent => ("agent", Vec::new()),
+            Registered::No => ("unregistered", Vec::new()),
         };
         if let Caller::Token { role, .. } = caller {
             roles = vec![*role];

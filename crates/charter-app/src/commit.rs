@@ -48,7 +48,7 @@ pub(crate) struct Append {
 }
 
 /// The decision point some decisions were made on, and the entities whose
-/// state chose them (see [`charter_policy::Engine::unaffected`]).
+/// state chose them (see [`charter_policy::Affected`]).
 #[derive(Debug, Clone)]
 pub(crate) struct MadeOn {
     pub(crate) engine: Arc<crate::decide::LoadedEngine>,
@@ -210,12 +210,7 @@ async fn alone(app: &App, pending: &Pending) -> Result<Erased> {
     let value: Erased = match &pending.work {
         Work::Write(write) => write(app, &mut tx).await?,
         Work::Append(append) => {
-            if append.made_on.is_some() {
-                let current =
-                    crate::audit::require_still_holds(&mut tx, &pending.workspace, append.made_on.as_ref())
-                        .await?;
-                app.engines.saw(pending.workspace.id, current);
-            }
+            app.require_made_on(&mut tx, &pending.workspace, append.made_on.as_ref()).await?;
             Box::new(
                 crate::audit::append(
                     &mut tx,
@@ -266,12 +261,7 @@ impl App {
         match &self.committer {
             None => {
                 let mut tx = self.store.begin().await?;
-                if append.made_on.is_some() {
-                    let current =
-                        crate::audit::require_still_holds(&mut tx, workspace, append.made_on.as_ref())
-                            .await?;
-                    self.engines.saw(workspace.id, current);
-                }
+                self.require_made_on(&mut tx, workspace, append.made_on.as_ref()).await?;
                 let first =
                     crate::audit::append(&mut tx, workspace, &append.actor, append.at, append.changes)
                         .await?;
@@ -283,6 +273,21 @@ impl App {
                 value.downcast::<u64>().map(|value| *value).map_err(|_| stopped())
             }
         }
+    }
+
+    /// Fails with [`AppError::Stale`] unless decisions made on `made_on`
+    /// (when given) may be logged in `tx` now; notes the version seen.
+    async fn require_made_on(
+        &self,
+        tx: &mut WriteTx,
+        workspace: &WorkspaceRow,
+        made_on: Option<&MadeOn>,
+    ) -> Result<()> {
+        if made_on.is_some() {
+            let current = crate::audit::require_still_holds(tx, workspace, made_on).await?;
+            self.engines.saw(workspace.id, current);
+        }
+        Ok(())
     }
 
     /// This application, with writes going through a group-commit task

@@ -4,10 +4,11 @@
 //! its last use, revoked and rotated; a revocation takes effect in every
 //! process sharing the database within [`TOKEN_CACHE_TTL`].
 
-use charter_model::{Record, RecordKind, Role, Span, Timestamp, WorkspaceName, audit};
+use charter_model::{Role, Span, Timestamp, WorkspaceName, audit};
 use sha2::{Digest, Sha256};
 
 use crate::audit::AuditChange;
+use crate::caller::Registered;
 use crate::{App, AppError, Caller, Result};
 
 /// Prefix of every token secret, so secret scanners can recognise them.
@@ -105,7 +106,7 @@ impl App {
         caller.require_own_identity("issues tokens")?;
         let at = self.clock.now();
         let expires_at = token_expiry(at, ttl)?;
-        self.require_holder(caller, &row, role, name).await?;
+        check_holder(caller, &row, role, name, &self.registered(&row, name).await?)?;
         let mut tx = self.store.begin().await?;
         let token = issue(&mut tx, &row, caller, role, name, at, expires_at).await?;
         self.commit(tx, &row).await?;
@@ -151,18 +152,16 @@ impl App {
         let row = self.visible_workspace(caller, workspace).await?;
         caller.require_admin()?;
         caller.require_own_identity("issues tokens")?;
-        let old = self.store.tokens(row.id).await?.into_iter().find(|token| token.id == id);
-        if let Some(old) = old
-            && (old.role != Role::Admin || self.is_registered(&row, &old.name).await?)
-        {
-            // The holder must still hold the role (an installation's own
-            // admin token rotates as it was issued).
-            self.require_holder(caller, &row, old.role, &old.name).await?;
-        }
         let at = self.clock.now();
         let expires_at = token_expiry(at, ttl)?;
         let mut tx = self.store.begin().await?;
         let old = revoke(&mut tx, &row, caller, id, at).await?;
+        // The holder must still hold the role; the installation's own admin
+        // token, held by no one registered, rotates as it was issued.
+        let registered = self.registered(&row, &old.name).await?;
+        if !(old.role == Role::Admin && registered == Registered::No) {
+            check_holder(caller, &row, old.role, &old.name, &registered)?;
+        }
         let token = issue(&mut tx, &row, caller, old.role, &old.name, at, expires_at).await?;
         self.commit(tx, &row).await?;
         self.forget_token(id);
@@ -244,58 +243,43 @@ async fn revoke(
     Ok(charter_store::TokenRow { revoked_at: Some(at), ..token })
 }
 
-impl App {
-    /// Whether `holder` is a registered person or agent of the workspace.
-    async fn is_registered(&self, row: &charter_store::WorkspaceRow, holder: &str) -> Result<bool> {
-        Ok(self.store.record(row.id, RecordKind::Person, holder).await?.is_some()
-            || self.store.record(row.id, RecordKind::Agent, holder).await?.is_some())
-    }
-
-    /// Fails unless `holder` may hold a token of `role` in the workspace: a
-    /// registered person who holds the role, or a registered agent
-    /// (operator tokens only: agents ask for decisions and declare
-    /// operations). The one exception is the installation's own admin
-    /// token: a local caller may issue one to itself, registered or not
-    /// (what needs a registered actor then refuses it like anyone else).
-    async fn require_holder(
-        &self,
-        caller: &Caller,
-        row: &charter_store::WorkspaceRow,
-        role: Role,
-        holder: &str,
-    ) -> Result<()> {
-        let refused = |problem: String| AppError::Invalid { what: "token".into(), problems: vec![problem] };
-        if let Some(stored) = self.store.record(row.id, RecordKind::Person, holder).await? {
-            let Record::Person(person) = RecordKind::Person
-                .parse_json(&stored.body)
-                .map_err(|error| AppError::Store(charter_store::StoreError::Corrupt(error.to_string())))?
-            else {
-                return Err(refused(format!("name: {holder} is not a person")));
-            };
-            if person.roles.contains(&role) {
-                return Ok(());
-            }
-            let held: Vec<&str> = person.roles.iter().map(|role| role.as_str()).collect();
-            return Err(refused(format!(
+/// Fails unless `holder`, registered as `registered`, may hold a token of
+/// `role` in the workspace `row`: a registered person who holds the role,
+/// or a registered agent (operator tokens only: agents ask for decisions
+/// and declare operations). The one exception is the installation's own
+/// admin token: a local caller may issue one to itself, registered or not
+/// (what needs a registered actor then refuses it like anyone else).
+fn check_holder(
+    caller: &Caller,
+    row: &charter_store::WorkspaceRow,
+    role: Role,
+    holder: &str,
+    registered: &Registered,
+) -> Result<()> {
+    let refused = |problem: String| AppError::invalid("token", vec![problem]);
+    match registered {
+        Registered::Person(roles) if roles.contains(&role) => Ok(()),
+        Registered::Person(roles) => {
+            let held: Vec<&str> = roles.iter().map(|role| role.as_str()).collect();
+            Err(refused(format!(
                 "role: {holder} holds [{}], not {role}; a token carries one of its holder's roles",
                 held.join(", ")
-            )));
+            )))
         }
-        if self.store.record(row.id, RecordKind::Agent, holder).await?.is_some() {
-            return if role == Role::Operator {
-                Ok(())
-            } else {
-                Err(refused(format!("role: agent {holder} may hold an operator token, not {role}")))
-            };
+        Registered::Agent if role == Role::Operator => Ok(()),
+        Registered::Agent => {
+            Err(refused(format!("role: agent {holder} may hold an operator token, not {role}")))
         }
-        if matches!(caller, Caller::Local { .. }) && role == Role::Admin && holder == caller.actor() {
-            return Ok(());
+        Registered::No
+            if matches!(caller, Caller::Local { .. }) && role == Role::Admin && holder == caller.actor() =>
+        {
+            Ok(())
         }
-        Err(refused(format!(
+        Registered::No => Err(refused(format!(
             "name: \"{holder}\" is neither a person nor an agent registered in workspace {}: \
              a token is bound to its holder",
             row.name
-        )))
+        ))),
     }
 }
 
