@@ -45,11 +45,7 @@ impl App {
         dataset: &str,
     ) -> Result<Option<String>> {
         let resource = charter_policy::EntityRef { entity_type: "Dataset".into(), id: dataset.to_owned() };
-        let answer = self.decide_as_caller(caller, row, "change_schema", resource).await?;
-        if answer.decision != charter_policy::Effect::Allow {
-            return Err(AppError::Forbidden(crate::operations::denied(&answer)));
-        }
-        Ok(answer.decision_id)
+        self.require_allowed(caller, row, "change_schema", resource, serde_json::Map::new()).await
     }
 
     /// Proposes a new schema for `dataset`: computes the diff and the

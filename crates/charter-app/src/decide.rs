@@ -327,9 +327,23 @@ impl App {
         let mut context = serde_json::Map::new();
         context.insert("kind".into(), kind.name().into());
         context.insert("writer".into(), kind.writer().as_str().into());
-        let answer = self.decide_as(caller, row, "write_record", resource, context, None).await?;
+        self.require_allowed(caller, row, "write_record", resource, context).await.map(drop)
+    }
+
+    /// Asks the decision point whether `caller` may take `action` on
+    /// `resource` (with `context`); the decision is logged, and a denial is
+    /// an error naming it. Returns the id of the logged decision.
+    pub(crate) async fn require_allowed(
+        &self,
+        caller: &Caller,
+        row: &WorkspaceRow,
+        action: &str,
+        resource: EntityRef,
+        context: serde_json::Map<String, serde_json::Value>,
+    ) -> Result<Option<String>> {
+        let answer = self.decide_as(caller, row, action, resource, context, None).await?;
         if answer.decision == charter_policy::Effect::Allow {
-            Ok(())
+            Ok(answer.decision_id)
         } else {
             Err(AppError::Forbidden(crate::operations::denied(&answer)))
         }

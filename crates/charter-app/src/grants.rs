@@ -315,11 +315,6 @@ impl App {
         agent: &str,
     ) -> Result<()> {
         let resource = charter_policy::EntityRef { entity_type: "Agent".into(), id: agent.to_owned() };
-        let answer = self.decide_as_caller(caller, row, action, resource).await?;
-        if answer.decision == charter_policy::Effect::Allow {
-            Ok(())
-        } else {
-            Err(AppError::Forbidden(crate::operations::denied(&answer)))
-        }
+        self.require_allowed(caller, row, action, resource, serde_json::Map::new()).await.map(drop)
     }
 }
