@@ -9,82 +9,42 @@
 
 #![deny(missing_docs)]
 
-mod assessment;
-mod audit;
-pub mod bundle;
-mod caller;
-mod changes;
-mod commit;
+mod core;
 mod data;
-mod decide;
-mod error;
-pub mod generate;
-mod governance;
-mod grants;
-pub mod import;
+mod decisions;
 pub mod ledger;
 mod operations;
-mod quality;
-mod raida;
-mod records;
-mod references;
-mod replay;
-mod review;
-pub mod runner;
-mod status;
-mod tokens;
-mod webhook;
+mod registry;
+mod risk;
 
-use std::fmt;
 use std::sync::Arc;
 
 use charter_model::{Timestamp, WorkspaceName};
 use charter_store::{Store, WorkspaceRow};
 
-pub use assessment::{Assessed, PortfolioRecords, PortfolioReport, ReportFormat};
-pub use caller::{Caller, Identity};
-pub use changes::{Proposed, WEBHOOK_ATTEMPTS};
-pub use data::Promoted;
-pub use decide::{LoadedEngine, MAX_DECISION_BATCH};
-pub use error::{AppError, Result};
-pub use governance::GovernanceCheck;
-pub use grants::{MAX_GRANT_TTL, NewGrant};
-pub use import::{ImportReport, ImportSource};
-pub use quality::{QualityInput, RecordedRun, Source};
-pub use raida::{NewRaida, RaidaFilter, RaidaPatch, Raised, RaisedOutcome};
-pub use records::{MAX_PAGE, Page, RecordView, rule_problems as record_problems};
-pub use references::RaidaChanges;
-pub use replay::{Flip, FlipCount, ReplayRegistry, ReplayReport};
-pub use review::{REVIEW_MONTHS, ReviewDue};
-pub use runner::{RunOptions, RunResult};
-pub use status::WorkspaceStatus;
-pub use tokens::{DEFAULT_TOKEN_TTL, MAX_TOKEN_TTL, NewToken, SECRET_PREFIX, TOKEN_CACHE_TTL, TokenInfo};
-
-/// Where the current time comes from.
-pub trait Clock: Send + Sync + fmt::Debug {
-    /// The current time.
-    fn now(&self) -> Timestamp;
-}
-
-/// The system clock.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct SystemClock;
-
-impl Clock for SystemClock {
-    fn now(&self) -> Timestamp {
-        Timestamp::from_offset_date_time(time::OffsetDateTime::now_utc())
-    }
-}
-
-/// A clock that always says the same time (for tests and reproducible runs).
-#[derive(Debug, Clone, Copy)]
-pub struct FixedClock(pub Timestamp);
-
-impl Clock for FixedClock {
-    fn now(&self) -> Timestamp {
-        self.0
-    }
-}
+pub use crate::core::caller::{Caller, Identity};
+pub use crate::core::clock::{Clock, FixedClock, SystemClock};
+pub use crate::core::error::{AppError, Result};
+pub use crate::core::notify::{NoNotifier, Notifier};
+pub use data::changes::{Proposed, WEBHOOK_ATTEMPTS};
+pub use data::datasets::Promoted;
+pub use data::governance::GovernanceCheck;
+pub use data::quality::{QualityInput, RecordedRun, Source};
+pub use data::raida::{NewRaida, RaidaFilter, RaidaPatch, Raised, RaisedOutcome};
+pub use decisions::decide::{LoadedEngine, MAX_DECISION_BATCH};
+pub use decisions::grants::{MAX_GRANT_TTL, NewGrant};
+pub use decisions::replay::{Flip, FlipCount, ReplayRegistry, ReplayReport};
+pub use decisions::review::{REVIEW_MONTHS, ReviewDue};
+pub use ledger::bundle;
+pub use operations::runner::{self, RunOptions, RunResult};
+pub use registry::import::{self, ImportReport, ImportSource};
+pub use registry::records::{MAX_PAGE, Page, RecordView, rule_problems as record_problems};
+pub use registry::references::RaidaChanges;
+pub use registry::status::WorkspaceStatus;
+pub use registry::tokens::{
+    DEFAULT_TOKEN_TTL, MAX_TOKEN_TTL, NewToken, SECRET_PREFIX, TOKEN_CACHE_TTL, TokenInfo,
+};
+pub use risk::assessment::{Assessed, PortfolioRecords, PortfolioReport, ReportFormat};
 
 /// The application: a store and a clock.
 #[derive(Debug, Clone)]
@@ -92,9 +52,10 @@ pub struct App {
     store: Store,
     clock: Arc<dyn Clock>,
     ledger: ledger::LedgerSettings,
-    committer: Option<Arc<commit::Committer>>,
-    engines: Arc<decide::Engines>,
+    committer: Option<Arc<crate::core::commit::Committer>>,
+    engines: Arc<decisions::decide::Engines>,
     cache: Arc<Cache>,
+    notifier: Arc<dyn Notifier>,
 }
 
 /// Lookups every request makes, kept in memory.
@@ -124,7 +85,14 @@ impl App {
             committer: None,
             engines: Arc::default(),
             cache: Arc::default(),
+            notifier: Arc::new(NoNotifier),
         }
+    }
+
+    /// The application sending its notifications through `notifier`.
+    pub fn with_notifier(mut self, notifier: Arc<dyn Notifier>) -> Self {
+        self.notifier = notifier;
+        self
     }
 
     /// The ledger settings.

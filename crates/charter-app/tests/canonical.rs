@@ -3,8 +3,8 @@
 
 use std::path::PathBuf;
 
-use charter_app::generate::{PortfolioSpec, portfolio};
 use charter_app::import::kind_of_file;
+use charter_bench::portfolio::{PortfolioSpec, portfolio};
 use charter_model::canonical;
 
 #[test]

@@ -23,7 +23,8 @@ fn steward() -> Caller {
 }
 
 async fn imported(store: Store) -> App {
-    let app = App::with_clock(store, Arc::new(FixedClock("2026-11-22T09:00:00Z".parse().unwrap())));
+    let app = App::with_clock(store, Arc::new(FixedClock("2026-11-22T09:00:00Z".parse().unwrap())))
+        .with_notifier(Arc::new(charter_notify::Webhook));
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../examples/ops-workspace");
     app.import(&Caller::local("tester"), &ops(), ImportSource::from_dir(&dir).unwrap(), true).await.unwrap();
     app

@@ -272,12 +272,12 @@ async fn importing_into_a_missing_workspace_without_create_is_refused() {
 #[tokio::test]
 async fn a_late_problem_rolls_back_batches_already_written() {
     let portfolio = tempfile::tempdir().unwrap();
-    let spec = charter_app::generate::PortfolioSpec {
+    let spec = charter_bench::portfolio::PortfolioSpec {
         agents: 120,
         seed: 5,
         end_date: "2024-12-20".parse().unwrap(),
     };
-    charter_app::generate::portfolio(spec, portfolio.path()).unwrap();
+    charter_bench::portfolio::portfolio(spec, portfolio.path()).unwrap();
     let snapshots = portfolio.path().join("historical_snapshots.json");
     let text = std::fs::read_to_string(&snapshots).unwrap();
     // Break the second-to-last snapshot (element 6238 of 6240): far past the first batch.

@@ -15,7 +15,7 @@ use http_body_util::{BodyExt, Full};
 use hyper::body::Bytes;
 use hyper_util::rt::TokioIo;
 
-use crate::args::Global;
+use crate::settings::Global;
 
 /// A command's way to Charter.
 pub(crate) enum Backend {
@@ -36,9 +36,9 @@ impl Backend {
     /// The backend the options choose, and the workspace to act in.
     pub(crate) async fn connect(global: &Global) -> Result<(Backend, WorkspaceName)> {
         let Some(server) = &global.server else {
-            let app = crate::open(global, false).await?;
-            let workspace = crate::resolve_workspace(&app, global).await?;
-            return Ok((Backend::Local { app, caller: crate::caller(global) }, workspace));
+            let app = crate::settings::open(global, false).await?;
+            let workspace = crate::settings::resolve_workspace(&app, global).await?;
+            return Ok((Backend::Local { app, caller: crate::settings::caller(global) }, workspace));
         };
         if global.actor.is_some() {
             bail!("--actor acts locally as someone else; with --server you act as the token's holder");

@@ -4,7 +4,7 @@
 
 use std::process::ExitCode;
 
-use charter_cli::args::{Cli, Command};
+use charter_cli::Cli;
 use clap::Parser;
 use tracing_subscriber::EnvFilter;
 
@@ -41,7 +41,7 @@ fn main() -> ExitCode {
     }
     quiet_on_closed_stdout();
     let cli = Cli::parse();
-    let serving = matches!(cli.command, Command::Serve(_) | Command::Up(_));
+    let serving = cli.serves();
     let default_level = if serving { "info" } else { "warn" };
     let filter = EnvFilter::try_from_env("CHARTER_LOG").unwrap_or_else(|_| EnvFilter::new(default_level));
     // Colour only for a person at a terminal who has not asked for none.

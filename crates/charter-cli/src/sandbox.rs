@@ -211,6 +211,26 @@ fn confine_and_exec(args: &[OsString]) -> Result<std::convert::Infallible, Strin
     Err(format!("cannot run {}: {error}", program.to_string_lossy()))
 }
 
+/// The launcher that confines each command of an operation with Landlock
+/// (this binary's `sandbox-exec`), or `None`, with a warning, where the
+/// kernel cannot confine writes: the run then relies on the snapshot
+/// comparison alone.
+pub(crate) fn launcher() -> Option<std::path::PathBuf> {
+    if !available() {
+        eprintln!(
+            "warning: Landlock is not available: steps run unconfined (detection by snapshot comparison only)"
+        );
+        return None;
+    }
+    match std::env::current_exe() {
+        Ok(path) => Some(path),
+        Err(error) => {
+            eprintln!("warning: cannot find the charter binary ({error}): steps run unconfined");
+            None
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

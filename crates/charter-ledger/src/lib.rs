@@ -7,6 +7,7 @@
 
 #![deny(missing_docs)]
 
+pub mod bundle;
 pub mod hash;
 pub mod note;
 pub mod tiles;

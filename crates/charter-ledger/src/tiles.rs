@@ -144,6 +144,11 @@ pub struct TileAppender {
 }
 
 impl TileAppender {
+    /// An appender for a new, empty tree.
+    pub fn empty() -> Self {
+        Self { size: 0, edge: Vec::new(), full: BTreeMap::new() }
+    }
+
     /// An appender for a tree of `size` leaves whose edge tiles (see
     /// [`edge_tiles`]) are `tiles`; tiles the edge needs and `tiles` lacks
     /// must be empty at that size.

@@ -18,7 +18,6 @@ mod lint;
 mod log;
 pub mod schema;
 mod slice;
-pub mod workload;
 
 pub use cases::{CaseResult, PolicyCase, run_cases};
 pub use compile::{CedarDiagnostic, PolicyError, compile};

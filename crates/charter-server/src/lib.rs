@@ -7,13 +7,13 @@
 
 #![deny(missing_docs)]
 
+mod api;
 mod auth;
-mod data;
-mod decisions;
 mod error;
+mod extract;
+mod health;
 mod listen;
 pub mod openapi;
-mod routes;
 
 use std::future::Future;
 use std::time::Duration;
@@ -21,14 +21,14 @@ use std::time::Duration;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::http::StatusCode;
-use axum::routing::{get, post};
+use axum::routing::get;
 use charter_app::App;
 use tokio::net::TcpListener;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
-pub use decisions::NOT_LOGGED;
+pub use api::decisions::NOT_LOGGED;
 pub use error::ApiError;
 
 /// Shortest time between two checkpoints of a workspace while serving; the
@@ -66,53 +66,13 @@ impl Default for Limits {
 
 /// The whole HTTP service.
 pub fn router(app: App, limits: Limits) -> Router {
-    let api = Router::new()
-        .route("/workspaces", get(routes::list_workspaces))
-        .route("/workspaces/{workspace}", get(routes::workspace_status))
-        .route("/workspaces/{workspace}/tokens", get(routes::list_tokens).post(routes::create_token))
-        .route("/workspaces/{workspace}/tokens/{id}/revoke", post(routes::revoke_token))
-        .route("/workspaces/{workspace}/tokens/{id}/rotate", post(routes::rotate_token))
-        .route("/workspaces/{workspace}/ledger/checkpoint", get(routes::ledger_checkpoint))
-        .route("/workspaces/{workspace}/ledger/entries", get(routes::ledger_entries))
-        .route("/workspaces/{workspace}/ledger/proof/inclusion", get(routes::inclusion_proof))
-        .route("/workspaces/{workspace}/ledger/proof/consistency", get(routes::consistency_proof))
-        .route("/workspaces/{workspace}/decide", post(decisions::decide))
-        .route("/workspaces/{workspace}/decide/batch", post(decisions::decide_batch))
-        .route("/workspaces/{workspace}/grants", get(routes::list_grants).post(decisions::create_grant))
-        .route("/workspaces/{workspace}/grants/{id}/revoke", post(decisions::revoke_grant))
-        .route(
-            "/workspaces/{workspace}/operations",
-            get(routes::list_operations).post(decisions::declare_operation),
-        )
-        .route("/workspaces/{workspace}/operations/{id}/approve", post(decisions::approve_operation))
-        .route("/workspaces/{workspace}/operations/{id}/reject", post(decisions::reject_operation))
-        .route("/workspaces/{workspace}/operations/{id}/halt", post(decisions::halt_operation))
-        .route("/workspaces/{workspace}/agents/{id}/pause", post(decisions::pause_agent))
-        .route("/workspaces/{workspace}/agents/{id}/resume", post(decisions::resume_agent))
-        .route("/workspaces/{workspace}/datasets/{id}/schema-changes", post(data::propose))
-        .route("/workspaces/{workspace}/datasets/{id}/promote", post(data::promote))
-        .route("/workspaces/{workspace}/datasets/{id}/quality", post(data::quality))
-        .route("/workspaces/{workspace}/changes/{id}/apply", post(data::apply))
-        .route("/workspaces/{workspace}/changes/{id}/rollback", post(data::rollback))
-        .route("/workspaces/{workspace}/governance-check", post(data::governance_check))
-        .route("/workspaces/{workspace}/assessment", get(data::assessment))
-        .route("/workspaces/{workspace}/grants/{id}", get(routes::get_grant))
-        .route("/workspaces/{workspace}/operations/{id}", get(routes::get_operation))
-        .route("/workspaces/{workspace}/changes", get(routes::list_changes))
-        .route("/workspaces/{workspace}/changes/{id}", get(routes::get_change))
-        .route("/workspaces/{workspace}/notifications", get(routes::list_notifications))
-        .route("/workspaces/{workspace}/notifications/{id}", get(routes::get_notification))
-        .route("/workspaces/{workspace}/dq-runs", get(routes::list_quality_runs))
-        .route("/workspaces/{workspace}/dq-runs/{id}", get(routes::get_quality_run))
-        .route("/workspaces/{workspace}/{kind}", get(routes::list_records).post(routes::create_record))
-        .route("/workspaces/{workspace}/{kind}/{id}", get(routes::get_record).put(routes::update_record));
     Router::new()
-        .route("/healthz", get(routes::healthz))
-        .route("/readyz", get(routes::readyz))
-        .route("/openapi.json", get(routes::openapi))
-        .route("/workspaces/{workspace}/report", get(data::report_page))
-        .nest("/v1", api)
-        .fallback(routes::fallback)
+        .route("/healthz", get(health::healthz))
+        .route("/readyz", get(health::readyz))
+        .route("/openapi.json", get(health::openapi))
+        .route("/workspaces/{workspace}/report", get(api::report_page))
+        .nest("/v1", api::routes())
+        .fallback(health::fallback)
         .layer(DefaultBodyLimit::max(limits.body_bytes))
         .layer(TimeoutLayer::with_status_code(StatusCode::SERVICE_UNAVAILABLE, limits.timeout))
         .layer(TraceLayer::new_for_http())

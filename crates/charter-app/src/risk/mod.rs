@@ -1,0 +1,3 @@
+//! Portfolio risk: the assessment, its snapshots and the executive report.
+
+pub(crate) mod assessment;
