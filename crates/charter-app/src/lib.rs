@@ -26,6 +26,7 @@ pub use crate::core::caller::{Caller, Identity};
 pub use crate::core::clock::{Clock, FixedClock, SystemClock};
 pub use crate::core::error::{AppError, Result};
 pub use crate::core::notify::{NoNotifier, Notifier};
+pub use charter_ops::run::RunReport;
 pub use data::changes::{Proposed, WEBHOOK_ATTEMPTS};
 pub use data::datasets::Promoted;
 pub use data::governance::GovernanceCheck;

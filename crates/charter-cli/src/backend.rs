@@ -83,6 +83,25 @@ impl Backend {
         }
     }
 
+    /// The report of run `run` (the latest when `None`) of operation `id`.
+    pub(crate) async fn operation_report(
+        &self,
+        ws: &WorkspaceName,
+        id: &str,
+        run: Option<u64>,
+    ) -> Result<charter_app::RunReport> {
+        match self {
+            Backend::Local { app, caller } => Ok(app.operation_report(caller, ws, id, run).await?),
+            Backend::Remote(remote) => {
+                let mut path = remote.path(ws, &["operations", id, "report"]);
+                if let Some(run) = run {
+                    path.push_str(&format!("?run={run}"));
+                }
+                remote.json("GET", &path, None).await
+            }
+        }
+    }
+
     /// Up to a page of records of `kind`.
     pub(crate) async fn list_records(&self, ws: &WorkspaceName, kind: RecordKind) -> Result<Page> {
         match self {

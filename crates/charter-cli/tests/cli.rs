@@ -941,6 +941,9 @@ fn remote_mode_acts_through_the_server_as_the_tokens_holder() {
     assert!(stdout(&remote(&approver, &["op", "show", &id])).contains("REQUESTED_BY:      ops_on_call"));
     let early = remote(&approver, &["op", "approve", &id]);
     assert!(stderr(&early).contains("no dry run of this plan has passed"), "{}", stderr(&early));
+    // The app writes a run's report; the server answers it (here: no run yet).
+    let report = remote(&approver, &["op", "report", &id]);
+    assert!(stderr(&report).contains(&format!("{id} has 0 runs; there is no run 0")), "{}", stderr(&report));
     let run_remote = remote(&operator, &["op", "run", &id, "--dry-run"]);
     assert!(stderr(&run_remote).contains("runs where the database is"), "{}", stderr(&run_remote));
 

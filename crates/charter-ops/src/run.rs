@@ -131,7 +131,7 @@ pub fn contract(step: &StepRecord) -> String {
 }
 
 /// The report of a run (the reporting contract), from its record alone.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct RunReport {
     /// The operation.
     pub operation_id: String,

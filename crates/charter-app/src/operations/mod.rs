@@ -1,5 +1,6 @@
 //! Governed operations: declaration ([`declare`]) and the runner with its
-//! gates, rollback and evidence ([`runner`]).
+//! gates, rollback and evidence ([`runner`]), and the report of a run.
 
 pub(crate) mod declare;
+mod report;
 pub mod runner;

@@ -97,7 +97,7 @@ pub enum OpCommand {
         id: String,
         /// Which run, from 1 (default: the latest)
         #[arg(long)]
-        run: Option<usize>,
+        run: Option<u64>,
         /// md or json
         #[arg(long, default_value = "md")]
         format: String,
@@ -321,14 +321,7 @@ pub(crate) async fn run(global: &Global, command: OpCommand) -> Result<ExitCode>
             }
         }
         OpCommand::Report { id, run, format } => {
-            let view = backend.get_record(&workspace, RecordKind::Operation, &id).await?;
-            let op = operation(&view.record).context("an operation")?;
-            let index = run.map_or(op.runs.len(), |n| n);
-            let record = index
-                .checked_sub(1)
-                .and_then(|i| op.runs.get(i))
-                .with_context(|| format!("{id} has {} runs; there is no run {index}", op.runs.len()))?;
-            let report = charter_ops::run::report(op, record);
+            let report = backend.operation_report(&workspace, &id, run).await?;
             match format.as_str() {
                 "md" => print!("{}", report.markdown()),
                 "json" => println!("{}", report.json_and_hash().0),

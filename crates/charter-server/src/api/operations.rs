@@ -4,23 +4,25 @@
 
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
-use axum::extract::{Path, State};
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::routing::post;
+use axum::routing::{get, post};
 use axum::{Json, Router};
 use charter_app::App;
 use charter_model::RecordKind;
 use serde::Deserialize;
 use utoipa::ToSchema;
 use utoipa::openapi::path::{HttpMethod, OperationBuilder, PathItem};
+use utoipa::openapi::schema::{ArrayBuilder, ObjectBuilder, Type};
 use utoipa::openapi::{PathsBuilder, ResponseBuilder};
 
 use super::registry;
 use crate::ApiError;
 use crate::auth::Authenticated;
-use crate::extract::{Body, body_text, record_response, workspace};
-use crate::openapi::{PathItemExt, error_response, path_parameter, post_operation};
+use crate::extract::{Body, Count, body_text, query, record_response, workspace};
+use crate::openapi::{PathItemExt, error_response, json, path_parameter, post_operation, query_parameter};
 
 /// This capability's routes under `/v1`.
 pub(crate) fn routes() -> Router<App> {
@@ -33,6 +35,28 @@ pub(crate) fn routes() -> Router<App> {
         .route("/workspaces/{workspace}/operations/{id}/approve", post(approve_operation))
         .route("/workspaces/{workspace}/operations/{id}/reject", post(reject_operation))
         .route("/workspaces/{workspace}/operations/{id}/halt", post(halt_operation))
+        .route("/workspaces/{workspace}/operations/{id}/report", get(operation_report))
+}
+
+/// Query of `GET /operations/{id}/report`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct ReportQuery {
+    /// Which run, from 1 (default: the latest).
+    run: Option<Count>,
+}
+
+/// `GET /operations/{id}/report`: the report of a run, produced by the app
+/// from the operation's record.
+pub(crate) async fn operation_report(
+    State(app): State<App>,
+    Authenticated(caller): Authenticated,
+    Path((name, id)): Path<(String, String)>,
+    params: Result<Query<ReportQuery>, QueryRejection>,
+) -> Result<Json<charter_app::RunReport>, ApiError> {
+    let params = query(params)?;
+    let run = params.run.map(|run| run.0);
+    Ok(Json(app.operation_report(&caller, &workspace(&name)?, &id, run).await?))
 }
 
 /// `POST /operations`: the body is the declaration, in YAML or JSON (YAML
@@ -155,4 +179,40 @@ pub(crate) fn paths(paths: PathsBuilder) -> PathsBuilder {
                 .parameter(id("Operation id")),
             ),
         )
+        .path(
+            "/v1/workspaces/{workspace}/operations/{id}/report",
+            PathItem::new(
+                HttpMethod::Get,
+                OperationBuilder::new()
+                    .tag("operations")
+                    .operation_id(Some("operation_report"))
+                    .summary(Some(
+                        "The report of an operation's run (exec summary, changes made, verification evidence, risk assessment, next safe actions), from its record",
+                    ))
+                    .parameter(path_parameter("workspace", "Workspace name"))
+                    .parameter(id("Operation id"))
+                    .parameter(query_parameter("run", "Which run, from 1 (default: the latest)", Type::Integer))
+                    .response("200", ResponseBuilder::new().description("The report").content("application/json", json(run_report_schema())).build())
+                    .response("422", error_response("The operation has no such run")),
+            ),
+        )
+}
+
+/// The schema of a run report.
+fn run_report_schema() -> ObjectBuilder {
+    let text = || ObjectBuilder::new().schema_type(Type::String);
+    let lines = || ArrayBuilder::new().items(ObjectBuilder::new().schema_type(Type::String));
+    ObjectBuilder::new()
+        .property("operation_id", text())
+        .property("exec_summary", text())
+        .property("changes_made", lines())
+        .property("verification_evidence", lines())
+        .property("risk_assessment", text())
+        .property("next_safe_actions", lines())
+        .required("operation_id")
+        .required("exec_summary")
+        .required("changes_made")
+        .required("verification_evidence")
+        .required("risk_assessment")
+        .required("next_safe_actions")
 }
