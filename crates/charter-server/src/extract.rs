@@ -47,6 +47,31 @@ impl<S: Send + Sync, T: serde::de::DeserializeOwned> axum::extract::FromRequest<
     }
 }
 
+/// `?as_of=YYYY-MM-DD`: the day a reading is for; without it, today by the
+/// app's clock ([`AsOf::or_today`]). A bad date is a 400 naming it.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct AsOf(Option<charter_model::Date>);
+
+impl AsOf {
+    /// The day asked for, or today by `app`'s clock.
+    pub(crate) fn or_today(self, app: &charter_app::App) -> charter_model::Date {
+        self.0.unwrap_or_else(|| app.now().date())
+    }
+}
+
+impl<S: Send + Sync> axum::extract::FromRequestParts<S> for AsOf {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut axum::http::request::Parts, state: &S) -> Result<Self, ApiError> {
+        #[derive(Deserialize)]
+        struct Params {
+            as_of: Option<charter_model::Date>,
+        }
+        let params = query(Query::<Params>::from_request_parts(parts, state).await)?;
+        Ok(AsOf(params.as_of))
+    }
+}
+
 /// A JSON request body of type `T`; a 400 naming the line and column when
 /// it is not one.
 pub(crate) fn parse<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {

@@ -457,6 +457,30 @@ impl App {
         self.engine_at_least(&row, version).await
     }
 
+    /// Runs policy test `cases` at `at` (now by the app's clock when
+    /// `None`) against the enforced policies, or with `proposed` in place of
+    /// those with the same id: `charter policy test`.
+    pub async fn test_policies(
+        &self,
+        caller: &Caller,
+        workspace: &charter_model::WorkspaceName,
+        cases: &[charter_policy::PolicyCase],
+        proposed: Option<&[charter_model::registry::Policy]>,
+        at: Option<charter_model::Timestamp>,
+    ) -> Result<Vec<charter_policy::CaseResult>> {
+        let now = at.unwrap_or_else(|| self.now());
+        Ok(match proposed {
+            Some(policies) => charter_policy::run_cases(
+                &self.proposed_engine(caller, workspace, policies).await?,
+                cases,
+                now,
+            ),
+            None => {
+                charter_policy::run_cases(&self.policy_engine(caller, workspace).await?.engine, cases, now)
+            }
+        })
+    }
+
     /// A decision point over the workspace's registry as of now with the
     /// `proposed` policies in place of those with the same id (or added):
     /// what `charter policy test --proposed` runs its cases on.

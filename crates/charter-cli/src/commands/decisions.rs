@@ -524,17 +524,7 @@ async fn test(
     let proposed = proposed.map(load_policies).transpose()?;
     let app = open(global, false).await?;
     let workspace = resolve_workspace(&app, global).await?;
-    let now = at.unwrap_or_else(|| app.now());
-    let results = match &proposed {
-        Some(policies) => {
-            let engine = app.proposed_engine(&caller(global), &workspace, policies).await?;
-            charter_policy::run_cases(&engine, &cases, now)
-        }
-        None => {
-            let loaded = app.policy_engine(&caller(global), &workspace).await?;
-            charter_policy::run_cases(&loaded.engine, &cases, now)
-        }
-    };
+    let results = app.test_policies(&caller(global), &workspace, &cases, proposed.as_deref(), at).await?;
     let failed = results.iter().filter(|result| !result.passed).count();
     match global.output {
         Output::Json => print_json(

@@ -10,7 +10,7 @@ use axum::routing::post;
 use axum::{Json, Router};
 use charter_app::App;
 use charter_data::quality::{Format, KeySets, Options};
-use charter_model::{DatasetScope, Date, RecordKind};
+use charter_model::{DatasetScope, RecordKind};
 use serde::Deserialize;
 use utoipa::ToSchema;
 use utoipa::openapi::path::{HttpMethod, PathItem};
@@ -20,7 +20,7 @@ use utoipa::openapi::{PathsBuilder, ResponseBuilder};
 use super::registry;
 use crate::ApiError;
 use crate::auth::Authenticated;
-use crate::extract::{Body, body_text, record_response, workspace};
+use crate::extract::{AsOf, Body, body_text, record_response, workspace};
 use crate::openapi::{error_response, json, path_parameter, post_operation};
 
 /// This capability's routes under `/v1`.
@@ -143,20 +143,13 @@ pub(crate) async fn quality(
     Ok((StatusCode::CREATED, Json(recorded)).into_response())
 }
 
-/// Query of the governance check.
-#[derive(Debug, Deserialize)]
-pub(crate) struct CheckQuery {
-    /// The day to check (default today).
-    as_of: Option<Date>,
-}
-
 pub(crate) async fn governance_check(
     State(app): State<App>,
     Authenticated(caller): Authenticated,
     Path(name): Path<String>,
-    Query(query): Query<CheckQuery>,
+    as_of: AsOf,
 ) -> Result<Response, ApiError> {
-    let today = query.as_of.unwrap_or_else(|| app.now().date());
+    let today = as_of.or_today(&app);
     let check = app.governance_check(&caller, &workspace(&name)?, today).await?;
     Ok(Json(check).into_response())
 }

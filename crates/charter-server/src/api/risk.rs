@@ -1,33 +1,24 @@
 //! Portfolio risk over HTTP: the assessment (which saves the day's
 //! snapshots) and the executive report as a page.
 
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 use charter_app::App;
-use charter_model::Date;
-use serde::Deserialize;
 use utoipa::openapi::path::{HttpMethod, OperationBuilder, PathItem};
 use utoipa::openapi::schema::{ObjectBuilder, Type};
 use utoipa::openapi::{PathsBuilder, ResponseBuilder};
 
 use crate::ApiError;
 use crate::auth::Authenticated;
-use crate::extract::workspace;
+use crate::extract::{AsOf, workspace};
 use crate::openapi::{error_response, json, path_parameter, query_parameter};
 
 /// This capability's routes under `/v1`.
 pub(crate) fn routes() -> Router<App> {
     Router::new().route("/workspaces/{workspace}/assessment", get(assessment))
-}
-
-/// Query of the assessment.
-#[derive(Debug, Deserialize)]
-pub(crate) struct AssessmentQuery {
-    /// The day assessed (default today).
-    as_of: Option<Date>,
 }
 
 /// `GET /assessment`: the portfolio assessment as of a day, as JSON. A
@@ -36,10 +27,9 @@ pub(crate) async fn assessment(
     State(app): State<App>,
     Authenticated(caller): Authenticated,
     Path(name): Path<String>,
-    query: Result<Query<AssessmentQuery>, axum::extract::rejection::QueryRejection>,
+    as_of: AsOf,
 ) -> Result<Response, ApiError> {
-    let Query(query) = query.map_err(|rejection| ApiError::bad_request(rejection.body_text()))?;
-    let as_of = query.as_of.unwrap_or_else(|| app.now().date());
+    let as_of = as_of.or_today(&app);
     let assessed = app.assess(&caller, &workspace(&name)?, as_of, false, None).await?;
     Ok(Json(assessed.assessment).into_response())
 }
@@ -50,11 +40,10 @@ pub(crate) async fn report_page(
     State(app): State<App>,
     Authenticated(caller): Authenticated,
     Path(name): Path<String>,
-    query: Result<Query<AssessmentQuery>, axum::extract::rejection::QueryRejection>,
+    as_of: AsOf,
 ) -> Result<Response, ApiError> {
-    let Query(query) = query.map_err(|rejection| ApiError::bad_request(rejection.body_text()))?;
     let workspace = workspace(&name)?;
-    let as_of = query.as_of.unwrap_or_else(|| app.now().date());
+    let as_of = as_of.or_today(&app);
     let report = app.report(&caller, &workspace, as_of, None, charter_app::ReportFormat::Html).await?;
     let mut page = Vec::new();
     report.write_to(&mut page).map_err(|error| {
