@@ -1,4 +1,4 @@
-//! `charter-bench impact` and `charter bench dq`: data-model governance
+//! `charter-bench impact` and `charter-bench dq`: data-model governance
 //! measured side by side with the Python tools a user would otherwise
 //! reach for, on the same generated inputs, in the same run.
 //!

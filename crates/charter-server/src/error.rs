@@ -102,7 +102,7 @@ impl From<AppError> for ApiError {
                     "the database is unavailable; try again",
                 )
             }
-            AppError::Store(_) => {
+            AppError::Store(_) | AppError::Corrupt(_) | AppError::Internal(_) => {
                 tracing::error!(%message, "request failed");
                 Self::new(
                     StatusCode::INTERNAL_SERVER_ERROR,

@@ -37,9 +37,7 @@ impl App {
             return match RecordKind::Person.parse_json(&stored.body) {
                 Ok(Record::Person(person)) => Ok(Registered::Person(person.roles)),
                 Ok(_) => Ok(Registered::Person(Vec::new())),
-                Err(error) => Err(AppError::Store(charter_store::StoreError::Corrupt(format!(
-                    "person \"{id}\": {error}"
-                )))),
+                Err(error) => Err(AppError::corrupt(format!("person \"{id}\": {error}"))),
             };
         }
         Ok(if self.store.record(row.id, RecordKind::Agent, id).await?.is_some() {

@@ -309,5 +309,5 @@ impl Committer {
 }
 
 fn stopped() -> AppError {
-    AppError::Store(charter_store::StoreError::Invariant("the committing task stopped".into()))
+    AppError::internal("the committing task stopped")
 }

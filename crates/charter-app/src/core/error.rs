@@ -63,6 +63,14 @@ pub enum AppError {
         /// The current version of the decision point's inputs.
         current: u64,
     },
+    /// Stored data Charter cannot have written: a record, an event or a
+    /// setting that does not parse.
+    #[error("corrupt row: {0}")]
+    Corrupt(String),
+    /// Something that cannot happen did: a background task stopped, a
+    /// computation on a worker thread failed.
+    #[error("internal error: {0}")]
+    Internal(String),
     /// The database failed.
     #[error(transparent)]
     Store(StoreError),
@@ -89,5 +97,15 @@ impl AppError {
     /// problem (`field: message`).
     pub(crate) fn invalid(what: impl Into<String>, problems: Vec<String>) -> Self {
         AppError::Invalid { what: what.into(), problems }
+    }
+
+    /// Stored data that does not parse.
+    pub(crate) fn corrupt(message: impl Into<String>) -> Self {
+        AppError::Corrupt(message.into())
+    }
+
+    /// An invariant broken inside the app.
+    pub(crate) fn internal(message: impl Into<String>) -> Self {
+        AppError::Internal(message.into())
     }
 }

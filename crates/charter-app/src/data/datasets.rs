@@ -24,7 +24,7 @@ pub(crate) struct Loaded<T> {
 }
 
 fn corrupt(kind: RecordKind, id: &str) -> AppError {
-    AppError::Store(charter_store::StoreError::Corrupt(format!("{kind} \"{id}\" does not parse")))
+    AppError::corrupt(format!("{kind} \"{id}\" does not parse"))
 }
 
 /// Every record of `kind` in the workspace, decoded with `pick`.

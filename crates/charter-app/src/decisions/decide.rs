@@ -32,7 +32,7 @@ use charter_policy::{
     Affected, DECIDE, DECISION, Decision, DecisionAnswer, DecisionRequest, Engine, EntityRef, LoggedDecision,
     Registry,
 };
-use charter_store::{StoreError, WorkspaceRow};
+use charter_store::WorkspaceRow;
 
 use crate::core::audit::{AuditChange, POLICY_INPUTS};
 use crate::core::commit::{Append, MadeOn};
@@ -165,7 +165,7 @@ pub(crate) const REGISTRY_KINDS: [RecordKind; 8] = [
 ];
 
 fn corrupt(kind: RecordKind, id: &str, error: impl std::fmt::Display) -> AppError {
-    AppError::Store(StoreError::Corrupt(format!("{kind} \"{id}\": {error}")))
+    AppError::corrupt(format!("{kind} \"{id}\": {error}"))
 }
 
 /// Decisions made, with the audit changes that log them and the entities
@@ -222,7 +222,7 @@ async fn decide_all(
         requests.iter().map(|request| loaded.engine.decide(request, at)).collect()
     })
     .await
-    .map_err(|error| AppError::Store(StoreError::Invariant(format!("deciding a batch: {error}"))))
+    .map_err(|error| AppError::internal(format!("deciding a batch: {error}")))
 }
 
 impl App {
@@ -494,7 +494,7 @@ impl App {
         registry.propose(proposed);
         tokio::task::spawn_blocking(move || Engine::new(&registry))
             .await
-            .map_err(|error| AppError::Store(StoreError::Invariant(format!("building the engine: {error}"))))
+            .map_err(|error| AppError::internal(format!("building the engine: {error}")))
     }
 
     /// The workspace's registry as of now, with the version of its inputs.
@@ -543,9 +543,9 @@ impl App {
         }
         let started = std::time::Instant::now();
         let (version, registry) = self.load_registry(row).await?;
-        let engine = tokio::task::spawn_blocking(move || Engine::new(&registry)).await.map_err(|error| {
-            AppError::Store(StoreError::Invariant(format!("building the engine: {error}")))
-        })?;
+        let engine = tokio::task::spawn_blocking(move || Engine::new(&registry))
+            .await
+            .map_err(|error| AppError::internal(format!("building the engine: {error}")))?;
         *slot.built.lock().unwrap_or_else(|poisoned| poisoned.into_inner()) =
             Some((std::time::Instant::now(), started.elapsed()));
         let loaded = Arc::new(LoadedEngine::new(version, engine));

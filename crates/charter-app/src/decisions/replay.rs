@@ -21,7 +21,7 @@ use charter_model::{Record, RecordKind, Timestamp, WorkspaceName};
 use charter_policy::{
     DECIDE, DECISION, Decision, Effect, Engine, EntityRef, LoggedDecision, Registry, decision_id,
 };
-use charter_store::{EventFilter, StoreError, WorkspaceRow};
+use charter_store::{EventFilter, WorkspaceRow};
 use serde::Serialize;
 
 use crate::decisions::decide::{REGISTRY_KINDS, add_to_registry};
@@ -123,7 +123,7 @@ fn same(a: &Decision, effect: Effect, reasons: &[String]) -> bool {
 }
 
 fn corrupt(seq: u64, error: impl std::fmt::Display) -> AppError {
-    AppError::Store(StoreError::Corrupt(format!("audit event {seq}: {error}")))
+    AppError::corrupt(format!("audit event {seq}: {error}"))
 }
 
 /// The operations and the workspace's rules for them, which decisions about

@@ -721,11 +721,9 @@ impl App {
                 );
             }
             progress(report.entries, total);
-            fetched = prefetch.await.map_err(|error| {
-                AppError::Store(charter_store::StoreError::Invariant(format!(
-                    "reading the log failed: {error}"
-                )))
-            })??;
+            fetched = prefetch
+                .await
+                .map_err(|error| AppError::internal(format!("reading the log failed: {error}")))??;
             seq = last + 1;
         }
         if let Some(checkpoint) = next_checkpoint.next() {
@@ -968,7 +966,7 @@ fn entry(event: EventRow) -> LedgerEntry {
 }
 
 fn ledger_error(error: charter_ledger::LedgerError) -> AppError {
-    AppError::Store(charter_store::StoreError::Corrupt(error.to_string()))
+    AppError::corrupt(error.to_string())
 }
 
 /// A ledger request's bad `field`.

@@ -146,12 +146,8 @@ impl App {
             return Ok(TierRules::default());
         };
         match RecordView::from_stored(stored)?.record {
-            Record::OpsSettings(settings) => TierRules::from_settings(&settings).map_err(|problems| {
-                AppError::Store(charter_store::StoreError::Corrupt(format!(
-                    "ops_settings: {}",
-                    problems.join("; ")
-                )))
-            }),
+            Record::OpsSettings(settings) => TierRules::from_settings(&settings)
+                .map_err(|problems| AppError::corrupt(format!("ops_settings: {}", problems.join("; ")))),
             _ => Ok(TierRules::default()),
         }
     }

@@ -19,7 +19,7 @@ use charter_model::operation::{CommandResult, Rejection, RunOutcome, RunRecord, 
 use charter_model::{Operation, OperationStatus, Record, RecordKind, WorkspaceName};
 use charter_ops::TierRules;
 use charter_ops::run::{DEFAULT_TIMEOUT_SECS, Entry, Manifest, RunReport};
-use charter_store::{StoreError, WorkspaceRow};
+use charter_store::WorkspaceRow;
 use sha2::{Digest, Sha256};
 use tokio::io::AsyncReadExt;
 
@@ -101,7 +101,7 @@ pub struct RunResult {
 }
 
 fn io_error(what: &str, error: impl std::fmt::Display) -> AppError {
-    AppError::Store(StoreError::Invariant(format!("{what}: {error}")))
+    AppError::internal(format!("{what}: {error}"))
 }
 
 fn hex(bytes: &[u8]) -> String {

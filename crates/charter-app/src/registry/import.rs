@@ -536,15 +536,11 @@ impl App {
                 }
             }
         }
-        reading.await.map_err(|error| {
-            crate::AppError::Store(charter_store::StoreError::Invariant(format!(
-                "reading the files failed: {error}"
-            )))
-        })?;
+        reading
+            .await
+            .map_err(|error| crate::AppError::internal(format!("reading the files failed: {error}")))?;
         let Some(outcome) = outcome else {
-            return Err(crate::AppError::Store(charter_store::StoreError::Invariant(
-                "reading the files stopped without an outcome".into(),
-            )));
+            return Err(crate::AppError::internal("reading the files stopped without an outcome"));
         };
         let ReadOutcome { problems, missing, known } = *outcome;
         if !problems.is_empty() {
@@ -597,7 +593,7 @@ async fn write_records(
                 if !kind.governed_fields().is_empty() {
                     let parse = |text: &str| {
                         serde_json::from_str::<serde_json::Value>(text).map_err(|error| {
-                            charter_store::StoreError::Invariant(format!("{kind} {}: {error}", write.id))
+                            crate::AppError::internal(format!("{kind} {}: {error}", write.id))
                         })
                     };
                     let stored_value = parse(&stored.body)?;

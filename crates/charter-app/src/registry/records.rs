@@ -2,7 +2,7 @@
 
 use charter_model::validate::FieldError;
 use charter_model::{Record, RecordKind, Timestamp, WorkspaceName, audit};
-use charter_store::{StoreError, StoredRecord, WorkspaceRow, WriteTx};
+use charter_store::{StoredRecord, WorkspaceRow, WriteTx};
 use serde::Serialize;
 
 use crate::core::audit::{AuditChange, RecordWrite};
@@ -74,9 +74,10 @@ pub struct Page {
 
 impl RecordView {
     pub(crate) fn from_stored(stored: StoredRecord) -> Result<Self> {
-        let record = stored.kind.parse_json(&stored.body).map_err(|error| {
-            AppError::Store(StoreError::Corrupt(format!("{} \"{}\": {error}", stored.kind, stored.id)))
-        })?;
+        let record = stored
+            .kind
+            .parse_json(&stored.body)
+            .map_err(|error| AppError::corrupt(format!("{} \"{}\": {error}", stored.kind, stored.id)))?;
         Ok(Self {
             kind: stored.kind,
             id: stored.id,
@@ -479,9 +480,7 @@ fn governed_json(kind: RecordKind, body: &str) -> Result<Option<serde_json::Valu
     if kind.governed_fields().is_empty() {
         return Ok(None);
     }
-    serde_json::from_str(body)
-        .map(Some)
-        .map_err(|error| charter_store::StoreError::Invariant(format!("{kind} body: {error}")).into())
+    serde_json::from_str(body).map(Some).map_err(|error| AppError::internal(format!("{kind} body: {error}")))
 }
 
 fn refuse_use_case_only(kind: RecordKind) -> Result<()> {

@@ -151,10 +151,9 @@ pub(crate) async fn reconcile(
 fn decode_raida(record: &StoredRecord) -> Result<RaidaItem> {
     match RecordKind::Raida.parse_json(&record.body) {
         Ok(Record::Raida(item)) => Ok(*item),
-        Ok(_) | Err(_) => Err(AppError::Store(charter_store::StoreError::Corrupt(format!(
-            "raida \"{}\" does not hold a RAIDA item",
-            record.id
-        )))),
+        Ok(_) | Err(_) => {
+            Err(AppError::corrupt(format!("raida \"{}\" does not hold a RAIDA item", record.id)))
+        }
     }
 }
 

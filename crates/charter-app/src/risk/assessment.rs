@@ -205,11 +205,8 @@ impl App {
         let Some(stored) = self.store.record(row.id, RecordKind::RiskSettings, "default").await? else {
             return Ok(Config::default());
         };
-        let settings: RiskSettings = serde_json::from_str(&stored.body).map_err(|_| {
-            AppError::Store(charter_store::StoreError::Corrupt(
-                "risk_settings \"default\" does not parse".into(),
-            ))
-        })?;
+        let settings: RiskSettings = serde_json::from_str(&stored.body)
+            .map_err(|_| AppError::corrupt("risk_settings \"default\" does not parse"))?;
         Config::from_json(&settings.config).map_err(|problems| AppError::Invalid {
             what: "risk_settings \"default\"".into(),
             problems: problems.into_iter().map(|p| format!("config.{p}")).collect(),
