@@ -5,6 +5,7 @@
 
 mod data;
 mod http;
+mod observe;
 mod ops;
 mod risk;
 
@@ -100,6 +101,18 @@ enum BenchCommand {
         files: PathBuf,
         #[arg(long)]
         data: PathBuf,
+    },
+    /// Health evaluation and anomaly detection for many agents over a day of windows
+    Health {
+        /// Agents
+        #[arg(long, default_value_t = 10_000)]
+        agents: usize,
+        /// Windows per agent (288: one day of five-minute windows)
+        #[arg(long, default_value_t = 288)]
+        windows: usize,
+        /// Runs; the median is printed
+        #[arg(long, default_value_t = 5)]
+        rounds: usize,
     },
     /// The operation runner: snapshot and compare of a file tree, overhead per step
     Ops {
@@ -202,6 +215,7 @@ async fn run(command: BenchCommand) -> Result<ExitCode> {
         BenchCommand::PreparePortfolio { agents, seed, files, data } => {
             risk::prepare(agents, seed, &files, &data).await
         }
+        BenchCommand::Health { agents, windows, rounds } => observe::health(agents, windows, rounds),
         BenchCommand::Ops { files, megabytes, steps } => ops::ops(files, megabytes * 1_000_000, steps).await,
         BenchCommand::DecideHttp { clients, requests, rate, policies, agents, tools, writes_per_sec } => {
             let shape = Shape { policies, agents, tools, ..Shape::default() };
