@@ -14,7 +14,7 @@ fn series(agent: usize, windows: usize) -> Vec<Signals> {
     (0..windows)
         .map(|i| {
             let wobble = ((agent * 31 + i * 17) % 11) as f64;
-            let drifting = agent % 50 == 0 && i + 3 >= windows;
+            let drifting = agent.is_multiple_of(50) && i + 3 >= windows;
             let mut values = [0.0; 9];
             values[Signal::LatencyP50.index()] = 180.0 + wobble * 5.0;
             values[Signal::LatencyP95.index()] = if drifting { 2_000.0 } else { 400.0 + wobble * 10.0 };
