@@ -13,10 +13,13 @@
 //!   [`Anomaly`]s that page someone, each with a reason id and the evidence
 //!   behind it ([`anomaly`]).
 //!
-//! Times are microseconds since the Unix epoch throughout.
+//! [`otlp`] reads OpenTelemetry traces (OTLP/HTTP, protobuf or JSON) and
+//! maps them onto spans. Times are microseconds since the Unix epoch
+//! throughout.
 
 pub mod anomaly;
 pub mod health;
+pub mod otlp;
 pub mod runs;
 pub mod span;
 
