@@ -229,16 +229,12 @@ pub fn baseline(history: &[f64], min_history: usize, scratch: &mut Vec<f64>) -> 
         return None;
     }
     let windows = scratch.len();
-    let median = median(scratch);
+    let median = median_of(scratch);
     for value in scratch.iter_mut() {
         *value = (*value - median).abs();
     }
     let mad = median_of(scratch);
     Some(Baseline { median, mad, windows })
-}
-
-fn median(values: &mut [f64]) -> f64 {
-    median_of(values)
 }
 
 /// The median of `values` (reordered), which is not empty.

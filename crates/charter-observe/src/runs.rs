@@ -1,7 +1,7 @@
 //! Runs: the spans of one agent invocation (one trace id) folded into one
 //! record, with what it cost at the configured prices.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use serde::{Deserialize, Serialize};
 
@@ -93,11 +93,11 @@ impl Run {
 /// A span seen twice (same trace and span id) counts once, so a client that
 /// retries an export changes nothing.
 pub fn runs(spans: &[Span], prices: &PriceTable) -> Vec<Run> {
-    let mut seen: HashMap<(&str, &str), ()> = HashMap::with_capacity(spans.len());
+    let mut seen: HashSet<(&str, &str)> = HashSet::with_capacity(spans.len());
     let mut by_trace: HashMap<(&str, &str), Run> = HashMap::new();
     let mut quality: HashMap<(&str, &str), (f64, u64)> = HashMap::new();
     for span in spans {
-        if seen.insert((&span.trace_id, &span.span_id), ()).is_some() {
+        if !seen.insert((&span.trace_id, &span.span_id)) {
             continue;
         }
         let key = (span.trace_id.as_str(), span.agent_id.as_str());

@@ -26,6 +26,14 @@ pub(crate) fn error_response(description: &str) -> Response {
         .build()
 }
 
+/// A JSON object answer, described but not detailed.
+pub(crate) fn object_response(description: &str) -> Response {
+    ResponseBuilder::new()
+        .description(description)
+        .content("application/json", json(ObjectBuilder::new().schema_type(Type::Object)))
+        .build()
+}
+
 pub(crate) fn path_parameter(name: &str, description: &str) -> utoipa::openapi::path::Parameter {
     ParameterBuilder::new()
         .name(name)

@@ -109,14 +109,19 @@ pub fn verify_bundle(dir: &Path, verifier: &NoteVerifier) -> Result<BundleReport
 /// [`charter_ledger::bundle`]; each entry must also be an audit event of
 /// the log's workspace with its own sequence number.
 pub fn verify_bundle_since(dir: &Path, verifier: &NoteVerifier, seen: Option<&str>) -> Result<BundleReport> {
+    // The workspace the checkpoints' origin names, read once.
+    let mut expected: Option<Option<WorkspaceName>> = None;
     let check = |entry: bundle::Entry<'_>| -> std::result::Result<(), String> {
         let text = std::str::from_utf8(entry.bytes).map_err(|_| "not UTF-8".to_owned())?;
         let event = AuditEvent::decode(text).map_err(|error| error.to_string())?;
         if event.seq != entry.index + 1 {
             return Err(format!("the event records seq {}", event.seq));
         }
-        let workspace = entry.origin.and_then(|origin| origin.rsplit('/').next());
-        if workspace.and_then(|name| WorkspaceName::new(name).ok()).is_some_and(|w| w != event.workspace) {
+        let workspace = expected.get_or_insert_with(|| {
+            let name = entry.origin.and_then(|origin| origin.rsplit('/').next())?;
+            WorkspaceName::new(name).ok()
+        });
+        if workspace.as_ref().is_some_and(|w| *w != event.workspace) {
             return Err(format!("the event belongs to workspace \"{}\"", event.workspace));
         }
         Ok(())

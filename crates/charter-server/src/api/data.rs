@@ -13,15 +13,14 @@ use charter_data::quality::{Format, KeySets, Options};
 use charter_model::{DatasetScope, RecordKind};
 use serde::Deserialize;
 use utoipa::ToSchema;
+use utoipa::openapi::PathsBuilder;
 use utoipa::openapi::path::{HttpMethod, PathItem};
-use utoipa::openapi::schema::{ObjectBuilder, Type};
-use utoipa::openapi::{PathsBuilder, ResponseBuilder};
 
 use super::registry;
 use crate::ApiError;
 use crate::auth::Authenticated;
 use crate::extract::{AsOf, Body, body_text, record_response, workspace};
-use crate::openapi::{error_response, json, path_parameter, post_operation};
+use crate::openapi::{error_response, object_response, path_parameter, post_operation};
 
 /// This capability's routes under `/v1`.
 pub(crate) fn routes() -> Router<App> {
@@ -156,12 +155,6 @@ pub(crate) async fn governance_check(
 
 /// This capability's paths in the OpenAPI document.
 pub(crate) fn paths(paths: PathsBuilder) -> PathsBuilder {
-    let object = |description: &str| {
-        ResponseBuilder::new()
-            .description(description)
-            .content("application/json", json(ObjectBuilder::new().schema_type(Type::Object)))
-            .build()
-    };
     let id = |description: &str| path_parameter("id", description);
     let dataset_id = || id("Dataset id");
     paths
@@ -177,7 +170,7 @@ pub(crate) fn paths(paths: PathsBuilder) -> PathsBuilder {
                     ("201", "The change (with impact_analysis), the notifications and the decision id", None),
                 )
                 .parameter(dataset_id())
-                .response("201", object("The change (with impact_analysis), the notifications and the decision id"))
+                .response("201", object_response("The change (with impact_analysis), the notifications and the decision id"))
                 .response("422", error_response("The proposed schema breaks a rule or changes nothing")),
             ),
         )
@@ -205,7 +198,7 @@ pub(crate) fn paths(paths: PathsBuilder) -> PathsBuilder {
                 HttpMethod::Post,
                 post_operation("promote_dataset", "data", "Promote a dataset one scope up (DRAFT, STAGE, PUBLISHED) when every gate is met: decision point, scope order, specialist agent, quality score, validation procedures, registration, no open change", Some("PromoteRequest"), ("200", "The dataset and the gates", None))
                     .parameter(dataset_id())
-                    .response("200", object("The dataset and the gates, all met"))
+                    .response("200", object_response("The dataset and the gates, all met"))
                     .response("422", error_response("Every unmet gate, one per line")),
             ),
         )
@@ -215,7 +208,7 @@ pub(crate) fn paths(paths: PathsBuilder) -> PathsBuilder {
                 HttpMethod::Post,
                 post_operation("validate_quality", "data", "Validate the body (text/csv or application/x-ndjson) against the dataset's schema, record the run and raise one RAIDA issue per failing check; query parameters source (file name) and samples (failing rows kept per check)", None, ("201", "The run, the threshold and the RAIDA outcomes", None))
                     .parameter(dataset_id())
-                    .response("201", object("The run, the threshold and the RAIDA outcomes"))
+                    .response("201", object_response("The run, the threshold and the RAIDA outcomes"))
                     .response("422", error_response("The file cannot be validated: a mandatory column missing, a rule that does not compile, a reference to another dataset")),
             ),
         )
@@ -224,7 +217,7 @@ pub(crate) fn paths(paths: PathsBuilder) -> PathsBuilder {
             PathItem::new(
                 HttpMethod::Post,
                 post_operation("governance_check", "data", "Run the daily governance check (PROC-DAILY-GOVERNANCE) for today or ?as_of=YYYY-MM-DD; raises RAIDA items for AMBER and RED findings, idempotently", None, ("200", "The dashboard and the RAIDA outcomes", None))
-                    .response("200", object("The dashboard (status GREEN, AMBER or RED per section) and the RAIDA outcomes")),
+                    .response("200", object_response("The dashboard (status GREEN, AMBER or RED per section) and the RAIDA outcomes")),
             ),
         )
 }

@@ -8,13 +8,13 @@ use axum::routing::get;
 use axum::{Json, Router};
 use charter_app::App;
 use utoipa::openapi::path::{HttpMethod, OperationBuilder, PathItem};
-use utoipa::openapi::schema::{ObjectBuilder, Type};
+use utoipa::openapi::schema::Type;
 use utoipa::openapi::{PathsBuilder, ResponseBuilder};
 
 use crate::ApiError;
 use crate::auth::Authenticated;
 use crate::extract::{AsOf, workspace};
-use crate::openapi::{error_response, json, path_parameter, query_parameter};
+use crate::openapi::{error_response, object_response, path_parameter, query_parameter};
 
 /// This capability's routes under `/v1`.
 pub(crate) fn routes() -> Router<App> {
@@ -57,12 +57,6 @@ pub(crate) async fn report_page(
 
 /// This capability's paths in the OpenAPI document.
 pub(crate) fn paths(paths: PathsBuilder) -> PathsBuilder {
-    let object = |description: &str| {
-        ResponseBuilder::new()
-            .description(description)
-            .content("application/json", json(ObjectBuilder::new().schema_type(Type::Object)))
-            .build()
-    };
     paths
         .path(
             "/workspaces/{workspace}/report",
@@ -95,7 +89,7 @@ pub(crate) fn paths(paths: PathsBuilder) -> PathsBuilder {
                     .operation_id(Some("assessment"))
                     .summary(Some("The portfolio assessment as of ?as_of=YYYY-MM-DD (default today): every agent's integration, risk and value-leakage scores with their components and evidence, trends, ranked risk signals, blast radii, escalations and recommendations; saves nothing"))
                     .parameter(path_parameter("workspace", "Workspace name"))
-                    .response("200", object("The assessment"))
+                    .response("200", object_response("The assessment"))
                     .response("401", error_response("No valid token"))
                     .response("404", error_response("No such workspace (or not the token's)")),
             ),
