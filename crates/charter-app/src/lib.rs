@@ -16,6 +16,7 @@ pub mod ledger;
 mod operations;
 mod registry;
 mod risk;
+mod runs;
 
 use std::sync::Arc;
 
@@ -45,6 +46,9 @@ pub use registry::status::WorkspaceStatus;
 pub use registry::tokens::{
     DEFAULT_TOKEN_TTL, MAX_TOKEN_TTL, NewToken, SECRET_PREFIX, TOKEN_CACHE_TTL, TokenInfo,
 };
+pub use runs::health::{AgentHealth, DEFAULT_HEALTH_WINDOWS, HealthQuery, HealthReport, MAX_HEALTH_WINDOWS};
+pub use runs::ingest::{Ingested, MAX_INGEST_SPANS};
+pub use runs::report::{AgentRunReport, Provenance, RunFilter};
 pub use risk::assessment::{Assessed, PortfolioRecords, PortfolioReport, ReportFormat};
 
 /// The application: a store and a clock.
@@ -67,6 +71,8 @@ struct Cache {
     workspaces: std::sync::RwLock<std::collections::HashMap<WorkspaceName, WorkspaceRow>>,
     /// Authenticated tokens by secret hash, with when they were read.
     tokens: std::sync::RwLock<std::collections::HashMap<String, (Caller, std::time::Instant)>>,
+    /// What the telemetry ingest looks up, per workspace.
+    directories: std::sync::RwLock<std::collections::HashMap<i64, Arc<runs::Directory>>>,
     /// When this process last signed a checkpoint of each workspace.
     signed: std::sync::Mutex<std::collections::HashMap<i64, Timestamp>>,
 }

@@ -73,6 +73,9 @@ impl RecordKind {
             }
             RecordKind::Notification => "notifications are raised by schema changes",
             RecordKind::QualityRun => "data-quality runs are recorded by `charter dq validate`",
+            RecordKind::Run => {
+                "runs are recorded from agent telemetry: POST /v1/traces (OTLP/HTTP), POST /v1/workspaces/{ws}/runs/ingest or `charter runs ingest`"
+            }
             RecordKind::Grant => {
                 "grants are created with `charter grant create` (POST /v1/workspaces/{ws}/grants) and revoked with `charter grant revoke`"
             }

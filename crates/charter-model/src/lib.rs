@@ -11,6 +11,7 @@ pub mod data;
 pub mod enums;
 pub mod governed;
 pub mod grant;
+pub mod observe;
 pub mod id;
 pub mod operation;
 pub mod parse;
@@ -28,6 +29,7 @@ pub use data::{
 pub use enums::*;
 pub use grant::{GRANT_ID_PREFIX, Grant};
 pub use id::{AgentId, ChangeId, IdError, Key, OperationId, PolicyId, ProcedureId, WorkspaceName};
+pub use observe::{GuardrailHit, ModelPrice, ObserveSettings, RUN_ID_PREFIX, RunOutcome, RunRecord};
 pub use operation::{Declaration, Operation, OperationStep};
 pub use parse::ParseError;
 pub use raida::RaidaItem;

@@ -11,6 +11,7 @@ use crate::canonical;
 use crate::data::{Change, DataSettings, Notification, QualityRun};
 use crate::enums::{Role, UnknownValue};
 use crate::grant::Grant;
+use crate::observe::{ObserveSettings, RunRecord};
 use crate::operation::{Operation, OpsSettings};
 use crate::parse::ParseError;
 use crate::raida::RaidaItem;
@@ -236,6 +237,8 @@ record_kinds!(
     QualityRun(QualityRun as Box<QualityRun>) { name: "dq_run", plural: "dq-runs", file: "dq_runs.json", id_field: "run_id", writer: Steward , canonical: value },
     Raida(RaidaItem as Box<RaidaItem>) { name: "raida", plural: "raida", file: "raida.json", id_field: "raida_id", writer: Steward , canonical: value },
     RiskSettings(RiskSettings as Box<RiskSettings>) { name: "risk_settings", plural: "risk-settings", file: "risk_settings.json", id_field: "settings_id", writer: Admin , canonical: value },
+    ObserveSettings(ObserveSettings as Box<ObserveSettings>) { name: "observe_settings", plural: "observe-settings", file: "observe_settings.json", id_field: "settings_id", writer: Admin , canonical: value },
+    Run(RunRecord as Box<RunRecord>) { name: "run", plural: "runs", file: "runs.json", id_field: "run_id", writer: Operator , canonical: value },
 );
 
 /// Agents may also come from this file, with the identity fields of the
@@ -300,6 +303,8 @@ impl Record {
             Record::OpsSettings(r) => r.settings_id.to_string(),
             Record::DataSettings(r) => r.settings_id.to_string(),
             Record::RiskSettings(r) => r.settings_id.to_string(),
+            Record::ObserveSettings(r) => r.settings_id.to_string(),
+            Record::Run(r) => r.run_id.to_string(),
             Record::Change(r) => r.change_id.to_string(),
             Record::Notification(r) => r.notification_id.to_string(),
             Record::QualityRun(r) => r.run_id.to_string(),

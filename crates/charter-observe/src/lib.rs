@@ -25,5 +25,5 @@ pub mod span;
 
 pub use anomaly::{Anomaly, AnomalyConfig, Evidence, detect, reason};
 pub use health::{Baseline, DEFAULT_WINDOW_US, Signal, Signals, WindowInput, baseline, windows};
-pub use runs::{PriceTable, Run, RunStatus, runs};
+pub use runs::{PriceTable, Run, RunStatus, run_id, runs, spans_digest};
 pub use span::{Span, SpanKind, SpanProblem, SpanStatus, check};

@@ -10,7 +10,7 @@
 //! never silently dropped. Prompt and output contents are reduced to their
 //! SHA-256 here and go no further.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 use opentelemetry_proto::tonic::common::v1::{AnyValue, KeyValue, any_value};
@@ -46,6 +46,32 @@ pub fn decode(body: &[u8], encoding: Encoding) -> Result<ExportTraceServiceReque
             }
             serde_json::from_value(value).map_err(|error| format!("not an OTLP JSON request: {error}"))
         }),
+    }
+}
+
+/// The body of the answer to an export: an `ExportTraceServiceResponse`
+/// in the request's encoding, with a partial success when spans were
+/// rejected (`rejected` of them, `message` saying why), else empty.
+pub fn response(rejected: u64, message: &str, encoding: Encoding) -> Vec<u8> {
+    use opentelemetry_proto::tonic::collector::trace::v1::{ExportTracePartialSuccess, ExportTraceServiceResponse};
+    let partial = (rejected > 0).then(|| ExportTracePartialSuccess {
+        rejected_spans: i64::try_from(rejected).unwrap_or(i64::MAX),
+        error_message: message.to_owned(),
+    });
+    match encoding {
+        Encoding::Protobuf => ExportTraceServiceResponse { partial_success: partial }.encode_to_vec(),
+        // The OTLP/JSON mapping: lowerCamelCase, 64-bit integers as strings.
+        Encoding::Json => match partial {
+            None => b"{}".to_vec(),
+            Some(partial) => serde_json::json!({
+                "partialSuccess": {
+                    "rejectedSpans": partial.rejected_spans.to_string(),
+                    "errorMessage": partial.error_message,
+                }
+            })
+            .to_string()
+            .into_bytes(),
+        },
     }
 }
 
@@ -102,7 +128,10 @@ pub struct Rejection {
 /// flagged (accepted, but from the future beyond the tolerated skew).
 #[derive(Debug, Clone, Default)]
 pub struct Mapped {
-    /// Accepted spans.
+    /// Accepted spans. A child span whose agent nothing names yet (the
+    /// OpenTelemetry SDK exports a child before its root, in a request of
+    /// its own) is accepted with an empty `agent_id`: it waits for a span
+    /// of its trace that names the agent.
     pub spans: Vec<Span>,
     /// Rejected spans, each with its reason.
     pub rejected: Vec<Rejection>,
@@ -175,13 +204,37 @@ fn agent_hint(span: &OtlpSpan) -> Option<&str> {
     text(&span.attributes, "gen_ai.agent.id").or_else(|| text(&span.attributes, "gen_ai.agent.name"))
 }
 
+/// The trace ids (hex) of `request` whose spans name no agent anywhere in
+/// it: the ingest asks the store whether earlier requests named one.
+pub fn traces_without_agent(request: &ExportTraceServiceRequest) -> Vec<String> {
+    let mut named: HashSet<&[u8]> = HashSet::new();
+    let mut all: Vec<&[u8]> = Vec::new();
+    for span in request.resource_spans.iter().flat_map(|r| &r.scope_spans).flat_map(|s| &s.spans) {
+        if agent_hint(span).is_some() {
+            named.insert(&span.trace_id);
+        }
+        all.push(&span.trace_id);
+    }
+    all.sort_unstable();
+    all.dedup();
+    all.into_iter().filter(|trace| !named.contains(trace)).map(hex).collect()
+}
+
 /// Maps `request` onto spans. `agent` answers the registered agent id for
 /// an id or a name, `tool` the registered tool or system for a tool name
-/// (an unregistered tool is kept under its own name).
-pub fn map(
-    request: &ExportTraceServiceRequest,
+/// (an unregistered tool is kept under its own name), `trace_agent` the
+/// agent an earlier request named for a trace (hex id).
+///
+/// A span's agent is the one its own attributes name, else the one another
+/// span of its trace names (in this request, then earlier ones), else the
+/// resource's `service.name` when that is a registered agent. A child span
+/// with none of these waits (empty `agent_id`); a root span with none is
+/// rejected, as is a span whose own attribute names an unknown agent.
+pub fn map<'a>(
+    request: &'a ExportTraceServiceRequest,
     agent: impl Fn(&str) -> Option<String>,
     tool: impl Fn(&str) -> Option<String>,
+    trace_agent: impl Fn(&str) -> Option<String>,
     options: &MapOptions,
 ) -> Mapped {
     // First pass: the agent each trace's spans name anywhere in the request.
@@ -207,20 +260,31 @@ pub fn map(
                     span_id: span_id.clone(),
                     reason,
                 };
-                let hint = agent_hint(otlp)
-                    .or_else(|| trace_agents.get(otlp.trace_id.as_slice()).copied())
-                    .or(service);
-                let Some(hint) = hint else {
-                    mapped.rejected.push(reject(
-                        "no agent: the span has no gen_ai.agent.id, gen_ai.agent.name or resource service.name".into(),
-                    ));
-                    continue;
-                };
-                let Some(agent_id) = resolved.entry(hint).or_insert_with(|| agent(hint)).clone() else {
-                    mapped.rejected.push(reject(format!(
-                        "unknown agent \"{hint}\": no registered agent has that id or name"
-                    )));
-                    continue;
+                let mut lookup = |hint: &'a str| resolved.entry(hint).or_insert_with(|| agent(hint)).clone();
+                let named = agent_hint(otlp).or_else(|| trace_agents.get(otlp.trace_id.as_slice()).copied());
+                let agent_id = match named {
+                    Some(hint) => match lookup(hint) {
+                        Some(id) => id,
+                        None => {
+                            mapped.rejected.push(reject(format!(
+                                "unknown agent \"{hint}\": no registered agent has that id or name"
+                            )));
+                            continue;
+                        }
+                    },
+                    None => match trace_agent(&trace_id).or_else(|| service.and_then(&mut lookup)) {
+                        Some(id) => id,
+                        None if !otlp.parent_span_id.is_empty() => String::new(),
+                        None => {
+                            mapped.rejected.push(reject(match service {
+                                Some(service) => format!(
+                                    "unknown agent: the span names none (gen_ai.agent.id, gen_ai.agent.name) and its resource's service.name \"{service}\" is no registered agent"
+                                ),
+                                None => "no agent: the span has no gen_ai.agent.id, gen_ai.agent.name or resource service.name".into(),
+                            }));
+                            continue;
+                        }
+                    },
                 };
                 let attributes = &otlp.attributes;
                 let operation = text(attributes, "gen_ai.operation.name").unwrap_or("");
@@ -373,7 +437,7 @@ mod tests {
         );
         let tools = |name: &str| (name == "NetSuite").then(|| "erp_netsuite".to_owned());
         // The service name is not an agent: the trace's own agent attribute wins.
-        let mapped = map(&request("finance-worker", vec![root, tool, chat]), registry, tools, &options());
+        let mapped = map(&request("finance-worker", vec![root, tool, chat]), registry, tools, |_| None, &options());
         assert!(mapped.rejected.is_empty(), "{:?}", mapped.rejected);
         assert_eq!(mapped.spans.len(), 3);
         let [root, tool, chat] = [&mapped.spans[0], &mapped.spans[1], &mapped.spans[2]];
@@ -405,7 +469,7 @@ mod tests {
         nobody.resource_spans[0].resource = None;
         let mut all = request("unregistered-service", vec![unknown, backwards, short_id, future]);
         all.resource_spans.extend(nobody.resource_spans);
-        let mapped = map(&all, registry, |_| None, &options());
+        let mapped = map(&all, registry, |_| None, |_| None, &options());
         let reasons: Vec<&str> = mapped.rejected.iter().map(|r| r.reason.as_str()).collect();
         assert_eq!(reasons.len(), 4, "{reasons:?}");
         assert!(reasons[0].contains("unknown agent \"agent_ghost\""));

@@ -4,6 +4,7 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
 
 use crate::span::{Span, SpanKind, SpanStatus};
 
@@ -87,6 +88,38 @@ impl Run {
     pub fn duration_us(&self) -> i64 {
         self.end_us - self.start_us
     }
+}
+
+/// The longest id a record may have.
+const MAX_ID_LEN: usize = 128;
+
+/// The id of the run of `agent` in the trace `trace_id` (32 hex digits):
+/// `RUN-<trace>-<agent>`, or, when that would be longer than an id may be,
+/// `RUN-<trace>-<first 16 hex digits of the SHA-256 of the agent id>`. The
+/// same trace and agent always give the same id, so a run cannot be
+/// recorded twice.
+pub fn run_id(trace_id: &str, agent: &str) -> String {
+    let id = format!("RUN-{trace_id}-{agent}");
+    if id.len() <= MAX_ID_LEN {
+        return id;
+    }
+    let digest = Sha256::digest(agent.as_bytes());
+    let short: String = digest[..8].iter().map(|byte| format!("{byte:02x}")).collect();
+    format!("RUN-{trace_id}-{short}")
+}
+
+/// The SHA-256 (hex) that binds a run to its spans: over each span's JSON
+/// (as stored), in span-id order, each followed by a line feed. A stranger
+/// with the spans recomputes it.
+pub fn spans_digest<'a>(spans: impl IntoIterator<Item = (&'a str, &'a str)>) -> String {
+    let mut sorted: Vec<(&str, &str)> = spans.into_iter().collect();
+    sorted.sort_unstable();
+    let mut hasher = Sha256::new();
+    for (_, json) in sorted {
+        hasher.update(json.as_bytes());
+        hasher.update(b"\n");
+    }
+    hasher.finalize().iter().map(|byte| format!("{byte:02x}")).collect()
 }
 
 /// Folds `spans` into runs, one per (trace id, agent), in order of start.
@@ -226,5 +259,24 @@ mod tests {
         let runs = runs(&spans, &PriceTable::default());
         let order: Vec<(&str, i64)> = runs.iter().map(|r| (r.agent_id.as_str(), r.start_us)).collect();
         assert_eq!(order, vec![("agent_c", 50), ("agent_a", 100), ("agent_b", 500)]);
+    }
+
+    #[test]
+    fn a_run_id_is_its_trace_and_agent_and_never_longer_than_an_id() {
+        let trace = "4bf92f3577b34da6a3ce929d0e0e4736";
+        assert_eq!(run_id(trace, "agent_finance_01"), format!("RUN-{trace}-agent_finance_01"));
+        let long = format!("AGENT-{}", "X".repeat(120));
+        let id = run_id(trace, &long);
+        assert_eq!(id.len(), 4 + 32 + 1 + 16);
+        assert_eq!(id, run_id(trace, &long));
+        assert_ne!(id, run_id(trace, &format!("{long}Y")));
+    }
+
+    #[test]
+    fn the_spans_digest_does_not_depend_on_their_order_but_on_every_byte() {
+        let a = spans_digest([("01", "{\"a\":1}"), ("02", "{\"b\":2}")]);
+        assert_eq!(a, spans_digest([("02", "{\"b\":2}"), ("01", "{\"a\":1}")]));
+        assert_ne!(a, spans_digest([("01", "{\"a\":1}"), ("02", "{\"b\":3}")]));
+        assert_eq!(a.len(), 64);
     }
 }

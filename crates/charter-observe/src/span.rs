@@ -6,7 +6,7 @@
 use serde::{Deserialize, Serialize};
 
 /// What a span records, from `gen_ai.operation.name`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum SpanKind {
     /// `invoke_agent`: the agent's invocation (the run's root).
@@ -32,7 +32,7 @@ impl SpanKind {
 }
 
 /// A span's status (OpenTelemetry's `Status.code`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum SpanStatus {
     /// Not set.
@@ -44,7 +44,7 @@ pub enum SpanStatus {
 }
 
 /// One span, mapped.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Span {
     /// Trace id, 32 lowercase hex digits: the run it belongs to.
     pub trace_id: String,

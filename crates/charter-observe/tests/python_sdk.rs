@@ -34,7 +34,7 @@ fn both_encodings_of_the_python_sdk_make_the_same_run() {
         for request in requests(encoding) {
             batch.resource_spans.extend(request.resource_spans);
         }
-        let mapped = map(&batch, agent, |_| None, &options());
+        let mapped = map(&batch, agent, |_| None, |_| None, &options());
         assert!(mapped.rejected.is_empty(), "{encoding:?}: {:?}", mapped.rejected);
         let kinds: Vec<SpanKind> = mapped.spans.iter().map(|span| span.kind).collect();
         assert_eq!(kinds, [SpanKind::Model, SpanKind::ExecuteTool, SpanKind::InvokeAgent], "{encoding:?}");
@@ -52,21 +52,23 @@ fn both_encodings_of_the_python_sdk_make_the_same_run() {
 }
 
 #[test]
-fn a_child_span_sent_before_its_root_names_no_agent_of_its_own() {
+fn a_child_span_sent_before_its_root_waits_for_the_span_that_names_its_agent() {
     // The SDK's simple processor sends the chat span alone, before the
-    // root: on its own it can only be attributed by its resource's
-    // service name, which is not a registered agent. Attributing it by its
-    // trace across requests is the ingest's job (it holds the spans of a
-    // trace until its root arrives).
+    // root, with only its resource's service name, which is not a
+    // registered agent: it is accepted and waits (no agent yet), unless an
+    // earlier request of its trace named the agent.
     for encoding in [Encoding::Protobuf, Encoding::Json] {
         let first = &requests(encoding)[0];
-        let mapped = map(first, agent, |_| None, &options());
-        assert_eq!(mapped.spans.len(), 0);
-        assert_eq!(mapped.rejected.len(), 1);
-        assert!(
-            mapped.rejected[0].reason.contains("unknown agent \"finance-worker\""),
-            "{:?}",
-            mapped.rejected
-        );
+        assert_eq!(charter_observe::otlp::traces_without_agent(first).len(), 1);
+        let mapped = map(first, agent, |_| None, |_| None, &options());
+        assert!(mapped.rejected.is_empty(), "{:?}", mapped.rejected);
+        assert_eq!(mapped.spans.len(), 1);
+        assert_eq!(mapped.spans[0].agent_id, "");
+        let known = |_: &str| Some("agent_finance_01".to_owned());
+        let mapped = map(first, agent, |_| None, known, &options());
+        assert_eq!(mapped.spans[0].agent_id, "agent_finance_01");
+        // The root names its agent itself.
+        let root = &requests(encoding)[2];
+        assert!(charter_observe::otlp::traces_without_agent(root).is_empty());
     }
 }

@@ -114,6 +114,7 @@ fn policy_schemas(schemas: &mut Vec<(String, RefOr<Schema>)>) {
     with_schema::<RejectRequest>(schemas);
     with_schema::<charter_data::Proposal>(schemas);
     with_schema::<crate::api::PromoteRequest>(schemas);
+    with_schema::<charter_observe::Span>(schemas);
 }
 
 pub(crate) fn post_operation(

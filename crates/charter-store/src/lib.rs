@@ -26,6 +26,7 @@ mod migrate;
 mod rows;
 #[cfg(feature = "testing")]
 pub mod testing;
+mod telemetry;
 mod tx;
 
 use std::path::Path;
@@ -40,6 +41,7 @@ pub use ledger::CheckpointRow;
 pub use migrate::MIGRATIONS_SQLITE;
 use rows::select_records;
 pub use rows::{EventRow, NewRecord, NewTokenRow, StoredRecord, TokenRow, WorkspaceRow};
+pub use telemetry::SpanRow;
 pub use tx::WriteTx;
 
 /// Name of the SQLite database file inside a data directory.

@@ -43,6 +43,7 @@ pub const MIGRATIONS_SQLITE: &[Migration] = &[
         name: "input changes",
         sql: include_str!("../migrations/sqlite/0005_input_changes.sql"),
     },
+    Migration { version: 6, name: "telemetry", sql: include_str!("../migrations/sqlite/0006_telemetry.sql") },
 ];
 
 const MIGRATIONS_POSTGRES: &[Migration] = &[
@@ -63,6 +64,7 @@ const MIGRATIONS_POSTGRES: &[Migration] = &[
         name: "input changes",
         sql: include_str!("../migrations/postgres/0005_input_changes.sql"),
     },
+    Migration { version: 6, name: "telemetry", sql: include_str!("../migrations/postgres/0006_telemetry.sql") },
 ];
 
 /// Key of the PostgreSQL advisory lock held while migrating ("charter\0").

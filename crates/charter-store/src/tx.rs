@@ -13,7 +13,7 @@ use crate::{
 
 /// Rows per multi-row statement: far below both backends' bind limits
 /// (SQLite 32,766, PostgreSQL 65,535) at eight columns per row.
-const BATCH_ROWS: usize = 500;
+pub(crate) const BATCH_ROWS: usize = 500;
 
 /// A write transaction. Dropping it without [`WriteTx::commit`] rolls it back.
 ///
@@ -53,7 +53,7 @@ pub(crate) fn push_placeholder(sql: &mut String, backend: Backend, n: usize) {
 }
 
 /// `(…),(…)` for a multi-row insert, numbered from `$1`.
-fn placeholders(backend: Backend, rows: usize, columns: usize) -> String {
+pub(crate) fn placeholders(backend: Backend, rows: usize, columns: usize) -> String {
     let mut sql = String::with_capacity(rows * columns * 6);
     for row in 0..rows {
         if row > 0 {

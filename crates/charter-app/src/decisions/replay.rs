@@ -334,7 +334,7 @@ impl App {
 }
 
 /// The decision an event logged, if it logged one.
-fn decision_in(event: &AuditEvent) -> Result<Option<(Timestamp, LoggedDecision)>> {
+pub(crate) fn decision_in(event: &AuditEvent) -> Result<Option<(Timestamp, LoggedDecision)>> {
     if event.kind != DECISION || event.action != DECIDE {
         return Ok(None);
     }

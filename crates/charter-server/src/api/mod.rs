@@ -13,6 +13,7 @@ mod ledger;
 mod operations;
 pub(crate) mod registry;
 mod risk;
+mod runs;
 
 pub(crate) use data::PromoteRequest;
 pub(crate) use decisions::{DecisionBatch, DecisionBatchAnswer, GrantRequest, ResumeRequest};
@@ -28,6 +29,7 @@ pub(crate) fn routes() -> Router<App> {
         .merge(operations::routes())
         .merge(data::routes())
         .merge(risk::routes())
+        .merge(runs::routes())
 }
 
 /// Every capability's paths in the OpenAPI document.
@@ -37,5 +39,6 @@ pub(crate) fn paths(paths: PathsBuilder) -> PathsBuilder {
     let paths = decisions::paths(paths);
     let paths = operations::paths(paths);
     let paths = data::paths(paths);
-    risk::paths(paths)
+    let paths = risk::paths(paths);
+    runs::paths(paths)
 }
