@@ -46,10 +46,10 @@ pub use registry::status::WorkspaceStatus;
 pub use registry::tokens::{
     DEFAULT_TOKEN_TTL, MAX_TOKEN_TTL, NewToken, SECRET_PREFIX, TOKEN_CACHE_TTL, TokenInfo,
 };
+pub use risk::assessment::{Assessed, PortfolioRecords, PortfolioReport, ReportFormat};
 pub use runs::health::{AgentHealth, DEFAULT_HEALTH_WINDOWS, HealthQuery, HealthReport, MAX_HEALTH_WINDOWS};
 pub use runs::ingest::{Ingested, MAX_INGEST_SPANS};
 pub use runs::report::{AgentRunReport, Provenance, RunFilter};
-pub use risk::assessment::{Assessed, PortfolioRecords, PortfolioReport, ReportFormat};
 
 /// The application: a store and a clock.
 #[derive(Debug, Clone)]

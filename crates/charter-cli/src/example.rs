@@ -28,6 +28,7 @@ pub(crate) fn source() -> ImportSource {
         "historical_snapshots.json",
         "expected_vs_actual_value.json",
         "ownership_review_history.json",
+        "observe_settings.json",
     );
     ImportSource {
         origin: "the built-in example workspace".into(),

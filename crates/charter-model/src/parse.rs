@@ -15,6 +15,11 @@ pub struct ParseError {
     pub position: Option<(usize, usize)>,
 }
 
+/// Reads a `T` from a JSON value; the error names the path of the offending field.
+pub fn from_value<T: serde::de::DeserializeOwned>(value: serde_json::Value) -> Result<T, ParseError> {
+    serde_path_to_error::deserialize(value).map_err(ParseError::from_path)
+}
+
 impl ParseError {
     pub(crate) fn from_path(error: serde_path_to_error::Error<serde_json::Error>) -> Self {
         let path = error.path().to_string();

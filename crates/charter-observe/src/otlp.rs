@@ -12,7 +12,8 @@
 
 use std::collections::{HashMap, HashSet};
 
-use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
+/// An OTLP trace export, as `opentelemetry-proto` defines it.
+pub use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 use opentelemetry_proto::tonic::common::v1::{AnyValue, KeyValue, any_value};
 use opentelemetry_proto::tonic::trace::v1::Span as OtlpSpan;
 use prost::Message;
@@ -53,7 +54,9 @@ pub fn decode(body: &[u8], encoding: Encoding) -> Result<ExportTraceServiceReque
 /// in the request's encoding, with a partial success when spans were
 /// rejected (`rejected` of them, `message` saying why), else empty.
 pub fn response(rejected: u64, message: &str, encoding: Encoding) -> Vec<u8> {
-    use opentelemetry_proto::tonic::collector::trace::v1::{ExportTracePartialSuccess, ExportTraceServiceResponse};
+    use opentelemetry_proto::tonic::collector::trace::v1::{
+        ExportTracePartialSuccess, ExportTraceServiceResponse,
+    };
     let partial = (rejected > 0).then(|| ExportTracePartialSuccess {
         rejected_spans: i64::try_from(rejected).unwrap_or(i64::MAX),
         error_message: message.to_owned(),
@@ -437,7 +440,8 @@ mod tests {
         );
         let tools = |name: &str| (name == "NetSuite").then(|| "erp_netsuite".to_owned());
         // The service name is not an agent: the trace's own agent attribute wins.
-        let mapped = map(&request("finance-worker", vec![root, tool, chat]), registry, tools, |_| None, &options());
+        let mapped =
+            map(&request("finance-worker", vec![root, tool, chat]), registry, tools, |_| None, &options());
         assert!(mapped.rejected.is_empty(), "{:?}", mapped.rejected);
         assert_eq!(mapped.spans.len(), 3);
         let [root, tool, chat] = [&mapped.spans[0], &mapped.spans[1], &mapped.spans[2]];

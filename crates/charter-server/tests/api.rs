@@ -987,3 +987,92 @@ async fn numbers_are_read_as_the_document_states() {
     assert_eq!(created.body["record"]["daily_invocations"], 1200);
     test.finish().await;
 }
+
+/// OTLP/HTTP as exporters send it: protobuf and JSON bodies captured from
+/// the OpenTelemetry Python SDK, answered in their own encoding; a span of
+/// an unknown agent is a partial success naming why; malformed bodies, other
+/// media types and roles that may not write runs are refused.
+#[tokio::test]
+async fn otlp_traces_over_http() {
+    each_backend(|store| async move {
+        let api = setup(store).await;
+        let operator = api
+            .call(
+                Method::POST,
+                "/v1/workspaces/ops/tokens",
+                Some(&api.tokens.admin),
+                Some(r#"{"role":"operator","name":"finance_systems_manager"}"#),
+                &[],
+            )
+            .await
+            .body["token"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let fixtures = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../charter-observe/tests/fixtures/python-sdk");
+        let export = |path: &'static str, token: String, content_type: &'static str, body: Vec<u8>| {
+            let router = api.router.clone();
+            async move {
+                let request = Request::builder()
+                    .method(Method::POST)
+                    .uri(path)
+                    .header(header::AUTHORIZATION, format!("Bearer {token}"))
+                    .header(header::CONTENT_TYPE, content_type)
+                    .body(Body::from(body))
+                    .unwrap();
+                let response = router.oneshot(request).await.unwrap();
+                let status = response.status();
+                let kind = response.headers().get(header::CONTENT_TYPE).map(|v| v.to_str().unwrap().to_owned());
+                let bytes = response.into_body().collect().await.unwrap().to_bytes();
+                (status, kind, bytes)
+            }
+        };
+        for file in ["python-sdk-0.pb", "python-sdk-1.pb", "python-sdk-2.pb"] {
+            let body = std::fs::read(fixtures.join(file)).unwrap();
+            let (status, kind, bytes) = export("/v1/traces", operator.clone(), "application/x-protobuf", body).await;
+            assert_eq!(status, StatusCode::OK, "{}", String::from_utf8_lossy(&bytes));
+            assert_eq!(kind.as_deref(), Some("application/x-protobuf"));
+            // A full success is an empty ExportTraceServiceResponse.
+            assert!(bytes.is_empty(), "{bytes:?}");
+        }
+        let runs = api.call(Method::GET, "/v1/workspaces/ops/runs", Some(&api.tokens.auditor), None, &[]).await;
+        assert_eq!(runs.status, StatusCode::OK);
+        let items = runs.body["items"].as_array().unwrap();
+        assert_eq!(items.len(), 1, "{:?}", runs.body);
+        let run = &items[0]["record"];
+        assert_eq!((run["agent_id"].as_str(), run["spans"].as_u64()), (Some("agent_finance_01"), Some(3)));
+        let id = run["run_id"].as_str().unwrap();
+        let report =
+            api.call(Method::GET, &format!("/v1/workspaces/ops/runs/{id}/report"), Some(&api.tokens.auditor), None, &[]).await;
+        assert_eq!(report.status, StatusCode::OK, "{:?}", report.body);
+        assert_eq!(report.body["data_touched"], serde_json::json!(["erp_netsuite"]));
+
+        let ghost = r#"{"resourceSpans":[{"scopeSpans":[{"spans":[{"traceId":"0af7651916cd43dd8448eb211c80319c",
+            "spanId":"b7ad6b7169203331","name":"invoke_agent","startTimeUnixNano":"1700000000000000000",
+            "endTimeUnixNano":"1700000000100000000","attributes":[{"key":"gen_ai.agent.id","value":{"stringValue":"agent_ghost_99"}}]}]}]}]}"#;
+        let (status, kind, bytes) =
+            export("/v1/workspaces/ops/otlp/v1/traces", operator.clone(), "application/json", ghost.into()).await;
+        assert_eq!((status, kind.as_deref()), (StatusCode::OK, Some("application/json")));
+        let answer: Value = serde_json::from_slice(&bytes).unwrap();
+        assert_eq!(answer["partialSuccess"]["rejectedSpans"], "1");
+        assert!(answer["partialSuccess"]["errorMessage"].as_str().unwrap().contains("unknown agent \"agent_ghost_99\""));
+
+        let (status, _, bytes) = export("/v1/traces", operator.clone(), "application/x-protobuf", vec![0xff; 7]).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST);
+        assert!(String::from_utf8_lossy(&bytes).contains("not an OTLP protobuf request"));
+        let (status, _, bytes) = export("/v1/traces", operator.clone(), "application/json", b"{\"resourceSpans\":7}".to_vec()).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{}", String::from_utf8_lossy(&bytes));
+        let (status, _, _) = export("/v1/traces", operator.clone(), "text/plain", b"hello".to_vec()).await;
+        assert_eq!(status, StatusCode::UNSUPPORTED_MEDIA_TYPE);
+        let (status, _, _) = export("/v1/traces", api.tokens.auditor.clone(), "application/json", b"{}".to_vec()).await;
+        assert_eq!(status, StatusCode::FORBIDDEN);
+        let (status, _, _) = export("/v1/traces", operator.clone(), "application/json", vec![b' '; 65 * 1024]).await;
+        assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
+
+        let health =
+            api.call(Method::GET, "/v1/workspaces/ops/health?windows=12&window=60", Some(&api.tokens.auditor), None, &[]).await;
+        assert_eq!(health.status, StatusCode::OK, "{:?}", health.body);
+        assert_eq!((health.body["windows"].as_u64(), health.body["window_minutes"].as_u64()), (Some(12), Some(60)));
+    })
+    .await;
+}

@@ -24,9 +24,9 @@
 mod ledger;
 mod migrate;
 mod rows;
+mod telemetry;
 #[cfg(feature = "testing")]
 pub mod testing;
-mod telemetry;
 mod tx;
 
 use std::path::Path;

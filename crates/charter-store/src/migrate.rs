@@ -64,7 +64,11 @@ const MIGRATIONS_POSTGRES: &[Migration] = &[
         name: "input changes",
         sql: include_str!("../migrations/postgres/0005_input_changes.sql"),
     },
-    Migration { version: 6, name: "telemetry", sql: include_str!("../migrations/postgres/0006_telemetry.sql") },
+    Migration {
+        version: 6,
+        name: "telemetry",
+        sql: include_str!("../migrations/postgres/0006_telemetry.sql"),
+    },
 ];
 
 /// Key of the PostgreSQL advisory lock held while migrating ("charter\0").

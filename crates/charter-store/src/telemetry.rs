@@ -77,7 +77,8 @@ impl WriteTx {
     pub async fn trace_spans(&mut self, workspace: i64, traces: &[&str]) -> Result<Vec<SpanRow>> {
         let mut spans = Vec::new();
         for chunk in traces.chunks(BATCH_ROWS) {
-            let mut sql = format!("SELECT {SPAN_COLUMNS} FROM spans WHERE workspace_id = $1 AND trace_id IN (");
+            let mut sql =
+                format!("SELECT {SPAN_COLUMNS} FROM spans WHERE workspace_id = $1 AND trace_id IN (");
             for index in 0..chunk.len() {
                 if index > 0 {
                     sql.push(',');
@@ -114,13 +115,15 @@ impl WriteTx {
     /// Marks the spans of `trace` and `agent` as closed into `run`.
     pub async fn close_spans(&mut self, workspace: i64, trace: &str, agent: &str, run: &str) -> Result<()> {
         self.writes += 1;
-        sqlx::query("UPDATE spans SET run_id = $4 WHERE workspace_id = $1 AND trace_id = $2 AND agent_id = $3")
-            .bind(workspace)
-            .bind(trace)
-            .bind(agent)
-            .bind(run)
-            .execute(&mut *self.tx)
-            .await?;
+        sqlx::query(
+            "UPDATE spans SET run_id = $4 WHERE workspace_id = $1 AND trace_id = $2 AND agent_id = $3",
+        )
+        .bind(workspace)
+        .bind(trace)
+        .bind(agent)
+        .bind(run)
+        .execute(&mut *self.tx)
+        .await?;
         Ok(())
     }
 }

@@ -96,7 +96,11 @@ pub(crate) fn observed(run: &RunRecord) -> charter_observe::Run {
 
 impl App {
     /// The runs closed (or amended) since `since`, each at its latest version.
-    pub(crate) async fn runs_closed_since(&self, row: &WorkspaceRow, since: Timestamp) -> Result<Vec<RunRecord>> {
+    pub(crate) async fn runs_closed_since(
+        &self,
+        row: &WorkspaceRow,
+        since: Timestamp,
+    ) -> Result<Vec<RunRecord>> {
         // No run closes after now; a day's margin covers a clock set back.
         let now = self.clock.now();
         let until = now.plus(charter_model::Span::from_secs(86_400)).unwrap_or(now);
@@ -114,7 +118,12 @@ impl App {
     }
 
     /// Every agent's health over the windows `query` names.
-    pub async fn health(&self, caller: &Caller, workspace: &WorkspaceName, query: HealthQuery) -> Result<HealthReport> {
+    pub async fn health(
+        &self,
+        caller: &Caller,
+        workspace: &WorkspaceName,
+        query: HealthQuery,
+    ) -> Result<HealthReport> {
         let row = self.visible_workspace(caller, workspace).await?;
         let settings = self.observe_settings(&row).await?;
         let minutes = query.window_minutes.unwrap_or_else(|| settings.window_minutes());
@@ -133,7 +142,9 @@ impl App {
         let length = i64::from(minutes) * 60_000_000;
         let to_us = as_of.unix_micros().div_euclid(length) * length;
         let from_us = to_us - i64::from(windows) * length;
-        let (Some(from), Some(to)) = (Timestamp::from_unix_micros(from_us), Timestamp::from_unix_micros(to_us)) else {
+        let (Some(from), Some(to)) =
+            (Timestamp::from_unix_micros(from_us), Timestamp::from_unix_micros(to_us))
+        else {
             return Err(AppError::invalid("health query", vec!["as_of: the period is out of range".into()]));
         };
         let mut runs: Vec<charter_observe::Run> =

@@ -9,8 +9,10 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
 
-use charter_model::{AgentId, GuardrailHit, Key, Record, RecordKind, RunOutcome, RunRecord, Timestamp, WorkspaceName};
-use charter_observe::otlp::{self, Encoding, MapOptions, Mapped, Rejection};
+use charter_model::{
+    AgentId, GuardrailHit, Key, Record, RecordKind, RunOutcome, RunRecord, Timestamp, WorkspaceName,
+};
+use charter_observe::otlp::{self, ExportTraceServiceRequest, MapOptions, Mapped, Rejection};
 use charter_observe::{Span, SpanKind, SpanProblem};
 use charter_store::{SpanRow, WorkspaceRow, WriteTx};
 use serde::Serialize;
@@ -73,28 +75,28 @@ struct Batch {
 }
 
 impl App {
-    /// Receives an OTLP/HTTP trace export (`POST /v1/traces`).
+    /// Receives an OTLP/HTTP trace export (`POST /v1/traces`), decoded by
+    /// the caller with `charter_observe::otlp::decode`.
     pub async fn ingest_otlp(
         &self,
         caller: &Caller,
         workspace: &WorkspaceName,
-        body: &[u8],
-        encoding: Encoding,
+        request: &ExportTraceServiceRequest,
     ) -> Result<Ingested> {
         let row = self.authorize_ingest(caller, workspace).await?;
-        let request =
-            otlp::decode(body, encoding).map_err(|error| AppError::invalid("OTLP trace export", vec![error]))?;
         let count: usize =
             request.resource_spans.iter().flat_map(|r| &r.scope_spans).map(|s| s.spans.len()).sum();
         if count > MAX_INGEST_SPANS {
             return Err(AppError::invalid(
                 "OTLP trace export",
-                vec![format!("{count} spans in one request; at most {MAX_INGEST_SPANS}: export in smaller batches")],
+                vec![format!(
+                    "{count} spans in one request; at most {MAX_INGEST_SPANS}: export in smaller batches"
+                )],
             ));
         }
         let directory = self.directory(&row).await?;
         let settings = self.observe_settings(&row).await?;
-        let missing = otlp::traces_without_agent(&request);
+        let missing = otlp::traces_without_agent(request);
         let known = self.store.trace_agents(row.id, &missing).await?;
         let now = self.clock.now();
         let options = MapOptions {
@@ -103,7 +105,7 @@ impl App {
             skew_us: i64::from(settings.skew_seconds()) * 1_000_000,
         };
         let mapped = otlp::map(
-            &request,
+            request,
             |name| directory.agent(name),
             |name| directory.tool(name),
             |trace| known.get(trace).cloned(),
@@ -247,7 +249,12 @@ impl App {
 }
 
 /// Stores the batch's spans and closes (or amends) the runs it completes.
-async fn close_runs(app: &App, tx: &mut WriteTx, row: &WorkspaceRow, batch: &Batch) -> Result<(u64, Vec<String>)> {
+async fn close_runs(
+    app: &App,
+    tx: &mut WriteTx,
+    row: &WorkspaceRow,
+    batch: &Batch,
+) -> Result<(u64, Vec<String>)> {
     let stored = tx.insert_spans(row.id, &batch.rows).await?;
     for (trace, agent) in &batch.named {
         tx.adopt_spans(row.id, trace, agent).await?;
@@ -285,11 +292,14 @@ async fn close_runs(app: &App, tx: &mut WriteTx, row: &WorkspaceRow, batch: &Bat
     let mut writes = Vec::new();
     let mut closed = Vec::new();
     for ((trace, agent), spans) in groups {
-        let has_root = spans.iter().any(|(_, span)| span.parent_span_id.is_none() || span.kind == SpanKind::InvokeAgent);
+        let has_root =
+            spans.iter().any(|(_, span)| span.parent_span_id.is_none() || span.kind == SpanKind::InvokeAgent);
         if !has_root {
             continue;
         }
-        let digest = charter_observe::spans_digest(spans.iter().map(|(row, _)| (row.span_id.as_str(), row.body.as_str())));
+        let digest = charter_observe::spans_digest(
+            spans.iter().map(|(row, _)| (row.span_id.as_str(), row.body.as_str())),
+        );
         let id = charter_observe::run_id(trace, agent);
         let existing = tx.record(row.id, RecordKind::Run, &id).await?;
         let previous = match &existing {
@@ -333,7 +343,8 @@ async fn guardrail_hits(
     else {
         return Ok(Vec::new());
     };
-    let events = app.store.events_between(row.id, charter_policy::DECISION, Some(agent), since, until).await?;
+    let events =
+        app.store.events_between(row.id, charter_policy::DECISION, Some(agent), since, until).await?;
     let mut hits = Vec::new();
     for event in events {
         let event = charter_model::AuditEvent::decode(&event.body)
@@ -360,7 +371,9 @@ fn deviations(run: &charter_observe::Run, spans: &[(&SpanRow, Span)], batch: &Ba
     let mut deviations: Vec<String> = run.errors.iter().map(|error| format!("error: {error}")).collect();
     if let Some(declared) = batch.directory.declared(&run.agent_id) {
         for tool in run.tools.iter().filter(|tool| !declared.tools.contains(*tool)) {
-            deviations.push(format!("undeclared tool: {tool} is not among the agent's tool permissions or dependencies"));
+            deviations.push(format!(
+                "undeclared tool: {tool} is not among the agent's tool permissions or dependencies"
+            ));
         }
         if !declared.datasets.is_empty() {
             for dataset in run.datasets.iter().filter(|dataset| !declared.datasets.contains(*dataset)) {

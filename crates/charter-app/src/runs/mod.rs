@@ -89,7 +89,12 @@ impl App {
             directory.agents.entry(agent.name.clone()).or_insert_with(|| id.clone());
             directory.agents.insert(id.clone(), id.clone());
             let declared = Declared {
-                tools: agent.tool_permissions.iter().chain(&agent.dependencies).map(ToString::to_string).collect(),
+                tools: agent
+                    .tool_permissions
+                    .iter()
+                    .chain(&agent.dependencies)
+                    .map(ToString::to_string)
+                    .collect(),
                 datasets: agent.primary_dataset.iter().map(ToString::to_string).collect(),
             };
             directory.declared.insert(id, declared);

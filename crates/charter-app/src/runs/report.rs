@@ -79,7 +79,12 @@ pub struct Provenance {
 
 impl App {
     /// Runs matching `filter`, newest first.
-    pub async fn runs(&self, caller: &Caller, workspace: &WorkspaceName, filter: &RunFilter) -> Result<Vec<RunRecord>> {
+    pub async fn runs(
+        &self,
+        caller: &Caller,
+        workspace: &WorkspaceName,
+        filter: &RunFilter,
+    ) -> Result<Vec<RunRecord>> {
         let row = self.visible_workspace(caller, workspace).await?;
         let mut runs: Vec<RunRecord> = self.read_values(&row).await?;
         runs.retain(|run| {
@@ -96,7 +101,12 @@ impl App {
     }
 
     /// One run, with its record's version.
-    pub async fn run(&self, caller: &Caller, workspace: &WorkspaceName, id: &str) -> Result<(RunRecord, u64)> {
+    pub async fn run(
+        &self,
+        caller: &Caller,
+        workspace: &WorkspaceName,
+        id: &str,
+    ) -> Result<(RunRecord, u64)> {
         let view = self.get_record(caller, workspace, RecordKind::Run, id).await?;
         match view.record {
             Record::Run(run) => Ok((*run, view.version)),

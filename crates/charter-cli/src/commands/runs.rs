@@ -67,8 +67,9 @@ pub(crate) async fn run(global: &Global, command: RunsCommand) -> Result<ExitCod
             match global.output {
                 Output::Json => print_json(&runs)?,
                 Output::Table => {
-                    let mut table =
-                        Table::new(["RUN", "AGENT", "STARTED", "MS", "STATUS", "TOOLS", "TOKENS", "USD", "HITS"]);
+                    let mut table = Table::new([
+                        "RUN", "AGENT", "STARTED", "MS", "STATUS", "TOOLS", "TOKENS", "USD", "HITS",
+                    ]);
                     for run in &runs {
                         table.row([
                             run.run_id.to_string(),
@@ -186,12 +187,22 @@ async fn ingest(
     let ingested = match first {
         Some(b'[') => {
             let spans: Vec<charter_observe::Span> = serde_json::from_slice(bytes).map_err(|error| {
-                anyhow::anyhow!("{}: line {}, column {}: {error}", file.display(), error.line(), error.column())
+                anyhow::anyhow!(
+                    "{}: line {}, column {}: {error}",
+                    file.display(),
+                    error.line(),
+                    error.column()
+                )
             })?;
             app.ingest_spans(caller, workspace, spans).await
         }
-        Some(b'{') => app.ingest_otlp(caller, workspace, bytes, charter_observe::otlp::Encoding::Json).await,
-        Some(_) => app.ingest_otlp(caller, workspace, bytes, charter_observe::otlp::Encoding::Protobuf).await,
+        Some(first) => {
+            use charter_observe::otlp::{Encoding, decode};
+            let encoding = if first == b'{' { Encoding::Json } else { Encoding::Protobuf };
+            let request =
+                decode(bytes, encoding).map_err(|error| anyhow::anyhow!("{}: {error}", file.display()))?;
+            app.ingest_otlp(caller, workspace, &request).await
+        }
         None => bail!("{}: the file is empty", file.display()),
     };
     ingested.with_context(|| format!("{}", file.display()))
@@ -214,8 +225,17 @@ pub(crate) async fn health(global: &Global, args: HealthArgs) -> Result<ExitCode
                 report.windows, report.window_minutes, report.from, report.to
             );
             let value = |v: Option<f64>| v.map_or_else(|| "-".to_owned(), |v| format!("{v:.2}"));
-            let mut table =
-                Table::new(["AGENT", "RUNS", "P50 MS", "P95 MS", "ERRORS", "TOOL FAIL", "HITS", "USD", "ANOMALIES"]);
+            let mut table = Table::new([
+                "AGENT",
+                "RUNS",
+                "P50 MS",
+                "P95 MS",
+                "ERRORS",
+                "TOOL FAIL",
+                "HITS",
+                "USD",
+                "ANOMALIES",
+            ]);
             for agent in &report.agents {
                 let latest = |name: &str| agent.latest.get(name).copied().flatten();
                 table.row([

@@ -46,11 +46,21 @@ fn kind(plural: &str) -> Result<RecordKind, ApiError> {
 }
 
 fn parse_record(kind: RecordKind, body: &[u8]) -> Result<Record, ApiError> {
+    kind.from_value(json_value(body)?).map_err(bad_body)
+}
+
+fn bad_body(error: charter_model::ParseError) -> ApiError {
+    ApiError::bad_request(format!("request body: {error}"))
+}
+
+/// A request body as a JSON value read as the document states its numbers:
+/// no key named twice, `4.0` read as the whole number it is, integers above
+/// `i64::MAX` refused.
+pub(crate) fn json_value(body: &[u8]) -> Result<serde_json::Value, ApiError> {
     let text = std::str::from_utf8(body).map_err(|error| {
         ApiError::bad_request(format!("the request body is not UTF-8 (byte offset {})", error.valid_up_to()))
     })?;
-    let bad = |error: charter_model::ParseError| ApiError::bad_request(format!("request body: {error}"));
-    let mut value = charter_model::parse::strict_value(text.as_bytes()).map_err(bad)?;
+    let mut value = charter_model::parse::strict_value(text.as_bytes()).map_err(bad_body)?;
     whole_numbers(&mut value);
     if let Some(number) = too_large(&value) {
         return Err(ApiError::bad_request(format!(
@@ -58,7 +68,13 @@ fn parse_record(kind: RecordKind, body: &[u8]) -> Result<Record, ApiError> {
             i64::MAX
         )));
     }
-    kind.from_value(value).map_err(bad)
+    Ok(value)
+}
+
+/// A request body of type `T`, its numbers read as [`json_value`] reads
+/// them; a 400 naming the JSON path when it is not one.
+pub(crate) fn parse_json<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
+    charter_model::parse::from_value(json_value(body)?).map_err(bad_body)
 }
 
 /// A whole number above `i64::MAX` in `value` (the document's integers are

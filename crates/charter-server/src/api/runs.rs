@@ -9,7 +9,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use charter_app::{App, Caller, HealthQuery, RunFilter};
+use charter_app::{App, Caller, HealthQuery};
 use charter_model::RecordKind;
 use charter_observe::otlp::Encoding;
 use serde::Deserialize;
@@ -20,7 +20,7 @@ use utoipa::openapi::{ContentBuilder, PathsBuilder, Ref, Required, ResponseBuild
 
 use crate::ApiError;
 use crate::auth::Authenticated;
-use crate::extract::{Body, body_text, query, workspace};
+use crate::extract::{body_text, query, workspace};
 use crate::openapi::{error_response, json, object_response, path_parameter};
 
 /// This capability's routes under `/v1`.
@@ -29,8 +29,8 @@ pub(crate) fn routes() -> Router<App> {
         .route("/traces", post(traces_of_token))
         .route("/workspaces/{workspace}/otlp/v1/traces", post(traces))
         .route("/workspaces/{workspace}/runs/ingest", post(ingest))
-        .route("/workspaces/{workspace}/runs", get(list))
-        .route("/workspaces/{workspace}/runs/{id}", get(show))
+        .route("/workspaces/{workspace}/runs", super::registry::list_of(RecordKind::Run))
+        .route("/workspaces/{workspace}/runs/{id}", super::registry::one_of(RecordKind::Run))
         .route("/workspaces/{workspace}/runs/{id}/report", get(report))
         .route("/workspaces/{workspace}/health", get(health))
 }
@@ -51,7 +51,9 @@ fn encoding(headers: &HeaderMap) -> Result<Encoding, ApiError> {
         _ => Err(ApiError::new(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
             "unsupported_media_type",
-            format!("Content-Type \"{value}\": OTLP/HTTP traces are application/x-protobuf or application/json"),
+            format!(
+                "Content-Type \"{value}\": OTLP/HTTP traces are application/x-protobuf or application/json"
+            ),
         )),
     }
 }
@@ -65,8 +67,13 @@ async fn export(
 ) -> Result<Response, ApiError> {
     let encoding = encoding(headers)?;
     let body = body_text(body)?;
-    let ingested = app.ingest_otlp(caller, workspace, &body, encoding).await?;
-    let answer = charter_observe::otlp::response(ingested.rejected.len() as u64, &ingested.rejection_summary(5), encoding);
+    let request = charter_observe::otlp::decode(&body, encoding).map_err(ApiError::bad_request)?;
+    let ingested = app.ingest_otlp(caller, workspace, &request).await?;
+    let answer = charter_observe::otlp::response(
+        ingested.rejected.len() as u64,
+        &ingested.rejection_summary(5),
+        encoding,
+    );
     let content_type = match encoding {
         Encoding::Protobuf => PROTOBUF,
         Encoding::Json => "application/json",
@@ -105,53 +112,11 @@ pub(crate) async fn ingest(
     State(app): State<App>,
     Authenticated(caller): Authenticated,
     Path(name): Path<String>,
-    Body(spans): Body<Vec<charter_observe::Span>>,
+    body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
+    let spans: Vec<charter_observe::Span> = super::registry::parse_json(&body_text(body)?)?;
     let ingested = app.ingest_spans(&caller, &workspace(&name)?, spans).await?;
     Ok(Json(ingested).into_response())
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct ListQuery {
-    agent: Option<String>,
-    failed: Option<bool>,
-    limit: Option<u32>,
-}
-
-/// Runs listed at most per request.
-const MAX_RUNS: u32 = 1_000;
-
-/// `GET /runs`: newest first.
-pub(crate) async fn list(
-    State(app): State<App>,
-    Authenticated(caller): Authenticated,
-    Path(name): Path<String>,
-    params: Result<Query<ListQuery>, axum::extract::rejection::QueryRejection>,
-) -> Result<Response, ApiError> {
-    let params = query(params)?;
-    let limit = params.limit.unwrap_or(100);
-    if !(1..=MAX_RUNS).contains(&limit) {
-        return Err(ApiError::bad_request(format!("limit: {limit} is not between 1 and {MAX_RUNS}")));
-    }
-    let filter = RunFilter {
-        agent: params.agent,
-        failed: params.failed.unwrap_or(false),
-        limit: Some(limit as usize),
-        ..RunFilter::default()
-    };
-    let runs = app.runs(&caller, &workspace(&name)?, &filter).await?;
-    Ok(Json(serde_json::json!({ "runs": runs })).into_response())
-}
-
-/// `GET /runs/{id}`.
-pub(crate) async fn show(
-    State(app): State<App>,
-    Authenticated(caller): Authenticated,
-    Path((name, id)): Path<(String, String)>,
-) -> Result<Response, ApiError> {
-    let view = app.get_record(&caller, &workspace(&name)?, RecordKind::Run, &id).await?;
-    Ok(crate::extract::record_response(StatusCode::OK, view))
 }
 
 /// `GET /runs/{id}/report`.
@@ -179,8 +144,12 @@ pub(crate) async fn health(
     params: Result<Query<HealthParams>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Response, ApiError> {
     let params = query(params)?;
-    let request =
-        HealthQuery { agent: params.agent, window_minutes: params.window, windows: params.windows, as_of: None };
+    let request = HealthQuery {
+        agent: params.agent,
+        window_minutes: params.window,
+        windows: params.windows,
+        as_of: None,
+    };
     Ok(Json(app.health(&caller, &workspace(&name)?, request).await?).into_response())
 }
 
@@ -290,32 +259,6 @@ pub(crate) fn paths(paths: PathsBuilder) -> PathsBuilder {
                     .response("404", error_response("No such workspace (or not the token's)"))
                     .response("413", error_response("The body is larger than this server accepts"))
                     .response("422", error_response("More spans than one request may carry, or times out of range")),
-            ),
-        )
-        .path(
-            "/v1/workspaces/{workspace}/runs",
-            PathItem::new(
-                HttpMethod::Get,
-                get_operation("list_runs", "Runs, newest first: {\"runs\": [...]}")
-                    .parameter(text("agent", "Only this agent's", Type::String))
-                    .parameter(text("failed", "Only failed runs", Type::Boolean))
-                    .parameter(bounded("limit", "At most this many (default 100)", 1, i64::from(MAX_RUNS)))
-                    .response("200", object_response("The runs")),
-            ),
-        )
-        .path(
-            "/v1/workspaces/{workspace}/runs/{id}",
-            PathItem::new(
-                HttpMethod::Get,
-                get_operation("get_run", "One run (RUN-<trace id>-<agent>)")
-                    .parameter(path_parameter("id", "Run id"))
-                    .response(
-                        "200",
-                        ResponseBuilder::new()
-                            .description("The run record")
-                            .content("application/json", json(Ref::from_schema_name("RecordView")))
-                            .build(),
-                    ),
             ),
         )
         .path(
