@@ -16,7 +16,7 @@ pub mod ledger;
 mod operations;
 mod registry;
 mod risk;
-mod runs;
+mod oversight;
 
 use std::sync::Arc;
 
@@ -47,9 +47,9 @@ pub use registry::tokens::{
     DEFAULT_TOKEN_TTL, MAX_TOKEN_TTL, NewToken, SECRET_PREFIX, TOKEN_CACHE_TTL, TokenInfo,
 };
 pub use risk::assessment::{Assessed, PortfolioRecords, PortfolioReport, ReportFormat};
-pub use runs::health::{AgentHealth, DEFAULT_HEALTH_WINDOWS, HealthQuery, HealthReport, MAX_HEALTH_WINDOWS};
-pub use runs::ingest::{Ingested, MAX_INGEST_SPANS};
-pub use runs::report::{AgentRunReport, Provenance, RunFilter};
+pub use oversight::health::{AgentHealth, DEFAULT_HEALTH_WINDOWS, HealthQuery, HealthReport, MAX_HEALTH_WINDOWS};
+pub use oversight::ingest::{Ingested, MAX_INGEST_SPANS};
+pub use oversight::report::{AgentRunReport, Provenance, RunFilter};
 
 /// The application: a store and a clock.
 #[derive(Debug, Clone)]
@@ -72,7 +72,7 @@ struct Cache {
     /// Authenticated tokens by secret hash, with when they were read.
     tokens: std::sync::RwLock<std::collections::HashMap<String, (Caller, std::time::Instant)>>,
     /// What the telemetry ingest looks up, per workspace.
-    directories: std::sync::RwLock<std::collections::HashMap<i64, Arc<runs::Directory>>>,
+    directories: std::sync::RwLock<std::collections::HashMap<i64, Arc<oversight::Directory>>>,
     /// When this process last signed a checkpoint of each workspace.
     signed: std::sync::Mutex<std::collections::HashMap<i64, Timestamp>>,
 }

@@ -15,7 +15,7 @@ pub(crate) mod ledger;
 pub(crate) mod operations;
 pub(crate) mod registry;
 pub(crate) mod risk;
-pub(crate) mod runs;
+pub(crate) mod oversight;
 pub(crate) mod server;
 
 /// The commands of `charter`.
@@ -72,9 +72,9 @@ pub enum Command {
     /// Agent runs from their telemetry (OpenTelemetry or Charter's span JSON): list, show,
     /// report, ingest a file
     #[command(subcommand)]
-    Runs(runs::RunsCommand),
+    Runs(oversight::RunsCommand),
     /// Health of the agents: signals per window, baselines and anomalies
-    Health(runs::HealthArgs),
+    Health(oversight::HealthArgs),
     /// Show one record of any kind
     Get(registry::GetArgs),
     /// Who you act as in the workspace: your login name as a registered person (or not)
@@ -119,8 +119,8 @@ pub(crate) async fn run(global: Global, command: Command) -> Result<ExitCode> {
         Command::Check(args) => data::check(global, args).await,
         Command::Assess(args) => risk::assess(global, args).await,
         Command::Report(args) => risk::report(global, args).await,
-        Command::Runs(command) => runs::run(global, command).await,
-        Command::Health(args) => runs::health(global, args).await,
+        Command::Runs(command) => oversight::run(global, command).await,
+        Command::Health(args) => oversight::health(global, args).await,
         Command::Get(get) => registry::get(global, get).await,
         Command::Whoami => registry::whoami(global).await,
         Command::Token(command) => registry::token_command(global, command).await,

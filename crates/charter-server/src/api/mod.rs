@@ -13,7 +13,7 @@ mod ledger;
 mod operations;
 pub(crate) mod registry;
 mod risk;
-mod runs;
+mod oversight;
 
 pub(crate) use data::PromoteRequest;
 pub(crate) use decisions::{DecisionBatch, DecisionBatchAnswer, GrantRequest, ResumeRequest};
@@ -29,7 +29,7 @@ pub(crate) fn routes() -> Router<App> {
         .merge(operations::routes())
         .merge(data::routes())
         .merge(risk::routes())
-        .merge(runs::routes())
+        .merge(oversight::routes())
 }
 
 /// Every capability's paths in the OpenAPI document.
@@ -40,5 +40,5 @@ pub(crate) fn paths(paths: PathsBuilder) -> PathsBuilder {
     let paths = operations::paths(paths);
     let paths = data::paths(paths);
     let paths = risk::paths(paths);
-    runs::paths(paths)
+    oversight::paths(paths)
 }
