@@ -14,9 +14,9 @@ mod data;
 mod decisions;
 pub mod ledger;
 mod operations;
+mod oversight;
 mod registry;
 mod risk;
-mod oversight;
 
 use std::sync::Arc;
 
@@ -39,6 +39,13 @@ pub use decisions::replay::{Flip, FlipCount, ReplayRegistry, ReplayReport};
 pub use decisions::review::{REVIEW_MONTHS, ReviewDue};
 pub use ledger::bundle;
 pub use operations::runner::{self, RunOptions, RunResult};
+pub use oversight::alerts::{Delivered, EVALUATION_WINDOWS, Evaluated, PAGE_TIMEOUT, UNCLASSIFIED};
+pub use oversight::health::{
+    AgentHealth, DEFAULT_HEALTH_WINDOWS, HealthQuery, HealthReport, MAX_HEALTH_WINDOWS,
+};
+pub use oversight::incidents::{Escalated, NewIncident};
+pub use oversight::ingest::{Ingested, MAX_INGEST_SPANS};
+pub use oversight::report::{AgentRunReport, Provenance, RunFilter};
 pub use registry::import::{self, ImportReport, ImportSource};
 pub use registry::records::{MAX_PAGE, Page, RecordView, rule_problems as record_problems};
 pub use registry::references::RaidaChanges;
@@ -47,9 +54,6 @@ pub use registry::tokens::{
     DEFAULT_TOKEN_TTL, MAX_TOKEN_TTL, NewToken, SECRET_PREFIX, TOKEN_CACHE_TTL, TokenInfo,
 };
 pub use risk::assessment::{Assessed, PortfolioRecords, PortfolioReport, ReportFormat};
-pub use oversight::health::{AgentHealth, DEFAULT_HEALTH_WINDOWS, HealthQuery, HealthReport, MAX_HEALTH_WINDOWS};
-pub use oversight::ingest::{Ingested, MAX_INGEST_SPANS};
-pub use oversight::report::{AgentRunReport, Provenance, RunFilter};
 
 /// The application: a store and a clock.
 #[derive(Debug, Clone)]
@@ -61,6 +65,7 @@ pub struct App {
     engines: Arc<decisions::decide::Engines>,
     cache: Arc<Cache>,
     notifier: Arc<dyn Notifier>,
+    oversight: Arc<oversight::alerts::Pending>,
 }
 
 /// Lookups every request makes, kept in memory.
@@ -93,6 +98,7 @@ impl App {
             engines: Arc::default(),
             cache: Arc::default(),
             notifier: Arc::new(NoNotifier),
+            oversight: Arc::default(),
         }
     }
 

@@ -260,3 +260,292 @@ async fn unknown_agents_are_rejected_and_counted_and_late_spans_amend_a_run() {
     })
     .await;
 }
+
+/// A local receiver that answers 503 to its first request, never answers
+/// its second, and accepts every later one, keeping what it received.
+async fn flaky_receiver() -> (String, Arc<Mutex<Vec<(String, serde_json::Value)>>>) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap().to_string();
+    let received = Arc::new(Mutex::new(Vec::new()));
+    let kept = received.clone();
+    tokio::spawn(async move {
+        let mut count = 0;
+        loop {
+            let (mut socket, _) = listener.accept().await.unwrap();
+            count += 1;
+            let mut data = Vec::new();
+            let mut buffer = [0; 8192];
+            let (head_end, length) = loop {
+                let n = socket.read(&mut buffer).await.unwrap();
+                data.extend_from_slice(&buffer[..n]);
+                if let Some(end) = data.windows(4).position(|w| w == b"\r\n\r\n") {
+                    let head = String::from_utf8_lossy(&data[..end]).to_ascii_lowercase();
+                    let length = head
+                        .lines()
+                        .find_map(|line| {
+                            line.strip_prefix("content-length:").map(|v| v.trim().parse::<usize>().unwrap())
+                        })
+                        .unwrap_or(0);
+                    break (end + 4, length);
+                }
+            };
+            while data.len() < head_end + length {
+                let n = socket.read(&mut buffer).await.unwrap();
+                data.extend_from_slice(&buffer[..n]);
+            }
+            let path = String::from_utf8_lossy(&data).split_whitespace().nth(1).unwrap().to_owned();
+            match count {
+                1 => {
+                    let _ = socket
+                        .write_all(b"HTTP/1.1 503 Service Unavailable\r\ncontent-length: 0\r\n\r\n")
+                        .await;
+                }
+                // Holds the connection without answering.
+                2 => {
+                    tokio::spawn(async move {
+                        tokio::time::sleep(std::time::Duration::from_secs(60)).await;
+                        drop(socket);
+                    });
+                }
+                _ => {
+                    let body: serde_json::Value =
+                        serde_json::from_slice(&data[head_end..head_end + length]).unwrap();
+                    kept.lock().unwrap().push((path, body));
+                    let _ = socket.write_all(b"HTTP/1.1 202 Accepted\r\ncontent-length: 0\r\n\r\n").await;
+                }
+            }
+        }
+    });
+    (address, received)
+}
+
+#[tokio::test]
+async fn a_drift_raises_one_alert_paged_through_a_receiver_that_fails_times_out_and_recovers() {
+    each_backend(|store| async move {
+        let (app, clock) = imported(store.clone()).await;
+        let app = app.with_notifier(Arc::new(charter_notify::Webhook));
+        let (address, received) = flaky_receiver().await;
+        let admin = Caller::local("ops_governance_lead");
+        let class = charter_model::RecordKind::AlertClass
+            .parse_json(
+                r#"{"class_id":"agent-drift","reasons":["anomaly:signal-beyond-baseline"],"severity":"high",
+                    "owner":"ops_on_call","runbook":"PROC-DAILY-GOVERNANCE","receivers":["pd","hook"]}"#,
+            )
+            .unwrap();
+        app.create_record(&admin, &ops(), class).await.unwrap();
+        let settings = app.get_record(&admin, &ops(), charter_model::RecordKind::ObserveSettings, "default").await.unwrap();
+        let mut value: serde_json::Value = serde_json::from_str(&settings.record.to_canonical_json()).unwrap();
+        value["receivers"] = serde_json::json!({
+            "pd": { "kind": "pagerduty", "url": format!("http://{address}/v2/enqueue"), "routing_key": "R0UT1NG" },
+            "hook": { "kind": "webhook", "url": format!("http://{address}/alertmanager") },
+        });
+        let record = charter_model::RecordKind::ObserveSettings.from_value(value).unwrap();
+        app.update_record(&admin, &ops(), "default", settings.version, record).await.unwrap();
+
+        // Fifteen five-minute windows of runs: twelve steady at 100 ms, then
+        // three at 5 s.
+        let window = 300_000_000_i64;
+        let end = 1_800_000_000_000_000_i64 / window * window;
+        let spans: Vec<charter_observe::Span> = (0..15)
+            .map(|i| {
+                let start = end - (15 - i) * window + 1_000_000;
+                let length = if i < 12 { 100_000 } else { 5_000_000 };
+                serde_json::from_value(serde_json::json!({
+                    "trace_id": format!("{:032x}", 1000 + i), "span_id": "00000000000000aa", "name": "run",
+                    "kind": "invoke_agent", "agent_id": "agent_sales_01", "start_us": start,
+                    "end_us": start + length, "status": "ok",
+                }))
+                .unwrap()
+            })
+            .collect();
+        clock.set_micros(end + 1_000_000);
+        let ingested = app.ingest_spans(&operator(), &ops(), spans).await.unwrap();
+        assert_eq!(ingested.runs.len(), 15);
+        let evaluated = app.evaluate_pending().await.unwrap();
+        assert_eq!(evaluated.len(), 1);
+        let opened = &evaluated[0].1.opened;
+        assert!(!opened.is_empty(), "{:?}", evaluated);
+        let alert = &opened[0];
+        assert_eq!((alert.class_id.as_str(), alert.agent_id.as_str()), ("agent-drift", "agent_sales_01"));
+        assert_eq!(alert.owner.as_ref().map(|o| o.as_str()), Some("ops_on_call"));
+        assert_eq!(alert.runbook.as_deref(), Some("PROC-DAILY-GOVERNANCE"));
+        assert_eq!(alert.evidence["runs"], 3);
+        // Evaluating again raises nothing new: the alert holds while the anomaly lasts.
+        app.runs_closed_for_test(&ops(), &operator()).await;
+        assert!(app.evaluate_pending().await.unwrap().iter().all(|(_, e)| e.opened.is_empty() && e.resolved.is_empty()));
+
+        // The process stops before paging: another one, on the same
+        // database, delivers the pages, once each.
+        let (fresh, fresh_clock) = {
+            let clock = Arc::new(Manual(Mutex::new(Timestamp::from_unix_micros(end + 2_000_000).unwrap())));
+            (App::with_clock(store, clock.clone()).with_notifier(Arc::new(charter_notify::Webhook)), clock)
+        };
+        let pages = opened.len() as u64 * 2;
+        let first = fresh.deliver_pages().await.unwrap();
+        assert_eq!((first.delivered, first.failed), (0, 2), "a 503, then a timeout");
+        let mut delivered = 0;
+        for round in 0..pages + 5 {
+            fresh_clock.set_micros(end + 2_000_000 + (round as i64 + 1) * 600_000_000);
+            delivered += fresh.deliver_pages().await.unwrap().delivered;
+        }
+        assert_eq!(delivered, pages);
+        let got = received.lock().unwrap().clone();
+        assert_eq!(got.len() as u64, pages, "each page once");
+        let pd = got.iter().find(|(path, body)| path == "/v2/enqueue" && body["dedup_key"] == alert.dedup_key).unwrap();
+        assert_eq!(pd.1["routing_key"], "R0UT1NG");
+        assert_eq!(pd.1["event_action"], "trigger");
+        assert_eq!(pd.1["payload"]["severity"], "error");
+        assert_eq!(pd.1["payload"]["source"], "charter/ops/agent_sales_01");
+        let hook = got.iter().find(|(path, body)| path == "/alertmanager" && body["groupKey"] == alert.dedup_key).unwrap();
+        assert_eq!(hook.1["status"], "firing");
+        assert_eq!(hook.1["alerts"][0]["labels"]["alertname"], "agent-drift");
+        let outbox = fresh.pages(&operator(), &ops(), 100).await.unwrap();
+        assert!(outbox.iter().all(|page| page.delivered_at.is_some()));
+        assert!(outbox.iter().any(|page| page.attempts >= 2), "the failed attempts are recorded");
+
+        // Resolving pages resolve with the same key.
+        fresh.move_alert(&operator(), &ops(), alert.alert_id.as_str(), true).await.unwrap();
+        fresh.deliver_pages().await.unwrap();
+        let got = received.lock().unwrap().clone();
+        let resolve = got.iter().find(|(_, body)| body["event_action"] == "resolve").unwrap();
+        assert_eq!(resolve.1["dedup_key"], alert.dedup_key);
+        let again = fresh.move_alert(&operator(), &ops(), alert.alert_id.as_str(), true).await.unwrap_err();
+        assert!(again.to_string().contains("is resolved"), "{again}");
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn incidents_move_through_their_states_escalate_and_close_with_a_checked_postmortem() {
+    each_backend(|store| async move {
+        let (app, clock) = imported(store).await;
+        clock.set_micros(1_800_000_000_000_000);
+        let commander = Caller::local("ops_on_call");
+        let new = charter_app::NewIncident {
+            title: "Finance agent posts duplicate journal entries".into(),
+            severity: charter_model::IncidentSeverity::Sev1,
+            agent_id: Some("agent_finance_01".into()),
+            commander: None,
+            source: "manual".into(),
+        };
+        let before = app.ledger_size(&commander, &ops()).await.unwrap();
+        let incident = app.open_incident(&commander, &ops(), new.clone()).await.unwrap();
+        let id = incident.incident_id.to_string();
+        assert!(id.starts_with("INC-2027-01-15-"), "{id}");
+        assert_eq!(incident.commander.as_ref().map(|c| c.as_str()), Some("ops_on_call"));
+        // A decision to write the incident, then the incident.
+        assert_eq!(app.ledger_size(&commander, &ops()).await.unwrap(), before + 2);
+
+        // Not acknowledged within SEV1's five minutes: the commander, then
+        // the agent owner's team lead, then a steward.
+        clock.set_micros(1_800_000_000_000_000 + 6 * 60_000_000);
+        let escalated = app.escalate_incidents().await.unwrap();
+        assert_eq!(escalated.escalations.len(), 1);
+        assert_eq!(escalated.escalations[0].2, "ops_on_call");
+        assert!(app.escalate_incidents().await.unwrap().escalations.is_empty(), "once per period");
+        clock.set_micros(1_800_000_000_000_000 + 11 * 60_000_000);
+        let second = app.escalate_incidents().await.unwrap();
+        assert_eq!(second.escalations.len(), 1);
+        assert_ne!(second.escalations[0].2, "ops_on_call");
+
+        let mitigate_early = app
+            .move_incident(&commander, &ops(), &id, charter_model::IncidentStatus::Mitigated, None)
+            .await
+            .unwrap_err();
+        assert!(
+            mitigate_early.to_string().contains("moves to Mitigated from Acknowledged"),
+            "{mitigate_early}"
+        );
+        for status in [
+            charter_model::IncidentStatus::Acknowledged,
+            charter_model::IncidentStatus::Mitigated,
+            charter_model::IncidentStatus::Resolved,
+        ] {
+            app.move_incident(&commander, &ops(), &id, status, Some(format!("now {status}"))).await.unwrap();
+        }
+        let incomplete = charter_model::Postmortem {
+            summary: "Duplicate postings".into(),
+            actions: vec![charter_model::PostmortemAction {
+                description: "Idempotency keys".into(),
+                owner: None,
+                due: None,
+            }],
+            ..Default::default()
+        };
+        let refused =
+            app.write_postmortem(&commander, &ops(), &id, incomplete).await.unwrap_err().to_string();
+        for missing in [
+            "impact: missing",
+            "root_cause: missing",
+            "timeline: missing",
+            "actions[0].owner: missing",
+            "actions[0].due: missing",
+        ] {
+            assert!(refused.contains(missing), "{missing}: {refused}");
+        }
+        let complete = charter_model::Postmortem {
+            summary: "Duplicate postings".into(),
+            impact: "14 journal entries posted twice".into(),
+            root_cause: "retries without idempotency keys".into(),
+            timeline: vec!["09:02 first duplicate".into()],
+            actions: vec![charter_model::PostmortemAction {
+                description: "Idempotency keys on postings".into(),
+                owner: Some("finance_systems_manager".into()),
+                due: Some("2027-02-01".parse().unwrap()),
+            }],
+        };
+        let done = app.write_postmortem(&commander, &ops(), &id, complete).await.unwrap();
+        assert_eq!(done.status, charter_model::IncidentStatus::PostmortemDone);
+        assert_eq!(done.escalations.len(), 2);
+        assert!(done.timeline.len() >= 7, "{:?}", done.timeline);
+        assert!(done.timeline.iter().all(|event| !event.actor.is_empty()));
+
+        // The kill switch from an incident; a pause opens an incident of its
+        // own only when none is open for the agent.
+        let second = app.open_incident(&commander, &ops(), new).await.unwrap();
+        let paused = app.pause_from_incident(&commander, &ops(), second.incident_id.as_str()).await.unwrap();
+        assert!(paused.timeline.last().unwrap().event.contains("paused agent agent_finance_01"));
+        let agent = app
+            .get_record(&commander, &ops(), charter_model::RecordKind::Agent, "agent_finance_01")
+            .await
+            .unwrap();
+        assert!(agent.record.to_canonical_json().contains("\"status\":\"paused\""));
+        assert_eq!(app.incidents(&commander, &ops(), true).await.unwrap().len(), 1);
+        app.set_agent_status(
+            &Caller::local("revenue_ops_lead"),
+            &ops(),
+            "agent_sales_01",
+            charter_model::AgentStatus::Paused,
+        )
+        .await
+        .unwrap();
+        let open = app.incidents(&commander, &ops(), true).await.unwrap();
+        assert_eq!(open.len(), 2);
+        assert_eq!(open.iter().filter(|i| i.source == "kill-switch").count(), 1);
+
+        // An auditor reads incidents but cannot open one.
+        let auditor = Caller::Token {
+            token_id: "t".into(),
+            name: "internal_audit".into(),
+            workspace: ops(),
+            role: charter_model::Role::Auditor,
+        };
+        assert!(
+            app.open_incident(
+                &auditor,
+                &ops(),
+                charter_app::NewIncident {
+                    title: "x".into(),
+                    severity: charter_model::IncidentSeverity::Sev4,
+                    agent_id: None,
+                    commander: None,
+                    source: "manual".into(),
+                }
+            )
+            .await
+            .is_err()
+        );
+    })
+    .await;
+}

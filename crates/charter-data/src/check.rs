@@ -99,6 +99,14 @@ pub struct Inputs<'a> {
     pub policies: &'a [Policy],
     /// Every team.
     pub teams: &'a [Team],
+    /// Every alert class.
+    pub alert_classes: &'a [charter_model::AlertClass],
+    /// Ids of the registered procedures (runbooks).
+    pub procedures: &'a [String],
+    /// Ids of the registered people (owners).
+    pub people: &'a [String],
+    /// Names of the configured page receivers.
+    pub receivers: &'a [String],
     /// The quality threshold, in percent.
     pub threshold: f64,
     /// The day checked.
@@ -400,6 +408,63 @@ pub fn daily_check(inputs: &Inputs<'_>) -> Dashboard {
         }
     }
     sections.push(section("lineage", format!("{} dangling reference(s)", findings.len()), findings));
+
+    // 9. Alerting: every alert class owned by a registered person, with a
+    // registered procedure as its runbook, paging receivers that exist
+    // (the certification reads a class without owner or runbook as OC-B4).
+    let mut findings = Vec::new();
+    for class in inputs.alert_classes {
+        let subject = format!("alert_class/{}", class.class_id);
+        let owner = class.owner.as_ref().map(ToString::to_string);
+        match &owner {
+            None => findings.push(finding(
+                "alert-class-without-owner",
+                Status::Red,
+                subject.clone(),
+                format!(
+                    "alert class {} has no owner: name the person who answers its alerts",
+                    class.class_id
+                ),
+                None,
+            )),
+            Some(person) if !inputs.people.contains(person) => findings.push(finding(
+                "alert-class-owner-unknown",
+                Status::Red,
+                subject.clone(),
+                format!("alert class {}'s owner {person} is no registered person", class.class_id),
+                None,
+            )),
+            Some(_) => {}
+        }
+        match &class.runbook {
+            None => findings.push(finding(
+                "alert-class-without-runbook",
+                Status::Red,
+                subject.clone(),
+                format!("alert class {} has no runbook: name the PROC-… procedure to follow", class.class_id),
+                owner.clone(),
+            )),
+            Some(runbook) if !inputs.procedures.contains(runbook) => findings.push(finding(
+                "alert-class-runbook-unknown",
+                Status::Red,
+                subject.clone(),
+                format!("alert class {}'s runbook {runbook} is no registered procedure", class.class_id),
+                owner.clone(),
+            )),
+            Some(_) => {}
+        }
+        for receiver in class.receivers.iter().filter(|r| !inputs.receivers.contains(r)) {
+            findings.push(finding(
+                "alert-class-receiver-unknown",
+                Status::Amber,
+                subject.clone(),
+                format!("alert class {} pages receiver \"{receiver}\", which the oversight settings do not define", class.class_id),
+                owner.clone(),
+            ));
+        }
+    }
+    let summary = format!("{} alert class(es), {} finding(s)", inputs.alert_classes.len(), findings.len());
+    sections.push(section("alerting", summary, findings));
 
     let status = sections.iter().map(|s| s.status).max().unwrap_or(Status::Green);
     Dashboard { date: inputs.today, status, sections }

@@ -380,3 +380,46 @@ mod tests {
         assert_eq!(serde_json::to_string(&status).unwrap(), "\"Retired\"");
     }
 }
+
+string_enum!(
+    /// Where an alert is.
+    AlertStatus {
+        /// Raised and not yet acknowledged.
+        Open = "open",
+        /// Someone is on it.
+        Acknowledged = "acknowledged",
+        /// Over: the anomaly is gone or someone resolved it.
+        Resolved = "resolved",
+    }
+);
+
+string_enum!(
+    /// How severe an incident is (agent incident response).
+    IncidentSeverity {
+        /// Critical: customers or money harmed now.
+        Sev1 = "SEV1",
+        /// Major.
+        Sev2 = "SEV2",
+        /// Minor.
+        Sev3 = "SEV3",
+        /// Low.
+        Sev4 = "SEV4",
+    }
+);
+
+string_enum!(
+    /// Where an incident is: Open → Acknowledged → Mitigated → Resolved →
+    /// Postmortem done.
+    IncidentStatus {
+        /// Declared.
+        Open = "Open",
+        /// The commander has it.
+        Acknowledged = "Acknowledged",
+        /// The harm is contained.
+        Mitigated = "Mitigated",
+        /// The cause is fixed.
+        Resolved = "Resolved",
+        /// The postmortem is written and passes its check.
+        PostmortemDone = "Postmortem done",
+    }
+);

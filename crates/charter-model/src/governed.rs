@@ -73,6 +73,12 @@ impl RecordKind {
             }
             RecordKind::Notification => "notifications are raised by schema changes",
             RecordKind::QualityRun => "data-quality runs are recorded by `charter dq validate`",
+            RecordKind::Alert => {
+                "alerts are raised from anomalies and move with `charter alerts ack|resolve`"
+            }
+            RecordKind::Incident => {
+                "incidents are opened with `charter incident open` (or by a policy breach) and move with `charter incident ack|mitigate|resolve|postmortem`"
+            }
             RecordKind::Run => {
                 "runs are recorded from agent telemetry: POST /v1/traces (OTLP/HTTP), POST /v1/workspaces/{ws}/runs/ingest or `charter runs ingest`"
             }

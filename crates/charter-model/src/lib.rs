@@ -29,7 +29,11 @@ pub use data::{
 pub use enums::*;
 pub use grant::{GRANT_ID_PREFIX, Grant};
 pub use id::{AgentId, ChangeId, IdError, Key, OperationId, PolicyId, ProcedureId, WorkspaceName};
-pub use observe::{GuardrailHit, ModelPrice, ObserveSettings, RUN_ID_PREFIX, RunOutcome, RunRecord};
+pub use observe::{
+    Alert, AlertClass, Budget, Escalation, GuardrailHit, Incident, IncidentEvent, ModelPrice,
+    ObserveSettings, Postmortem, PostmortemAction, RUN_ID_PREFIX, Receiver, ReceiverKind, RunOutcome,
+    RunRecord,
+};
 pub use operation::{Declaration, Operation, OperationStep};
 pub use parse::ParseError;
 pub use raida::RaidaItem;

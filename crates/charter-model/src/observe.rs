@@ -158,6 +158,16 @@ pub struct ObserveSettings {
     /// Prices per model name (as `gen_ai.request.model` / `gen_ai.response.model` give it).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub prices: BTreeMap<String, ModelPrice>,
+    /// Where alerts page, by name.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub receivers: BTreeMap<String, Receiver>,
+    /// Minutes an incident of each severity may go unacknowledged before it
+    /// escalates (default SEV1 5, SEV2 15, SEV3 60, SEV4 240).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub ack_minutes: BTreeMap<String, u32>,
+    /// Whether a kill-switch pause opens an incident (default yes).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub incident_on_pause: Option<bool>,
 }
 
 impl ObserveSettings {
@@ -169,12 +179,26 @@ impl ObserveSettings {
             skew_seconds: None,
             quality_attribute: None,
             prices: BTreeMap::new(),
+            receivers: BTreeMap::new(),
+            ack_minutes: BTreeMap::new(),
+            incident_on_pause: None,
         }
     }
 
     /// Width of a health window in minutes.
     pub fn window_minutes(&self) -> u32 {
         self.window_minutes.unwrap_or(DEFAULT_WINDOW_MINUTES)
+    }
+
+    /// Minutes an incident of `severity` may go unacknowledged.
+    pub fn ack_minutes(&self, severity: crate::enums::IncidentSeverity) -> u32 {
+        use crate::enums::IncidentSeverity::*;
+        self.ack_minutes.get(severity.as_str()).copied().unwrap_or(match severity {
+            Sev1 => 5,
+            Sev2 => 15,
+            Sev3 => 60,
+            Sev4 => 240,
+        })
     }
 
     /// Clock skew tolerated, in seconds.
@@ -196,9 +220,372 @@ impl Check for ObserveSettings {
         if let Some(attribute) = &self.quality_attribute {
             check.text("quality_attribute", attribute);
         }
+        for (name, receiver) in &self.receivers {
+            if !receiver.url.starts_with("http://") {
+                check.fail(
+                    &format!("receivers.{name}.url"),
+                    &format!("must start with http://, got \"{}\"", receiver.url),
+                );
+            }
+            if receiver.kind == ReceiverKind::Pagerduty
+                && receiver.routing_key.as_deref().is_none_or(str::is_empty)
+            {
+                check.fail(
+                    &format!("receivers.{name}.routing_key"),
+                    "a pagerduty receiver needs its routing_key",
+                );
+            }
+        }
+        for (severity, minutes) in &self.ack_minutes {
+            if severity.parse::<crate::enums::IncidentSeverity>().is_err() {
+                check.fail(&format!("ack_minutes.{severity}"), "expected SEV1, SEV2, SEV3 or SEV4");
+            }
+            if *minutes == 0 {
+                check.fail(&format!("ack_minutes.{severity}"), "must be at least 1");
+            }
+        }
         for (model, price) in &self.prices {
             check.non_negative(&format!("prices.{model}.input_per_mtok"), price.input_per_mtok);
             check.non_negative(&format!("prices.{model}.output_per_mtok"), price.output_per_mtok);
+        }
+    }
+}
+
+/// Where pages go.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Receiver {
+    /// `pagerduty` (Events API v2) or `webhook` (Alertmanager-style JSON).
+    pub kind: ReceiverKind,
+    /// Where to POST (http://; an https:// service sits behind a
+    /// TLS-terminating relay).
+    pub url: String,
+    /// PagerDuty's integration key (`routing_key`), for `pagerduty`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub routing_key: Option<String>,
+}
+
+/// A receiver's protocol.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ReceiverKind {
+    /// PagerDuty Events API v2.
+    Pagerduty,
+    /// Alertmanager-style webhook JSON.
+    Webhook,
+}
+
+/// A kind of alert: which anomalies it covers, how severe, who owns it and
+/// the procedure (runbook) to follow. A class without an owner or with a
+/// runbook that is no registered procedure is a finding of the daily check.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AlertClass {
+    /// The class's id (`agent-drift`, …).
+    pub class_id: Key,
+    /// What it is about.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// The anomaly reasons it covers (`anomaly:denied-burst`, …); empty:
+    /// every reason no other class covers.
+    #[serde(default)]
+    pub reasons: Vec<String>,
+    /// How severe its alerts are.
+    pub severity: crate::enums::Severity,
+    /// The person who owns it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub owner: Option<Key>,
+    /// The runbook: a `PROC-…` procedure.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub runbook: Option<String>,
+    /// The receivers (names in the oversight settings) its alerts page.
+    #[serde(default)]
+    pub receivers: Vec<String>,
+    /// Whether an alert of this class opens an incident.
+    #[serde(default)]
+    pub opens_incident: bool,
+}
+
+impl Check for AlertClass {
+    fn check(&self, check: &mut Checker) {
+        for (index, reason) in self.reasons.iter().enumerate() {
+            if !reason.starts_with("anomaly:") {
+                check.fail(
+                    &format!("reasons[{index}]"),
+                    &format!("\"{reason}\" is no anomaly reason (anomaly:…)"),
+                );
+            }
+        }
+        check.unique("reasons", &self.reasons);
+        check.unique("receivers", &self.receivers);
+    }
+}
+
+/// An alert: an anomaly of one agent, raised under its class.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Alert {
+    /// `ALR-YYYY-MM-DD-NNN`.
+    pub alert_id: Key,
+    /// Its class.
+    pub class_id: Key,
+    /// The agent.
+    pub agent_id: AgentId,
+    /// The anomaly's reason id.
+    pub reason: String,
+    /// The signal behind it, if one is.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signal: Option<String>,
+    /// One sentence.
+    pub summary: String,
+    /// What it rests on: observed values, baseline, threshold, windows, runs.
+    #[schema(value_type = Object)]
+    pub evidence: serde_json::Value,
+    /// Its class's severity when raised.
+    pub severity: crate::enums::Severity,
+    /// Where it is.
+    pub status: crate::enums::AlertStatus,
+    /// The class's owner when raised.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub owner: Option<Key>,
+    /// The class's runbook when raised.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub runbook: Option<String>,
+    /// The same for every page about this alert (PagerDuty's `dedup_key`).
+    pub dedup_key: String,
+    /// When it was raised.
+    pub opened_at: Timestamp,
+    /// When someone acknowledged it, and who.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub acknowledged_at: Option<Timestamp>,
+    /// Who acknowledged it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub acknowledged_by: Option<String>,
+    /// When it was resolved.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resolved_at: Option<Timestamp>,
+    /// Who resolved it (`charter` when its anomaly went away).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resolved_by: Option<String>,
+    /// The incident it opened, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub incident_id: Option<Key>,
+}
+
+impl Check for Alert {
+    fn check(&self, _check: &mut Checker) {}
+
+    fn references(&self, refs: &mut Vec<Ref>) {
+        refs.push(Ref::agent("agent_id".into(), &self.agent_id));
+    }
+}
+
+/// A step of an incident's escalation.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Escalation {
+    /// When.
+    pub at: Timestamp,
+    /// Who it went to.
+    pub to: String,
+    /// Why.
+    pub reason: String,
+}
+
+/// One line of an incident's timeline.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct IncidentEvent {
+    /// When.
+    pub at: Timestamp,
+    /// Who.
+    pub actor: String,
+    /// What happened.
+    pub event: String,
+}
+
+/// A follow-up action of a postmortem.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PostmortemAction {
+    /// What is to be done.
+    #[serde(default)]
+    pub description: String,
+    /// Who does it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub owner: Option<String>,
+    /// By when.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub due: Option<crate::time::Date>,
+}
+
+/// An incident's postmortem. Every part is required; the check names the
+/// missing ones.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Postmortem {
+    /// What happened, in short.
+    #[serde(default)]
+    pub summary: String,
+    /// Who and what was harmed, how much.
+    #[serde(default)]
+    pub impact: String,
+    /// Why it happened.
+    #[serde(default)]
+    pub root_cause: String,
+    /// What happened when.
+    #[serde(default)]
+    pub timeline: Vec<String>,
+    /// What will be done, each with an owner and a due date.
+    #[serde(default)]
+    pub actions: Vec<PostmortemAction>,
+}
+
+impl Postmortem {
+    /// The parts missing or incomplete, each named.
+    pub fn problems(&self) -> Vec<String> {
+        let mut problems = Vec::new();
+        for (field, text) in
+            [("summary", &self.summary), ("impact", &self.impact), ("root_cause", &self.root_cause)]
+        {
+            if text.trim().is_empty() {
+                problems.push(format!("{field}: missing"));
+            }
+        }
+        if self.timeline.iter().all(|line| line.trim().is_empty()) {
+            problems.push("timeline: missing".into());
+        }
+        if self.actions.is_empty() {
+            problems.push("actions: none; a postmortem names what will be done".into());
+        }
+        for (index, action) in self.actions.iter().enumerate() {
+            if action.description.trim().is_empty() {
+                problems.push(format!("actions[{index}].description: missing"));
+            }
+            if action.owner.as_deref().is_none_or(|owner| owner.trim().is_empty()) {
+                problems.push(format!("actions[{index}].owner: missing"));
+            }
+            if action.due.is_none() {
+                problems.push(format!("actions[{index}].due: missing"));
+            }
+        }
+        problems
+    }
+}
+
+/// An incident (`INC-YYYY-MM-DD-NNN`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Incident {
+    /// `INC-YYYY-MM-DD-NNN`.
+    pub incident_id: Key,
+    /// What it is about.
+    pub title: String,
+    /// How severe.
+    pub severity: crate::enums::IncidentSeverity,
+    /// Where it is.
+    pub status: crate::enums::IncidentStatus,
+    /// The incident commander (a person with the incident_commander role).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub commander: Option<Key>,
+    /// The agent concerned, if one is.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub agent_id: Option<AgentId>,
+    /// What opened it: `manual`, `alert:ALR-…`, `kill-switch`, `decision:<seq>`.
+    pub source: String,
+    /// When it was opened.
+    pub opened_at: Timestamp,
+    /// When it was acknowledged.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub acknowledged_at: Option<Timestamp>,
+    /// When it was mitigated.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mitigated_at: Option<Timestamp>,
+    /// When it was resolved.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resolved_at: Option<Timestamp>,
+    /// When its postmortem was accepted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub postmortem_at: Option<Timestamp>,
+    /// Escalations for want of acknowledgement, in order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub escalations: Vec<Escalation>,
+    /// Every transition, with its actor and time.
+    #[serde(default)]
+    pub timeline: Vec<IncidentEvent>,
+    /// The postmortem, once written.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub postmortem: Option<Postmortem>,
+}
+
+impl Check for Incident {
+    fn check(&self, check: &mut Checker) {
+        check.text("title", &self.title);
+    }
+
+    fn references(&self, refs: &mut Vec<Ref>) {
+        if let Some(agent) = &self.agent_id {
+            refs.push(Ref::agent("agent_id".into(), agent));
+        }
+        if let Some(commander) = &self.commander {
+            refs.push(Ref::person("commander".into(), commander));
+        }
+    }
+}
+
+/// Default share of a budget at which it warns, in percent.
+pub const DEFAULT_SOFT_PERCENT: f64 = 80.0;
+
+/// A monthly spend envelope of one agent or one team.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Budget {
+    /// The budget's id.
+    pub budget_id: Key,
+    /// The agent it holds for (exactly one of agent and team).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub agent_id: Option<AgentId>,
+    /// The team it holds for (an agent's `owner_team`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub team: Option<String>,
+    /// USD per calendar month (UTC).
+    pub monthly_usd: f64,
+    /// Percent of the month's budget at which an alert is raised (default 80).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub soft_percent: Option<f64>,
+    /// Whether spending the whole budget stops the agent (the decision
+    /// point denies with `guardrail:budget-exhausted` until the budget is
+    /// raised or the month turns).
+    #[serde(default)]
+    pub hard: bool,
+}
+
+impl Budget {
+    /// The soft threshold in percent.
+    pub fn soft_percent(&self) -> f64 {
+        self.soft_percent.unwrap_or(DEFAULT_SOFT_PERCENT)
+    }
+}
+
+impl Check for Budget {
+    fn check(&self, check: &mut Checker) {
+        if self.agent_id.is_some() == self.team.is_some() {
+            check.fail("agent_id", "a budget holds for exactly one agent (agent_id) or one team (team)");
+        }
+        if !(self.monthly_usd.is_finite() && self.monthly_usd >= 0.0) {
+            check.fail(
+                "monthly_usd",
+                &format!("must be a number of USD, zero or more, got {}", self.monthly_usd),
+            );
+        }
+        if let Some(soft) = self.soft_percent {
+            check.range("soft_percent", soft, 0.0, 100.0);
+        }
+    }
+
+    fn references(&self, refs: &mut Vec<Ref>) {
+        if let Some(agent) = &self.agent_id {
+            refs.push(Ref::agent("agent_id".into(), agent));
         }
     }
 }

@@ -11,7 +11,7 @@ use crate::canonical;
 use crate::data::{Change, DataSettings, Notification, QualityRun};
 use crate::enums::{Role, UnknownValue};
 use crate::grant::Grant;
-use crate::observe::{ObserveSettings, RunRecord};
+use crate::observe::{Alert, AlertClass, Budget, Incident, ObserveSettings, RunRecord};
 use crate::operation::{Operation, OpsSettings};
 use crate::parse::ParseError;
 use crate::raida::RaidaItem;
@@ -239,6 +239,10 @@ record_kinds!(
     RiskSettings(RiskSettings as Box<RiskSettings>) { name: "risk_settings", plural: "risk-settings", file: "risk_settings.json", id_field: "settings_id", writer: Admin , canonical: value },
     ObserveSettings(ObserveSettings as Box<ObserveSettings>) { name: "observe_settings", plural: "observe-settings", file: "observe_settings.json", id_field: "settings_id", writer: Admin , canonical: value },
     Run(RunRecord as Box<RunRecord>) { name: "run", plural: "runs", file: "runs.json", id_field: "run_id", writer: Operator , canonical: value },
+    AlertClass(AlertClass as Box<AlertClass>) { name: "alert_class", plural: "alert-classes", file: "alert_classes.json", id_field: "class_id", writer: Steward , canonical: value },
+    Alert(Alert as Box<Alert>) { name: "alert", plural: "alerts", file: "alerts.json", id_field: "alert_id", writer: Operator , canonical: value },
+    Incident(Incident as Box<Incident>) { name: "incident", plural: "incidents", file: "incidents.json", id_field: "incident_id", writer: IncidentCommander , canonical: value },
+    Budget(Budget as Box<Budget>) { name: "budget", plural: "budgets", file: "budgets.json", id_field: "budget_id", writer: Admin , canonical: value },
 );
 
 /// Agents may also come from this file, with the identity fields of the
@@ -305,6 +309,10 @@ impl Record {
             Record::RiskSettings(r) => r.settings_id.to_string(),
             Record::ObserveSettings(r) => r.settings_id.to_string(),
             Record::Run(r) => r.run_id.to_string(),
+            Record::AlertClass(r) => r.class_id.to_string(),
+            Record::Alert(r) => r.alert_id.to_string(),
+            Record::Incident(r) => r.incident_id.to_string(),
+            Record::Budget(r) => r.budget_id.to_string(),
             Record::Change(r) => r.change_id.to_string(),
             Record::Notification(r) => r.notification_id.to_string(),
             Record::QualityRun(r) => r.run_id.to_string(),

@@ -89,8 +89,12 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let checkpoints = tokio::spawn(sign_checkpoints(app.clone()));
+    let evaluator = tokio::spawn(evaluate_alerts(app.clone()));
+    let pager = tokio::spawn(deliver_pages(app.clone()));
     let served = listen::accept_loop(listener, router(app.clone(), limits), limits, shutdown).await;
     checkpoints.abort();
+    evaluator.abort();
+    pager.abort();
     // Cover whatever the last requests appended.
     if let Err(error) = app.checkpoint_pending().await {
         tracing::warn!(%error, "could not sign the final checkpoints");
@@ -107,6 +111,50 @@ async fn sign_checkpoints(app: App) {
         interval.tick().await;
         if let Err(error) = app.checkpoint_pending().await {
             tracing::warn!(%error, "could not sign checkpoints");
+        }
+    }
+}
+
+/// Shortest time between two alert evaluations of the runs that closed.
+pub const EVALUATION_INTERVAL: Duration = Duration::from_millis(100);
+
+/// Judges the health of agents whose runs closed, as they close (at most
+/// every [`EVALUATION_INTERVAL`]), raising and resolving alerts; and
+/// escalates incidents left unacknowledged, every few seconds.
+async fn evaluate_alerts(app: App) {
+    loop {
+        tokio::select! {
+            () = app.runs_closed_signal() => {}
+            () = tokio::time::sleep(Duration::from_secs(5)) => {}
+        }
+        if let Err(error) = app.evaluate_pending().await {
+            tracing::warn!(%error, "could not evaluate alerts");
+        }
+        match app.escalate_incidents().await {
+            Ok(done) => {
+                for (workspace, incident, to) in done.escalations {
+                    tracing::warn!(%workspace, %incident, %to, "incident escalated: not acknowledged in time");
+                }
+            }
+            Err(error) => tracing::warn!(%error, "could not escalate incidents"),
+        }
+        tokio::time::sleep(EVALUATION_INTERVAL).await;
+    }
+}
+
+/// Sends pages as they are written, and those due for a retry.
+async fn deliver_pages(app: App) {
+    loop {
+        match app.deliver_pages().await {
+            Ok(done) if done.failed > 0 => {
+                tracing::warn!(failed = done.failed, "page deliveries failed; retrying later")
+            }
+            Ok(_) => {}
+            Err(error) => tracing::warn!(%error, "could not deliver pages"),
+        }
+        tokio::select! {
+            () = app.pages_written_signal() => {}
+            () = tokio::time::sleep(Duration::from_millis(500)) => {}
         }
     }
 }

@@ -115,6 +115,9 @@ fn policy_schemas(schemas: &mut Vec<(String, RefOr<Schema>)>) {
     with_schema::<charter_data::Proposal>(schemas);
     with_schema::<crate::api::PromoteRequest>(schemas);
     with_schema::<charter_observe::Span>(schemas);
+    with_schema::<crate::api::IncidentRequest>(schemas);
+    with_schema::<crate::api::IncidentNote>(schemas);
+    with_schema::<charter_model::Postmortem>(schemas);
 }
 
 pub(crate) fn post_operation(

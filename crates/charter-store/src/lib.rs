@@ -23,6 +23,7 @@
 
 mod ledger;
 mod migrate;
+mod outbox;
 mod rows;
 mod telemetry;
 #[cfg(feature = "testing")]
@@ -39,6 +40,7 @@ use sqlx::{AnyPool, ConnectOptions as _, Executor};
 
 pub use ledger::CheckpointRow;
 pub use migrate::MIGRATIONS_SQLITE;
+pub use outbox::{NewPage, PageRow};
 use rows::select_records;
 pub use rows::{EventRow, NewRecord, NewTokenRow, StoredRecord, TokenRow, WorkspaceRow};
 pub use telemetry::SpanRow;

@@ -44,6 +44,7 @@ pub const MIGRATIONS_SQLITE: &[Migration] = &[
         sql: include_str!("../migrations/sqlite/0005_input_changes.sql"),
     },
     Migration { version: 6, name: "telemetry", sql: include_str!("../migrations/sqlite/0006_telemetry.sql") },
+    Migration { version: 7, name: "outbox", sql: include_str!("../migrations/sqlite/0007_outbox.sql") },
 ];
 
 const MIGRATIONS_POSTGRES: &[Migration] = &[
@@ -69,6 +70,7 @@ const MIGRATIONS_POSTGRES: &[Migration] = &[
         name: "telemetry",
         sql: include_str!("../migrations/postgres/0006_telemetry.sql"),
     },
+    Migration { version: 7, name: "outbox", sql: include_str!("../migrations/postgres/0007_outbox.sql") },
 ];
 
 /// Key of the PostgreSQL advisory lock held while migrating ("charter\0").

@@ -71,7 +71,10 @@ pub(crate) async fn load_one<T>(
 pub(crate) mod pick {
     use charter_model::data::{Change, DataSettings, QualityRun};
     use charter_model::grant::Grant;
-    use charter_model::{Agent, Dataset, Policy, Procedure, RaidaItem, Record, Team, Workflow};
+    use charter_model::{
+        Agent, Alert, AlertClass, Dataset, Incident, Person, Policy, Procedure, RaidaItem, Record, Team,
+        Workflow,
+    };
 
     macro_rules! pickers {
         ($($name:ident: $variant:ident => $ty:ty),+ $(,)?) => {$(
@@ -93,6 +96,10 @@ pub(crate) mod pick {
         quality_run: QualityRun => QualityRun,
         raida: Raida => RaidaItem,
         data_settings: DataSettings => DataSettings,
+        alert: Alert => Alert,
+        alert_class: AlertClass => AlertClass,
+        incident: Incident => Incident,
+        person: Person => Person,
     );
 }
 

@@ -82,7 +82,21 @@ async fn check_in(
     let policies = values(tx, row, RecordKind::Policy, pick::policy).await?;
     let teams = values(tx, row, RecordKind::Team, pick::team).await?;
     let threshold = data_settings(tx, row).await?.threshold();
+    let alert_classes = values(tx, row, RecordKind::AlertClass, pick::alert_class).await?;
+    let procedures = tx.record_ids(row.id, RecordKind::Procedure).await?;
+    let people = tx.record_ids(row.id, RecordKind::Person).await?;
+    let receivers: Vec<String> = match tx.record(row.id, RecordKind::ObserveSettings, "default").await? {
+        Some(stored) => match RecordKind::ObserveSettings.parse_json(&stored.body) {
+            Ok(charter_model::Record::ObserveSettings(settings)) => settings.receivers.into_keys().collect(),
+            _ => return Err(crate::AppError::corrupt("observe_settings \"default\" does not parse")),
+        },
+        None => Vec::new(),
+    };
     let dashboard = daily_check(&Inputs {
+        alert_classes: &alert_classes,
+        procedures: &procedures,
+        people: &people,
+        receivers: &receivers,
         agents: &agents,
         datasets: &datasets,
         changes: &changes,

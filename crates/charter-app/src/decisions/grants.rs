@@ -292,14 +292,31 @@ impl App {
         self.require_registered(caller, workspace).await?;
         let action = if status == AgentStatus::Paused { "pause_agent" } else { "resume_agent" };
         self.decide_about_agent(caller, &row, action, id).await?;
-        self.change_record(&row, caller, RecordKind::Agent, id, move |record, _| match record {
-            Record::Agent(agent) => {
-                agent.status = status;
-                Ok(())
-            }
-            _ => Err(AppError::NotFound { kind: RecordKind::Agent, id: record.id() }),
-        })
-        .await
+        let view = self
+            .change_record(&row, caller, RecordKind::Agent, id, move |record, _| match record {
+                Record::Agent(agent) => {
+                    agent.status = status;
+                    Ok(())
+                }
+                _ => Err(AppError::NotFound { kind: RecordKind::Agent, id: record.id() }),
+            })
+            .await?;
+        // A kill-switch pause is a policy breach: it opens an incident (unless
+        // the settings say otherwise or one is open for the agent already).
+        if status == AgentStatus::Paused
+            && self.observe_settings(&row).await?.incident_on_pause != Some(false)
+            && !self.has_open_incident(&row, id).await?
+        {
+            let new = crate::NewIncident {
+                title: format!("agent {id} paused (kill switch) by {}", caller.actor()),
+                severity: charter_model::IncidentSeverity::Sev2,
+                agent_id: Some(id.to_owned()),
+                commander: None,
+                source: "kill-switch".into(),
+            };
+            self.open_incident_as(&row, caller.actor(), new).await?;
+        }
+        Ok(view)
     }
 }
 

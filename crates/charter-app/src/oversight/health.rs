@@ -125,6 +125,12 @@ impl App {
         query: HealthQuery,
     ) -> Result<HealthReport> {
         let row = self.visible_workspace(caller, workspace).await?;
+        self.health_of(&row, query).await
+    }
+
+    /// [`App::health`] of a workspace the caller may see.
+    pub(crate) async fn health_of(&self, row: &WorkspaceRow, query: HealthQuery) -> Result<HealthReport> {
+        let row = row.clone();
         let settings = self.observe_settings(&row).await?;
         let minutes = query.window_minutes.unwrap_or_else(|| settings.window_minutes());
         let windows = query.windows.unwrap_or(DEFAULT_HEALTH_WINDOWS);

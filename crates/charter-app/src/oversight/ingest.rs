@@ -72,6 +72,8 @@ struct Batch {
     prices: charter_observe::PriceTable,
     skew_us: i64,
     directory: Arc<Directory>,
+    /// Spans refused, by reason.
+    rejections: Vec<(String, u64)>,
 }
 
 impl App {
@@ -199,8 +201,12 @@ impl App {
             flagged: mapped.flagged,
             ..Ingested::default()
         };
-        if mapped.spans.is_empty() {
+        if mapped.spans.is_empty() && ingested.rejected.is_empty() {
             return Ok(ingested);
+        }
+        let mut rejections: BTreeMap<String, u64> = BTreeMap::new();
+        for rejection in &ingested.rejected {
+            *rejections.entry(rejection.reason.clone()).or_default() += 1;
         }
         let mut named = BTreeMap::new();
         let mut traces = BTreeSet::new();
@@ -234,6 +240,7 @@ impl App {
             prices: super::prices(settings),
             skew_us: i64::from(settings.skew_seconds()) * 1_000_000,
             directory,
+            rejections: rejections.into_iter().collect(),
         });
         let target = row.clone();
         let (stored, runs) = self
@@ -244,6 +251,9 @@ impl App {
             .await?;
         ingested.stored = stored;
         ingested.runs = runs;
+        if !ingested.runs.is_empty() {
+            self.runs_closed(row, caller);
+        }
         Ok(ingested)
     }
 }
@@ -255,6 +265,7 @@ async fn close_runs(
     row: &WorkspaceRow,
     batch: &Batch,
 ) -> Result<(u64, Vec<String>)> {
+    tx.count_rejections(row.id, &batch.at.date().to_string(), &batch.rejections).await?;
     let stored = tx.insert_spans(row.id, &batch.rows).await?;
     for (trace, agent) in &batch.named {
         tx.adopt_spans(row.id, trace, agent).await?;

@@ -3,7 +3,9 @@
 //! (`report.rs`) and health signals with their baselines and anomalies
 //! (`health.rs`). The computations are `charter-observe`'s.
 
+pub(crate) mod alerts;
 pub(crate) mod health;
+pub(crate) mod incidents;
 pub(crate) mod ingest;
 pub(crate) mod report;
 

@@ -13,9 +13,9 @@ pub(crate) mod data;
 pub(crate) mod decisions;
 pub(crate) mod ledger;
 pub(crate) mod operations;
+pub(crate) mod oversight;
 pub(crate) mod registry;
 pub(crate) mod risk;
-pub(crate) mod oversight;
 pub(crate) mod server;
 
 /// The commands of `charter`.
@@ -75,6 +75,12 @@ pub enum Command {
     Runs(oversight::RunsCommand),
     /// Health of the agents: signals per window, baselines and anomalies
     Health(oversight::HealthArgs),
+    /// Alerts raised from anomalies: list, acknowledge, resolve, evaluate now, the pages sent
+    #[command(subcommand)]
+    Alerts(oversight::AlertsCommand),
+    /// Incidents: open, acknowledge, mitigate, resolve, postmortem, pause the agent, list, show
+    #[command(subcommand)]
+    Incident(oversight::IncidentCommand),
     /// Show one record of any kind
     Get(registry::GetArgs),
     /// Who you act as in the workspace: your login name as a registered person (or not)
@@ -121,6 +127,8 @@ pub(crate) async fn run(global: Global, command: Command) -> Result<ExitCode> {
         Command::Report(args) => risk::report(global, args).await,
         Command::Runs(command) => oversight::run(global, command).await,
         Command::Health(args) => oversight::health(global, args).await,
+        Command::Alerts(command) => oversight::alerts(global, command).await,
+        Command::Incident(command) => oversight::incident(global, command).await,
         Command::Get(get) => registry::get(global, get).await,
         Command::Whoami => registry::whoami(global).await,
         Command::Token(command) => registry::token_command(global, command).await,

@@ -43,6 +43,104 @@ pub enum RunsCommand {
     },
 }
 
+/// The subcommands of `charter alerts`.
+#[derive(Debug, Subcommand)]
+pub enum AlertsCommand {
+    /// Alerts, newest first (open and acknowledged ones; --all for every one)
+    List {
+        /// Resolved ones too
+        #[arg(long)]
+        all: bool,
+    },
+    /// Acknowledge an alert (its receivers are paged with acknowledge)
+    Ack {
+        /// Alert id (ALR-YYYY-MM-DD-NNN)
+        id: String,
+    },
+    /// Resolve an alert (its receivers are paged with resolve)
+    Resolve {
+        /// Alert id
+        id: String,
+    },
+    /// Judge every agent's health now: raise and resolve alerts, then send the pages due
+    Evaluate,
+    /// The outbox of pages, newest first, with their attempts
+    Pages {
+        /// At most this many
+        #[arg(long, default_value_t = 50)]
+        limit: u32,
+    },
+}
+
+/// The subcommands of `charter incident`.
+#[derive(Debug, Subcommand)]
+pub enum IncidentCommand {
+    /// Open an incident (INC-YYYY-MM-DD-NNN)
+    Open {
+        /// What it is about
+        #[arg(long)]
+        title: String,
+        /// SEV1, SEV2, SEV3 or SEV4
+        #[arg(long)]
+        severity: charter_model::IncidentSeverity,
+        /// The agent concerned
+        #[arg(long)]
+        agent: Option<String>,
+        /// The incident commander (default: the first person with the incident_commander role)
+        #[arg(long)]
+        commander: Option<String>,
+    },
+    /// Acknowledge an Open incident
+    Ack {
+        /// Incident id
+        id: String,
+        /// A note for the timeline
+        #[arg(long)]
+        note: Option<String>,
+    },
+    /// Mark an Acknowledged incident Mitigated
+    Mitigate {
+        /// Incident id
+        id: String,
+        /// A note for the timeline
+        #[arg(long)]
+        note: Option<String>,
+    },
+    /// Resolve a Mitigated incident
+    Resolve {
+        /// Incident id
+        id: String,
+        /// A note for the timeline
+        #[arg(long)]
+        note: Option<String>,
+    },
+    /// Write a Resolved incident's postmortem from a JSON file (summary, impact, root_cause,
+    /// timeline, actions with description, owner and due); every missing part is named
+    Postmortem {
+        /// Incident id
+        id: String,
+        /// The postmortem as JSON
+        #[arg(long, value_name = "FILE")]
+        file: PathBuf,
+    },
+    /// Pause the incident's agent (the kill switch)
+    Pause {
+        /// Incident id
+        id: String,
+    },
+    /// Incidents, newest first (those not closed by a postmortem; --all for every one)
+    List {
+        /// Closed ones too
+        #[arg(long)]
+        all: bool,
+    },
+    /// One incident with its timeline and escalations
+    Show {
+        /// Incident id
+        id: String,
+    },
+}
+
 /// The options of `charter health`.
 #[derive(Debug, Args)]
 pub struct HealthArgs {
@@ -167,6 +265,16 @@ pub(crate) async fn run(global: &Global, command: RunsCommand) -> Result<ExitCod
                     }
                 }
             }
+            // What the new runs show, and the pages it calls for.
+            for (_, evaluated) in app.evaluate_pending().await? {
+                for alert in &evaluated.opened {
+                    println!(
+                        "ALERT {} [{}] {}: {}",
+                        alert.alert_id, alert.class_id, alert.agent_id, alert.summary
+                    );
+                }
+            }
+            app.deliver_pages().await?;
             if !ingested.rejected.is_empty() {
                 return Ok(ExitCode::from(2));
             }
@@ -262,5 +370,182 @@ pub(crate) async fn health(global: &Global, args: HealthArgs) -> Result<ExitCode
             }
         }
     }
+    Ok(ExitCode::SUCCESS)
+}
+
+pub(crate) async fn alerts(global: &Global, command: AlertsCommand) -> Result<ExitCode> {
+    let (app, workspace) = super::data::context(global).await?;
+    let caller = caller(global);
+    let show = |alerts: &[charter_model::Alert]| -> Result<()> {
+        match global.output {
+            Output::Json => print_json(&alerts)?,
+            Output::Table => {
+                let mut table = Table::new([
+                    "ALERT", "CLASS", "AGENT", "SEVERITY", "STATUS", "OWNER", "RUNBOOK", "SUMMARY",
+                ]);
+                for alert in alerts {
+                    table.row([
+                        alert.alert_id.to_string(),
+                        alert.class_id.to_string(),
+                        alert.agent_id.to_string(),
+                        alert.severity.to_string(),
+                        alert.status.to_string(),
+                        alert.owner.as_ref().map_or_else(|| "-".into(), ToString::to_string),
+                        alert.runbook.clone().unwrap_or_else(|| "-".into()),
+                        alert.summary.clone(),
+                    ]);
+                }
+                if table.is_empty() {
+                    println!("No alerts.");
+                } else {
+                    print!("{}", table.render());
+                }
+            }
+        }
+        Ok(())
+    };
+    match command {
+        AlertsCommand::List { all } => show(&app.alerts(&caller, &workspace, !all).await?)?,
+        AlertsCommand::Ack { id } => {
+            let alert = app.move_alert(&caller, &workspace, &id, false).await?;
+            app.deliver_pages().await?;
+            show(&[alert])?;
+        }
+        AlertsCommand::Resolve { id } => {
+            let alert = app.move_alert(&caller, &workspace, &id, true).await?;
+            app.deliver_pages().await?;
+            show(&[alert])?;
+        }
+        AlertsCommand::Evaluate => {
+            let evaluated = app.evaluate_alerts(&caller, &workspace).await?;
+            let delivered = app.deliver_pages().await?;
+            match global.output {
+                Output::Json => {
+                    print_json(&serde_json::json!({ "evaluated": evaluated, "pages": delivered }))?
+                }
+                Output::Table => {
+                    show(&evaluated.opened)?;
+                    println!(
+                        "{} opened, {} resolved; pages: {} delivered, {} failed (retried later)",
+                        evaluated.opened.len(),
+                        evaluated.resolved.len(),
+                        delivered.delivered,
+                        delivered.failed
+                    );
+                }
+            }
+        }
+        AlertsCommand::Pages { limit } => {
+            let pages = app.pages(&caller, &workspace, limit).await?;
+            let mut table = Table::new([
+                "PAGE",
+                "RECEIVER",
+                "ACTION",
+                "DEDUP KEY",
+                "ATTEMPTS",
+                "DELIVERED",
+                "LAST ERROR",
+            ]);
+            for page in &pages {
+                table.row([
+                    page.id.to_string(),
+                    page.page.receiver.clone(),
+                    page.page.action.clone(),
+                    page.page.dedup_key.clone(),
+                    page.attempts.to_string(),
+                    page.delivered_at.map_or_else(|| "-".into(), |t| t.to_string()),
+                    page.last_error.clone().unwrap_or_default(),
+                ]);
+            }
+            print!("{}", table.render());
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+pub(crate) async fn incident(global: &Global, command: IncidentCommand) -> Result<ExitCode> {
+    use charter_model::IncidentStatus;
+    let (app, workspace) = super::data::context(global).await?;
+    let caller = caller(global);
+    let show = |incidents: &[charter_model::Incident], detail: bool| -> Result<()> {
+        match global.output {
+            Output::Json => print_json(&incidents)?,
+            Output::Table => {
+                let mut table =
+                    Table::new(["INCIDENT", "SEV", "STATUS", "AGENT", "COMMANDER", "OPENED", "TITLE"]);
+                for incident in incidents {
+                    table.row([
+                        incident.incident_id.to_string(),
+                        incident.severity.to_string(),
+                        incident.status.to_string(),
+                        incident.agent_id.as_ref().map_or_else(|| "-".into(), ToString::to_string),
+                        incident.commander.as_ref().map_or_else(|| "-".into(), ToString::to_string),
+                        incident.opened_at.to_string(),
+                        incident.title.clone(),
+                    ]);
+                }
+                if table.is_empty() {
+                    println!("No incidents.");
+                } else {
+                    print!("{}", table.render());
+                }
+                if detail {
+                    for incident in incidents {
+                        for event in &incident.timeline {
+                            println!("  {} {}: {}", event.at, event.actor, event.event);
+                        }
+                    }
+                }
+            }
+        }
+        Ok(())
+    };
+    let moved = |id: String, to: IncidentStatus, note: Option<String>| {
+        let (app, caller, workspace) = (app.clone(), caller.clone(), workspace.clone());
+        async move { app.move_incident(&caller, &workspace, &id, to, note).await }
+    };
+    let incident = match command {
+        IncidentCommand::Open { title, severity, agent, commander } => {
+            let new = charter_app::NewIncident {
+                title,
+                severity,
+                agent_id: agent,
+                commander,
+                source: "manual".into(),
+            };
+            app.open_incident(&caller, &workspace, new).await?
+        }
+        IncidentCommand::Ack { id, note } => moved(id, IncidentStatus::Acknowledged, note).await?,
+        IncidentCommand::Mitigate { id, note } => moved(id, IncidentStatus::Mitigated, note).await?,
+        IncidentCommand::Resolve { id, note } => moved(id, IncidentStatus::Resolved, note).await?,
+        IncidentCommand::Postmortem { id, file } => {
+            let text = std::fs::read(&file).with_context(|| format!("{}: cannot read", file.display()))?;
+            let postmortem: charter_model::Postmortem = serde_json::from_slice(&text).map_err(|error| {
+                anyhow::anyhow!(
+                    "{}: line {}, column {}: {error}",
+                    file.display(),
+                    error.line(),
+                    error.column()
+                )
+            })?;
+            app.write_postmortem(&caller, &workspace, &id, postmortem).await?
+        }
+        IncidentCommand::Pause { id } => app.pause_from_incident(&caller, &workspace, &id).await?,
+        IncidentCommand::List { all } => {
+            show(&app.incidents(&caller, &workspace, !all).await?, false)?;
+            return Ok(ExitCode::SUCCESS);
+        }
+        IncidentCommand::Show { id } => {
+            let found = app
+                .incidents(&caller, &workspace, false)
+                .await?
+                .into_iter()
+                .find(|i| i.incident_id.as_str() == id);
+            let Some(found) = found else { bail!("no incident \"{id}\" in {workspace}") };
+            show(&[found], true)?;
+            return Ok(ExitCode::SUCCESS);
+        }
+    };
+    show(&[incident], true)?;
     Ok(ExitCode::SUCCESS)
 }

@@ -11,13 +11,14 @@ mod data;
 pub(crate) mod decisions;
 mod ledger;
 mod operations;
+mod oversight;
 pub(crate) mod registry;
 mod risk;
-mod oversight;
 
 pub(crate) use data::PromoteRequest;
 pub(crate) use decisions::{DecisionBatch, DecisionBatchAnswer, GrantRequest, ResumeRequest};
 pub(crate) use operations::RejectRequest;
+pub(crate) use oversight::{IncidentNote, IncidentRequest};
 pub(crate) use risk::report_page;
 
 /// Every capability's routes, to be nested under `/v1`.

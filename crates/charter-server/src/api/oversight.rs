@@ -20,8 +20,8 @@ use utoipa::openapi::{ContentBuilder, PathsBuilder, Ref, Required, ResponseBuild
 
 use crate::ApiError;
 use crate::auth::Authenticated;
-use crate::extract::{body_text, query, workspace};
-use crate::openapi::{error_response, json, object_response, path_parameter};
+use crate::extract::{Body, body_text, query, workspace};
+use crate::openapi::{PathItemExt, error_response, json, object_response, path_parameter};
 
 /// This capability's routes under `/v1`.
 pub(crate) fn routes() -> Router<App> {
@@ -33,6 +33,22 @@ pub(crate) fn routes() -> Router<App> {
         .route("/workspaces/{workspace}/runs/{id}", super::registry::one_of(RecordKind::Run))
         .route("/workspaces/{workspace}/runs/{id}/report", get(report))
         .route("/workspaces/{workspace}/health", get(health))
+        .route("/workspaces/{workspace}/alerts", super::registry::list_of(RecordKind::Alert))
+        .route("/workspaces/{workspace}/alerts/{id}", super::registry::one_of(RecordKind::Alert))
+        .route("/workspaces/{workspace}/alerts/{id}/ack", post(ack_alert))
+        .route("/workspaces/{workspace}/alerts/{id}/resolve", post(resolve_alert))
+        .route("/workspaces/{workspace}/alerts-evaluation", post(evaluate))
+        .route("/workspaces/{workspace}/pages", get(pages))
+        .route(
+            "/workspaces/{workspace}/incidents",
+            super::registry::list_of(RecordKind::Incident).post(open_incident),
+        )
+        .route("/workspaces/{workspace}/incidents/{id}", super::registry::one_of(RecordKind::Incident))
+        .route("/workspaces/{workspace}/incidents/{id}/ack", post(ack_incident))
+        .route("/workspaces/{workspace}/incidents/{id}/mitigate", post(mitigate_incident))
+        .route("/workspaces/{workspace}/incidents/{id}/resolve", post(resolve_incident))
+        .route("/workspaces/{workspace}/incidents/{id}/postmortem", post(postmortem))
+        .route("/workspaces/{workspace}/incidents/{id}/pause-agent", post(pause_agent))
 }
 
 const PROTOBUF: &str = "application/x-protobuf";
@@ -153,6 +169,173 @@ pub(crate) async fn health(
     Ok(Json(app.health(&caller, &workspace(&name)?, request).await?).into_response())
 }
 
+/// `POST /alerts/{id}/ack`.
+pub(crate) async fn ack_alert(
+    State(app): State<App>,
+    Authenticated(caller): Authenticated,
+    Path((name, id)): Path<(String, String)>,
+) -> Result<Response, ApiError> {
+    Ok(Json(app.move_alert(&caller, &workspace(&name)?, &id, false).await?).into_response())
+}
+
+/// `POST /alerts/{id}/resolve`.
+pub(crate) async fn resolve_alert(
+    State(app): State<App>,
+    Authenticated(caller): Authenticated,
+    Path((name, id)): Path<(String, String)>,
+) -> Result<Response, ApiError> {
+    Ok(Json(app.move_alert(&caller, &workspace(&name)?, &id, true).await?).into_response())
+}
+
+/// `POST /alerts-evaluation`: judge the agents' health now.
+pub(crate) async fn evaluate(
+    State(app): State<App>,
+    Authenticated(caller): Authenticated,
+    Path(name): Path<String>,
+) -> Result<Response, ApiError> {
+    Ok(Json(app.evaluate_alerts(&caller, &workspace(&name)?).await?).into_response())
+}
+
+/// An incident to open.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct IncidentRequest {
+    /// What it is about.
+    title: String,
+    /// SEV1 to SEV4.
+    severity: charter_model::IncidentSeverity,
+    /// The agent concerned.
+    #[serde(default)]
+    agent_id: Option<String>,
+    /// The commander (default: the first person with the incident_commander role).
+    #[serde(default)]
+    commander: Option<String>,
+}
+
+/// A note on an incident's timeline.
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct IncidentNote {
+    /// What to record with the transition.
+    #[serde(default)]
+    note: Option<String>,
+}
+
+/// `POST /incidents`.
+pub(crate) async fn open_incident(
+    State(app): State<App>,
+    Authenticated(caller): Authenticated,
+    Path(name): Path<String>,
+    Body(request): Body<IncidentRequest>,
+) -> Result<Response, ApiError> {
+    let new = charter_app::NewIncident {
+        title: request.title,
+        severity: request.severity,
+        agent_id: request.agent_id,
+        commander: request.commander,
+        source: "manual".into(),
+    };
+    let incident = app.open_incident(&caller, &workspace(&name)?, new).await?;
+    Ok((StatusCode::CREATED, Json(incident)).into_response())
+}
+
+async fn move_incident(
+    app: App,
+    caller: Caller,
+    name: String,
+    id: String,
+    to: charter_model::IncidentStatus,
+    note: Option<String>,
+) -> Result<Response, ApiError> {
+    Ok(Json(app.move_incident(&caller, &workspace(&name)?, &id, to, note).await?).into_response())
+}
+
+/// `POST /incidents/{id}/ack`.
+pub(crate) async fn ack_incident(
+    State(app): State<App>,
+    Authenticated(caller): Authenticated,
+    Path((name, id)): Path<(String, String)>,
+    Body(note): Body<IncidentNote>,
+) -> Result<Response, ApiError> {
+    move_incident(app, caller, name, id, charter_model::IncidentStatus::Acknowledged, note.note).await
+}
+
+/// `POST /incidents/{id}/mitigate`.
+pub(crate) async fn mitigate_incident(
+    State(app): State<App>,
+    Authenticated(caller): Authenticated,
+    Path((name, id)): Path<(String, String)>,
+    Body(note): Body<IncidentNote>,
+) -> Result<Response, ApiError> {
+    move_incident(app, caller, name, id, charter_model::IncidentStatus::Mitigated, note.note).await
+}
+
+/// `POST /incidents/{id}/resolve`.
+pub(crate) async fn resolve_incident(
+    State(app): State<App>,
+    Authenticated(caller): Authenticated,
+    Path((name, id)): Path<(String, String)>,
+    Body(note): Body<IncidentNote>,
+) -> Result<Response, ApiError> {
+    move_incident(app, caller, name, id, charter_model::IncidentStatus::Resolved, note.note).await
+}
+
+/// `POST /incidents/{id}/postmortem`: the body is the postmortem.
+pub(crate) async fn postmortem(
+    State(app): State<App>,
+    Authenticated(caller): Authenticated,
+    Path((name, id)): Path<(String, String)>,
+    Body(postmortem): Body<charter_model::Postmortem>,
+) -> Result<Response, ApiError> {
+    Ok(Json(app.write_postmortem(&caller, &workspace(&name)?, &id, postmortem).await?).into_response())
+}
+
+/// `POST /incidents/{id}/pause-agent`: the kill switch from the incident.
+pub(crate) async fn pause_agent(
+    State(app): State<App>,
+    Authenticated(caller): Authenticated,
+    Path((name, id)): Path<(String, String)>,
+) -> Result<Response, ApiError> {
+    Ok(Json(app.pause_from_incident(&caller, &workspace(&name)?, &id).await?).into_response())
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct PagesQuery {
+    limit: Option<u32>,
+}
+
+/// `GET /pages`: the outbox, newest first, with each page's attempts.
+pub(crate) async fn pages(
+    State(app): State<App>,
+    Authenticated(caller): Authenticated,
+    Path(name): Path<String>,
+    params: Result<Query<PagesQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<Response, ApiError> {
+    let limit = query(params)?.limit.unwrap_or(100);
+    if !(1..=1_000).contains(&limit) {
+        return Err(ApiError::bad_request(format!("limit: {limit} is not between 1 and 1000")));
+    }
+    let pages = app.pages(&caller, &workspace(&name)?, limit).await?;
+    let items: Vec<serde_json::Value> = pages
+        .iter()
+        .map(|row| {
+            serde_json::json!({
+                "id": row.id,
+                "receiver": row.page.receiver,
+                "dedup_key": row.page.dedup_key,
+                "action": row.page.action,
+                "created_at": row.created_at,
+                "attempts": row.attempts,
+                "next_at": row.next_at,
+                "delivered_at": row.delivered_at,
+                "last_error": row.last_error,
+            })
+        })
+        .collect();
+    Ok(Json(serde_json::json!({ "items": items })).into_response())
+}
+
 fn bounded(name: &str, description: &str, low: i64, high: i64) -> utoipa::openapi::path::Parameter {
     ParameterBuilder::new()
         .name(name)
@@ -202,6 +385,47 @@ fn export_operation(id: &str, summary: &str, with_workspace: bool) -> OperationB
         operation = operation
             .parameter(path_parameter("workspace", "Workspace name"))
             .response("404", error_response("No such workspace (or not the token's)"));
+    }
+    operation
+}
+
+fn alert_move(id: &str, summary: &str) -> OperationBuilder {
+    OperationBuilder::new()
+        .tag("runs")
+        .operation_id(Some(id))
+        .summary(Some(summary))
+        .parameter(path_parameter("workspace", "Workspace name"))
+        .parameter(path_parameter("id", "Alert id (ALR-YYYY-MM-DD-NNN)"))
+        .response("200", object_response("The alert"))
+        .response("401", error_response("No valid token"))
+        .response(
+            "403",
+            error_response("The token's role may not write alerts, or the decision point denied it"),
+        )
+        .response("404", error_response("No such workspace (or not the token's) or alert"))
+        .response("422", error_response("The alert is not in a state that allows this"))
+}
+
+fn incident_move(id: &str, summary: &str, with_note: bool) -> OperationBuilder {
+    let mut operation = alert_move(id, summary)
+        .tag("runs")
+        .response("400", error_response("Malformed JSON or a field of the wrong shape"))
+        .response(
+            "403",
+            error_response("The token's role may not write incidents, or the decision point denied it"),
+        )
+        .response("404", error_response("No such workspace (or not the token's) or incident"))
+        .response(
+            "422",
+            error_response("The incident is not in the state this follows, or the postmortem is incomplete"),
+        );
+    if with_note {
+        operation = operation.request_body(Some(
+            RequestBodyBuilder::new()
+                .required(Some(Required::True))
+                .content("application/json", json(Ref::from_schema_name("IncidentNote")))
+                .build(),
+        ));
     }
     operation
 }
@@ -270,6 +494,94 @@ pub(crate) fn paths(paths: PathsBuilder) -> PathsBuilder {
                     .response("200", object_response("The report")),
             ),
         )
+        .path(
+            "/v1/workspaces/{workspace}/alerts/{id}/ack",
+            PathItem::new(
+                HttpMethod::Post,
+                alert_move("ack_alert", "Acknowledge an open alert; its receivers are paged with acknowledge"),
+            ),
+        )
+        .path(
+            "/v1/workspaces/{workspace}/alerts/{id}/resolve",
+            PathItem::new(
+                HttpMethod::Post,
+                alert_move("resolve_alert", "Resolve an alert; its receivers are paged with resolve (same dedup_key)"),
+            ),
+        )
+        .path(
+            "/v1/workspaces/{workspace}/alerts-evaluation",
+            PathItem::new(
+                HttpMethod::Post,
+                OperationBuilder::new()
+                    .tag("runs")
+                    .operation_id(Some("evaluate_alerts"))
+                    .summary(Some("Judge every agent's health now: raise an alert per anomaly (paging its class's receivers through the outbox), resolve those whose anomaly is gone"))
+                    .parameter(path_parameter("workspace", "Workspace name"))
+                    .response("200", object_response("Alerts opened and resolved"))
+                    .response("401", error_response("No valid token"))
+                    .response("403", error_response("The token's role may not write alerts, or the decision point denied it"))
+                    .response("404", error_response("No such workspace (or not the token's)")),
+            ),
+        )
+        .path(
+            "/v1/workspaces/{workspace}/pages",
+            PathItem::new(
+                HttpMethod::Get,
+                get_operation("list_pages", "The outbox of pages, newest first: receiver, dedup_key, action, attempts, delivery")
+                    .parameter(bounded("limit", "At most this many (default 100)", 1, 1_000))
+                    .response("200", object_response("{\"items\": [...]}")),
+            ),
+        )
+        .path(
+            "/v1/workspaces/{workspace}/incidents",
+            PathItem::new(
+                HttpMethod::Post,
+                OperationBuilder::new()
+                    .tag("runs")
+                    .operation_id(Some("open_incident"))
+                    .summary(Some("Open an incident INC-YYYY-MM-DD-NNN (SEV1-SEV4) with its commander"))
+                    .parameter(path_parameter("workspace", "Workspace name"))
+                    .request_body(Some(
+                        RequestBodyBuilder::new()
+                            .required(Some(Required::True))
+                            .content("application/json", json(Ref::from_schema_name("IncidentRequest")))
+                            .build(),
+                    ))
+                    .response("201", object_response("The incident"))
+                    .response("400", error_response("Malformed JSON or a field of the wrong shape"))
+                    .response("401", error_response("No valid token"))
+                    .response("403", error_response("The token's role may not write incidents, or the decision point denied it"))
+                    .response("404", error_response("No such workspace (or not the token's)"))
+                    .response("422", error_response("No such agent or commander, or an empty title")),
+            )
+            .tap_add(
+                HttpMethod::Get,
+                OperationBuilder::new()
+                    .tag("runs")
+                    .operation_id(Some("list_incidents"))
+                    .summary(Some("List incidents in id order"))
+                    .parameter(path_parameter("workspace", "Workspace name"))
+                    .response("200", ResponseBuilder::new().description("One page").build())
+                    .response("401", error_response("No valid token")),
+            ),
+        )
+        .path("/v1/workspaces/{workspace}/incidents/{id}/ack", PathItem::new(HttpMethod::Post, incident_move("ack_incident", "Acknowledge an Open incident", true)))
+        .path("/v1/workspaces/{workspace}/incidents/{id}/mitigate", PathItem::new(HttpMethod::Post, incident_move("mitigate_incident", "Mark an Acknowledged incident Mitigated", true)))
+        .path("/v1/workspaces/{workspace}/incidents/{id}/resolve", PathItem::new(HttpMethod::Post, incident_move("resolve_incident", "Resolve a Mitigated incident", true)))
+        .path(
+            "/v1/workspaces/{workspace}/incidents/{id}/postmortem",
+            PathItem::new(
+                HttpMethod::Post,
+                incident_move("write_postmortem", "Write a Resolved incident's postmortem (summary, impact, root_cause, timeline, actions each with owner and due); every missing part is named; the incident becomes Postmortem done", false)
+                    .request_body(Some(
+                        RequestBodyBuilder::new()
+                            .required(Some(Required::True))
+                            .content("application/json", json(Ref::from_schema_name("Postmortem")))
+                            .build(),
+                    )),
+            ),
+        )
+        .path("/v1/workspaces/{workspace}/incidents/{id}/pause-agent", PathItem::new(HttpMethod::Post, incident_move("pause_incident_agent", "Pause the incident's agent (the kill switch), noted on its timeline", false)))
         .path(
             "/v1/workspaces/{workspace}/health",
             PathItem::new(
