@@ -40,6 +40,7 @@ pub use decisions::review::{REVIEW_MONTHS, ReviewDue};
 pub use ledger::bundle;
 pub use operations::runner::{self, RunOptions, RunResult};
 pub use oversight::alerts::{Delivered, EVALUATION_WINDOWS, Evaluated, PAGE_TIMEOUT, UNCLASSIFIED};
+pub use oversight::budgets::{BUDGET_THRESHOLD, BudgetLine, BudgetReport, Receipt, Unexplained, ValueLine};
 pub use oversight::health::{
     AgentHealth, DEFAULT_HEALTH_WINDOWS, HealthQuery, HealthReport, MAX_HEALTH_WINDOWS,
 };

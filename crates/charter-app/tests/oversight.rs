@@ -549,3 +549,104 @@ async fn incidents_move_through_their_states_escalate_and_close_with_a_checked_p
     })
     .await;
 }
+
+#[tokio::test]
+async fn a_spent_hard_budget_stops_its_agent_until_raised_or_the_month_turns() {
+    each_backend(|store| async move {
+        let (app, clock) = imported(store).await;
+        let admin = Caller::local("ops_governance_lead");
+        let now = 1_800_000_000_000_000_i64; // 2027-01-15
+        clock.set_micros(now);
+        let budget = |monthly_usd: f64| charter_model::Budget {
+            budget_id: "sales-monthly".parse().unwrap(),
+            agent_id: Some("agent_sales_01".parse().unwrap()),
+            team: None,
+            monthly_usd,
+            soft_percent: Some(50.0),
+            hard: true,
+            exhausted_in: None,
+        };
+        app.set_budget(&admin, &ops(), budget(0.001)).await.unwrap();
+        let decide = |app: App| async move {
+            app.decide(
+                &Caller::local("ops_governance_lead"),
+                &ops(),
+                &[DecisionRequest {
+                    principal: EntityRef { entity_type: "Agent".into(), id: "agent_sales_01".into() },
+                    action: "invoke_tool".into(),
+                    resource: EntityRef { entity_type: "Tool".into(), id: "crm_salesforce".into() },
+                    context: serde_json::Map::new(),
+                }],
+            )
+            .await
+            .unwrap()
+            .remove(0)
+        };
+        assert_eq!(decide(app.clone()).await.decision, charter_policy::Effect::Allow);
+
+        // 2,000 priced tokens (0.00075 USD) a run, and 500 of a model without a price.
+        let run = |trace: u32| {
+            serde_json::from_value::<Vec<charter_observe::Span>>(serde_json::json!([
+                {"trace_id": format!("{trace:032x}"), "span_id": "0000000000000001", "name": "run", "kind": "invoke_agent",
+                 "agent_id": "agent_sales_01", "start_us": now - 10_000_000, "end_us": now - 9_000_000, "status": "ok"},
+                {"trace_id": format!("{trace:032x}"), "span_id": "0000000000000002", "parent_span_id": "0000000000000001",
+                 "name": "chat", "kind": "model", "agent_id": "agent_sales_01", "start_us": now - 9_900_000,
+                 "end_us": now - 9_500_000, "status": "ok", "model": "gpt-4o-mini", "input_tokens": 1000, "output_tokens": 1000},
+                {"trace_id": format!("{trace:032x}"), "span_id": "0000000000000003", "parent_span_id": "0000000000000001",
+                 "name": "chat", "kind": "model", "agent_id": "agent_sales_01", "start_us": now - 9_400_000,
+                 "end_us": now - 9_200_000, "status": "ok", "model": "home-made-llm", "input_tokens": 500},
+            ]))
+            .unwrap()
+        };
+        app.ingest_spans(&operator(), &ops(), run(1)).await.unwrap();
+        // Past the soft threshold (50%), not yet spent: an alert, no stop.
+        let evaluated = app.evaluate_pending().await.unwrap();
+        let opened: Vec<_> = evaluated.iter().flat_map(|(_, e)| e.opened.iter()).collect();
+        assert!(opened.iter().any(|a| a.reason == charter_app::BUDGET_THRESHOLD), "{opened:?}");
+        assert_eq!(decide(app.clone()).await.decision, charter_policy::Effect::Allow);
+
+        app.ingest_spans(&operator(), &ops(), run(2)).await.unwrap();
+        let denied = decide(app.clone()).await;
+        assert_eq!(denied.decision, charter_policy::Effect::Deny);
+        assert!(denied.reasons.iter().any(|r| r == "guardrail:budget-exhausted"), "{:?}", denied.reasons);
+        let report = app.budget_report(&operator(), &ops(), None).await.unwrap();
+        assert_eq!(report.month, "2027-01");
+        assert!(report.budgets[0].exhausted && report.budgets[0].percent >= 100.0, "{:?}", report.budgets);
+        let sales = report.receipts.iter().find(|r| r.agent_id == "agent_sales_01").unwrap();
+        assert_eq!((sales.runs, sales.tokens, sales.unpriced_tokens), (2, 5_000, 1_000));
+        assert!((sales.spend_usd - 0.0015).abs() < 1e-12, "{}", sales.spend_usd);
+        assert_eq!(report.unexplained.unpriced_tokens, 1_000);
+        // A generic write cannot lift the stop.
+        let stored = app.get_record(&admin, &ops(), charter_model::RecordKind::Budget, "sales-monthly").await.unwrap();
+        let mut lifted: serde_json::Value = serde_json::from_str(&stored.record.to_canonical_json()).unwrap();
+        lifted.as_object_mut().unwrap().remove("exhausted_in");
+        let refused = app
+            .update_record(&admin, &ops(), "sales-monthly", stored.version, charter_model::RecordKind::Budget.from_value(lifted).unwrap())
+            .await
+            .unwrap_err();
+        assert!(refused.to_string().contains("exhausted_in"), "{refused}");
+
+        // The daily check names the unexplained spend and an alert class
+        // nobody owns, and raises RAIDA items for them.
+        let unowned = charter_model::RecordKind::AlertClass
+            .parse_json(r#"{"class_id":"orphan","severity":"low","runbook":"PROC-NOPE-NOPE"}"#)
+            .unwrap();
+        app.create_record(&admin, &ops(), unowned).await.unwrap();
+        let check = app.governance_check(&admin, &ops(), "2027-01-15".parse().unwrap()).await.unwrap();
+        let codes: Vec<&str> =
+            check.dashboard.sections.iter().flat_map(|s| s.findings.iter().map(|f| f.code)).collect();
+        for code in ["unexplained-spend", "alert-class-without-owner", "alert-class-runbook-unknown"] {
+            assert!(codes.contains(&code), "{code}: {codes:?}");
+        }
+        assert!(check.raida.iter().any(|r| r.origin_key.contains("unexplained-spend")), "{:?}", check.raida);
+
+        // Raised, the agent acts again; spent again, it stops; next month it acts.
+        app.set_budget(&admin, &ops(), budget(10.0)).await.unwrap();
+        assert_eq!(decide(app.clone()).await.decision, charter_policy::Effect::Allow);
+        app.set_budget(&admin, &ops(), budget(0.001)).await.unwrap();
+        assert_eq!(decide(app.clone()).await.decision, charter_policy::Effect::Deny);
+        clock.set_micros(now + 20 * 86_400_000_000);
+        assert_eq!(decide(app.clone()).await.decision, charter_policy::Effect::Allow);
+    })
+    .await;
+}

@@ -107,6 +107,9 @@ pub struct Inputs<'a> {
     pub people: &'a [String],
     /// Names of the configured page receivers.
     pub receivers: &'a [String],
+    /// This month's spend nobody can explain, when there is any: (month,
+    /// tokens without a price, spans of no registered agent).
+    pub unexplained_spend: Option<(&'a str, u64, u64)>,
     /// The quality threshold, in percent.
     pub threshold: f64,
     /// The day checked.
@@ -465,6 +468,21 @@ pub fn daily_check(inputs: &Inputs<'_>) -> Dashboard {
     }
     let summary = format!("{} alert class(es), {} finding(s)", inputs.alert_classes.len(), findings.len());
     sections.push(section("alerting", summary, findings));
+
+    // 10. Spend: every cost attributed to a registered agent at a known price.
+    let mut findings = Vec::new();
+    if let Some((month, unpriced, unattributed)) = inputs.unexplained_spend {
+        findings.push(finding(
+            "unexplained-spend",
+            Status::Red,
+            format!("spend/{month}"),
+            format!(
+                "unexplained spend in {month}: {unpriced} tokens of models without a price, {unattributed} spans of no registered agent; price the models (observe_settings.prices) and register the agents"
+            ),
+            None,
+        ));
+    }
+    sections.push(section("spend", format!("{} finding(s)", findings.len()), findings));
 
     let status = sections.iter().map(|s| s.status).max().unwrap_or(Status::Green);
     Dashboard { date: inputs.today, status, sections }

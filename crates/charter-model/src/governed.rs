@@ -44,6 +44,12 @@ const DATASET: &[GovernedField] = &[
     GovernedField { field: "relationships", use_case: SCHEMA, only: None, initial: None },
 ];
 
+const BUDGET_SET: &str =
+    "`charter budget set` (PUT /v1/workspaces/{ws}/budgets/{id}/limit), and runs as they close";
+
+const BUDGET: &[GovernedField] =
+    &[GovernedField { field: "exhausted_in", use_case: BUDGET_SET, only: None, initial: None }];
+
 const AGENT: &[GovernedField] = &[GovernedField {
     field: "status",
     use_case: KILL_SWITCH,
@@ -57,6 +63,7 @@ impl RecordKind {
         match self {
             RecordKind::Dataset => DATASET,
             RecordKind::Agent => AGENT,
+            RecordKind::Budget => BUDGET,
             _ => &[],
         }
     }

@@ -558,6 +558,12 @@ pub struct Budget {
     /// raised or the month turns).
     #[serde(default)]
     pub hard: bool,
+    /// The month (`YYYY-MM`) in which spend reached a hard budget: the
+    /// decision point denies its agents for the rest of that month. Set by
+    /// Charter as runs close, cleared by `charter budget set`; a generic
+    /// write never moves it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exhausted_in: Option<String>,
 }
 
 impl Budget {

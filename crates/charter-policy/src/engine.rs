@@ -13,6 +13,7 @@
 //! | `guardrail:unreadable-registry` | the registry could not be made into entities |
 //! | `guardrail:unreadable-policy` | an `Active` policy's Cedar does not compile |
 //! | `guardrail:kill-switch` | the agent is paused or retired |
+//! | `guardrail:budget-exhausted` | a hard spend budget of the agent (or its team) is exhausted this month |
 //! | `guardrail:least-privilege` | `invoke_tool` on a tool outside the agent's tools, without an access grant |
 //! | `guardrail:tier-approval` | a Tier 3+ resource without a valid approval grant in `context.approval` |
 //! | `guardrail:data-residency` | a dataset outside the agent's regions, without an exception grant |
@@ -51,6 +52,8 @@ pub mod reason {
     pub const UNREADABLE_POLICY: &str = "guardrail:unreadable-policy";
     /// The agent is paused or retired.
     pub const KILL_SWITCH: &str = "guardrail:kill-switch";
+    /// A hard budget of the agent or its team is spent for the month.
+    pub const BUDGET_EXHAUSTED: &str = "guardrail:budget-exhausted";
     /// The tool is not one of the agent's.
     pub const LEAST_PRIVILEGE: &str = "guardrail:least-privilege";
     /// A Tier 3+ resource without a valid approval.
@@ -479,6 +482,14 @@ impl Engine {
         };
         if matches!(agent.status, AgentStatus::Paused | AgentStatus::Retired) {
             fail(reason::KILL_SWITCH, format!("agent {} is {}", subject.principal.id, agent.status));
+        }
+        if let Some((month, budget)) = &agent.budget_exhausted
+            && now.to_string().starts_with(month.as_str())
+        {
+            fail(
+                reason::BUDGET_EXHAUSTED,
+                format!("budget {budget} of agent {} is spent for {month}", subject.principal.id),
+            );
         }
         if subject.action.name == "invoke_tool"
             && !agent.tools.contains(&subject.resource.id)

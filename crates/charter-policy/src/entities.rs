@@ -33,6 +33,8 @@ pub struct Registry {
     pub policies: Vec<Policy>,
     /// Time-bound grants.
     pub grants: Vec<Grant>,
+    /// Spend budgets (those exhausted stop their agents for the month).
+    pub budgets: Vec<charter_model::Budget>,
     /// The workspace's name: the `Workspace` entity that writes of its
     /// records are decided on.
     pub workspace: Option<String>,
@@ -53,6 +55,9 @@ impl Registry {
 #[derive(Debug, Clone)]
 pub(crate) struct AgentFacts {
     pub(crate) status: AgentStatus,
+    /// The month (`YYYY-MM`) a hard budget of the agent (or its team) was
+    /// exhausted in, and the budget.
+    pub(crate) budget_exhausted: Option<(String, String)>,
     pub(crate) tools: HashSet<String>,
     pub(crate) allowed_regions: HashSet<String>,
 }
@@ -282,6 +287,20 @@ pub(crate) fn build(registry: &Registry) -> Result<(Entities, Facts), RegistryEr
             id.to_owned(),
             AgentFacts {
                 status: agent.status,
+                budget_exhausted: registry
+                    .budgets
+                    .iter()
+                    .filter(|budget| budget.hard)
+                    .filter(|budget| {
+                        budget.agent_id.as_ref().is_some_and(|a| a.as_str() == id)
+                            || budget
+                                .team
+                                .as_deref()
+                                .is_some_and(|team| agent.owner_team.as_deref() == Some(team))
+                    })
+                    .find_map(|budget| {
+                        budget.exhausted_in.clone().map(|month| (month, budget.budget_id.to_string()))
+                    }),
                 tools: agent_tools.iter().map(|tool| (*tool).to_owned()).collect(),
                 allowed_regions: agent.allowed_regions.iter().cloned().collect(),
             },

@@ -81,6 +81,10 @@ pub fn record_inputs(record: &Record) -> Vec<Input> {
         }
         Record::Dataset(dataset) => vec![entity(EntityType::Dataset, dataset.dataset_id.as_str())],
         Record::Workflow(workflow) => vec![entity(EntityType::Workflow, workflow.workflow_id.as_str())],
+        Record::Budget(budget) => match &budget.agent_id {
+            Some(agent) => vec![entity(EntityType::Agent, agent.as_str())],
+            None => vec![Input::Everything],
+        },
         Record::Policy(_) | Record::Grant(_) => vec![Input::Everything],
         _ => Vec::new(),
     }

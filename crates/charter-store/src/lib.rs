@@ -40,7 +40,7 @@ use sqlx::{AnyPool, ConnectOptions as _, Executor};
 
 pub use ledger::CheckpointRow;
 pub use migrate::MIGRATIONS_SQLITE;
-pub use outbox::{NewPage, PageRow};
+pub use outbox::{NewPage, PageRow, SpendRow};
 use rows::select_records;
 pub use rows::{EventRow, NewRecord, NewTokenRow, StoredRecord, TokenRow, WorkspaceRow};
 pub use telemetry::SpanRow;

@@ -45,6 +45,7 @@ pub const MIGRATIONS_SQLITE: &[Migration] = &[
     },
     Migration { version: 6, name: "telemetry", sql: include_str!("../migrations/sqlite/0006_telemetry.sql") },
     Migration { version: 7, name: "outbox", sql: include_str!("../migrations/sqlite/0007_outbox.sql") },
+    Migration { version: 8, name: "spend", sql: include_str!("../migrations/sqlite/0008_spend.sql") },
 ];
 
 const MIGRATIONS_POSTGRES: &[Migration] = &[
@@ -71,6 +72,7 @@ const MIGRATIONS_POSTGRES: &[Migration] = &[
         sql: include_str!("../migrations/postgres/0006_telemetry.sql"),
     },
     Migration { version: 7, name: "outbox", sql: include_str!("../migrations/postgres/0007_outbox.sql") },
+    Migration { version: 8, name: "spend", sql: include_str!("../migrations/postgres/0008_spend.sql") },
 ];
 
 /// Key of the PostgreSQL advisory lock held while migrating ("charter\0").

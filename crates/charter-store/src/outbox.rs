@@ -184,7 +184,91 @@ impl WriteTx {
     }
 }
 
+/// One agent's spend in one month.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct SpendRow {
+    /// The agent.
+    pub agent_id: String,
+    /// `YYYY-MM`.
+    pub month: String,
+    /// Priced cost, USD.
+    pub usd: f64,
+    /// Tokens in all.
+    pub tokens: u64,
+    /// Tokens without a price.
+    pub unpriced_tokens: u64,
+    /// Runs.
+    pub runs: u64,
+}
+
+impl WriteTx {
+    /// Adds `delta` to the spend of its agent and month (the fields of
+    /// `delta` may be negative through `sign`: an amended run replaces its
+    /// earlier figures).
+    pub async fn add_spend(&mut self, workspace: i64, delta: &SpendRow, sign: i64) -> Result<()> {
+        self.writes += 1;
+        let count = |n: u64| to_i64(n).map(|n| n * sign);
+        sqlx::query(
+            "INSERT INTO spend (workspace_id, month, agent_id, usd, tokens, unpriced_tokens, runs) VALUES ($1, $2, $3, $4, $5, $6, $7) \
+             ON CONFLICT (workspace_id, month, agent_id) DO UPDATE SET usd = spend.usd + excluded.usd, \
+             tokens = spend.tokens + excluded.tokens, unpriced_tokens = spend.unpriced_tokens + excluded.unpriced_tokens, \
+             runs = spend.runs + excluded.runs",
+        )
+        .bind(workspace)
+        .bind(delta.month.as_str())
+        .bind(delta.agent_id.as_str())
+        .bind(delta.usd * sign as f64)
+        .bind(count(delta.tokens)?)
+        .bind(count(delta.unpriced_tokens)?)
+        .bind(count(delta.runs)?)
+        .execute(&mut *self.tx)
+        .await?;
+        Ok(())
+    }
+
+    /// Spans refused in `month` (`YYYY-MM`) because no registered agent is
+    /// theirs, as this transaction sees it.
+    pub async fn unattributed_spans(&mut self, workspace: i64, month: &str) -> Result<u64> {
+        let row = sqlx::query(
+            "SELECT CAST(COALESCE(SUM(spans), 0) AS BIGINT) AS n FROM span_rejections \
+             WHERE workspace_id = $1 AND day >= $2 AND day < $3 AND reason LIKE '%agent%'",
+        )
+        .bind(workspace)
+        .bind(format!("{month}-01"))
+        .bind(format!("{month}-99"))
+        .fetch_one(&mut *self.tx)
+        .await?;
+        rows::get_u64(&row, "n")
+    }
+
+    /// Every agent's spend in `month`, as this transaction sees it.
+    pub async fn spend(&mut self, workspace: i64, month: &str) -> Result<Vec<SpendRow>> {
+        let rows = sqlx::query(SPEND_SQL).bind(workspace).bind(month).fetch_all(&mut *self.tx).await?;
+        rows.iter().map(spend_row).collect()
+    }
+}
+
+const SPEND_SQL: &str = "SELECT agent_id, month, usd, tokens, unpriced_tokens, runs FROM spend \
+     WHERE workspace_id = $1 AND month = $2 ORDER BY agent_id";
+
+fn spend_row(row: &sqlx::any::AnyRow) -> Result<SpendRow> {
+    Ok(SpendRow {
+        agent_id: get(row, "agent_id")?,
+        month: get(row, "month")?,
+        usd: get(row, "usd")?,
+        tokens: rows::get_u64(row, "tokens")?,
+        unpriced_tokens: rows::get_u64(row, "unpriced_tokens")?,
+        runs: rows::get_u64(row, "runs")?,
+    })
+}
+
 impl Store {
+    /// Every agent's spend in `month` (`YYYY-MM`).
+    pub async fn spend(&self, workspace: i64, month: &str) -> Result<Vec<SpendRow>> {
+        let rows = sqlx::query(SPEND_SQL).bind(workspace).bind(month).fetch_all(&self.read).await?;
+        rows.iter().map(spend_row).collect()
+    }
+
     /// The next page of every receiver that has one undelivered: pages go
     /// out in order, so a receiver's later pages wait for its first.
     pub async fn page_heads(&self) -> Result<Vec<PageRow>> {

@@ -37,6 +37,7 @@ pub(crate) fn is_policy_input(kind: RecordKind) -> bool {
             | RecordKind::Team
             | RecordKind::Policy
             | RecordKind::Grant
+            | RecordKind::Budget
     )
 }
 

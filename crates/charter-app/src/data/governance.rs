@@ -92,7 +92,15 @@ async fn check_in(
         },
         None => Vec::new(),
     };
+    let month = today.to_string()[..7].to_owned();
+    let unpriced: u64 = tx.spend(row.id, &month).await?.iter().map(|s| s.unpriced_tokens).sum();
+    let unattributed = tx.unattributed_spans(row.id, &month).await?;
     let dashboard = daily_check(&Inputs {
+        unexplained_spend: (unpriced > 0 || unattributed > 0).then_some((
+            month.as_str(),
+            unpriced,
+            unattributed,
+        )),
         alert_classes: &alert_classes,
         procedures: &procedures,
         people: &people,

@@ -148,12 +148,13 @@ pub(crate) fn add_to_registry(registry: &mut Registry, record: Record) {
         Record::Team(team) => registry.teams.push(*team),
         Record::Policy(policy) => registry.policies.push(*policy),
         Record::Grant(grant) => registry.grants.push(*grant),
+        Record::Budget(budget) => registry.budgets.push(*budget),
         _ => {}
     }
 }
 
 /// The kinds of records a registry holds.
-pub(crate) const REGISTRY_KINDS: [RecordKind; 8] = [
+pub(crate) const REGISTRY_KINDS: [RecordKind; 9] = [
     RecordKind::Agent,
     RecordKind::System,
     RecordKind::Dataset,
@@ -162,6 +163,7 @@ pub(crate) const REGISTRY_KINDS: [RecordKind; 8] = [
     RecordKind::Team,
     RecordKind::Policy,
     RecordKind::Grant,
+    RecordKind::Budget,
 ];
 
 fn corrupt(kind: RecordKind, id: &str, error: impl std::fmt::Display) -> AppError {

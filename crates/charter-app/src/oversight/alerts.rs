@@ -226,8 +226,19 @@ impl App {
         let report = self
             .health_of(row, HealthQuery { windows: Some(EVALUATION_WINDOWS), ..HealthQuery::default() })
             .await?;
-        let evaluated: HashSet<String> = report.agents.iter().map(|agent| agent.agent_id.clone()).collect();
-        let anomalies: Vec<Anomaly> = report.agents.into_iter().flat_map(|agent| agent.anomalies).collect();
+        let mut evaluated: HashSet<String> =
+            report.agents.iter().map(|agent| agent.agent_id.clone()).collect();
+        let mut anomalies: Vec<Anomaly> =
+            report.agents.into_iter().flat_map(|agent| agent.anomalies).collect();
+        let budgets = self.budget_anomalies(row).await?;
+        let budgets_read: Vec<charter_model::Budget> = self.read_values(row).await?;
+        for budget in &budgets_read {
+            if let Some(agent) = &budget.agent_id {
+                evaluated.insert(agent.to_string());
+            }
+        }
+        evaluated.extend(budgets.iter().map(|anomaly| anomaly.agent_id.clone()));
+        anomalies.extend(budgets);
         let classes: Vec<AlertClass> = self.read_values(row).await?;
         let settings = self.observe_settings(row).await?;
         let work =

@@ -302,6 +302,7 @@ async fn close_runs(
     }
     let mut writes = Vec::new();
     let mut closed = Vec::new();
+    let mut spent = Vec::new();
     for ((trace, agent), spans) in groups {
         let has_root =
             spans.iter().any(|(_, span)| span.parent_span_id.is_none() || span.kind == SpanKind::InvokeAgent);
@@ -316,7 +317,8 @@ async fn close_runs(
         let previous = match &existing {
             Some(stored) => match RecordKind::Run.parse_json(&stored.body) {
                 Ok(Record::Run(run)) if run.spans_sha256 == digest => continue,
-                Ok(_) => Some(stored.version),
+                Ok(Record::Run(run)) => Some((stored.version, run)),
+                Ok(_) => return Err(AppError::corrupt(format!("run \"{id}\" is not a run"))),
                 Err(error) => return Err(AppError::corrupt(format!("run \"{id}\": {error}"))),
             },
             None => None,
@@ -328,15 +330,22 @@ async fn close_runs(
         let hits = guardrail_hits(app, row, agent, run.start_us, run.end_us).await?;
         let deviations = deviations(&run, &spans, batch);
         let record = run_record(&id, run, digest, hits, deviations)?;
-        let record = Record::from(record);
-        let body = record.to_canonical_json();
+        // The run's spend replaces what its earlier version counted.
+        if let Some((_, earlier)) = &previous {
+            tx.add_spend(row.id, &super::budgets::spend_of(earlier), -1).await?;
+        }
+        let spend = super::budgets::spend_of(&record);
+        tx.add_spend(row.id, &spend, 1).await?;
+        spent.push(spend);
+        let body = Record::from(record).to_canonical_json();
         writes.push(match previous {
             None => RecordWrite::create(RecordKind::Run, id.clone(), body),
-            Some(version) => RecordWrite::update(RecordKind::Run, id.clone(), body, version),
+            Some((version, _)) => RecordWrite::update(RecordKind::Run, id.clone(), body, version),
         });
         tx.close_spans(row.id, trace, agent, &id).await?;
         closed.push(id);
     }
+    writes.extend(super::budgets::exhausted_budgets(tx, row, &spent, &batch.directory).await?);
     crate::core::audit::write_records(tx, row, &batch.actor, batch.at, &writes).await?;
     Ok((stored, closed))
 }

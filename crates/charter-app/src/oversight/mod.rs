@@ -4,6 +4,7 @@
 //! (`health.rs`). The computations are `charter-observe`'s.
 
 pub(crate) mod alerts;
+pub(crate) mod budgets;
 pub(crate) mod health;
 pub(crate) mod incidents;
 pub(crate) mod ingest;
@@ -28,6 +29,8 @@ pub(crate) struct Directory {
     agents: HashMap<String, String>,
     tools: HashMap<String, String>,
     datasets: HashMap<String, String>,
+    /// Each agent's owner team.
+    teams: HashMap<String, String>,
     declared: HashMap<String, Declared>,
 }
 
@@ -54,6 +57,11 @@ impl Directory {
     /// The registered dataset with id or name `name`.
     pub(crate) fn dataset(&self, name: &str) -> Option<String> {
         self.datasets.get(name).cloned()
+    }
+
+    /// The agents of `team` (their `owner_team`).
+    pub(crate) fn team_agents<'a>(&'a self, team: &'a str) -> impl Iterator<Item = &'a str> + 'a {
+        self.teams.iter().filter(move |(_, t)| t.as_str() == team).map(|(agent, _)| agent.as_str())
     }
 
     /// What `agent` is declared to use.
@@ -99,6 +107,9 @@ impl App {
                     .collect(),
                 datasets: agent.primary_dataset.iter().map(ToString::to_string).collect(),
             };
+            if let Some(team) = &agent.owner_team {
+                directory.teams.insert(id.clone(), team.clone());
+            }
             directory.declared.insert(id, declared);
         }
         for dataset in &datasets {

@@ -81,6 +81,9 @@ pub enum Command {
     /// Incidents: open, acknowledge, mitigate, resolve, postmortem, pause the agent, list, show
     #[command(subcommand)]
     Incident(oversight::IncidentCommand),
+    /// Cost budgets: set a monthly budget of an agent or team, show spend and receipts
+    #[command(subcommand)]
+    Budget(oversight::BudgetCommand),
     /// Show one record of any kind
     Get(registry::GetArgs),
     /// Who you act as in the workspace: your login name as a registered person (or not)
@@ -129,6 +132,7 @@ pub(crate) async fn run(global: Global, command: Command) -> Result<ExitCode> {
         Command::Health(args) => oversight::health(global, args).await,
         Command::Alerts(command) => oversight::alerts(global, command).await,
         Command::Incident(command) => oversight::incident(global, command).await,
+        Command::Budget(command) => oversight::budget(global, command).await,
         Command::Get(get) => registry::get(global, get).await,
         Command::Whoami => registry::whoami(global).await,
         Command::Token(command) => registry::token_command(global, command).await,

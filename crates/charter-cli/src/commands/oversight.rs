@@ -141,6 +141,38 @@ pub enum IncidentCommand {
     },
 }
 
+/// The subcommands of `charter budget`.
+#[derive(Debug, Subcommand)]
+pub enum BudgetCommand {
+    /// Create or replace a monthly budget of an agent or a team (raising an exhausted one lets
+    /// its agents act again)
+    Set {
+        /// Budget id
+        id: String,
+        /// The agent it holds for
+        #[arg(long, conflicts_with = "team", required_unless_present = "team")]
+        agent: Option<String>,
+        /// The team it holds for (its agents' owner_team)
+        #[arg(long)]
+        team: Option<String>,
+        /// USD per calendar month (UTC)
+        #[arg(long)]
+        monthly_usd: f64,
+        /// Percent of the budget at which an alert is raised (default 80)
+        #[arg(long)]
+        soft_percent: Option<f64>,
+        /// Stop the agents when the budget is spent (guardrail:budget-exhausted)
+        #[arg(long)]
+        hard: bool,
+    },
+    /// Budgets, spend, cost-to-outcome receipts and unexplained spend for a month
+    Show {
+        /// YYYY-MM (default: this month)
+        #[arg(long)]
+        month: Option<String>,
+    },
+}
+
 /// The options of `charter health`.
 #[derive(Debug, Args)]
 pub struct HealthArgs {
@@ -547,5 +579,105 @@ pub(crate) async fn incident(global: &Global, command: IncidentCommand) -> Resul
         }
     };
     show(&[incident], true)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+pub(crate) async fn budget(global: &Global, command: BudgetCommand) -> Result<ExitCode> {
+    let (app, workspace) = super::data::context(global).await?;
+    let caller = caller(global);
+    match command {
+        BudgetCommand::Set { id, agent, team, monthly_usd, soft_percent, hard } => {
+            let budget = charter_model::Budget {
+                budget_id: id.parse().map_err(|error| anyhow::anyhow!("budget id: {error}"))?,
+                agent_id: agent
+                    .map(|a| a.parse())
+                    .transpose()
+                    .map_err(|error| anyhow::anyhow!("--agent: {error}"))?,
+                team,
+                monthly_usd,
+                soft_percent,
+                hard,
+                exhausted_in: None,
+            };
+            let view = app.set_budget(&caller, &workspace, budget).await?;
+            print_record(global, &view)?;
+        }
+        BudgetCommand::Show { month } => {
+            let report = app.budget_report(&caller, &workspace, month).await?;
+            match global.output {
+                Output::Json => print_json(&report)?,
+                Output::Table => {
+                    println!(
+                        "Spend of {workspace} in {}: {:.4} USD",
+                        report.month, report.workspace_spend_usd
+                    );
+                    let mut table = Table::new(["BUDGET", "FOR", "MONTHLY USD", "SPENT USD", "%", "STATE"]);
+                    for line in &report.budgets {
+                        let subject = line.budget.agent_id.as_ref().map_or_else(
+                            || format!("team {}", line.budget.team.clone().unwrap_or_default()),
+                            |agent| format!("agent {agent}"),
+                        );
+                        let state = if line.exhausted {
+                            "EXHAUSTED: agents stopped"
+                        } else if line.soft_reached {
+                            "soft threshold reached"
+                        } else {
+                            "ok"
+                        };
+                        table.row([
+                            line.budget.budget_id.to_string(),
+                            subject,
+                            format!("{:.2}", line.budget.monthly_usd),
+                            format!("{:.4}", line.spend_usd),
+                            format!("{:.1}", line.percent),
+                            state.to_owned(),
+                        ]);
+                    }
+                    print!("{}", table.render());
+                    let mut receipts = Table::new([
+                        "AGENT",
+                        "TEAM",
+                        "SPENT USD",
+                        "RUNS",
+                        "TOKENS",
+                        "UNPRICED",
+                        "KPI COST 30D",
+                        "ROI EXPECTED/ACTUAL",
+                    ]);
+                    for receipt in &report.receipts {
+                        let roi = receipt
+                            .value
+                            .iter()
+                            .map(|v| {
+                                format!(
+                                    "{}/{}",
+                                    v.expected_roi_usd.map_or("-".into(), |x| x.to_string()),
+                                    v.actual_roi_usd.map_or("-".into(), |x| x.to_string())
+                                )
+                            })
+                            .collect::<Vec<_>>()
+                            .join(" ");
+                        receipts.row([
+                            receipt.agent_id.clone(),
+                            receipt.team.clone().unwrap_or_default(),
+                            format!("{:.4}", receipt.spend_usd),
+                            receipt.runs.to_string(),
+                            receipt.tokens.to_string(),
+                            receipt.unpriced_tokens.to_string(),
+                            receipt.kpi_cost_usd_30d.map_or("-".into(), |c| c.to_string()),
+                            roi,
+                        ]);
+                    }
+                    print!("{}", receipts.render());
+                    if report.unexplained.any() {
+                        println!(
+                            "UNEXPLAINED SPEND: {} tokens without a price, {} spans of no registered agent",
+                            report.unexplained.unpriced_tokens, report.unexplained.unattributed_spans
+                        );
+                    }
+                }
+            }
+        }
+    }
     Ok(ExitCode::SUCCESS)
 }

@@ -32,6 +32,7 @@ pub(crate) fn example() -> Registry {
         teams: load(dir.join("teams.json")),
         policies: load(dir.join("policies.json")),
         grants: Vec::new(),
+        budgets: Vec::new(),
         workspace: Some("ops".into()),
     }
 }

@@ -39,6 +39,8 @@ pub(crate) fn routes() -> Router<App> {
         .route("/workspaces/{workspace}/alerts/{id}/resolve", post(resolve_alert))
         .route("/workspaces/{workspace}/alerts-evaluation", post(evaluate))
         .route("/workspaces/{workspace}/pages", get(pages))
+        .route("/workspaces/{workspace}/budgets/{id}/set", post(set_budget))
+        .route("/workspaces/{workspace}/budget-report", get(budget_report))
         .route(
             "/workspaces/{workspace}/incidents",
             super::registry::list_of(RecordKind::Incident).post(open_incident),
@@ -297,6 +299,42 @@ pub(crate) async fn pause_agent(
     Path((name, id)): Path<(String, String)>,
 ) -> Result<Response, ApiError> {
     Ok(Json(app.pause_from_incident(&caller, &workspace(&name)?, &id).await?).into_response())
+}
+
+/// `POST /budgets/{id}/set`: create or replace a budget; its exhaustion
+/// this month follows from the month's spend and the new limit.
+pub(crate) async fn set_budget(
+    State(app): State<App>,
+    Authenticated(caller): Authenticated,
+    Path((name, id)): Path<(String, String)>,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    let budget: charter_model::Budget = super::registry::parse_json(&body_text(body)?)?;
+    if budget.budget_id.as_str() != id {
+        return Err(ApiError::bad_request(format!(
+            "budget_id: the body names \"{}\" but the path \"{id}\"",
+            budget.budget_id
+        )));
+    }
+    let view = app.set_budget(&caller, &workspace(&name)?, budget).await?;
+    Ok(crate::extract::record_response(StatusCode::OK, view))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct MonthQuery {
+    month: Option<String>,
+}
+
+/// `GET /budget-report?month=YYYY-MM`.
+pub(crate) async fn budget_report(
+    State(app): State<App>,
+    Authenticated(caller): Authenticated,
+    Path(name): Path<String>,
+    params: Result<Query<MonthQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<Response, ApiError> {
+    let month = query(params)?.month;
+    Ok(Json(app.budget_report(&caller, &workspace(&name)?, month).await?).into_response())
 }
 
 #[derive(Debug, Deserialize)]
@@ -582,6 +620,54 @@ pub(crate) fn paths(paths: PathsBuilder) -> PathsBuilder {
             ),
         )
         .path("/v1/workspaces/{workspace}/incidents/{id}/pause-agent", PathItem::new(HttpMethod::Post, incident_move("pause_incident_agent", "Pause the incident's agent (the kill switch), noted on its timeline", false)))
+        .path(
+            "/v1/workspaces/{workspace}/budgets/{id}/set",
+            PathItem::new(
+                HttpMethod::Post,
+                OperationBuilder::new()
+                    .tag("runs")
+                    .operation_id(Some("set_budget"))
+                    .summary(Some("Create or replace a monthly budget of an agent or a team; a hard one exhausted this month stops its agents (guardrail:budget-exhausted) until raised"))
+                    .parameter(path_parameter("workspace", "Workspace name"))
+                    .parameter(path_parameter("id", "Budget id"))
+                    .request_body(Some(
+                        RequestBodyBuilder::new()
+                            .required(Some(Required::True))
+                            .content("application/json", json(Ref::from_schema_name("Budget")))
+                            .build(),
+                    ))
+                    .response(
+                        "200",
+                        ResponseBuilder::new()
+                            .description("The budget record")
+                            .content("application/json", json(Ref::from_schema_name("BudgetView")))
+                            .build(),
+                    )
+                    .response("400", error_response("Malformed JSON, a field of the wrong shape, or a body naming another budget"))
+                    .response("401", error_response("No valid token"))
+                    .response("403", error_response("The token's role may not write budgets, or the decision point denied it"))
+                    .response("404", error_response("No such workspace (or not the token's)"))
+                    .response("422", error_response("The budget breaks a rule")),
+            ),
+        )
+        .path(
+            "/v1/workspaces/{workspace}/budget-report",
+            PathItem::new(
+                HttpMethod::Get,
+                get_operation("budget_report", "Budgets, spend per agent and team, cost-to-outcome receipts (spend next to expected and actual value) and unexplained spend for a month")
+                    .parameter(
+                        ParameterBuilder::new()
+                            .name("month")
+                            .parameter_in(ParameterIn::Query)
+                            .required(Required::False)
+                            .description(Some("YYYY-MM (default this month)"))
+                            .schema(Some(ObjectBuilder::new().schema_type(Type::String).pattern(Some("^[0-9]{4}-(0[1-9]|1[0-2])$"))))
+                            .build(),
+                    )
+                    .response("200", object_response("The report"))
+                    .response("422", error_response("The month is not YYYY-MM")),
+            ),
+        )
         .path(
             "/v1/workspaces/{workspace}/health",
             PathItem::new(
