@@ -1,7 +1,8 @@
 """Acceptance with a client nobody here wrote: the OpenTelemetry Python SDK
 and its OTLP/HTTP exporters (protobuf, then JSON) send GenAI spans of the
 example's agents to a running Charter; the runs, their tools and token
-counts must appear, and a span of an unknown agent must be rejected.
+counts must appear, and a span of an unknown agent must be rejected. Then Charter's /metrics
+is read with the Prometheus client's text-format parser.
 
 Usage: otel_acceptance.py ADDRESS TOKEN (an operator's token of workspace ops)
 """
@@ -88,6 +89,44 @@ if sum(1 for run in runs if run["agent_id"] == "agent_finance_01") != 2:
     failures.append(f"expected 2 runs of agent_finance_01, found {[run['run_id'] for run in runs]}")
 if any(run["agent_id"] == "agent_ghost_99" for run in runs):
     failures.append("a run of an unknown agent was recorded")
+# Charter's own /metrics, read by the Prometheus text-format parser of the
+# official Python client.
+from prometheus_client.parser import text_string_to_metric_families
+
+request = urllib.request.Request(f"http://{address}/metrics", headers=headers)
+with urllib.request.urlopen(request, timeout=10) as response:
+    content_type = response.headers.get("content-type", "")
+    exposition = response.read().decode()
+if not content_type.startswith("text/plain"):
+    failures.append(f"/metrics answered {content_type}")
+families = {family.name: family for family in text_string_to_metric_families(exposition)}
+for name in [
+    "charter_decisions",
+    "charter_decision_seconds",
+    "charter_ledger_append_batch_events",
+    "charter_ingest_spans_accepted",
+    "charter_ingest_spans_rejected",
+    "charter_outbox_pending",
+    "charter_alerts_open",
+    "charter_ledger_entries",
+]:
+    if name not in families:
+        failures.append(f"/metrics lacks {name}: {sorted(families)}")
+def value(family, sample_name, **labels):
+    return sum(s.value for s in families[family].samples if s.name == sample_name and all(s.labels.get(k) == v for k, v in labels.items()))
+if families.get("charter_ingest_spans_accepted") and value("charter_ingest_spans_accepted", "charter_ingest_spans_accepted_total") < 7:
+    failures.append("fewer accepted spans counted than sent")
+if families.get("charter_ingest_spans_rejected") and value("charter_ingest_spans_rejected", "charter_ingest_spans_rejected_total") < 2:
+    failures.append("the ghost spans are not counted as rejected")
+if families.get("charter_decisions") and value("charter_decisions", "charter_decisions_total", outcome="allow") < 1:
+    failures.append("no allowed decision counted")
+if families.get("charter_decision_seconds"):
+    count = value("charter_decision_seconds", "charter_decision_seconds_count")
+    inf = value("charter_decision_seconds", "charter_decision_seconds_bucket", le="+Inf")
+    if count != inf or count < 1:
+        failures.append(f"decision latency histogram: count {count}, +Inf bucket {inf}")
+print(f"/metrics: {len(families)} families parsed")
+
 if failures:
     print("\n".join(failures), file=sys.stderr)
     sys.exit(1)

@@ -46,6 +46,7 @@ pub use oversight::health::{
 };
 pub use oversight::incidents::{Escalated, NewIncident};
 pub use oversight::ingest::{Ingested, MAX_INGEST_SPANS};
+pub use oversight::kpis::{ClassKpis, Coverage, KpiReport};
 pub use oversight::report::{AgentRunReport, Provenance, RunFilter};
 pub use registry::import::{self, ImportReport, ImportSource};
 pub use registry::records::{MAX_PAGE, Page, RecordView, rule_problems as record_problems};
@@ -67,6 +68,7 @@ pub struct App {
     cache: Arc<Cache>,
     notifier: Arc<dyn Notifier>,
     oversight: Arc<oversight::alerts::Pending>,
+    metrics: Arc<crate::core::metrics::Metrics>,
 }
 
 /// Lookups every request makes, kept in memory.
@@ -100,6 +102,7 @@ impl App {
             cache: Arc::default(),
             notifier: Arc::new(NoNotifier),
             oversight: Arc::default(),
+            metrics: Arc::default(),
         }
     }
 

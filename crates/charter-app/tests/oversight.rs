@@ -524,6 +524,15 @@ async fn incidents_move_through_their_states_escalate_and_close_with_a_checked_p
         assert_eq!(open.len(), 2);
         assert_eq!(open.iter().filter(|i| i.source == "kill-switch").count(), 1);
 
+        // The month's KPIs: three incidents, one resolved after its postmortem.
+        let kpis = app.kpis(&commander, &ops(), Some("2027-01".into())).await.unwrap();
+        assert_eq!((kpis.incidents_opened, kpis.incidents_resolved), (3, 1));
+        assert!(kpis.mttr_minutes.is_some_and(|m| m >= 11.0), "{:?}", kpis.mttr_minutes);
+        assert!(kpis.incident_mtta_minutes.is_some());
+        assert_eq!(kpis.coverage.agents, 7, "the example's agents, none retired");
+        let bad = app.kpis(&commander, &ops(), Some("2027-13".into())).await.unwrap_err();
+        assert!(bad.to_string().contains("is not YYYY-MM"), "{bad}");
+
         // An auditor reads incidents but cannot open one.
         let auditor = Caller::Token {
             token_id: "t".into(),

@@ -33,6 +33,19 @@ pub(crate) async fn openapi() -> Response {
     ([(header::CONTENT_TYPE, "application/json")], crate::openapi::document_json()).into_response()
 }
 
+/// `GET /metrics`: Charter's metrics in the Prometheus text format, with
+/// the gauges of the token's workspace.
+pub(crate) async fn metrics(
+    State(app): State<App>,
+    crate::auth::Authenticated(caller): crate::auth::Authenticated,
+) -> Result<Response, ApiError> {
+    let charter_app::Caller::Token { workspace, .. } = &caller else {
+        return Err(ApiError::unauthorized());
+    };
+    let text = app.metrics_text(&caller, workspace).await?;
+    Ok(([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], text).into_response())
+}
+
 pub(crate) async fn fallback() -> ApiError {
     ApiError::not_found("no such endpoint; the API is described at /openapi.json")
 }

@@ -70,6 +70,7 @@ pub fn router(app: App, limits: Limits) -> Router {
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .route("/openapi.json", get(health::openapi))
+        .route("/metrics", get(health::metrics))
         .route("/workspaces/{workspace}/report", get(api::report_page))
         .nest("/v1", api::routes())
         .fallback(health::fallback)

@@ -185,6 +185,24 @@ pub fn document() -> OpenApi {
             ),
         )
         .path(
+            "/metrics",
+            PathItem::new(
+                HttpMethod::Get,
+                OperationBuilder::new()
+                    .tag("health")
+                    .operation_id(Some("metrics"))
+                    .summary(Some("Charter's metrics in the Prometheus text format: decisions by outcome and reason class, decision latency, ledger size and append batches, spans in, the outbox, alerts open by class (gauges of the token's workspace)"))
+                    .response(
+                        "200",
+                        ResponseBuilder::new()
+                            .description("Prometheus text exposition 0.0.4")
+                            .content("text/plain", utoipa::openapi::ContentBuilder::new().build())
+                            .build(),
+                    )
+                    .response("401", error_response("No valid token")),
+            ),
+        )
+        .path(
             "/openapi.json",
             PathItem::new(
                 HttpMethod::Get,

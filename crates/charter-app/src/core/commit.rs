@@ -155,6 +155,7 @@ async fn flush_appends(
             }
         }
         tx.append_events(workspace.id, &rows).await?;
+        app.metrics.appended(rows.len());
     }
     Ok(())
 }

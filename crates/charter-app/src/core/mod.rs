@@ -1,11 +1,12 @@
 //! What every capability stands on: who is asking ([`caller`]), the errors
 //! use cases report ([`error`]), the one audited write path ([`audit`]),
-//! group commit ([`commit`]), the clock, and the port notifications leave by
-//! ([`notify`]).
+//! group commit ([`commit`]), the clock, the port notifications leave by
+//! ([`notify`]) and Charter's own metrics ([`metrics`]).
 
 pub(crate) mod audit;
 pub(crate) mod caller;
 pub(crate) mod clock;
 pub(crate) mod commit;
 pub(crate) mod error;
+pub(crate) mod metrics;
 pub(crate) mod notify;

@@ -252,22 +252,30 @@ impl App {
         if requests.is_empty() {
             return Ok(Vec::new());
         }
-        self.logged_decisions(&row, caller.actor(), |loaded, at| {
-            Box::pin(async move {
-                let decisions = decide_all(&loaded, requests, at).await?;
-                let changes = requests
-                    .iter()
-                    .zip(&decisions)
-                    .map(|(request, decision)| logged(request, decision, loaded.version))
-                    .collect();
-                let read = requests
-                    .iter()
-                    .flat_map(|request| [request.principal.clone(), request.resource.clone()])
-                    .collect();
-                Ok((decisions, changes, read))
+        let started = std::time::Instant::now();
+        let answers = self
+            .logged_decisions(&row, caller.actor(), |loaded, at| {
+                Box::pin(async move {
+                    let decisions = decide_all(&loaded, requests, at).await?;
+                    let changes = requests
+                        .iter()
+                        .zip(&decisions)
+                        .map(|(request, decision)| logged(request, decision, loaded.version))
+                        .collect();
+                    let read = requests
+                        .iter()
+                        .flat_map(|request| [request.principal.clone(), request.resource.clone()])
+                        .collect();
+                    Ok((decisions, changes, read))
+                })
             })
-        })
-        .await
+            .await?;
+        let took = started.elapsed();
+        for answer in &answers {
+            let allowed = answer.decision == charter_policy::Effect::Allow;
+            self.metrics.decided(allowed, answer.reasons.first().map(String::as_str), took);
+        }
+        Ok(answers)
     }
 
     /// Asks the decision point whether `caller` may take `action` on an
@@ -400,6 +408,7 @@ impl App {
         actor: &str,
         make: impl Fn(Arc<LoadedEngine>, charter_model::Timestamp) -> Made<'a>,
     ) -> Result<Vec<DecisionAnswer>> {
+        let started = std::time::Instant::now();
         let mut at_least = 0;
         for _ in 0..ATTEMPTS {
             let loaded = self.engine_at_least(row, at_least).await?;
@@ -410,6 +419,11 @@ impl App {
             match self.append(row, append).await {
                 Ok(first) => {
                     self.refresh_if_behind(row, loaded.version);
+                    let took = started.elapsed();
+                    for decision in &decisions {
+                        let allowed = decision.decision == charter_policy::Effect::Allow;
+                        self.metrics.decided(allowed, decision.reasons.first().map(String::as_str), took);
+                    }
                     return Ok(decisions
                         .into_iter()
                         .zip(first..)

@@ -361,6 +361,7 @@ impl App {
             }
             tx.commit().await?;
         }
+        self.metrics.delivered(done.delivered, done.failed);
         Ok(done)
     }
 

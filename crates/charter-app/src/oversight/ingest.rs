@@ -201,6 +201,7 @@ impl App {
             flagged: mapped.flagged,
             ..Ingested::default()
         };
+        self.metrics.ingested(ingested.accepted, ingested.rejected.len() as u64);
         if mapped.spans.is_empty() && ingested.rejected.is_empty() {
             return Ok(ingested);
         }

@@ -8,6 +8,7 @@ pub(crate) mod budgets;
 pub(crate) mod health;
 pub(crate) mod incidents;
 pub(crate) mod ingest;
+pub(crate) mod kpis;
 pub(crate) mod report;
 
 use std::collections::{BTreeSet, HashMap};

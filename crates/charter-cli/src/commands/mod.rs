@@ -84,6 +84,8 @@ pub enum Command {
     /// Cost budgets: set a monthly budget of an agent or team, show spend and receipts
     #[command(subcommand)]
     Budget(oversight::BudgetCommand),
+    /// The operations KPIs of a month: change success, MTTR, time to acknowledge, coverage
+    Kpis(oversight::KpisArgs),
     /// Show one record of any kind
     Get(registry::GetArgs),
     /// Who you act as in the workspace: your login name as a registered person (or not)
@@ -133,6 +135,7 @@ pub(crate) async fn run(global: Global, command: Command) -> Result<ExitCode> {
         Command::Alerts(command) => oversight::alerts(global, command).await,
         Command::Incident(command) => oversight::incident(global, command).await,
         Command::Budget(command) => oversight::budget(global, command).await,
+        Command::Kpis(args) => oversight::kpis(global, args).await,
         Command::Get(get) => registry::get(global, get).await,
         Command::Whoami => registry::whoami(global).await,
         Command::Token(command) => registry::token_command(global, command).await,

@@ -173,6 +173,14 @@ pub enum BudgetCommand {
     },
 }
 
+/// The options of `charter kpis`.
+#[derive(Debug, Args)]
+pub struct KpisArgs {
+    /// The month, YYYY-MM (default: this month)
+    #[arg(long)]
+    pub period: Option<String>,
+}
+
 /// The options of `charter health`.
 #[derive(Debug, Args)]
 pub struct HealthArgs {
@@ -676,6 +684,58 @@ pub(crate) async fn budget(global: &Global, command: BudgetCommand) -> Result<Ex
                         );
                     }
                 }
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+pub(crate) async fn kpis(global: &Global, args: KpisArgs) -> Result<ExitCode> {
+    let (app, workspace) = super::data::context(global).await?;
+    let report = app.kpis(&caller(global), &workspace, args.period).await?;
+    match global.output {
+        Output::Json => print_json(&report)?,
+        Output::Table => {
+            let value =
+                |v: Option<f64>, unit: &str| v.map_or_else(|| "-".to_owned(), |v| format!("{v:.1}{unit}"));
+            let ops = &report.operations;
+            println!("KPIs of {workspace} for {}", report.period);
+            println!(
+                "Change success rate: {} ({} of {} operation runs; mean time to recover {})",
+                value(ops.change_success_rate, "%"),
+                ops.succeeded,
+                ops.runs,
+                value(ops.mean_time_to_recover_secs, " s")
+            );
+            println!(
+                "Incidents: {} opened, {} resolved; MTTR {}; mean time to acknowledge {}",
+                report.incidents_opened,
+                report.incidents_resolved,
+                value(report.mttr_minutes, " min"),
+                value(report.incident_mtta_minutes, " min")
+            );
+            let c = &report.coverage;
+            println!(
+                "Guardrail coverage: {} agents; {} with an active policy, {} with a budget, {} with alert classes; {} decisions for {} tool calls ({})",
+                c.agents,
+                c.with_active_policy,
+                c.with_budget,
+                c.with_alert_class,
+                c.agent_decisions,
+                c.tool_calls,
+                value(c.decision_coverage_percent, "%")
+            );
+            let mut table = Table::new(["ALERT CLASS", "ALERTS", "PAGES", "MTTA"]);
+            for (class, kpis) in &report.alerts {
+                table.row([
+                    class.clone(),
+                    kpis.alerts.to_string(),
+                    kpis.pages.to_string(),
+                    value(kpis.mtta_minutes, " min"),
+                ]);
+            }
+            if !table.is_empty() {
+                print!("{}", table.render());
             }
         }
     }

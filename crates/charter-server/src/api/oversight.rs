@@ -41,6 +41,7 @@ pub(crate) fn routes() -> Router<App> {
         .route("/workspaces/{workspace}/pages", get(pages))
         .route("/workspaces/{workspace}/budgets/{id}/set", post(set_budget))
         .route("/workspaces/{workspace}/budget-report", get(budget_report))
+        .route("/workspaces/{workspace}/kpi-report", get(kpis))
         .route(
             "/workspaces/{workspace}/incidents",
             super::registry::list_of(RecordKind::Incident).post(open_incident),
@@ -311,10 +312,14 @@ pub(crate) async fn set_budget(
 ) -> Result<Response, ApiError> {
     let budget: charter_model::Budget = super::registry::parse_json(&body_text(body)?)?;
     if budget.budget_id.as_str() != id {
-        return Err(ApiError::bad_request(format!(
-            "budget_id: the body names \"{}\" but the path \"{id}\"",
-            budget.budget_id
-        )));
+        return Err(charter_app::AppError::Invalid {
+            what: "budget".into(),
+            problems: vec![format!(
+                "budget_id: the body names \"{}\" but the path \"{id}\"",
+                budget.budget_id
+            )],
+        }
+        .into());
     }
     let view = app.set_budget(&caller, &workspace(&name)?, budget).await?;
     Ok(crate::extract::record_response(StatusCode::OK, view))
@@ -335,6 +340,23 @@ pub(crate) async fn budget_report(
 ) -> Result<Response, ApiError> {
     let month = query(params)?.month;
     Ok(Json(app.budget_report(&caller, &workspace(&name)?, month).await?).into_response())
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct PeriodQuery {
+    period: Option<String>,
+}
+
+/// `GET /kpi-report?period=YYYY-MM` (`/kpis` are the imported KPI records).
+pub(crate) async fn kpis(
+    State(app): State<App>,
+    Authenticated(caller): Authenticated,
+    Path(name): Path<String>,
+    params: Result<Query<PeriodQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<Response, ApiError> {
+    let period = query(params)?.period;
+    Ok(Json(app.kpis(&caller, &workspace(&name)?, period).await?).into_response())
 }
 
 #[derive(Debug, Deserialize)]
@@ -643,11 +665,11 @@ pub(crate) fn paths(paths: PathsBuilder) -> PathsBuilder {
                             .content("application/json", json(Ref::from_schema_name("BudgetView")))
                             .build(),
                     )
-                    .response("400", error_response("Malformed JSON, a field of the wrong shape, or a body naming another budget"))
+                    .response("400", error_response("Malformed JSON or a field of the wrong shape"))
                     .response("401", error_response("No valid token"))
                     .response("403", error_response("The token's role may not write budgets, or the decision point denied it"))
                     .response("404", error_response("No such workspace (or not the token's)"))
-                    .response("422", error_response("The budget breaks a rule")),
+                    .response("422", error_response("The budget breaks a rule, or the body names another budget than the path")),
             ),
         )
         .path(
@@ -666,6 +688,24 @@ pub(crate) fn paths(paths: PathsBuilder) -> PathsBuilder {
                     )
                     .response("200", object_response("The report"))
                     .response("422", error_response("The month is not YYYY-MM")),
+            ),
+        )
+        .path(
+            "/v1/workspaces/{workspace}/kpi-report",
+            PathItem::new(
+                HttpMethod::Get,
+                get_operation("kpis", "The operations KPIs of a month: change success rate, MTTR for agent faults, mean time to acknowledge, alerts and pages per class, guardrail coverage")
+                    .parameter(
+                        ParameterBuilder::new()
+                            .name("period")
+                            .parameter_in(ParameterIn::Query)
+                            .required(Required::False)
+                            .description(Some("YYYY-MM (default this month)"))
+                            .schema(Some(ObjectBuilder::new().schema_type(Type::String).pattern(Some("^[0-9]{4}-(0[1-9]|1[0-2])$"))))
+                            .build(),
+                    )
+                    .response("200", object_response("The KPIs"))
+                    .response("422", error_response("The period is not YYYY-MM")),
             ),
         )
         .path(
