@@ -224,7 +224,14 @@ impl App {
 
     async fn evaluate_row(&self, row: &WorkspaceRow, caller: &Caller) -> Result<Evaluated> {
         let report = self
-            .health_of(row, HealthQuery { windows: Some(EVALUATION_WINDOWS), ..HealthQuery::default() })
+            .health_of(
+                row,
+                HealthQuery {
+                    windows: Some(EVALUATION_WINDOWS),
+                    include_current: true,
+                    ..HealthQuery::default()
+                },
+            )
             .await?;
         let mut evaluated: HashSet<String> =
             report.agents.iter().map(|agent| agent.agent_id.clone()).collect();

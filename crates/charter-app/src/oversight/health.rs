@@ -27,6 +27,10 @@ pub struct HealthQuery {
     pub windows: Option<u32>,
     /// The reading's time (now by default).
     pub as_of: Option<Timestamp>,
+    /// Whether the window in progress is the last one read (the alert
+    /// evaluator's view: what crosses a threshold pages now, not when the
+    /// window closes); else the last complete window is.
+    pub include_current: bool,
 }
 
 /// One agent's health.
@@ -146,7 +150,10 @@ impl App {
         }
         let as_of = query.as_of.unwrap_or_else(|| self.clock.now());
         let length = i64::from(minutes) * 60_000_000;
-        let to_us = as_of.unix_micros().div_euclid(length) * length;
+        let mut to_us = as_of.unix_micros().div_euclid(length) * length;
+        if query.include_current {
+            to_us += length;
+        }
         let from_us = to_us - i64::from(windows) * length;
         let (Some(from), Some(to)) =
             (Timestamp::from_unix_micros(from_us), Timestamp::from_unix_micros(to_us))
@@ -181,7 +188,15 @@ impl App {
         let mut scratch = Vec::new();
         let agents = series
             .into_iter()
-            .map(|(agent_id, series)| agent_health(agent_id, &series, &config, &mut scratch))
+            .map(|(agent_id, mut series)| {
+                // A window in progress with nothing in it yet says nothing:
+                // the agent is judged on its complete windows.
+                let idle = |w: &Signals| w.runs == 0 && w.get(Signal::GuardrailHits).unwrap_or(0.0) == 0.0;
+                if query.include_current && series.len() > 1 && series.last().is_some_and(idle) {
+                    series.pop();
+                }
+                agent_health(agent_id, &series, &config, &mut scratch)
+            })
             .collect::<Result<Vec<_>>>()?;
         Ok(HealthReport { as_of, window_minutes: minutes, windows, from, to, config, agents })
     }
