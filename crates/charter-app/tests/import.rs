@@ -76,7 +76,9 @@ async fn example_workspace_imports_and_reimport_changes_nothing() {
             5,
             "the three seed policies, POL-AGENT-ACCESS and POL-OPS-CHANGE"
         );
-        assert_eq!(created(RecordKind::Procedure), 5);
+        assert_eq!(created(RecordKind::Procedure), 6);
+        assert_eq!(created(RecordKind::AlertClass), 3);
+        assert_eq!(created(RecordKind::Budget), 2);
         assert_eq!(report.raida.opened.len(), 3, "zendesk, knowledge_base and ocr_service are undescribed");
 
         let raida = app.list_records(&admin(), &ops(), RecordKind::Raida, None, 100).await.unwrap();

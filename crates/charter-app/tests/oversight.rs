@@ -327,13 +327,15 @@ async fn a_drift_raises_one_alert_paged_through_a_receiver_that_fails_times_out_
         let app = app.with_notifier(Arc::new(charter_notify::Webhook));
         let (address, received) = flaky_receiver().await;
         let admin = Caller::local("ops_governance_lead");
+        // The example's agent-drift class, paging two receivers.
         let class = charter_model::RecordKind::AlertClass
             .parse_json(
                 r#"{"class_id":"agent-drift","reasons":["anomaly:signal-beyond-baseline"],"severity":"high",
-                    "owner":"ops_on_call","runbook":"PROC-DAILY-GOVERNANCE","receivers":["pd","hook"]}"#,
+                    "owner":"ops_on_call","runbook":"PROC-RESPOND-AGENT-INCIDENT","receivers":["pd","hook"]}"#,
             )
             .unwrap();
-        app.create_record(&admin, &ops(), class).await.unwrap();
+        let stored = app.get_record(&admin, &ops(), charter_model::RecordKind::AlertClass, "agent-drift").await.unwrap();
+        app.update_record(&admin, &ops(), "agent-drift", stored.version, class).await.unwrap();
         let settings = app.get_record(&admin, &ops(), charter_model::RecordKind::ObserveSettings, "default").await.unwrap();
         let mut value: serde_json::Value = serde_json::from_str(&settings.record.to_canonical_json()).unwrap();
         value["receivers"] = serde_json::json!({
@@ -369,7 +371,7 @@ async fn a_drift_raises_one_alert_paged_through_a_receiver_that_fails_times_out_
         let alert = &opened[0];
         assert_eq!((alert.class_id.as_str(), alert.agent_id.as_str()), ("agent-drift", "agent_sales_01"));
         assert_eq!(alert.owner.as_ref().map(|o| o.as_str()), Some("ops_on_call"));
-        assert_eq!(alert.runbook.as_deref(), Some("PROC-DAILY-GOVERNANCE"));
+        assert_eq!(alert.runbook.as_deref(), Some("PROC-RESPOND-AGENT-INCIDENT"));
         assert_eq!(alert.evidence["runs"], 3);
         // Evaluating again raises nothing new: the alert holds while the anomaly lasts.
         app.runs_closed_for_test(&ops(), &operator()).await;
@@ -620,7 +622,8 @@ async fn a_spent_hard_budget_stops_its_agent_until_raised_or_the_month_turns() {
         assert!(denied.reasons.iter().any(|r| r == "guardrail:budget-exhausted"), "{:?}", denied.reasons);
         let report = app.budget_report(&operator(), &ops(), None).await.unwrap();
         assert_eq!(report.month, "2027-01");
-        assert!(report.budgets[0].exhausted && report.budgets[0].percent >= 100.0, "{:?}", report.budgets);
+        let sales_budget = report.budgets.iter().find(|b| b.budget.budget_id.as_str() == "sales-monthly").unwrap();
+        assert!(sales_budget.exhausted && sales_budget.percent >= 100.0, "{:?}", report.budgets);
         let sales = report.receipts.iter().find(|r| r.agent_id == "agent_sales_01").unwrap();
         assert_eq!((sales.runs, sales.tokens, sales.unpriced_tokens), (2, 5_000, 1_000));
         assert!((sales.spend_usd - 0.0015).abs() < 1e-12, "{}", sales.spend_usd);

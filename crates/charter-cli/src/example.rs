@@ -29,6 +29,8 @@ pub(crate) fn source() -> ImportSource {
         "expected_vs_actual_value.json",
         "ownership_review_history.json",
         "observe_settings.json",
+        "alert_classes.json",
+        "budgets.json",
     );
     ImportSource {
         origin: "the built-in example workspace".into(),

@@ -42,10 +42,13 @@ pub(crate) fn spend_of(run: &RunRecord) -> SpendRow {
 /// A budget's spend in one month.
 fn budget_spend(budget: &Budget, spend: &[SpendRow], directory: &Directory) -> f64 {
     match (&budget.agent_id, &budget.team) {
-        (Some(agent), _) => spend.iter().filter(|s| s.agent_id == agent.as_str()).map(|s| s.usd).sum(),
+        // `+ 0.0`: an empty float sum is -0.0.
+        (Some(agent), _) => {
+            spend.iter().filter(|s| s.agent_id == agent.as_str()).map(|s| s.usd).sum::<f64>() + 0.0
+        }
         (None, Some(team)) => {
             let agents: Vec<&str> = directory.team_agents(team).collect();
-            spend.iter().filter(|s| agents.contains(&s.agent_id.as_str())).map(|s| s.usd).sum()
+            spend.iter().filter(|s| agents.contains(&s.agent_id.as_str())).map(|s| s.usd).sum::<f64>() + 0.0
         }
         (None, None) => 0.0,
     }
@@ -305,7 +308,7 @@ impl App {
             .map(|(_, _, spans)| spans)
             .sum();
         Ok(BudgetReport {
-            workspace_spend_usd: spend.iter().map(|s| s.usd).sum(),
+            workspace_spend_usd: spend.iter().map(|s| s.usd).sum::<f64>() + 0.0,
             unexplained: Unexplained {
                 unpriced_tokens: spend.iter().map(|s| s.unpriced_tokens).sum(),
                 unattributed_spans,
