@@ -5,6 +5,7 @@
 
 mod data;
 mod http;
+mod ingest;
 mod observe;
 mod ops;
 mod risk;
@@ -101,6 +102,42 @@ enum BenchCommand {
         files: PathBuf,
         #[arg(long)]
         data: PathBuf,
+    },
+    /// OTLP/HTTP ingest of GenAI spans over loopback from concurrent clients, both encodings;
+    /// the server runs in a child process; stored spans and runs are counted afterwards
+    Ingest {
+        /// Concurrent clients, one connection each
+        #[arg(long, default_value_t = 8)]
+        clients: usize,
+        /// Spans per encoding
+        #[arg(long, default_value_t = 200_000)]
+        spans: usize,
+        /// Traces per batch (five spans each; the SDK's batch processor sends up to 512 spans)
+        #[arg(long, default_value_t = 100)]
+        batch_traces: usize,
+        /// Send to this address (host:port, path /v1/traces) instead of a Charter child, e.g. a
+        /// peer receiver
+        #[arg(long)]
+        url: Option<String>,
+    },
+    /// Time from the ingest that makes an agent's drift last three windows to the page at a
+    /// local webhook receiver, one agent after the other, with background ingest load
+    Page {
+        /// Agents paged, one after the other
+        #[arg(long, default_value_t = 50)]
+        agents: usize,
+        /// Clients sending ordinary batches meanwhile
+        #[arg(long, default_value_t = 2)]
+        background: usize,
+    },
+    /// The server of `ingest` and `page` (internal)
+    #[command(hide = true)]
+    ServeScratch {
+        /// Data directory
+        dir: PathBuf,
+        /// A webhook receiver to page (with an alert class for drift)
+        #[arg(long)]
+        receiver: Option<String>,
     },
     /// Health evaluation and anomaly detection for many agents over a day of windows
     Health {
@@ -216,6 +253,11 @@ async fn run(command: BenchCommand) -> Result<ExitCode> {
             risk::prepare(agents, seed, &files, &data).await
         }
         BenchCommand::Health { agents, windows, rounds } => observe::health(agents, windows, rounds),
+        BenchCommand::Ingest { clients, spans, batch_traces, url } => {
+            ingest::ingest(clients, spans, batch_traces, url).await
+        }
+        BenchCommand::ServeScratch { dir, receiver } => ingest::serve_scratch(dir, receiver).await,
+        BenchCommand::Page { agents, background } => ingest::page(agents, background).await,
         BenchCommand::Ops { files, megabytes, steps } => ops::ops(files, megabytes * 1_000_000, steps).await,
         BenchCommand::DecideHttp { clients, requests, rate, policies, agents, tools, writes_per_sec } => {
             let shape = Shape { policies, agents, tools, ..Shape::default() };

@@ -7,7 +7,7 @@ use charter_model::Timestamp;
 use sqlx::AssertSqlSafe;
 
 use crate::rows::{self, get, to_i64};
-use crate::tx::placeholders;
+use crate::tx::{BATCH_ROWS, placeholders};
 use crate::{Result, Store, WriteTx};
 
 /// Name of the per-workspace counter that numbers pages.
@@ -202,27 +202,36 @@ pub struct SpendRow {
 }
 
 impl WriteTx {
-    /// Adds `delta` to the spend of its agent and month (the fields of
-    /// `delta` may be negative through `sign`: an amended run replaces its
-    /// earlier figures).
-    pub async fn add_spend(&mut self, workspace: i64, delta: &SpendRow, sign: i64) -> Result<()> {
+    /// Adds `deltas` (one per agent and month) to the spend of their agent
+    /// and month, or takes them off when `sign` is -1 (an amended run
+    /// replaces its earlier figures).
+    pub async fn add_spend(&mut self, workspace: i64, deltas: &[SpendRow], sign: i64) -> Result<()> {
+        if deltas.is_empty() {
+            return Ok(());
+        }
         self.writes += 1;
         let count = |n: u64| to_i64(n).map(|n| n * sign);
-        sqlx::query(
-            "INSERT INTO spend (workspace_id, month, agent_id, usd, tokens, unpriced_tokens, runs) VALUES ($1, $2, $3, $4, $5, $6, $7) \
-             ON CONFLICT (workspace_id, month, agent_id) DO UPDATE SET usd = spend.usd + excluded.usd, \
-             tokens = spend.tokens + excluded.tokens, unpriced_tokens = spend.unpriced_tokens + excluded.unpriced_tokens, \
-             runs = spend.runs + excluded.runs",
-        )
-        .bind(workspace)
-        .bind(delta.month.as_str())
-        .bind(delta.agent_id.as_str())
-        .bind(delta.usd * sign as f64)
-        .bind(count(delta.tokens)?)
-        .bind(count(delta.unpriced_tokens)?)
-        .bind(count(delta.runs)?)
-        .execute(&mut *self.tx)
-        .await?;
+        for chunk in deltas.chunks(BATCH_ROWS) {
+            let sql = format!(
+                "INSERT INTO spend (workspace_id, month, agent_id, usd, tokens, unpriced_tokens, runs) VALUES {} \
+                 ON CONFLICT (workspace_id, month, agent_id) DO UPDATE SET usd = spend.usd + excluded.usd, \
+                 tokens = spend.tokens + excluded.tokens, unpriced_tokens = spend.unpriced_tokens + excluded.unpriced_tokens, \
+                 runs = spend.runs + excluded.runs",
+                placeholders(self.backend, chunk.len(), 7)
+            );
+            let mut query = sqlx::query(AssertSqlSafe(sql));
+            for delta in chunk {
+                query = query
+                    .bind(workspace)
+                    .bind(delta.month.as_str())
+                    .bind(delta.agent_id.as_str())
+                    .bind(delta.usd * sign as f64)
+                    .bind(count(delta.tokens)?)
+                    .bind(count(delta.unpriced_tokens)?)
+                    .bind(count(delta.runs)?);
+            }
+            query.execute(&mut *self.tx).await?;
+        }
         Ok(())
     }
 

@@ -20,8 +20,6 @@ pub struct SpanRow {
     pub span_id: String,
     /// The agent; empty while no span of the trace has named it.
     pub agent_id: String,
-    /// The run it closed into; empty while the run is open.
-    pub run_id: String,
     /// When Charter received it.
     pub received_at: Timestamp,
     /// The span as canonical JSON.
@@ -34,14 +32,13 @@ impl SpanRow {
             trace_id: get(row, "trace_id")?,
             span_id: get(row, "span_id")?,
             agent_id: get(row, "agent_id")?,
-            run_id: get(row, "run_id")?,
             received_at: crate::timestamp(get(row, "received_at")?)?,
             body: get(row, "body")?,
         })
     }
 }
 
-const SPAN_COLUMNS: &str = "trace_id, span_id, agent_id, run_id, received_at, body";
+const SPAN_COLUMNS: &str = "trace_id, span_id, agent_id, received_at, body";
 
 impl WriteTx {
     /// Stores spans not stored yet (a span is its workspace, trace and span
@@ -55,7 +52,7 @@ impl WriteTx {
         for chunk in spans.chunks(BATCH_ROWS) {
             let sql = format!(
                 "INSERT INTO spans (workspace_id, {SPAN_COLUMNS}) VALUES {} ON CONFLICT DO NOTHING",
-                placeholders(self.backend, chunk.len(), 7)
+                placeholders(self.backend, chunk.len(), 6)
             );
             let mut query = sqlx::query(AssertSqlSafe(sql));
             for span in chunk {
@@ -64,7 +61,6 @@ impl WriteTx {
                     .bind(span.trace_id.as_str())
                     .bind(span.span_id.as_str())
                     .bind(span.agent_id.as_str())
-                    .bind(span.run_id.as_str())
                     .bind(span.received_at.unix_micros())
                     .bind(span.body.as_str());
             }
@@ -111,21 +107,6 @@ impl WriteTx {
         .await?;
         Ok(done.rows_affected())
     }
-
-    /// Marks the spans of `trace` and `agent` as closed into `run`.
-    pub async fn close_spans(&mut self, workspace: i64, trace: &str, agent: &str, run: &str) -> Result<()> {
-        self.writes += 1;
-        sqlx::query(
-            "UPDATE spans SET run_id = $4 WHERE workspace_id = $1 AND trace_id = $2 AND agent_id = $3",
-        )
-        .bind(workspace)
-        .bind(trace)
-        .bind(agent)
-        .bind(run)
-        .execute(&mut *self.tx)
-        .await?;
-        Ok(())
-    }
 }
 
 impl Store {
@@ -170,23 +151,13 @@ impl Store {
         Ok(agents)
     }
 
-    /// Spans not closed into a run: (waiting for their agent, waiting for
-    /// their run's root span), with the oldest's arrival.
-    pub async fn open_spans(&self, workspace: i64) -> Result<(u64, u64, Option<Timestamp>)> {
-        let row = sqlx::query(
-            "SELECT COUNT(CASE WHEN agent_id = '' THEN 1 END) AS unattributed, \
-             COUNT(CASE WHEN agent_id <> '' THEN 1 END) AS open, MIN(received_at) AS oldest \
-             FROM spans WHERE workspace_id = $1 AND run_id = ''",
-        )
-        .bind(workspace)
-        .fetch_one(&self.read)
-        .await?;
-        let oldest: Option<i64> = get(&row, "oldest")?;
-        Ok((
-            rows::get_u64(&row, "unattributed")?,
-            rows::get_u64(&row, "open")?,
-            oldest.map(crate::timestamp).transpose()?,
-        ))
+    /// Spans stored in a workspace.
+    pub async fn count_spans(&self, workspace: i64) -> Result<u64> {
+        let row = sqlx::query("SELECT COUNT(*) AS n FROM spans WHERE workspace_id = $1")
+            .bind(workspace)
+            .fetch_one(&self.read)
+            .await?;
+        rows::get_u64(&row, "n")
     }
 
     /// Audit events of `kind` with `since <= at < until` (and, when given,

@@ -17,7 +17,6 @@ use charter_store::{NewPage, WorkspaceRow, WriteTx};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
-use super::health::HealthQuery;
 use crate::core::audit::RecordWrite;
 use crate::data::datasets::{load_all, pick};
 use crate::{App, AppError, Caller, Result};
@@ -58,6 +57,8 @@ pub(crate) struct Pending {
     pub(crate) pages: tokio::sync::Notify,
     /// Wakes the evaluator.
     pub(crate) runs: tokio::sync::Notify,
+    /// What the evaluator keeps of each workspace's recent history.
+    pub(crate) watches: tokio::sync::Mutex<HashMap<i64, super::watch::Watch>>,
 }
 
 /// The stable key of an anomaly's alert: one alert while it lasts.
@@ -223,20 +224,7 @@ impl App {
     }
 
     async fn evaluate_row(&self, row: &WorkspaceRow, caller: &Caller) -> Result<Evaluated> {
-        let report = self
-            .health_of(
-                row,
-                HealthQuery {
-                    windows: Some(EVALUATION_WINDOWS),
-                    include_current: true,
-                    ..HealthQuery::default()
-                },
-            )
-            .await?;
-        let mut evaluated: HashSet<String> =
-            report.agents.iter().map(|agent| agent.agent_id.clone()).collect();
-        let mut anomalies: Vec<Anomaly> =
-            report.agents.into_iter().flat_map(|agent| agent.anomalies).collect();
+        let (mut anomalies, mut evaluated) = self.watch_anomalies(row, EVALUATION_WINDOWS).await?;
         let budgets = self.budget_anomalies(row).await?;
         let budgets_read: Vec<charter_model::Budget> = self.read_values(row).await?;
         for budget in &budgets_read {
@@ -342,31 +330,46 @@ impl App {
     /// was delivered and what failed (and waits for its retry).
     pub async fn deliver_pages(&self) -> Result<Delivered> {
         let mut done = Delivered::default();
-        let now = self.clock.now();
-        for head in self.store.page_heads().await? {
-            if head.next_at > now {
-                continue;
+        // Round after round: a receiver's next page goes as soon as its
+        // previous one is delivered; one that failed waits for its retry.
+        let mut failing: HashSet<(i64, String)> = HashSet::new();
+        loop {
+            let now = self.clock.now();
+            let due: Vec<charter_store::PageRow> = self
+                .store
+                .page_heads()
+                .await?
+                .into_iter()
+                .filter(|head| {
+                    head.next_at <= now && !failing.contains(&(head.workspace_id, head.page.receiver.clone()))
+                })
+                .collect();
+            if due.is_empty() {
+                break;
             }
-            let sent = tokio::time::timeout(
-                PAGE_TIMEOUT,
-                self.notifier.post_json(&head.page.url, head.page.body.clone()),
-            )
-            .await
-            .unwrap_or_else(|_| Err(format!("no answer within {} s", PAGE_TIMEOUT.as_secs())));
-            let at = self.clock.now();
-            let mut tx = self.store.begin().await?;
-            match &sent {
-                Ok(_) => {
-                    tx.record_attempt(head.workspace_id, head.id, at, Ok(())).await?;
-                    done.delivered += 1;
+            for head in due {
+                let sent = tokio::time::timeout(
+                    PAGE_TIMEOUT,
+                    self.notifier.post_json(&head.page.url, head.page.body.clone()),
+                )
+                .await
+                .unwrap_or_else(|_| Err(format!("no answer within {} s", PAGE_TIMEOUT.as_secs())));
+                let at = self.clock.now();
+                let mut tx = self.store.begin().await?;
+                match &sent {
+                    Ok(_) => {
+                        tx.record_attempt(head.workspace_id, head.id, at, Ok(())).await?;
+                        done.delivered += 1;
+                    }
+                    Err(error) => {
+                        let retry_at = at.plus(backoff(head.attempts)).unwrap_or(at);
+                        tx.record_attempt(head.workspace_id, head.id, at, Err((error, retry_at))).await?;
+                        failing.insert((head.workspace_id, head.page.receiver.clone()));
+                        done.failed += 1;
+                    }
                 }
-                Err(error) => {
-                    let retry_at = at.plus(backoff(head.attempts)).unwrap_or(at);
-                    tx.record_attempt(head.workspace_id, head.id, at, Err((error, retry_at))).await?;
-                    done.failed += 1;
-                }
+                tx.commit().await?;
             }
-            tx.commit().await?;
         }
         self.metrics.delivered(done.delivered, done.failed);
         Ok(done)

@@ -14,7 +14,7 @@ use charter_model::{
 };
 use charter_observe::otlp::{self, ExportTraceServiceRequest, MapOptions, Mapped, Rejection};
 use charter_observe::{Span, SpanKind, SpanProblem};
-use charter_store::{SpanRow, WorkspaceRow, WriteTx};
+use charter_store::{SpanRow, SpendRow, WorkspaceRow, WriteTx};
 use serde::Serialize;
 
 use super::Directory;
@@ -64,6 +64,8 @@ impl Ingested {
 /// What one request's transaction needs, shared by its re-runs.
 struct Batch {
     rows: Vec<SpanRow>,
+    /// The spans of `rows`, as read, by (trace id, span id), with their row.
+    spans: HashMap<(String, String), (Span, usize)>,
     /// The agent each trace of the request named.
     named: BTreeMap<String, String>,
     traces: Vec<String>,
@@ -212,7 +214,12 @@ impl App {
         let mut named = BTreeMap::new();
         let mut traces = BTreeSet::new();
         let mut rows = Vec::with_capacity(mapped.spans.len());
+        let mut read = HashMap::with_capacity(mapped.spans.len());
         for mut span in mapped.spans {
+            // A span twice in one request counts once.
+            if read.contains_key(&(span.trace_id.clone(), span.span_id.clone())) {
+                continue;
+            }
             for dataset in &mut span.datasets {
                 if let Some(id) = directory.dataset(dataset) {
                     *dataset = id;
@@ -224,16 +231,17 @@ impl App {
             traces.insert(span.trace_id.clone());
             let body = serde_json::to_string(&span).map_err(|error| AppError::Internal(error.to_string()))?;
             rows.push(SpanRow {
-                trace_id: span.trace_id,
-                span_id: span.span_id,
-                agent_id: span.agent_id,
-                run_id: String::new(),
+                trace_id: span.trace_id.clone(),
+                span_id: span.span_id.clone(),
+                agent_id: span.agent_id.clone(),
                 received_at: at,
                 body,
             });
+            read.insert((span.trace_id.clone(), span.span_id.clone()), (span, rows.len() - 1));
         }
         let batch = Arc::new(Batch {
             rows,
+            spans: read,
             named,
             traces: traces.into_iter().collect(),
             actor: actor.to_owned(),
@@ -267,14 +275,26 @@ async fn close_runs(
     batch: &Batch,
 ) -> Result<(u64, Vec<String>)> {
     tx.count_rejections(row.id, &batch.at.date().to_string(), &batch.rejections).await?;
-    let stored = tx.insert_spans(row.id, &batch.rows).await?;
-    for (trace, agent) in &batch.named {
-        tx.adopt_spans(row.id, trace, agent).await?;
-    }
+    // The spans earlier requests stored for these traces (none, for traces
+    // sent whole), then this request's new ones: a span sent again is the
+    // one stored first.
     let traces: Vec<&str> = batch.traces.iter().map(String::as_str).collect();
-    let spans = tx.trace_spans(row.id, &traces).await?;
-    // Spans that waited in this request for a trace an earlier request named.
-    let mut trace_agent: HashMap<&str, &str> = HashMap::new();
+    let mut spans = tx.trace_spans(row.id, &traces).await?;
+    let stored = tx.insert_spans(row.id, &batch.rows).await?;
+    let earlier: std::collections::HashSet<(&str, &str)> =
+        spans.iter().map(|span| (span.trace_id.as_str(), span.span_id.as_str())).collect();
+    let new: Vec<SpanRow> = batch
+        .rows
+        .iter()
+        .filter(|span| !earlier.contains(&(span.trace_id.as_str(), span.span_id.as_str())))
+        .cloned()
+        .collect();
+    drop(earlier);
+    spans.extend(new);
+    // The agent each trace named, in this request or an earlier one; spans
+    // that waited for it (sent before the span naming it) take it now.
+    let mut trace_agent: HashMap<&str, &str> =
+        batch.named.iter().map(|(trace, agent)| (trace.as_str(), agent.as_str())).collect();
     for span in spans.iter().filter(|span| !span.agent_id.is_empty()) {
         trace_agent.entry(&span.trace_id).or_insert(&span.agent_id);
     }
@@ -292,30 +312,35 @@ async fn close_runs(
         } else {
             stored.agent_id.as_str()
         };
-        let mut span: Span = serde_json::from_str(&stored.body).map_err(|error| {
-            AppError::corrupt(format!("span {}/{}: {error}", stored.trace_id, stored.span_id))
-        })?;
+        // A span of this request is not read back from its JSON; one stored
+        // before (even sent again now) is read as stored.
+        let sent = batch.spans.get(&(stored.trace_id.clone(), stored.span_id.clone()));
+        let mut span: Span = match sent {
+            Some((span, index)) if batch.rows[*index].body == stored.body => span.clone(),
+            _ => serde_json::from_str(&stored.body).map_err(|error| {
+                AppError::corrupt(format!("span {}/{}: {error}", stored.trace_id, stored.span_id))
+            })?,
+        };
         span.agent_id = agent.to_owned();
         groups.entry((stored.trace_id.as_str(), agent)).or_default().push((stored, span));
     }
     for (trace, agent) in adopted {
         tx.adopt_spans(row.id, trace, agent).await?;
     }
-    let mut writes = Vec::new();
-    let mut closed = Vec::new();
-    let mut spent = Vec::new();
-    for ((trace, agent), spans) in groups {
-        let has_root =
-            spans.iter().any(|(_, span)| span.parent_span_id.is_none() || span.kind == SpanKind::InvokeAgent);
-        if !has_root {
-            continue;
-        }
+    // The runs a root span completes, with their earlier versions (read in one query).
+    groups.retain(|_, spans| {
+        spans.iter().any(|(_, span)| span.parent_span_id.is_none() || span.kind == SpanKind::InvokeAgent)
+    });
+    let ids: Vec<String> =
+        groups.keys().map(|(trace, agent)| charter_observe::run_id(trace, agent)).collect();
+    let id_refs: Vec<&str> = ids.iter().map(String::as_str).collect();
+    let existing = tx.records_by_ids(row.id, RecordKind::Run, &id_refs).await?;
+    let mut folded = Vec::with_capacity(groups.len());
+    for (((_, _), spans), id) in groups.iter().zip(&ids) {
         let digest = charter_observe::spans_digest(
             spans.iter().map(|(row, _)| (row.span_id.as_str(), row.body.as_str())),
         );
-        let id = charter_observe::run_id(trace, agent);
-        let existing = tx.record(row.id, RecordKind::Run, &id).await?;
-        let previous = match &existing {
+        let previous = match existing.get(id) {
             Some(stored) => match RecordKind::Run.parse_json(&stored.body) {
                 Ok(Record::Run(run)) if run.spans_sha256 == digest => continue,
                 Ok(Record::Run(run)) => Some((stored.version, run)),
@@ -328,44 +353,75 @@ async fn close_runs(
         let Some(run) = charter_observe::runs(&values, &batch.prices).into_iter().next() else {
             continue;
         };
-        let hits = guardrail_hits(app, row, agent, run.start_us, run.end_us).await?;
-        let deviations = deviations(&run, &spans, batch);
+        let deviations = deviations(&run, spans, batch);
+        folded.push((id.clone(), run, digest, deviations, previous));
+    }
+    // The decisions denied to these agents while their runs lasted, in one query.
+    let denied = denied_between(
+        app,
+        row,
+        folded.iter().map(|(_, run, ..)| run.start_us).min(),
+        folded.iter().map(|(_, run, ..)| run.end_us).max(),
+    )
+    .await?;
+    let mut writes = Vec::with_capacity(folded.len());
+    let mut closed = Vec::with_capacity(folded.len());
+    let mut spent: BTreeMap<(String, String), SpendRow> = BTreeMap::new();
+    let mut unspent: BTreeMap<(String, String), SpendRow> = BTreeMap::new();
+    let add = |totals: &mut BTreeMap<(String, String), SpendRow>, spend: SpendRow| {
+        let total = totals.entry((spend.month.clone(), spend.agent_id.clone())).or_insert_with(|| SpendRow {
+            agent_id: spend.agent_id.clone(),
+            month: spend.month.clone(),
+            ..SpendRow::default()
+        });
+        total.usd += spend.usd;
+        total.tokens += spend.tokens;
+        total.unpriced_tokens += spend.unpriced_tokens;
+        total.runs += spend.runs;
+    };
+    for (id, run, digest, deviations, previous) in folded {
+        let hits = denied
+            .iter()
+            .filter(|(agent, at, _)| *agent == run.agent_id && (run.start_us..=run.end_us).contains(at))
+            .map(|(_, _, hit)| hit.clone())
+            .collect();
         let record = run_record(&id, run, digest, hits, deviations)?;
         // The run's spend replaces what its earlier version counted.
         if let Some((_, earlier)) = &previous {
-            tx.add_spend(row.id, &super::budgets::spend_of(earlier), -1).await?;
+            add(&mut unspent, super::budgets::spend_of(earlier));
         }
-        let spend = super::budgets::spend_of(&record);
-        tx.add_spend(row.id, &spend, 1).await?;
-        spent.push(spend);
+        add(&mut spent, super::budgets::spend_of(&record));
         let body = Record::from(record).to_canonical_json();
         writes.push(match previous {
             None => RecordWrite::create(RecordKind::Run, id.clone(), body),
             Some((version, _)) => RecordWrite::update(RecordKind::Run, id.clone(), body, version),
         });
-        tx.close_spans(row.id, trace, agent, &id).await?;
         closed.push(id);
     }
+    let unspent: Vec<SpendRow> = unspent.into_values().collect();
+    let spent: Vec<SpendRow> = spent.into_values().collect();
+    tx.add_spend(row.id, &unspent, -1).await?;
+    tx.add_spend(row.id, &spent, 1).await?;
     writes.extend(super::budgets::exhausted_budgets(tx, row, &spent, &batch.directory).await?);
     crate::core::audit::write_records(tx, row, &batch.actor, batch.at, &writes).await?;
     Ok((stored, closed))
 }
 
-/// The decisions denied to `agent` between `start_us` and `end_us`.
-async fn guardrail_hits(
+/// The decisions denied to agents between `start_us` and `end_us`: (agent,
+/// time in µs, the hit).
+async fn denied_between(
     app: &App,
     row: &WorkspaceRow,
-    agent: &str,
-    start_us: i64,
-    end_us: i64,
-) -> Result<Vec<GuardrailHit>> {
-    let (Some(since), Some(until)) =
-        (Timestamp::from_unix_micros(start_us), Timestamp::from_unix_micros(end_us.saturating_add(1)))
-    else {
+    start_us: Option<i64>,
+    end_us: Option<i64>,
+) -> Result<Vec<(String, i64, GuardrailHit)>> {
+    let (Some(since), Some(until)) = (
+        start_us.and_then(Timestamp::from_unix_micros),
+        end_us.and_then(|end| Timestamp::from_unix_micros(end.saturating_add(1))),
+    ) else {
         return Ok(Vec::new());
     };
-    let events =
-        app.store.events_between(row.id, charter_policy::DECISION, Some(agent), since, until).await?;
+    let events = app.store.events_between(row.id, charter_policy::DECISION, None, since, until).await?;
     let mut hits = Vec::new();
     for event in events {
         let event = charter_model::AuditEvent::decode(&event.body)
@@ -374,13 +430,14 @@ async fn guardrail_hits(
             continue;
         };
         if logged.decision == charter_policy::Effect::Deny && logged.principal.entity_type == "Agent" {
-            hits.push(GuardrailHit {
+            let hit = GuardrailHit {
                 seq: event.seq,
                 at,
                 action: logged.action,
                 resource: logged.resource.to_string(),
                 reasons: logged.reasons,
-            });
+            };
+            hits.push((logged.principal.id, at.unix_micros(), hit));
         }
     }
     Ok(hits)

@@ -10,6 +10,7 @@ pub(crate) mod incidents;
 pub(crate) mod ingest;
 pub(crate) mod kpis;
 pub(crate) mod report;
+pub(crate) mod watch;
 
 use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;

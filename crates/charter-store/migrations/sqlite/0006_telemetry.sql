@@ -3,20 +3,17 @@
 -- records: the run they close into is an audit event that carries the
 -- SHA-256 of its spans. `agent_id` is '' while no span of the trace has
 -- named its agent yet (a child span exported before its root), and is the
--- column to trust over the body's. `run_id` is '' until the run is closed.
+-- column to trust over the body's. A trace's spans of one agent make its
+-- run (`RUN-<trace>-<agent>`).
 CREATE TABLE spans (
     workspace_id INTEGER NOT NULL REFERENCES workspaces (id),
     trace_id     TEXT    NOT NULL,
     span_id      TEXT    NOT NULL,
     agent_id     TEXT    NOT NULL,
-    run_id       TEXT    NOT NULL,
     received_at  INTEGER NOT NULL,
     body         TEXT    NOT NULL,
     PRIMARY KEY (workspace_id, trace_id, span_id)
 ) WITHOUT ROWID;
-
--- Spans waiting for their agent or their run, oldest first.
-CREATE INDEX spans_open ON spans (workspace_id, run_id, received_at);
 
 -- Events of one kind over a time range: the runs closed in a window (health)
 -- and the decisions made while a run lasted (its guardrail hits).

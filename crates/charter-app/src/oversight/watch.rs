@@ -1,0 +1,176 @@
+//! What the alert evaluator keeps in memory per workspace, so judging the
+//! agents whose runs just closed costs what is new, not the whole horizon:
+//! each agent's runs and denied decisions per window over the evaluation
+//! horizon, fed from the audit events after the last one read. The first
+//! evaluation of a workspace reads the horizon from the store once.
+//!
+//! A window keeps at most [`RUNS_PER_WINDOW`] runs per agent (its first
+//! ones): latency percentiles of a busier window are those of that sample.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+use charter_model::{RunRecord, Timestamp};
+use charter_observe::{Anomaly, AnomalyConfig, Run};
+use charter_store::WorkspaceRow;
+
+use super::health::observed;
+use crate::{App, AppError, Result};
+
+/// Runs kept per agent and window.
+pub const RUNS_PER_WINDOW: usize = 500;
+
+/// One agent's recent history.
+#[derive(Debug, Default)]
+struct AgentHistory {
+    /// Runs by window start, by run id (an amended run replaces itself).
+    runs: BTreeMap<i64, HashMap<String, Run>>,
+    /// Denied decisions' times.
+    denied: Vec<i64>,
+}
+
+/// A workspace's recent history.
+#[derive(Debug)]
+pub(crate) struct Watch {
+    length_us: i64,
+    /// The last audit event read.
+    last_seq: u64,
+    agents: HashMap<String, AgentHistory>,
+}
+
+impl Watch {
+    fn add_run(&mut self, run: Run, id: String) -> String {
+        let window = run.end_us.div_euclid(self.length_us) * self.length_us;
+        let agent = run.agent_id.clone();
+        let slot = self.agents.entry(agent.clone()).or_default().runs.entry(window).or_default();
+        if slot.len() < RUNS_PER_WINDOW || slot.contains_key(&id) {
+            slot.insert(id, run);
+        }
+        agent
+    }
+
+    fn add_denied(&mut self, agent: String, at_us: i64) -> String {
+        self.agents.entry(agent.clone()).or_default().denied.push(at_us);
+        agent
+    }
+
+    /// Forgets what lies before `from_us`.
+    fn prune(&mut self, from_us: i64) {
+        for history in self.agents.values_mut() {
+            history.runs = history.runs.split_off(&from_us);
+            history.denied.retain(|at| *at >= from_us);
+        }
+        self.agents.retain(|_, history| !history.runs.is_empty() || !history.denied.is_empty());
+    }
+
+    /// The anomalies of `agents` over `windows` windows ending with the one
+    /// in progress at `now_us` (left out while idle).
+    fn judge(&self, agents: &HashSet<String>, windows: u32, now_us: i64) -> Vec<Anomaly> {
+        let to_us = now_us.div_euclid(self.length_us) * self.length_us + self.length_us;
+        let from_us = to_us - i64::from(windows) * self.length_us;
+        let config = AnomalyConfig::default();
+        let mut scratch = Vec::new();
+        let mut anomalies = Vec::new();
+        for agent in agents {
+            let Some(history) = self.agents.get(agent) else { continue };
+            let runs: Vec<Run> = history.runs.values().flat_map(|runs| runs.values().cloned()).collect();
+            let denied: Vec<(&str, i64)> = history.denied.iter().map(|at| (agent.as_str(), *at)).collect();
+            let input = charter_observe::WindowInput {
+                runs: &runs,
+                denied: &denied,
+                from_us,
+                to_us,
+                length_us: self.length_us,
+            };
+            for (agent_id, mut series) in charter_observe::windows(input) {
+                if series.len() > 1
+                    && series.last().is_some_and(|w| {
+                        w.runs == 0 && w.get(charter_observe::Signal::GuardrailHits).unwrap_or(0.0) == 0.0
+                    })
+                {
+                    series.pop();
+                }
+                anomalies.extend(charter_observe::detect(&agent_id, &series, &config, &mut scratch));
+            }
+        }
+        anomalies
+    }
+}
+
+/// The run an audit event's value records, if it is one.
+fn run_of(value: &str) -> Option<(String, Run)> {
+    let record: RunRecord = serde_json::from_str(value).ok()?;
+    Some((record.run_id.to_string(), observed(&record)))
+}
+
+impl App {
+    /// The anomalies of the agents whose runs closed or whose decisions were
+    /// denied since the last evaluation of `row` (the first one judges every
+    /// agent of the horizon), and those agents.
+    pub(crate) async fn watch_anomalies(
+        &self,
+        row: &WorkspaceRow,
+        windows: u32,
+    ) -> Result<(Vec<Anomaly>, HashSet<String>)> {
+        let settings = self.observe_settings(row).await?;
+        let length_us = i64::from(settings.window_minutes()) * 60_000_000;
+        let now_us = self.clock.now().unix_micros();
+        let from_us = (now_us.div_euclid(length_us) + 1 - i64::from(windows)) * length_us;
+        let mut watches = self.oversight.watches.lock().await;
+        let fresh = watches.get(&row.id).is_none_or(|watch| watch.length_us != length_us);
+        let mut touched = HashSet::new();
+        if fresh {
+            let last_seq = self.store.event_count(row.id).await?;
+            let mut watch = Watch { length_us, last_seq, agents: HashMap::new() };
+            let since = Timestamp::from_unix_micros(from_us)
+                .ok_or_else(|| AppError::Internal("the evaluation horizon is out of range".into()))?;
+            for run in self.runs_closed_since(row, since).await? {
+                touched.insert(watch.add_run(observed(&run), run.run_id.to_string()));
+            }
+            let until = self.clock.now().plus(charter_model::Span::from_secs(86_400)).unwrap_or(since);
+            for event in
+                self.store.events_between(row.id, charter_policy::DECISION, None, since, until).await?
+            {
+                if event.seq > last_seq {
+                    continue;
+                }
+                if let Some(agent) = denied_agent(&event)? {
+                    touched.insert(watch.add_denied(agent, event.at.unix_micros()));
+                }
+            }
+            watches.insert(row.id, watch);
+        }
+        let watch = watches.get_mut(&row.id).ok_or_else(|| AppError::Internal("no watch".into()))?;
+        let last = self.store.event_count(row.id).await?;
+        // New events, a page at a time.
+        while watch.last_seq < last {
+            let upto = (watch.last_seq + 10_000).min(last);
+            for event in self.store.events(row.id, watch.last_seq + 1, upto).await? {
+                if event.kind == "run" {
+                    let decoded = charter_model::AuditEvent::decode(&event.body)
+                        .map_err(|error| AppError::corrupt(format!("event {}: {error}", event.seq)))?;
+                    if let Some((id, run)) = decoded.value.as_deref().and_then(run_of) {
+                        touched.insert(watch.add_run(run, id));
+                    }
+                } else if let Some(agent) = denied_agent(&event)? {
+                    touched.insert(watch.add_denied(agent, event.at.unix_micros()));
+                }
+            }
+            watch.last_seq = upto;
+        }
+        watch.prune(from_us);
+        Ok((watch.judge(&touched, windows, now_us), touched))
+    }
+}
+
+/// The agent a decision event denied, if it is one.
+fn denied_agent(event: &charter_store::EventRow) -> Result<Option<String>> {
+    if event.kind != charter_policy::DECISION {
+        return Ok(None);
+    }
+    let decoded = charter_model::AuditEvent::decode(&event.body)
+        .map_err(|error| AppError::corrupt(format!("event {}: {error}", event.seq)))?;
+    Ok(crate::decisions::replay::decision_in(&decoded)?.and_then(|(_, logged)| {
+        (logged.decision == charter_policy::Effect::Deny && logged.principal.entity_type == "Agent")
+            .then_some(logged.principal.id)
+    }))
+}
