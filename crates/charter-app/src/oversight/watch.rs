@@ -17,13 +17,17 @@ use super::health::observed;
 use crate::{App, AppError, Result};
 
 /// Runs kept per agent and window.
-pub const RUNS_PER_WINDOW: usize = 500;
+pub const RUNS_PER_WINDOW: usize = 200;
 
 /// One agent's recent history.
 #[derive(Debug, Default)]
 struct AgentHistory {
-    /// Runs by window start, by run id (an amended run replaces itself).
-    runs: BTreeMap<i64, HashMap<String, Run>>,
+    /// Runs, in the order they closed.
+    runs: Vec<Run>,
+    /// Where each run id is in `runs` (an amended run replaces itself).
+    index: HashMap<String, usize>,
+    /// Runs kept per window start.
+    per_window: BTreeMap<i64, usize>,
     /// Denied decisions' times.
     denied: Vec<i64>,
 }
@@ -41,9 +45,16 @@ impl Watch {
     fn add_run(&mut self, run: Run, id: String) -> String {
         let window = run.end_us.div_euclid(self.length_us) * self.length_us;
         let agent = run.agent_id.clone();
-        let slot = self.agents.entry(agent.clone()).or_default().runs.entry(window).or_default();
-        if slot.len() < RUNS_PER_WINDOW || slot.contains_key(&id) {
-            slot.insert(id, run);
+        let history = self.agents.entry(agent.clone()).or_default();
+        if let Some(&at) = history.index.get(&id) {
+            history.runs[at] = run;
+        } else {
+            let kept = history.per_window.entry(window).or_default();
+            if *kept < RUNS_PER_WINDOW {
+                *kept += 1;
+                history.index.insert(id, history.runs.len());
+                history.runs.push(run);
+            }
         }
         agent
     }
@@ -55,8 +66,27 @@ impl Watch {
 
     /// Forgets what lies before `from_us`.
     fn prune(&mut self, from_us: i64) {
+        let length = self.length_us;
         for history in self.agents.values_mut() {
-            history.runs = history.runs.split_off(&from_us);
+            if history.per_window.first_key_value().is_some_and(|(window, _)| *window < from_us) {
+                history.per_window = history.per_window.split_off(&from_us);
+                let kept: Vec<(String, Run)> = {
+                    let mut by_index: Vec<(usize, String)> =
+                        history.index.drain().map(|(id, at)| (at, id)).collect();
+                    by_index.sort_unstable();
+                    let mut runs: Vec<Option<Run>> =
+                        std::mem::take(&mut history.runs).into_iter().map(Some).collect();
+                    by_index
+                        .into_iter()
+                        .filter_map(|(at, id)| runs[at].take().map(|run| (id, run)))
+                        .filter(|(_, run)| run.end_us.div_euclid(length) * length >= from_us)
+                        .collect()
+                };
+                for (id, run) in kept {
+                    history.index.insert(id, history.runs.len());
+                    history.runs.push(run);
+                }
+            }
             history.denied.retain(|at| *at >= from_us);
         }
         self.agents.retain(|_, history| !history.runs.is_empty() || !history.denied.is_empty());
@@ -72,10 +102,9 @@ impl Watch {
         let mut anomalies = Vec::new();
         for agent in agents {
             let Some(history) = self.agents.get(agent) else { continue };
-            let runs: Vec<Run> = history.runs.values().flat_map(|runs| runs.values().cloned()).collect();
             let denied: Vec<(&str, i64)> = history.denied.iter().map(|at| (agent.as_str(), *at)).collect();
             let input = charter_observe::WindowInput {
-                runs: &runs,
+                runs: &history.runs,
                 denied: &denied,
                 from_us,
                 to_us,
