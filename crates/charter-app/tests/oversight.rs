@@ -99,6 +99,11 @@ async fn spans_sent_child_first_close_one_run_with_its_tools_tokens_and_guardrai
         let chat = app.ingest_otlp(&operator(), &ops(), &export("python-sdk-3.json")).await.unwrap();
         assert_eq!((chat.accepted, chat.stored, chat.waiting), (1, 1, 1));
         assert!(chat.rejected.is_empty() && chat.runs.is_empty());
+        // Waiting is not lost: after an hour it is named as unexplained.
+        clock.set_micros(ROOT_END_US + 2 * 3_600_000_000);
+        let waiting = app.budget_report(&operator(), &ops(), None).await.unwrap().unexplained;
+        assert_eq!(waiting.waiting_spans, 1);
+        clock.set_micros(ROOT_END_US + 30_000_000);
         let tool = app.ingest_otlp(&operator(), &ops(), &export("python-sdk-4.json")).await.unwrap();
         assert_eq!((tool.accepted, tool.waiting), (1, 1));
         let root = app.ingest_otlp(&operator(), &ops(), &export("python-sdk-5.json")).await.unwrap();
@@ -659,6 +664,30 @@ async fn a_spent_hard_budget_stops_its_agent_until_raised_or_the_month_turns() {
         assert_eq!(decide(app.clone()).await.decision, charter_policy::Effect::Deny);
         clock.set_micros(now + 20 * 86_400_000_000);
         assert_eq!(decide(app.clone()).await.decision, charter_policy::Effect::Allow);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_tier_3_action_denied_for_want_of_approval_opens_one_incident() {
+    each_backend(|store| async move {
+        let (app, _) = imported(store).await;
+        let request = DecisionRequest {
+            principal: EntityRef { entity_type: "Agent".into(), id: "agent_finance_01".into() },
+            action: "invoke_tool".into(),
+            resource: EntityRef { entity_type: "Tool".into(), id: "erp_netsuite".into() },
+            context: serde_json::Map::new(),
+        };
+        let gateway = Caller::local("ops_governance_lead");
+        for _ in 0..2 {
+            let answer =
+                app.decide(&gateway, &ops(), std::slice::from_ref(&request)).await.unwrap().remove(0);
+            assert!(answer.reasons.iter().any(|r| r == "guardrail:tier-approval"), "{:?}", answer.reasons);
+        }
+        let incidents = app.incidents(&gateway, &ops(), true).await.unwrap();
+        assert_eq!(incidents.len(), 1, "one while it is open: {incidents:?}");
+        assert!(incidents[0].source.starts_with("decision:DEC-"), "{}", incidents[0].source);
+        assert_eq!(incidents[0].agent_id.as_ref().map(|a| a.as_str()), Some("agent_finance_01"));
     })
     .await;
 }

@@ -168,6 +168,10 @@ pub struct ObserveSettings {
     /// Whether a kill-switch pause opens an incident (default yes).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub incident_on_pause: Option<bool>,
+    /// Whether an agent's Tier 3+ action denied for want of an approval
+    /// opens an incident (default yes).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub incident_on_tier_denial: Option<bool>,
 }
 
 impl ObserveSettings {
@@ -182,6 +186,7 @@ impl ObserveSettings {
             receivers: BTreeMap::new(),
             ack_minutes: BTreeMap::new(),
             incident_on_pause: None,
+            incident_on_tier_denial: None,
         }
     }
 

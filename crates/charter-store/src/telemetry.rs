@@ -151,6 +151,19 @@ impl Store {
         Ok(agents)
     }
 
+    /// Spans received before `before` that still wait for a span of their
+    /// trace to name their agent.
+    pub async fn waiting_spans(&self, workspace: i64, before: Timestamp) -> Result<u64> {
+        let row = sqlx::query(
+            "SELECT COUNT(*) AS n FROM spans WHERE workspace_id = $1 AND agent_id = '' AND received_at < $2",
+        )
+        .bind(workspace)
+        .bind(before.unix_micros())
+        .fetch_one(&self.read)
+        .await?;
+        rows::get_u64(&row, "n")
+    }
+
     /// Spans stored in a workspace.
     pub async fn count_spans(&self, workspace: i64) -> Result<u64> {
         let row = sqlx::query("SELECT COUNT(*) AS n FROM spans WHERE workspace_id = $1")

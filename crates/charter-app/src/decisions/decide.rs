@@ -252,7 +252,6 @@ impl App {
         if requests.is_empty() {
             return Ok(Vec::new());
         }
-        let started = std::time::Instant::now();
         let answers = self
             .logged_decisions(&row, caller.actor(), |loaded, at| {
                 Box::pin(async move {
@@ -270,12 +269,43 @@ impl App {
                 })
             })
             .await?;
-        let took = started.elapsed();
-        for answer in &answers {
-            let allowed = answer.decision == charter_policy::Effect::Allow;
-            self.metrics.decided(allowed, answer.reasons.first().map(String::as_str), took);
-        }
+        self.incidents_for_denied_approvals(&row, caller, requests, &answers).await?;
         Ok(answers)
+    }
+
+    /// A Tier 3+ action an agent tried without its approval is a policy
+    /// breach: it opens an incident (unless the settings say otherwise or
+    /// one is open for the agent already).
+    async fn incidents_for_denied_approvals(
+        &self,
+        row: &WorkspaceRow,
+        caller: &Caller,
+        requests: &[DecisionRequest],
+        answers: &[DecisionAnswer],
+    ) -> Result<()> {
+        for (request, answer) in requests.iter().zip(answers) {
+            let breach = answer.decision == charter_policy::Effect::Deny
+                && request.principal.entity_type == "Agent"
+                && answer.reasons.iter().any(|reason| reason == charter_policy::reason::TIER_APPROVAL);
+            if !breach
+                || self.observe_settings(row).await?.incident_on_tier_denial == Some(false)
+                || self.has_open_incident(row, &request.principal.id).await?
+            {
+                continue;
+            }
+            let new = crate::NewIncident {
+                title: format!(
+                    "agent {} tried {} on {} without a Tier 3+ approval",
+                    request.principal.id, request.action, request.resource
+                ),
+                severity: charter_model::IncidentSeverity::Sev2,
+                agent_id: Some(request.principal.id.clone()),
+                commander: None,
+                source: format!("decision:{}", answer.decision_id.as_deref().unwrap_or("?")),
+            };
+            self.open_incident_as(row, caller.actor(), new).await?;
+        }
+        Ok(())
     }
 
     /// Asks the decision point whether `caller` may take `action` on an

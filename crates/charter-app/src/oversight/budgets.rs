@@ -170,12 +170,15 @@ pub struct Unexplained {
     pub unpriced_tokens: u64,
     /// Spans refused because no registered agent is theirs.
     pub unattributed_spans: u64,
+    /// Spans still waiting, after an hour, for a span of their trace to
+    /// name their agent (a child span whose root never came).
+    pub waiting_spans: u64,
 }
 
 impl Unexplained {
     /// Whether there is any.
     pub fn any(&self) -> bool {
-        self.unpriced_tokens > 0 || self.unattributed_spans > 0
+        self.unpriced_tokens > 0 || self.unattributed_spans > 0 || self.waiting_spans > 0
     }
 }
 
@@ -312,6 +315,16 @@ impl App {
             unexplained: Unexplained {
                 unpriced_tokens: spend.iter().map(|s| s.unpriced_tokens).sum(),
                 unattributed_spans,
+                waiting_spans: self
+                    .store
+                    .waiting_spans(
+                        row.id,
+                        self.clock
+                            .now()
+                            .minus(charter_model::Span::from_secs(3_600))
+                            .unwrap_or(self.clock.now()),
+                    )
+                    .await?,
             },
             month,
             budgets,

@@ -680,8 +680,10 @@ pub(crate) async fn budget(global: &Global, command: BudgetCommand) -> Result<Ex
                     print!("{}", receipts.render());
                     if report.unexplained.any() {
                         println!(
-                            "UNEXPLAINED SPEND: {} tokens without a price, {} spans of no registered agent",
-                            report.unexplained.unpriced_tokens, report.unexplained.unattributed_spans
+                            "UNEXPLAINED SPEND: {} tokens without a price, {} spans of no registered agent, {} spans waiting over an hour for their trace to name an agent",
+                            report.unexplained.unpriced_tokens,
+                            report.unexplained.unattributed_spans,
+                            report.unexplained.waiting_spans
                         );
                     }
                 }
