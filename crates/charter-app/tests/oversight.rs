@@ -429,6 +429,14 @@ async fn incidents_move_through_their_states_escalate_and_close_with_a_checked_p
         let (app, clock) = imported(store).await;
         clock.set_micros(1_800_000_000_000_000);
         let commander = Caller::local("ops_on_call");
+        // Incidents page the on-call receiver.
+        let admin = Caller::local("ops_governance_lead");
+        let settings = app.get_record(&admin, &ops(), charter_model::RecordKind::ObserveSettings, "default").await.unwrap();
+        let mut value: serde_json::Value = serde_json::from_str(&settings.record.to_canonical_json()).unwrap();
+        value["receivers"] = serde_json::json!({"pd": {"kind": "pagerduty", "url": "http://127.0.0.1:9/enqueue", "routing_key": "K"}});
+        value["incident_receivers"] = serde_json::json!(["pd"]);
+        let record = charter_model::RecordKind::ObserveSettings.from_value(value).unwrap();
+        app.update_record(&admin, &ops(), "default", settings.version, record).await.unwrap();
         let new = charter_app::NewIncident {
             title: "Finance agent posts duplicate journal entries".into(),
             severity: charter_model::IncidentSeverity::Sev1,
@@ -502,6 +510,11 @@ async fn incidents_move_through_their_states_escalate_and_close_with_a_checked_p
                 due: Some("2027-02-01".parse().unwrap()),
             }],
         };
+        // Opened, escalated twice, acknowledged, mitigated, resolved: one dedup key.
+        let pages = app.pages(&commander, &ops(), 100).await.unwrap();
+        let actions: Vec<&str> =
+            pages.iter().rev().filter(|p| p.page.dedup_key == id).map(|p| p.page.action.as_str()).collect();
+        assert_eq!(actions, ["trigger", "trigger", "trigger", "acknowledge", "acknowledge", "resolve"]);
         let done = app.write_postmortem(&commander, &ops(), &id, complete).await.unwrap();
         assert_eq!(done.status, charter_model::IncidentStatus::PostmortemDone);
         assert_eq!(done.escalations.len(), 2);

@@ -161,6 +161,10 @@ pub struct ObserveSettings {
     /// Where alerts page, by name.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub receivers: BTreeMap<String, Receiver>,
+    /// The receivers incidents page (when opened, escalated, acknowledged,
+    /// resolved).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub incident_receivers: Vec<String>,
     /// Minutes an incident of each severity may go unacknowledged before it
     /// escalates (default SEV1 5, SEV2 15, SEV3 60, SEV4 240).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
@@ -184,6 +188,7 @@ impl ObserveSettings {
             quality_attribute: None,
             prices: BTreeMap::new(),
             receivers: BTreeMap::new(),
+            incident_receivers: Vec::new(),
             ack_minutes: BTreeMap::new(),
             incident_on_pause: None,
             incident_on_tier_denial: None,
@@ -238,6 +243,14 @@ impl Check for ObserveSettings {
                 check.fail(
                     &format!("receivers.{name}.routing_key"),
                     "a pagerduty receiver needs its routing_key",
+                );
+            }
+        }
+        for (index, name) in self.incident_receivers.iter().enumerate() {
+            if !self.receivers.contains_key(name) {
+                check.fail(
+                    &format!("incident_receivers[{index}]"),
+                    &format!("no receiver \"{name}\" in receivers"),
                 );
             }
         }

@@ -49,6 +49,79 @@ pub struct Escalated {
     pub escalations: Vec<(String, String, String)>,
 }
 
+/// Writes the pages of `incident` (`trigger`, `acknowledge` or `resolve`)
+/// to the receivers `observe_settings.incident_receivers` names, in `tx`.
+/// One incident keeps one `dedup_key`, its id.
+pub(crate) async fn page_incident(
+    tx: &mut WriteTx,
+    row: &WorkspaceRow,
+    incident: &Incident,
+    action: &str,
+    at: Timestamp,
+) -> Result<()> {
+    let Some(stored) = tx.record(row.id, RecordKind::ObserveSettings, "default").await? else {
+        return Ok(());
+    };
+    let Ok(Record::ObserveSettings(settings)) = RecordKind::ObserveSettings.parse_json(&stored.body) else {
+        return Err(AppError::corrupt("observe_settings \"default\" does not parse"));
+    };
+    let severity = match incident.severity {
+        IncidentSeverity::Sev1 => "critical",
+        IncidentSeverity::Sev2 => "error",
+        IncidentSeverity::Sev3 => "warning",
+        IncidentSeverity::Sev4 => "info",
+    };
+    let last = incident.timeline.last().map(|event| event.event.clone()).unwrap_or_default();
+    let pages: Vec<charter_store::NewPage> = settings
+        .incident_receivers
+        .iter()
+        .filter_map(|name| settings.receivers.get(name).map(|receiver| (name, receiver)))
+        .map(|(name, receiver)| {
+            let body = match receiver.kind {
+                charter_model::ReceiverKind::Pagerduty => serde_json::json!({
+                    "routing_key": receiver.routing_key,
+                    "event_action": action,
+                    "dedup_key": incident.incident_id,
+                    "payload": {
+                        "summary": format!("{} {}: {} ({last})", incident.incident_id, incident.severity, incident.title),
+                        "source": format!("charter/{}", row.name),
+                        "severity": severity,
+                        "timestamp": incident.opened_at.to_string(),
+                        "component": incident.agent_id,
+                        "group": "incident",
+                        "custom_details": { "commander": incident.commander, "status": incident.status, "escalations": incident.escalations },
+                    },
+                }),
+                charter_model::ReceiverKind::Webhook => {
+                    let status = if action == "resolve" { "resolved" } else { "firing" };
+                    serde_json::json!({
+                        "version": "4",
+                        "status": status,
+                        "receiver": name,
+                        "groupKey": incident.incident_id,
+                        "alerts": [{
+                            "status": status,
+                            "labels": { "alertname": "incident", "incident": incident.incident_id, "severity": incident.severity, "workspace": row.name },
+                            "annotations": { "summary": incident.title, "commander": incident.commander, "last": last, "action": action },
+                            "startsAt": incident.opened_at.to_string(),
+                            "fingerprint": incident.incident_id,
+                        }],
+                    })
+                }
+            };
+            charter_store::NewPage {
+                receiver: name.clone(),
+                url: receiver.url.clone(),
+                dedup_key: incident.incident_id.to_string(),
+                action: action.to_owned(),
+                body: body.to_string(),
+            }
+        })
+        .collect();
+    tx.enqueue_pages(row.id, &pages, at).await?;
+    Ok(())
+}
+
 /// Opens an incident inside `tx`: its id from the day's counter, its
 /// commander the one named or the first incident commander registered.
 pub(crate) async fn open_in(
@@ -132,6 +205,7 @@ pub(crate) async fn open_in(
         incident.incident_id.to_string(),
         Record::from(incident.clone()).to_canonical_json(),
     );
+    page_incident(tx, row, &incident, "trigger", at).await?;
     Ok((incident, write))
 }
 
@@ -158,15 +232,18 @@ impl App {
         new: NewIncident,
     ) -> Result<Incident> {
         let (actor, at, target) = (actor.to_owned(), self.clock.now(), row.clone());
-        self.write(row, move |_app, tx| {
-            let (actor, row, new) = (actor.clone(), target.clone(), new.clone());
-            Box::pin(async move {
-                let (incident, write) = open_in(tx, &row, &actor, at, &new).await?;
-                crate::core::audit::write_records(tx, &row, &actor, at, &[write]).await?;
-                Ok(incident)
+        let incident = self
+            .write(row, move |_app, tx| {
+                let (actor, row, new) = (actor.clone(), target.clone(), new.clone());
+                Box::pin(async move {
+                    let (incident, write) = open_in(tx, &row, &actor, at, &new).await?;
+                    crate::core::audit::write_records(tx, &row, &actor, at, &[write]).await?;
+                    Ok(incident)
+                })
             })
-        })
-        .await
+            .await?;
+        self.oversight.pages.notify_one();
+        Ok(incident)
     }
 
     /// Whether `agent` has an incident not yet resolved.
@@ -326,19 +403,32 @@ impl App {
         let (actor, at, id, target) =
             (caller.actor().to_owned(), self.clock.now(), id.to_owned(), row.clone());
         let change = std::sync::Arc::new(change);
-        self.write(&row, move |_app, tx| {
-            let (actor, id, row, change) = (actor.clone(), id.clone(), target.clone(), change.clone());
-            Box::pin(async move {
-                let loaded = load_one(tx, &row, RecordKind::Incident, &id, pick::incident).await?;
-                let mut incident = loaded.value;
-                change(&mut incident, &actor, at)?;
-                let body = Record::from(incident.clone()).to_canonical_json();
-                let write = RecordWrite::update(RecordKind::Incident, id.clone(), body, loaded.version);
-                crate::core::audit::write_records(tx, &row, &actor, at, &[write]).await?;
-                Ok(incident)
+        let incident = self
+            .write(&row, move |_app, tx| {
+                let (actor, id, row, change) = (actor.clone(), id.clone(), target.clone(), change.clone());
+                Box::pin(async move {
+                    let loaded = load_one(tx, &row, RecordKind::Incident, &id, pick::incident).await?;
+                    let mut incident = loaded.value;
+                    let before = incident.status;
+                    change(&mut incident, &actor, at)?;
+                    let action = match incident.status {
+                        status if status == before => None,
+                        IncidentStatus::Acknowledged | IncidentStatus::Mitigated => Some("acknowledge"),
+                        IncidentStatus::Resolved => Some("resolve"),
+                        _ => None,
+                    };
+                    if let Some(action) = action {
+                        page_incident(tx, &row, &incident, action, at).await?;
+                    }
+                    let body = Record::from(incident.clone()).to_canonical_json();
+                    let write = RecordWrite::update(RecordKind::Incident, id.clone(), body, loaded.version);
+                    crate::core::audit::write_records(tx, &row, &actor, at, &[write]).await?;
+                    Ok(incident)
+                })
             })
-        })
-        .await
+            .await?;
+        self.oversight.pages.notify_one();
+        Ok(incident)
     }
 
     /// Escalates every open incident not acknowledged within its
@@ -417,6 +507,8 @@ impl App {
                             actor: "charter".into(),
                             event: format!("escalated to {to}: {reason}"),
                         });
+                        // The escalation pages again (same dedup_key, new summary).
+                        page_incident(tx, &row, &incident, "trigger", now).await?;
                         let body = Record::from(incident).to_canonical_json();
                         let write =
                             RecordWrite::update(RecordKind::Incident, id.clone(), body, loaded.version);
@@ -424,6 +516,7 @@ impl App {
                     })
                 })
                 .await?;
+                self.oversight.pages.notify_one();
                 done.escalations.push((row.name.to_string(), incident.incident_id.to_string(), to));
             }
         }
