@@ -34,3 +34,25 @@ pub(crate) fn read_to_string(path: &Path) -> Result<String> {
         )
     })
 }
+
+/// Reads a `T` from the JSON `text` of `path`; the error names the file,
+/// the line and column, and the JSON path of the offending field.
+pub(crate) fn parse_json<T: serde::de::DeserializeOwned>(path: &Path, text: &[u8]) -> Result<T> {
+    let mut deserializer = serde_json::Deserializer::from_slice(text);
+    serde_path_to_error::deserialize(&mut deserializer).map_err(|error| {
+        let inner = error.inner();
+        anyhow::anyhow!(
+            "{}: line {}, column {}: {}: {}",
+            path.display(),
+            inner.line(),
+            inner.column(),
+            if error.path().to_string() == "." { "document".to_owned() } else { error.path().to_string() },
+            inner
+        )
+    })
+}
+
+/// Reads a `T` from the JSON file `path` (see [`parse_json`]).
+pub(crate) fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T> {
+    parse_json(path, read_to_string(path)?.as_bytes())
+}

@@ -173,14 +173,15 @@ fn window(start_us: i64, runs: &[&Run]) -> Signals {
     }
     let mut durations: Vec<f64> = runs.iter().map(|run| run.duration_us() as f64 / 1_000.0).collect();
     durations.sort_unstable_by(f64::total_cmp);
-    let (mut errors, mut calls, mut failures, mut redactions, mut tokens, mut cost) = (0, 0, 0, 0, 0, 0.0);
+    let (mut errors, mut calls, mut failures, mut redactions, mut tokens, mut cost) =
+        (0_u64, 0_u64, 0_u64, 0_u64, 0_u64, 0.0);
     let (mut quality, mut rated) = (0.0, 0);
     for run in runs {
         errors += u64::from(run.status == RunStatus::Error);
-        calls += run.tool_calls;
-        failures += run.tool_failures;
-        redactions += run.redactions;
-        tokens += run.input_tokens + run.output_tokens;
+        calls = calls.saturating_add(run.tool_calls);
+        failures = failures.saturating_add(run.tool_failures);
+        redactions = redactions.saturating_add(run.redactions);
+        tokens = tokens.saturating_add(run.input_tokens.saturating_add(run.output_tokens));
         cost += run.cost_usd;
         if let Some(score) = run.quality {
             quality += score;

@@ -527,5 +527,31 @@ mod tests {
             let _ = decode(&body, Encoding::Json);
             let _ = decode(text.as_bytes(), Encoding::Json);
         }
+
+        /// Charter's own span JSON with arbitrary Unicode in every text
+        /// field and extreme times: read or refused, then checked and folded
+        /// without a panic.
+        #[test]
+        fn native_spans_with_arbitrary_values_are_read_checked_and_folded(
+            text in "\\PC{0,40}",
+            start in proptest::prelude::any::<i64>(),
+            end in proptest::prelude::any::<i64>(),
+            tokens in proptest::prelude::any::<u64>(),
+        ) {
+            let json = serde_json::json!([{
+                "trace_id": text, "span_id": text, "parent_span_id": text, "name": text, "kind": "execute_tool",
+                "agent_id": text, "start_us": start, "end_us": end, "status": "error", "error_type": text,
+                "tool": text, "datasets": [text], "model": text, "input_tokens": tokens, "output_tokens": tokens,
+                "redactions": tokens, "workflow": text,
+            }]);
+            if let Ok(spans) = serde_json::from_value::<Vec<Span>>(json) {
+                for span in &spans {
+                    let _ = check(span, start, 300_000_000);
+                }
+                let prices = crate::PriceTable { models: [(text.clone(), (1e300, 1e300))].into_iter().collect() };
+                let _ = crate::runs(&spans, &prices);
+                let _ = crate::run_id(&text, &text);
+            }
+        }
     }
 }

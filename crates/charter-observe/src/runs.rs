@@ -86,7 +86,7 @@ pub struct Run {
 impl Run {
     /// Its duration in microseconds.
     pub fn duration_us(&self) -> i64 {
-        self.end_us - self.start_us
+        self.end_us.saturating_sub(self.start_us)
     }
 }
 
@@ -179,19 +179,21 @@ pub fn runs(spans: &[Span], prices: &PriceTable) -> Vec<Run> {
             run.tools.insert(tool.clone());
         }
         run.datasets.extend(span.datasets.iter().cloned());
-        run.input_tokens += span.input_tokens;
-        run.output_tokens += span.output_tokens;
-        if span.input_tokens + span.output_tokens > 0 {
+        // Counts saturate: a client can send any number.
+        run.input_tokens = run.input_tokens.saturating_add(span.input_tokens);
+        run.output_tokens = run.output_tokens.saturating_add(span.output_tokens);
+        let tokens = span.input_tokens.saturating_add(span.output_tokens);
+        if tokens > 0 {
             let model = span.model.as_deref().unwrap_or("");
             match prices.cost(model, span.input_tokens, span.output_tokens) {
                 Some(cost) => run.cost_usd += cost,
-                None => run.unpriced_tokens += span.input_tokens + span.output_tokens,
+                None => run.unpriced_tokens = run.unpriced_tokens.saturating_add(tokens),
             }
         }
         if let Some(model) = &span.model {
             run.models.insert(model.clone());
         }
-        run.redactions += span.redactions;
+        run.redactions = run.redactions.saturating_add(span.redactions);
         if let Some(score) = span.quality {
             let sum = quality.entry(key).or_default();
             sum.0 += score;

@@ -100,6 +100,10 @@ pub struct Span {
     pub workflow: Option<String>,
 }
 
+/// The most tokens or redactions one span may count (a trillion): sums over
+/// a month of spans stay far inside a signed 64-bit integer.
+pub const MAX_COUNT: u64 = 1_000_000_000_000;
+
 /// Why a span is refused (or, for [`SpanProblem::FromTheFuture`], flagged).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum SpanProblem {
@@ -121,6 +125,15 @@ pub enum SpanProblem {
         /// End.
         end_us: i64,
     },
+    /// A count no span can carry (more than [`MAX_COUNT`] tokens or
+    /// redactions).
+    #[error("{field} is {value}, more than any span carries ({MAX_COUNT} at most)")]
+    Implausible {
+        /// The field.
+        field: &'static str,
+        /// Its value.
+        value: u64,
+    },
     /// The span ends later than now plus the tolerated clock skew.
     #[error("the span ends {ahead_us} µs in the future, beyond the tolerated skew")]
     FromTheFuture {
@@ -138,6 +151,15 @@ pub fn check(span: &Span, now_us: i64, skew_us: i64) -> Vec<SpanProblem> {
             value.len() == digits && value.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
         if !hex || value.bytes().all(|b| b == b'0') {
             problems.push(SpanProblem::BadId { field, value: value.clone(), digits });
+        }
+    }
+    for (field, value) in [
+        ("input_tokens", span.input_tokens),
+        ("output_tokens", span.output_tokens),
+        ("redactions", span.redactions),
+    ] {
+        if value > MAX_COUNT {
+            problems.push(SpanProblem::Implausible { field, value });
         }
     }
     if span.end_us < span.start_us {
@@ -195,6 +217,11 @@ mod tests {
             check(&span(1, 1, "a", 0, 111), 100, 10),
             vec![SpanProblem::FromTheFuture { ahead_us: 11 }]
         );
+        let mut greedy = span(1, 1, "a", 0, 10);
+        greedy.output_tokens = MAX_COUNT + 1;
+        let problems = check(&greedy, 100, 0);
+        assert_eq!(problems, vec![SpanProblem::Implausible { field: "output_tokens", value: MAX_COUNT + 1 }]);
+        assert!(problems[0].to_string().contains("more than any span carries"));
     }
 
     #[test]

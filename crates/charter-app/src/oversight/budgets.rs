@@ -33,7 +33,7 @@ pub(crate) fn spend_of(run: &RunRecord) -> SpendRow {
         agent_id: run.agent_id.to_string(),
         month: month_of(run.ended_at),
         usd: run.cost_usd,
-        tokens: run.input_tokens + run.output_tokens,
+        tokens: run.input_tokens.saturating_add(run.output_tokens),
         unpriced_tokens: run.unpriced_tokens,
         runs: 1,
     }

@@ -196,21 +196,7 @@ where
     value.parse().map_err(|error| anyhow!("--{field}: {error}"))
 }
 
-fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T> {
-    let text = crate::input::read_to_string(path)?;
-    let mut deserializer = serde_json::Deserializer::from_str(&text);
-    serde_path_to_error::deserialize(&mut deserializer).map_err(|error| {
-        let inner = error.inner();
-        anyhow!(
-            "{}: line {}, column {}: {}: {}",
-            path.display(),
-            inner.line(),
-            inner.column(),
-            if error.path().to_string() == "." { "document".to_owned() } else { error.path().to_string() },
-            inner
-        )
-    })
-}
+use crate::input::read_json;
 
 pub(crate) async fn dataset(global: &Global, command: DatasetCommand) -> Result<ExitCode> {
     let (app, workspace) = context(global).await?;

@@ -147,12 +147,7 @@ fn entity(text: &str, default_type: &str, what: &str) -> Result<EntityRef> {
     Ok(EntityRef { entity_type: entity_type.to_owned(), id: id.to_owned() })
 }
 
-fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T> {
-    let bytes = crate::input::read(path)?;
-    serde_json::from_slice(&bytes).map_err(|error| {
-        anyhow::anyhow!("{}: line {}, column {}: {error}", path.display(), error.line(), error.column())
-    })
-}
+use crate::input::read_json;
 
 /// The `.json` files of `path` (itself, when it is a file), in name order.
 fn json_files(path: &Path) -> Result<Vec<PathBuf>> {

@@ -285,7 +285,7 @@ pub(crate) async fn run(global: &Global, command: RunsCommand) -> Result<ExitCod
             }
         }
         RunsCommand::Ingest { file } => {
-            let bytes = std::fs::read(&file).with_context(|| format!("{}: cannot read", file.display()))?;
+            let bytes = crate::input::read(&file)?;
             let ingested = ingest(&app, &caller, &workspace, &file, &bytes).await?;
             match global.output {
                 Output::Json => print_json(&ingested)?,
@@ -334,14 +334,7 @@ async fn ingest(
     let first = bytes.iter().find(|b| !b.is_ascii_whitespace()).copied();
     let ingested = match first {
         Some(b'[') => {
-            let spans: Vec<charter_observe::Span> = serde_json::from_slice(bytes).map_err(|error| {
-                anyhow::anyhow!(
-                    "{}: line {}, column {}: {error}",
-                    file.display(),
-                    error.line(),
-                    error.column()
-                )
-            })?;
+            let spans: Vec<charter_observe::Span> = crate::input::parse_json(file, bytes)?;
             app.ingest_spans(caller, workspace, spans).await
         }
         Some(first) => {
@@ -560,15 +553,7 @@ pub(crate) async fn incident(global: &Global, command: IncidentCommand) -> Resul
         IncidentCommand::Mitigate { id, note } => moved(id, IncidentStatus::Mitigated, note).await?,
         IncidentCommand::Resolve { id, note } => moved(id, IncidentStatus::Resolved, note).await?,
         IncidentCommand::Postmortem { id, file } => {
-            let text = std::fs::read(&file).with_context(|| format!("{}: cannot read", file.display()))?;
-            let postmortem: charter_model::Postmortem = serde_json::from_slice(&text).map_err(|error| {
-                anyhow::anyhow!(
-                    "{}: line {}, column {}: {error}",
-                    file.display(),
-                    error.line(),
-                    error.column()
-                )
-            })?;
+            let postmortem: charter_model::Postmortem = crate::input::read_json(&file)?;
             app.write_postmortem(&caller, &workspace, &id, postmortem).await?
         }
         IncidentCommand::Pause { id } => app.pause_from_incident(&caller, &workspace, &id).await?,
