@@ -378,8 +378,15 @@ async fn a_drift_raises_one_alert_paged_through_a_receiver_that_fails_times_out_
         assert_eq!(alert.owner.as_ref().map(|o| o.as_str()), Some("ops_on_call"));
         assert_eq!(alert.runbook.as_deref(), Some("PROC-RESPOND-AGENT-INCIDENT"));
         assert_eq!(alert.evidence["runs"], 3);
-        // Evaluating again raises nothing new: the alert holds while the anomaly lasts.
-        app.runs_closed_for_test(&ops(), &operator()).await;
+        // Another slow run of the agent: judged again, it raises nothing new,
+        // the alert holds while the anomaly lasts.
+        let again: Vec<charter_observe::Span> = serde_json::from_value(serde_json::json!([{
+            "trace_id": format!("{:032x}", 2000), "span_id": "00000000000000aa", "name": "run",
+            "kind": "invoke_agent", "agent_id": "agent_sales_01", "start_us": end - window + 2_000_000,
+            "end_us": end - window + 7_000_000, "status": "ok",
+        }]))
+        .unwrap();
+        assert_eq!(app.ingest_spans(&operator(), &ops(), again).await.unwrap().runs.len(), 1);
         assert!(app.evaluate_pending().await.unwrap().iter().all(|(_, e)| e.opened.is_empty() && e.resolved.is_empty()));
 
         // The process stops before paging: another one, on the same

@@ -38,6 +38,18 @@ impl SpanRow {
     }
 }
 
+/// `$2,$3,…` for `count` values after the workspace (`$1`). Short lists
+/// (a request's traces), so SQLite's lookup of numbered names is cheap.
+fn push_after_workspace(sql: &mut String, count: usize) {
+    for index in 0..count {
+        if index > 0 {
+            sql.push(',');
+        }
+        sql.push('$');
+        sql.push_str(&(index + 2).to_string());
+    }
+}
+
 const SPAN_COLUMNS: &str = "trace_id, span_id, agent_id, received_at, body";
 
 impl WriteTx {
@@ -75,12 +87,7 @@ impl WriteTx {
         for chunk in traces.chunks(BATCH_ROWS) {
             let mut sql =
                 format!("SELECT {SPAN_COLUMNS} FROM spans WHERE workspace_id = $1 AND trace_id IN (");
-            for index in 0..chunk.len() {
-                if index > 0 {
-                    sql.push(',');
-                }
-                sql.push_str(&format!("${}", index + 2));
-            }
+            push_after_workspace(&mut sql, chunk.len());
             sql.push_str(") ORDER BY trace_id, span_id");
             let mut query = sqlx::query(AssertSqlSafe(sql)).bind(workspace);
             for trace in chunk {
@@ -133,12 +140,7 @@ impl Store {
             let mut sql = String::from(
                 "SELECT trace_id, MIN(agent_id) AS agent_id FROM spans WHERE workspace_id = $1 AND agent_id <> '' AND trace_id IN (",
             );
-            for index in 0..chunk.len() {
-                if index > 0 {
-                    sql.push(',');
-                }
-                sql.push_str(&format!("${}", index + 2));
-            }
+            push_after_workspace(&mut sql, chunk.len());
             sql.push_str(") GROUP BY trace_id");
             let mut query = sqlx::query(AssertSqlSafe(sql)).bind(workspace);
             for trace in chunk {

@@ -6,7 +6,6 @@
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
@@ -61,8 +60,9 @@ impl Histogram {
 /// The process's counters and histograms.
 #[derive(Debug)]
 pub(crate) struct Metrics {
-    /// Decisions by (outcome, reason class).
-    decisions: Mutex<BTreeMap<(&'static str, &'static str), u64>>,
+    /// Decisions by outcome (allow, deny) and reason class: lock-free, as
+    /// every decision passes here.
+    decisions: [[AtomicU64; REASON_CLASSES.len()]; 2],
     latency: Histogram,
     batches: Histogram,
     spans_accepted: AtomicU64,
@@ -74,7 +74,7 @@ pub(crate) struct Metrics {
 impl Default for Metrics {
     fn default() -> Self {
         Self {
-            decisions: Mutex::default(),
+            decisions: Default::default(),
             latency: Histogram::new(&LATENCY_BUCKETS),
             batches: Histogram::new(&BATCH_BUCKETS),
             spans_accepted: AtomicU64::new(0),
@@ -85,45 +85,51 @@ impl Default for Metrics {
     }
 }
 
-/// The reason class of a decision's first reason: its guardrail id, or
-/// what kind of rule decided.
-fn reason_class(reason: Option<&str>) -> &'static str {
-    use charter_policy::reason as r;
-    let Some(reason) = reason else { return "none" };
-    const GUARDRAILS: [&str; 12] = [
-        r::UNKNOWN_ACTION,
-        r::UNKNOWN_PRINCIPAL,
-        r::UNKNOWN_RESOURCE,
-        r::INVALID_REQUEST,
-        r::UNREADABLE_REGISTRY,
-        r::UNREADABLE_POLICY,
-        r::KILL_SWITCH,
-        r::BUDGET_EXHAUSTED,
-        r::LEAST_PRIVILEGE,
-        r::TIER_APPROVAL,
-        r::DATA_RESIDENCY,
-        r::EVALUATION_ERROR,
-    ];
-    if let Some(guardrail) = GUARDRAILS.iter().find(|g| **g == reason) {
+/// The reason classes decisions are counted by: the guardrails, then what
+/// kind of rule decided.
+const REASON_CLASSES: [&str; 17] = [
+    charter_policy::reason::UNKNOWN_ACTION,
+    charter_policy::reason::UNKNOWN_PRINCIPAL,
+    charter_policy::reason::UNKNOWN_RESOURCE,
+    charter_policy::reason::INVALID_REQUEST,
+    charter_policy::reason::UNREADABLE_REGISTRY,
+    charter_policy::reason::UNREADABLE_POLICY,
+    charter_policy::reason::KILL_SWITCH,
+    charter_policy::reason::BUDGET_EXHAUSTED,
+    charter_policy::reason::LEAST_PRIVILEGE,
+    charter_policy::reason::TIER_APPROVAL,
+    charter_policy::reason::DATA_RESIDENCY,
+    charter_policy::reason::EVALUATION_ERROR,
+    "default-deny",
+    "policy",
+    "grant",
+    "other",
+    "none",
+];
+
+/// The index in [`REASON_CLASSES`] of a decision's first reason.
+fn reason_class(reason: Option<&str>) -> usize {
+    let class =
+        |name: &str| REASON_CLASSES.iter().position(|c| *c == name).unwrap_or(REASON_CLASSES.len() - 1);
+    let Some(reason) = reason else { return class("none") };
+    if let Some(guardrail) = REASON_CLASSES[..12].iter().position(|g| *g == reason) {
         return guardrail;
     }
-    if reason == r::DEFAULT_DENY {
-        "default-deny"
+    if reason == charter_policy::reason::DEFAULT_DENY {
+        class("default-deny")
     } else if reason.starts_with("POL-") {
-        "policy"
+        class("policy")
     } else if reason.starts_with("grant") || reason.starts_with("GRANT") {
-        "grant"
+        class("grant")
     } else {
-        "other"
+        class("other")
     }
 }
 
 impl Metrics {
     /// Counts a decision and its latency.
     pub(crate) fn decided(&self, allowed: bool, first_reason: Option<&str>, took: Duration) {
-        let outcome = if allowed { "allow" } else { "deny" };
-        let class = reason_class(first_reason);
-        *self.decisions.lock().unwrap_or_else(|p| p.into_inner()).entry((outcome, class)).or_default() += 1;
+        self.decisions[usize::from(!allowed)][reason_class(first_reason)].fetch_add(1, Ordering::Relaxed);
         self.latency.observe(took.as_secs_f64());
     }
 
@@ -149,9 +155,16 @@ impl Metrics {
         let mut out = String::new();
         out.push_str("# HELP charter_decisions_total Decisions made, by outcome and reason class.\n");
         out.push_str("# TYPE charter_decisions_total counter\n");
-        for ((outcome, reason), count) in self.decisions.lock().unwrap_or_else(|p| p.into_inner()).iter() {
-            let _ =
-                writeln!(out, "charter_decisions_total{{outcome=\"{outcome}\",reason=\"{reason}\"}} {count}");
+        for (outcome, counts) in ["allow", "deny"].iter().zip(&self.decisions) {
+            for (reason, count) in REASON_CLASSES.iter().zip(counts) {
+                let count = count.load(Ordering::Relaxed);
+                if count > 0 {
+                    let _ = writeln!(
+                        out,
+                        "charter_decisions_total{{outcome=\"{outcome}\",reason=\"{reason}\"}} {count}"
+                    );
+                }
+            }
         }
         self.latency.render(&mut out, "charter_decision_seconds", "Time to decide and log a request.");
         self.batches.render(&mut out, "charter_ledger_append_batch_events", "Events per ledger append.");

@@ -87,11 +87,37 @@ fn pagerduty_severity(severity: Severity) -> &'static str {
     }
 }
 
-/// The pages of `alert` for `action` (`trigger`, `acknowledge`, `resolve`)
-/// to the receivers of its class.
-pub(crate) fn pages_for(
+/// What a page says, whatever the receiver's protocol.
+pub(crate) struct PageContent {
+    /// One key for every page about the same alert or incident.
+    pub(crate) dedup_key: String,
+    /// One line.
+    pub(crate) summary: String,
+    /// `charter/<workspace>[/<agent>]`.
+    pub(crate) source: String,
+    /// PagerDuty's severity: critical, error, warning or info.
+    pub(crate) severity: &'static str,
+    /// When it began.
+    pub(crate) started: Timestamp,
+    /// When it ended, once resolved.
+    pub(crate) ended: Option<Timestamp>,
+    /// The agent, if one.
+    pub(crate) component: Option<String>,
+    /// The alert class, or `incident`.
+    pub(crate) group: String,
+    /// The anomaly reason, or the incident's severity.
+    pub(crate) class: String,
+    /// Everything else, as PagerDuty's `custom_details` and the webhook's
+    /// annotations.
+    pub(crate) details: serde_json::Value,
+}
+
+/// The pages of `content` for `action` (`trigger`, `acknowledge`,
+/// `resolve`) to `receivers` (names in `settings`): PagerDuty Events API v2
+/// or an Alertmanager-style webhook.
+pub(crate) fn pages(
     workspace: &WorkspaceName,
-    alert: &Alert,
+    content: &PageContent,
     receivers: &[String],
     settings: &ObserveSettings,
     action: &str,
@@ -104,50 +130,42 @@ pub(crate) fn pages_for(
                 ReceiverKind::Pagerduty => serde_json::json!({
                     "routing_key": receiver.routing_key,
                     "event_action": action,
-                    "dedup_key": alert.dedup_key,
+                    "dedup_key": content.dedup_key,
                     "payload": {
-                        "summary": format!("{}: {}", alert.agent_id, alert.summary),
-                        "source": format!("charter/{workspace}/{}", alert.agent_id),
-                        "severity": pagerduty_severity(alert.severity),
-                        "timestamp": alert.opened_at.to_string(),
-                        "component": alert.agent_id,
-                        "group": alert.class_id,
-                        "class": alert.reason,
-                        "custom_details": {
-                            "alert_id": alert.alert_id,
-                            "owner": alert.owner,
-                            "runbook": alert.runbook,
-                            "evidence": alert.evidence,
-                        },
+                        "summary": content.summary,
+                        "source": content.source,
+                        "severity": content.severity,
+                        "timestamp": content.started.to_string(),
+                        "component": content.component,
+                        "group": content.group,
+                        "class": content.class,
+                        "custom_details": content.details,
                     },
                 }),
                 ReceiverKind::Webhook => {
                     let status = if action == "resolve" { "resolved" } else { "firing" };
+                    let mut annotations = content.details.clone();
+                    annotations["summary"] = content.summary.clone().into();
+                    annotations["action"] = action.into();
                     serde_json::json!({
                         "version": "4",
                         "status": status,
                         "receiver": name,
-                        "groupKey": alert.dedup_key,
+                        "groupKey": content.dedup_key,
                         "externalURL": format!("charter/{workspace}"),
                         "alerts": [{
                             "status": status,
                             "labels": {
-                                "alertname": alert.class_id,
-                                "agent": alert.agent_id,
-                                "reason": alert.reason,
-                                "severity": alert.severity,
+                                "alertname": content.group,
+                                "agent": content.component,
+                                "reason": content.class,
+                                "severity": content.severity,
                                 "workspace": workspace,
                             },
-                            "annotations": {
-                                "summary": alert.summary,
-                                "runbook": alert.runbook,
-                                "owner": alert.owner,
-                                "alert_id": alert.alert_id,
-                                "action": action,
-                            },
-                            "startsAt": alert.opened_at.to_string(),
-                            "endsAt": alert.resolved_at.map(|t| t.to_string()),
-                            "fingerprint": alert.dedup_key,
+                            "annotations": annotations,
+                            "startsAt": content.started.to_string(),
+                            "endsAt": content.ended.map(|t| t.to_string()),
+                            "fingerprint": content.dedup_key,
                         }],
                     })
                 }
@@ -155,12 +173,40 @@ pub(crate) fn pages_for(
             NewPage {
                 receiver: name.clone(),
                 url: receiver.url.clone(),
-                dedup_key: alert.dedup_key.clone(),
+                dedup_key: content.dedup_key.clone(),
                 action: action.to_owned(),
                 body: body.to_string(),
             }
         })
         .collect()
+}
+
+/// The pages of `alert` for `action` to the receivers of its class.
+fn pages_for(
+    workspace: &WorkspaceName,
+    alert: &Alert,
+    receivers: &[String],
+    settings: &ObserveSettings,
+    action: &str,
+) -> Vec<NewPage> {
+    let content = PageContent {
+        dedup_key: alert.dedup_key.clone(),
+        summary: format!("{}: {}", alert.agent_id, alert.summary),
+        source: format!("charter/{workspace}/{}", alert.agent_id),
+        severity: pagerduty_severity(alert.severity),
+        started: alert.opened_at,
+        ended: alert.resolved_at,
+        component: Some(alert.agent_id.to_string()),
+        group: alert.class_id.to_string(),
+        class: alert.reason.clone(),
+        details: serde_json::json!({
+            "alert_id": alert.alert_id,
+            "owner": alert.owner,
+            "runbook": alert.runbook,
+            "evidence": alert.evidence,
+        }),
+    };
+    pages(workspace, &content, receivers, settings, action)
 }
 
 /// Longest a receiver may take to answer a page.
@@ -181,14 +227,6 @@ impl App {
         dirty.insert(row.id, (row.clone(), caller.clone()));
         drop(dirty);
         self.oversight.runs.notify_one();
-    }
-
-    /// Marks `workspace` for evaluation as an ingest by `caller` would.
-    #[doc(hidden)]
-    pub async fn runs_closed_for_test(&self, workspace: &WorkspaceName, caller: &Caller) {
-        if let Ok(row) = self.visible_workspace(caller, workspace).await {
-            self.runs_closed(&row, caller);
-        }
     }
 
     /// Waits until runs close somewhere (the server's evaluator loop).
@@ -225,14 +263,8 @@ impl App {
 
     async fn evaluate_row(&self, row: &WorkspaceRow, caller: &Caller) -> Result<Evaluated> {
         let (mut anomalies, mut evaluated) = self.watch_anomalies(row, EVALUATION_WINDOWS).await?;
-        let budgets = self.budget_anomalies(row).await?;
-        let budgets_read: Vec<charter_model::Budget> = self.read_values(row).await?;
-        for budget in &budgets_read {
-            if let Some(agent) = &budget.agent_id {
-                evaluated.insert(agent.to_string());
-            }
-        }
-        evaluated.extend(budgets.iter().map(|anomaly| anomaly.agent_id.clone()));
+        let (budgets, judged) = self.budget_anomalies(row).await?;
+        evaluated.extend(judged);
         anomalies.extend(budgets);
         let classes: Vec<AlertClass> = self.read_values(row).await?;
         let settings = self.observe_settings(row).await?;

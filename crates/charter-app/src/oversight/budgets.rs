@@ -6,7 +6,7 @@
 //! raised (`charter budget set`) or the month turns. Tokens without a price
 //! and spans no registered agent explains are unexplained spend.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 
 use charter_model::{Budget, Record, RecordKind, RunRecord, Timestamp, ValueRecord, WorkspaceName};
 use charter_observe::{Anomaly, Evidence, Signal};
@@ -332,28 +332,34 @@ impl App {
         })
     }
 
-    /// The budget anomalies of this month: each agent budget whose spend
-    /// reached its soft threshold (team budgets alert on their agents).
-    pub(crate) async fn budget_anomalies(&self, row: &WorkspaceRow) -> Result<Vec<Anomaly>> {
+    /// The budget anomalies of this month: each budget whose spend reached
+    /// its soft threshold (team budgets alert on their agents); and every
+    /// agent a budget covers, judged whether or not it has one.
+    pub(crate) async fn budget_anomalies(
+        &self,
+        row: &WorkspaceRow,
+    ) -> Result<(Vec<Anomaly>, HashSet<String>)> {
         let budgets: Vec<Budget> = self.read_values(row).await?;
+        let mut judged = HashSet::new();
         if budgets.is_empty() {
-            return Ok(Vec::new());
+            return Ok((Vec::new(), judged));
         }
         let directory = self.directory(row).await?;
         let month = month_of(self.clock.now());
         let spend = self.store.spend(row.id, &month).await?;
         let mut anomalies = Vec::new();
         for budget in &budgets {
-            let spent = budget_spend(budget, &spend, &directory);
-            let threshold = budget.monthly_usd * budget.soft_percent() / 100.0;
-            if spent < threshold {
-                continue;
-            }
             let agents: Vec<String> = match (&budget.agent_id, &budget.team) {
                 (Some(agent), _) => vec![agent.to_string()],
                 (None, Some(team)) => directory.team_agents(team).map(str::to_owned).collect(),
                 _ => Vec::new(),
             };
+            judged.extend(agents.iter().cloned());
+            let spent = budget_spend(budget, &spend, &directory);
+            let threshold = budget.monthly_usd * budget.soft_percent() / 100.0;
+            if spent < threshold {
+                continue;
+            }
             for agent in agents {
                 let runs = spend.iter().filter(|s| s.agent_id == agent).map(|s| s.runs).sum();
                 anomalies.push(Anomaly {
@@ -382,6 +388,6 @@ impl App {
                 });
             }
         }
-        Ok(anomalies)
+        Ok((anomalies, judged))
     }
 }

@@ -27,10 +27,6 @@ pub struct HealthQuery {
     pub windows: Option<u32>,
     /// The reading's time (now by default).
     pub as_of: Option<Timestamp>,
-    /// Whether the window in progress is the last one read (the alert
-    /// evaluator's view: what crosses a threshold pages now, not when the
-    /// window closes); else the last complete window is.
-    pub include_current: bool,
 }
 
 /// One agent's health.
@@ -133,7 +129,7 @@ impl App {
     }
 
     /// [`App::health`] of a workspace the caller may see.
-    pub(crate) async fn health_of(&self, row: &WorkspaceRow, query: HealthQuery) -> Result<HealthReport> {
+    async fn health_of(&self, row: &WorkspaceRow, query: HealthQuery) -> Result<HealthReport> {
         let row = row.clone();
         let settings = self.observe_settings(&row).await?;
         let minutes = query.window_minutes.unwrap_or_else(|| settings.window_minutes());
@@ -150,10 +146,7 @@ impl App {
         }
         let as_of = query.as_of.unwrap_or_else(|| self.clock.now());
         let length = i64::from(minutes) * 60_000_000;
-        let mut to_us = as_of.unix_micros().div_euclid(length) * length;
-        if query.include_current {
-            to_us += length;
-        }
+        let to_us = as_of.unix_micros().div_euclid(length) * length;
         let from_us = to_us - i64::from(windows) * length;
         let (Some(from), Some(to)) =
             (Timestamp::from_unix_micros(from_us), Timestamp::from_unix_micros(to_us))
@@ -166,14 +159,10 @@ impl App {
         let decisions = self.store.events_between(row.id, charter_policy::DECISION, None, from, to).await?;
         let mut denied_owned: Vec<(String, i64)> = Vec::new();
         for event in decisions {
-            let decoded = charter_model::AuditEvent::decode(&event.body)
-                .map_err(|error| AppError::corrupt(format!("event {}: {error}", event.seq)))?;
-            if let Some((at, logged)) = crate::decisions::replay::decision_in(&decoded)?
-                && logged.decision == charter_policy::Effect::Deny
-                && logged.principal.entity_type == "Agent"
-                && query.agent.as_deref().is_none_or(|agent| logged.principal.id == agent)
+            if let Some((agent, hit)) = super::denied_to_agent(&event)?
+                && query.agent.as_deref().is_none_or(|wanted| agent == wanted)
             {
-                denied_owned.push((logged.principal.id, at.unix_micros()));
+                denied_owned.push((agent, hit.at.unix_micros()));
             }
         }
         let denied: Vec<(&str, i64)> = denied_owned.iter().map(|(agent, at)| (agent.as_str(), *at)).collect();
@@ -188,15 +177,7 @@ impl App {
         let mut scratch = Vec::new();
         let agents = series
             .into_iter()
-            .map(|(agent_id, mut series)| {
-                // A window in progress with nothing in it yet says nothing:
-                // the agent is judged on its complete windows.
-                let idle = |w: &Signals| w.runs == 0 && w.get(Signal::GuardrailHits).unwrap_or(0.0) == 0.0;
-                if query.include_current && series.len() > 1 && series.last().is_some_and(idle) {
-                    series.pop();
-                }
-                agent_health(agent_id, &series, &config, &mut scratch)
-            })
+            .map(|(agent_id, series)| agent_health(agent_id, &series, &config, &mut scratch))
             .collect::<Result<Vec<_>>>()?;
         Ok(HealthReport { as_of, window_minutes: minutes, windows, from, to, config, agents })
     }

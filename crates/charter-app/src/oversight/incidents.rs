@@ -72,52 +72,24 @@ pub(crate) async fn page_incident(
         IncidentSeverity::Sev4 => "info",
     };
     let last = incident.timeline.last().map(|event| event.event.clone()).unwrap_or_default();
-    let pages: Vec<charter_store::NewPage> = settings
-        .incident_receivers
-        .iter()
-        .filter_map(|name| settings.receivers.get(name).map(|receiver| (name, receiver)))
-        .map(|(name, receiver)| {
-            let body = match receiver.kind {
-                charter_model::ReceiverKind::Pagerduty => serde_json::json!({
-                    "routing_key": receiver.routing_key,
-                    "event_action": action,
-                    "dedup_key": incident.incident_id,
-                    "payload": {
-                        "summary": format!("{} {}: {} ({last})", incident.incident_id, incident.severity, incident.title),
-                        "source": format!("charter/{}", row.name),
-                        "severity": severity,
-                        "timestamp": incident.opened_at.to_string(),
-                        "component": incident.agent_id,
-                        "group": "incident",
-                        "custom_details": { "commander": incident.commander, "status": incident.status, "escalations": incident.escalations },
-                    },
-                }),
-                charter_model::ReceiverKind::Webhook => {
-                    let status = if action == "resolve" { "resolved" } else { "firing" };
-                    serde_json::json!({
-                        "version": "4",
-                        "status": status,
-                        "receiver": name,
-                        "groupKey": incident.incident_id,
-                        "alerts": [{
-                            "status": status,
-                            "labels": { "alertname": "incident", "incident": incident.incident_id, "severity": incident.severity, "workspace": row.name },
-                            "annotations": { "summary": incident.title, "commander": incident.commander, "last": last, "action": action },
-                            "startsAt": incident.opened_at.to_string(),
-                            "fingerprint": incident.incident_id,
-                        }],
-                    })
-                }
-            };
-            charter_store::NewPage {
-                receiver: name.clone(),
-                url: receiver.url.clone(),
-                dedup_key: incident.incident_id.to_string(),
-                action: action.to_owned(),
-                body: body.to_string(),
-            }
-        })
-        .collect();
+    let content = super::alerts::PageContent {
+        dedup_key: incident.incident_id.to_string(),
+        summary: format!("{} {}: {} ({last})", incident.incident_id, incident.severity, incident.title),
+        source: format!("charter/{}", row.name),
+        severity,
+        started: incident.opened_at,
+        ended: incident.resolved_at,
+        component: incident.agent_id.as_ref().map(ToString::to_string),
+        group: "incident".into(),
+        class: incident.severity.to_string(),
+        details: serde_json::json!({
+            "incident_id": incident.incident_id,
+            "commander": incident.commander,
+            "status": incident.status,
+            "escalations": incident.escalations,
+        }),
+    };
+    let pages = super::alerts::pages(&row.name, &content, &settings.incident_receivers, &settings, action);
     tx.enqueue_pages(row.id, &pages, at).await?;
     Ok(())
 }

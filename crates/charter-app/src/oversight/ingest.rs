@@ -64,8 +64,8 @@ impl Ingested {
 /// What one request's transaction needs, shared by its re-runs.
 struct Batch {
     rows: Vec<SpanRow>,
-    /// The spans of `rows`, as read, by (trace id, span id), with their row.
-    spans: HashMap<(String, String), (Span, usize)>,
+    /// The spans of `rows`, as read, in the same order.
+    spans: Vec<Span>,
     /// The agent each trace of the request named.
     named: BTreeMap<String, String>,
     traces: Vec<String>,
@@ -214,10 +214,11 @@ impl App {
         let mut named = BTreeMap::new();
         let mut traces = BTreeSet::new();
         let mut rows = Vec::with_capacity(mapped.spans.len());
-        let mut read = HashMap::with_capacity(mapped.spans.len());
+        let mut read = Vec::with_capacity(mapped.spans.len());
+        let mut seen = std::collections::HashSet::with_capacity(mapped.spans.len());
         for mut span in mapped.spans {
             // A span twice in one request counts once.
-            if read.contains_key(&(span.trace_id.clone(), span.span_id.clone())) {
+            if !seen.insert((span.trace_id.clone(), span.span_id.clone())) {
                 continue;
             }
             for dataset in &mut span.datasets {
@@ -237,7 +238,7 @@ impl App {
                 received_at: at,
                 body,
             });
-            read.insert((span.trace_id.clone(), span.span_id.clone()), (span, rows.len() - 1));
+            read.push(span);
         }
         let batch = Arc::new(Batch {
             rows,
@@ -279,28 +280,31 @@ async fn close_runs(
     // sent whole), then this request's new ones: a span sent again is the
     // one stored first.
     let traces: Vec<&str> = batch.traces.iter().map(String::as_str).collect();
-    let mut spans = tx.trace_spans(row.id, &traces).await?;
+    let earlier = tx.trace_spans(row.id, &traces).await?;
     let stored = tx.insert_spans(row.id, &batch.rows).await?;
-    let earlier: std::collections::HashSet<(&str, &str)> =
-        spans.iter().map(|span| (span.trace_id.as_str(), span.span_id.as_str())).collect();
-    let new: Vec<SpanRow> = batch
-        .rows
-        .iter()
-        .filter(|span| !earlier.contains(&(span.trace_id.as_str(), span.span_id.as_str())))
-        .cloned()
-        .collect();
-    drop(earlier);
-    spans.extend(new);
+    let earlier_keys: std::collections::HashSet<(&str, &str)> =
+        earlier.iter().map(|span| (span.trace_id.as_str(), span.span_id.as_str())).collect();
+    // Every span of these traces: (row, the span as read, or `None` to read
+    // it from the row's JSON).
+    let mut spans: Vec<(&SpanRow, Option<&Span>)> = earlier.iter().map(|row| (row, None)).collect();
+    spans.extend(
+        batch
+            .rows
+            .iter()
+            .zip(&batch.spans)
+            .filter(|(row, _)| !earlier_keys.contains(&(row.trace_id.as_str(), row.span_id.as_str())))
+            .map(|(row, span)| (row, Some(span))),
+    );
     // The agent each trace named, in this request or an earlier one; spans
     // that waited for it (sent before the span naming it) take it now.
     let mut trace_agent: HashMap<&str, &str> =
         batch.named.iter().map(|(trace, agent)| (trace.as_str(), agent.as_str())).collect();
-    for span in spans.iter().filter(|span| !span.agent_id.is_empty()) {
+    for (span, _) in spans.iter().filter(|(span, _)| !span.agent_id.is_empty()) {
         trace_agent.entry(&span.trace_id).or_insert(&span.agent_id);
     }
     let mut adopted = BTreeSet::new();
     let mut groups: BTreeMap<(&str, &str), Vec<(&SpanRow, Span)>> = BTreeMap::new();
-    for stored in &spans {
+    for (stored, sent) in spans {
         let agent = if stored.agent_id.is_empty() {
             match trace_agent.get(stored.trace_id.as_str()) {
                 Some(agent) => {
@@ -314,10 +318,9 @@ async fn close_runs(
         };
         // A span of this request is not read back from its JSON; one stored
         // before (even sent again now) is read as stored.
-        let sent = batch.spans.get(&(stored.trace_id.clone(), stored.span_id.clone()));
         let mut span: Span = match sent {
-            Some((span, index)) if batch.rows[*index].body == stored.body => span.clone(),
-            _ => serde_json::from_str(&stored.body).map_err(|error| {
+            Some(span) => span.clone(),
+            None => serde_json::from_str(&stored.body).map_err(|error| {
                 AppError::corrupt(format!("span {}/{}: {error}", stored.trace_id, stored.span_id))
             })?,
         };
@@ -424,20 +427,8 @@ async fn denied_between(
     let events = app.store.events_between(row.id, charter_policy::DECISION, None, since, until).await?;
     let mut hits = Vec::new();
     for event in events {
-        let event = charter_model::AuditEvent::decode(&event.body)
-            .map_err(|error| AppError::corrupt(format!("event {}: {error}", event.seq)))?;
-        let Some((at, logged)) = crate::decisions::replay::decision_in(&event)? else {
-            continue;
-        };
-        if logged.decision == charter_policy::Effect::Deny && logged.principal.entity_type == "Agent" {
-            let hit = GuardrailHit {
-                seq: event.seq,
-                at,
-                action: logged.action,
-                resource: logged.resource.to_string(),
-                reasons: logged.reasons,
-            };
-            hits.push((logged.principal.id, at.unix_micros(), hit));
+        if let Some((agent, hit)) = super::denied_to_agent(&event)? {
+            hits.push((agent, hit.at.unix_micros(), hit));
         }
     }
     Ok(hits)

@@ -138,6 +138,32 @@ impl App {
     }
 }
 
+/// The agent a logged decision denied, with the decision as a guardrail
+/// hit; `None` for any other event.
+pub(crate) fn denied_to_agent(
+    event: &charter_store::EventRow,
+) -> Result<Option<(String, charter_model::GuardrailHit)>> {
+    if event.kind != charter_policy::DECISION {
+        return Ok(None);
+    }
+    let decoded = charter_model::AuditEvent::decode(&event.body)
+        .map_err(|error| AppError::corrupt(format!("event {}: {error}", event.seq)))?;
+    let Some((at, logged)) = crate::decisions::replay::decision_in(&decoded)? else {
+        return Ok(None);
+    };
+    if logged.decision != charter_policy::Effect::Deny || logged.principal.entity_type != "Agent" {
+        return Ok(None);
+    }
+    let hit = charter_model::GuardrailHit {
+        seq: event.seq,
+        at,
+        action: logged.action,
+        resource: logged.resource.to_string(),
+        reasons: logged.reasons,
+    };
+    Ok(Some((logged.principal.id, hit)))
+}
+
 /// The price table of `settings`, as `charter-observe` reads it.
 pub(crate) fn prices(settings: &ObserveSettings) -> charter_observe::PriceTable {
     charter_observe::PriceTable {

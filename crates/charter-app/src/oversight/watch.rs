@@ -162,7 +162,7 @@ impl App {
                 if event.seq > last_seq {
                     continue;
                 }
-                if let Some(agent) = denied_agent(&event)? {
+                if let Some((agent, _)) = super::denied_to_agent(&event)? {
                     touched.insert(watch.add_denied(agent, event.at.unix_micros()));
                 }
             }
@@ -180,7 +180,7 @@ impl App {
                     if let Some((id, run)) = decoded.value.as_deref().and_then(run_of) {
                         touched.insert(watch.add_run(run, id));
                     }
-                } else if let Some(agent) = denied_agent(&event)? {
+                } else if let Some((agent, _)) = super::denied_to_agent(&event)? {
                     touched.insert(watch.add_denied(agent, event.at.unix_micros()));
                 }
             }
@@ -189,17 +189,4 @@ impl App {
         watch.prune(from_us);
         Ok((watch.judge(&touched, windows, now_us), touched))
     }
-}
-
-/// The agent a decision event denied, if it is one.
-fn denied_agent(event: &charter_store::EventRow) -> Result<Option<String>> {
-    if event.kind != charter_policy::DECISION {
-        return Ok(None);
-    }
-    let decoded = charter_model::AuditEvent::decode(&event.body)
-        .map_err(|error| AppError::corrupt(format!("event {}: {error}", event.seq)))?;
-    Ok(crate::decisions::replay::decision_in(&decoded)?.and_then(|(_, logged)| {
-        (logged.decision == charter_policy::Effect::Deny && logged.principal.entity_type == "Agent")
-            .then_some(logged.principal.id)
-    }))
 }

@@ -356,7 +356,6 @@ pub(crate) async fn health(global: &Global, args: HealthArgs) -> Result<ExitCode
         window_minutes: args.window,
         windows: args.windows,
         as_of: None,
-        include_current: false,
     };
     let report = app.health(&caller(global), &workspace, query).await?;
     match global.output {

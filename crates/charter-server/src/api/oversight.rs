@@ -168,7 +168,6 @@ pub(crate) async fn health(
         window_minutes: params.window,
         windows: params.windows,
         as_of: None,
-        include_current: false,
     };
     Ok(Json(app.health(&caller, &workspace(&name)?, request).await?).into_response())
 }
