@@ -711,3 +711,78 @@ async fn a_tier_3_action_denied_for_want_of_approval_opens_one_incident() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn imported_kpi_cost_counts_as_spend_and_can_exhaust_a_hard_budget() {
+    each_backend(|store| async move {
+        let (app, clock) = imported(store).await;
+        let admin = Caller::local("ops_governance_lead");
+        // The example's KPI records were imported at 2026-12-07 01:41:06:
+        // December holds 6 days 1 h 41 min of their 30 days.
+        let december = app.budget_report(&operator(), &ops(), Some("2026-12".into())).await.unwrap();
+        let finance = december.receipts.iter().find(|r| r.agent_id == "agent_finance_01").unwrap();
+        let held = (ROOT_START_US - 60_000_000 - 1_796_083_200_000_000) as f64 / (30.0 * 86_400e6);
+        assert!(
+            (finance.imported_usd - 940.0 * held).abs() < 1e-6,
+            "{} vs {}",
+            finance.imported_usd,
+            940.0 * held
+        );
+        assert_eq!((finance.telemetry_usd, finance.spend_usd), (0.0, finance.imported_usd));
+        assert_eq!(finance.kpi_cost_usd_30d, Some(940.0));
+        let november = app.budget_report(&operator(), &ops(), Some("2026-11".into())).await.unwrap();
+        let finance_nov = november.receipts.iter().find(|r| r.agent_id == "agent_finance_01").unwrap();
+        assert!((finance_nov.imported_usd + finance.imported_usd - 940.0).abs() < 1e-6);
+        let budget =
+            december.budgets.iter().find(|b| b.budget.budget_id.as_str() == "finance-agent-monthly").unwrap();
+        assert!(!budget.exhausted && (budget.spend_usd - finance.imported_usd).abs() < 1e-9, "{budget:?}");
+        assert!(
+            (december.workspace_spend_usd - december.receipts.iter().map(|r| r.spend_usd).sum::<f64>()).abs()
+                < 1e-9
+        );
+
+        // Mid-January a new KPI record reports 3,000 USD over 30 days: the
+        // 14 days 8 h of January (1,433.33 USD) exceed the 1,200 USD hard
+        // budget, which stops the agent in the same write.
+        clock.set_micros(1_800_000_000_000_000); // 2027-01-15 08:00
+        let stored =
+            app.get_record(&admin, &ops(), charter_model::RecordKind::Kpi, "agent_finance_01").await.unwrap();
+        let kpi = charter_model::RecordKind::Kpi
+            .parse_json(
+                r#"{"agent_id":"agent_finance_01","kpis":{"cost_usd_30d":3000,"roi_estimate_usd":-300}}"#,
+            )
+            .unwrap();
+        app.update_record(&admin, &ops(), "agent_finance_01", stored.version, kpi).await.unwrap();
+        let january = app.budget_report(&operator(), &ops(), None).await.unwrap();
+        let budget =
+            january.budgets.iter().find(|b| b.budget.budget_id.as_str() == "finance-agent-monthly").unwrap();
+        assert!((budget.spend_usd - 3000.0 * (14.0 + 8.0 / 24.0) / 30.0).abs() < 1e-6, "{budget:?}");
+        assert!(budget.exhausted, "{budget:?}");
+        let answer = app
+            .decide(
+                &admin,
+                &ops(),
+                &[DecisionRequest {
+                    principal: EntityRef { entity_type: "Agent".into(), id: "agent_finance_01".into() },
+                    action: "invoke_tool".into(),
+                    resource: EntityRef { entity_type: "Tool".into(), id: "erp_netsuite".into() },
+                    context: serde_json::Map::new(),
+                }],
+            )
+            .await
+            .unwrap()
+            .remove(0);
+        assert!(answer.reasons.iter().any(|r| r == "guardrail:budget-exhausted"), "{:?}", answer.reasons);
+        // The stop is the budget's ledger entry, by the writer of the KPI.
+        let stopped = app
+            .get_record(&admin, &ops(), charter_model::RecordKind::Budget, "finance-agent-monthly")
+            .await
+            .unwrap();
+        assert!(
+            stopped.record.to_canonical_json().contains(r#""exhausted_in":"2027-01""#),
+            "{}",
+            stopped.record.to_canonical_json()
+        );
+    })
+    .await;
+}

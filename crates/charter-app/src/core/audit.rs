@@ -187,8 +187,26 @@ pub(crate) async fn append(
 
 /// Writes registry records: one audit event each, then the records pointing
 /// at their events. An update whose record is no longer at `previous` fails
-/// with a conflict, and the caller's transaction rolls back.
+/// with a conflict, and the caller's transaction rolls back. A hard budget
+/// that KPI cost records or a budget's own new limit exhaust is marked so
+/// in the same transaction, by the same actor.
 pub(crate) async fn write_records(
+    tx: &mut WriteTx,
+    workspace: &WorkspaceRow,
+    actor: &str,
+    at: Timestamp,
+    writes: &[RecordWrite],
+) -> Result<()> {
+    write_plain(tx, workspace, actor, at, writes).await?;
+    if writes.iter().any(|write| matches!(write.kind, RecordKind::Kpi | RecordKind::Budget)) {
+        let exhausted = crate::oversight::budgets::exhausted_by_writes(tx, workspace, at, writes).await?;
+        write_plain(tx, workspace, actor, at, &exhausted).await?;
+    }
+    Ok(())
+}
+
+/// [`write_records`] without what follows from the records written.
+async fn write_plain(
     tx: &mut WriteTx,
     workspace: &WorkspaceRow,
     actor: &str,

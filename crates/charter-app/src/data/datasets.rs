@@ -72,8 +72,8 @@ pub(crate) mod pick {
     use charter_model::data::{Change, DataSettings, QualityRun};
     use charter_model::grant::Grant;
     use charter_model::{
-        Agent, Alert, AlertClass, Budget, Dataset, Incident, Person, Policy, Procedure, RaidaItem, Record,
-        Team, Workflow,
+        Agent, Alert, AlertClass, Budget, Dataset, Incident, KpiRecord, Person, Policy, Procedure, RaidaItem,
+        Record, Team, Workflow,
     };
 
     macro_rules! pickers {
@@ -99,6 +99,7 @@ pub(crate) mod pick {
         alert: Alert => Alert,
         alert_class: AlertClass => AlertClass,
         incident: Incident => Incident,
+        kpi: Kpi => KpiRecord,
         budget: Budget => Budget,
         person: Person => Person,
     );

@@ -1,19 +1,32 @@
-//! Cost budgets (FinOps). Spend is attributed from run telemetry (tokens at
-//! the configured prices) to agent, team and workspace per calendar month,
-//! as runs close. A hard budget whose month's spend reaches its limit is
-//! marked exhausted for that month (a ledger entry), and the decision point
-//! denies its agents with `guardrail:budget-exhausted` until the budget is
-//! raised (`charter budget set`) or the month turns. Tokens without a price
-//! and spans no registered agent explains are unexplained spend.
+//! Cost budgets (FinOps). Spend is attributed to agent, team and workspace
+//! per calendar month from two sources:
+//! - run telemetry: tokens at the configured prices, added as runs close;
+//! - imported KPI cost records (`kpis_cost.json`): an agent's reported
+//!   `cost_usd_30d` is spread evenly over the 30 days up to the moment the
+//!   record was written, and each month counts the share of those days it
+//!   holds.
+//!
+//! Both measure the same spend from different ends (the model tokens an
+//! agent reports against the bill its owners import), so an agent's month
+//! counts the larger of the two: neither is added twice, and neither
+//! source can hide spend the other saw.
+//!
+//! A hard budget whose month's spend reaches its limit is marked exhausted
+//! for that month (a ledger entry), and the decision point denies its
+//! agents with `guardrail:budget-exhausted` until the budget is raised
+//! (`charter budget set`) or the month turns. Runs closing and KPI records
+//! written both judge it; neither lifts it. Tokens without a price and spans
+//! no registered agent explains are unexplained spend.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
-use charter_model::{Budget, Record, RecordKind, RunRecord, Timestamp, ValueRecord, WorkspaceName};
+use charter_model::{
+    Budget, KpiRecord, Record, RecordKind, RunRecord, Timestamp, ValueRecord, WorkspaceName,
+};
 use charter_observe::{Anomaly, Evidence, Signal};
-use charter_store::{SpendRow, WorkspaceRow, WriteTx};
+use charter_store::{SpendRow, StoredRecord, WorkspaceRow, WriteTx};
 use serde::Serialize;
 
-use super::Directory;
 use crate::core::audit::RecordWrite;
 use crate::data::datasets::{load_all, pick};
 use crate::registry::records::RecordView;
@@ -21,6 +34,9 @@ use crate::{App, AppError, Caller, Result};
 
 /// The reason of a budget's alert.
 pub const BUDGET_THRESHOLD: &str = "anomaly:budget-threshold";
+
+/// The days an imported KPI cost covers.
+const KPI_COST_DAYS: u64 = 30;
 
 /// `YYYY-MM` of `at`.
 pub(crate) fn month_of(at: Timestamp) -> String {
@@ -39,51 +55,144 @@ pub(crate) fn spend_of(run: &RunRecord) -> SpendRow {
     }
 }
 
-/// A budget's spend in one month.
-fn budget_spend(budget: &Budget, spend: &[SpendRow], directory: &Directory) -> f64 {
-    match (&budget.agent_id, &budget.team) {
-        // `+ 0.0`: an empty float sum is -0.0.
-        (Some(agent), _) => {
-            spend.iter().filter(|s| s.agent_id == agent.as_str()).map(|s| s.usd).sum::<f64>() + 0.0
+/// The first instant of `month` (`YYYY-MM`) and of the month after, in µs.
+fn month_bounds(month: &str) -> Option<(i64, i64)> {
+    let first: charter_model::Date = format!("{month}-01").parse().ok()?;
+    let next = first.plus_months(1)?;
+    let micros = |date: charter_model::Date| {
+        format!("{date}T00:00:00Z").parse::<Timestamp>().ok().map(Timestamp::unix_micros)
+    };
+    Some((micros(first)?, micros(next)?))
+}
+
+/// The share of a 30-day cost recorded at `recorded` that falls in the
+/// month `bounds` delimits.
+fn imported_share(cost_usd_30d: f64, recorded: Timestamp, (start, end): (i64, i64)) -> f64 {
+    let window = KPI_COST_DAYS as i64 * 86_400_000_000;
+    let to = recorded.unix_micros();
+    let from = to.saturating_sub(window);
+    let overlap = (to.min(end) - from.max(start)).max(0);
+    cost_usd_30d * overlap as f64 / window as f64
+}
+
+/// A month's spend per agent: telemetry and imported.
+#[derive(Debug, Default)]
+pub(crate) struct MonthSpend {
+    /// The spend of runs, per agent.
+    pub(crate) telemetry: Vec<SpendRow>,
+    /// The month's share of imported KPI costs, per agent.
+    pub(crate) imported: BTreeMap<String, f64>,
+}
+
+impl MonthSpend {
+    /// `month`'s spend, with the imported costs of `kpis` (each with the
+    /// time it was written).
+    fn new<'a>(
+        month: &str,
+        telemetry: Vec<SpendRow>,
+        kpis: impl IntoIterator<Item = (&'a KpiRecord, Timestamp)>,
+    ) -> Self {
+        let mut imported = BTreeMap::new();
+        if let Some(bounds) = month_bounds(month) {
+            for (kpi, recorded) in kpis {
+                if let Some(cost) = kpi.kpis.cost_usd_30d {
+                    let share = imported_share(cost, recorded, bounds);
+                    if share > 0.0 {
+                        imported.insert(kpi.agent_id.to_string(), share);
+                    }
+                }
+            }
         }
-        (None, Some(team)) => {
-            let agents: Vec<&str> = directory.team_agents(team).collect();
-            spend.iter().filter(|s| agents.contains(&s.agent_id.as_str())).map(|s| s.usd).sum::<f64>() + 0.0
-        }
-        (None, None) => 0.0,
+        MonthSpend { telemetry, imported }
+    }
+
+    /// What counts for `agent`: the larger of telemetry and imported.
+    pub(crate) fn usd(&self, agent: &str) -> f64 {
+        let telemetry: f64 = self.telemetry.iter().filter(|s| s.agent_id == agent).map(|s| s.usd).sum();
+        telemetry.max(self.imported.get(agent).copied().unwrap_or(0.0)) + 0.0
+    }
+
+    /// Every agent with spend of either kind.
+    fn agents(&self) -> std::collections::BTreeSet<&str> {
+        self.telemetry
+            .iter()
+            .map(|s| s.agent_id.as_str())
+            .chain(self.imported.keys().map(String::as_str))
+            .collect()
+    }
+
+    /// What counts for the whole workspace.
+    fn total(&self) -> f64 {
+        self.agents().into_iter().map(|agent| self.usd(agent)).sum::<f64>() + 0.0
     }
 }
 
-/// The hard budgets the runs just closed (`spent`) exhausted: each marked
-/// exhausted for its month, a write of the budget record.
+/// The KPI records among `stored`, with the time each was written.
+fn kpis_of(stored: Vec<StoredRecord>) -> Result<Vec<(KpiRecord, Timestamp)>> {
+    stored
+        .into_iter()
+        .map(|stored| {
+            RecordKind::Kpi
+                .parse_json(&stored.body)
+                .ok()
+                .and_then(pick::kpi)
+                .map(|kpi| (kpi, stored.updated_at))
+                .ok_or_else(|| AppError::corrupt(format!("kpi \"{}\" does not parse", stored.id)))
+        })
+        .collect()
+}
+
+/// `month`'s spend as `tx` sees it.
+async fn month_spend_in(tx: &mut WriteTx, row: &WorkspaceRow, month: &str) -> Result<MonthSpend> {
+    let telemetry = tx.spend(row.id, month).await?;
+    let kpis = kpis_of(tx.all_records(row.id, RecordKind::Kpi).await?)?;
+    Ok(MonthSpend::new(month, telemetry, kpis.iter().map(|(kpi, at)| (kpi, *at))))
+}
+
+/// The agents a budget covers.
+fn covered<'a>(budget: &'a Budget, teams: &'a HashMap<String, String>) -> Vec<&'a str> {
+    match (&budget.agent_id, &budget.team) {
+        (Some(agent), _) => vec![agent.as_str()],
+        (None, Some(team)) => teams
+            .iter()
+            .filter(|(_, t)| t.as_str() == team.as_str())
+            .map(|(agent, _)| agent.as_str())
+            .collect(),
+        (None, None) => Vec::new(),
+    }
+}
+
+/// A budget's spend in one month.
+fn budget_spend(budget: &Budget, spend: &MonthSpend, teams: &HashMap<String, String>) -> f64 {
+    covered(budget, teams).into_iter().map(|agent| spend.usd(agent)).sum::<f64>() + 0.0
+}
+
+/// The hard budgets that spend newly reached in a month: `touched` names
+/// the (month, agent) pairs whose spend just grew, and `teams` each
+/// agent's owner team. Each budget reached is marked exhausted for its
+/// month, a write of the budget record.
 pub(crate) async fn exhausted_budgets(
     tx: &mut WriteTx,
     row: &WorkspaceRow,
-    spent: &[SpendRow],
-    directory: &Directory,
+    touched: &std::collections::BTreeSet<(String, String)>,
+    teams: &HashMap<String, String>,
 ) -> Result<Vec<RecordWrite>> {
-    if spent.is_empty() || !tx.has_records(row.id, RecordKind::Budget).await? {
+    if touched.is_empty() || !tx.has_records(row.id, RecordKind::Budget).await? {
         return Ok(Vec::new());
     }
     let mut writes = Vec::new();
     let budgets = load_all(tx, row, RecordKind::Budget, pick::budget).await?;
-    let months: std::collections::BTreeSet<&str> = spent.iter().map(|s| s.month.as_str()).collect();
+    let months: std::collections::BTreeSet<&str> = touched.iter().map(|(month, _)| month.as_str()).collect();
     for month in months {
-        let spend = tx.spend(row.id, month).await?;
+        let spend = month_spend_in(tx, row, month).await?;
         for loaded in &budgets {
             let budget = &loaded.value;
             if !budget.hard || budget.exhausted_in.as_deref() == Some(month) {
                 continue;
             }
-            let touched = spent.iter().any(|s| {
-                s.month == month
-                    && match (&budget.agent_id, &budget.team) {
-                        (Some(agent), _) => agent.as_str() == s.agent_id,
-                        (None, Some(team)) => directory.team_agents(team).any(|a| a == s.agent_id),
-                        _ => false,
-                    }
-            });
-            if touched && budget_spend(budget, &spend, directory) >= budget.monthly_usd {
+            let agents = covered(budget, teams);
+            let hit = agents.iter().any(|agent| touched.contains(&(month.to_owned(), (*agent).to_owned())));
+            if hit && budget_spend(budget, &spend, teams) >= budget.monthly_usd {
                 let mut exhausted = budget.clone();
                 exhausted.exhausted_in = Some(month.to_owned());
                 let body = Record::from(exhausted).to_canonical_json();
@@ -92,6 +201,43 @@ pub(crate) async fn exhausted_budgets(
         }
     }
     Ok(writes)
+}
+
+/// The hard budgets exhausted this month by `writes` (just stored): KPI
+/// cost records add imported spend to their agents, and a budget written
+/// (imported, or updated with a lower limit) is judged against the spend
+/// its agents already have.
+pub(crate) async fn exhausted_by_writes(
+    tx: &mut WriteTx,
+    row: &WorkspaceRow,
+    at: Timestamp,
+    writes: &[RecordWrite],
+) -> Result<Vec<RecordWrite>> {
+    if !tx.has_records(row.id, RecordKind::Budget).await? {
+        return Ok(Vec::new());
+    }
+    let month = month_of(at);
+    let teams: HashMap<String, String> = load_all(tx, row, RecordKind::Agent, pick::agent)
+        .await?
+        .into_iter()
+        .filter_map(|loaded| Some((loaded.value.agent_id.to_string(), loaded.value.owner_team?)))
+        .collect();
+    let mut touched = std::collections::BTreeSet::new();
+    for write in writes {
+        match write.kind {
+            RecordKind::Kpi => {
+                touched.insert((month.clone(), write.id.clone()));
+            }
+            RecordKind::Budget => {
+                let budget = RecordKind::Budget.parse_json(&write.body).ok().and_then(pick::budget);
+                for agent in budget.iter().flat_map(|budget| covered(budget, &teams)) {
+                    touched.insert((month.clone(), agent.to_owned()));
+                }
+            }
+            _ => {}
+        }
+    }
+    exhausted_budgets(tx, row, &touched, &teams).await
 }
 
 /// One budget in a month.
@@ -117,8 +263,13 @@ pub struct Receipt {
     /// Its owner team.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub team: Option<String>,
-    /// Spend from telemetry in the month, USD.
+    /// What counts against budgets in the month, USD: the larger of
+    /// telemetry and imported spend.
     pub spend_usd: f64,
+    /// Spend from run telemetry in the month, USD.
+    pub telemetry_usd: f64,
+    /// The month's share of the imported KPI cost, USD.
+    pub imported_usd: f64,
     /// Tokens, and those without a price.
     pub tokens: u64,
     /// Tokens whose cost Charter cannot explain (no price).
@@ -128,6 +279,9 @@ pub struct Receipt {
     /// The imported KPI record's 30-day cost, USD.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub kpi_cost_usd_30d: Option<f64>,
+    /// When the KPI record was written: its 30 days end then.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub kpi_recorded_at: Option<Timestamp>,
     /// Value records whose period overlaps the month: expected and actual ROI and cost.
     pub value: Vec<ValueLine>,
 }
@@ -152,7 +306,7 @@ pub struct ValueLine {
 pub struct BudgetReport {
     /// `YYYY-MM`.
     pub month: String,
-    /// Spend of the workspace in the month, USD.
+    /// Spend of the workspace in the month, USD: each agent's counted spend.
     pub workspace_spend_usd: f64,
     /// Each budget.
     pub budgets: Vec<BudgetLine>,
@@ -183,6 +337,22 @@ impl Unexplained {
 }
 
 impl App {
+    /// The workspace's KPI records, each with the time it was written.
+    async fn kpi_records(&self, row: &WorkspaceRow) -> Result<Vec<(KpiRecord, Timestamp)>> {
+        const PAGE: u32 = 1_000;
+        let mut all = Vec::new();
+        let mut after: Option<String> = None;
+        loop {
+            let page = self.store.records(row.id, RecordKind::Kpi, after.as_deref(), PAGE).await?;
+            let full = page.len() == PAGE as usize;
+            after = page.last().map(|stored| stored.id.clone());
+            all.extend(kpis_of(page)?);
+            if !full {
+                return Ok(all);
+            }
+        }
+    }
+
     /// Creates or replaces a budget (`charter budget set`): its exhaustion
     /// for the current month follows from the month's spend and the new
     /// limit, so raising a budget lets its agents act again.
@@ -209,9 +379,9 @@ impl App {
                 (actor.clone(), target.clone(), budget.clone(), directory.clone(), id.clone());
             Box::pin(async move {
                 let month = month_of(at);
-                let spend = tx.spend(row.id, &month).await?;
+                let spend = month_spend_in(tx, &row, &month).await?;
                 budget.exhausted_in = (budget.hard
-                    && budget_spend(&budget, &spend, &directory) >= budget.monthly_usd)
+                    && budget_spend(&budget, &spend, &directory.teams) >= budget.monthly_usd)
                     .then_some(month);
                 let body = Record::from(budget).to_canonical_json();
                 let write = match tx.record(row.id, RecordKind::Budget, &id).await? {
@@ -246,14 +416,18 @@ impl App {
             ));
         }
         let directory = self.directory(&row).await?;
-        let spend = self.store.spend(row.id, &month).await?;
+        let kpis = self.kpi_records(&row).await?;
+        let spend = MonthSpend::new(
+            &month,
+            self.store.spend(row.id, &month).await?,
+            kpis.iter().map(|(k, at)| (k, *at)),
+        );
         let budgets: Vec<Budget> = self.read_values(&row).await?;
-        let kpis: Vec<charter_model::KpiRecord> = self.read_values(&row).await?;
         let values: Vec<ValueRecord> = self.read_values(&row).await?;
         let budgets = budgets
             .into_iter()
             .map(|budget| {
-                let spend_usd = budget_spend(&budget, &spend, &directory);
+                let spend_usd = budget_spend(&budget, &spend, &directory.teams);
                 let percent =
                     if budget.monthly_usd > 0.0 { spend_usd / budget.monthly_usd * 100.0 } else { 100.0 };
                 BudgetLine {
@@ -269,16 +443,22 @@ impl App {
         let receipt = |agent: &str| Receipt {
             agent_id: agent.to_owned(),
             team: directory.teams.get(agent).cloned(),
-            spend_usd: 0.0,
+            spend_usd: spend.usd(agent),
+            telemetry_usd: 0.0,
+            imported_usd: spend.imported.get(agent).copied().unwrap_or(0.0),
             tokens: 0,
             unpriced_tokens: 0,
             runs: 0,
             kpi_cost_usd_30d: None,
+            kpi_recorded_at: None,
             value: Vec::new(),
         };
-        for row in &spend {
+        for agent in spend.agents() {
+            receipts.insert(agent.to_owned(), receipt(agent));
+        }
+        for row in &spend.telemetry {
             let entry = receipts.entry(row.agent_id.clone()).or_insert_with(|| receipt(&row.agent_id));
-            entry.spend_usd += row.usd;
+            entry.telemetry_usd += row.usd;
             entry.tokens += row.tokens;
             entry.unpriced_tokens += row.unpriced_tokens;
             entry.runs += row.runs;
@@ -297,9 +477,10 @@ impl App {
                 actual_cost_usd: value.actual.cost_usd,
             });
         }
-        for kpi in &kpis {
+        for (kpi, recorded) in &kpis {
             if let Some(receipt) = receipts.get_mut(kpi.agent_id.as_str()) {
                 receipt.kpi_cost_usd_30d = kpi.kpis.cost_usd_30d;
+                receipt.kpi_recorded_at = Some(*recorded);
             }
         }
         let unattributed_spans = self
@@ -311,9 +492,9 @@ impl App {
             .map(|(_, _, spans)| spans)
             .sum();
         Ok(BudgetReport {
-            workspace_spend_usd: spend.iter().map(|s| s.usd).sum::<f64>() + 0.0,
+            workspace_spend_usd: spend.total(),
             unexplained: Unexplained {
-                unpriced_tokens: spend.iter().map(|s| s.unpriced_tokens).sum(),
+                unpriced_tokens: spend.telemetry.iter().map(|s| s.unpriced_tokens).sum(),
                 unattributed_spans,
                 waiting_spans: self
                     .store
@@ -346,22 +527,24 @@ impl App {
         }
         let directory = self.directory(row).await?;
         let month = month_of(self.clock.now());
-        let spend = self.store.spend(row.id, &month).await?;
+        let kpis = self.kpi_records(row).await?;
+        let spend = MonthSpend::new(
+            &month,
+            self.store.spend(row.id, &month).await?,
+            kpis.iter().map(|(k, at)| (k, *at)),
+        );
         let mut anomalies = Vec::new();
         for budget in &budgets {
-            let agents: Vec<String> = match (&budget.agent_id, &budget.team) {
-                (Some(agent), _) => vec![agent.to_string()],
-                (None, Some(team)) => directory.team_agents(team).map(str::to_owned).collect(),
-                _ => Vec::new(),
-            };
+            let agents: Vec<String> =
+                covered(budget, &directory.teams).into_iter().map(str::to_owned).collect();
             judged.extend(agents.iter().cloned());
-            let spent = budget_spend(budget, &spend, &directory);
+            let spent = budget_spend(budget, &spend, &directory.teams);
             let threshold = budget.monthly_usd * budget.soft_percent() / 100.0;
             if spent < threshold {
                 continue;
             }
             for agent in agents {
-                let runs = spend.iter().filter(|s| s.agent_id == agent).map(|s| s.runs).sum();
+                let runs = spend.telemetry.iter().filter(|s| s.agent_id == agent).map(|s| s.runs).sum();
                 anomalies.push(Anomaly {
                     reason: BUDGET_THRESHOLD,
                     agent_id: agent,

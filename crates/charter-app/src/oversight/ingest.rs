@@ -405,7 +405,8 @@ async fn close_runs(
     let spent: Vec<SpendRow> = spent.into_values().collect();
     tx.add_spend(row.id, &unspent, -1).await?;
     tx.add_spend(row.id, &spent, 1).await?;
-    writes.extend(super::budgets::exhausted_budgets(tx, row, &spent, &batch.directory).await?);
+    let touched = spent.iter().map(|s| (s.month.clone(), s.agent_id.clone())).collect();
+    writes.extend(super::budgets::exhausted_budgets(tx, row, &touched, &batch.directory.teams).await?);
     crate::core::audit::write_records(tx, row, &batch.actor, batch.at, &writes).await?;
     Ok((stored, closed))
 }

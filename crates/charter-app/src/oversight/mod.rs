@@ -61,11 +61,6 @@ impl Directory {
         self.datasets.get(name).cloned()
     }
 
-    /// The agents of `team` (their `owner_team`).
-    pub(crate) fn team_agents<'a>(&'a self, team: &'a str) -> impl Iterator<Item = &'a str> + 'a {
-        self.teams.iter().filter(move |(_, t)| t.as_str() == team).map(|(agent, _)| agent.as_str())
-    }
-
     /// What `agent` is declared to use.
     pub(crate) fn declared(&self, agent: &str) -> Option<&Declared> {
         self.declared.get(agent)
