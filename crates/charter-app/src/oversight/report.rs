@@ -2,7 +2,7 @@
 //! shape the agent operations framework asks of run reports (scope,
 //! duration, data touched, deviations, mitigations, approvals).
 
-use charter_model::{Grant, Record, RecordKind, RunOutcome, RunRecord, Timestamp, WorkspaceName};
+use charter_model::{Grant, Operation, Record, RecordKind, RunOutcome, RunRecord, Timestamp, WorkspaceName};
 use serde::Serialize;
 
 use crate::{App, AppError, Caller, Result};
@@ -49,8 +49,9 @@ pub struct AgentRunReport {
     /// What stopped or contained something during the run: denied
     /// decisions, redactions.
     pub mitigations: Vec<String>,
-    /// The grants it ran under (time-bound approvals of this agent that
-    /// held during the run).
+    /// What it ran under: the grants of this agent that held during the
+    /// run (time-bound approvals), and the governed operations this agent
+    /// asked for whose run overlapped it, with their approvals.
     pub approvals: Vec<String>,
     /// Tokens in and out, and their cost.
     pub tokens: (u64, u64),
@@ -145,6 +146,8 @@ impl App {
                 )
             })
             .collect();
+        let operations: Vec<Operation> = self.read_values(&row).await?;
+        approvals.extend(operations.iter().filter_map(|operation| operation_line(operation, &run)));
         approvals.sort();
         let mut mitigations: Vec<String> = run
             .guardrail_hits
@@ -193,5 +196,144 @@ impl App {
             },
             version,
         })
+    }
+}
+
+/// How `run` ran under `operation`, if it did: the agent asked for the
+/// operation, and one of its real (not dry) runs overlapped the agent's run.
+fn operation_line(operation: &Operation, run: &RunRecord) -> Option<String> {
+    if operation.declaration.requested_by != run.agent_id.as_str() {
+        return None;
+    }
+    let during = operation.runs.iter().find(|op_run| {
+        !op_run.dry_run
+            && op_run.started_at <= run.ended_at
+            && op_run.ended_at.is_none_or(|ended| ended >= run.started_at)
+    })?;
+    let approved: Vec<String> = operation
+        .approvals
+        .iter()
+        .filter(|approval| approval.declaration_hash == operation.declaration_hash)
+        .map(|approval| format!("{} at {}", approval.by, approval.at))
+        .collect();
+    Some(format!(
+        "{}: operation \"{}\" (Tier {}), approved by {}; run by {} from {} to {} ({})",
+        operation.operation_id,
+        operation.declaration.operation_name,
+        operation.tier,
+        if approved.is_empty() { "nobody (no approval needed)".to_owned() } else { approved.join(", ") },
+        during.operator,
+        during.started_at,
+        during.ended_at.map_or_else(|| "now".to_owned(), |ended| ended.to_string()),
+        during.outcome.map_or_else(|| "running".to_owned(), |outcome| format!("{outcome:?}").to_lowercase()),
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use charter_model::operation::{Approval, RunRecord as OperationRun};
+    use charter_model::{Operation, OperationId, OperationStatus, RunRecord, Timestamp};
+
+    use super::operation_line;
+
+    fn at(text: &str) -> Timestamp {
+        text.parse().unwrap()
+    }
+
+    fn operation(requested_by: &str, runs: Vec<OperationRun>) -> Operation {
+        let declaration = charter_ops::parse(&format!(
+            "OPERATION_NAME: reindex crm\nOBJECTIVE: Faster search.\nRISK_CLASS: SERVICE_RESTART\n\
+             BLAST_RADIUS: search\nROLLBACK_STRATEGY: restart the old index\nALLOWED_PATHS: []\n\
+             ALLOWED_SERVICES: [crm-search]\nNOT_ALLOWED: {{}}\nREQUESTED_BY: {requested_by}\n\
+             STEPS:\n  - name: reindex\n    command: \"true\"\n    verify: [\"true\"]\n    rollback: \"true\"\n"
+        ))
+        .unwrap();
+        let hash = charter_ops::declaration_hash(&declaration);
+        Operation {
+            operation_id: OperationId::for_day(at("2027-01-15T00:00:00Z").date().inner(), 7).unwrap(),
+            status: OperationStatus::Validated,
+            tier: 3,
+            declaration,
+            requested_at: at("2027-01-15T07:00:00Z"),
+            declared_by: Some(requested_by.to_owned()),
+            approvals: vec![
+                Approval {
+                    by: "old_approver".into(),
+                    at: at("2027-01-15T07:10:00Z"),
+                    declaration_hash: "stale".into(),
+                    decision_id: None,
+                },
+                Approval {
+                    by: "cfo".into(),
+                    at: at("2027-01-15T07:20:00Z"),
+                    declaration_hash: hash.clone(),
+                    decision_id: None,
+                },
+            ],
+            rejection: None,
+            halt_requested: None,
+            declaration_hash: hash.clone(),
+            runs,
+        }
+    }
+
+    fn op_run(dry_run: bool, from: &str, to: Option<&str>) -> OperationRun {
+        OperationRun {
+            dry_run,
+            operator: "ops_lead".into(),
+            declaration_hash: "h".into(),
+            started_at: at(from),
+            ended_at: to.map(at),
+            snapshot_files: 0,
+            steps: Vec::new(),
+            rollback: Vec::new(),
+            restored: Vec::new(),
+            halted_by: None,
+            outcome: to.map(|_| charter_model::operation::RunOutcome::Success),
+            report_sha256: None,
+            confined: None,
+        }
+    }
+
+    fn agent_run(agent: &str, from: &str, to: &str) -> RunRecord {
+        serde_json::from_value(serde_json::json!({
+            "run_id": "RUN-1", "trace_id": "1", "agent_id": agent, "started_at": from, "ended_at": to,
+            "duration_ms": 1.0, "status": "ok", "tool_calls": 0, "tool_failures": 0, "input_tokens": 0,
+            "output_tokens": 0, "cost_usd": 0.0, "unpriced_tokens": 0, "redactions": 0, "spans": 1,
+            "spans_sha256": "00"
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn a_run_is_under_the_operation_its_agent_asked_for_while_a_real_run_of_it_overlapped() {
+        let run = agent_run("agent_crm_01", "2027-01-15T08:00:00Z", "2027-01-15T08:05:00Z");
+        let real = operation(
+            "agent_crm_01",
+            vec![op_run(false, "2027-01-15T07:59:00Z", Some("2027-01-15T08:01:00Z"))],
+        );
+        let line = operation_line(&real, &run).unwrap();
+        assert!(line.starts_with("OPS-2027-01-15-007: operation \"reindex crm\" (Tier 3)"), "{line}");
+        assert!(
+            line.contains("approved by cfo at 2027-01-15T07:20:00") && !line.contains("old_approver"),
+            "{line}"
+        );
+        assert!(line.contains("run by ops_lead") && line.ends_with("(success)"), "{line}");
+        // Still running: it holds until now.
+        let running = operation("agent_crm_01", vec![op_run(false, "2027-01-15T07:00:00Z", None)]);
+        assert!(operation_line(&running, &run).unwrap().contains("to now (running)"));
+        // Not when another agent asked, when only a dry run overlapped, or
+        // when the real run ended before the agent's run began.
+        assert!(operation_line(&operation("agent_other", real.runs.clone()), &run).is_none());
+        let dry = operation(
+            "agent_crm_01",
+            vec![op_run(true, "2027-01-15T08:00:00Z", Some("2027-01-15T08:01:00Z"))],
+        );
+        assert!(operation_line(&dry, &run).is_none());
+        let before = operation(
+            "agent_crm_01",
+            vec![op_run(false, "2027-01-15T07:00:00Z", Some("2027-01-15T07:59:59Z"))],
+        );
+        assert!(operation_line(&before, &run).is_none());
     }
 }
