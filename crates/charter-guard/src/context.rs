@@ -1,28 +1,15 @@
 //! Words before a finding that raise or lower its confidence: "call me at"
 //! makes a number more likely a phone, "tracking" or "order" less.
 
-use serde::{Deserialize, Serialize};
+use charter_model::{ContextRule, FindingType};
 
-use crate::finding::{Finding, FindingType};
+use crate::finding::Finding;
 
 /// How far before a finding its context is read, on the same line.
 const WINDOW: usize = 48;
 
-/// One rule: words that, found shortly before a finding of `types`, add
-/// `delta` to its confidence (negative to lower it).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct ContextRule {
-    /// The types it applies to.
-    pub types: Vec<FindingType>,
-    /// Lower-case words or phrases.
-    pub words: Vec<String>,
-    /// Added to the confidence, which stays within 0 and 1.
-    pub delta: f32,
-}
-
 /// Context rules, applied in order.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ContextRules(pub Vec<ContextRule>);
 
 impl Default for ContextRules {
@@ -82,6 +69,17 @@ impl Default for ContextRules {
 }
 
 impl ContextRules {
+    /// The built-in rules followed by `extra` (a workspace's own), their
+    /// words lower-cased as the text before a finding is.
+    pub fn with_extra(extra: &[ContextRule]) -> Self {
+        let mut rules = ContextRules::default();
+        rules.0.extend(extra.iter().map(|rule| ContextRule {
+            words: rule.words.iter().map(|word| word.to_lowercase()).collect(),
+            ..rule.clone()
+        }));
+        rules
+    }
+
     /// `finding` with its confidence moved by the rules whose words stand
     /// before it.
     pub(crate) fn adjust(&self, text: &[u8], mut finding: Finding) -> Finding {
@@ -100,22 +98,5 @@ impl ContextRules {
             }
         }
         finding
-    }
-
-    /// The problems of these rules: empty word lists, deltas outside -1..1.
-    pub fn problems(&self) -> Vec<String> {
-        let mut problems = Vec::new();
-        for (i, rule) in self.0.iter().enumerate() {
-            if rule.words.is_empty() || rule.words.iter().any(String::is_empty) {
-                problems.push(format!("context[{i}].words: empty"));
-            }
-            if !(-1.0..=1.0).contains(&rule.delta) || rule.delta.is_nan() {
-                problems.push(format!("context[{i}].delta: {} is not within -1 and 1", rule.delta));
-            }
-            if rule.types.is_empty() {
-                problems.push(format!("context[{i}].types: empty"));
-            }
-        }
-        problems
     }
 }

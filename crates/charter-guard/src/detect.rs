@@ -19,7 +19,9 @@ use regex_automata::util::syntax;
 use regex_automata::{Anchored, Input, PatternID};
 
 use crate::context::ContextRules;
-use crate::finding::{Finding, FindingType};
+use charter_model::FindingType;
+
+use crate::finding::Finding;
 use crate::validate;
 
 /// What a pattern proposes.

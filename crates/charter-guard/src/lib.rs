@@ -11,8 +11,13 @@ mod context;
 mod detect;
 mod finding;
 mod phone;
+mod policy;
+mod redact;
 mod validate;
 
-pub use context::{ContextRule, ContextRules};
+pub use charter_model::{Family, FindingType};
+pub use context::ContextRules;
 pub use detect::Scanner;
-pub use finding::{Family, Finding, FindingType};
+pub use finding::Finding;
+pub use policy::{Target, Verdict, classify, judge};
+pub use redact::{hex, keyed_hash, redact};

@@ -8,9 +8,11 @@
 pub mod audit;
 pub mod canonical;
 pub mod data;
+#[macro_use]
 pub mod enums;
 pub mod governed;
 pub mod grant;
+pub mod guard;
 pub mod id;
 pub mod observe;
 pub mod operation;
@@ -28,6 +30,10 @@ pub use data::{
 };
 pub use enums::*;
 pub use grant::{GRANT_ID_PREFIX, Grant};
+pub use guard::{
+    ClassRule, ContextRule, DataClass, Direction, DlpRule, Family, FindingMatch, FindingType, GuardAction,
+    GuardSettings, RedactionMode,
+};
 pub use id::{AgentId, ChangeId, IdError, Key, OperationId, PolicyId, ProcedureId, WorkspaceName};
 pub use observe::{
     Alert, AlertClass, Budget, Escalation, GuardrailHit, Incident, IncidentEvent, ModelPrice,

@@ -11,6 +11,7 @@ use crate::canonical;
 use crate::data::{Change, DataSettings, Notification, QualityRun};
 use crate::enums::{Role, UnknownValue};
 use crate::grant::Grant;
+use crate::guard::{DlpRule, GuardSettings};
 use crate::observe::{Alert, AlertClass, Budget, Incident, ObserveSettings, RunRecord};
 use crate::operation::{Operation, OpsSettings};
 use crate::parse::ParseError;
@@ -243,6 +244,8 @@ record_kinds!(
     Alert(Alert as Box<Alert>) { name: "alert", plural: "alerts", file: "alerts.json", id_field: "alert_id", writer: Operator , canonical: value },
     Incident(Incident as Box<Incident>) { name: "incident", plural: "incidents", file: "incidents.json", id_field: "incident_id", writer: IncidentCommander , canonical: value },
     Budget(Budget as Box<Budget>) { name: "budget", plural: "budgets", file: "budgets.json", id_field: "budget_id", writer: Admin , canonical: value },
+    DlpRule(DlpRule as Box<DlpRule>) { name: "dlp_rule", plural: "dlp-rules", file: "dlp_rules.json", id_field: "rule_id", writer: Steward , canonical: value },
+    GuardSettings(GuardSettings as Box<GuardSettings>) { name: "guard_settings", plural: "guard-settings", file: "guard_settings.json", id_field: "settings_id", writer: Admin , canonical: value },
 );
 
 /// Agents may also come from this file, with the identity fields of the
@@ -313,6 +316,8 @@ impl Record {
             Record::Alert(r) => r.alert_id.to_string(),
             Record::Incident(r) => r.incident_id.to_string(),
             Record::Budget(r) => r.budget_id.to_string(),
+            Record::DlpRule(r) => r.rule_id.to_string(),
+            Record::GuardSettings(r) => r.settings_id.to_string(),
             Record::Change(r) => r.change_id.to_string(),
             Record::Notification(r) => r.notification_id.to_string(),
             Record::QualityRun(r) => r.run_id.to_string(),
