@@ -12,6 +12,7 @@
 mod core;
 mod data;
 mod decisions;
+mod guard;
 pub mod ledger;
 mod operations;
 mod oversight;
@@ -37,6 +38,7 @@ pub use decisions::decide::{LoadedEngine, MAX_DECISION_BATCH};
 pub use decisions::grants::{MAX_GRANT_TTL, NewGrant};
 pub use decisions::replay::{Flip, FlipCount, ReplayRegistry, ReplayReport};
 pub use decisions::review::{REVIEW_MONTHS, ReviewDue};
+pub use guard::{FILTER, FilterLog, FilterRequest, Filtered, MAX_FILTER_BYTES};
 pub use ledger::bundle;
 pub use operations::runner::{self, RunOptions, RunResult};
 pub use oversight::alerts::{Delivered, EVALUATION_WINDOWS, Evaluated, PAGE_TIMEOUT, UNCLASSIFIED};
@@ -80,6 +82,10 @@ struct Cache {
     workspaces: std::sync::RwLock<std::collections::HashMap<WorkspaceName, WorkspaceRow>>,
     /// Authenticated tokens by secret hash, with when they were read.
     tokens: std::sync::RwLock<std::collections::HashMap<String, (Caller, std::time::Instant)>>,
+    /// Each workspace's safety filter.
+    guards: std::sync::RwLock<std::collections::HashMap<i64, Arc<guard::Guard>>>,
+    /// The detectors, compiled on first use.
+    scanner: std::sync::OnceLock<charter_guard::Scanner>,
     /// What the telemetry ingest looks up, per workspace.
     directories: std::sync::RwLock<std::collections::HashMap<i64, Arc<oversight::Directory>>>,
     /// When this process last signed a checkpoint of each workspace.

@@ -31,6 +31,8 @@ pub(crate) fn source() -> ImportSource {
         "observe_settings.json",
         "alert_classes.json",
         "budgets.json",
+        "dlp_rules.json",
+        "guard_settings.json",
     );
     ImportSource {
         origin: "the built-in example workspace".into(),

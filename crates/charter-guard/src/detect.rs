@@ -113,19 +113,19 @@ impl Scanner {
     /// The detectors with the default context words, reporting findings
     /// of confidence 0.5 or more.
     pub fn new() -> Self {
-        Scanner::with(ContextRules::default(), 0.5)
-    }
-
-    /// The detectors with `context` words, reporting findings whose
-    /// confidence reaches `min_confidence`.
-    pub fn with(context: ContextRules, min_confidence: f32) -> Self {
         let patterns: Vec<&str> = PATTERNS.iter().map(|(_, pattern)| *pattern).collect();
         let regex = Regex::builder()
             .syntax(syntax::Config::new().unicode(false).utf8(false))
             .configure(Regex::config().utf8_empty(false))
             .build_many(&patterns)
             .expect("the built-in patterns compile");
-        Scanner { regex, context, min_confidence }
+        Scanner { regex, context: ContextRules::default(), min_confidence: 0.5 }
+    }
+
+    /// These detectors (shared, not compiled again) with `context` words,
+    /// reporting findings whose confidence reaches `min_confidence`.
+    pub fn with(&self, context: ContextRules, min_confidence: f32) -> Self {
+        Scanner { regex: self.regex.clone(), context, min_confidence }
     }
 
     /// Every finding in `text`, in order.

@@ -46,6 +46,11 @@ pub const MIGRATIONS_SQLITE: &[Migration] = &[
     Migration { version: 6, name: "telemetry", sql: include_str!("../migrations/sqlite/0006_telemetry.sql") },
     Migration { version: 7, name: "outbox", sql: include_str!("../migrations/sqlite/0007_outbox.sql") },
     Migration { version: 8, name: "spend", sql: include_str!("../migrations/sqlite/0008_spend.sql") },
+    Migration {
+        version: 9,
+        name: "guard keys",
+        sql: include_str!("../migrations/sqlite/0009_guard_keys.sql"),
+    },
 ];
 
 const MIGRATIONS_POSTGRES: &[Migration] = &[
@@ -73,6 +78,11 @@ const MIGRATIONS_POSTGRES: &[Migration] = &[
     },
     Migration { version: 7, name: "outbox", sql: include_str!("../migrations/postgres/0007_outbox.sql") },
     Migration { version: 8, name: "spend", sql: include_str!("../migrations/postgres/0008_spend.sql") },
+    Migration {
+        version: 9,
+        name: "guard keys",
+        sql: include_str!("../migrations/postgres/0009_guard_keys.sql"),
+    },
 ];
 
 /// Key of the PostgreSQL advisory lock held while migrating ("charter\0").

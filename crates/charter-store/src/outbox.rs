@@ -255,6 +255,22 @@ impl WriteTx {
         let rows = sqlx::query(SPEND_SQL).bind(workspace).bind(month).fetch_all(&mut *self.tx).await?;
         rows.iter().map(spend_row).collect()
     }
+
+    /// The workspace's guard key (hexadecimal), `fresh` when it has none
+    /// yet (then stored).
+    pub async fn guard_key(&mut self, workspace: i64, fresh: &str) -> Result<String> {
+        self.writes += 1;
+        sqlx::query("INSERT INTO guard_keys (workspace_id, key_hex) VALUES ($1, $2) ON CONFLICT (workspace_id) DO NOTHING")
+            .bind(workspace)
+            .bind(fresh)
+            .execute(&mut *self.tx)
+            .await?;
+        let row = sqlx::query("SELECT key_hex FROM guard_keys WHERE workspace_id = $1")
+            .bind(workspace)
+            .fetch_one(&mut *self.tx)
+            .await?;
+        get(&row, "key_hex")
+    }
 }
 
 const SPEND_SQL: &str = "SELECT agent_id, month, usd, tokens, unpriced_tokens, runs FROM spend \
@@ -272,6 +288,15 @@ fn spend_row(row: &sqlx::any::AnyRow) -> Result<SpendRow> {
 }
 
 impl Store {
+    /// The workspace's guard key (hexadecimal), if it has one.
+    pub async fn guard_key(&self, workspace: i64) -> Result<Option<String>> {
+        let row = sqlx::query("SELECT key_hex FROM guard_keys WHERE workspace_id = $1")
+            .bind(workspace)
+            .fetch_optional(&self.read)
+            .await?;
+        row.as_ref().map(|row| get(row, "key_hex")).transpose()
+    }
+
     /// Every agent's spend in `month` (`YYYY-MM`).
     pub async fn spend(&self, workspace: i64, month: &str) -> Result<Vec<SpendRow>> {
         let rows = sqlx::query(SPEND_SQL).bind(workspace).bind(month).fetch_all(&self.read).await?;

@@ -38,6 +38,8 @@ pub(crate) fn is_policy_input(kind: RecordKind) -> bool {
             | RecordKind::Policy
             | RecordKind::Grant
             | RecordKind::Budget
+            | RecordKind::DlpRule
+            | RecordKind::GuardSettings
     )
 }
 

@@ -172,7 +172,7 @@ fn corrupt(kind: RecordKind, id: &str, error: impl std::fmt::Display) -> AppErro
 
 /// Decisions made, with the audit changes that log them and the entities
 /// whose state chose them.
-type Made<'a> = std::pin::Pin<
+pub(crate) type Made<'a> = std::pin::Pin<
     Box<
         dyn std::future::Future<Output = Result<(Vec<Decision>, Vec<AuditChange>, Vec<EntityRef>)>>
             + Send
@@ -432,7 +432,7 @@ impl App {
     /// one append that succeeds only if the registry has not changed since
     /// the engine's version in a way that could change them; otherwise
     /// rebuilds the engine and makes them again.
-    async fn logged_decisions<'a>(
+    pub(crate) async fn logged_decisions<'a>(
         &self,
         row: &WorkspaceRow,
         actor: &str,

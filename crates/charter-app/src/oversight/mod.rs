@@ -61,6 +61,11 @@ impl Directory {
         self.datasets.get(name).cloned()
     }
 
+    /// The owner team of `agent`.
+    pub(crate) fn team(&self, agent: &str) -> Option<&str> {
+        self.teams.get(agent).map(String::as_str)
+    }
+
     /// What `agent` is declared to use.
     pub(crate) fn declared(&self, agent: &str) -> Option<&Declared> {
         self.declared.get(agent)

@@ -1,0 +1,413 @@
+//! Safety filters as a use case: content an agent sends out (egress) or
+//! takes in (ingress) is scanned for personal data and secrets, classified,
+//! and judged by the workspace's DLP rules and the decision point (content
+//! for a destination the agent may not reach is blocked with the decision
+//! point's reasons); then passed, redacted or blocked.
+//!
+//! Every filtering is a decision in the ledger (kind `filter`, through the
+//! group commit like every decision): the agent, direction, destination,
+//! the content's length and its keyed hash, the findings' types, offsets
+//! and confidences, their counts, the class, the action and why, the rules
+//! and their versions. Never a value: what was found is named by where it
+//! was. Fail closed: an unknown agent, or rules that cannot be read, block.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use charter_guard::{Finding, Scanner, Target};
+use charter_model::{
+    DataClass, Direction, DlpRule, FindingType, GuardAction, GuardSettings, RecordKind, WorkspaceName,
+};
+use charter_policy::{Decision, DecisionRequest, Effect, EntityRef};
+use charter_store::WorkspaceRow;
+use serde::{Deserialize, Serialize};
+
+use crate::core::audit::{AuditChange, POLICY_INPUTS};
+use crate::{App, AppError, Caller, Result};
+
+/// The audit kind and action of a filtering.
+pub const FILTER: &str = "filter";
+/// Content filtered on the async worker itself; longer content is scanned
+/// on the blocking pool.
+const INLINE_BYTES: usize = 64 * 1024;
+/// The most content one request may carry (the streaming variant takes
+/// more).
+pub const MAX_FILTER_BYTES: usize = 8 * 1024 * 1024;
+
+/// Content to filter.
+#[derive(Debug, Clone)]
+pub struct FilterRequest {
+    /// The agent it belongs to (id or name).
+    pub agent: String,
+    /// Which way it moves.
+    pub direction: Direction,
+    /// The system or dataset it goes to or comes from.
+    pub destination: Option<String>,
+    /// The content, as bytes (invalid UTF-8 is scanned as bytes).
+    pub content: Vec<u8>,
+}
+
+/// What the filter decided.
+#[derive(Debug, Clone, Serialize)]
+pub struct Filtered {
+    /// Allow, redact or block.
+    pub action: GuardAction,
+    /// The content to pass on: unchanged when allowed, redacted when
+    /// redacted, absent when blocked.
+    #[serde(skip_serializing_if = "Option::is_none", serialize_with = "lossy")]
+    pub content: Option<Vec<u8>>,
+    /// What was found, with byte offsets into the content as sent.
+    pub findings: Vec<Finding>,
+    /// The content's class.
+    pub class: DataClass,
+    /// Why: `dlp:…` rules, the decision point's reasons, `guard:…`.
+    pub reasons: Vec<String>,
+    /// The filtering's id in the ledger (`DEC-<sequence number>`).
+    pub decision_id: Option<String>,
+}
+
+fn lossy<S: serde::Serializer>(
+    content: &Option<Vec<u8>>,
+    serializer: S,
+) -> std::result::Result<S::Ok, S::Error> {
+    match content {
+        Some(bytes) => serializer.serialize_str(&String::from_utf8_lossy(bytes)),
+        None => serializer.serialize_none(),
+    }
+}
+
+/// A filtering as the ledger holds it: no content, no value.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FilterLog {
+    /// The agent.
+    pub agent: String,
+    /// Which way.
+    pub direction: Direction,
+    /// Where to or from.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub destination: Option<String>,
+    /// The content's length in bytes.
+    pub bytes: u64,
+    /// HMAC-SHA256 of the content under the workspace's guard key.
+    pub content_hmac: String,
+    /// Each finding: type, offsets, confidence.
+    pub findings: Vec<Finding>,
+    /// Findings per type.
+    pub counts: BTreeMap<FindingType, u64>,
+    /// Findings redacted.
+    pub redacted: u64,
+    /// The class.
+    pub class: DataClass,
+    /// The action.
+    pub action: GuardAction,
+    /// Why.
+    pub reasons: Vec<String>,
+    /// The DLP rules in force, `DLP-…/version`.
+    pub rules: Vec<String>,
+    /// The decision point's answer about the destination, when there is one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub decision: Option<Effect>,
+    /// The version of the registry it was decided on.
+    pub registry_version: u64,
+}
+
+/// A workspace's filter, built once per version of its inputs.
+#[derive(Debug)]
+pub(crate) struct Guard {
+    version: u64,
+    scanner: Scanner,
+    /// The rules and their versions, or why they cannot be read.
+    rules: std::result::Result<Vec<(DlpRule, u64)>, String>,
+    settings: GuardSettings,
+    class_rules: Vec<charter_model::ClassRule>,
+    key: Vec<u8>,
+}
+
+fn default_settings() -> GuardSettings {
+    GuardSettings {
+        settings_id: "default".parse().expect("a key"),
+        min_confidence: None,
+        classes: None,
+        context: Vec::new(),
+        redaction: None,
+        default_action: None,
+    }
+}
+
+impl App {
+    /// The workspace's guard key, made on first use.
+    async fn guard_key(&self, row: &WorkspaceRow) -> Result<Vec<u8>> {
+        let hex = match self.store.guard_key(row.id).await? {
+            Some(hex) => hex,
+            None => {
+                let mut fresh = [0_u8; 32];
+                getrandom::fill(&mut fresh).map_err(|error| {
+                    AppError::internal(format!("no secure random numbers available: {error}"))
+                })?;
+                let (fresh, id) = (charter_guard::hex(&fresh), row.id);
+                self.write(row, move |_app, tx| {
+                    let fresh = fresh.clone();
+                    Box::pin(async move { Ok(tx.guard_key(id, &fresh).await?) })
+                })
+                .await?
+            }
+        };
+        (0..hex.len())
+            .step_by(2)
+            .map(|i| u8::from_str_radix(hex.get(i..i + 2).unwrap_or(""), 16))
+            .collect::<std::result::Result<Vec<u8>, _>>()
+            .map_err(|_| AppError::corrupt("the guard key is not hexadecimal"))
+    }
+
+    /// The workspace's filter as of its current inputs (DLP rules and guard
+    /// settings are decision-point inputs: writing one advances them).
+    pub(crate) async fn guard(&self, row: &WorkspaceRow) -> Result<Arc<Guard>> {
+        let version = self.store.counter(row.id, POLICY_INPUTS).await?;
+        let cached = self.cache.guards.read().unwrap_or_else(|p| p.into_inner()).get(&row.id).cloned();
+        if let Some(guard) = cached.filter(|g| g.version == version) {
+            return Ok(guard);
+        }
+        let key = self.guard_key(row).await?;
+        let settings: std::result::Result<Vec<GuardSettings>, AppError> = self.read_values(row).await;
+        let rules = self.dlp_rules(row).await;
+        let (settings, rules) = match (settings, rules) {
+            (Ok(settings), Ok(rules)) => {
+                (settings.into_iter().next().unwrap_or_else(default_settings), Ok(rules))
+            }
+            (Err(error), _) | (_, Err(error)) => (default_settings(), Err(error.to_string())),
+        };
+        let context = charter_guard::ContextRules::with_extra(&settings.context);
+        let guard = Arc::new(Guard {
+            version,
+            scanner: self
+                .cache
+                .scanner
+                .get_or_init(Scanner::new)
+                .with(context, settings.min_confidence.unwrap_or(0.5)),
+            rules,
+            class_rules: settings.class_rules(),
+            settings,
+            key,
+        });
+        self.cache.guards.write().unwrap_or_else(|p| p.into_inner()).insert(row.id, guard.clone());
+        Ok(guard)
+    }
+
+    /// The DLP rules with their versions.
+    async fn dlp_rules(&self, row: &WorkspaceRow) -> Result<Vec<(DlpRule, u64)>> {
+        const PAGE: u32 = 1_000;
+        let mut rules = Vec::new();
+        let mut after: Option<String> = None;
+        loop {
+            let page = self.store.records(row.id, RecordKind::DlpRule, after.as_deref(), PAGE).await?;
+            let full = page.len() == PAGE as usize;
+            after = page.last().map(|stored| stored.id.clone());
+            for stored in page {
+                let rule = serde_json::from_str::<DlpRule>(&stored.body)
+                    .map_err(|_| AppError::corrupt(format!("dlp_rule \"{}\" does not parse", stored.id)))?;
+                rules.push((rule, stored.version));
+            }
+            if !full {
+                return Ok(rules);
+            }
+        }
+    }
+
+    /// Filters `request`'s content (`POST …/filter`, `charter guard
+    /// redact`): scans it, classifies it, judges it by the DLP rules and the
+    /// decision point, logs the filtering, and answers what to pass on.
+    pub async fn filter(
+        &self,
+        caller: &Caller,
+        workspace: &WorkspaceName,
+        request: FilterRequest,
+    ) -> Result<Filtered> {
+        let row = self.visible_workspace(caller, workspace).await?;
+        caller.require_decider()?;
+        if request.content.len() > MAX_FILTER_BYTES {
+            return Err(AppError::invalid(
+                "filter request",
+                vec![format!(
+                    "content: {} bytes, at most {MAX_FILTER_BYTES} per request (the streaming filter takes more)",
+                    request.content.len()
+                )],
+            ));
+        }
+        let guard = self.guard(&row).await?;
+        let directory = self.directory(&row).await?;
+        let agent = directory.agent(&request.agent);
+        let destination = request.destination.as_deref().map(|name| {
+            directory
+                .tool(name)
+                .map(|id| ("Tool", "invoke_tool", id))
+                .or_else(|| {
+                    directory.dataset(name).map(|id| {
+                        let action = match request.direction {
+                            Direction::Egress => "write_dataset",
+                            Direction::Ingress => "read_dataset",
+                        };
+                        ("Dataset", action, id)
+                    })
+                })
+                .unwrap_or(("Tool", "invoke_tool", name.to_owned()))
+        });
+        let content = Arc::new(request.content);
+        let scanned = {
+            let inline = content.len() <= INLINE_BYTES;
+            let (guard, content) = (guard.clone(), content.clone());
+            let scan = move || guard.scanner.scan(&content);
+            if inline {
+                scan()
+            } else {
+                tokio::task::spawn_blocking(scan)
+                    .await
+                    .map_err(|error| AppError::internal(format!("scanning: {error}")))?
+            }
+        };
+        let class = charter_guard::classify(&scanned, &guard.class_rules);
+        let team = agent.as_deref().and_then(|agent| directory.team(agent));
+        let mut reasons = Vec::new();
+        let (mut action, modes) = match (&agent, &guard.rules) {
+            (None, _) => {
+                reasons.push(format!("guard:unknown-agent: \"{}\" is no registered agent", request.agent));
+                (GuardAction::Block, vec![None; scanned.len()])
+            }
+            (_, Err(problem)) => {
+                reasons.push(format!("guard:rules-unreadable: {problem}"));
+                (GuardAction::Block, vec![None; scanned.len()])
+            }
+            (Some(agent), Ok(rules)) => {
+                let target = Target {
+                    agent,
+                    team,
+                    direction: request.direction,
+                    destination: destination.as_ref().map(|(_, _, id)| id.as_str()),
+                };
+                let verdict = charter_guard::judge(
+                    &target,
+                    &scanned,
+                    class,
+                    rules,
+                    guard.settings.default_action.unwrap_or(GuardAction::Allow),
+                    guard.settings.redaction.unwrap_or(charter_model::RedactionMode::Placeholder),
+                );
+                reasons.extend(verdict.reasons);
+                (verdict.action, verdict.actions.into_iter().map(|(_, mode)| mode).collect())
+            }
+        };
+        let rule_ids: Vec<String> = match &guard.rules {
+            Ok(rules) => rules.iter().map(|(rule, version)| format!("{}/{version}", rule.rule_id)).collect(),
+            Err(_) => Vec::new(),
+        };
+        let content_hmac = charter_guard::hex(&charter_guard::keyed_hash(&guard.key, &content));
+        let mut counts: BTreeMap<FindingType, u64> = BTreeMap::new();
+        for finding in &scanned {
+            *counts.entry(finding.kind).or_default() += 1;
+        }
+        // The decision point, about the destination: the agent may not
+        // send to (or take from) what it may not reach.
+        let policy_request = match (&agent, &destination) {
+            (Some(agent), Some((entity_type, policy_action, id))) => Some(DecisionRequest {
+                principal: EntityRef { entity_type: "Agent".into(), id: agent.clone() },
+                action: (*policy_action).into(),
+                resource: EntityRef { entity_type: (*entity_type).into(), id: id.clone() },
+                context: serde_json::Map::new(),
+            }),
+            _ => None,
+        };
+        let pre_action = action;
+        let pre_reasons = reasons.clone();
+        let log_base = FilterLog {
+            agent: agent.clone().unwrap_or_else(|| request.agent.clone()),
+            direction: request.direction,
+            destination: destination.as_ref().map(|(_, _, id)| id.clone()),
+            bytes: content.len() as u64,
+            content_hmac,
+            findings: scanned.clone(),
+            counts,
+            redacted: 0,
+            class,
+            action,
+            reasons: Vec::new(),
+            rules: rule_ids,
+            decision: None,
+            registry_version: 0,
+        };
+        let modes_for_log = modes.clone();
+        let answers = self
+            .logged_decisions(&row, caller.actor(), move |loaded, at| {
+                let (policy_request, mut log, pre_reasons, modes) =
+                    (policy_request.clone(), log_base.clone(), pre_reasons.clone(), modes_for_log.clone());
+                Box::pin(async move {
+                    let mut action = pre_action;
+                    let mut reasons = pre_reasons;
+                    let mut read = Vec::new();
+                    if let Some(request) = &policy_request {
+                        let decision = loaded.engine.decide(request, at);
+                        if decision.decision == Effect::Deny {
+                            action = GuardAction::Block;
+                            reasons.extend(decision.reasons.iter().cloned());
+                        }
+                        log.decision = Some(decision.decision);
+                        read.extend([request.principal.clone(), request.resource.clone()]);
+                    }
+                    log.redacted = if action == GuardAction::Redact {
+                        modes.iter().filter(|mode| mode.is_some()).count() as u64
+                    } else {
+                        0
+                    };
+                    log.action = action;
+                    log.reasons = reasons.clone();
+                    log.registry_version = loaded.version;
+                    let value = serde_json::to_value(&log)
+                        .map(|value| charter_model::canonical::to_string(&value))
+                        .map_err(|error| AppError::internal(format!("logging a filtering: {error}")))?;
+                    let change = AuditChange {
+                        action: FILTER.into(),
+                        kind: FILTER.into(),
+                        subject: log.agent.clone(),
+                        version: None,
+                        prev_version: None,
+                        value: Some(value),
+                    };
+                    let effect = if action == GuardAction::Block { Effect::Deny } else { Effect::Allow };
+                    let decision = Decision { decision: effect, reasons, errors: Vec::new() };
+                    Ok((vec![decision], vec![change], read))
+                })
+            })
+            .await?;
+        let answer =
+            answers.into_iter().next().ok_or_else(|| AppError::internal("a filtering went unlogged"))?;
+        if answer.decision == Effect::Deny {
+            action = GuardAction::Block;
+        }
+        let content = match action {
+            GuardAction::Block => None,
+            GuardAction::Allow => Some(Arc::unwrap_or_clone(content)),
+            GuardAction::Redact => Some(charter_guard::redact(&content, &scanned, &modes, &guard.key)),
+        };
+        Ok(Filtered {
+            action,
+            content,
+            findings: scanned,
+            class,
+            reasons: answer.reasons,
+            decision_id: answer.decision_id,
+        })
+    }
+
+    /// Scans content without deciding or logging anything (`charter guard
+    /// scan`): the findings and the class, with the workspace's settings.
+    pub async fn scan_content(
+        &self,
+        caller: &Caller,
+        workspace: &WorkspaceName,
+        content: &[u8],
+    ) -> Result<(Vec<Finding>, DataClass)> {
+        let row = self.visible_workspace(caller, workspace).await?;
+        let guard = self.guard(&row).await?;
+        let findings = guard.scanner.scan(content);
+        let class = charter_guard::classify(&findings, &guard.class_rules);
+        Ok((findings, class))
+    }
+}
