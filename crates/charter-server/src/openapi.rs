@@ -118,6 +118,8 @@ fn policy_schemas(schemas: &mut Vec<(String, RefOr<Schema>)>) {
     with_schema::<crate::api::IncidentRequest>(schemas);
     with_schema::<crate::api::IncidentNote>(schemas);
     with_schema::<charter_model::Postmortem>(schemas);
+    with_schema::<crate::api::guard::FilterBody>(schemas);
+    with_schema::<crate::api::guard::FilterAnswer>(schemas);
 }
 
 pub(crate) fn post_operation(

@@ -1076,3 +1076,51 @@ async fn otlp_traces_over_http() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn filtering_over_http_redacts_blocks_and_refuses_bad_input() {
+    each_backend(|store| async move {
+        let api = setup(store).await;
+        let operator = api
+            .call(
+                Method::POST,
+                "/v1/workspaces/ops/tokens",
+                Some(&api.tokens.admin),
+                Some(r#"{"role":"operator","name":"finance_systems_manager"}"#),
+                &[],
+            )
+            .await
+            .body["token"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let filter = |body: &str| {
+            let (api, operator, body) = (&api, operator.clone(), body.to_owned());
+            async move { api.call(Method::POST, "/v1/workspaces/ops/filter", Some(&operator), Some(&body), &[]).await }
+        };
+        let answer = filter(
+            r#"{"agent":"agent_sales_01","direction":"egress","destination":"email_sendgrid","content":"Grüße an dana@globex.co.uk"}"#,
+        )
+        .await;
+        assert_eq!(answer.status, StatusCode::OK, "{}", answer.body);
+        assert_eq!(answer.body["action"], "redact");
+        assert_eq!(answer.body["content"], "Grüße an <EMAIL_1>");
+        // Byte offsets: "Grüße an " is 11 bytes.
+        assert_eq!(answer.body["findings"][0]["start"], 11);
+        assert_eq!(answer.body["findings"][0]["type"], "email");
+        assert_eq!(answer.body["class"], "confidential");
+        assert!(answer.body["decision_id"].as_str().unwrap().starts_with("DEC-"));
+
+        let blocked = filter(
+            r#"{"agent":"agent_sales_01","direction":"egress","destination":"email_sendgrid","content":"key AKIAIOSFODNN7EXAMPLE"}"#,
+        )
+        .await;
+        assert_eq!(blocked.body["action"], "block", "{}", blocked.body);
+        assert!(blocked.body.get("content").is_none());
+
+        let bad = filter(r#"{"agent":"agent_sales_01","direction":"sideways","content":"x"}"#).await;
+        assert_eq!(bad.status, StatusCode::BAD_REQUEST, "{}", bad.body);
+        assert!(bad.body.to_string().contains("sideways"), "{}", bad.body);
+    })
+    .await;
+}

@@ -9,6 +9,7 @@ use utoipa::openapi::PathsBuilder;
 
 mod data;
 pub(crate) mod decisions;
+pub(crate) mod guard;
 mod ledger;
 mod operations;
 mod oversight;
@@ -31,6 +32,7 @@ pub(crate) fn routes() -> Router<App> {
         .merge(data::routes())
         .merge(risk::routes())
         .merge(oversight::routes())
+        .merge(guard::routes())
 }
 
 /// Every capability's paths in the OpenAPI document.
@@ -41,5 +43,6 @@ pub(crate) fn paths(paths: PathsBuilder) -> PathsBuilder {
     let paths = operations::paths(paths);
     let paths = data::paths(paths);
     let paths = risk::paths(paths);
-    oversight::paths(paths)
+    let paths = oversight::paths(paths);
+    guard::paths(paths)
 }
