@@ -37,7 +37,7 @@ fn gateway() -> Caller {
 
 fn request(agent: &str, direction: Direction, destination: &str, content: &str) -> FilterRequest {
     FilterRequest {
-        agent: agent.into(),
+        agent: Some(agent.into()),
         direction,
         destination: Some(destination.into()),
         content: content.as_bytes().to_vec(),

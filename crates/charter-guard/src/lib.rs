@@ -10,6 +10,7 @@
 mod context;
 mod detect;
 mod finding;
+mod lint;
 mod phone;
 mod policy;
 mod redact;
@@ -19,5 +20,6 @@ pub use charter_model::{Family, FindingType};
 pub use context::ContextRules;
 pub use detect::Scanner;
 pub use finding::Finding;
+pub use lint::{Known, Level, Lint, lint};
 pub use policy::{Target, Verdict, classify, judge};
 pub use redact::{hex, keyed_hash, redact};

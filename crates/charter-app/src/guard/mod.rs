@@ -37,8 +37,10 @@ pub const MAX_FILTER_BYTES: usize = 8 * 1024 * 1024;
 /// Content to filter.
 #[derive(Debug, Clone)]
 pub struct FilterRequest {
-    /// The agent it belongs to (id or name).
-    pub agent: String,
+    /// The agent it belongs to (id or name). Without one, every finding
+    /// is redacted (the settings' mode), no rule asked: a person cleaning
+    /// a file with `charter guard redact`.
+    pub agent: Option<String>,
     /// Which way it moves.
     pub direction: Direction,
     /// The system or dataset it goes to or comes from.
@@ -79,8 +81,9 @@ fn lossy<S: serde::Serializer>(
 /// A filtering as the ledger holds it: no content, no value.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct FilterLog {
-    /// The agent.
-    pub agent: String,
+    /// The agent, when one was named.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub agent: Option<String>,
     /// Which way.
     pub direction: Direction,
     /// Where to or from.
@@ -235,7 +238,7 @@ impl App {
         }
         let guard = self.guard(&row).await?;
         let directory = self.directory(&row).await?;
-        let agent = directory.agent(&request.agent);
+        let agent = request.agent.as_deref().and_then(|name| directory.agent(name));
         let destination = request.destination.as_deref().map(|name| {
             directory
                 .tool(name)
@@ -267,16 +270,22 @@ impl App {
         let class = charter_guard::classify(&scanned, &guard.class_rules);
         let team = agent.as_deref().and_then(|agent| directory.team(agent));
         let mut reasons = Vec::new();
-        let (mut action, modes) = match (&agent, &guard.rules) {
-            (None, _) => {
-                reasons.push(format!("guard:unknown-agent: \"{}\" is no registered agent", request.agent));
+        let default_mode = guard.settings.redaction.unwrap_or(charter_model::RedactionMode::Placeholder);
+        let (mut action, modes) = match (&request.agent, &agent, &guard.rules) {
+            (None, _, _) => {
+                reasons.push("guard:redact-all: no agent named, every finding redacted".to_owned());
+                let action = if scanned.is_empty() { GuardAction::Allow } else { GuardAction::Redact };
+                (action, vec![Some(default_mode); scanned.len()])
+            }
+            (Some(name), None, _) => {
+                reasons.push(format!("guard:unknown-agent: \"{name}\" is no registered agent"));
                 (GuardAction::Block, vec![None; scanned.len()])
             }
-            (_, Err(problem)) => {
+            (_, _, Err(problem)) => {
                 reasons.push(format!("guard:rules-unreadable: {problem}"));
                 (GuardAction::Block, vec![None; scanned.len()])
             }
-            (Some(agent), Ok(rules)) => {
+            (_, Some(agent), Ok(rules)) => {
                 let target = Target {
                     agent,
                     team,
@@ -289,7 +298,7 @@ impl App {
                     class,
                     rules,
                     guard.settings.default_action.unwrap_or(GuardAction::Allow),
-                    guard.settings.redaction.unwrap_or(charter_model::RedactionMode::Placeholder),
+                    default_mode,
                 );
                 reasons.extend(verdict.reasons);
                 (verdict.action, verdict.actions.into_iter().map(|(_, mode)| mode).collect())
@@ -318,7 +327,7 @@ impl App {
         let pre_action = action;
         let pre_reasons = reasons.clone();
         let log_base = FilterLog {
-            agent: agent.clone().unwrap_or_else(|| request.agent.clone()),
+            agent: agent.clone().or_else(|| request.agent.clone()),
             direction: request.direction,
             destination: destination.as_ref().map(|(_, _, id)| id.clone()),
             bytes: content.len() as u64,
@@ -365,7 +374,7 @@ impl App {
                     let change = AuditChange {
                         action: FILTER.into(),
                         kind: FILTER.into(),
-                        subject: log.agent.clone(),
+                        subject: log.agent.clone().unwrap_or_else(|| FILTER.to_owned()),
                         version: None,
                         prev_version: None,
                         value: Some(value),
@@ -409,5 +418,28 @@ impl App {
         let findings = guard.scanner.scan(content);
         let class = charter_guard::classify(&findings, &guard.class_rules);
         Ok((findings, class))
+    }
+
+    /// What is wrong or surprising in the workspace's DLP rules and guard
+    /// settings (`charter guard lint`): names that are not registered,
+    /// rules that never decide, doors left open.
+    pub async fn guard_lint(
+        &self,
+        caller: &Caller,
+        workspace: &WorkspaceName,
+    ) -> Result<Vec<charter_guard::Lint>> {
+        let row = self.visible_workspace(caller, workspace).await?;
+        let rules: Vec<DlpRule> = self.read_values(&row).await?;
+        let settings: Vec<GuardSettings> = self.read_values(&row).await?;
+        let settings = settings.into_iter().next().unwrap_or_else(default_settings);
+        let directory = self.directory(&row).await?;
+        let teams: Vec<charter_model::Team> = self.read_values(&row).await?;
+        let destination = |name: &str| directory.tool(name).is_some() || directory.dataset(name).is_some();
+        let team = |name: &str| teams.iter().any(|team| team.team_id.as_str() == name || team.name == name);
+        Ok(charter_guard::lint(
+            &rules,
+            &settings,
+            charter_guard::Known { destination: &destination, team: &team },
+        ))
     }
 }

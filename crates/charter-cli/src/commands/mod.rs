@@ -11,6 +11,7 @@ use crate::settings::Global;
 
 pub(crate) mod data;
 pub(crate) mod decisions;
+pub(crate) mod guard;
 pub(crate) mod ledger;
 pub(crate) mod operations;
 pub(crate) mod oversight;
@@ -84,6 +85,10 @@ pub enum Command {
     /// Cost budgets: set a monthly budget of an agent or team, show spend and receipts
     #[command(subcommand)]
     Budget(oversight::BudgetCommand),
+    /// Safety filters: scan a file for personal data and secrets, filter it through the DLP rules
+    /// (redacted to standard output), lint the rules
+    #[command(subcommand)]
+    Guard(guard::GuardCommand),
     /// The operations KPIs of a month: change success, MTTR, time to acknowledge, coverage
     Kpis(oversight::KpisArgs),
     /// Show one record of any kind
@@ -136,6 +141,7 @@ pub(crate) async fn run(global: Global, command: Command) -> Result<ExitCode> {
         Command::Incident(command) => oversight::incident(global, command).await,
         Command::Budget(command) => oversight::budget(global, command).await,
         Command::Kpis(args) => oversight::kpis(global, args).await,
+        Command::Guard(command) => guard::guard(global, command).await,
         Command::Get(get) => registry::get(global, get).await,
         Command::Whoami => registry::whoami(global).await,
         Command::Token(command) => registry::token_command(global, command).await,

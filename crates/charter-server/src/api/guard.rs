@@ -26,8 +26,10 @@ pub(crate) fn routes() -> Router<App> {
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct FilterBody {
-    /// The agent the content belongs to (id or name).
-    agent: String,
+    /// The agent the content belongs to (id or name); without one, every
+    /// finding is redacted.
+    #[serde(default)]
+    agent: Option<String>,
     /// `egress`: the agent sends it; `ingress`: the agent takes it in.
     direction: Direction,
     /// The system or dataset it goes to (egress) or comes from (ingress).
