@@ -37,11 +37,11 @@ const AGENTS: usize = 200;
 /// Tools of the scratch registry.
 const TOOLS: usize = 50;
 
-fn agent_id(n: usize) -> String {
+pub(crate) fn agent_id(n: usize) -> String {
     format!("agent_bench_{n:04}")
 }
 
-fn tool_id(n: usize) -> String {
+pub(crate) fn tool_id(n: usize) -> String {
     format!("tool_{n:03}")
 }
 
@@ -107,6 +107,17 @@ fn registry(receiver: Option<&str>) -> Result<ImportSource> {
         )?;
     }
     add(RecordKind::ObserveSettings, serde_json::Value::Array(vec![settings]))?;
+    // The safety filter's rules (charter-bench guard-http): secrets never
+    // leave, personal data leaving is replaced by placeholders, payment data
+    // is masked.
+    add(
+        RecordKind::DlpRule,
+        serde_json::json!([
+            {"rule_id": "DLP-SECRETS", "direction": "egress", "match": {"families": ["secret"]}, "action": "block"},
+            {"rule_id": "DLP-PERSONAL", "direction": "egress", "match": {"families": ["personal"]}, "action": "redact"},
+            {"rule_id": "DLP-PAYMENT", "match": {"families": ["financial"]}, "action": "redact", "redaction": "mask"}
+        ]),
+    )?;
     Ok(ImportSource { origin: "benchmark registry".into(), files, ignored: Vec::new() })
 }
 
@@ -149,15 +160,15 @@ pub(crate) async fn serve_scratch(dir: std::path::PathBuf, receiver: Option<Stri
 }
 
 /// The server child and what it printed.
-struct Child {
+pub(crate) struct Child {
     process: std::process::Child,
-    address: std::net::SocketAddr,
-    token: Arc<str>,
+    pub(crate) address: std::net::SocketAddr,
+    pub(crate) token: Arc<str>,
     dir: tempfile::TempDir,
 }
 
 impl Child {
-    fn start(receiver: Option<&str>) -> Result<Child> {
+    pub(crate) fn start(receiver: Option<&str>) -> Result<Child> {
         let dir = tempfile::tempdir()?;
         let mut command = Command::new(std::env::current_exe()?);
         command.arg("serve-scratch").arg(dir.path());
@@ -178,7 +189,7 @@ impl Child {
     }
 
     /// Stops the server (closing its stdin) and opens its store.
-    async fn stop(mut self) -> Result<(Store, tempfile::TempDir)> {
+    pub(crate) async fn stop(mut self) -> Result<(Store, tempfile::TempDir)> {
         drop(self.process.stdin.take());
         self.process.wait()?;
         Ok((Store::open_data_dir(self.dir.path()).await?, self.dir))
@@ -405,7 +416,7 @@ fn native_run(trace: u128, agent: usize, end_us: i64, length_ms: i64) -> serde_j
         "end_us": end_us, "status": "ok"})
 }
 
-async fn post_json(
+pub(crate) async fn post_json(
     sender: &mut hyper::client::conn::http1::SendRequest<Full<Bytes>>,
     path: &str,
     token: &str,
@@ -423,7 +434,7 @@ async fn post_json(
     Ok(status)
 }
 
-async fn connect(
+pub(crate) async fn connect(
     address: std::net::SocketAddr,
 ) -> Result<hyper::client::conn::http1::SendRequest<Full<Bytes>>> {
     let stream = tokio::net::TcpStream::connect(address).await?;

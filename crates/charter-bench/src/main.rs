@@ -4,6 +4,7 @@
 //! part of the product: `cargo run --release -p charter-bench -- --help`.
 
 mod data;
+mod guard;
 mod http;
 mod ingest;
 mod observe;
@@ -119,6 +120,43 @@ enum BenchCommand {
         /// peer receiver
         #[arg(long)]
         url: Option<String>,
+    },
+    /// The safety filter on a labelled corpus (gen_pii_corpus.py --out DIR): throughput on one
+    /// thread (scan, scan + redact), the worst case on pathological input, findings written to
+    /// DIR/charter_findings.jsonl; with --peers, scored by pii_score.py and Presidio run on the
+    /// same corpus in the same run
+    Guard {
+        /// The corpus directory (text.txt, labels.jsonl, decoys.jsonl)
+        #[arg(long)]
+        corpus: PathBuf,
+        /// Timed passes (the median is printed)
+        #[arg(long, default_value_t = 7)]
+        passes: usize,
+        /// The directory of pii_score.py and pii_presidio.py (../shared/peers)
+        #[arg(long)]
+        peers: Option<PathBuf>,
+        /// The Python that has presidio-analyzer and presidio-anonymizer
+        #[arg(long, default_value = "python3")]
+        python: String,
+        /// Run Presidio on the first N MiB only (it takes about a minute per 10 MB)
+        #[arg(long)]
+        peer_mb: Option<f64>,
+    },
+    /// The filter endpoint's latency at a fixed offered rate, ~4 KB bodies from a corpus, ledger
+    /// write included (server in a child process)
+    GuardHttp {
+        /// The corpus directory
+        #[arg(long)]
+        corpus: PathBuf,
+        /// Requests per second offered
+        #[arg(long, default_value_t = 1_000)]
+        rate: u32,
+        /// Seconds
+        #[arg(long, default_value_t = 20)]
+        seconds: u32,
+        /// Connections
+        #[arg(long, default_value_t = 16)]
+        connections: usize,
     },
     /// Time from the ingest that makes an agent's drift last three windows to the page at a
     /// local webhook receiver, one agent after the other, with background ingest load
@@ -258,6 +296,12 @@ async fn run(command: BenchCommand) -> Result<ExitCode> {
         }
         BenchCommand::ServeScratch { dir, receiver } => ingest::serve_scratch(dir, receiver).await,
         BenchCommand::Page { agents, background } => ingest::page(agents, background).await,
+        BenchCommand::Guard { corpus, passes, peers, python, peer_mb } => {
+            guard::scan(&corpus, passes.max(1), peers.as_deref(), &python, peer_mb)
+        }
+        BenchCommand::GuardHttp { corpus, rate, seconds, connections } => {
+            guard::http(&corpus, rate.max(1), seconds.max(1), connections.max(1)).await
+        }
         BenchCommand::Ops { files, megabytes, steps } => ops::ops(files, megabytes * 1_000_000, steps).await,
         BenchCommand::DecideHttp { clients, requests, rate, policies, agents, tools, writes_per_sec } => {
             let shape = Shape { policies, agents, tools, ..Shape::default() };

@@ -4,7 +4,7 @@
 //! writes what may pass to standard output; `lint` checks the rules.
 
 use std::io::{Read as _, Write as _};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::{Context, Result};
@@ -47,7 +47,7 @@ pub enum GuardCommand {
 }
 
 /// The bytes of `file`, or of standard input for `-`.
-fn content(file: &PathBuf) -> Result<Vec<u8>> {
+fn content(file: &Path) -> Result<Vec<u8>> {
     if file.as_os_str() == "-" {
         let mut bytes = Vec::new();
         std::io::stdin().lock().read_to_end(&mut bytes).context("cannot read standard input")?;
