@@ -204,3 +204,39 @@ async fn rules_by_team_direction_and_destination_redact_allow_and_block() {
 fn memchr_find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
     haystack.windows(needle.len()).position(|window| window == needle)
 }
+
+#[tokio::test]
+async fn redactions_are_health_signals_and_raise_an_alert_when_elevated() {
+    each_backend_with_url(|store, _| async move {
+        let app = imported(store).await;
+        let body =
+            "write to a.one@example.com, b.two@example.com, c.three@example.com and d.four@example.com";
+        let out = app
+            .filter(&gateway(), &ops(), request("agent_support_02", Direction::Egress, "zendesk", body))
+            .await
+            .unwrap();
+        assert_eq!((out.action, out.findings.len()), (GuardAction::Redact, 4));
+        let evaluated = app.evaluate_pending().await.unwrap();
+        let opened: Vec<_> = evaluated.iter().flat_map(|(_, e)| e.opened.iter()).collect();
+        assert!(
+            opened
+                .iter()
+                .any(|a| a.reason == "anomaly:redactions-elevated"
+                    && a.agent_id.as_str() == "agent_support_02"),
+            "{opened:?}"
+        );
+        // The health reading counts them in their window (read once that
+        // window is complete).
+        let later = app.now().plus(charter_model::Span::from_secs(300)).unwrap();
+        let query = charter_app::HealthQuery {
+            agent: Some("agent_support_02".into()),
+            as_of: Some(later),
+            ..charter_app::HealthQuery::default()
+        };
+        let health = app.health(&gateway(), &ops(), query).await.unwrap();
+        let agent =
+            health.agents.iter().find(|a| a.agent_id == "agent_support_02").expect("the agent has a reading");
+        assert_eq!(agent.latest.get("redactions"), Some(&Some(4.0)), "{:?}", agent.latest);
+    })
+    .await;
+}

@@ -170,12 +170,12 @@ async fn exported_bundles_verify_offline_and_name_tampering() {
     let dir = tempfile::tempdir().unwrap();
     let bundle = dir.path().join("bundle");
     let exported = app.export_ledger(&caller, &ops(), &bundle).await.unwrap();
-    assert_eq!((exported.entries, exported.checkpoints), (88, 3));
+    assert_eq!((exported.entries, exported.checkpoints), (94, 3));
     let verifier = signer().verifier();
     let check = |path: &std::path::Path| charter_app::bundle::verify_bundle(path, &verifier).unwrap();
     let report = check(&bundle);
     assert_eq!(report.failure, None);
-    assert_eq!((report.entries, report.checkpoints, report.origin.as_deref()), (88, 3, Some("charter/ops")));
+    assert_eq!((report.entries, report.checkpoints, report.origin.as_deref()), (94, 3, Some("charter/ops")));
 
     let events = std::fs::read_to_string(bundle.join("events.jsonl")).unwrap();
     let lines: Vec<&str> = events.lines().collect();
@@ -211,18 +211,18 @@ async fn exported_bundles_verify_offline_and_name_tampering() {
     let cut = owned(&lines[..75]);
     assert_eq!(
         check(&rewrite("cut", cut)).failure.unwrap(),
-        "the checkpoint at size 86 commits to more events than the bundle's 75: entries 75 to 85 are missing"
+        "the checkpoint at size 92 commits to more events than the bundle's 75: entries 75 to 91 are missing"
     );
 
     // A consistent cut: the newest entry and its checkpoint gone. The bundle
     // verifies on its own; a checkpoint a client kept catches it.
     let newest = app.latest_checkpoint(&caller, &ops()).await.unwrap().unwrap();
-    let consistent = rewrite("consistent-cut", owned(&lines[..87]));
-    // The partial tile of the level-0 hashes, cut to 87 as well.
+    let consistent = rewrite("consistent-cut", owned(&lines[..93]));
+    // The partial tile of the level-0 hashes, cut to 93 as well.
     let tiles = consistent.join("tile/0/000.p");
-    let hashes = std::fs::read(tiles.join("88")).unwrap();
-    std::fs::write(tiles.join("87"), &hashes[..87 * 32]).unwrap();
-    std::fs::remove_file(tiles.join("88")).unwrap();
+    let hashes = std::fs::read(tiles.join("94")).unwrap();
+    std::fs::write(tiles.join("93"), &hashes[..93 * 32]).unwrap();
+    std::fs::remove_file(tiles.join("94")).unwrap();
     for entry in std::fs::read_dir(consistent.join("checkpoints")).unwrap() {
         let path = entry.unwrap().path();
         if std::fs::read_to_string(&path).unwrap() == newest {
@@ -233,7 +233,7 @@ async fn exported_bundles_verify_offline_and_name_tampering() {
     let since = charter_app::bundle::verify_bundle_since(&consistent, &verifier, Some(&newest)).unwrap();
     assert_eq!(
         since.failure.unwrap(),
-        "the checkpoint at size 88 commits to more events than the bundle's 87: entries 87 to 87 are missing"
+        "the checkpoint at size 94 commits to more events than the bundle's 93: entries 93 to 93 are missing"
     );
     let whole = charter_app::bundle::verify_bundle_since(&bundle, &verifier, Some(&newest)).unwrap();
     assert_eq!(whole.failure, None);

@@ -232,7 +232,7 @@ fn the_same_commands_work_on_postgresql() {
     let imported = with_url(&["import", example_dir().to_str().unwrap(), "--workspace", "ops"]);
     assert!(imported.status.success(), "{}", stderr(&imported));
     let again = with_url(&["import", example_dir().to_str().unwrap()]);
-    assert!(stdout(&again).contains("0 created, 0 updated, 82 unchanged"), "{}", stdout(&again));
+    assert!(stdout(&again).contains("0 created, 0 updated, 88 unchanged"), "{}", stdout(&again));
     let token = with_url(&["token", "create", "--role", "auditor", "--name", "internal_audit", "-o", "json"]);
     let token: serde_json::Value = serde_json::from_slice(&token.stdout).unwrap();
     assert_eq!(token["role"], "auditor");
@@ -276,7 +276,7 @@ fn audit_verify_prove_export_and_verify_bundle() {
     let verified = run(&data, &["audit", "verify"]);
     assert!(verified.status.success(), "{}{}", stdout(&verified), stderr(&verified));
     assert!(
-        stdout(&verified).contains("The log of ops verifies: 86 entries, 1 checkpoints"),
+        stdout(&verified).contains("The log of ops verifies: 92 entries, 1 checkpoints"),
         "{}",
         stdout(&verified)
     );
@@ -286,7 +286,7 @@ fn audit_verify_prove_export_and_verify_bundle() {
     for _ in 0..2 {
         let verified = run(&data, &["audit", "verify", "--checkpoint", kept.to_str().unwrap()]);
         assert!(verified.status.success(), "{}{}", stdout(&verified), stderr(&verified));
-        assert!(std::fs::read_to_string(&kept).unwrap().starts_with("charter/ops\n86\n"));
+        assert!(std::fs::read_to_string(&kept).unwrap().starts_with("charter/ops\n92\n"));
     }
     std::fs::write(&kept, "not a note").unwrap();
     let refused = run(&data, &["audit", "verify", "--checkpoint", kept.to_str().unwrap()]);

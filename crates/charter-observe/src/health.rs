@@ -114,6 +114,9 @@ pub struct WindowInput<'a> {
     pub runs: &'a [Run],
     /// Decisions denied, as (agent, time in µs).
     pub denied: &'a [(&'a str, i64)],
+    /// Values the safety filter redacted outside runs, as (agent, time in
+    /// µs, count): they add to the window's redactions.
+    pub redacted: &'a [(&'a str, i64, u64)],
     /// Start of the first window.
     pub from_us: i64,
     /// End of the last window (exclusive).
@@ -136,6 +139,7 @@ pub fn windows(input: WindowInput<'_>) -> Vec<(String, Vec<Signals>)> {
     };
     let mut agents: HashMap<&str, Vec<Vec<&Run>>> = HashMap::new();
     let mut denied: HashMap<&str, Vec<u64>> = HashMap::new();
+    let mut redacted: HashMap<&str, Vec<u64>> = HashMap::new();
     for run in input.runs {
         if let Some(i) = slot(run.end_us).filter(|i| *i < count) {
             agents.entry(&run.agent_id).or_insert_with(|| vec![Vec::new(); count])[i].push(run);
@@ -145,6 +149,12 @@ pub fn windows(input: WindowInput<'_>) -> Vec<(String, Vec<Signals>)> {
         if let Some(i) = slot(*at).filter(|i| *i < count) {
             agents.entry(agent).or_insert_with(|| vec![Vec::new(); count]);
             denied.entry(agent).or_insert_with(|| vec![0; count])[i] += 1;
+        }
+    }
+    for (agent, at, values) in input.redacted {
+        if let Some(i) = slot(*at).filter(|i| *i < count) {
+            agents.entry(agent).or_insert_with(|| vec![Vec::new(); count]);
+            redacted.entry(agent).or_insert_with(|| vec![0; count])[i] += *values;
         }
     }
     let mut names: Vec<&str> = agents.keys().copied().collect();
@@ -158,6 +168,9 @@ pub fn windows(input: WindowInput<'_>) -> Vec<(String, Vec<Signals>)> {
                 .map(|i| {
                     let mut signals = window(input.from_us + i as i64 * length, &slots[i]);
                     signals.values[Signal::GuardrailHits.index()] = hits.map_or(0.0, |h| h[i] as f64);
+                    if let Some(filtered) = redacted.get(agent) {
+                        signals.values[Signal::Redactions.index()] += filtered[i] as f64;
+                    }
                     signals
                 })
                 .collect();
@@ -276,6 +289,7 @@ mod tests {
         let runs = runs(&spans, &PriceTable::default());
         let denied = [("agent_a", 5), ("agent_b", minute + 1)];
         let series = windows(WindowInput {
+            redacted: &[("agent_b", minute + 5, 3), ("agent_b", 10 * minute, 7)],
             runs: &runs,
             denied: &denied,
             from_us: 0,
@@ -299,6 +313,10 @@ mod tests {
         assert_eq!(a[2].get(Signal::LatencyP50), None);
         assert_eq!(a[2].get(Signal::Tokens), Some(0.0));
         assert_eq!(series[1].1[1].get(Signal::GuardrailHits), Some(1.0));
+        // The filter's redactions count in their window; one outside the
+        // period is left out.
+        assert_eq!(series[1].1[1].get(Signal::Redactions), Some(3.0));
+        assert_eq!(series[1].1[2].get(Signal::Redactions), Some(0.0));
     }
 
     #[test]

@@ -114,6 +114,24 @@ pub struct FilterLog {
     pub registry_version: u64,
 }
 
+/// What a filtering in the ledger says of its agent: the agent, when (µs),
+/// how many values were redacted, whether it was blocked. `None` for other
+/// events and filterings without an agent.
+pub(crate) fn filtered_of(event: &charter_store::EventRow) -> Result<Option<(String, i64, u64, bool)>> {
+    if event.kind != FILTER {
+        return Ok(None);
+    }
+    let decoded = charter_model::AuditEvent::decode(&event.body)
+        .map_err(|error| AppError::corrupt(format!("event {}: {error}", event.seq)))?;
+    let Some(value) = decoded.value.as_deref() else { return Ok(None) };
+    let log: FilterLog = serde_json::from_str(value).map_err(|error| {
+        AppError::corrupt(format!("event {}: a filtering that does not parse: {error}", event.seq))
+    })?;
+    Ok(log
+        .agent
+        .map(|agent| (agent, decoded.at.unix_micros(), log.redacted, log.action == GuardAction::Block)))
+}
+
 /// A workspace's filter, built once per version of its inputs.
 #[derive(Debug)]
 pub(crate) struct Guard {
@@ -389,6 +407,11 @@ impl App {
             answers.into_iter().next().ok_or_else(|| AppError::internal("a filtering went unlogged"))?;
         if answer.decision == Effect::Deny {
             action = GuardAction::Block;
+        }
+        if action != GuardAction::Allow && agent.is_some() {
+            // Redactions and blocks are health signals: the evaluator judges
+            // the agent (elevated redactions, a burst of denials).
+            self.runs_closed(&row, caller);
         }
         let content = match action {
             GuardAction::Block => None,

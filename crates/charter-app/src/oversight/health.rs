@@ -165,10 +165,26 @@ impl App {
                 denied_owned.push((agent, hit.at.unix_micros()));
             }
         }
+        let mut redacted_owned: Vec<(String, i64, u64)> = Vec::new();
+        for event in self.store.events_between(row.id, crate::guard::FILTER, None, from, to).await? {
+            if let Some((agent, at, redacted, blocked)) = crate::guard::filtered_of(&event)?
+                && query.agent.as_deref().is_none_or(|wanted| agent == wanted)
+            {
+                if blocked {
+                    denied_owned.push((agent.clone(), at));
+                }
+                if redacted > 0 {
+                    redacted_owned.push((agent, at, redacted));
+                }
+            }
+        }
         let denied: Vec<(&str, i64)> = denied_owned.iter().map(|(agent, at)| (agent.as_str(), *at)).collect();
+        let redacted: Vec<(&str, i64, u64)> =
+            redacted_owned.iter().map(|(agent, at, n)| (agent.as_str(), *at, *n)).collect();
         let series = charter_observe::windows(charter_observe::WindowInput {
             runs: &runs,
             denied: &denied,
+            redacted: &redacted,
             from_us,
             to_us,
             length_us: length,

@@ -28,8 +28,10 @@ struct AgentHistory {
     index: HashMap<String, usize>,
     /// Runs kept per window start.
     per_window: BTreeMap<i64, usize>,
-    /// Denied decisions' times.
+    /// Denied decisions' times (blocked filterings among them).
     denied: Vec<i64>,
+    /// Values the safety filter redacted: (time, count).
+    redacted: Vec<(i64, u64)>,
 }
 
 /// A workspace's recent history.
@@ -64,6 +66,27 @@ impl Watch {
         agent
     }
 
+    /// A filtering of `agent`'s content: redactions count as such, a block
+    /// as a denied decision.
+    fn add_filtered(&mut self, (agent, at_us, redacted, blocked): (String, i64, u64, bool)) -> String {
+        let history = self.agents.entry(agent.clone()).or_default();
+        if redacted > 0 {
+            history.redacted.push((at_us, redacted));
+        }
+        if blocked {
+            history.denied.push(at_us);
+        }
+        agent
+    }
+
+    /// Reads one audit event into the history, naming the agent it moved.
+    fn add_event(&mut self, event: &charter_store::EventRow) -> Result<Option<String>> {
+        if let Some(filtered) = crate::guard::filtered_of(event)? {
+            return Ok(Some(self.add_filtered(filtered)));
+        }
+        Ok(super::denied_to_agent(event)?.map(|(agent, _)| self.add_denied(agent, event.at.unix_micros())))
+    }
+
     /// Forgets what lies before `from_us`.
     fn prune(&mut self, from_us: i64) {
         let length = self.length_us;
@@ -88,8 +111,11 @@ impl Watch {
                 }
             }
             history.denied.retain(|at| *at >= from_us);
+            history.redacted.retain(|(at, _)| *at >= from_us);
         }
-        self.agents.retain(|_, history| !history.runs.is_empty() || !history.denied.is_empty());
+        self.agents.retain(|_, history| {
+            !history.runs.is_empty() || !history.denied.is_empty() || !history.redacted.is_empty()
+        });
     }
 
     /// The anomalies of `agents` over `windows` windows ending with the one
@@ -103,9 +129,12 @@ impl Watch {
         for agent in agents {
             let Some(history) = self.agents.get(agent) else { continue };
             let denied: Vec<(&str, i64)> = history.denied.iter().map(|at| (agent.as_str(), *at)).collect();
+            let redacted: Vec<(&str, i64, u64)> =
+                history.redacted.iter().map(|(at, n)| (agent.as_str(), *at, *n)).collect();
             let input = charter_observe::WindowInput {
                 runs: &history.runs,
                 denied: &denied,
+                redacted: &redacted,
                 from_us,
                 to_us,
                 length_us: self.length_us,
@@ -113,7 +142,9 @@ impl Watch {
             for (agent_id, mut series) in charter_observe::windows(input) {
                 if series.len() > 1
                     && series.last().is_some_and(|w| {
-                        w.runs == 0 && w.get(charter_observe::Signal::GuardrailHits).unwrap_or(0.0) == 0.0
+                        w.runs == 0
+                            && w.get(charter_observe::Signal::GuardrailHits).unwrap_or(0.0) == 0.0
+                            && w.get(charter_observe::Signal::Redactions).unwrap_or(0.0) == 0.0
                     })
                 {
                     series.pop();
@@ -156,14 +187,13 @@ impl App {
                 touched.insert(watch.add_run(observed(&run), run.run_id.to_string()));
             }
             let until = self.clock.now().plus(charter_model::Span::from_secs(86_400)).unwrap_or(since);
-            for event in
-                self.store.events_between(row.id, charter_policy::DECISION, None, since, until).await?
-            {
-                if event.seq > last_seq {
-                    continue;
-                }
-                if let Some((agent, _)) = super::denied_to_agent(&event)? {
-                    touched.insert(watch.add_denied(agent, event.at.unix_micros()));
+            for kind in [charter_policy::DECISION, crate::guard::FILTER] {
+                for event in self.store.events_between(row.id, kind, None, since, until).await? {
+                    if event.seq <= last_seq
+                        && let Some(agent) = watch.add_event(&event)?
+                    {
+                        touched.insert(agent);
+                    }
                 }
             }
             watches.insert(row.id, watch);
@@ -180,8 +210,8 @@ impl App {
                     if let Some((id, run)) = decoded.value.as_deref().and_then(run_of) {
                         touched.insert(watch.add_run(run, id));
                     }
-                } else if let Some((agent, _)) = super::denied_to_agent(&event)? {
-                    touched.insert(watch.add_denied(agent, event.at.unix_micros()));
+                } else if let Some(agent) = watch.add_event(&event)? {
+                    touched.insert(agent);
                 }
             }
             watch.last_seq = upto;
