@@ -38,7 +38,10 @@ pub use decisions::decide::{LoadedEngine, MAX_DECISION_BATCH};
 pub use decisions::grants::{MAX_GRANT_TTL, NewGrant};
 pub use decisions::replay::{Flip, FlipCount, ReplayRegistry, ReplayReport};
 pub use decisions::review::{REVIEW_MONTHS, ReviewDue};
-pub use guard::{FILTER, FilterLog, FilterRequest, Filtered, MAX_FILTER_BYTES};
+pub use guard::{
+    FILTER, FilterHead, FilterLog, FilterRequest, FilterSession, Filtered, MAX_FILTER_BYTES,
+    MAX_LOGGED_FINDINGS,
+};
 pub use ledger::bundle;
 pub use operations::runner::{self, RunOptions, RunResult};
 pub use oversight::alerts::{Delivered, EVALUATION_WINDOWS, Evaluated, PAGE_TIMEOUT, UNCLASSIFIED};

@@ -99,7 +99,7 @@ const MAX_CANDIDATE: usize = 512;
 /// The longest value a keyword claims.
 const MAX_VALUE: usize = 512;
 /// How far after `-----BEGIN … PRIVATE KEY-----` its END is looked for.
-const MAX_PEM: usize = 16 * 1024;
+pub(crate) const MAX_PEM: usize = 16 * 1024;
 
 /// The compiled detectors. Build once, share freely (`Sync`).
 #[derive(Debug)]

@@ -14,6 +14,7 @@ mod lint;
 mod phone;
 mod policy;
 mod redact;
+mod stream;
 mod validate;
 
 pub use charter_model::{Family, FindingType};
@@ -22,4 +23,5 @@ pub use detect::Scanner;
 pub use finding::Finding;
 pub use lint::{Known, Level, Lint, lint};
 pub use policy::{Target, Verdict, classify, judge};
-pub use redact::{hex, keyed_hash, redact};
+pub use redact::{ContentHasher, Redactor, hex, keyed_hash, redact};
+pub use stream::{MAX_SEGMENT, Segmenter, scan_at};

@@ -19,6 +19,27 @@ pub fn keyed_hash(key: &[u8], bytes: &[u8]) -> [u8; 32] {
     mac.finalize().into_bytes().into()
 }
 
+/// HMAC-SHA256 of content that comes in pieces.
+#[derive(Debug, Clone)]
+pub struct ContentHasher(HmacSha256);
+
+impl ContentHasher {
+    /// A hasher under `key`.
+    pub fn new(key: &[u8]) -> Self {
+        ContentHasher(HmacSha256::new_from_slice(key).expect("HMAC takes keys of any length"))
+    }
+
+    /// Takes the next piece.
+    pub fn update(&mut self, bytes: &[u8]) {
+        self.0.update(bytes);
+    }
+
+    /// The hash of every piece so far.
+    pub fn finish(self) -> [u8; 32] {
+        self.0.finalize().into_bytes().into()
+    }
+}
+
 /// Lower-case hexadecimal of `bytes`.
 pub fn hex(bytes: &[u8]) -> String {
     const DIGITS: &[u8; 16] = b"0123456789abcdef";
@@ -35,38 +56,67 @@ pub fn hex(bytes: &[u8]) -> String {
 /// finding.
 pub fn redact(text: &[u8], findings: &[Finding], modes: &[Option<RedactionMode>], key: &[u8]) -> Vec<u8> {
     let mut out = Vec::with_capacity(text.len());
-    let mut numbers: HashMap<(FindingType, &[u8]), usize> = HashMap::new();
-    let mut counts: HashMap<FindingType, usize> = HashMap::new();
-    let mut at = 0;
-    for (finding, mode) in findings.iter().zip(modes) {
-        let Some(mode) = mode else { continue };
-        if finding.start < at {
-            continue;
-        }
-        out.extend_from_slice(&text[at..finding.start]);
-        let value = finding.value(text);
-        match mode {
-            RedactionMode::Mask => {
-                let chars = std::str::from_utf8(value).map_or(value.len(), |v| v.chars().count());
-                out.extend(std::iter::repeat_n(b'*', chars));
-            }
-            RedactionMode::Placeholder => {
-                let next = counts.entry(finding.kind).or_default();
-                let number = *numbers.entry((finding.kind, value)).or_insert_with(|| {
-                    *next += 1;
-                    *next
-                });
-                out.extend_from_slice(format!("<{}_{number}>", finding.kind.placeholder()).as_bytes());
-            }
-            RedactionMode::Hash => {
-                let digest = hex(&keyed_hash(key, value)[..6]);
-                out.extend_from_slice(format!("<{}:{digest}>", finding.kind.placeholder()).as_bytes());
-            }
-        }
-        at = finding.end;
-    }
-    out.extend_from_slice(&text[at..]);
+    Redactor::new(key).redact_into(text, 0, findings, modes, &mut out);
     out
+}
+
+/// Redaction across the pieces of one content (a stream): the same value
+/// keeps its placeholder number from one piece to the next.
+#[derive(Debug)]
+pub struct Redactor {
+    key: Vec<u8>,
+    numbers: HashMap<(FindingType, Vec<u8>), usize>,
+    counts: HashMap<FindingType, usize>,
+}
+
+impl Redactor {
+    /// A redactor hashing under `key`.
+    pub fn new(key: &[u8]) -> Self {
+        Redactor { key: key.to_vec(), numbers: HashMap::new(), counts: HashMap::new() }
+    }
+
+    /// Appends `text` (which starts at `offset` of the content; the
+    /// findings' offsets are the content's) to `out`, each finding whose
+    /// mode is given replaced.
+    pub fn redact_into(
+        &mut self,
+        text: &[u8],
+        offset: usize,
+        findings: &[Finding],
+        modes: &[Option<RedactionMode>],
+        out: &mut Vec<u8>,
+    ) {
+        let mut at = 0;
+        for (finding, mode) in findings.iter().zip(modes) {
+            let Some(mode) = mode else { continue };
+            let (start, end) = (finding.start - offset, finding.end - offset);
+            if start < at || end > text.len() {
+                continue;
+            }
+            out.extend_from_slice(&text[at..start]);
+            let value = &text[start..end];
+            match mode {
+                RedactionMode::Mask => {
+                    let chars = std::str::from_utf8(value).map_or(value.len(), |v| v.chars().count());
+                    out.extend(std::iter::repeat_n(b'*', chars));
+                }
+                RedactionMode::Placeholder => {
+                    let next = self.counts.entry(finding.kind).or_default();
+                    let number = *self.numbers.entry((finding.kind, value.to_vec())).or_insert_with(|| {
+                        *next += 1;
+                        *next
+                    });
+                    out.extend_from_slice(format!("<{}_{number}>", finding.kind.placeholder()).as_bytes());
+                }
+                RedactionMode::Hash => {
+                    let digest = hex(&keyed_hash(&self.key, value)[..6]);
+                    out.extend_from_slice(format!("<{}:{digest}>", finding.kind.placeholder()).as_bytes());
+                }
+            }
+            at = end;
+        }
+        out.extend_from_slice(&text[at..]);
+    }
 }
 
 #[cfg(test)]

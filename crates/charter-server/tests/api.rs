@@ -1121,6 +1121,49 @@ async fn filtering_over_http_redacts_blocks_and_refuses_bad_input() {
         let bad = filter(r#"{"agent":"agent_sales_01","direction":"sideways","content":"x"}"#).await;
         assert_eq!(bad.status, StatusCode::BAD_REQUEST, "{}", bad.body);
         assert!(bad.body.to_string().contains("sideways"), "{}", bad.body);
+
+        // The streaming filter: JSON lines of what passes, then a summary.
+        let stream = |query: &str, body: String| {
+            let (router, operator, uri) =
+                (api.router.clone(), operator.clone(), format!("/v1/workspaces/ops/filter/stream?{query}"));
+            async move {
+                let request = Request::builder()
+                    .method(Method::POST)
+                    .uri(uri)
+                    .header(header::AUTHORIZATION, format!("Bearer {operator}"))
+                    .body(Body::from(body))
+                    .unwrap();
+                let response = router.oneshot(request).await.unwrap();
+                let status = response.status();
+                let bytes = response.into_body().collect().await.unwrap().to_bytes();
+                (status, String::from_utf8(bytes.to_vec()).unwrap())
+            }
+        };
+        let mut body = String::new();
+        for i in 0..3_000 {
+            body.push_str(&format!("line {i}: write to user{}@example.com\n", i % 7));
+        }
+        let (status, lines) = stream("agent=agent_sales_01&direction=egress&destination=email_sendgrid", body).await;
+        assert_eq!(status, StatusCode::OK, "{lines}");
+        let lines: Vec<serde_json::Value> = lines.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+        let passed: String = lines[..lines.len() - 1].iter().map(|l| l["content"].as_str().unwrap()).collect();
+        assert_eq!(passed.lines().count(), 3_000);
+        assert!(passed.starts_with("line 0: write to <EMAIL_1>\nline 1: write to <EMAIL_2>\n"), "{}", &passed[..80]);
+        assert!(passed.contains("line 2999: write to <EMAIL_4>") && !passed.contains('@'));
+        let summary = lines.last().unwrap();
+        assert_eq!(summary["action"], "redact", "{summary}");
+        assert_eq!(summary["counts"]["email"], 3_000);
+        assert!(summary["decision_id"].as_str().unwrap().starts_with("DEC-"));
+        let (_, lines) = stream(
+            "agent=agent_sales_01&direction=egress&destination=email_sendgrid",
+            "fine\nthen a key ghp_aBcDeFgHiJkLmNoPqRsTuVwXyZ0123456789\nand more\n".into(),
+        )
+        .await;
+        let summary: serde_json::Value = serde_json::from_str(lines.lines().last().unwrap()).unwrap();
+        assert_eq!(summary["action"], "block", "{lines}");
+        assert!(!lines.contains("ghp_"), "{lines}");
+        let (status, _) = stream("direction=sideways", "x".into()).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST);
     })
     .await;
 }

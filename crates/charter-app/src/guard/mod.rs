@@ -78,6 +78,212 @@ fn lossy<S: serde::Serializer>(
     }
 }
 
+/// Who filters, which way, where (the content comes after).
+#[derive(Debug, Clone)]
+pub struct FilterHead {
+    /// The agent (id or name); without one, every finding is redacted.
+    pub agent: Option<String>,
+    /// Which way the content moves.
+    pub direction: Direction,
+    /// The system or dataset it goes to or comes from.
+    pub destination: Option<String>,
+}
+
+/// The most findings a filtering's ledger entry lists (their counts are
+/// always whole).
+pub const MAX_LOGGED_FINDINGS: usize = 10_000;
+
+/// A filtering in progress: the rules, and what was found and decided so
+/// far. Memory stays bounded whatever the content's length.
+#[derive(Debug)]
+pub struct FilterSession {
+    app: App,
+    row: WorkspaceRow,
+    caller: Caller,
+    guard: Arc<Guard>,
+    named: Option<String>,
+    agent: Option<String>,
+    team: Option<String>,
+    direction: Direction,
+    destination: Option<String>,
+    policy_request: Option<DecisionRequest>,
+    reasons: std::collections::BTreeSet<String>,
+    action: GuardAction,
+    findings: Vec<Finding>,
+    counts: BTreeMap<FindingType, u64>,
+    redacted: u64,
+    class: DataClass,
+    bytes: u64,
+    hasher: charter_guard::ContentHasher,
+    redactor: charter_guard::Redactor,
+    segmenter: charter_guard::Segmenter,
+}
+
+impl FilterSession {
+    /// Whether the content is blocked (nothing more passes).
+    pub fn blocked(&self) -> bool {
+        self.action == GuardAction::Block
+    }
+
+    /// Takes the next piece of the stream; returns what may pass so far
+    /// (empty once blocked).
+    pub fn push(&mut self, chunk: &[u8]) -> Vec<u8> {
+        match self.segmenter.push(chunk) {
+            Some((offset, segment)) => self.segment(offset, &segment),
+            None => Vec::new(),
+        }
+    }
+
+    /// The end of the stream: what may pass of its rest.
+    pub fn flush(&mut self) -> Vec<u8> {
+        match self.segmenter.finish() {
+            Some((offset, segment)) => self.segment(offset, &segment),
+            None => Vec::new(),
+        }
+    }
+
+    fn segment(&mut self, offset: u64, segment: &[u8]) -> Vec<u8> {
+        let findings = charter_guard::scan_at(&self.guard.scanner, offset, segment);
+        self.judge(offset, segment, findings).unwrap_or_default()
+    }
+
+    /// Judges `text` (at `offset` of the content) with its `findings`:
+    /// what may pass of it, `None` once the content is blocked.
+    fn judge(&mut self, offset: u64, text: &[u8], findings: Vec<Finding>) -> Option<Vec<u8>> {
+        self.hasher.update(text);
+        self.bytes += text.len() as u64;
+        for finding in &findings {
+            *self.counts.entry(finding.kind).or_default() += 1;
+        }
+        self.class = self.class.max(charter_guard::classify(&findings, &self.guard.class_rules));
+        let default_mode = self.guard.settings.redaction.unwrap_or(charter_model::RedactionMode::Placeholder);
+        let modes: Vec<Option<charter_model::RedactionMode>> =
+            match (&self.named, &self.agent, &self.guard.rules) {
+                (None, _, _) => vec![Some(default_mode); findings.len()],
+                (_, Some(agent), Ok(rules)) if self.action != GuardAction::Block => {
+                    let target = Target {
+                        agent,
+                        team: self.team.as_deref(),
+                        direction: self.direction,
+                        destination: self.destination.as_deref(),
+                    };
+                    let verdict = charter_guard::judge(
+                        &target,
+                        &findings,
+                        self.class,
+                        rules,
+                        self.guard.settings.default_action.unwrap_or(GuardAction::Allow),
+                        default_mode,
+                    );
+                    self.reasons.extend(verdict.reasons);
+                    self.action = self.action.max(verdict.action);
+                    verdict.actions.into_iter().map(|(_, mode)| mode).collect()
+                }
+                _ => vec![None; findings.len()],
+            };
+        if self.named.is_none() && !findings.is_empty() {
+            self.action = self.action.max(GuardAction::Redact);
+        }
+        let room = MAX_LOGGED_FINDINGS.saturating_sub(self.findings.len());
+        self.findings.extend(findings.iter().take(room).copied());
+        if self.action == GuardAction::Block {
+            return None;
+        }
+        self.redacted += modes.iter().filter(|mode| mode.is_some()).count() as u64;
+        let mut out = Vec::with_capacity(text.len());
+        self.redactor.redact_into(text, offset as usize, &findings, &modes, &mut out);
+        Some(out)
+    }
+
+    /// Logs the filtering (the decision point asked again, in the same
+    /// entry) and answers it; the content is what the pieces returned.
+    pub async fn finish(self) -> Result<Filtered> {
+        let content_hmac = charter_guard::hex(&self.hasher.clone().finish());
+        let log_base = FilterLog {
+            agent: self.agent.clone().or_else(|| self.named.clone()),
+            direction: self.direction,
+            destination: self.destination.clone(),
+            bytes: self.bytes,
+            content_hmac,
+            findings: self.findings.clone(),
+            counts: self.counts.clone(),
+            redacted: 0,
+            class: self.class,
+            action: self.action,
+            reasons: Vec::new(),
+            rules: match &self.guard.rules {
+                Ok(rules) => {
+                    rules.iter().map(|(rule, version)| format!("{}/{version}", rule.rule_id)).collect()
+                }
+                Err(_) => Vec::new(),
+            },
+            decision: None,
+            registry_version: 0,
+        };
+        let (pre_action, pre_reasons, redacted) =
+            (self.action, self.reasons.iter().cloned().collect::<Vec<_>>(), self.redacted);
+        let policy_request = self.policy_request.clone();
+        let answers = self
+            .app
+            .logged_decisions(&self.row, self.caller.actor(), move |loaded, at| {
+                let (policy_request, mut log, mut reasons) =
+                    (policy_request.clone(), log_base.clone(), pre_reasons.clone());
+                Box::pin(async move {
+                    let mut action = pre_action;
+                    let mut read = Vec::new();
+                    if let Some(request) = &policy_request {
+                        let decision = loaded.engine.decide(request, at);
+                        if decision.decision == Effect::Deny {
+                            action = GuardAction::Block;
+                            for reason in decision.reasons.iter() {
+                                if !reasons.contains(reason) {
+                                    reasons.push(reason.clone());
+                                }
+                            }
+                        }
+                        log.decision = Some(decision.decision);
+                        read.extend([request.principal.clone(), request.resource.clone()]);
+                    }
+                    log.redacted = if action == GuardAction::Block { 0 } else { redacted };
+                    log.action = action;
+                    log.reasons = reasons.clone();
+                    log.registry_version = loaded.version;
+                    let value = serde_json::to_value(&log)
+                        .map(|value| charter_model::canonical::to_string(&value))
+                        .map_err(|error| AppError::internal(format!("logging a filtering: {error}")))?;
+                    let change = AuditChange {
+                        action: FILTER.into(),
+                        kind: FILTER.into(),
+                        subject: log.agent.clone().unwrap_or_else(|| FILTER.to_owned()),
+                        version: None,
+                        prev_version: None,
+                        value: Some(value),
+                    };
+                    let effect = if action == GuardAction::Block { Effect::Deny } else { Effect::Allow };
+                    let decision = Decision { decision: effect, reasons, errors: Vec::new() };
+                    Ok((vec![decision], vec![change], read))
+                })
+            })
+            .await?;
+        let answer =
+            answers.into_iter().next().ok_or_else(|| AppError::internal("a filtering went unlogged"))?;
+        let action = if answer.decision == Effect::Deny { GuardAction::Block } else { self.action };
+        if action != GuardAction::Allow && self.agent.is_some() {
+            // Redactions and blocks are health signals: the evaluator judges
+            // the agent (elevated redactions, a burst of denials).
+            self.app.runs_closed(&self.row, &self.caller);
+        }
+        Ok(Filtered {
+            action,
+            content: None,
+            findings: self.findings,
+            class: self.class,
+            reasons: answer.reasons,
+            decision_id: answer.decision_id,
+        })
+    }
+}
+
 /// A filtering as the ledger holds it: no content, no value.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct FilterLog {
@@ -243,9 +449,9 @@ impl App {
         workspace: &WorkspaceName,
         request: FilterRequest,
     ) -> Result<Filtered> {
-        let row = self.visible_workspace(caller, workspace).await?;
-        caller.require_decider()?;
         if request.content.len() > MAX_FILTER_BYTES {
+            self.visible_workspace(caller, workspace).await?;
+            caller.require_decider()?;
             return Err(AppError::invalid(
                 "filter request",
                 vec![format!(
@@ -254,16 +460,52 @@ impl App {
                 )],
             ));
         }
+        let head = FilterHead {
+            agent: request.agent,
+            direction: request.direction,
+            destination: request.destination,
+        };
+        let mut session = self.filter_session(caller, workspace, head).await?;
+        let content = request.content;
+        let scanned = if content.len() <= INLINE_BYTES {
+            session.guard.scanner.scan(&content)
+        } else {
+            let (guard, bytes) = (session.guard.clone(), content.clone());
+            tokio::task::spawn_blocking(move || guard.scanner.scan(&bytes))
+                .await
+                .map_err(|error| AppError::internal(format!("scanning: {error}")))?
+        };
+        let passed = session.judge(0, &content, scanned.clone());
+        let summary = session.finish().await?;
+        let content = match summary.action {
+            GuardAction::Block => None,
+            _ => passed,
+        };
+        Ok(Filtered { content, findings: scanned, ..summary })
+    }
+
+    /// Starts filtering content that comes as a stream (`POST
+    /// …/filter/stream`, `charter guard redact` of a large file): who, which
+    /// way, where. Feed it with [`FilterSession::push`], end it with
+    /// [`FilterSession::flush`] and [`FilterSession::finish`], which logs it.
+    pub async fn filter_session(
+        &self,
+        caller: &Caller,
+        workspace: &WorkspaceName,
+        head: FilterHead,
+    ) -> Result<FilterSession> {
+        let row = self.visible_workspace(caller, workspace).await?;
+        caller.require_decider()?;
         let guard = self.guard(&row).await?;
         let directory = self.directory(&row).await?;
-        let agent = request.agent.as_deref().and_then(|name| directory.agent(name));
-        let destination = request.destination.as_deref().map(|name| {
+        let agent = head.agent.as_deref().and_then(|name| directory.agent(name));
+        let destination = head.destination.as_deref().map(|name| {
             directory
                 .tool(name)
                 .map(|id| ("Tool", "invoke_tool", id))
                 .or_else(|| {
                     directory.dataset(name).map(|id| {
-                        let action = match request.direction {
+                        let action = match head.direction {
                             Direction::Egress => "write_dataset",
                             Direction::Ingress => "read_dataset",
                         };
@@ -272,159 +514,66 @@ impl App {
                 })
                 .unwrap_or(("Tool", "invoke_tool", name.to_owned()))
         });
-        let content = Arc::new(request.content);
-        let scanned = {
-            let inline = content.len() <= INLINE_BYTES;
-            let (guard, content) = (guard.clone(), content.clone());
-            let scan = move || guard.scanner.scan(&content);
-            if inline {
-                scan()
-            } else {
-                tokio::task::spawn_blocking(scan)
-                    .await
-                    .map_err(|error| AppError::internal(format!("scanning: {error}")))?
-            }
-        };
-        let class = charter_guard::classify(&scanned, &guard.class_rules);
-        let team = agent.as_deref().and_then(|agent| directory.team(agent));
-        let mut reasons = Vec::new();
-        let default_mode = guard.settings.redaction.unwrap_or(charter_model::RedactionMode::Placeholder);
-        let (mut action, modes) = match (&request.agent, &agent, &guard.rules) {
-            (None, _, _) => {
-                reasons.push("guard:redact-all: no agent named, every finding redacted".to_owned());
-                let action = if scanned.is_empty() { GuardAction::Allow } else { GuardAction::Redact };
-                (action, vec![Some(default_mode); scanned.len()])
-            }
-            (Some(name), None, _) => {
-                reasons.push(format!("guard:unknown-agent: \"{name}\" is no registered agent"));
-                (GuardAction::Block, vec![None; scanned.len()])
-            }
-            (_, _, Err(problem)) => {
-                reasons.push(format!("guard:rules-unreadable: {problem}"));
-                (GuardAction::Block, vec![None; scanned.len()])
-            }
-            (_, Some(agent), Ok(rules)) => {
-                let target = Target {
-                    agent,
-                    team,
-                    direction: request.direction,
-                    destination: destination.as_ref().map(|(_, _, id)| id.as_str()),
-                };
-                let verdict = charter_guard::judge(
-                    &target,
-                    &scanned,
-                    class,
-                    rules,
-                    guard.settings.default_action.unwrap_or(GuardAction::Allow),
-                    default_mode,
-                );
-                reasons.extend(verdict.reasons);
-                (verdict.action, verdict.actions.into_iter().map(|(_, mode)| mode).collect())
-            }
-        };
-        let rule_ids: Vec<String> = match &guard.rules {
-            Ok(rules) => rules.iter().map(|(rule, version)| format!("{}/{version}", rule.rule_id)).collect(),
-            Err(_) => Vec::new(),
-        };
-        let content_hmac = charter_guard::hex(&charter_guard::keyed_hash(&guard.key, &content));
-        let mut counts: BTreeMap<FindingType, u64> = BTreeMap::new();
-        for finding in &scanned {
-            *counts.entry(finding.kind).or_default() += 1;
-        }
-        // The decision point, about the destination: the agent may not
-        // send to (or take from) what it may not reach.
+        let team = agent.as_deref().and_then(|agent| directory.team(agent)).map(str::to_owned);
         let policy_request = match (&agent, &destination) {
-            (Some(agent), Some((entity_type, policy_action, id))) => Some(DecisionRequest {
+            (Some(agent), Some((entity_type, action, id))) => Some(DecisionRequest {
                 principal: EntityRef { entity_type: "Agent".into(), id: agent.clone() },
-                action: (*policy_action).into(),
+                action: (*action).into(),
                 resource: EntityRef { entity_type: (*entity_type).into(), id: id.clone() },
                 context: serde_json::Map::new(),
             }),
             _ => None,
         };
-        let pre_action = action;
-        let pre_reasons = reasons.clone();
-        let log_base = FilterLog {
-            agent: agent.clone().or_else(|| request.agent.clone()),
-            direction: request.direction,
-            destination: destination.as_ref().map(|(_, _, id)| id.clone()),
-            bytes: content.len() as u64,
-            content_hmac,
-            findings: scanned.clone(),
-            counts,
+        let mut reasons = std::collections::BTreeSet::new();
+        let mut action = GuardAction::Allow;
+        match (&head.agent, &agent, &guard.rules) {
+            (None, _, _) => {
+                reasons.insert("guard:redact-all: no agent named, every finding redacted".to_owned());
+            }
+            (Some(name), None, _) => {
+                reasons.insert(format!("guard:unknown-agent: \"{name}\" is no registered agent"));
+                action = GuardAction::Block;
+            }
+            (_, _, Err(problem)) => {
+                reasons.insert(format!("guard:rules-unreadable: {problem}"));
+                action = GuardAction::Block;
+            }
+            _ => {}
+        }
+        // The decision point first: content for what the agent may not
+        // reach is blocked before any of it passes (the logged decision is
+        // made again when the filtering is logged).
+        if let Some(request) = &policy_request
+            && action != GuardAction::Block
+        {
+            let loaded = self.policy_engine(caller, workspace).await?;
+            let decision = loaded.engine.decide(request, self.clock.now());
+            if decision.decision == Effect::Deny {
+                action = GuardAction::Block;
+                reasons.extend(decision.reasons);
+            }
+        }
+        Ok(FilterSession {
+            app: self.clone(),
+            row,
+            caller: caller.clone(),
+            hasher: charter_guard::ContentHasher::new(&guard.key),
+            redactor: charter_guard::Redactor::new(&guard.key),
+            guard,
+            named: head.agent,
+            agent,
+            team,
+            direction: head.direction,
+            destination: destination.map(|(_, _, id)| id),
+            policy_request,
+            reasons,
+            action,
+            findings: Vec::new(),
+            counts: BTreeMap::new(),
             redacted: 0,
-            class,
-            action,
-            reasons: Vec::new(),
-            rules: rule_ids,
-            decision: None,
-            registry_version: 0,
-        };
-        let modes_for_log = modes.clone();
-        let answers = self
-            .logged_decisions(&row, caller.actor(), move |loaded, at| {
-                let (policy_request, mut log, pre_reasons, modes) =
-                    (policy_request.clone(), log_base.clone(), pre_reasons.clone(), modes_for_log.clone());
-                Box::pin(async move {
-                    let mut action = pre_action;
-                    let mut reasons = pre_reasons;
-                    let mut read = Vec::new();
-                    if let Some(request) = &policy_request {
-                        let decision = loaded.engine.decide(request, at);
-                        if decision.decision == Effect::Deny {
-                            action = GuardAction::Block;
-                            reasons.extend(decision.reasons.iter().cloned());
-                        }
-                        log.decision = Some(decision.decision);
-                        read.extend([request.principal.clone(), request.resource.clone()]);
-                    }
-                    log.redacted = if action == GuardAction::Redact {
-                        modes.iter().filter(|mode| mode.is_some()).count() as u64
-                    } else {
-                        0
-                    };
-                    log.action = action;
-                    log.reasons = reasons.clone();
-                    log.registry_version = loaded.version;
-                    let value = serde_json::to_value(&log)
-                        .map(|value| charter_model::canonical::to_string(&value))
-                        .map_err(|error| AppError::internal(format!("logging a filtering: {error}")))?;
-                    let change = AuditChange {
-                        action: FILTER.into(),
-                        kind: FILTER.into(),
-                        subject: log.agent.clone().unwrap_or_else(|| FILTER.to_owned()),
-                        version: None,
-                        prev_version: None,
-                        value: Some(value),
-                    };
-                    let effect = if action == GuardAction::Block { Effect::Deny } else { Effect::Allow };
-                    let decision = Decision { decision: effect, reasons, errors: Vec::new() };
-                    Ok((vec![decision], vec![change], read))
-                })
-            })
-            .await?;
-        let answer =
-            answers.into_iter().next().ok_or_else(|| AppError::internal("a filtering went unlogged"))?;
-        if answer.decision == Effect::Deny {
-            action = GuardAction::Block;
-        }
-        if action != GuardAction::Allow && agent.is_some() {
-            // Redactions and blocks are health signals: the evaluator judges
-            // the agent (elevated redactions, a burst of denials).
-            self.runs_closed(&row, caller);
-        }
-        let content = match action {
-            GuardAction::Block => None,
-            GuardAction::Allow => Some(Arc::unwrap_or_clone(content)),
-            GuardAction::Redact => Some(charter_guard::redact(&content, &scanned, &modes, &guard.key)),
-        };
-        Ok(Filtered {
-            action,
-            content,
-            findings: scanned,
-            class,
-            reasons: answer.reasons,
-            decision_id: answer.decision_id,
+            class: DataClass::Public,
+            bytes: 0,
+            segmenter: charter_guard::Segmenter::new(),
         })
     }
 

@@ -19,7 +19,84 @@ use crate::openapi::{error_response, post_operation};
 
 /// This capability's routes under `/v1`.
 pub(crate) fn routes() -> Router<App> {
-    Router::new().route("/workspaces/{workspace}/filter", post(filter))
+    Router::new().route("/workspaces/{workspace}/filter", post(filter)).route(
+        "/workspaces/{workspace}/filter/stream",
+        // A stream may be longer than any body the server buffers.
+        post(filter_stream).layer(axum::extract::DefaultBodyLimit::disable()),
+    )
+}
+
+/// Who filters a stream, which way, where: the query of `…/filter/stream`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct StreamQuery {
+    #[serde(default)]
+    agent: Option<String>,
+    direction: Direction,
+    #[serde(default)]
+    destination: Option<String>,
+}
+
+/// `POST /workspaces/{ws}/filter/stream`: the body is the content, of any
+/// length; the answer is JSON lines, `{"content": …}` for each piece that
+/// may pass as it is read, then one summary line. When the summary says
+/// `block`, nothing of what came before may be passed on.
+async fn filter_stream(
+    State(app): State<App>,
+    Authenticated(caller): Authenticated,
+    Path(name): Path<String>,
+    params: Result<axum::extract::Query<StreamQuery>, axum::extract::rejection::QueryRejection>,
+    body: axum::body::Body,
+) -> Result<Response, ApiError> {
+    use futures_util::StreamExt as _;
+    let params = crate::extract::query(params)?;
+    let head = charter_app::FilterHead {
+        agent: params.agent,
+        direction: params.direction,
+        destination: params.destination,
+    };
+    let mut session = app.filter_session(&caller, &workspace(&name)?, head).await?;
+    let (lines, receiver) = tokio::sync::mpsc::channel::<Result<axum::body::Bytes, std::io::Error>>(4);
+    tokio::spawn(async move {
+        let line = |value: serde_json::Value| {
+            let mut bytes = serde_json::to_vec(&value).unwrap_or_default();
+            bytes.push(b'\n');
+            Ok(axum::body::Bytes::from(bytes))
+        };
+        let piece = |bytes: Vec<u8>| line(serde_json::json!({ "content": String::from_utf8_lossy(&bytes) }));
+        let mut chunks = body.into_data_stream();
+        while let Some(chunk) = chunks.next().await {
+            let Ok(chunk) = chunk else {
+                let _ = lines.send(Err(std::io::Error::other("the request body broke off"))).await;
+                return;
+            };
+            let passed = session.push(&chunk);
+            if !passed.is_empty() && lines.send(piece(passed)).await.is_err() {
+                return;
+            }
+        }
+        let passed = session.flush();
+        if !passed.is_empty() && lines.send(piece(passed)).await.is_err() {
+            return;
+        }
+        let summary = match session.finish().await {
+            Ok(filtered) => {
+                let mut counts = std::collections::BTreeMap::new();
+                for finding in &filtered.findings {
+                    *counts.entry(finding.kind.as_str()).or_insert(0_u64) += 1;
+                }
+                serde_json::json!({"action": filtered.action, "class": filtered.class, "counts": counts,
+                    "reasons": filtered.reasons, "decision_id": filtered.decision_id})
+            }
+            Err(error) => serde_json::json!({"action": "block", "error": error.to_string()}),
+        };
+        let _ = lines.send(line(summary)).await;
+    });
+    let stream = futures_util::stream::unfold(receiver, |mut receiver| async move {
+        receiver.recv().await.map(|item| (item, receiver))
+    });
+    Ok(([(axum::http::header::CONTENT_TYPE, "application/x-ndjson")], axum::body::Body::from_stream(stream))
+        .into_response())
 }
 
 /// Content to filter.
@@ -111,6 +188,50 @@ async fn filter(
 
 /// This capability's paths in the OpenAPI document.
 pub(crate) fn paths(paths: PathsBuilder) -> PathsBuilder {
+    let query = |name: &str, description: &str, required: bool| {
+        utoipa::openapi::path::ParameterBuilder::new()
+            .name(name)
+            .parameter_in(utoipa::openapi::path::ParameterIn::Query)
+            .required(if required {
+                utoipa::openapi::Required::True
+            } else {
+                utoipa::openapi::Required::False
+            })
+            .description(Some(description))
+            .schema(Some(utoipa::openapi::ObjectBuilder::new().schema_type(utoipa::openapi::Type::String)))
+            .build()
+    };
+    let paths = paths.path(
+        "/v1/workspaces/{workspace}/filter/stream",
+        PathItem::new(
+            HttpMethod::Post,
+            utoipa::openapi::path::OperationBuilder::new()
+                .tag("guard")
+                .operation_id(Some("filter_stream"))
+                .summary(Some("Filter content of any length as it comes: JSON lines, {\"content\": …} for each piece that may pass, then a summary line (action, class, counts, reasons, decision_id); when it says block, nothing before may be passed on"))
+                .parameter(crate::openapi::path_parameter("workspace", "Workspace name"))
+                .parameter(query("direction", "egress or ingress", true))
+                .parameter(query("agent", "The agent (without one, every finding is redacted)", false))
+                .parameter(query("destination", "The system or dataset", false))
+                .request_body(Some(
+                    utoipa::openapi::request_body::RequestBodyBuilder::new()
+                        .required(Some(utoipa::openapi::Required::True))
+                        .content("application/octet-stream", utoipa::openapi::ContentBuilder::new().build())
+                        .build(),
+                ))
+                .response(
+                    "200",
+                    utoipa::openapi::ResponseBuilder::new()
+                        .description("JSON lines: the pieces that pass, then the summary")
+                        .content("application/x-ndjson", utoipa::openapi::ContentBuilder::new().build())
+                        .build(),
+                )
+                .response("400", error_response("A query parameter of the wrong shape"))
+                .response("401", error_response("No valid token"))
+                .response("403", error_response("The token's role may not filter"))
+                .response("404", error_response("No such workspace (or not the token's)")),
+        ),
+    );
     paths.path(
         "/v1/workspaces/{workspace}/filter",
         PathItem::new(
