@@ -101,8 +101,9 @@ const MAX_VALUE: usize = 512;
 /// How far after `-----BEGIN … PRIVATE KEY-----` its END is looked for.
 pub(crate) const MAX_PEM: usize = 16 * 1024;
 
-/// The compiled detectors. Build once, share freely (`Sync`).
-#[derive(Debug)]
+/// The compiled detectors. Build once, share freely (`Sync`; a clone
+/// shares the compiled automaton).
+#[derive(Debug, Clone)]
 pub struct Scanner {
     regex: Regex,
     context: ContextRules,

@@ -577,19 +577,16 @@ impl App {
         })
     }
 
-    /// Scans content without deciding or logging anything (`charter guard
-    /// scan`): the findings and the class, with the workspace's settings.
-    pub async fn scan_content(
+    /// The workspace's detectors and classification rules, to scan content
+    /// without deciding or logging anything (`charter guard scan`).
+    pub async fn guard_scanner(
         &self,
         caller: &Caller,
         workspace: &WorkspaceName,
-        content: &[u8],
-    ) -> Result<(Vec<Finding>, DataClass)> {
+    ) -> Result<(Scanner, Vec<charter_model::ClassRule>)> {
         let row = self.visible_workspace(caller, workspace).await?;
         let guard = self.guard(&row).await?;
-        let findings = guard.scanner.scan(content);
-        let class = charter_guard::classify(&findings, &guard.class_rules);
-        Ok((findings, class))
+        Ok((guard.scanner.clone(), guard.class_rules.clone()))
     }
 
     /// What is wrong or surprising in the workspace's DLP rules and guard

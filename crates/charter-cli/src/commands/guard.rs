@@ -3,12 +3,12 @@
 //! DLP rules as an agent's content would be (logged in the ledger) and
 //! writes what may pass to standard output; `lint` checks the rules.
 
-use std::io::{Read as _, Write as _};
+use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::{Context, Result};
-use charter_app::FilterRequest;
+use charter_app::{FilterRequest, Filtered};
 use charter_model::{Direction, GuardAction};
 use clap::Subcommand;
 
@@ -25,9 +25,11 @@ pub enum GuardCommand {
         file: PathBuf,
     },
     /// Filter a file as an agent's content: the DLP rules and the decision point decide; what
-    /// may pass (unchanged or redacted) goes to standard output; exits with status 2, writing
-    /// nothing, when the content is blocked. Without --agent every finding is redacted. The
-    /// filtering is logged in the ledger (never the content)
+    /// may pass (unchanged or redacted) goes to standard output; exits with status 2 when the
+    /// content is blocked (a file of up to 8 MiB writes nothing then; a longer one, or standard
+    /// input, is filtered as a stream in constant memory and stops at the block). Without --agent
+    /// every finding is redacted. The filtering is logged in the ledger (never the content);
+    /// with --output json, its summary is printed instead of the content
     Redact {
         /// The file, or - for standard input
         file: PathBuf,
@@ -46,15 +48,30 @@ pub enum GuardCommand {
     Lint,
 }
 
-/// The bytes of `file`, or of standard input for `-`.
-fn content(file: &Path) -> Result<Vec<u8>> {
+/// The file, or standard input for `-`, to be read a piece at a time.
+fn reader(file: &Path) -> Result<Box<dyn std::io::Read>> {
     if file.as_os_str() == "-" {
-        let mut bytes = Vec::new();
-        std::io::stdin().lock().read_to_end(&mut bytes).context("cannot read standard input")?;
-        Ok(bytes)
+        Ok(Box::new(std::io::stdin()))
     } else {
-        crate::input::read(file)
+        Ok(Box::new(crate::input::open(file)?))
     }
+}
+
+/// Reads the next piece (up to 1 MiB) of `input` into `buffer`; empty at
+/// the end.
+fn next_piece<'b>(input: &mut dyn std::io::Read, buffer: &'b mut [u8], file: &Path) -> Result<&'b [u8]> {
+    let n = input.read(buffer).with_context(|| format!("cannot read {}", file.display()))?;
+    Ok(&buffer[..n])
+}
+
+/// A file as big as one request carries is filtered whole (nothing is
+/// written when it is blocked); a bigger one, or standard input, as a
+/// stream in constant memory (a block part way stops the output).
+fn small_file(file: &Path) -> Option<u64> {
+    (file.as_os_str() != "-")
+        .then(|| std::fs::metadata(file).ok().map(|m| m.len()))
+        .flatten()
+        .filter(|len| *len <= charter_app::MAX_FILTER_BYTES as u64)
 }
 
 /// Runs one `charter guard` command.
@@ -63,8 +80,24 @@ pub(crate) async fn guard(global: &Global, command: GuardCommand) -> Result<Exit
     let caller = caller(global);
     match command {
         GuardCommand::Scan { file } => {
-            let bytes = content(&file)?;
-            let (findings, class) = app.scan_content(&caller, &workspace, &bytes).await?;
+            let (scanner, class_rules) = app.guard_scanner(&caller, &workspace).await?;
+            let mut input = reader(&file)?;
+            let mut buffer = vec![0_u8; 1 << 20];
+            let mut segmenter = charter_guard::Segmenter::new();
+            let mut findings = Vec::new();
+            loop {
+                let piece = next_piece(input.as_mut(), &mut buffer, &file)?;
+                if piece.is_empty() {
+                    break;
+                }
+                if let Some((at, segment)) = segmenter.push(piece) {
+                    findings.extend(charter_guard::scan_at(&scanner, at, &segment));
+                }
+            }
+            if let Some((at, segment)) = segmenter.finish() {
+                findings.extend(charter_guard::scan_at(&scanner, at, &segment));
+            }
+            let class = charter_guard::classify(&findings, &class_rules);
             match global.output {
                 Output::Json => print_json(&serde_json::json!({ "class": class, "findings": findings }))?,
                 Output::Table => {
@@ -86,19 +119,36 @@ pub(crate) async fn guard(global: &Global, command: GuardCommand) -> Result<Exit
         GuardCommand::Redact { file, agent, direction, destination } => {
             let direction: Direction =
                 direction.parse().map_err(|error| anyhow::anyhow!("--direction: {error}"))?;
-            let bytes = content(&file)?;
-            let request = FilterRequest { agent, direction, destination, content: bytes };
-            let filtered = app.filter(&caller, &workspace, request).await?;
+            let mut stdout = std::io::stdout().lock();
+            let filtered = if small_file(&file).is_some() {
+                let bytes = crate::input::read(&file)?;
+                let request = FilterRequest { agent, direction, destination, content: bytes };
+                let filtered = app.filter(&caller, &workspace, request).await?;
+                if let (Output::Table, Some(content)) = (global.output, &filtered.content) {
+                    stdout.write_all(content).context("cannot write standard output")?;
+                }
+                filtered
+            } else {
+                let head = charter_app::FilterHead { agent, direction, destination };
+                let mut session = app.filter_session(&caller, &workspace, head).await?;
+                let mut input = reader(&file)?;
+                let mut buffer = vec![0_u8; 1 << 20];
+                loop {
+                    let piece = next_piece(input.as_mut(), &mut buffer, &file)?;
+                    let passed = if piece.is_empty() { session.flush() } else { session.push(piece) };
+                    if global.output == Output::Table {
+                        stdout.write_all(&passed).context("cannot write standard output")?;
+                    }
+                    if piece.is_empty() || session.blocked() {
+                        break;
+                    }
+                }
+                session.finish().await?
+            };
             let blocked = filtered.action == GuardAction::Block;
             match global.output {
-                Output::Json => print_json(&filtered)?,
+                Output::Json => print_json(&Filtered { content: None, ..filtered })?,
                 Output::Table => {
-                    if let Some(content) = &filtered.content {
-                        std::io::stdout()
-                            .lock()
-                            .write_all(content)
-                            .context("cannot write standard output")?;
-                    }
                     let mut counts = std::collections::BTreeMap::new();
                     for finding in &filtered.findings {
                         *counts.entry(finding.kind.as_str()).or_insert(0) += 1;
