@@ -587,3 +587,62 @@ async fn snapshots_and_the_database_are_readable_by_their_owner_only() {
         assert_eq!(mode(&path), 0o600, "{}", path.display());
     }
 }
+
+#[tokio::test]
+async fn a_safety_check_that_finds_a_secret_fails_the_step_and_rolls_it_back() {
+    each_backend(|store| async move {
+        let f = fixture_on(store, tempfile::tempdir().unwrap()).await;
+        let step = |content: &str| {
+            declaration(
+                &f.root,
+                &[(
+                    "write",
+                    &format!("echo \"{content}\" > $ROOT/conf/site.conf"),
+                    "$ROOT/conf/site.conf",
+                    "test -s $ROOT/conf/site.conf",
+                    "echo old > $ROOT/conf/site.conf",
+                )],
+                "",
+            )
+            .replace(
+                "    rollback:",
+                &format!("    validate:\n      files: [{}/conf/site.conf]\n    rollback:", f.root.display()),
+            )
+        };
+        let leaky = step("token=ghp_aBcDeFgHiJkLmNoPqRsTuVwXyZ0123456789");
+        let id = f.declare(&leaky).await;
+        let result = f.run(&id, false).await;
+        assert_eq!(result.run.outcome, Some(RunOutcome::Rollback));
+        let failure = result.run.steps[0].failure.as_deref().unwrap();
+        assert!(
+            failure.starts_with("safety check:") && failure.contains("holds 1 github_token"),
+            "{failure}"
+        );
+        assert!(!failure.contains("ghp_"), "the value is never reported: {failure}");
+        assert_eq!(f.read("conf/site.conf"), "old\n", "rolled back");
+
+        let clean = step("upstream=10.0.0.7");
+        let id = f.declare(&clean).await;
+        let result = f.run(&id, false).await;
+        assert_eq!(result.run.outcome, Some(RunOutcome::Success), "{:?}", result.run.steps[0]);
+        let validated = result.run.steps[0].verify.last().unwrap();
+        assert!(
+            validated.command.starts_with("validate ") && validated.stdout_tail.contains("1 ipv4"),
+            "{validated:?}"
+        );
+
+        // A block list naming no type is refused when declared.
+        let wrong = step("x").replace("      files:", "      block: [passwords]\n      files:");
+        let error = f
+            .app
+            .declare_operation(&Caller::local("agent_ops_01"), &ops(), &wrong)
+            .await
+            .unwrap_err()
+            .to_string();
+        assert!(
+            error.contains("STEPS[0].validate.block: \"passwords\" is no finding type or family"),
+            "{error}"
+        );
+    })
+    .await;
+}

@@ -53,6 +53,47 @@ pub struct OperationStep {
     /// Longest the command may run, in seconds (default 300).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub timeout_secs: Option<u64>,
+    /// A safety check after the verifications: the filter over the step's
+    /// output files; a finding of a blocked type fails the step.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub validate: Option<SafetyCheck>,
+}
+
+/// A step's safety check: the safety filter over output files. A finding of
+/// a type (or family: `secret`, `personal`, `financial`, `network`) in
+/// `block` fails the step, and so does content the DLP rules block for the
+/// agent that asked for the operation; each file's filtering is logged.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SafetyCheck {
+    /// The files to filter.
+    pub files: Vec<String>,
+    /// Finding types or families that fail the step (default: `secret`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub block: Vec<String>,
+}
+
+impl SafetyCheck {
+    /// The types that fail the step, or the names that are no type or family.
+    pub fn blocked_types(&self) -> Result<Vec<crate::FindingType>, Vec<String>> {
+        let names: Vec<&str> = if self.block.is_empty() {
+            vec!["secret"]
+        } else {
+            self.block.iter().map(String::as_str).collect()
+        };
+        let mut types = Vec::new();
+        let mut unknown = Vec::new();
+        for name in names {
+            if let Ok(kind) = name.parse::<crate::FindingType>() {
+                types.push(kind);
+            } else if let Ok(family) = name.parse::<crate::Family>() {
+                types.extend(crate::FindingType::ALL.iter().copied().filter(|kind| kind.family() == family));
+            } else {
+                unknown.push(name.to_owned());
+            }
+        }
+        if unknown.is_empty() { Ok(types) } else { Err(unknown) }
+    }
 }
 
 /// The mandatory operation declaration.

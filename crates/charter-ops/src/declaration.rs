@@ -33,8 +33,8 @@ pub const OPTIONAL: [&str; 4] = ["NOT_ALLOWED", "TIER", "ON_CALL", "ALLOWED_PORT
 /// Keys every step must have (`rollback` is optional for READ_ONLY
 /// operations, which change nothing).
 const STEP_MANDATORY: [&str; 3] = ["name", "command", "verify"];
-const STEP_KEYS: [&str; 8] =
-    ["name", "command", "touches", "services", "verify", "rollback", "dry_run", "timeout_secs"];
+const STEP_KEYS: [&str; 9] =
+    ["name", "command", "touches", "services", "verify", "rollback", "dry_run", "timeout_secs", "validate"];
 
 /// Why a declaration is invalid: every problem found.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -209,6 +209,17 @@ pub fn check(declaration: &Declaration) -> Vec<String> {
         }
         if step.timeout_secs == Some(0) {
             problems.push(format!("{place}.timeout_secs: must be at least 1"));
+        }
+        if let Some(check) = &step.validate {
+            if check.files.is_empty() || check.files.iter().any(|f| f.trim().is_empty()) {
+                problems.push(format!("{place}.validate.files: at least one file, none empty"));
+            }
+            if let Err(unknown) = check.blocked_types() {
+                problems.push(format!(
+                    "{place}.validate.block: {} is no finding type or family",
+                    unknown.iter().map(|u| format!("\"{u}\"")).collect::<Vec<_>>().join(", ")
+                ));
+            }
         }
         if read_only && (!step.touches.is_empty() || !step.services.is_empty()) {
             problems.push(format!("{place}: a READ_ONLY operation touches no path and restarts no service"));

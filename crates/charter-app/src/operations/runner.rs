@@ -643,6 +643,17 @@ impl App {
                             break;
                         }
                     }
+                    if let (true, Some(check)) = (record.passed, &step.validate) {
+                        for result in
+                            self.safety_check(caller, workspace, &operation, check, &resolve_path).await?
+                        {
+                            if !result.passed() && record.failure.is_none() {
+                                record.failure = Some(format!("safety check: {}", result.stdout_tail.trim()));
+                                record.passed = false;
+                            }
+                            record.verify.push(result);
+                        }
+                    }
                 }
                 let roots = roots.clone();
                 let (returned, after) = tokio::task::spawn_blocking(move || {
@@ -857,5 +868,103 @@ impl App {
         })
         .await?;
         Ok(operation)
+    }
+}
+
+impl App {
+    /// A step's safety check: each file filtered as the content of the agent
+    /// that asked for the operation (when an agent did; otherwise every
+    /// finding is redacted, nothing blocked by rules), egress; the file fails
+    /// when the filter blocks it or it holds a finding of a blocked type.
+    /// Each filtering is logged; each file is one result in the step's
+    /// verifications (its summary names types and counts, never a value).
+    async fn safety_check(
+        &self,
+        caller: &Caller,
+        workspace: &WorkspaceName,
+        operation: &charter_model::Operation,
+        check: &charter_model::operation::SafetyCheck,
+        resolve_path: &(dyn Fn(&str) -> std::result::Result<String, String> + Sync),
+    ) -> Result<Vec<charter_model::operation::CommandResult>> {
+        use std::io::Read as _;
+        let blocked_types = check.blocked_types().unwrap_or_default();
+        let mut results = Vec::new();
+        for file in &check.files {
+            let started = std::time::Instant::now();
+            let command = format!("validate {file}");
+            let mut result = charter_model::operation::CommandResult {
+                command,
+                exit_code: Some(0),
+                duration_ms: 0,
+                stdout_tail: String::new(),
+                stderr_tail: String::new(),
+                timed_out: false,
+                halted: false,
+            };
+            let opened =
+                resolve_path(file).and_then(|path| std::fs::File::open(path).map_err(|e| e.to_string()));
+            let mut input = match opened {
+                Ok(input) => input,
+                Err(error) => {
+                    result.exit_code = Some(1);
+                    result.stdout_tail = format!("{file}: cannot be read: {error}");
+                    results.push(result);
+                    continue;
+                }
+            };
+            let head = crate::guard::FilterHead {
+                agent: Some(operation.declaration.requested_by.clone()),
+                direction: charter_model::Direction::Egress,
+                destination: None,
+            };
+            let row = self.visible_workspace(caller, workspace).await?;
+            let by_agent = self.directory(&row).await?.agent(&operation.declaration.requested_by).is_some();
+            let head = if by_agent { head } else { crate::guard::FilterHead { agent: None, ..head } };
+            let mut session = self.filter_session(caller, workspace, head).await?;
+            let mut buffer = vec![0_u8; 1 << 20];
+            let mut findings = std::collections::BTreeMap::new();
+            loop {
+                let n = input
+                    .read(&mut buffer)
+                    .map_err(|error| AppError::internal(format!("reading {file}: {error}")))?;
+                if n == 0 {
+                    session.flush();
+                    break;
+                }
+                session.push(&buffer[..n]);
+            }
+            let filtered = session.finish().await?;
+            for finding in &filtered.findings {
+                *findings.entry(finding.kind).or_insert(0_u64) += 1;
+            }
+            let bad: Vec<String> = findings
+                .iter()
+                .filter(|(kind, _)| blocked_types.contains(kind))
+                .map(|(kind, n)| format!("{n} {kind}"))
+                .collect();
+            let summary: Vec<String> = findings.iter().map(|(kind, n)| format!("{n} {kind}")).collect();
+            result.duration_ms = started.elapsed().as_millis() as u64;
+            if filtered.action == charter_model::GuardAction::Block || !bad.is_empty() {
+                result.exit_code = Some(1);
+                result.stdout_tail = format!(
+                    "{file}: {} ({}; {})",
+                    if bad.is_empty() {
+                        "blocked by the DLP rules".to_owned()
+                    } else {
+                        format!("holds {}", bad.join(", "))
+                    },
+                    filtered.reasons.join(", "),
+                    filtered.decision_id.as_deref().unwrap_or("not logged")
+                );
+            } else {
+                result.stdout_tail = format!(
+                    "{file}: {} ({})",
+                    if summary.is_empty() { "nothing found".to_owned() } else { summary.join(", ") },
+                    filtered.decision_id.as_deref().unwrap_or("not logged")
+                );
+            }
+            results.push(result);
+        }
+        Ok(results)
     }
 }
