@@ -58,8 +58,11 @@ pub struct Filtered {
     /// redacted, absent when blocked.
     #[serde(skip_serializing_if = "Option::is_none", serialize_with = "lossy")]
     pub content: Option<Vec<u8>>,
-    /// What was found, with byte offsets into the content as sent.
+    /// What was found, with byte offsets into the content as sent (of a
+    /// stream, the first [`MAX_LOGGED_FINDINGS`]).
     pub findings: Vec<Finding>,
+    /// Findings per type, all of them.
+    pub counts: BTreeMap<FindingType, u64>,
     /// The content's class.
     pub class: DataClass,
     /// Why: `dlp:…` rules, the decision point's reasons, `guard:…`.
@@ -276,6 +279,7 @@ impl FilterSession {
         Ok(Filtered {
             action,
             content: None,
+            counts: self.counts,
             findings: self.findings,
             class: self.class,
             reasons: answer.reasons,

@@ -149,15 +149,12 @@ pub(crate) async fn guard(global: &Global, command: GuardCommand) -> Result<Exit
             match global.output {
                 Output::Json => print_json(&Filtered { content: None, ..filtered })?,
                 Output::Table => {
-                    let mut counts = std::collections::BTreeMap::new();
-                    for finding in &filtered.findings {
-                        *counts.entry(finding.kind.as_str()).or_insert(0) += 1;
-                    }
-                    let counts: Vec<String> = counts.iter().map(|(kind, n)| format!("{kind} {n}")).collect();
+                    let counts: Vec<String> =
+                        filtered.counts.iter().map(|(kind, n)| format!("{kind} {n}")).collect();
                     eprintln!(
                         "{}: {} findings ({}), class {}; {}; {}",
                         filtered.action,
-                        filtered.findings.len(),
+                        filtered.counts.values().sum::<u64>(),
                         if counts.is_empty() { "none".to_owned() } else { counts.join(", ") },
                         filtered.class,
                         filtered.reasons.join(", "),

@@ -81,11 +81,7 @@ async fn filter_stream(
         }
         let summary = match session.finish().await {
             Ok(filtered) => {
-                let mut counts = std::collections::BTreeMap::new();
-                for finding in &filtered.findings {
-                    *counts.entry(finding.kind.as_str()).or_insert(0_u64) += 1;
-                }
-                serde_json::json!({"action": filtered.action, "class": filtered.class, "counts": counts,
+                serde_json::json!({"action": filtered.action, "class": filtered.class, "counts": filtered.counts,
                     "reasons": filtered.reasons, "decision_id": filtered.decision_id})
             }
             Err(error) => serde_json::json!({"action": "block", "error": error.to_string()}),
