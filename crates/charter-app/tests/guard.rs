@@ -135,6 +135,26 @@ async fn rules_by_team_direction_and_destination_redact_allow_and_block() {
             .unwrap();
         assert_eq!(out.action, GuardAction::Block);
         assert!(out.reasons[0].starts_with("guard:unknown-agent"), "{:?}", out.reasons);
+        // Blocks for names no agent has, and decisions denied to ids no
+        // agent can have, are no agent's health (a regression: the API fuzz
+        // made the evaluator fail on an alert for `Agent::""`).
+        for _ in 0..6 {
+            app.filter(&gateway(), &ops(), request("", Direction::Egress, "email_sendgrid", "x"))
+                .await
+                .unwrap();
+            let nobody = charter_policy::DecisionRequest {
+                principal: charter_policy::EntityRef { entity_type: "Agent".into(), id: "".into() },
+                action: "invoke_tool".into(),
+                resource: charter_policy::EntityRef {
+                    entity_type: "Tool".into(),
+                    id: "crm_salesforce".into(),
+                },
+                context: serde_json::Map::new(),
+            };
+            app.decide(&gateway(), &ops(), &[nobody]).await.unwrap();
+        }
+        app.evaluate_pending().await.unwrap();
+        app.evaluate_alerts(&gateway(), &ops()).await.unwrap();
 
         // An auditor may not filter: a filtering is written to the ledger.
         let auditor = Caller::Token {

@@ -258,8 +258,9 @@ pub struct ClassRule {
     /// Which findings count.
     #[serde(default, rename = "match")]
     pub matches: FindingMatch,
-    /// How many findings it takes (default 1).
+    /// How many findings it takes (default 1; at most 1,000,000).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(minimum = 1, maximum = 1_000_000)]
     pub min_count: Option<u32>,
 }
 
@@ -324,8 +325,13 @@ impl Check for GuardSettings {
             check.range(&format!("context[{i}].delta"), f64::from(rule.delta), -1.0, 1.0);
         }
         for (i, rule) in self.classes.iter().flatten().enumerate() {
-            if rule.min_count == Some(0) {
-                check.fail(&format!("classes[{i}].min_count"), "0: a rule needs at least one finding");
+            if let Some(count) = rule.min_count
+                && !(1..=1_000_000).contains(&count)
+            {
+                check.fail(
+                    &format!("classes[{i}].min_count"),
+                    &format!("{count}: must be between 1 and 1000000"),
+                );
             }
         }
     }

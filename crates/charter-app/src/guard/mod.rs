@@ -203,7 +203,8 @@ impl FilterSession {
     pub async fn finish(self) -> Result<Filtered> {
         let content_hmac = charter_guard::hex(&self.hasher.clone().finish());
         let log_base = FilterLog {
-            agent: self.agent.clone().or_else(|| self.named.clone()),
+            agent: self.agent.clone(),
+            unknown_agent: if self.agent.is_none() { self.named.clone() } else { None },
             direction: self.direction,
             destination: self.destination.clone(),
             bytes: self.bytes,
@@ -257,7 +258,11 @@ impl FilterSession {
                     let change = AuditChange {
                         action: FILTER.into(),
                         kind: FILTER.into(),
-                        subject: log.agent.clone().unwrap_or_else(|| FILTER.to_owned()),
+                        subject: log
+                            .agent
+                            .clone()
+                            .or_else(|| log.unknown_agent.clone())
+                            .unwrap_or_else(|| FILTER.to_owned()),
                         version: None,
                         prev_version: None,
                         value: Some(value),
@@ -291,9 +296,13 @@ impl FilterSession {
 /// A filtering as the ledger holds it: no content, no value.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct FilterLog {
-    /// The agent, when one was named.
+    /// The registered agent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub agent: Option<String>,
+    /// The name given, when it is no registered agent (the filtering was
+    /// blocked for it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unknown_agent: Option<String>,
     /// Which way.
     pub direction: Direction,
     /// Where to or from.

@@ -151,7 +151,12 @@ pub(crate) fn denied_to_agent(
     let Some((at, logged)) = crate::decisions::replay::decision_in(&decoded)? else {
         return Ok(None);
     };
-    if logged.decision != charter_policy::Effect::Deny || logged.principal.entity_type != "Agent" {
+    // Only agents an id can name: a request for `Agent::""` is denied and
+    // logged, but no agent's health can hold it.
+    if logged.decision != charter_policy::Effect::Deny
+        || logged.principal.entity_type != "Agent"
+        || charter_model::AgentId::new(logged.principal.id.clone()).is_err()
+    {
         return Ok(None);
     }
     let hit = charter_model::GuardrailHit {

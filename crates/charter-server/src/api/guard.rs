@@ -184,17 +184,19 @@ async fn filter(
 
 /// This capability's paths in the OpenAPI document.
 pub(crate) fn paths(paths: PathsBuilder) -> PathsBuilder {
-    let query = |name: &str, description: &str, required: bool| {
+    let query = |name: &str, description: &str, values: Option<[&str; 2]>| {
+        let mut schema = utoipa::openapi::ObjectBuilder::new().schema_type(utoipa::openapi::Type::String);
+        if let Some(values) = values {
+            schema = schema.enum_values(Some(values));
+        }
+        let required =
+            if values.is_some() { utoipa::openapi::Required::True } else { utoipa::openapi::Required::False };
         utoipa::openapi::path::ParameterBuilder::new()
             .name(name)
             .parameter_in(utoipa::openapi::path::ParameterIn::Query)
-            .required(if required {
-                utoipa::openapi::Required::True
-            } else {
-                utoipa::openapi::Required::False
-            })
+            .required(required)
             .description(Some(description))
-            .schema(Some(utoipa::openapi::ObjectBuilder::new().schema_type(utoipa::openapi::Type::String)))
+            .schema(Some(schema))
             .build()
     };
     let paths = paths.path(
@@ -206,12 +208,13 @@ pub(crate) fn paths(paths: PathsBuilder) -> PathsBuilder {
                 .operation_id(Some("filter_stream"))
                 .summary(Some("Filter content of any length as it comes: JSON lines, {\"content\": …} for each piece that may pass, then a summary line (action, class, counts, reasons, decision_id); when it says block, nothing before may be passed on"))
                 .parameter(crate::openapi::path_parameter("workspace", "Workspace name"))
-                .parameter(query("direction", "egress or ingress", true))
-                .parameter(query("agent", "The agent (without one, every finding is redacted)", false))
-                .parameter(query("destination", "The system or dataset", false))
+                .parameter(query("direction", "egress or ingress", Some(["egress", "ingress"])))
+                .parameter(query("agent", "The agent (without one, every finding is redacted)", None))
+                .parameter(query("destination", "The system or dataset", None))
                 .request_body(Some(
+                    // Empty content is content: the answer is its summary.
                     utoipa::openapi::request_body::RequestBodyBuilder::new()
-                        .required(Some(utoipa::openapi::Required::True))
+                        .required(Some(utoipa::openapi::Required::False))
                         .content("application/octet-stream", utoipa::openapi::ContentBuilder::new().build())
                         .build(),
                 ))
