@@ -87,6 +87,8 @@ struct Cache {
     tokens: std::sync::RwLock<std::collections::HashMap<String, (Caller, std::time::Instant)>>,
     /// Each workspace's safety filter.
     guards: std::sync::RwLock<std::collections::HashMap<i64, Arc<guard::Guard>>>,
+    /// When filterings of each workspace last woke the alert evaluator.
+    filter_marks: std::sync::Mutex<std::collections::HashMap<i64, std::time::Instant>>,
     /// The detectors, compiled on first use.
     scanner: std::sync::OnceLock<charter_guard::Scanner>,
     /// What the telemetry ingest looks up, per workspace.

@@ -276,9 +276,10 @@ impl FilterSession {
         let answer =
             answers.into_iter().next().ok_or_else(|| AppError::internal("a filtering went unlogged"))?;
         let action = if answer.decision == Effect::Deny { GuardAction::Block } else { self.action };
-        if action != GuardAction::Allow && self.agent.is_some() {
+        if action != GuardAction::Allow && self.agent.is_some() && self.app.filter_mark_due(self.row.id) {
             // Redactions and blocks are health signals: the evaluator judges
-            // the agent (elevated redactions, a burst of denials).
+            // the agents (elevated redactions, a burst of denials), at most
+            // once a second for the filterings of a workspace.
             self.app.runs_closed(&self.row, &self.caller);
         }
         Ok(Filtered {
@@ -478,7 +479,9 @@ impl App {
             direction: request.direction,
             destination: request.destination,
         };
-        let mut session = self.filter_session(caller, workspace, head).await?;
+        // Nothing passes before the filtering is logged, with the decision
+        // point asked in the same entry: no need to ask it first.
+        let mut session = self.open_session(caller, workspace, head, false).await?;
         let content = request.content;
         let scanned = if content.len() <= INLINE_BYTES {
             session.guard.scanner.scan(&content)
@@ -506,6 +509,18 @@ impl App {
         caller: &Caller,
         workspace: &WorkspaceName,
         head: FilterHead,
+    ) -> Result<FilterSession> {
+        self.open_session(caller, workspace, head, true).await
+    }
+
+    /// A filtering session; `ask_first`: the decision point is asked before
+    /// anything passes (for streams, whose pieces pass before the end).
+    async fn open_session(
+        &self,
+        caller: &Caller,
+        workspace: &WorkspaceName,
+        head: FilterHead,
+        ask_first: bool,
     ) -> Result<FilterSession> {
         let row = self.visible_workspace(caller, workspace).await?;
         caller.require_decider()?;
@@ -557,6 +572,7 @@ impl App {
         // reach is blocked before any of it passes (the logged decision is
         // made again when the filtering is logged).
         if let Some(request) = &policy_request
+            && ask_first
             && action != GuardAction::Block
         {
             let loaded = self.policy_engine(caller, workspace).await?;
@@ -623,5 +639,24 @@ impl App {
             &settings,
             charter_guard::Known { destination: &destination, team: &team },
         ))
+    }
+}
+
+/// How often filterings of one workspace wake the alert evaluator.
+const FILTER_MARK_INTERVAL: std::time::Duration = std::time::Duration::from_secs(1);
+
+impl App {
+    /// Whether a filtering of workspace `id` should wake the evaluator now
+    /// (the last one did over [`FILTER_MARK_INTERVAL`] ago), noting it.
+    fn filter_mark_due(&self, id: i64) -> bool {
+        let now = std::time::Instant::now();
+        let mut marks = self.cache.filter_marks.lock().unwrap_or_else(|p| p.into_inner());
+        match marks.get(&id) {
+            Some(last) if now.duration_since(*last) < FILTER_MARK_INTERVAL => false,
+            _ => {
+                marks.insert(id, now);
+                true
+            }
+        }
     }
 }

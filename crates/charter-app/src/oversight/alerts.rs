@@ -267,6 +267,26 @@ impl App {
         evaluated.extend(judged);
         anomalies.extend(budgets);
         let classes: Vec<AlertClass> = self.read_values(row).await?;
+        // Nothing to open or resolve (the usual case while anomalies last):
+        // no write, so the writer stays free for the requests.
+        let alerts: Vec<Alert> = self.read_values(row).await?;
+        let open: Vec<&Alert> = alerts.iter().filter(|alert| alert.status != AlertStatus::Resolved).collect();
+        let keys: HashSet<String> = anomalies
+            .iter()
+            .map(|anomaly| {
+                let class_id =
+                    class_for(&classes, anomaly.reason).map_or(UNCLASSIFIED, |c| c.class_id.as_str());
+                dedup_key(row.name.as_str(), class_id, anomaly)
+            })
+            .collect();
+        let open_keys: HashSet<&str> = open.iter().map(|alert| alert.dedup_key.as_str()).collect();
+        let nothing_new = keys.iter().all(|key| open_keys.contains(key.as_str()));
+        let nothing_gone = open
+            .iter()
+            .all(|alert| keys.contains(&alert.dedup_key) || !evaluated.contains(alert.agent_id.as_str()));
+        if nothing_new && nothing_gone {
+            return Ok(Evaluated::default());
+        }
         let settings = self.observe_settings(row).await?;
         let work =
             Arc::new((anomalies, evaluated, classes, settings, caller.actor().to_owned(), self.clock.now()));
