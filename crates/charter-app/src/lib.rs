@@ -39,7 +39,7 @@ pub use decisions::grants::{MAX_GRANT_TTL, NewGrant};
 pub use decisions::replay::{Flip, FlipCount, ReplayRegistry, ReplayReport};
 pub use decisions::review::{REVIEW_MONTHS, ReviewDue};
 pub use guard::{
-    FILTER, FilterHead, FilterLog, FilterRequest, FilterSession, Filtered, MAX_FILTER_BYTES,
+    AgentFilterings, FILTER, FilterHead, FilterLog, FilterRequest, FilterSession, Filtered, MAX_FILTER_BYTES,
     MAX_LOGGED_FINDINGS,
 };
 pub use ledger::bundle;

@@ -156,6 +156,18 @@ async fn rules_by_team_direction_and_destination_redact_allow_and_block() {
         app.evaluate_pending().await.unwrap();
         app.evaluate_alerts(&gateway(), &ops()).await.unwrap();
 
+        // Counts per agent and type, from the ledger.
+        let stats = app.guard_stats(&gateway(), &ops(), 7).await.unwrap();
+        let sales = stats.iter().find(|s| s.agent == "agent_sales_01").unwrap();
+        // Out to email, to the CRM, the leak, the leak coming in, the ERP.
+        assert_eq!((sales.filterings, sales.blocked, sales.redacted_filterings), (5, 2, 2), "{sales:?}");
+        assert_eq!(sales.findings.get(&FindingType::Email), Some(&3));
+        assert_eq!(sales.findings.get(&FindingType::GithubToken), Some(&2));
+        assert_eq!(sales.redacted, 5, "4 in the email, 1 token coming in");
+        let unknown = stats.iter().find(|s| s.agent == "-").unwrap();
+        assert_eq!(unknown.blocked, 7, "agent_ghost once, the empty name six times");
+        assert!(app.guard_stats(&gateway(), &ops(), 0).await.is_err());
+
         // An auditor may not filter: a filtering is written to the ledger.
         let auditor = Caller::Token {
             token_id: "t".into(),

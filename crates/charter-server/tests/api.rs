@@ -1164,6 +1164,15 @@ async fn filtering_over_http_redacts_blocks_and_refuses_bad_input() {
         assert!(!lines.contains("ghp_"), "{lines}");
         let (status, _) = stream("direction=sideways", "x".into()).await;
         assert_eq!(status, StatusCode::BAD_REQUEST);
+
+        let stats =
+            api.call(Method::GET, "/v1/workspaces/ops/guard-stats?days=1", Some(&operator), None, &[]).await;
+        assert_eq!(stats.status, StatusCode::OK, "{}", stats.body);
+        let sales = stats.body.as_array().unwrap().iter().find(|s| s["agent"] == "agent_sales_01").unwrap().clone();
+        assert_eq!(sales["filterings"], 4, "{sales}");
+        assert_eq!(sales["findings"]["email"], 3_001, "{sales}");
+        let lint = api.call(Method::GET, "/v1/workspaces/ops/guard-lint", Some(&operator), None, &[]).await;
+        assert_eq!((lint.status, lint.body.clone()), (StatusCode::OK, serde_json::json!([])), "{}", lint.body);
     })
     .await;
 }

@@ -660,3 +660,60 @@ impl App {
         }
     }
 }
+
+/// One agent's filterings over a period.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct AgentFilterings {
+    /// The agent (`-` for filterings without a registered agent).
+    pub agent: String,
+    /// Filterings.
+    pub filterings: u64,
+    /// Of which blocked.
+    pub blocked: u64,
+    /// Of which redacted.
+    pub redacted_filterings: u64,
+    /// Values redacted.
+    pub redacted: u64,
+    /// Findings per type.
+    pub findings: BTreeMap<FindingType, u64>,
+}
+
+impl App {
+    /// The filterings of the last `days` days per agent and finding type
+    /// (`charter guard stats`), read from the ledger.
+    pub async fn guard_stats(
+        &self,
+        caller: &Caller,
+        workspace: &WorkspaceName,
+        days: u32,
+    ) -> Result<Vec<AgentFilterings>> {
+        let row = self.visible_workspace(caller, workspace).await?;
+        if !(1..=366).contains(&days) {
+            return Err(AppError::invalid("guard stats", vec![format!("days: {days}; from 1 to 366")]));
+        }
+        let now = self.clock.now();
+        let since = now.minus(charter_model::Span::from_secs(u64::from(days) * 86_400)).unwrap_or(now);
+        let until = now.plus(charter_model::Span::from_secs(86_400)).unwrap_or(now);
+        let mut per_agent: BTreeMap<String, AgentFilterings> = BTreeMap::new();
+        for event in self.store.events_between(row.id, FILTER, None, since, until).await? {
+            let decoded = charter_model::AuditEvent::decode(&event.body)
+                .map_err(|error| AppError::corrupt(format!("event {}: {error}", event.seq)))?;
+            let Some(value) = decoded.value.as_deref() else { continue };
+            let log: FilterLog = serde_json::from_str(value).map_err(|error| {
+                AppError::corrupt(format!("event {}: a filtering that does not parse: {error}", event.seq))
+            })?;
+            let agent = log.agent.clone().unwrap_or_else(|| "-".to_owned());
+            let entry = per_agent
+                .entry(agent.clone())
+                .or_insert_with(|| AgentFilterings { agent, ..AgentFilterings::default() });
+            entry.filterings += 1;
+            entry.blocked += u64::from(log.action == GuardAction::Block);
+            entry.redacted_filterings += u64::from(log.action == GuardAction::Redact);
+            entry.redacted += log.redacted;
+            for (kind, count) in log.counts {
+                *entry.findings.entry(kind).or_default() += count;
+            }
+        }
+        Ok(per_agent.into_values().collect())
+    }
+}

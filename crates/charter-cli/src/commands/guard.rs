@@ -43,6 +43,13 @@ pub enum GuardCommand {
         #[arg(long)]
         destination: Option<String>,
     },
+    /// Filterings per agent over the last days, from the ledger: how many, blocked, redacted,
+    /// and the findings per type
+    Stats {
+        /// Days back from now (1 to 366)
+        #[arg(long, default_value_t = 7)]
+        days: u32,
+    },
     /// Check the workspace's DLP rules and guard settings: names that are not registered, rules
     /// that never decide, doors left open; exits with status 1 on an error
     Lint,
@@ -163,6 +170,36 @@ pub(crate) async fn guard(global: &Global, command: GuardCommand) -> Result<Exit
                 }
             }
             Ok(if blocked { ExitCode::from(2) } else { ExitCode::SUCCESS })
+        }
+        GuardCommand::Stats { days } => {
+            let stats = app.guard_stats(&caller, &workspace, days).await?;
+            match global.output {
+                Output::Json => print_json(&stats)?,
+                Output::Table => {
+                    let mut table = Table::new([
+                        "AGENT",
+                        "FILTERINGS",
+                        "BLOCKED",
+                        "REDACTED",
+                        "VALUES REDACTED",
+                        "FINDINGS",
+                    ]);
+                    for agent in &stats {
+                        let findings: Vec<String> =
+                            agent.findings.iter().map(|(kind, n)| format!("{kind} {n}")).collect();
+                        table.row([
+                            agent.agent.clone(),
+                            agent.filterings.to_string(),
+                            agent.blocked.to_string(),
+                            agent.redacted_filterings.to_string(),
+                            agent.redacted.to_string(),
+                            findings.join(", "),
+                        ]);
+                    }
+                    print!("{}", table.render());
+                }
+            }
+            Ok(ExitCode::SUCCESS)
         }
         GuardCommand::Lint => {
             let lints = app.guard_lint(&caller, &workspace).await?;

@@ -19,11 +19,15 @@ use crate::openapi::{error_response, post_operation};
 
 /// This capability's routes under `/v1`.
 pub(crate) fn routes() -> Router<App> {
-    Router::new().route("/workspaces/{workspace}/filter", post(filter)).route(
-        "/workspaces/{workspace}/filter/stream",
-        // A stream may be longer than any body the server buffers.
-        post(filter_stream).layer(axum::extract::DefaultBodyLimit::disable()),
-    )
+    Router::new()
+        .route("/workspaces/{workspace}/filter", post(filter))
+        .route("/workspaces/{workspace}/guard-stats", axum::routing::get(stats))
+        .route("/workspaces/{workspace}/guard-lint", axum::routing::get(lint))
+        .route(
+            "/workspaces/{workspace}/filter/stream",
+            // A stream may be longer than any body the server buffers.
+            post(filter_stream).layer(axum::extract::DefaultBodyLimit::disable()),
+        )
 }
 
 /// Who filters a stream, which way, where: the query of `…/filter/stream`.
@@ -182,6 +186,33 @@ async fn filter(
     Ok(Json(answer).into_response())
 }
 
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct StatsQuery {
+    #[serde(default)]
+    days: Option<u32>,
+}
+
+/// `GET /workspaces/{ws}/guard-stats?days=7`: filterings per agent and type.
+async fn stats(
+    State(app): State<App>,
+    Authenticated(caller): Authenticated,
+    Path(name): Path<String>,
+    params: Result<axum::extract::Query<StatsQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<Response, ApiError> {
+    let params = crate::extract::query(params)?;
+    Ok(Json(app.guard_stats(&caller, &workspace(&name)?, params.days.unwrap_or(7)).await?).into_response())
+}
+
+/// `GET /workspaces/{ws}/guard-lint`: what is wrong in the DLP rules.
+async fn lint(
+    State(app): State<App>,
+    Authenticated(caller): Authenticated,
+    Path(name): Path<String>,
+) -> Result<Response, ApiError> {
+    Ok(Json(app.guard_lint(&caller, &workspace(&name)?).await?).into_response())
+}
+
 /// This capability's paths in the OpenAPI document.
 pub(crate) fn paths(paths: PathsBuilder) -> PathsBuilder {
     let query = |name: &str, description: &str, values: Option<[&str; 2]>| {
@@ -199,6 +230,50 @@ pub(crate) fn paths(paths: PathsBuilder) -> PathsBuilder {
             .schema(Some(schema))
             .build()
     };
+    let get = |id: &str, summary: &str| {
+        utoipa::openapi::path::OperationBuilder::new()
+            .tag("guard")
+            .operation_id(Some(id))
+            .summary(Some(summary))
+            .parameter(crate::openapi::path_parameter("workspace", "Workspace name"))
+            .response("200", crate::openapi::object_response("The answer"))
+            .response("400", error_response("A query parameter of the wrong shape"))
+            .response("401", error_response("No valid token"))
+            .response("404", error_response("No such workspace (or not the token's)"))
+    };
+    let paths = paths
+        .path(
+            "/v1/workspaces/{workspace}/guard-stats",
+            PathItem::new(
+                HttpMethod::Get,
+                get(
+                    "guard_stats",
+                    "Filterings per agent over the last days: how many, blocked, redacted, findings per type",
+                )
+                .parameter({
+                    let mut parameter = crate::openapi::query_parameter(
+                        "days",
+                        "Days back from now (1 to 366, default 7)",
+                        utoipa::openapi::Type::Integer,
+                    );
+                    if let Some(utoipa::openapi::RefOr::T(utoipa::openapi::Schema::Object(schema))) =
+                        parameter.schema.as_mut()
+                    {
+                        schema.minimum = Some(1f64.into());
+                        schema.maximum = Some(366f64.into());
+                    }
+                    parameter
+                })
+                .response("422", error_response("days out of range")),
+            ),
+        )
+        .path(
+            "/v1/workspaces/{workspace}/guard-lint",
+            PathItem::new(
+                HttpMethod::Get,
+                get("guard_lint", "What is wrong or surprising in the DLP rules and guard settings"),
+            ),
+        );
     let paths = paths.path(
         "/v1/workspaces/{workspace}/filter/stream",
         PathItem::new(
