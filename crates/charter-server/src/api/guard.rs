@@ -236,7 +236,18 @@ pub(crate) fn paths(paths: PathsBuilder) -> PathsBuilder {
             .operation_id(Some(id))
             .summary(Some(summary))
             .parameter(crate::openapi::path_parameter("workspace", "Workspace name"))
-            .response("200", crate::openapi::object_response("The answer"))
+            .response(
+                "200",
+                utoipa::openapi::ResponseBuilder::new()
+                    .description("A list")
+                    .content(
+                        "application/json",
+                        crate::openapi::json(utoipa::openapi::schema::ArrayBuilder::new().items(
+                            utoipa::openapi::ObjectBuilder::new().schema_type(utoipa::openapi::Type::Object),
+                        )),
+                    )
+                    .build(),
+            )
             .response("400", error_response("A query parameter of the wrong shape"))
             .response("401", error_response("No valid token"))
             .response("404", error_response("No such workspace (or not the token's)"))
