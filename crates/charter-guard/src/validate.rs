@@ -292,15 +292,12 @@ pub(crate) fn entropy(text: &[u8]) -> f64 {
 /// Whether a date (year, month, day) exists and is a plausible birth date
 /// (years 1900-2099).
 pub(crate) fn date(year: u32, month: u32, day: u32) -> bool {
-    let leap = (year.is_multiple_of(4) && !year.is_multiple_of(100)) || year.is_multiple_of(400);
-    let days = match month {
-        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
-        4 | 6 | 9 | 11 => 30,
-        2 if leap => 29,
-        2 => 28,
-        _ => return false,
+    let (Ok(year), Ok(month), Ok(day)) = (i32::try_from(year), u8::try_from(month), u8::try_from(day)) else {
+        return false;
     };
-    (1900..=2099).contains(&year) && (1..=days).contains(&day)
+    (1900..=2099).contains(&year)
+        && time::Month::try_from(month)
+            .is_ok_and(|month| time::Date::from_calendar_date(year, month, day).is_ok())
 }
 
 #[cfg(test)]

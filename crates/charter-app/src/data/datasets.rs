@@ -131,6 +131,26 @@ pub struct Promoted {
 }
 
 impl App {
+    /// Every stored record of `kind`, with its version and times, a page
+    /// at a time.
+    pub(crate) async fn stored_records(
+        &self,
+        row: &WorkspaceRow,
+        kind: RecordKind,
+    ) -> Result<Vec<charter_store::StoredRecord>> {
+        const PAGE: u32 = 1_000;
+        let mut all = Vec::new();
+        loop {
+            let after = all.last().map(|stored: &charter_store::StoredRecord| stored.id.clone());
+            let page = self.store.records(row.id, kind, after.as_deref(), PAGE).await?;
+            let full = page.len() == PAGE as usize;
+            all.extend(page);
+            if !full {
+                return Ok(all);
+            }
+        }
+    }
+
     /// Every record of type `T` in the workspace, in id order, read outside
     /// any write transaction and decoded straight into its type while the
     /// database streams the rows.

@@ -436,22 +436,15 @@ impl App {
 
     /// The DLP rules with their versions.
     async fn dlp_rules(&self, row: &WorkspaceRow) -> Result<Vec<(DlpRule, u64)>> {
-        const PAGE: u32 = 1_000;
-        let mut rules = Vec::new();
-        let mut after: Option<String> = None;
-        loop {
-            let page = self.store.records(row.id, RecordKind::DlpRule, after.as_deref(), PAGE).await?;
-            let full = page.len() == PAGE as usize;
-            after = page.last().map(|stored| stored.id.clone());
-            for stored in page {
-                let rule = serde_json::from_str::<DlpRule>(&stored.body)
-                    .map_err(|_| AppError::corrupt(format!("dlp_rule \"{}\" does not parse", stored.id)))?;
-                rules.push((rule, stored.version));
-            }
-            if !full {
-                return Ok(rules);
-            }
-        }
+        self.stored_records(row, RecordKind::DlpRule)
+            .await?
+            .into_iter()
+            .map(|stored| {
+                serde_json::from_str::<DlpRule>(&stored.body)
+                    .map(|rule| (rule, stored.version))
+                    .map_err(|_| AppError::corrupt(format!("dlp_rule \"{}\" does not parse", stored.id)))
+            })
+            .collect()
     }
 
     /// Filters `request`'s content (`POST …/filter`, `charter guard

@@ -339,18 +339,7 @@ impl Unexplained {
 impl App {
     /// The workspace's KPI records, each with the time it was written.
     async fn kpi_records(&self, row: &WorkspaceRow) -> Result<Vec<(KpiRecord, Timestamp)>> {
-        const PAGE: u32 = 1_000;
-        let mut all = Vec::new();
-        let mut after: Option<String> = None;
-        loop {
-            let page = self.store.records(row.id, RecordKind::Kpi, after.as_deref(), PAGE).await?;
-            let full = page.len() == PAGE as usize;
-            after = page.last().map(|stored| stored.id.clone());
-            all.extend(kpis_of(page)?);
-            if !full {
-                return Ok(all);
-            }
-        }
+        kpis_of(self.stored_records(row, RecordKind::Kpi).await?)
     }
 
     /// Creates or replaces a budget (`charter budget set`): its exhaustion
