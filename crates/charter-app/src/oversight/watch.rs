@@ -120,13 +120,18 @@ impl Watch {
 
     /// The anomalies of `agents` over `windows` windows ending with the one
     /// in progress at `now_us` (left out while idle).
-    fn judge(&self, agents: &HashSet<String>, windows: u32, now_us: i64) -> Vec<Anomaly> {
+    async fn judge(&self, agents: &HashSet<String>, windows: u32, now_us: i64) -> Vec<Anomaly> {
         let to_us = now_us.div_euclid(self.length_us) * self.length_us + self.length_us;
         let from_us = to_us - i64::from(windows) * self.length_us;
         let config = AnomalyConfig::default();
         let mut scratch = Vec::new();
         let mut anomalies = Vec::new();
-        for agent in agents {
+        for (n, agent) in agents.iter().enumerate() {
+            // Judging hundreds of agents takes milliseconds of CPU: let the
+            // requests queued on this worker run in between.
+            if n % 16 == 15 {
+                tokio::task::yield_now().await;
+            }
             let Some(history) = self.agents.get(agent) else { continue };
             let denied: Vec<(&str, i64)> = history.denied.iter().map(|at| (agent.as_str(), *at)).collect();
             let redacted: Vec<(&str, i64, u64)> =
@@ -203,20 +208,23 @@ impl App {
         // New events, a page at a time.
         while watch.last_seq < last {
             let upto = (watch.last_seq + 10_000).min(last);
-            for event in self.store.events(row.id, watch.last_seq + 1, upto).await? {
+            for (n, event) in self.store.events(row.id, watch.last_seq + 1, upto).await?.iter().enumerate() {
+                if n % 256 == 255 {
+                    tokio::task::yield_now().await;
+                }
                 if event.kind == "run" {
                     let decoded = charter_model::AuditEvent::decode(&event.body)
                         .map_err(|error| AppError::corrupt(format!("event {}: {error}", event.seq)))?;
                     if let Some((id, run)) = decoded.value.as_deref().and_then(run_of) {
                         touched.insert(watch.add_run(run, id));
                     }
-                } else if let Some(agent) = watch.add_event(&event)? {
+                } else if let Some(agent) = watch.add_event(event)? {
                     touched.insert(agent);
                 }
             }
             watch.last_seq = upto;
         }
         watch.prune(from_us);
-        Ok((watch.judge(&touched, windows, now_us), touched))
+        Ok((watch.judge(&touched, windows, now_us).await, touched))
     }
 }
