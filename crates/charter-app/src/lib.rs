@@ -53,6 +53,7 @@ pub use oversight::incidents::{Escalated, NewIncident};
 pub use oversight::ingest::{Ingested, MAX_INGEST_SPANS};
 pub use oversight::kpis::{ClassKpis, Coverage, KpiReport};
 pub use oversight::report::{AgentRunReport, Provenance, RunFilter};
+pub use oversight::validation::RunOutput;
 pub use oversight::watch::RUNS_PER_WINDOW;
 pub use registry::import::{self, ImportReport, ImportSource};
 pub use registry::records::{MAX_PAGE, Page, RecordView, rule_problems as record_problems};

@@ -786,3 +786,158 @@ async fn imported_kpi_cost_counts_as_spend_and_can_exhaust_a_hard_budget() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn a_run_declares_its_outputs_and_a_secret_in_one_fails_its_validation_and_opens_an_incident() {
+    const TOKEN: &str = "ghp_aBcDeFgHiJkLmNoPqRsTuVwXyZ0123456789";
+    each_backend(|store| async move {
+        let (app, clock) = imported(store).await;
+        clock.set_micros(1_800_000_000_000_000);
+        let span = |trace: u32, id: u32, parent: Option<u32>, files: &[&str], block: &[&str]| {
+            serde_json::json!({
+                "trace_id": format!("{trace:032x}"),
+                "span_id": format!("{id:016x}"),
+                "parent_span_id": parent.map(|p| format!("{p:016x}")),
+                "name": "work",
+                "kind": if parent.is_none() { "invoke_agent" } else { "execute_tool" },
+                "agent_id": "agent_finance_01",
+                "start_us": 1_799_999_990_000_000_i64 + i64::from(id),
+                "end_us": 1_799_999_990_001_000_i64,
+                "status": "ok",
+                "validate_files": files,
+                "validate_block": block,
+            })
+        };
+        let spans: Vec<charter_observe::Span> = serde_json::from_value(serde_json::json!([
+            span(7, 1, None, &["out/summary.md"], &[]),
+            span(7, 2, Some(1), &["out/ledger.csv"], &[]),
+            span(8, 1, None, &["report.txt"], &["personal"]),
+            span(9, 1, None, &["missing.txt"], &[]),
+            span(10, 1, None, &["x.txt"], &["secrets", "email"]),
+            span(11, 1, None, &[], &[]),
+        ]))
+        .unwrap();
+        let ingested = app.ingest_spans(&operator(), &ops(), spans).await.unwrap();
+        // A block name that is no type or family refuses the span, saying which.
+        assert_eq!(ingested.rejected.len(), 1, "{:?}", ingested.rejected);
+        assert!(
+            ingested.rejected[0].reason.contains("charter.validate.block: \"secrets\" is no finding type"),
+            "{}",
+            ingested.rejected[0].reason
+        );
+        assert_eq!(ingested.runs.len(), 4);
+        let id = |trace: u32| charter_observe::run_id(&format!("{trace:032x}"), "agent_finance_01");
+
+        // The run's spans declared two files; they are to be validated.
+        let (run, version) = app.run(&operator(), &ops(), &id(7)).await.unwrap();
+        let validation = run.validation.clone().unwrap();
+        assert_eq!(validation.files, ["out/ledger.csv", "out/summary.md"]);
+        assert!(validation.result.is_none());
+        let report = app.agent_run_report(&operator(), &ops(), &id(7)).await.unwrap();
+        assert_eq!(report.validation, ["declared, not yet validated: out/ledger.csv, out/summary.md"]);
+        assert!(app.run(&operator(), &ops(), &id(11)).await.unwrap().0.validation.is_none());
+
+        // A file it did not declare is refused, naming it; nothing is recorded.
+        let output = |name: &str, content: &str| charter_app::RunOutput {
+            name: name.into(),
+            content: content.as_bytes().to_vec(),
+        };
+        let refused = app
+            .validate_run(&operator(), &ops(), &id(7), vec![output("out/other.md", "x")])
+            .await
+            .unwrap_err();
+        assert!(refused.to_string().contains("\"out/other.md\" is not a file"), "{refused}");
+        // Nobody else's agent validates this run.
+        let other_agent = Caller::Token {
+            token_id: "a".into(),
+            name: "agent_support_02".into(),
+            workspace: ops(),
+            role: charter_model::Role::Operator,
+        };
+        let forbidden = app.validate_run(&other_agent, &ops(), &id(7), Vec::new()).await.unwrap_err();
+        assert!(matches!(forbidden, charter_app::AppError::Forbidden(_)), "{forbidden}");
+        assert_eq!(app.run(&operator(), &ops(), &id(7)).await.unwrap().1, version);
+
+        // A token in one output fails it and opens an incident.
+        let validated = app
+            .validate_run(
+                &operator(),
+                &ops(),
+                &id(7),
+                vec![
+                    output("out/summary.md", &format!("Closed the month.\ndeploy key {TOKEN}\n")),
+                    output("out/ledger.csv", "id,amount\n1,20\n"),
+                ],
+            )
+            .await
+            .unwrap();
+        let result = validated.validation.clone().unwrap().result.unwrap();
+        assert!(!result.passed);
+        assert_eq!(result.by, "finance_systems_manager");
+        let files: Vec<(&str, bool)> = result.files.iter().map(|f| (f.file.as_str(), f.passed)).collect();
+        assert_eq!(files, [("out/ledger.csv", true), ("out/summary.md", false)]);
+        assert!(result.files[1].summary.contains("holds 1 github_token"), "{}", result.files[1].summary);
+        assert!(result.files.iter().all(|file| file.decision_id.is_some()));
+        let incident = result.incident.clone().expect("an incident");
+        let incidents = app.incidents(&operator(), &ops(), true).await.unwrap();
+        let opened = incidents.iter().find(|i| i.incident_id == incident).unwrap();
+        assert_eq!(opened.severity, charter_model::IncidentSeverity::Sev2);
+        assert_eq!(opened.agent_id.as_ref().map(|a| a.as_str()), Some("agent_finance_01"));
+        assert!(opened.title.contains("holds 1 github_token"), "{}", opened.title);
+        // The record names types and counts, never the value.
+        let stored = serde_json::to_string(&validated).unwrap();
+        assert!(!stored.contains("ghp_"), "{stored}");
+        let report = app.agent_run_report(&operator(), &ops(), &id(7)).await.unwrap();
+        assert!(report.validation[0].starts_with("failed at "), "{:?}", report.validation);
+        assert!(report.deviations.iter().any(|d| d.starts_with("validation failed: out/summary.md")));
+        // Once: a second validation is refused.
+        let again = app.validate_run(&operator(), &ops(), &id(7), Vec::new()).await.unwrap_err();
+        assert!(matches!(again, charter_app::AppError::AlreadyExists { .. }), "{again}");
+        // A late span amends the run and keeps its validation.
+        let late: Vec<charter_observe::Span> =
+            serde_json::from_value(serde_json::json!([span(7, 3, Some(1), &[], &[])])).unwrap();
+        assert_eq!(app.ingest_spans(&operator(), &ops(), late).await.unwrap().runs, [id(7)]);
+        let (amended, _) = app.run(&operator(), &ops(), &id(7)).await.unwrap();
+        assert_eq!(amended.spans, 3);
+        assert_eq!(amended.validation.unwrap().result, Some(result));
+
+        // An email passes where only secrets are blocked, fails where personal data is.
+        let run8 = app
+            .validate_run(
+                &operator(),
+                &ops(),
+                &id(8),
+                vec![output("report.txt", "ask jane.doe@example.com\n")],
+            )
+            .await
+            .unwrap();
+        let result8 = run8.validation.unwrap().result.unwrap();
+        assert!(!result8.passed && result8.files[0].summary.contains("holds 1 email"), "{result8:?}");
+        assert_eq!(result8.files[0].findings.get("email"), Some(&1));
+        // A declared file not provided fails.
+        let run9 = app.validate_run(&operator(), &ops(), &id(9), Vec::new()).await.unwrap();
+        let result9 = run9.validation.unwrap().result.unwrap();
+        assert!(!result9.passed);
+        assert_eq!(result9.files[0].summary, "missing.txt: not provided");
+        // A run that declared nothing has nothing to validate.
+        let none = app.validate_run(&operator(), &ops(), &id(11), Vec::new()).await.unwrap_err();
+        assert!(none.to_string().contains("declares no output files"), "{none}");
+
+        // A clean output passes and opens nothing.
+        let before = app.incidents(&operator(), &ops(), true).await.unwrap().len();
+        let spans: Vec<charter_observe::Span> =
+            serde_json::from_value(serde_json::json!([span(12, 1, None, &["notes.md"], &[])])).unwrap();
+        app.ingest_spans(&operator(), &ops(), spans).await.unwrap();
+        let clean = app
+            .validate_run(&operator(), &ops(), &id(12), vec![output("notes.md", "mail ops@example.com\n")])
+            .await
+            .unwrap();
+        let result = clean.validation.unwrap().result.unwrap();
+        assert!(result.passed && result.incident.is_none(), "{result:?}");
+        assert_eq!(app.incidents(&operator(), &ops(), true).await.unwrap().len(), before);
+
+        let verified = app.verify_ledger(&ops(), &signer().verifier(), &|_, _| {}).await.unwrap();
+        assert_eq!(verified.failure, None);
+    })
+    .await;
+}

@@ -1014,3 +1014,45 @@ fn help_and_logs_are_plain_text() {
     assert!(!stderr(&output).is_empty(), "the server logs at debug");
     assert!(!stderr(&output).contains('\u{1b}'), "{}", stderr(&output));
 }
+
+#[test]
+fn a_runs_declared_outputs_are_validated_from_a_directory() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let me = login();
+    assert!(run(&data, &["import", example_dir().to_str().unwrap(), "-w", "ops"]).status.success());
+    let people = dir.path().join("me");
+    std::fs::create_dir_all(&people).unwrap();
+    let person = serde_json::json!([{ "person_id": me, "name": "Tester", "roles": ["operator"] }]);
+    std::fs::write(people.join("people.json"), person.to_string()).unwrap();
+    assert!(run(&data, &["import", people.to_str().unwrap(), "-w", "ops"]).status.success());
+
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_micros() as i64;
+    let spans = serde_json::json!([{
+        "trace_id": "0000000000000000000000000000abcd", "span_id": "00000000000000a1",
+        "name": "close", "kind": "invoke_agent", "agent_id": "agent_finance_01",
+        "start_us": now - 2_000_000, "end_us": now - 1_000_000, "status": "ok",
+        "validate_files": ["out/summary.md", "out/missing.csv"]
+    }]);
+    let file = dir.path().join("spans.json");
+    std::fs::write(&file, spans.to_string()).unwrap();
+    let ingested = run(&data, &["runs", "ingest", file.to_str().unwrap()]);
+    assert!(ingested.status.success(), "{}", stderr(&ingested));
+    let id = "RUN-0000000000000000000000000000abcd-agent_finance_01";
+
+    let outputs = dir.path().join("outputs");
+    std::fs::create_dir_all(outputs.join("out")).unwrap();
+    std::fs::write(outputs.join("out/summary.md"), "deploy key ghp_aBcDeFgHiJkLmNoPqRsTuVwXyZ0123456789\n")
+        .unwrap();
+    let validated = run(&data, &["runs", "validate", id, "--dir", outputs.to_str().unwrap()]);
+    assert_eq!(validated.status.code(), Some(2), "{}", stderr(&validated));
+    let out = stdout(&validated);
+    assert!(out.contains(&format!("{id}: validation FAILED; opened INC-")), "{out}");
+    assert!(out.contains("FAIL out/missing.csv: not provided"), "{out}");
+    assert!(out.contains("FAIL out/summary.md: holds 1 github_token"), "{out}");
+    assert!(!out.contains("ghp_"), "{out}");
+    let report = stdout(&run(&data, &["runs", "report", id]));
+    assert!(report.contains("Validation:\n  - failed at "), "{report}");
+    let again = run(&data, &["runs", "validate", id, "--dir", outputs.to_str().unwrap()]);
+    assert!(stderr(&again).contains("already exists"), "{}", stderr(&again));
+}

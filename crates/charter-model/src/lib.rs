@@ -38,7 +38,7 @@ pub use id::{AgentId, ChangeId, IdError, Key, OperationId, PolicyId, ProcedureId
 pub use observe::{
     Alert, AlertClass, Budget, Escalation, GuardrailHit, Incident, IncidentEvent, ModelPrice,
     ObserveSettings, Postmortem, PostmortemAction, RUN_ID_PREFIX, Receiver, ReceiverKind, RunOutcome,
-    RunRecord,
+    RunRecord, RunValidation, ValidatedFile, ValidationResult,
 };
 pub use operation::{Declaration, Operation, OperationStep};
 pub use parse::ParseError;

@@ -91,6 +91,71 @@ pub struct RunRecord {
     pub spans: u64,
     /// SHA-256 over the canonical JSON of its spans, in span-id order.
     pub spans_sha256: String,
+    /// The safety check of its outputs its spans declare
+    /// (`charter.validate.files`), and its result once they were filtered.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub validation: Option<RunValidation>,
+}
+
+/// A run's post-run validation (the agent operations framework's Validate
+/// step): output files filtered as the agent's egress content; a finding of
+/// a blocked type, content the DLP rules block, or a declared file not
+/// provided fails it, and a failure opens an incident.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RunValidation {
+    /// The output files declared.
+    pub files: Vec<String>,
+    /// Finding types or families that fail it (without any: `secret`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub block: Vec<String>,
+    /// Its result, once the outputs were filtered.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub result: Option<ValidationResult>,
+}
+
+impl RunValidation {
+    /// The check as a governed operation step declares it.
+    pub fn check(&self) -> crate::operation::SafetyCheck {
+        crate::operation::SafetyCheck { files: self.files.clone(), block: self.block.clone() }
+    }
+}
+
+/// What a run's validation found.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ValidationResult {
+    /// Whether every declared file was provided and passed.
+    pub passed: bool,
+    /// When it was validated.
+    pub at: Timestamp,
+    /// Who provided the outputs.
+    pub by: String,
+    /// Each declared file, in declared order.
+    pub files: Vec<ValidatedFile>,
+    /// The incident a failure opened.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub incident: Option<Key>,
+}
+
+/// One output file's validation: types and counts, never a value.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ValidatedFile {
+    /// The file as declared.
+    pub file: String,
+    /// Whether it passed.
+    pub passed: bool,
+    /// Its length in bytes (0 when not provided).
+    pub bytes: u64,
+    /// Findings per type.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub findings: BTreeMap<String, u64>,
+    /// One line: what failed it, or what was found.
+    pub summary: String,
+    /// The filtering's ledger entry (`DEC-<seq>`), when it was filtered.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub decision_id: Option<String>,
 }
 
 /// A denied decision within a run.
@@ -118,6 +183,11 @@ impl Check for RunRecord {
             check.fail("ended_at", "must not be before started_at");
         }
         check.non_negative("cost_usd", self.cost_usd);
+        if let Some(validation) = &self.validation
+            && let Err(unknown) = validation.check().blocked_types()
+        {
+            check.fail("validation.block", &format!("{} is no finding type or family", unknown.join(", ")));
+        }
     }
 
     fn references(&self, refs: &mut Vec<Ref>) {

@@ -327,6 +327,8 @@ pub fn map<'a>(
                     prompt_sha256: content_hash(attributes, &["gen_ai.input.messages", "gen_ai.prompt"]),
                     output_sha256: content_hash(attributes, &["gen_ai.output.messages", "gen_ai.completion"]),
                     workflow: text(attributes, "charter.workflow").map(str::to_owned),
+                    validate_files: texts(attributes, "charter.validate.files"),
+                    validate_block: texts(attributes, "charter.validate.block"),
                 };
                 let problems = check(&span, options.now_us, options.skew_us);
                 let (future, fatal): (Vec<_>, Vec<_>) = problems
@@ -412,6 +414,16 @@ mod tests {
                 kv("gen_ai.operation.name", s("invoke_agent")),
                 kv("gen_ai.agent.name", s("Finance Close Agent")),
                 kv("charter.quality", any_value::Value::DoubleValue(0.8)),
+                kv(
+                    "charter.validate.files",
+                    any_value::Value::ArrayValue(ArrayValue {
+                        values: vec![
+                            AnyValue { value: Some(s("out/summary.md")) },
+                            AnyValue { value: Some(s("out/ledger.csv")) },
+                        ],
+                    }),
+                ),
+                kv("charter.validate.block", s("personal")),
             ],
             1,
         );
@@ -449,6 +461,8 @@ mod tests {
         assert_eq!(root.trace_id, "01".repeat(16));
         assert_eq!(root.span_id, "01".repeat(8));
         assert_eq!((root.kind, root.quality), (SpanKind::InvokeAgent, Some(0.8)));
+        assert_eq!(root.validate_files, ["out/summary.md", "out/ledger.csv"]);
+        assert_eq!(root.validate_block, ["personal"]);
         assert_eq!((root.start_us, root.end_us), (1_700_000_000_000_000, 1_700_000_000_250_000));
         assert_eq!((tool.kind, tool.status), (SpanKind::ExecuteTool, SpanStatus::Error));
         assert_eq!(tool.tool.as_deref(), Some("erp_netsuite"));

@@ -81,6 +81,12 @@ pub struct Run {
     pub content_hashes: Vec<String>,
     /// Spans folded in.
     pub spans: u64,
+    /// Output files its spans declare for a safety check.
+    #[serde(default, skip_serializing_if = "BTreeSet::is_empty")]
+    pub validate_files: BTreeSet<String>,
+    /// Finding types or families that fail that check.
+    #[serde(default, skip_serializing_if = "BTreeSet::is_empty")]
+    pub validate_block: BTreeSet<String>,
 }
 
 impl Run {
@@ -155,6 +161,8 @@ pub fn runs(spans: &[Span], prices: &PriceTable) -> Vec<Run> {
             quality: None,
             content_hashes: Vec::new(),
             spans: 0,
+            validate_files: BTreeSet::new(),
+            validate_block: BTreeSet::new(),
         });
         run.spans += 1;
         run.start_us = run.start_us.min(span.start_us);
@@ -179,6 +187,8 @@ pub fn runs(spans: &[Span], prices: &PriceTable) -> Vec<Run> {
             run.tools.insert(tool.clone());
         }
         run.datasets.extend(span.datasets.iter().cloned());
+        run.validate_files.extend(span.validate_files.iter().cloned());
+        run.validate_block.extend(span.validate_block.iter().cloned());
         // Counts saturate: a client can send any number.
         run.input_tokens = run.input_tokens.saturating_add(span.input_tokens);
         run.output_tokens = run.output_tokens.saturating_add(span.output_tokens);

@@ -98,6 +98,15 @@ pub struct Span {
     /// The workflow it ran for, when the span names one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub workflow: Option<String>,
+    /// Output files its run declares for a safety check
+    /// (`charter.validate.files`): filtered when the run's outputs are
+    /// validated.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub validate_files: Vec<String>,
+    /// Finding types or families that fail that check
+    /// (`charter.validate.block`; without any, `secret`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub validate_block: Vec<String>,
 }
 
 /// The most tokens or redactions one span may count (a trillion): sums over
@@ -195,6 +204,8 @@ pub(crate) fn span(trace: u32, id: u32, agent: &str, start_us: i64, end_us: i64)
         prompt_sha256: None,
         output_sha256: None,
         workflow: None,
+        validate_files: Vec::new(),
+        validate_block: Vec::new(),
     }
 }
 

@@ -116,6 +116,8 @@ fn policy_schemas(schemas: &mut Vec<(String, RefOr<Schema>)>) {
     with_schema::<crate::api::PromoteRequest>(schemas);
     with_schema::<charter_observe::Span>(schemas);
     with_schema::<crate::api::IncidentRequest>(schemas);
+    with_schema::<crate::api::RunValidationRequest>(schemas);
+    with_schema::<crate::api::RunOutputBody>(schemas);
     with_schema::<crate::api::IncidentNote>(schemas);
     with_schema::<charter_model::Postmortem>(schemas);
     with_schema::<crate::api::guard::FilterBody>(schemas);

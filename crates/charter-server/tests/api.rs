@@ -1123,7 +1123,7 @@ async fn filtering_over_http_redacts_blocks_and_refuses_bad_input() {
         assert!(bad.body.to_string().contains("sideways"), "{}", bad.body);
 
         // The streaming filter: JSON lines of what passes, then a summary.
-        let stream = |query: &str, body: String| {
+        let stream = |query: &str, body: Vec<u8>| {
             let (router, operator, uri) =
                 (api.router.clone(), operator.clone(), format!("/v1/workspaces/ops/filter/stream?{query}"));
             async move {
@@ -1143,7 +1143,8 @@ async fn filtering_over_http_redacts_blocks_and_refuses_bad_input() {
         for i in 0..3_000 {
             body.push_str(&format!("line {i}: write to user{}@example.com\n", i % 7));
         }
-        let (status, lines) = stream("agent=agent_sales_01&direction=egress&destination=email_sendgrid", body).await;
+        let (status, lines) =
+            stream("agent=agent_sales_01&direction=egress&destination=email_sendgrid", body.into_bytes()).await;
         assert_eq!(status, StatusCode::OK, "{lines}");
         let lines: Vec<serde_json::Value> = lines.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
         let passed: String = lines[..lines.len() - 1].iter().map(|l| l["content"].as_str().unwrap()).collect();
@@ -1173,6 +1174,29 @@ async fn filtering_over_http_redacts_blocks_and_refuses_bad_input() {
         assert_eq!(sales["findings"]["email"], 3_001, "{sales}");
         let lint = api.call(Method::GET, "/v1/workspaces/ops/guard-lint", Some(&operator), None, &[]).await;
         assert_eq!((lint.status, lint.body.clone()), (StatusCode::OK, serde_json::json!([])), "{}", lint.body);
+
+        // Content that is not UTF-8 is filtered as bytes: a piece that is
+        // not UTF-8 passes as its bytes, in base64.
+        let (status, lines) = stream(
+            "agent=agent_sales_01&direction=egress&destination=email_sendgrid",
+            b"caf\xe9 to dana@globex.co.uk\nplain\n".to_vec(),
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK, "{lines}");
+        let lines: Vec<serde_json::Value> = lines.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+        use base64::Engine as _;
+        let mut passed = Vec::new();
+        for line in &lines[..lines.len() - 1] {
+            match (line["content"].as_str(), line["content_base64"].as_str()) {
+                (Some(text), None) => passed.extend_from_slice(text.as_bytes()),
+                (None, Some(encoded)) => {
+                    passed.extend(base64::engine::general_purpose::STANDARD.decode(encoded).unwrap())
+                }
+                _ => panic!("{line}"),
+            }
+        }
+        assert_eq!(passed, b"caf\xe9 to <EMAIL_1>\nplain\n", "{lines:?}");
+        assert_eq!(lines.last().unwrap()["action"], "redact");
     })
     .await;
 }

@@ -294,6 +294,21 @@ impl FilterSession {
     }
 }
 
+/// One file's safety check.
+#[derive(Debug, Clone)]
+pub(crate) struct CheckedContent {
+    /// Not blocked, and no finding of a blocked type.
+    pub(crate) passed: bool,
+    /// Its length.
+    pub(crate) bytes: u64,
+    /// Findings per type.
+    pub(crate) findings: BTreeMap<FindingType, u64>,
+    /// One line: `<name>: holds 1 jwt (reasons; DEC-…)` or what was found.
+    pub(crate) summary: String,
+    /// The filtering's ledger entry.
+    pub(crate) decision_id: Option<String>,
+}
+
 /// A filtering as the ledger holds it: no content, no value.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct FilterLog {
@@ -597,6 +612,61 @@ impl App {
             bytes: 0,
             segmenter: charter_guard::Segmenter::new(),
         })
+    }
+
+    /// A safety check of one file (a governed step's `validate`, a run's
+    /// outputs): `input` filtered as `head`'s content through a logged
+    /// session; it fails when the filter blocks it or it holds a finding of
+    /// a `blocked` type. The summary names types and counts, never a value.
+    pub(crate) async fn check_content(
+        &self,
+        caller: &Caller,
+        workspace: &WorkspaceName,
+        head: FilterHead,
+        name: &str,
+        input: &mut (dyn std::io::Read + Send),
+        blocked: &[FindingType],
+    ) -> Result<CheckedContent> {
+        let mut session = self.filter_session(caller, workspace, head).await?;
+        let mut buffer = vec![0_u8; 1 << 20];
+        loop {
+            let n = input
+                .read(&mut buffer)
+                .map_err(|error| AppError::internal(format!("reading {name}: {error}")))?;
+            if n == 0 {
+                session.flush();
+                break;
+            }
+            session.push(&buffer[..n]);
+        }
+        let bytes = session.bytes;
+        let filtered = session.finish().await?;
+        let findings = filtered.counts;
+        let bad: Vec<String> = findings
+            .iter()
+            .filter(|(kind, _)| blocked.contains(kind))
+            .map(|(kind, n)| format!("{n} {kind}"))
+            .collect();
+        let decision = filtered.decision_id.as_deref().unwrap_or("not logged");
+        let passed = filtered.action != GuardAction::Block && bad.is_empty();
+        let summary = if passed {
+            let found: Vec<String> = findings.iter().map(|(kind, n)| format!("{n} {kind}")).collect();
+            format!(
+                "{name}: {} ({decision})",
+                if found.is_empty() { "nothing found".to_owned() } else { found.join(", ") }
+            )
+        } else {
+            format!(
+                "{name}: {} ({}; {decision})",
+                if bad.is_empty() {
+                    "blocked by the DLP rules".to_owned()
+                } else {
+                    format!("holds {}", bad.join(", "))
+                },
+                filtered.reasons.join(", ")
+            )
+        };
+        Ok(CheckedContent { passed, bytes, findings, summary, decision_id: filtered.decision_id })
     }
 
     /// The workspace's detectors and classification rules, to scan content

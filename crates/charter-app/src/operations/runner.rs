@@ -886,84 +886,36 @@ impl App {
         check: &charter_model::operation::SafetyCheck,
         resolve_path: &(dyn Fn(&str) -> std::result::Result<String, String> + Sync),
     ) -> Result<Vec<charter_model::operation::CommandResult>> {
-        use std::io::Read as _;
         let blocked_types = check.blocked_types().unwrap_or_default();
+        let row = self.visible_workspace(caller, workspace).await?;
+        let by_agent = self.directory(&row).await?.agent(&operation.declaration.requested_by).is_some();
         let mut results = Vec::new();
         for file in &check.files {
             let started = std::time::Instant::now();
-            let command = format!("validate {file}");
-            let mut result = charter_model::operation::CommandResult {
-                command,
-                exit_code: Some(0),
-                duration_ms: 0,
-                stdout_tail: String::new(),
+            let opened =
+                resolve_path(file).and_then(|path| std::fs::File::open(path).map_err(|e| e.to_string()));
+            let (passed, summary) = match opened {
+                Ok(mut input) => {
+                    let head = crate::guard::FilterHead {
+                        agent: by_agent.then(|| operation.declaration.requested_by.clone()),
+                        direction: charter_model::Direction::Egress,
+                        destination: None,
+                    };
+                    let checked =
+                        self.check_content(caller, workspace, head, file, &mut input, &blocked_types).await?;
+                    (checked.passed, checked.summary)
+                }
+                Err(error) => (false, format!("{file}: cannot be read: {error}")),
+            };
+            results.push(charter_model::operation::CommandResult {
+                command: format!("validate {file}"),
+                exit_code: Some(if passed { 0 } else { 1 }),
+                duration_ms: started.elapsed().as_millis() as u64,
+                stdout_tail: summary,
                 stderr_tail: String::new(),
                 timed_out: false,
                 halted: false,
-            };
-            let opened =
-                resolve_path(file).and_then(|path| std::fs::File::open(path).map_err(|e| e.to_string()));
-            let mut input = match opened {
-                Ok(input) => input,
-                Err(error) => {
-                    result.exit_code = Some(1);
-                    result.stdout_tail = format!("{file}: cannot be read: {error}");
-                    results.push(result);
-                    continue;
-                }
-            };
-            let head = crate::guard::FilterHead {
-                agent: Some(operation.declaration.requested_by.clone()),
-                direction: charter_model::Direction::Egress,
-                destination: None,
-            };
-            let row = self.visible_workspace(caller, workspace).await?;
-            let by_agent = self.directory(&row).await?.agent(&operation.declaration.requested_by).is_some();
-            let head = if by_agent { head } else { crate::guard::FilterHead { agent: None, ..head } };
-            let mut session = self.filter_session(caller, workspace, head).await?;
-            let mut buffer = vec![0_u8; 1 << 20];
-            let mut findings = std::collections::BTreeMap::new();
-            loop {
-                let n = input
-                    .read(&mut buffer)
-                    .map_err(|error| AppError::internal(format!("reading {file}: {error}")))?;
-                if n == 0 {
-                    session.flush();
-                    break;
-                }
-                session.push(&buffer[..n]);
-            }
-            let filtered = session.finish().await?;
-            for finding in &filtered.findings {
-                *findings.entry(finding.kind).or_insert(0_u64) += 1;
-            }
-            let bad: Vec<String> = findings
-                .iter()
-                .filter(|(kind, _)| blocked_types.contains(kind))
-                .map(|(kind, n)| format!("{n} {kind}"))
-                .collect();
-            let summary: Vec<String> = findings.iter().map(|(kind, n)| format!("{n} {kind}")).collect();
-            result.duration_ms = started.elapsed().as_millis() as u64;
-            if filtered.action == charter_model::GuardAction::Block || !bad.is_empty() {
-                result.exit_code = Some(1);
-                result.stdout_tail = format!(
-                    "{file}: {} ({}; {})",
-                    if bad.is_empty() {
-                        "blocked by the DLP rules".to_owned()
-                    } else {
-                        format!("holds {}", bad.join(", "))
-                    },
-                    filtered.reasons.join(", "),
-                    filtered.decision_id.as_deref().unwrap_or("not logged")
-                );
-            } else {
-                result.stdout_tail = format!(
-                    "{file}: {} ({})",
-                    if summary.is_empty() { "nothing found".to_owned() } else { summary.join(", ") },
-                    filtered.decision_id.as_deref().unwrap_or("not logged")
-                );
-            }
-            results.push(result);
+            });
         }
         Ok(results)
     }

@@ -91,6 +91,8 @@ pub(crate) fn observed(run: &RunRecord) -> charter_observe::Run {
         quality: run.quality,
         content_hashes: run.content_hashes.clone(),
         spans: run.spans,
+        validate_files: run.validation.iter().flat_map(|v| v.files.iter().cloned()).collect(),
+        validate_block: run.validation.iter().flat_map(|v| v.block.iter().cloned()).collect(),
     }
 }
 

@@ -10,7 +10,8 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
 
 use charter_model::{
-    AgentId, GuardrailHit, Key, Record, RecordKind, RunOutcome, RunRecord, Timestamp, WorkspaceName,
+    AgentId, GuardrailHit, Key, Record, RecordKind, RunOutcome, RunRecord, RunValidation, Timestamp,
+    WorkspaceName,
 };
 use charter_observe::otlp::{self, ExportTraceServiceRequest, MapOptions, Mapped, Rejection};
 use charter_observe::{Span, SpanKind, SpanProblem};
@@ -196,6 +197,15 @@ impl App {
                 span_id: span.span_id,
             }));
         }
+        // A declared safety check must name what it blocks, and stay small.
+        let (checked, bad): (Vec<Span>, Vec<Span>) =
+            mapped.spans.into_iter().partition(|span| validate_problem(span).is_none());
+        mapped.spans = checked;
+        mapped.rejected.extend(bad.into_iter().map(|span| Rejection {
+            reason: validate_problem(&span).unwrap_or_default(),
+            trace_id: span.trace_id,
+            span_id: span.span_id,
+        }));
         let mut ingested = Ingested {
             accepted: mapped.spans.len() as u64,
             waiting: mapped.spans.iter().filter(|span| span.agent_id.is_empty()).count() as u64,
@@ -265,6 +275,39 @@ impl App {
             self.runs_closed(row, caller);
         }
         Ok(ingested)
+    }
+}
+
+/// The most output files a run may declare for validation, and the longest name.
+const MAX_VALIDATE_FILES: usize = 256;
+const MAX_VALIDATE_NAME: usize = 1024;
+
+/// Why a span's declared safety check (`charter.validate.*`) is refused.
+fn validate_problem(span: &Span) -> Option<String> {
+    if span.validate_files.is_empty() && span.validate_block.is_empty() {
+        return None;
+    }
+    if span.validate_files.len() > MAX_VALIDATE_FILES {
+        return Some(format!(
+            "charter.validate.files: {} files, at most {MAX_VALIDATE_FILES}",
+            span.validate_files.len()
+        ));
+    }
+    if let Some(long) = span.validate_files.iter().find(|file| file.len() > MAX_VALIDATE_NAME) {
+        return Some(format!(
+            "charter.validate.files: a name of {} bytes, at most {MAX_VALIDATE_NAME}",
+            long.len()
+        ));
+    }
+    let check =
+        charter_model::operation::SafetyCheck { files: Vec::new(), block: span.validate_block.clone() };
+    match check.blocked_types() {
+        Ok(_) => None,
+        Err(unknown) => Some(format!(
+            "charter.validate.block: {} is no finding type or family ({})",
+            unknown.iter().map(|name| format!("\"{name}\"")).collect::<Vec<_>>().join(", "),
+            "secret, personal, financial, network, or a type such as email"
+        )),
     }
 }
 
@@ -388,7 +431,11 @@ async fn close_runs(
             .filter(|(agent, at, _)| *agent == run.agent_id && (run.start_us..=run.end_us).contains(at))
             .map(|(_, _, hit)| hit.clone())
             .collect();
-        let record = run_record(&id, run, digest, hits, deviations)?;
+        let mut record = run_record(&id, run, digest, hits, deviations)?;
+        // Late spans do not undo a validation: its result stays.
+        if let (Some(validation), Some((_, earlier))) = (&mut record.validation, &previous) {
+            validation.result = earlier.validation.as_ref().and_then(|v| v.result.clone());
+        }
         // The run's spend replaces what its earlier version counted.
         if let Some((_, earlier)) = &previous {
             add(&mut unspent, super::budgets::spend_of(earlier));
@@ -503,6 +550,11 @@ fn run_record(
         content_hashes: run.content_hashes,
         spans: run.spans,
         spans_sha256: digest,
+        validation: (!run.validate_files.is_empty()).then(|| RunValidation {
+            files: run.validate_files.into_iter().collect(),
+            block: run.validate_block.into_iter().collect(),
+            result: None,
+        }),
         trace_id: run.trace_id,
     })
 }

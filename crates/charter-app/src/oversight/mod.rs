@@ -1,7 +1,7 @@
 //! Runtime oversight of agents: their telemetry in (`ingest.rs`: OTLP/HTTP
 //! and Charter's own JSON), the runs it closes into, run reports
-//! (`report.rs`) and health signals with their baselines and anomalies
-//! (`health.rs`). The computations are `charter-observe`'s.
+//! (`report.rs`), post-run validation of their outputs (`validation.rs`)
+//! and health signals with their baselines and anomalies (`health.rs`). The computations are `charter-observe`'s.
 
 pub(crate) mod alerts;
 pub(crate) mod budgets;
@@ -10,6 +10,7 @@ pub(crate) mod incidents;
 pub(crate) mod ingest;
 pub(crate) mod kpis;
 pub(crate) mod report;
+pub(crate) mod validation;
 pub(crate) mod watch;
 
 use std::collections::{BTreeSet, HashMap};

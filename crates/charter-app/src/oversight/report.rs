@@ -49,6 +49,10 @@ pub struct AgentRunReport {
     /// What stopped or contained something during the run: denied
     /// decisions, redactions.
     pub mitigations: Vec<String>,
+    /// Its post-run validation: the files declared, and per file what the
+    /// safety filter found (or that it is still to be validated).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub validation: Vec<String>,
     /// What it ran under: the grants of this agent that held during the
     /// run (time-bound approvals), and the governed operations this agent
     /// asked for whose run overlapped it, with their approvals.
@@ -166,6 +170,36 @@ impl App {
         if run.redactions > 0 {
             mitigations.push(format!("{} redactions by the safety filter", run.redactions));
         }
+        let mut deviations = run.deviations.clone();
+        let validation = match &run.validation {
+            None => Vec::new(),
+            Some(validation) => match &validation.result {
+                None => vec![format!("declared, not yet validated: {}", validation.files.join(", "))],
+                Some(result) => {
+                    let mut lines = vec![format!(
+                        "{} at {} (outputs from {}){}",
+                        if result.passed { "passed" } else { "failed" },
+                        result.at,
+                        result.by,
+                        result.incident.as_ref().map_or_else(String::new, |id| format!("; opened {id}"))
+                    )];
+                    lines.extend(result.files.iter().map(|file| file.summary.clone()));
+                    if !result.passed {
+                        deviations.push(format!(
+                            "validation failed: {}",
+                            result
+                                .files
+                                .iter()
+                                .filter(|file| !file.passed)
+                                .map(|file| file.summary.as_str())
+                                .collect::<Vec<_>>()
+                                .join("; ")
+                        ));
+                    }
+                    lines
+                }
+            },
+        };
         let mut scope: Vec<String> = run.tools.iter().map(|tool| format!("tool {tool}")).collect();
         scope.extend(run.models.iter().map(|model| format!("model {model}")));
         let mut data_touched = run.datasets.clone();
@@ -182,8 +216,9 @@ impl App {
             duration_ms: run.duration_ms,
             status: run.status,
             data_touched,
-            deviations: run.deviations.clone(),
+            deviations,
             mitigations,
+            validation,
             approvals,
             tokens: (run.input_tokens, run.output_tokens),
             cost_usd: run.cost_usd,

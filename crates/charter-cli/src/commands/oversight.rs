@@ -35,6 +35,17 @@ pub enum RunsCommand {
         /// Run id
         id: String,
     },
+    /// Validate a run's outputs: each file its spans declared (charter.validate.files) is
+    /// filtered as its agent's egress content; a finding of a blocked type (charter.validate.block,
+    /// default secret), content the DLP rules block, or a file missing fails it and opens an
+    /// incident. Exits 2 when it fails
+    Validate {
+        /// Run id
+        id: String,
+        /// The directory the declared names are relative to (absolute names are read as they are)
+        #[arg(long, default_value = ".")]
+        dir: PathBuf,
+    },
     /// Ingest spans from a file: an OTLP trace export (protobuf, or JSON with resourceSpans)
     /// or a JSON array of spans in Charter's own shape (see GET /openapi.json, schema Span)
     Ingest {
@@ -264,6 +275,9 @@ pub(crate) async fn run(global: &Global, command: RunsCommand) -> Result<ExitCod
                     section("Deviations", &report.deviations);
                     section("Mitigations", &report.mitigations);
                     section("Approvals", &report.approvals);
+                    if !report.validation.is_empty() {
+                        section("Validation", &report.validation);
+                    }
                     println!(
                         "Tokens: {} in, {} out; cost {:.4} USD{}",
                         report.tokens.0,
@@ -282,6 +296,40 @@ pub(crate) async fn run(global: &Global, command: RunsCommand) -> Result<ExitCod
                         report.provenance.models.join(", ")
                     );
                 }
+            }
+        }
+        RunsCommand::Validate { id, dir } => {
+            let declared = app.run_outputs_declared(&caller, &workspace, &id).await?;
+            let mut outputs = Vec::with_capacity(declared.len());
+            for name in declared {
+                let path = dir.join(&name);
+                match std::fs::read(&path) {
+                    Ok(content) => outputs.push(charter_app::RunOutput { name, content }),
+                    // Not provided: the validation says so and fails.
+                    Err(error) if error.kind() == std::io::ErrorKind::NotFound => {}
+                    Err(error) => return Err(error).with_context(|| format!("reading {}", path.display())),
+                }
+            }
+            let run = app.validate_run(&caller, &workspace, &id, outputs).await?;
+            let result = run.validation.as_ref().and_then(|validation| validation.result.as_ref());
+            match global.output {
+                Output::Json => print_json(&run)?,
+                Output::Table => {
+                    if let Some(result) = result {
+                        println!(
+                            "{id}: validation {}{}",
+                            if result.passed { "passed" } else { "FAILED" },
+                            result.incident.as_ref().map_or_else(String::new, |i| format!("; opened {i}"))
+                        );
+                        for file in &result.files {
+                            println!("  {} {}", if file.passed { "ok  " } else { "FAIL" }, file.summary);
+                        }
+                    }
+                }
+            }
+            app.deliver_pages().await?;
+            if result.is_some_and(|result| !result.passed) {
+                return Ok(ExitCode::from(2));
             }
         }
         RunsCommand::Ingest { file } => {

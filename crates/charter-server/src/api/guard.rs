@@ -42,8 +42,10 @@ struct StreamQuery {
 }
 
 /// `POST /workspaces/{ws}/filter/stream`: the body is the content, of any
-/// length; the answer is JSON lines, `{"content": …}` for each piece that
-/// may pass as it is read, then one summary line. When the summary says
+/// length, filtered as bytes; the answer is JSON lines, `{"content": …}`
+/// for each piece that may pass as it is read (`{"content_base64": …}`
+/// when the piece is not UTF-8: its bytes as they are), then one summary
+/// line. When the summary says
 /// `block`, nothing of what came before may be passed on.
 async fn filter_stream(
     State(app): State<App>,
@@ -67,7 +69,16 @@ async fn filter_stream(
             bytes.push(b'\n');
             Ok(axum::body::Bytes::from(bytes))
         };
-        let piece = |bytes: Vec<u8>| line(serde_json::json!({ "content": String::from_utf8_lossy(&bytes) }));
+        // Pieces end at line ends, so only content that is not UTF-8 makes
+        // a piece that is not: it passes as the bytes it is, in base64.
+        let piece = |bytes: Vec<u8>| match String::from_utf8(bytes) {
+            Ok(text) => line(serde_json::json!({ "content": text })),
+            Err(error) => {
+                use base64::Engine as _;
+                let encoded = base64::engine::general_purpose::STANDARD.encode(error.as_bytes());
+                line(serde_json::json!({ "content_base64": encoded }))
+            }
+        };
         let mut chunks = body.into_data_stream();
         while let Some(chunk) = chunks.next().await {
             let Ok(chunk) = chunk else {
@@ -292,7 +303,7 @@ pub(crate) fn paths(paths: PathsBuilder) -> PathsBuilder {
             utoipa::openapi::path::OperationBuilder::new()
                 .tag("guard")
                 .operation_id(Some("filter_stream"))
-                .summary(Some("Filter content of any length as it comes: JSON lines, {\"content\": …} for each piece that may pass, then a summary line (action, class, counts, reasons, decision_id); when it says block, nothing before may be passed on"))
+                .summary(Some("Filter content of any length as it comes: JSON lines, {\"content\": …} for each piece that may pass ({\"content_base64\": …} for a piece that is not UTF-8: the content is filtered as bytes), then a summary line (action, class, counts, reasons, decision_id); when it says block, nothing before may be passed on"))
                 .parameter(crate::openapi::path_parameter("workspace", "Workspace name"))
                 .parameter(query("direction", "egress or ingress", Some(["egress", "ingress"])))
                 .parameter(query("agent", "The agent (without one, every finding is redacted)", None))

@@ -19,7 +19,7 @@ mod risk;
 pub(crate) use data::PromoteRequest;
 pub(crate) use decisions::{DecisionBatch, DecisionBatchAnswer, GrantRequest, ResumeRequest};
 pub(crate) use operations::RejectRequest;
-pub(crate) use oversight::{IncidentNote, IncidentRequest};
+pub(crate) use oversight::{IncidentNote, IncidentRequest, RunOutputBody, RunValidationRequest};
 pub(crate) use risk::report_page;
 
 /// Every capability's routes, to be nested under `/v1`.

@@ -32,6 +32,7 @@ pub(crate) fn routes() -> Router<App> {
         .route("/workspaces/{workspace}/runs", super::registry::list_of(RecordKind::Run))
         .route("/workspaces/{workspace}/runs/{id}", super::registry::one_of(RecordKind::Run))
         .route("/workspaces/{workspace}/runs/{id}/report", get(report))
+        .route("/workspaces/{workspace}/runs/{id}/validate", post(validate_run))
         .route("/workspaces/{workspace}/health", get(health))
         .route("/workspaces/{workspace}/alerts", super::registry::list_of(RecordKind::Alert))
         .route("/workspaces/{workspace}/alerts/{id}", super::registry::one_of(RecordKind::Alert))
@@ -145,6 +146,40 @@ pub(crate) async fn report(
     Path((name, id)): Path<(String, String)>,
 ) -> Result<Response, ApiError> {
     Ok(Json(app.agent_run_report(&caller, &workspace(&name)?, &id).await?).into_response())
+}
+
+/// A run's output files, to validate.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RunValidationRequest {
+    /// Each declared file provided; one not given fails the validation.
+    outputs: Vec<RunOutputBody>,
+}
+
+/// One output file.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RunOutputBody {
+    /// Its name, as the run's spans declared it (`charter.validate.files`).
+    name: String,
+    /// Its content (UTF-8 text).
+    content: String,
+}
+
+/// `POST /runs/{id}/validate`: the run's declared outputs filtered; the run
+/// record with the result.
+pub(crate) async fn validate_run(
+    State(app): State<App>,
+    Authenticated(caller): Authenticated,
+    Path((name, id)): Path<(String, String)>,
+    Body(request): Body<RunValidationRequest>,
+) -> Result<Response, ApiError> {
+    let outputs = request
+        .outputs
+        .into_iter()
+        .map(|output| charter_app::RunOutput { name: output.name, content: output.content.into_bytes() })
+        .collect();
+    Ok(Json(app.validate_run(&caller, &workspace(&name)?, &id, outputs).await?).into_response())
 }
 
 #[derive(Debug, Deserialize)]
@@ -552,6 +587,32 @@ pub(crate) fn paths(paths: PathsBuilder) -> PathsBuilder {
                 get_operation("run_report", "A run's report: scope, duration, data touched, deviations, mitigations, approvals, provenance")
                     .parameter(path_parameter("id", "Run id"))
                     .response("200", object_response("The report")),
+            ),
+        )
+        .path(
+            "/v1/workspaces/{workspace}/runs/{id}/validate",
+            PathItem::new(
+                HttpMethod::Post,
+                OperationBuilder::new()
+                    .tag("runs")
+                    .operation_id(Some("validate_run"))
+                    .summary(Some("Validate a run's outputs: each file its spans declared (charter.validate.files) filtered as its agent's egress content and logged; a finding of a blocked type, content the DLP rules block or a file not provided fails it and opens an incident; recorded once in the run"))
+                    .parameter(path_parameter("workspace", "Workspace name"))
+                    .parameter(path_parameter("id", "Run id"))
+                    .request_body(Some(
+                        RequestBodyBuilder::new()
+                            .required(Some(Required::True))
+                            .content("application/json", json(Ref::from_schema_name("RunValidationRequest")))
+                            .build(),
+                    ))
+                    .response("200", object_response("The run record with its validation result"))
+                    .response("400", error_response("Malformed JSON or a field of the wrong shape"))
+                    .response("401", error_response("No valid token"))
+                    .response("403", error_response("The token's role may not write runs, the decision point denied it, or an agent's token names another agent's run"))
+                    .response("404", error_response("No such workspace (or not the token's) or run"))
+                    .response("409", error_response("The run was validated already"))
+                    .response("413", error_response("The body is larger than this server accepts"))
+                    .response("422", error_response("The run declares no outputs, or a file it did not declare or one given twice")),
             ),
         )
         .path(
