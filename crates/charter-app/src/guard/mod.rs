@@ -590,6 +590,7 @@ impl App {
                 reasons.extend(decision.reasons);
             }
         }
+        let segmenter = charter_guard::Segmenter::new(&guard.scanner);
         Ok(FilterSession {
             app: self.clone(),
             row,
@@ -610,7 +611,7 @@ impl App {
             redacted: 0,
             class: DataClass::Public,
             bytes: 0,
-            segmenter: charter_guard::Segmenter::new(),
+            segmenter,
         })
     }
 

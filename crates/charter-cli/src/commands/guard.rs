@@ -90,7 +90,7 @@ pub(crate) async fn guard(global: &Global, command: GuardCommand) -> Result<Exit
             let (scanner, class_rules) = app.guard_scanner(&caller, &workspace).await?;
             let mut input = reader(&file)?;
             let mut buffer = vec![0_u8; 1 << 20];
-            let mut segmenter = charter_guard::Segmenter::new();
+            let mut segmenter = charter_guard::Segmenter::new(&scanner);
             let mut findings = Vec::new();
             loop {
                 let piece = next_piece(input.as_mut(), &mut buffer, &file)?;
