@@ -87,6 +87,23 @@ impl Watch {
         Ok(super::denied_to_agent(event)?.map(|(agent, _)| self.add_denied(agent, event.at.unix_micros())))
     }
 
+    /// Reads new audit events into the history, adding the agents they
+    /// moved to `touched`.
+    fn read(&mut self, events: &[charter_store::EventRow], touched: &mut HashSet<String>) -> Result<()> {
+        for event in events {
+            if event.kind == "run" {
+                let decoded = charter_model::AuditEvent::decode(&event.body)
+                    .map_err(|error| AppError::corrupt(format!("event {}: {error}", event.seq)))?;
+                if let Some((id, run)) = decoded.value.as_deref().and_then(run_of) {
+                    touched.insert(self.add_run(run, id));
+                }
+            } else if let Some(agent) = self.add_event(event)? {
+                touched.insert(agent);
+            }
+        }
+        Ok(())
+    }
+
     /// Forgets what lies before `from_us`.
     fn prune(&mut self, from_us: i64) {
         let length = self.length_us;
@@ -120,18 +137,13 @@ impl Watch {
 
     /// The anomalies of `agents` over `windows` windows ending with the one
     /// in progress at `now_us` (left out while idle).
-    async fn judge(&self, agents: &HashSet<String>, windows: u32, now_us: i64) -> Vec<Anomaly> {
+    fn judge(&self, agents: &HashSet<String>, windows: u32, now_us: i64) -> Vec<Anomaly> {
         let to_us = now_us.div_euclid(self.length_us) * self.length_us + self.length_us;
         let from_us = to_us - i64::from(windows) * self.length_us;
         let config = AnomalyConfig::default();
         let mut scratch = Vec::new();
         let mut anomalies = Vec::new();
-        for (n, agent) in agents.iter().enumerate() {
-            // Judging hundreds of agents takes milliseconds of CPU: let the
-            // requests queued on this worker run in between.
-            if n % 16 == 15 {
-                tokio::task::yield_now().await;
-            }
+        for agent in agents {
             let Some(history) = self.agents.get(agent) else { continue };
             let denied: Vec<(&str, i64)> = history.denied.iter().map(|at| (agent.as_str(), *at)).collect();
             let redacted: Vec<(&str, i64, u64)> =
@@ -203,28 +215,29 @@ impl App {
             }
             watches.insert(row.id, watch);
         }
-        let watch = watches.get_mut(&row.id).ok_or_else(|| AppError::Internal("no watch".into()))?;
+        let mut watch = watches.remove(&row.id).ok_or_else(|| AppError::Internal("no watch".into()))?;
         let last = self.store.event_count(row.id).await?;
-        // New events, a page at a time.
-        while watch.last_seq < last {
-            let upto = (watch.last_seq + 10_000).min(last);
-            for (n, event) in self.store.events(row.id, watch.last_seq + 1, upto).await?.iter().enumerate() {
-                if n % 256 == 255 {
-                    tokio::task::yield_now().await;
-                }
-                if event.kind == "run" {
-                    let decoded = charter_model::AuditEvent::decode(&event.body)
-                        .map_err(|error| AppError::corrupt(format!("event {}: {error}", event.seq)))?;
-                    if let Some((id, run)) = decoded.value.as_deref().and_then(run_of) {
-                        touched.insert(watch.add_run(run, id));
-                    }
-                } else if let Some(agent) = watch.add_event(event)? {
-                    touched.insert(agent);
-                }
-            }
-            watch.last_seq = upto;
+        // New events, read a page at a time; read into the history and
+        // judged on the background thread, so the requests served meanwhile
+        // get the cores first.
+        let mut events = Vec::new();
+        let mut read_upto = watch.last_seq;
+        while read_upto < last {
+            let upto = (read_upto + 10_000).min(last);
+            events.extend(self.store.events(row.id, read_upto + 1, upto).await?);
+            read_upto = upto;
         }
-        watch.prune(from_us);
-        Ok((watch.judge(&touched, windows, now_us).await, touched))
+        let (watch, judged) = crate::core::background::run(move || {
+            let judged = watch.read(&events, &mut touched).map(|()| {
+                watch.last_seq = read_upto;
+                watch.prune(from_us);
+                let anomalies = watch.judge(&touched, windows, now_us);
+                (anomalies, touched)
+            });
+            (watch, judged)
+        })
+        .await?;
+        watches.insert(row.id, watch);
+        judged
     }
 }
