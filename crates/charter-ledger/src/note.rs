@@ -113,6 +113,17 @@ impl NoteSigner {
         NoteVerifier { name: self.name.clone(), key: self.key.verifying_key(), hash: self.hash }
     }
 
+    /// The key's id: `<name>+<hash>`, as its signature lines name it.
+    pub fn key_id(&self) -> String {
+        format!("{}+{:08x}", self.name, self.hash)
+    }
+
+    /// An Ed25519 signature of `message` (for envelopes other than notes,
+    /// such as a DSSE envelope's pre-authentication encoding).
+    pub fn sign_bytes(&self, message: &[u8]) -> [u8; 64] {
+        self.key.sign(message).to_bytes()
+    }
+
     /// Signs `text` (which must end with a newline) and returns the note:
     /// the text, a blank line and one signature line.
     pub fn sign(&self, text: &str) -> Result<String, LedgerError> {
@@ -173,6 +184,16 @@ impl NoteVerifier {
     /// The key's name.
     pub fn name(&self) -> &str {
         &self.name
+    }
+
+    /// The key's id: `<name>+<hash>`.
+    pub fn key_id(&self) -> String {
+        format!("{}+{:08x}", self.name, self.hash)
+    }
+
+    /// Whether `signature` is this key's Ed25519 signature of `message`.
+    pub fn verify_bytes(&self, message: &[u8], signature: &[u8]) -> bool {
+        Signature::from_slice(signature).is_ok_and(|signature| self.key.verify(message, &signature).is_ok())
     }
 
     /// Opens a signed note: returns its text if it carries a valid
