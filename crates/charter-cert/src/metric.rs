@@ -145,10 +145,10 @@ pub const METRICS: &[MetricDef] = &[
         B5,
     ),
     def(
-        "unexplained_spend_usd",
+        "unexplained_spend",
         "T0.6",
-        "spend Charter cannot explain: tokens without a price, spans waiting for their agent past an hour",
-        "USD",
+        "spend Charter cannot explain in the as-of month: tokens without a price, spans of no registered agent, spans waiting for their agent past an hour",
+        "tokens and spans",
         AtMost,
         B5,
     ),
@@ -171,7 +171,7 @@ pub const METRICS: &[MetricDef] = &[
     def(
         "gated_promotions",
         "T1.1",
-        "datasets out of DRAFT whose promotion passed its gates",
+        "datasets out of DRAFT promoted through their gates (an allowed promote_dataset decision) within the period",
         "share",
         AtLeast,
         B1,

@@ -371,8 +371,14 @@ fn cite(records: &[String]) -> Vec<String> {
     cited
 }
 
+/// A value as people read it: an integer as such, else at most four
+/// decimals without trailing zeros.
 fn format_value(value: f64) -> String {
-    if value.fract() == 0.0 && value.abs() < 1e15 { format!("{value:.0}") } else { format!("{value:.4}") }
+    if value.fract() == 0.0 && value.abs() < 1e15 {
+        return format!("{value:.0}");
+    }
+    let text = format!("{value:.4}");
+    text.trim_end_matches('0').trim_end_matches('.').to_owned()
 }
 
 /// Grades every claim and rolls the verdict up.
@@ -787,11 +793,7 @@ mod tests {
             ),
             (vec![("ledger_verified", Some(0.0))], true, (BlockerId::B3, "T0.5", "ledger_verified")),
             (vec![("alert_ownership", Some(0.5))], true, (BlockerId::B4, "T0.4", "alert_ownership")),
-            (
-                vec![("unexplained_spend_usd", Some(3.5))],
-                true,
-                (BlockerId::B5, "T0.6", "unexplained_spend_usd"),
-            ),
+            (vec![("unexplained_spend", Some(3.5))], true, (BlockerId::B5, "T0.6", "unexplained_spend")),
             (vec![("budget_coverage", None)], true, (BlockerId::B5, "T0.6", "budget_coverage")),
             (vec![], false, (BlockerId::B2, "T0.1", "drill:rollback")),
         ];
@@ -820,7 +822,7 @@ mod tests {
 
     #[test]
     fn a_waiver_holds_its_blocker_until_it_expires_and_never_an_unwaivable_one() {
-        let failing = observations(&[("unexplained_spend_usd", Some(3.5))]);
+        let failing = observations(&[("unexplained_spend", Some(3.5))]);
         let waiver = |id: &str, scope: &str, expires: &str| Waiver {
             waiver_id: id.into(),
             scope: scope.into(),

@@ -9,6 +9,7 @@ use clap::Subcommand;
 
 use crate::settings::Global;
 
+pub(crate) mod cert;
 pub(crate) mod data;
 pub(crate) mod decisions;
 pub(crate) mod guard;
@@ -89,6 +90,11 @@ pub enum Command {
     /// (redacted to standard output), lint the rules
     #[command(subcommand)]
     Guard(guard::GuardCommand),
+    /// Certify the operations and governance posture from Charter's own records: the claim
+    /// matrix with levels L0-L4, the blocker register OC-B1..B7, waivers and a signed verdict
+    /// (GREEN only when every Tier 0 claim is evidence-pass with no active blocker; exits 2 when
+    /// RED); `certify verify` checks a signed verdict offline
+    Certify(cert::CertifyArgs),
     /// The operations KPIs of a month: change success, MTTR, time to acknowledge, coverage
     Kpis(oversight::KpisArgs),
     /// Show one record of any kind
@@ -142,6 +148,7 @@ pub(crate) async fn run(global: Global, command: Command) -> Result<ExitCode> {
         Command::Budget(command) => oversight::budget(global, command).await,
         Command::Kpis(args) => oversight::kpis(global, args).await,
         Command::Guard(command) => guard::guard(global, command).await,
+        Command::Certify(args) => cert::certify(global, args).await,
         Command::Get(get) => registry::get(global, get).await,
         Command::Whoami => registry::whoami(global).await,
         Command::Token(command) => registry::token_command(global, command).await,

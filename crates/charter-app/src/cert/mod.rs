@@ -1,0 +1,146 @@
+//! Certification as a use case: every metric of the claim matrix measured
+//! from the workspace's own records and ledger over the period ending at
+//! `as_of`, each listing what it read; the verdict computed twice from two
+//! readings of the store and compared byte for byte (a difference is
+//! OC-B6); signed as a DSSE envelope with the ledger key and its digest
+//! appended to the ledger. The grading is `charter-cert`'s.
+
+mod measure;
+
+use std::collections::BTreeMap;
+
+use charter_cert::{Envelope, Matrix, Verdict};
+use charter_model::{Timestamp, WorkspaceName};
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+
+use crate::{App, AppError, Caller, Result};
+
+/// The audit kind and action of a recorded certification.
+pub const CERTIFICATION: &str = "certification";
+
+/// What to certify.
+#[derive(Debug, Clone, Default)]
+pub struct CertifyRequest {
+    /// The end of the period (default: now).
+    pub as_of: Option<Timestamp>,
+    /// A claim matrix `(name, TOML text)` (default: the shipped one).
+    pub matrix: Option<(String, String)>,
+    /// Append the signed verdict's digest to the ledger.
+    pub record: bool,
+}
+
+/// A certification.
+#[derive(Debug, Clone, Serialize)]
+pub struct Certification {
+    /// The verdict.
+    pub verdict: Verdict,
+    /// The verdict's canonical JSON (what the envelope's predicate holds).
+    pub json: String,
+    /// The verdict as Markdown.
+    pub markdown: String,
+    /// The signed envelope, when the ledger has a signing key and a checkpoint.
+    pub envelope: Option<Envelope>,
+    /// Why there is no envelope.
+    pub unsigned: Option<String>,
+    /// Values measured by running something (audit query times): not in the
+    /// verdict, whose bytes they would change from one run to the next.
+    pub measurements: BTreeMap<String, f64>,
+    /// The ledger entry holding the envelope's digest (`DEC-`-style sequence), when recorded.
+    pub recorded_seq: Option<u64>,
+}
+
+impl App {
+    /// Certifies the workspace's operations and governance posture
+    /// (`charter certify`, `GET …/certification`).
+    pub async fn certify(
+        &self,
+        caller: &Caller,
+        workspace: &WorkspaceName,
+        request: CertifyRequest,
+    ) -> Result<Certification> {
+        let row = self.visible_workspace(caller, workspace).await?;
+        if request.record {
+            caller.require_role(charter_model::Role::Operator)?;
+        }
+        let (name, text) = request.matrix.clone().unwrap_or_else(|| {
+            ("examples/certification.toml".to_owned(), charter_cert::DEFAULT_MATRIX.to_owned())
+        });
+        let matrix = Matrix::from_toml(&name, &text)
+            .map_err(|problems| AppError::invalid("claim matrix", problems))?;
+        let matrix_sha256: String =
+            Sha256::digest(text.as_bytes()).iter().map(|b| format!("{b:02x}")).collect();
+        let as_of = request.as_of.unwrap_or_else(|| self.clock.now());
+
+        // Twice, from two readings of the store: the same state must give
+        // the same bytes.
+        let first = self.measure(caller, &row, &matrix, as_of).await?;
+        let second = self.measure(caller, &row, &matrix, as_of).await?;
+        let verdict_of = |measured: &measure::Measured| {
+            charter_cert::evaluate(&charter_cert::Inputs {
+                workspace: workspace.as_str(),
+                as_of,
+                matrix: &matrix,
+                matrix_sha256: matrix_sha256.clone(),
+                observations: &measured.observations,
+                evidence: &measured.evidence,
+                drills: &measured.drills,
+                waivers: &measured.waivers,
+                checkpoint: measured.checkpoint.clone(),
+            })
+        };
+        let mut verdict = verdict_of(&first);
+        let again = verdict_of(&second);
+        if verdict.canonical_json() != again.canonical_json() {
+            let differing = verdict.claims.iter().zip(&again.claims).find(|(a, b)| a != b).map_or_else(
+                || "the blocker register or waivers".to_owned(),
+                |(a, _)| format!("claim {}", a.id),
+            );
+            verdict.nondeterministic(&differing);
+        }
+        let json = verdict.canonical_json();
+        let markdown = charter_cert::markdown(&verdict);
+        let (envelope, unsigned) = match &self.ledger.signer {
+            None => (None, Some("the ledger has no signing key".to_owned())),
+            Some(signer) => match charter_cert::sign(&verdict, signer) {
+                Ok(envelope) => (Some(envelope), None),
+                Err(why) => (None, Some(why)),
+            },
+        };
+        let mut recorded_seq = None;
+        if request.record
+            && let Some(envelope) = &envelope
+        {
+            let payload = base64_decode(&envelope.payload)?;
+            let digest: String = Sha256::digest(&payload).iter().map(|b| format!("{b:02x}")).collect();
+            let value = serde_json::json!({
+                "as_of": as_of,
+                "outcome": verdict.outcome,
+                "payload_sha256": digest,
+                "checkpoint_size": verdict.checkpoint.as_ref().map(|c| c.size),
+                "matrix_sha256": matrix_sha256,
+                "blockers_active": verdict.blockers.iter().filter(|b| b.state == charter_cert::BlockerState::Active).count(),
+            });
+            recorded_seq = Some(
+                self.log_event(caller, workspace, "certify", CERTIFICATION, workspace.as_str(), &value)
+                    .await?,
+            );
+        }
+        Ok(Certification {
+            verdict,
+            json,
+            markdown,
+            envelope,
+            unsigned,
+            measurements: first.measurements,
+            recorded_seq,
+        })
+    }
+}
+
+fn base64_decode(text: &str) -> Result<Vec<u8>> {
+    use base64::Engine as _;
+    base64::engine::general_purpose::STANDARD
+        .decode(text)
+        .map_err(|error| AppError::internal(format!("an envelope's payload: {error}")))
+}
