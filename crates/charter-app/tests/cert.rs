@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
 use charter_app::ledger::LedgerSettings;
-use charter_app::{App, Caller, CertifyRequest, ImportSource};
+use charter_app::{App, Caller, CertifyRequest, Clock as _, ImportSource};
 use charter_cert::{BlockerId, BlockerState, Level, Outcome};
 use charter_model::{Timestamp, WorkspaceName};
 use charter_store::testing::each_backend;
@@ -127,4 +127,205 @@ async fn the_example_as_imported_is_red_with_the_blockers_that_follow_and_the_sa
     // On SQLite and PostgreSQL the verdict is the same document, checkpoint
     // included: the same events at the same times, signed with the same key.
     assert!(verdicts.windows(2).all(|pair| pair[0] == pair[1]), "the backends disagree");
+}
+
+/// A clock the test moves.
+#[derive(Debug)]
+struct Manual(Mutex<Timestamp>);
+
+impl charter_app::Clock for Manual {
+    fn now(&self) -> Timestamp {
+        *self.0.lock().unwrap()
+    }
+}
+
+impl Manual {
+    fn set(&self, at: &str) {
+        *self.0.lock().unwrap() = at.parse().unwrap();
+    }
+}
+
+fn active_ids(verdict: &charter_cert::Verdict) -> std::collections::BTreeSet<BlockerId> {
+    verdict.blockers.iter().filter(|b| b.state == BlockerState::Active).map(|b| b.id).collect()
+}
+
+#[tokio::test]
+async fn a_workspace_with_every_tier0_evidence_is_green_and_each_gap_turns_it_red_until_waived() {
+    each_backend(|store| async move {
+        let clock = Arc::new(Manual(Mutex::new("2027-01-15T10:00:00Z".parse().unwrap())));
+        let settings = LedgerSettings { signer: Some(Arc::new(signer())), ..LedgerSettings::default() };
+        let app = App::with_clock(store, clock.clone()).with_ledger(settings);
+        let examples = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../examples/ops-workspace");
+        app.import(&Caller::local("tester"), &ops(), ImportSource::from_dir(&examples).unwrap(), true)
+            .await
+            .unwrap();
+        let steward = Caller::local("ops_governance_lead");
+        let operator = Caller::local("finance_systems_manager");
+        let commander = Caller::local("ops_on_call");
+        let dir = tempfile::tempdir().unwrap();
+
+        // T0.1: a change through the corridor, and a rollback drill.
+        let site = dir.path().canonicalize().unwrap().join("site");
+        std::fs::create_dir_all(&site).unwrap();
+        std::fs::write(site.join("app.conf"), "v1\n").unwrap();
+        let text = format!(
+            "OPERATION_NAME: raise a limit\nOBJECTIVE: o\nRISK_CLASS: LOW_RISK_CONFIG\nBLAST_RADIUS: one file\n\
+             ROLLBACK_STRATEGY: snapshot\nALLOWED_PATHS: ['{site}']\nALLOWED_SERVICES: []\nREQUESTED_BY: finance_systems_manager\n\
+             STEPS:\n  - name: write\n    command: \"printf 'v2\\\\n' > '{site}/app.conf'\"\n    touches: ['{site}/app.conf']\n    verify: [\"grep -q v2 '{site}/app.conf'\"]\n    rollback: 'true'\n",
+            site = site.display()
+        );
+        let declared = app.declare_operation(&operator, &ops(), &text).await.unwrap();
+        let options = charter_app::RunOptions {
+            dry_run: false,
+            snapshot_dir: dir.path().join("snapshots"),
+            rules: None,
+            sandbox: None,
+        };
+        let ran = app.run_operation(&operator, &ops(), &declared.id, options).await.unwrap();
+        assert_eq!(ran.run.outcome, Some(charter_model::operation::RunOutcome::Success));
+        let drill = app
+            .drill_rollback(
+                &operator,
+                &ops(),
+                charter_app::RollbackDrill {
+                    scratch: dir.path().join("drill"),
+                    snapshot_dir: dir.path().join("snapshots"),
+                    objective_seconds: 300.0,
+                    sandbox: None,
+                },
+            )
+            .await
+            .unwrap();
+        assert!(drill.passed, "{:?}", drill.evidence);
+        assert!(!dir.path().join("drill").exists(), "the scratch directory is removed");
+
+        // T0.5 and T0.6: an agent's run with its model and content hash, priced.
+        let spans: Vec<charter_observe::Span> = serde_json::from_value(serde_json::json!([{
+            "trace_id": "000000000000000000000000000000aa", "span_id": "00000000000000a1",
+            "name": "chat", "kind": "invoke_agent", "agent_id": "agent_sales_01",
+            "start_us": 1_800_000_000_000_000_i64 - 1, "end_us": 1_800_000_000_000_000_i64, "status": "ok",
+            "model": "gpt-4o-mini", "input_tokens": 1000, "output_tokens": 200,
+            "prompt_sha256": "ab".repeat(32), "output_sha256": "cd".repeat(32)
+        }]))
+        .unwrap();
+        clock.set("2027-01-15T10:30:00Z");
+        let spans: Vec<charter_observe::Span> = spans
+            .into_iter()
+            .map(|mut span| {
+                span.end_us = clock.now().unix_micros() - 1_000_000;
+                span.start_us = span.end_us - 2_000_000;
+                span
+            })
+            .collect();
+        let ingested = app.ingest_spans(&operator, &ops(), spans).await.unwrap();
+        assert_eq!(ingested.runs.len(), 1, "{ingested:?}");
+
+        let certify = |at: &'static str| {
+            let (app, steward) = (&app, steward.clone());
+            async move {
+                app.checkpoint_pending().await.unwrap();
+                let request = CertifyRequest { as_of: Some(at.parse().unwrap()), matrix: None, record: false };
+                app.certify(&steward, &ops(), request).await.unwrap().verdict
+            }
+        };
+        // Budgets cover two of the seven agents, and no incident drill yet.
+        let verdict = certify("2027-01-15T11:00:00Z").await;
+        assert_eq!(active_ids(&verdict), [BlockerId::B4, BlockerId::B5].into(), "{:#?}", verdict.reasons);
+
+        // T0.6: every active and pilot agent under a budget.
+        let agents = app.list_records(&steward, &ops(), charter_model::RecordKind::Agent, None, 100).await.unwrap();
+        for view in agents.items {
+            let charter_model::Record::Agent(agent) = view.record else { continue };
+            if matches!(agent.status, charter_model::AgentStatus::Active | charter_model::AgentStatus::Pilot) {
+                let budget = charter_model::Budget {
+                    budget_id: charter_model::Key::new(format!("BUD-{}", agent.agent_id)).unwrap(),
+                    agent_id: Some(agent.agent_id.clone()),
+                    team: None,
+                    monthly_usd: 1_000.0,
+                    soft_percent: None,
+                    hard: false,
+                    exhausted_in: None,
+                };
+                app.set_budget(&steward, &ops(), budget).await.unwrap();
+            }
+        }
+        let verdict = certify("2027-01-15T11:00:00Z").await;
+        assert_eq!(active_ids(&verdict), [BlockerId::B4].into(), "{:#?}", verdict.reasons);
+        let t04 = verdict.claims.iter().find(|c| c.id == "T0.4").unwrap();
+        assert_eq!(t04.status, charter_cert::ClaimStatus::Fail);
+
+        // A waiver of OC-B4, approved by another steward, holds it: GREEN, listed.
+        let waiver = app
+            .request_waiver(
+                &steward,
+                &ops(),
+                charter_app::NewWaiver {
+                    scope: "OC-B4".into(),
+                    reason: "the incident drill is scheduled for next week".into(),
+                    owner: "ops_on_call".into(),
+                    expires_at: "2027-01-25T00:00:00Z".parse().unwrap(),
+                },
+            )
+            .await
+            .unwrap();
+        let own = app.approve_waiver(&steward, &ops(), waiver.waiver_id.as_str()).await.unwrap_err();
+        assert!(own.to_string().contains("separation of duties"), "{own}");
+        let unwaivable = app
+            .request_waiver(
+                &steward,
+                &ops(),
+                charter_app::NewWaiver {
+                    scope: "OC-B7".into(),
+                    reason: "r".into(),
+                    owner: "ops_on_call".into(),
+                    expires_at: "2027-01-25T00:00:00Z".parse().unwrap(),
+                },
+            )
+            .await
+            .unwrap_err();
+        assert!(unwaivable.to_string().contains("is never waived"), "{unwaivable}");
+        let requested = certify("2027-01-15T11:00:00Z").await;
+        assert_eq!(requested.outcome, Outcome::Red, "a waiver not yet approved holds nothing");
+        let approved =
+            app.approve_waiver(&Caller::local("data_model_steward"), &ops(), waiver.waiver_id.as_str()).await.unwrap();
+        assert!(approved.decision_id.as_deref().is_some_and(|id| id.starts_with("DEC-")));
+        let verdict = certify("2027-01-15T11:00:00Z").await;
+        assert_eq!(verdict.outcome, Outcome::Green, "{:#?}", verdict.reasons);
+        assert_eq!(verdict.waivers[0].state, "expiring", "it ends within 14 days");
+        assert!(verdict.reasons.iter().any(|r| r.starts_with("waived: OC-B4 on T0.4")), "{:?}", verdict.reasons);
+
+        // Once it has expired, RED again.
+        clock.set("2027-01-26T00:00:00Z");
+        let verdict = certify("2027-01-26T00:00:00Z").await;
+        assert_eq!(active_ids(&verdict), [BlockerId::B4].into(), "{:#?}", verdict.reasons);
+        assert_eq!(verdict.waivers[0].state, "expired");
+
+        // T0.4: an incident drill through the whole flow.
+        let drill = app.drill_incident(&commander, &ops(), None).await.unwrap();
+        let incident = drill.incident_id.clone().unwrap();
+        for status in [
+            charter_model::IncidentStatus::Acknowledged,
+            charter_model::IncidentStatus::Mitigated,
+            charter_model::IncidentStatus::Resolved,
+        ] {
+            app.move_incident(&commander, &ops(), incident.as_str(), status, None).await.unwrap();
+        }
+        let postmortem = charter_model::Postmortem {
+            summary: "Drill".into(),
+            impact: "none: a drill".into(),
+            root_cause: "a drill".into(),
+            timeline: vec!["00:00 opened".into()],
+            actions: vec![charter_model::PostmortemAction {
+                description: "keep drilling".into(),
+                owner: Some("ops_on_call".into()),
+                due: Some("2027-03-01".parse().unwrap()),
+            }],
+        };
+        app.write_postmortem(&commander, &ops(), incident.as_str(), postmortem).await.unwrap();
+        let verdict = certify("2027-01-26T01:00:00Z").await;
+        assert_eq!(verdict.outcome, Outcome::Green, "{:#?}", verdict.reasons);
+        assert!(verdict.blockers.is_empty(), "{:#?}", verdict.blockers);
+        assert!(verdict.claims.iter().filter(|c| c.tier == 0).all(|c| c.level == Level::L4), "{:#?}", verdict.claims);
+    })
+    .await;
 }

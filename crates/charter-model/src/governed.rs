@@ -92,6 +92,10 @@ impl RecordKind {
             RecordKind::Grant => {
                 "grants are created with `charter grant create` (POST /v1/workspaces/{ws}/grants) and revoked with `charter grant revoke`"
             }
+            RecordKind::Drill => "drills are run with `charter drill rollback|incident`",
+            RecordKind::Waiver => {
+                "waivers are requested with `charter waiver request` and approved with `charter waiver approve`"
+            }
             _ => return None,
         })
     }

@@ -7,6 +7,7 @@
 
 pub mod audit;
 pub mod canonical;
+pub mod cert;
 pub mod data;
 #[macro_use]
 pub mod enums;
@@ -25,6 +26,7 @@ pub mod time;
 pub mod validate;
 
 pub use audit::AuditEvent;
+pub use cert::{Drill, DrillKind, Waiver};
 pub use data::{
     Change, CheckClass, CheckOutcome, DataSettings, DatasetSchema, FailureSample, Notification, QualityRun,
 };

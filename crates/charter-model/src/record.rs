@@ -8,6 +8,7 @@ use std::str::FromStr;
 use serde::Serialize;
 
 use crate::canonical;
+use crate::cert::{Drill, Waiver};
 use crate::data::{Change, DataSettings, Notification, QualityRun};
 use crate::enums::{Role, UnknownValue};
 use crate::grant::Grant;
@@ -246,6 +247,8 @@ record_kinds!(
     Budget(Budget as Box<Budget>) { name: "budget", plural: "budgets", file: "budgets.json", id_field: "budget_id", writer: Admin , canonical: value },
     DlpRule(DlpRule as Box<DlpRule>) { name: "dlp_rule", plural: "dlp-rules", file: "dlp_rules.json", id_field: "rule_id", writer: Steward , canonical: value },
     GuardSettings(GuardSettings as Box<GuardSettings>) { name: "guard_settings", plural: "guard-settings", file: "guard_settings.json", id_field: "settings_id", writer: Admin , canonical: value },
+    Drill(Drill as Box<Drill>) { name: "drill", plural: "drills", file: "drills.json", id_field: "drill_id", writer: Operator , canonical: value },
+    Waiver(Waiver as Box<Waiver>) { name: "waiver", plural: "waivers", file: "waivers.json", id_field: "waiver_id", writer: Steward , canonical: value },
 );
 
 /// Agents may also come from this file, with the identity fields of the
@@ -321,6 +324,8 @@ impl Record {
             Record::Change(r) => r.change_id.to_string(),
             Record::Notification(r) => r.notification_id.to_string(),
             Record::QualityRun(r) => r.run_id.to_string(),
+            Record::Drill(r) => r.drill_id.to_string(),
+            Record::Waiver(r) => r.waiver_id.to_string(),
         }
     }
 

@@ -7,9 +7,9 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use charter_cert::{CheckpointRef, DrillResult, Matrix, Observation, Waiver};
 use charter_model::{
-    Agent, AgentStatus, Alert, AlertClass, AlertStatus, Budget, Dataset, DatasetScope, Incident,
-    IncidentSeverity, KpiRecord, Operation, Person, Policy, Procedure, QualityRun, Role, RunRecord, Severity,
-    Timestamp, ValueRecord,
+    Agent, AgentStatus, Alert, AlertClass, AlertStatus, Budget, Dataset, DatasetScope, Drill, DrillKind,
+    Incident, IncidentSeverity, KpiRecord, Operation, Person, Policy, Procedure, QualityRun, Role, RunRecord,
+    Severity, Timestamp, ValueRecord,
 };
 use charter_policy::LoggedDecision;
 use charter_store::WorkspaceRow;
@@ -130,15 +130,22 @@ impl App {
         }
         count("decision", decided.total);
 
-        // Operations: the corridor, success, dry runs, per-step evidence, the chain.
+        // Operations: the corridor, success, dry runs, per-step evidence, the
+        // chain; a rollback drill's operation fails on purpose and is the
+        // drill's evidence, not a change.
+        let drills: Vec<Drill> = self.read_values(row).await?;
+        let incidents: Vec<Incident> = self.read_values(row).await?;
+        let drilled: BTreeSet<&str> = drills.iter().filter_map(|d| d.operation_id.as_deref()).collect();
         let rules = self.ops_rules(row).await?;
         let operations: Vec<Operation> = self.read_values(row).await?;
+        let operations: Vec<&Operation> =
+            operations.iter().filter(|o| !drilled.contains(o.operation_id.as_str())).collect();
         let mut corridor = Share::default();
         let mut success = Share::default();
         let mut dry_first = Share::default();
         let mut op_evidence = Share::default();
         let mut runs_in_period: Vec<(Timestamp, &Operation, usize)> = Vec::new();
-        for operation in &operations {
+        for operation in operations.iter().copied() {
             for (n, run) in operation.runs.iter().enumerate() {
                 if run.dry_run || !within(run.started_at, from, as_of) {
                     continue;
@@ -204,13 +211,45 @@ impl App {
         provenance.seen.extend(seen);
         provenance.bad.truncate(CITE);
 
+        // Drills: rollback drills carry their result; an incident drill
+        // passes once its incident is closed by a checked postmortem.
+        let period_drills: Vec<&Drill> =
+            drills.iter().filter(|d| within(d.started_at, from, as_of)).collect();
+        let rollbacks: Vec<&&Drill> =
+            period_drills.iter().filter(|d| d.kind == DrillKind::Rollback).collect();
+        count("drill_rollback", rollbacks.len() as u64);
+        count("drill_incident", period_drills.len() as u64 - rollbacks.len() as u64);
+        for drill in &period_drills {
+            let passed = match drill.kind {
+                DrillKind::Rollback => drill.passed,
+                DrillKind::Incident => drill.incident_id.as_ref().is_some_and(|id| {
+                    incidents
+                        .iter()
+                        .any(|i| &i.incident_id == id && i.postmortem_at.is_some_and(|at| at <= as_of))
+                }),
+            };
+            measured.drills.push(DrillResult {
+                drill_id: drill.drill_id.to_string(),
+                kind: drill.kind.name().to_owned(),
+                at: drill.started_at,
+                passed,
+            });
+        }
+        let slowest = rollbacks
+            .iter()
+            .filter_map(|d| d.recovery_seconds)
+            .fold(None, |max: Option<f64>, s| Some(max.map_or(s, |m| m.max(s))));
         let mut observations = vec![
             Observation {
                 metric: "rollback_recovery_seconds".into(),
-                value: None,
-                records: Vec::new(),
-                records_total: 0,
-                detail: "no rollback drill in the period".into(),
+                value: slowest,
+                records: rollbacks.iter().take(CITE).map(|d| d.drill_id.to_string()).collect(),
+                records_total: rollbacks.len() as u64,
+                detail: if rollbacks.is_empty() {
+                    "no rollback drill in the period".into()
+                } else {
+                    format!("the slowest recovery of {} rollback drills", rollbacks.len())
+                },
             },
             corridor.observe(
                 "corridor_share",
@@ -300,7 +339,6 @@ impl App {
                     .into(),
             ),
         );
-        let incidents: Vec<Incident> = self.read_values(row).await?;
         count("incident", incidents.iter().filter(|i| within(i.opened_at, from, as_of)).count() as u64);
         count(
             "postmortem",
@@ -447,6 +485,19 @@ impl App {
             format!("{} lint errors in the DLP rules and guard settings", errors.len()),
         ));
 
+        let waivers: Vec<charter_model::Waiver> = self.read_values(row).await?;
+        measured.waivers = waivers
+            .into_iter()
+            .map(|w| Waiver {
+                waiver_id: w.waiver_id.to_string(),
+                scope: w.scope,
+                reason: w.reason,
+                owner: w.owner,
+                approver: w.approver,
+                approved_at: w.approved_at,
+                expires_at: w.expires_at,
+            })
+            .collect();
         measured.observations = observations;
         measured.evidence = evidence;
         Ok(measured)

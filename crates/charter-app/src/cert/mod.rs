@@ -5,7 +5,12 @@
 //! OC-B6); signed as a DSSE envelope with the ledger key and its digest
 //! appended to the ledger. The grading is `charter-cert`'s.
 
+mod drills;
 mod measure;
+mod waivers;
+
+pub use drills::RollbackDrill;
+pub use waivers::NewWaiver;
 
 use std::collections::BTreeMap;
 

@@ -195,3 +195,192 @@ pub(crate) async fn certify(global: &Global, args: CertifyArgs) -> Result<ExitCo
         Outcome::Red => ExitCode::from(RED),
     })
 }
+
+/// The subcommands of `charter drill`.
+#[derive(Debug, Subcommand)]
+pub enum DrillCommand {
+    /// A rollback drill: a governed operation over a scratch directory whose verification fails
+    /// on purpose, run through the real runner; passes when it ends ROLLBACK with the file
+    /// restored byte for byte within the objective. You declare and run it, as the decision
+    /// point allows
+    Rollback {
+        /// The recovery objective, in seconds
+        #[arg(long, default_value_t = 300.0)]
+        objective: f64,
+    },
+    /// An incident drill: a SEV4 incident opened through the incident flow; it passes once it is
+    /// acknowledged, mitigated, resolved and closed by a postmortem that passes its check
+    Incident {
+        /// The incident commander (default: the first person with the incident_commander role)
+        #[arg(long)]
+        commander: Option<String>,
+    },
+    /// Drills, newest first
+    List,
+}
+
+/// The subcommands of `charter waiver`.
+#[derive(Debug, Subcommand)]
+pub enum WaiverCommand {
+    /// Request a waiver of a blocker (OC-B1 … OC-B5) or a claim (T0.1 …); it holds nothing until
+    /// approved by someone other than its owner and you
+    Request {
+        /// OC-B1 … OC-B5, or a claim id
+        #[arg(long)]
+        scope: String,
+        /// Why the gap is accepted for now
+        #[arg(long)]
+        reason: String,
+        /// Who owns the gap (a registered person)
+        #[arg(long)]
+        owner: String,
+        /// When it ends: a time or a date (its end); at most the matrix's waivers.max_days away
+        #[arg(long, value_name = "TIME")]
+        expires: String,
+    },
+    /// Approve a waiver (decided by the decision point; not by its owner or requester)
+    Approve {
+        /// Waiver id (WVR-YYYY-MM-DD-NNN)
+        id: String,
+    },
+    /// Waivers
+    List,
+}
+
+pub(crate) async fn drill(global: &Global, command: DrillCommand) -> Result<ExitCode> {
+    let (app, workspace) = super::data::context(global).await?;
+    let caller = caller(global);
+    let drill = match command {
+        DrillCommand::Rollback { objective } => {
+            let scratch = global.data_dir.join("drills").join(format!(
+                "rollback-{}",
+                std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map_or(0, |d| d.as_nanos())
+            ));
+            let options = charter_app::RollbackDrill {
+                scratch,
+                snapshot_dir: global.data_dir.join("snapshots"),
+                objective_seconds: objective,
+                sandbox: crate::sandbox::launcher(),
+            };
+            app.drill_rollback(&caller, &workspace, options).await?
+        }
+        DrillCommand::Incident { commander } => app.drill_incident(&caller, &workspace, commander).await?,
+        DrillCommand::List => {
+            let page =
+                app.list_records(&caller, &workspace, charter_model::RecordKind::Drill, None, 1_000).await?;
+            let drills: Vec<charter_model::Drill> = page
+                .items
+                .into_iter()
+                .filter_map(|view| match view.record {
+                    charter_model::Record::Drill(drill) => Some(*drill),
+                    _ => None,
+                })
+                .collect();
+            match global.output {
+                Output::Json => print_json(&drills)?,
+                Output::Table => {
+                    let mut table = Table::new(["DRILL", "KIND", "STARTED", "PASSED", "RECOVERY S"]);
+                    for drill in drills.iter().rev() {
+                        table.row([
+                            drill.drill_id.to_string(),
+                            drill.kind.name().to_owned(),
+                            drill.started_at.to_string(),
+                            drill.passed.to_string(),
+                            drill.recovery_seconds.map_or_else(String::new, |s| format!("{s:.3}")),
+                        ]);
+                    }
+                    print!("{}", table.render());
+                }
+            }
+            return Ok(ExitCode::SUCCESS);
+        }
+    };
+    match global.output {
+        Output::Json => print_json(&drill)?,
+        Output::Table => {
+            println!(
+                "{} ({}) {}",
+                drill.drill_id,
+                drill.kind.name(),
+                match (drill.kind, drill.passed) {
+                    (charter_model::DrillKind::Rollback, true) => "PASSED",
+                    (charter_model::DrillKind::Rollback, false) => "FAILED",
+                    (charter_model::DrillKind::Incident, _) =>
+                        "opened: it passes once its incident is closed by a checked postmortem",
+                }
+            );
+            for line in &drill.evidence {
+                println!("  {line}");
+            }
+        }
+    }
+    Ok(if drill.kind == charter_model::DrillKind::Rollback && !drill.passed {
+        ExitCode::from(RED)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+pub(crate) async fn waiver(global: &Global, command: WaiverCommand) -> Result<ExitCode> {
+    let (app, workspace) = super::data::context(global).await?;
+    let caller = caller(global);
+    let waiver = match command {
+        WaiverCommand::Request { scope, reason, owner, expires } => {
+            let expires_at = as_of(&expires).context("--expires")?;
+            app.request_waiver(
+                &caller,
+                &workspace,
+                charter_app::NewWaiver { scope, reason, owner, expires_at },
+            )
+            .await?
+        }
+        WaiverCommand::Approve { id } => app.approve_waiver(&caller, &workspace, &id).await?,
+        WaiverCommand::List => {
+            let page =
+                app.list_records(&caller, &workspace, charter_model::RecordKind::Waiver, None, 1_000).await?;
+            let waivers: Vec<charter_model::Waiver> = page
+                .items
+                .into_iter()
+                .filter_map(|view| match view.record {
+                    charter_model::Record::Waiver(waiver) => Some(*waiver),
+                    _ => None,
+                })
+                .collect();
+            match global.output {
+                Output::Json => print_json(&waivers)?,
+                Output::Table => {
+                    let mut table = Table::new(["WAIVER", "SCOPE", "OWNER", "APPROVER", "EXPIRES", "REASON"]);
+                    for waiver in &waivers {
+                        table.row([
+                            waiver.waiver_id.to_string(),
+                            waiver.scope.clone(),
+                            waiver.owner.clone(),
+                            waiver.approver.clone().unwrap_or_else(|| "(not approved)".into()),
+                            waiver.expires_at.to_string(),
+                            waiver.reason.clone(),
+                        ]);
+                    }
+                    print!("{}", table.render());
+                }
+            }
+            return Ok(ExitCode::SUCCESS);
+        }
+    };
+    match global.output {
+        Output::Json => print_json(&waiver)?,
+        Output::Table => println!(
+            "{} {} owned by {}, expires {}: {}",
+            waiver.waiver_id,
+            waiver.scope,
+            waiver.owner,
+            waiver.expires_at,
+            match &waiver.approver {
+                Some(approver) => format!("approved by {approver}"),
+                None => "requested; it holds nothing until approved".to_owned(),
+            }
+        ),
+    }
+    Ok(ExitCode::SUCCESS)
+}

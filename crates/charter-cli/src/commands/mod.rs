@@ -95,6 +95,13 @@ pub enum Command {
     /// (GREEN only when every Tier 0 claim is evidence-pass with no active blocker; exits 2 when
     /// RED); `certify verify` checks a signed verdict offline
     Certify(cert::CertifyArgs),
+    /// Drills that evidence recovery: a rollback drill through the real runner, an incident
+    /// drill through the incident flow
+    #[command(subcommand)]
+    Drill(cert::DrillCommand),
+    /// Waivers of certification blockers: request, approve (not by the owner), list
+    #[command(subcommand)]
+    Waiver(cert::WaiverCommand),
     /// The operations KPIs of a month: change success, MTTR, time to acknowledge, coverage
     Kpis(oversight::KpisArgs),
     /// Show one record of any kind
@@ -149,6 +156,8 @@ pub(crate) async fn run(global: Global, command: Command) -> Result<ExitCode> {
         Command::Kpis(args) => oversight::kpis(global, args).await,
         Command::Guard(command) => guard::guard(global, command).await,
         Command::Certify(args) => cert::certify(global, args).await,
+        Command::Drill(command) => cert::drill(global, command).await,
+        Command::Waiver(command) => cert::waiver(global, command).await,
         Command::Get(get) => registry::get(global, get).await,
         Command::Whoami => registry::whoami(global).await,
         Command::Token(command) => registry::token_command(global, command).await,
