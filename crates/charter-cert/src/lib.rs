@@ -23,7 +23,7 @@ pub use matrix::{
     Claim, DEFAULT_MATRIX, DRILLS, EVIDENCE_KINDS, EvidenceRule, Matrix, MetricRule, SEED_TIER0, WaiverRules,
 };
 pub use metric::{Direction, METRICS, MetricDef, metric};
-pub use render::markdown;
+pub use render::{html, markdown};
 pub use verdict::{
     Blocker, BlockerId, BlockerState, CheckpointRef, ClaimResult, ClaimStatus, DrillCheck, DrillResult,
     EvidenceCount, Inputs, Level, MAX_CITED, MetricResult, MetricStatus, Observation, Outcome, Verdict,

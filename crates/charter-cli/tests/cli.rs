@@ -1056,3 +1056,67 @@ fn a_runs_declared_outputs_are_validated_from_a_directory() {
     let again = run(&data, &["runs", "validate", id, "--dir", outputs.to_str().unwrap()]);
     assert!(stderr(&again).contains("already exists"), "{}", stderr(&again));
 }
+
+#[test]
+fn certify_writes_a_signed_verdict_that_verifies_offline_and_tampering_fails() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    assert!(run(&data, &["import", example_dir().to_str().unwrap(), "-w", "ops"]).status.success());
+    let out = dir.path().join("cert");
+    let certified = run(&data, &["certify", "--out", out.to_str().unwrap()]);
+    // The example as imported has no operations, drills or incidents: RED.
+    assert_eq!(certified.status.code(), Some(2), "{}", stderr(&certified));
+    let text = stdout(&certified);
+    assert!(text.contains("Certification of ops as of") && text.contains(": RED"), "{text}");
+    assert!(text.contains("OC-B2") && text.contains("drill:rollback"), "{text}");
+    for file in ["certification.json", "certification.md", "certification.dsse.json", "certification.toml"] {
+        assert!(out.join(file).exists(), "{file}");
+    }
+    let key = stdout(&run(&data, &["audit", "key"])).trim().to_owned();
+    let envelope = out.join("certification.dsse.json");
+    let verified = run(&data, &["certify", "verify", envelope.to_str().unwrap(), "--key", &key]);
+    assert!(verified.status.success(), "{}", stderr(&verified));
+    assert!(stdout(&verified).contains("verified, signed by"), "{}", stdout(&verified));
+
+    // With the ledger behind it: the bundle must hold the verdict's checkpoint.
+    let bundle = dir.path().join("bundle");
+    assert!(run(&data, &["audit", "export", "--out", bundle.to_str().unwrap()]).status.success());
+    let with_bundle = [
+        "certify",
+        "verify",
+        envelope.to_str().unwrap(),
+        "--key",
+        &key,
+        "--bundle",
+        bundle.to_str().unwrap(),
+    ];
+    let ok = run(&data, &with_bundle);
+    assert!(ok.status.success(), "{}", stderr(&ok));
+    let events = bundle.join("events.jsonl");
+    let original = std::fs::read(&events).unwrap();
+    let mut tampered = original.clone();
+    let at = tampered.iter().position(|b| *b == b'a').unwrap();
+    tampered[at] = b'b';
+    std::fs::write(&events, &tampered).unwrap();
+    let refused = run(&data, &with_bundle);
+    assert_eq!(refused.status.code(), Some(2));
+    assert!(stderr(&refused).contains("does not verify"), "{}", stderr(&refused));
+    std::fs::write(&events, &original).unwrap();
+
+    // One byte of the envelope changed.
+    let mut json: serde_json::Value = serde_json::from_slice(&std::fs::read(&envelope).unwrap()).unwrap();
+    let payload = json["payload"].as_str().unwrap().to_owned();
+    let flipped =
+        if payload.starts_with('e') { payload.replacen('e', "f", 1) } else { format!("e{}", &payload[1..]) };
+    json["payload"] = flipped.into();
+    std::fs::write(&envelope, serde_json::to_vec(&json).unwrap()).unwrap();
+    let forged = run(&data, &["certify", "verify", envelope.to_str().unwrap(), "--key", &key]);
+    assert_eq!(forged.status.code(), Some(2));
+    assert!(stderr(&forged).contains("does not verify"), "{}", stderr(&forged));
+
+    // A claim matrix with a bad field names it.
+    let matrix = dir.path().join("bad.toml");
+    std::fs::write(&matrix, "period_days = 9\nclaims = []\nsurprise = 1\n").unwrap();
+    let bad = run(&data, &["certify", "--matrix", matrix.to_str().unwrap(), "--no-record"]);
+    assert!(stderr(&bad).contains("bad.toml") && stderr(&bad).contains("surprise"), "{}", stderr(&bad));
+}

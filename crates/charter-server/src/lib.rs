@@ -72,6 +72,7 @@ pub fn router(app: App, limits: Limits) -> Router {
         .route("/openapi.json", get(health::openapi))
         .route("/metrics", get(health::metrics))
         .route("/workspaces/{workspace}/report", get(api::report_page))
+        .route("/workspaces/{workspace}/certification", get(api::certification_page))
         .nest("/v1", api::routes())
         .fallback(health::fallback)
         .layer(DefaultBodyLimit::max(limits.body_bytes))

@@ -118,6 +118,8 @@ fn policy_schemas(schemas: &mut Vec<(String, RefOr<Schema>)>) {
     with_schema::<crate::api::IncidentRequest>(schemas);
     with_schema::<crate::api::RunValidationRequest>(schemas);
     with_schema::<crate::api::RunOutputBody>(schemas);
+    with_schema::<crate::api::WaiverRequest>(schemas);
+    with_schema::<crate::api::IncidentDrillRequest>(schemas);
     with_schema::<crate::api::IncidentNote>(schemas);
     with_schema::<charter_model::Postmortem>(schemas);
     with_schema::<crate::api::guard::FilterBody>(schemas);

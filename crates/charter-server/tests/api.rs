@@ -884,6 +884,9 @@ async fn the_openapi_document_and_the_router_agree() {
         include_str!("../src/api/operations.rs"),
         include_str!("../src/api/data.rs"),
         include_str!("../src/api/risk.rs"),
+        include_str!("../src/api/oversight.rs"),
+        include_str!("../src/api/guard.rs"),
+        include_str!("../src/api/cert.rs"),
     ];
     let routes = |text: &str, prefix: &str| -> Vec<(String, Vec<String>)> {
         text.split(".route(\"")
@@ -1197,6 +1200,72 @@ async fn filtering_over_http_redacts_blocks_and_refuses_bad_input() {
         }
         assert_eq!(passed, b"caf\xe9 to <EMAIL_1>\nplain\n", "{lines:?}");
         assert_eq!(lines.last().unwrap()["action"], "redact");
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn certification_waivers_and_drills_over_http() {
+    each_backend(|store| async move {
+        let api = setup(store).await;
+        let admin = Some(api.tokens.admin.as_str());
+        let verdict = api.call(Method::GET, "/v1/workspaces/ops/certification?as_of=2030-01-01", admin, None, &[]).await;
+        assert_eq!(verdict.status, StatusCode::OK, "{}", verdict.body);
+        assert_eq!(verdict.body["verdict"]["outcome"], "RED");
+        assert_eq!(verdict.body["verdict"]["as_of"], "2030-01-01T23:59:59Z");
+        assert!(verdict.body["envelope"]["payloadType"].as_str().is_some(), "{}", verdict.body);
+        let bad = api.call(Method::GET, "/v1/workspaces/ops/certification?as_of=soon", admin, None, &[]).await;
+        assert_eq!(bad.status, StatusCode::BAD_REQUEST, "{}", bad.body);
+        assert!(bad.body.to_string().contains("soon"), "{}", bad.body);
+        let page = api.call(Method::GET, "/workspaces/ops/certification", admin, None, &[]).await;
+        assert_eq!(page.status, StatusCode::OK);
+        assert!(page.body.as_str().unwrap().contains("<h1>Certification of ops: <span class=\"RED\">RED</span></h1>"));
+
+        // A waiver: requested by the steward, who may not approve it.
+        let expires = "2099-01-01T00:00:00Z";
+        let far = api
+            .call(
+                Method::POST,
+                "/v1/workspaces/ops/waivers",
+                admin,
+                Some(&format!(r#"{{"scope":"OC-B5","reason":"r","owner":"finance_systems_manager","expires_at":"{expires}"}}"#)),
+                &[],
+            )
+            .await;
+        assert_eq!(far.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", far.body);
+        assert!(far.body.to_string().contains("more than 30 days away"), "{}", far.body);
+        let soon = charter_model::Timestamp::from_unix_micros(
+            std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_micros() as i64
+                + 7 * 86_400_000_000,
+        )
+        .unwrap();
+        let requested = api
+            .call(
+                Method::POST,
+                "/v1/workspaces/ops/waivers",
+                admin,
+                Some(&format!(r#"{{"scope":"OC-B5","reason":"invoices late","owner":"finance_systems_manager","expires_at":"{soon}"}}"#)),
+                &[],
+            )
+            .await;
+        assert_eq!(requested.status, StatusCode::CREATED, "{}", requested.body);
+        let id = requested.body["waiver_id"].as_str().unwrap().to_owned();
+        let own = api.call(Method::POST, &format!("/v1/workspaces/ops/waivers/{id}/approve"), admin, None, &[]).await;
+        assert_eq!(own.status, StatusCode::FORBIDDEN, "{}", own.body);
+        assert!(own.body.to_string().contains("separation of duties"), "{}", own.body);
+        let listed = api.call(Method::GET, "/v1/workspaces/ops/waivers", admin, None, &[]).await;
+        assert_eq!(listed.body["items"].as_array().unwrap().len(), 1, "{}", listed.body);
+        // Waivers and drills are written by their use cases only.
+        let forged = api
+            .call(
+                Method::POST,
+                "/v1/workspaces/ops/drills",
+                admin,
+                Some(r#"{"drill_id":"DRL-2030-01-01-001","kind":"rollback","by":"x","started_at":"2030-01-01T00:00:00Z","passed":true}"#),
+                &[],
+            )
+            .await;
+        assert_eq!(forged.status, StatusCode::METHOD_NOT_ALLOWED, "{}", forged.body);
     })
     .await;
 }

@@ -52,6 +52,10 @@ pub enum CertifyCommand {
         /// Verifier key: <name>+<hash>+<base64 key> (`charter audit key` prints it)
         #[arg(long, value_name = "KEY")]
         key: String,
+        /// A ledger bundle (`charter audit export`): it must verify and hold the checkpoint the
+        /// verdict was computed at, so the records behind the verdict are the ones in the ledger
+        #[arg(long, value_name = "DIR")]
+        bundle: Option<PathBuf>,
     },
 }
 
@@ -66,10 +70,24 @@ fn as_of(text: &str) -> Result<Timestamp> {
 }
 
 pub(crate) async fn certify(global: &Global, args: CertifyArgs) -> Result<ExitCode> {
-    if let Some(CertifyCommand::Verify { file, key }) = args.command {
+    if let Some(CertifyCommand::Verify { file, key, bundle }) = args.command {
         let verifier = NoteVerifier::parse(&key).context("--key")?;
         let text = crate::input::read_to_string(&file)?;
-        return match charter_cert::verify(&text, &verifier) {
+        let verified = charter_cert::verify(&text, &verifier).and_then(|verified| {
+            let Some(dir) = &bundle else { return Ok(verified) };
+            let note =
+                verified.statement.predicate.checkpoint.as_ref().map(|c| c.note.clone()).unwrap_or_default();
+            let report = charter_app::bundle::verify_bundle_since(dir, &verifier, Some(&note))
+                .map_err(|error| format!("the bundle {}: {error}", dir.display()))?;
+            match report.failure {
+                None => Ok(verified),
+                Some(failure) => Err(format!(
+                    "the ledger bundle {} does not hold the verdict's checkpoint: {failure}",
+                    dir.display()
+                )),
+            }
+        });
+        return match verified {
             Ok(verified) => {
                 let verdict = &verified.statement.predicate;
                 match global.output {

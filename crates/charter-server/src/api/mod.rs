@@ -7,6 +7,7 @@ use axum::Router;
 use charter_app::App;
 use utoipa::openapi::PathsBuilder;
 
+mod cert;
 mod data;
 pub(crate) mod decisions;
 pub(crate) mod guard;
@@ -16,6 +17,7 @@ mod oversight;
 pub(crate) mod registry;
 mod risk;
 
+pub(crate) use cert::{IncidentDrillRequest, WaiverRequest, certification_page};
 pub(crate) use data::PromoteRequest;
 pub(crate) use decisions::{DecisionBatch, DecisionBatchAnswer, GrantRequest, ResumeRequest};
 pub(crate) use operations::RejectRequest;
@@ -33,6 +35,7 @@ pub(crate) fn routes() -> Router<App> {
         .merge(risk::routes())
         .merge(oversight::routes())
         .merge(guard::routes())
+        .merge(cert::routes())
 }
 
 /// Every capability's paths in the OpenAPI document.
@@ -44,5 +47,6 @@ pub(crate) fn paths(paths: PathsBuilder) -> PathsBuilder {
     let paths = data::paths(paths);
     let paths = risk::paths(paths);
     let paths = oversight::paths(paths);
-    guard::paths(paths)
+    let paths = guard::paths(paths);
+    cert::paths(paths)
 }
