@@ -307,4 +307,25 @@ mod tests {
         let unknown = Matrix::from_toml("m.toml", "period_days = 9\nclaims = []\nsurprise = 1").unwrap_err();
         assert!(unknown[0].contains("surprise"), "{unknown:?}");
     }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::test_runner::Config::with_cases(512))]
+
+        /// Any text, however odd, is read or refused with problems; never a panic.
+        #[test]
+        fn any_text_is_read_or_refused(text in "\\PC*") {
+            if let Err(problems) = Matrix::from_toml("m.toml", &text) {
+                proptest::prop_assert!(problems.iter().all(|p| p.starts_with("m.toml: ")));
+            }
+        }
+
+        /// The default with one value replaced by arbitrary Unicode stays a
+        /// clean refusal or a valid matrix.
+        #[test]
+        fn the_default_with_an_odd_value_is_read_or_refused(value in "\\PC{0,12}") {
+            let text = DEFAULT_MATRIX.replacen("\"T0.1\"", &format!("{value:?}"), 1);
+            let _ = Matrix::from_toml("m.toml", &text);
+            let _ = value.parse::<crate::BlockerId>();
+        }
+    }
 }

@@ -14,7 +14,7 @@ use charter_model::{
 use charter_policy::LoggedDecision;
 use charter_store::WorkspaceRow;
 
-use crate::{App, AppError, Caller, Result};
+use crate::{App, Caller, Result};
 
 /// Everything a verdict is computed from.
 #[derive(Debug, Clone, Default)]
@@ -110,11 +110,14 @@ impl App {
         let mut operation_decisions: BTreeMap<String, u64> = BTreeMap::new();
         let mut promoted: BTreeSet<String> = BTreeSet::new();
         for event in events.iter().filter(|event| within(event.at, from, as_of)) {
-            let decoded = charter_model::AuditEvent::decode(&event.body)
-                .map_err(|error| AppError::corrupt(format!("event {}: {error}", event.seq)))?;
-            let Some(logged) =
-                decoded.value.as_deref().and_then(|value| serde_json::from_str::<LoggedDecision>(value).ok())
-            else {
+            // An event that does not read back as a logged decision is not
+            // complete provenance: counted and cited, not a failure of the
+            // whole certification (`audit verify` judges the bytes).
+            let logged = charter_model::AuditEvent::decode(&event.body)
+                .ok()
+                .and_then(|decoded| decoded.value)
+                .and_then(|value| serde_json::from_str::<LoggedDecision>(&value).ok());
+            let Some(logged) = logged else {
                 decided.add(charter_policy::decision_id(event.seq), false);
                 continue;
             };
