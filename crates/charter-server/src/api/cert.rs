@@ -154,6 +154,14 @@ pub(crate) async fn incident_drill(
     Ok((axum::http::StatusCode::CREATED, Json(drill)).into_response())
 }
 
+/// A date, or an RFC 3339 time with its zone.
+fn as_of_pattern() -> String {
+    let date = crate::openapi::DATE_PATTERN.trim_start_matches('^').trim_end_matches('$');
+    format!(
+        "^{date}(T([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](\\.[0-9]{{1,9}})?(Z|[+-]([01][0-9]|2[0-3]):[0-5][0-9]))?$"
+    )
+}
+
 fn as_of_parameter() -> utoipa::openapi::path::Parameter {
     ParameterBuilder::new()
         .name("as_of")
@@ -162,7 +170,9 @@ fn as_of_parameter() -> utoipa::openapi::path::Parameter {
             "The end of the evidence period: an RFC 3339 time or a date (its last second); default now",
         ))
         .schema(Some(
-            utoipa::openapi::ObjectBuilder::new().schema_type(utoipa::openapi::schema::Type::String),
+            utoipa::openapi::ObjectBuilder::new()
+                .schema_type(utoipa::openapi::schema::Type::String)
+                .pattern(Some(as_of_pattern())),
         ))
         .build()
 }
