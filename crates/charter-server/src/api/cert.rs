@@ -42,7 +42,7 @@ pub(crate) struct AsOfParams {
 }
 
 fn as_of(params: AsOfParams) -> Result<Option<Timestamp>, ApiError> {
-    let Some(text) = params.as_of.filter(|text| !text.is_empty()) else { return Ok(None) };
+    let Some(text) = params.as_of else { return Ok(None) };
     if let Ok(time) = text.parse::<Timestamp>() {
         return Ok(Some(time));
     }
