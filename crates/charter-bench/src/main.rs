@@ -3,6 +3,7 @@
 //! Every run works in a new temporary directory, deleted afterwards. Not
 //! part of the product: `cargo run --release -p charter-bench -- --help`.
 
+mod cert;
 mod data;
 mod guard;
 mod http;
@@ -88,6 +89,26 @@ enum BenchCommand {
         #[arg(long, default_value_t = 1)]
         seed: u64,
         /// Runs of each report; the median is printed
+        #[arg(long, default_value_t = 3)]
+        rounds: usize,
+    },
+    /// Certification of the generated portfolio after a year's volume of evidence (decisions
+    /// logged in the ledger, runs from telemetry): the time of `certify`, each phase of its
+    /// measurement, and the verdict
+    Cert {
+        /// Agents of the generated portfolio
+        #[arg(long, default_value_t = 10_000)]
+        agents: usize,
+        /// Decisions logged before certifying
+        #[arg(long, default_value_t = 1_000_000)]
+        decisions: u64,
+        /// Agent runs ingested before certifying
+        #[arg(long, default_value_t = 100_000)]
+        runs: u64,
+        /// Seed of the generator
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Certifications timed; the median is printed
         #[arg(long, default_value_t = 3)]
         rounds: usize,
     },
@@ -287,6 +308,9 @@ async fn run(command: BenchCommand) -> Result<ExitCode> {
         BenchCommand::Impact { graph, python, peer } => data::impact(&graph, python, peer),
         BenchCommand::Dq { file, python, peer, rounds } => data::dq(&file, python, peer, rounds),
         BenchCommand::Report { agents, seed, rounds } => risk::report(agents, seed, rounds).await,
+        BenchCommand::Cert { agents, decisions, runs, seed, rounds } => {
+            cert::cert(agents, decisions, runs, seed, rounds).await
+        }
         BenchCommand::PreparePortfolio { agents, seed, files, data } => {
             risk::prepare(agents, seed, &files, &data).await
         }

@@ -54,24 +54,27 @@ fn megabytes(peak: Option<f64>) -> String {
     peak.map_or_else(|| "unknown".into(), |mb| format!("{mb:.0} MB"))
 }
 
-pub(crate) async fn report(agents: usize, seed: u64, rounds: usize) -> Result<ExitCode> {
-    let scratch = tempfile::tempdir().context("cannot create a scratch directory")?;
-    let (files, data) = (scratch.path().join("portfolio"), scratch.path().join("data"));
+/// Generates and imports the portfolio in a child process (see [`prepare`]).
+pub(crate) fn prepare_in_child(agents: usize, seed: u64, files: &Path, data: &Path) -> Result<()> {
     let path = |p: &Path| p.display().to_string();
-    let started = Instant::now();
-    let agents_arg = agents.to_string();
-    let seed_arg = seed.to_string();
     this_executable(&[
         "prepare-portfolio",
         "--agents",
-        &agents_arg,
+        &agents.to_string(),
         "--seed",
-        &seed_arg,
+        &seed.to_string(),
         "--files",
-        &path(&files),
+        &path(files),
         "--data",
-        &path(&data),
-    ])?;
+        &path(data),
+    ])
+}
+
+pub(crate) async fn report(agents: usize, seed: u64, rounds: usize) -> Result<ExitCode> {
+    let scratch = tempfile::tempdir().context("cannot create a scratch directory")?;
+    let (files, data) = (scratch.path().join("portfolio"), scratch.path().join("data"));
+    let started = Instant::now();
+    prepare_in_child(agents, seed, &files, &data)?;
     println!(
         "report: {agents} agents with 52 weekly snapshots each, generated and imported in {}",
         seconds(started.elapsed())

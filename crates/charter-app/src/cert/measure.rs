@@ -103,6 +103,12 @@ impl App {
             charter_cert::EVIDENCE_KINDS.iter().map(|kind| ((*kind).to_owned(), 0)).collect();
         let mut count = |kind: &str, n: u64| *evidence.entry(kind.to_owned()).or_default() += n;
 
+        // How long each phase takes (kept with the timings, out of the verdict).
+        let mut since = std::time::Instant::now();
+        let mut lap = |measurements: &mut BTreeMap<String, f64>, phase: &str| {
+            measurements.insert(format!("phase.{phase}_ms"), since.elapsed().as_secs_f64() * 1_000.0);
+            since = std::time::Instant::now();
+        };
         // Decisions of the period, from the ledger.
         let until = as_of.plus(charter_model::Span::from_secs(1)).unwrap_or(as_of);
         let events = self.store.events_between(row.id, charter_policy::DECISION, None, from, until).await?;
@@ -133,6 +139,7 @@ impl App {
         }
         count("decision", decided.total);
 
+        lap(&mut measured.measurements, "decisions");
         // Operations: the corridor, success, dry runs, per-step evidence, the
         // chain; a rollback drill's operation fails on purpose and is the
         // drill's evidence, not a change.
@@ -198,6 +205,7 @@ impl App {
             chain.add(id, in_ledger && bound && decided && evidenced);
         }
 
+        lap(&mut measured.measurements, "operations");
         // Runs of agents (telemetry).
         let runs: Vec<RunRecord> = self.read_values(row).await?;
         let period_runs: Vec<&RunRecord> =
@@ -270,6 +278,7 @@ impl App {
             ),
         ];
 
+        lap(&mut measured.measurements, "runs");
         // The ledger: verified end to end, and the checkpoint of the as-of time.
         let checkpoints = self.store.checkpoints(row.id).await?;
         count("checkpoint", checkpoints.iter().filter(|c| within(c.created_at, from, as_of)).count() as u64);
@@ -304,8 +313,10 @@ impl App {
                 )
             }
         });
+        lap(&mut measured.measurements, "ledger_verify");
         observations.push(self.audit_query_time(caller, row, &mut measured.measurements).await?);
 
+        lap(&mut measured.measurements, "audit_queries");
         // Alerts, runbooks, escalation, incidents.
         let people: Vec<Person> = self.read_values(row).await?;
         let procedures: Vec<Procedure> = self.read_values(row).await?;
@@ -367,6 +378,7 @@ impl App {
         observations
             .push(handled.observe("drift_alerts_handled", "anomaly alerts acknowledged or resolved".into()));
 
+        lap(&mut measured.measurements, "alerts_incidents");
         // Cost governance.
         let agents: Vec<Agent> = self.read_values(row).await?;
         let budgets: Vec<Budget> = self.read_values(row).await?;
@@ -437,6 +449,7 @@ impl App {
             "agents with spend in the period that have a value or KPI record".into(),
         ));
 
+        lap(&mut measured.measurements, "cost");
         // Data: promotions and quality at the current schema.
         let datasets: Vec<Dataset> = self.read_values(row).await?;
         let quality: Vec<QualityRun> = self.read_values(row).await?;
@@ -463,6 +476,7 @@ impl App {
             "datasets out of DRAFT with a fully passing quality run at their current schema version in the period".into(),
         ));
 
+        lap(&mut measured.measurements, "data");
         // Policies and DLP rules.
         let policies: Vec<Policy> = self.read_values(row).await?;
         count("policy", policies.len() as u64);
@@ -488,6 +502,7 @@ impl App {
             format!("{} lint errors in the DLP rules and guard settings", errors.len()),
         ));
 
+        lap(&mut measured.measurements, "policies");
         let waivers: Vec<charter_model::Waiver> = self.read_values(row).await?;
         measured.waivers = waivers
             .into_iter()

@@ -1,0 +1,138 @@
+//! `charter-bench cert`: the certification of the generated portfolio
+//! (`charter gen portfolio`, imported into a scratch SQLite data directory
+//! by a child process) after a year's volume of evidence: decisions of its
+//! agents on its systems, logged in the ledger, and agents' runs from
+//! telemetry. Prints the time of `certify` (the median of its rounds, each
+//! computing the verdict twice as the use case does), the time of each
+//! phase of the measurement, and the verdict.
+
+use std::process::ExitCode;
+use std::time::Instant;
+
+use anyhow::{Context, Result};
+use charter_app::{App, Caller, CertifyRequest};
+use charter_model::{RecordKind, WorkspaceName};
+use charter_policy::{DecisionRequest, EntityRef};
+
+/// Ids of every record of `kind`, a page at a time.
+async fn ids(app: &App, caller: &Caller, workspace: &WorkspaceName, kind: RecordKind) -> Result<Vec<String>> {
+    let mut ids = Vec::new();
+    let mut after: Option<String> = None;
+    loop {
+        let page = app.list_records(caller, workspace, kind, after.as_deref(), 1_000).await?;
+        let done = page.items.len() < 1_000;
+        after = page.items.last().map(|view| view.id.clone());
+        ids.extend(page.items.into_iter().map(|view| view.id));
+        if done || after.is_none() {
+            return Ok(ids);
+        }
+    }
+}
+
+pub(crate) async fn cert(
+    agents: usize,
+    decisions: u64,
+    runs: u64,
+    seed: u64,
+    rounds: usize,
+) -> Result<ExitCode> {
+    let scratch = tempfile::tempdir().context("cannot create a scratch directory")?;
+    let (files, data) = (scratch.path().join("portfolio"), scratch.path().join("data"));
+    let started = Instant::now();
+    crate::risk::prepare_in_child(agents, seed, &files, &data)?;
+    println!("cert: {agents} agents generated and imported in {:.1} s", started.elapsed().as_secs_f64());
+
+    let signer = charter_app::ledger::generate_signer("charter-bench")?;
+    let settings = charter_app::ledger::LedgerSettings {
+        signer: Some(std::sync::Arc::new(signer)),
+        ..Default::default()
+    };
+    let app = App::new(charter_store::Store::open_data_dir(&data).await?).with_ledger(settings);
+    let (caller, workspace) = (Caller::local("bench"), WorkspaceName::new("bench")?);
+    let agent_ids = ids(&app, &caller, &workspace, RecordKind::Agent).await?;
+    let systems = ids(&app, &caller, &workspace, RecordKind::System).await?;
+    anyhow::ensure!(!agent_ids.is_empty() && !systems.is_empty(), "the portfolio has no agents or systems");
+
+    // A year's decisions, a thousand per logged batch.
+    let started = Instant::now();
+    let mut made = 0_u64;
+    while made < decisions {
+        let batch = (decisions - made).min(charter_app::MAX_DECISION_BATCH as u64);
+        let requests: Vec<DecisionRequest> = (0..batch)
+            .map(|k| {
+                let n = (made + k) as usize;
+                DecisionRequest {
+                    principal: EntityRef {
+                        entity_type: "Agent".into(),
+                        id: agent_ids[n % agent_ids.len()].clone(),
+                    },
+                    action: "invoke_tool".into(),
+                    resource: EntityRef {
+                        entity_type: "Tool".into(),
+                        id: systems[(n / 7) % systems.len()].clone(),
+                    },
+                    context: serde_json::Map::new(),
+                }
+            })
+            .collect();
+        app.decide(&caller, &workspace, &requests).await?;
+        made += batch;
+    }
+    println!("cert: {decisions} decisions logged in {:.1} s", started.elapsed().as_secs_f64());
+
+    // Runs from telemetry: one root span each, priced, with content hashes.
+    let started = Instant::now();
+    let now_us = app.now().unix_micros();
+    let mut sent = 0_u64;
+    while sent < runs {
+        let batch = (runs - sent).min(1_000);
+        let spans: Vec<charter_observe::Span> = (0..batch)
+            .map(|k| {
+                let n = sent + k;
+                serde_json::from_value(serde_json::json!({
+                    "trace_id": format!("{:032x}", n + 1),
+                    "span_id": format!("{:016x}", n + 1),
+                    "name": "invoke_agent", "kind": "invoke_agent",
+                    "agent_id": agent_ids[n as usize % agent_ids.len()],
+                    "start_us": now_us - 60_000_000, "end_us": now_us - 59_000_000, "status": "ok",
+                    "model": "gpt-4o-mini", "input_tokens": 800, "output_tokens": 200,
+                    "prompt_sha256": "ab".repeat(32), "output_sha256": "cd".repeat(32)
+                }))
+                .expect("a span")
+            })
+            .collect();
+        app.ingest_spans(&caller, &workspace, spans).await?;
+        sent += batch;
+    }
+    println!("cert: {runs} runs ingested in {:.1} s", started.elapsed().as_secs_f64());
+    app.checkpoint_pending().await?;
+    let size = app.ledger_size(&caller, &workspace).await?;
+
+    let mut times = Vec::new();
+    let mut last = None;
+    for _ in 0..rounds.max(1) {
+        let started = Instant::now();
+        let request = CertifyRequest { as_of: None, matrix: None, record: false };
+        let certification = app.certify(&caller, &workspace, request).await?;
+        times.push(started.elapsed().as_secs_f64());
+        last = Some(certification);
+    }
+    times.sort_by(f64::total_cmp);
+    let certification = last.context("no round ran")?;
+    println!(
+        "cert: certify of {agents} agents, ledger of {size} entries: median {:.2} s over {} rounds (min {:.2}, max {:.2}); verdict {:?} with {} blockers",
+        times[times.len() / 2],
+        times.len(),
+        times[0],
+        times[times.len() - 1],
+        certification.verdict.outcome,
+        certification.verdict.blockers.len()
+    );
+    let mut phases: Vec<(&String, &f64)> =
+        certification.measurements.iter().filter(|(name, _)| name.starts_with("phase.")).collect();
+    phases.sort_by(|a, b| b.1.total_cmp(a.1));
+    for (name, ms) in phases {
+        println!("cert:   {name}: {ms:.0} ms (one of the two readings)");
+    }
+    Ok(ExitCode::SUCCESS)
+}
