@@ -11,7 +11,6 @@ use charter_model::{
     Incident, IncidentSeverity, KpiRecord, Operation, Person, Policy, Procedure, QualityRun, Role, RunRecord,
     Severity, Timestamp, ValueRecord,
 };
-use charter_policy::LoggedDecision;
 use charter_store::WorkspaceRow;
 
 use crate::{App, Caller, Result};
@@ -25,6 +24,84 @@ pub(crate) struct Measured {
     pub(crate) waivers: Vec<Waiver>,
     pub(crate) checkpoint: Option<CheckpointRef>,
     pub(crate) measurements: BTreeMap<String, f64>,
+    /// What the ledger showed, for a second reading of the same log.
+    pub(crate) cache: Option<LedgerCache>,
+}
+
+/// What a reading took from the ledger that a second reading of the same
+/// append-only log would compute again to the same result.
+#[derive(Debug, Clone)]
+pub(crate) struct LedgerCache {
+    decisions: DecisionScan,
+    verified: Observation,
+}
+
+/// What the period's decision events show.
+#[derive(Debug, Clone, Default)]
+struct DecisionScan {
+    /// Decisions with complete provenance.
+    decided: Share,
+    /// Operations a decision was about, with the decision's sequence number.
+    operation_decisions: BTreeMap<String, u64>,
+    /// Datasets an allowed promote_dataset decision was about.
+    promoted: BTreeSet<String>,
+}
+
+/// The fields of a logged decision provenance needs; the request's context,
+/// however large, is skipped without being built.
+#[derive(Debug, serde::Deserialize)]
+struct DecisionFields {
+    principal: EntityFields,
+    action: String,
+    resource: EntityFields,
+    decision: charter_policy::Effect,
+    reasons: Vec<serde::de::IgnoredAny>,
+    registry_version: u64,
+}
+
+#[derive(Debug, serde::Deserialize)]
+struct EntityFields {
+    #[serde(rename = "type")]
+    entity_type: String,
+    id: String,
+}
+
+#[derive(Debug, serde::Deserialize)]
+struct DecisionEvent {
+    value: Option<DecisionFields>,
+}
+
+impl DecisionScan {
+    fn add(&mut self, seq: u64, body: &str) {
+        let id = charter_policy::decision_id(seq);
+        // An event that does not read as a logged decision is not complete
+        // provenance: counted and cited (`audit verify` judges the bytes).
+        let Some(logged) = serde_json::from_str::<DecisionEvent>(body).ok().and_then(|event| event.value)
+        else {
+            self.decided.add(id, false);
+            return;
+        };
+        let complete =
+            !logged.principal.id.is_empty() && logged.registry_version > 0 && !logged.reasons.is_empty();
+        self.decided.add(id, complete);
+        if logged.resource.entity_type == "Operation" {
+            self.operation_decisions.insert(logged.resource.id.clone(), seq);
+        }
+        if logged.action == "promote_dataset" && logged.decision == charter_policy::Effect::Allow {
+            self.promoted.insert(logged.resource.id);
+        }
+    }
+
+    fn merge(&mut self, other: DecisionScan) {
+        self.decided.good += other.decided.good;
+        self.decided.total += other.decided.total;
+        self.decided.bad.extend(other.decided.bad);
+        self.decided.bad.truncate(CITE);
+        self.decided.seen.extend(other.decided.seen);
+        self.decided.seen.truncate(CITE);
+        self.operation_decisions.extend(other.operation_decisions);
+        self.promoted.extend(other.promoted);
+    }
 }
 
 /// How many records a metric cites at most (the verdict cuts again).
@@ -33,7 +110,7 @@ const CITE: usize = charter_cert::MAX_CITED;
 const CHAIN_SAMPLE: usize = 20;
 
 /// A share with the records behind it; failing records are cited first.
-#[derive(Debug, Default)]
+#[derive(Debug, Clone, Default)]
 struct Share {
     good: u64,
     total: u64,
@@ -95,6 +172,7 @@ impl App {
         row: &WorkspaceRow,
         matrix: &Matrix,
         as_of: Timestamp,
+        cache: Option<LedgerCache>,
     ) -> Result<Measured> {
         let period = charter_model::Span::from_secs(u64::from(matrix.period_days) * 86_400);
         let from = as_of.minus(period).unwrap_or(as_of);
@@ -109,34 +187,14 @@ impl App {
             measurements.insert(format!("phase.{phase}_ms"), since.elapsed().as_secs_f64() * 1_000.0);
             since = std::time::Instant::now();
         };
-        // Decisions of the period, from the ledger.
+        // Decisions of the period, from the ledger (the second reading of a
+        // certification takes the first one's: the log is append-only).
         let until = as_of.plus(charter_model::Span::from_secs(1)).unwrap_or(as_of);
-        let events = self.store.events_between(row.id, charter_policy::DECISION, None, from, until).await?;
-        let mut decided = Share::default();
-        let mut operation_decisions: BTreeMap<String, u64> = BTreeMap::new();
-        let mut promoted: BTreeSet<String> = BTreeSet::new();
-        for event in events.iter().filter(|event| within(event.at, from, as_of)) {
-            // An event that does not read back as a logged decision is not
-            // complete provenance: counted and cited, not a failure of the
-            // whole certification (`audit verify` judges the bytes).
-            let logged = charter_model::AuditEvent::decode(&event.body)
-                .ok()
-                .and_then(|decoded| decoded.value)
-                .and_then(|value| serde_json::from_str::<LoggedDecision>(&value).ok());
-            let Some(logged) = logged else {
-                decided.add(charter_policy::decision_id(event.seq), false);
-                continue;
-            };
-            let complete =
-                !logged.principal.id.is_empty() && logged.registry_version > 0 && !logged.reasons.is_empty();
-            decided.add(charter_policy::decision_id(event.seq), complete);
-            if logged.resource.entity_type == "Operation" {
-                operation_decisions.insert(logged.resource.id.clone(), event.seq);
-            }
-            if logged.action == "promote_dataset" && logged.decision == charter_policy::Effect::Allow {
-                promoted.insert(logged.resource.id.clone());
-            }
-        }
+        let scan = match cache.as_ref() {
+            Some(cache) => cache.decisions.clone(),
+            None => self.scan_decisions(row, from, until, as_of).await?,
+        };
+        let DecisionScan { decided, operation_decisions, promoted } = scan.clone();
         count("decision", decided.total);
 
         lap(&mut measured.measurements, "decisions");
@@ -296,6 +354,10 @@ impl App {
                 Vec::new(),
                 "no signing key: checkpoints are not signed".into(),
             ),
+            Some(_) if cache.is_some() => cache
+                .as_ref()
+                .map(|c| c.verified.clone())
+                .unwrap_or_else(|| flag("ledger_verified", false, Vec::new(), "not verified".into())),
             Some(verifier) => {
                 let report = self.verify_ledger(&row.name, &verifier, &|_, _| {}).await?;
                 let cited = at_as_of.map(|c| format!("checkpoint:{}", c.size)).into_iter().collect();
@@ -312,6 +374,13 @@ impl App {
                     },
                 )
             }
+        });
+        measured.cache = Some(LedgerCache {
+            decisions: scan,
+            verified: observations
+                .last()
+                .cloned()
+                .unwrap_or_else(|| flag("ledger_verified", false, Vec::new(), String::new())),
         });
         lap(&mut measured.measurements, "ledger_verify");
         observations.push(self.audit_query_time(caller, row, &mut measured.measurements).await?);
@@ -519,6 +588,58 @@ impl App {
         measured.observations = observations;
         measured.evidence = evidence;
         Ok(measured)
+    }
+
+    /// The decision events of the period, read a page at a time and parsed
+    /// on two threads.
+    async fn scan_decisions(
+        &self,
+        row: &WorkspaceRow,
+        from: Timestamp,
+        until: Timestamp,
+        as_of: Timestamp,
+    ) -> Result<DecisionScan> {
+        let filter = charter_store::EventFilter {
+            kind: Some(charter_policy::DECISION.into()),
+            since: Some(from),
+            until: Some(until),
+            ..charter_store::EventFilter::default()
+        };
+        let mut scan = DecisionScan::default();
+        let mut after = 0;
+        loop {
+            let page = self.store.events_matching(row.id, &filter, after, 20_000).await?;
+            let Some(last) = page.last() else { break };
+            after = last.seq;
+            let full = page.len() == 20_000;
+            let part = tokio::task::spawn_blocking(move || {
+                let events: Vec<&charter_store::EventRow> =
+                    page.iter().filter(|event| within(event.at, from, as_of)).collect();
+                let (first, second) = events.split_at(events.len() / 2);
+                let read = |events: &[&charter_store::EventRow]| {
+                    let mut scan = DecisionScan::default();
+                    for event in events {
+                        scan.add(event.seq, &event.body);
+                    }
+                    scan
+                };
+                std::thread::scope(|threads| {
+                    let other = threads.spawn(|| read(second));
+                    let mut scan = read(first);
+                    if let Ok(other) = other.join() {
+                        scan.merge(other);
+                    }
+                    scan
+                })
+            })
+            .await
+            .map_err(|error| crate::AppError::internal(format!("reading decisions: {error}")))?;
+            scan.merge(part);
+            if !full {
+                break;
+            }
+        }
+        Ok(scan)
     }
 
     /// Runs the audit queries people run and times the slowest: a subject's

@@ -79,8 +79,8 @@ impl App {
 
         // Twice, from two readings of the store: the same state must give
         // the same bytes.
-        let first = self.measure(caller, &row, &matrix, as_of).await?;
-        let second = self.measure(caller, &row, &matrix, as_of).await?;
+        let first = self.measure(caller, &row, &matrix, as_of, None).await?;
+        let second = self.measure(caller, &row, &matrix, as_of, first.cache.clone()).await?;
         let verdict_of = |measured: &measure::Measured| {
             charter_cert::evaluate(&charter_cert::Inputs {
                 workspace: workspace.as_str(),
