@@ -183,6 +183,7 @@ async fn a_workspace_with_every_tier0_evidence_is_green_and_each_gap_turns_it_re
         };
         let ran = app.run_operation(&operator, &ops(), &declared.id, options).await.unwrap();
         assert_eq!(ran.run.outcome, Some(charter_model::operation::RunOutcome::Success));
+        clock.set("2027-01-15T10:10:00Z");
         let drill = app
             .drill_rollback(
                 &operator,
@@ -231,6 +232,27 @@ async fn a_workspace_with_every_tier0_evidence_is_green_and_each_gap_turns_it_re
         // Budgets cover two of the seven agents, and no incident drill yet.
         let verdict = certify("2027-01-15T11:00:00Z").await;
         assert_eq!(active_ids(&verdict), [BlockerId::B4, BlockerId::B5].into(), "{:#?}", verdict.reasons);
+        // As of before the rollback drill: its blocker too, and only for it.
+        let before_drill = certify("2027-01-15T10:05:00Z").await;
+        let t01: Vec<(BlockerId, &str)> = before_drill
+            .blockers
+            .iter()
+            .filter(|b| b.claim == "T0.1")
+            .map(|b| (b.id, b.subject.as_str()))
+            .collect();
+        assert_eq!(
+            t01,
+            [(BlockerId::B2, "drill:rollback"), (BlockerId::B2, "rollback_recovery_seconds")],
+            "{:#?}",
+            before_drill.reasons
+        );
+        // As of before the change: the corridor has no evidence either.
+        let before_change = certify("2027-01-15T09:59:00Z").await;
+        assert!(
+            before_change.blockers.iter().any(|b| (b.id, b.subject.as_str()) == (BlockerId::B1, "evidence:operation_run")),
+            "{:#?}",
+            before_change.reasons
+        );
 
         // T0.6: every active and pilot agent under a budget.
         let agents = app.list_records(&steward, &ops(), charter_model::RecordKind::Agent, None, 100).await.unwrap();
