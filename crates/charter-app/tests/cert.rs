@@ -117,6 +117,26 @@ async fn the_example_as_imported_is_red_with_the_blockers_that_follow_and_the_sa
                 .await
                 .unwrap_err();
             assert!(bad.to_string().contains("m.toml: period_days: 0"), "{bad}");
+            // The workspace's own matrix: checked when written, then used.
+            let admin = Caller::local("ops_governance_lead");
+            let settings = |matrix: &str| {
+                charter_model::RecordKind::CertSettings
+                    .parse_json(&serde_json::json!({"settings_id": "default", "matrix": matrix}).to_string())
+                    .unwrap()
+            };
+            let refused = app
+                .create_record(&admin, &ops(), settings("period_days = 0\nclaims = []"))
+                .await
+                .unwrap_err();
+            assert!(refused.to_string().contains("period_days: 0 is not between 1 and 3660"), "{refused}");
+            let monthly = charter_cert::DEFAULT_MATRIX.replace("period_days = 90", "period_days = 30");
+            app.create_record(&admin, &ops(), settings(&monthly)).await.unwrap();
+            let own = app
+                .certify(&caller, &ops(), CertifyRequest { as_of: Some(as_of), matrix: None, record: false })
+                .await
+                .unwrap();
+            assert_eq!(own.verdict.period_from, "2026-12-16T12:00:00Z".parse::<Timestamp>().unwrap());
+            assert_ne!(own.verdict.matrix_sha256, verdict.matrix_sha256);
             seen.lock().unwrap().push(first.json.clone());
         }
     })

@@ -9,6 +9,29 @@ use crate::id::Key;
 use crate::time::Timestamp;
 use crate::validate::{Check, Checker, Ref};
 
+/// A workspace's certification claim matrix (record id `default`): the
+/// TOML text `charter certify` grades against, in the form of
+/// `examples/certification.toml`; checked on every save and import.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CertSettings {
+    /// Always `default`: a workspace has one matrix.
+    pub settings_id: Key,
+    /// The claim matrix, as TOML.
+    pub matrix: String,
+}
+
+impl Check for CertSettings {
+    fn check(&self, check: &mut Checker) {
+        if self.settings_id.as_str() != "default" {
+            check.fail("settings_id", &format!("must be \"default\", got \"{}\"", self.settings_id));
+        }
+        check.text("matrix", &self.matrix);
+    }
+
+    fn references(&self, _refs: &mut Vec<Ref>) {}
+}
+
 /// Prefix of drill ids (`DRL-YYYY-MM-DD-NNN`).
 pub const DRILL_ID_PREFIX: &str = "DRL-";
 /// Prefix of waiver ids (`WVR-YYYY-MM-DD-NNN`).

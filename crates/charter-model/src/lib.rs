@@ -26,7 +26,7 @@ pub mod time;
 pub mod validate;
 
 pub use audit::AuditEvent;
-pub use cert::{Drill, DrillKind, Waiver};
+pub use cert::{CertSettings, Drill, DrillKind, Waiver};
 pub use data::{
     Change, CheckClass, CheckOutcome, DataSettings, DatasetSchema, FailureSample, Notification, QualityRun,
 };

@@ -8,7 +8,7 @@ use std::str::FromStr;
 use serde::Serialize;
 
 use crate::canonical;
-use crate::cert::{Drill, Waiver};
+use crate::cert::{CertSettings, Drill, Waiver};
 use crate::data::{Change, DataSettings, Notification, QualityRun};
 use crate::enums::{Role, UnknownValue};
 use crate::grant::Grant;
@@ -249,6 +249,7 @@ record_kinds!(
     GuardSettings(GuardSettings as Box<GuardSettings>) { name: "guard_settings", plural: "guard-settings", file: "guard_settings.json", id_field: "settings_id", writer: Admin , canonical: value },
     Drill(Drill as Box<Drill>) { name: "drill", plural: "drills", file: "drills.json", id_field: "drill_id", writer: Operator , canonical: value },
     Waiver(Waiver as Box<Waiver>) { name: "waiver", plural: "waivers", file: "waivers.json", id_field: "waiver_id", writer: Steward , canonical: value },
+    CertSettings(CertSettings as Box<CertSettings>) { name: "cert_settings", plural: "cert-settings", file: "cert_settings.json", id_field: "settings_id", writer: Admin , canonical: value },
 );
 
 /// Agents may also come from this file, with the identity fields of the
@@ -326,6 +327,7 @@ impl Record {
             Record::QualityRun(r) => r.run_id.to_string(),
             Record::Drill(r) => r.drill_id.to_string(),
             Record::Waiver(r) => r.waiver_id.to_string(),
+            Record::CertSettings(r) => r.settings_id.to_string(),
         }
     }
 

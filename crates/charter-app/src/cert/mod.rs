@@ -29,7 +29,8 @@ pub const CERTIFICATION: &str = "certification";
 pub struct CertifyRequest {
     /// The end of the period (default: now).
     pub as_of: Option<Timestamp>,
-    /// A claim matrix `(name, TOML text)` (default: the shipped one).
+    /// A claim matrix `(name, TOML text)` (default: the workspace's
+    /// `cert_settings` record, else the shipped one).
     pub matrix: Option<(String, String)>,
     /// Append the signed verdict's digest to the ledger.
     pub record: bool,
@@ -68,9 +69,23 @@ impl App {
         if request.record {
             caller.require_role(charter_model::Role::Operator)?;
         }
-        let (name, text) = request.matrix.clone().unwrap_or_else(|| {
-            ("examples/certification.toml".to_owned(), charter_cert::DEFAULT_MATRIX.to_owned())
-        });
+        // The matrix given, else the workspace's own, else the shipped one.
+        let (name, text) = match request.matrix.clone() {
+            Some(given) => given,
+            None => {
+                match self.store.record(row.id, charter_model::RecordKind::CertSettings, "default").await? {
+                    Some(stored) => match charter_model::RecordKind::CertSettings.parse_json(&stored.body) {
+                        Ok(charter_model::Record::CertSettings(settings)) => {
+                            ("cert_settings/default".to_owned(), settings.matrix)
+                        }
+                        _ => return Err(AppError::corrupt("cert_settings \"default\" does not parse")),
+                    },
+                    None => {
+                        ("examples/certification.toml".to_owned(), charter_cert::DEFAULT_MATRIX.to_owned())
+                    }
+                }
+            }
+        };
         let matrix = Matrix::from_toml(&name, &text)
             .map_err(|problems| AppError::invalid("claim matrix", problems))?;
         let matrix_sha256: String =

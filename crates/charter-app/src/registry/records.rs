@@ -140,6 +140,11 @@ pub fn rule_problems(record: &Record) -> Vec<FieldError> {
             _ => FieldError { field: "config".into(), message },
         }));
     }
+    if let Record::CertSettings(settings) = record
+        && let Err(errors) = charter_cert::Matrix::from_toml("matrix", &settings.matrix)
+    {
+        problems.extend(errors.into_iter().map(|message| FieldError { field: "matrix".into(), message }));
+    }
     if let Record::OpsSettings(settings) = record
         && let Err(errors) = charter_ops::TierRules::from_settings(settings)
     {

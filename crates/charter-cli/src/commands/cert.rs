@@ -33,7 +33,8 @@ pub struct CertifyArgs {
     /// envelope), measurements.json and the claim matrix used to this directory
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
-    /// The claim matrix (TOML; default: the shipped examples/certification.toml)
+    /// The claim matrix (TOML; default: the workspace's cert_settings record, else the shipped
+    /// examples/certification.toml)
     #[arg(long, value_name = "FILE")]
     pub matrix: Option<PathBuf>,
     /// Do not append the signed verdict's digest to the ledger
