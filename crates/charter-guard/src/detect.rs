@@ -549,6 +549,8 @@ mod tests {
     #[test]
     fn each_detector_finds_its_own() {
         use FindingType::*;
+
+        use crate::fake_secrets::*;
         let cases: &[(&str, FindingType, &str)] = &[
             ("mail alice.smith@example.com now", Email, "alice.smith@example.com"),
             ("call me at +44 7911 123456 after 5pm", Phone, "+44 7911 123456"),
@@ -562,29 +564,17 @@ mod tests {
             ("from 2001:db8::8a2e:370:7334 ok", Ipv6, "2001:db8::8a2e:370:7334"),
             ("date of birth: 12/03/1985.", DateOfBirth, "12/03/1985"),
             ("born on March 12, 1985 in", DateOfBirth, "March 12, 1985"),
-            ("key AKIAIOSFODNN7EXAMPLE used", AwsAccessKeyId, "AKIAIOSFODNN7EXAMPLE"),
+            (&format!("key {AWS_ACCESS_KEY_ID} used"), AwsAccessKeyId, AWS_ACCESS_KEY_ID),
             (
-                "aws_secret_access_key = wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY\n",
+                &format!("aws_secret_access_key = {AWS_SECRET_ACCESS_KEY}\n"),
                 AwsSecretAccessKey,
-                "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+                AWS_SECRET_ACCESS_KEY,
             ),
-            (
-                "use ghp_aBcDeFgHiJkLmNoPqRsTuVwXyZ0123456789 now",
-                GithubToken,
-                "ghp_aBcDeFgHiJkLmNoPqRsTuVwXyZ0123456789",
-            ),
-            ("glpat-aBcDeFgHiJkLmNoPqRsT end", GitlabToken, "glpat-aBcDeFgHiJkLmNoPqRsT"),
-            (
-                "bot xoxb-1234567890-0987654321-aBcDeFgHiJkLmNoPqRsTuVwX ok",
-                SlackToken,
-                "xoxb-1234567890-0987654321-aBcDeFgHiJkLmNoPqRsTuVwX",
-            ),
-            ("sk_live_4eC39HqLyjWDarjtT1zdp7dc!", StripeKey, "sk_live_4eC39HqLyjWDarjtT1zdp7dc"),
-            (
-                "Bearer eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.c2lnbmF0dXJl end",
-                Jwt,
-                "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.c2lnbmF0dXJl",
-            ),
+            (&format!("use {GITHUB_TOKEN} now"), GithubToken, GITHUB_TOKEN),
+            (&format!("{GITLAB_TOKEN} end"), GitlabToken, GITLAB_TOKEN),
+            (&format!("bot {SLACK_TOKEN} ok"), SlackToken, SLACK_TOKEN),
+            (&format!("{STRIPE_KEY}!"), StripeKey, STRIPE_KEY),
+            (&format!("Bearer {JWT} end"), Jwt, JWT),
             ("db_password=\"k9#Lm2!qZx8\" set", GenericSecret, "k9#Lm2!qZx8"),
         ];
         for (text, kind, value) in cases {
@@ -611,19 +601,20 @@ mod tests {
 
     #[test]
     fn a_keyword_gives_its_value_the_specific_type() {
-        let text = "token=eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.c2lnbmF0dXJl";
-        assert_eq!(kinds(text), vec![(FindingType::Jwt, &text[6..])]);
+        let text = format!("token={}", crate::fake_secrets::JWT);
+        assert_eq!(kinds(&text), vec![(FindingType::Jwt, &text[6..])]);
     }
 
     #[test]
     fn a_pem_block_is_one_finding_to_its_end_line() {
-        let text = "key:\n-----BEGIN RSA PRIVATE KEY-----\nMIIEpAIBAAKCAQEA\nabc+/=\n-----END RSA PRIVATE KEY-----\nnext";
-        let found = kinds(text);
+        use crate::fake_secrets::{PEM_BEGIN, RSA_PEM_BEGIN, RSA_PEM_END};
+        let text = format!("key:\n{RSA_PEM_BEGIN}\nMIIEpAIBAAKCAQEA\nabc+/=\n{RSA_PEM_END}\nnext");
+        let found = kinds(&text);
         assert_eq!(found.len(), 1);
         assert_eq!(found[0].0, FindingType::PemPrivateKey);
         assert!(found[0].1.starts_with("-----BEGIN") && found[0].1.ends_with("KEY-----"));
         // Cut short, the block runs to its last line of base64.
-        let cut = "-----BEGIN PRIVATE KEY-----\nMIIEpAIBAAKCAQEA\nabcd\n\nafter";
-        assert_eq!(kinds(cut)[0].1, "-----BEGIN PRIVATE KEY-----\nMIIEpAIBAAKCAQEA\nabcd");
+        let cut = format!("{PEM_BEGIN}\nMIIEpAIBAAKCAQEA\nabcd\n\nafter");
+        assert_eq!(kinds(&cut)[0].1, format!("{PEM_BEGIN}\nMIIEpAIBAAKCAQEA\nabcd"));
     }
 }

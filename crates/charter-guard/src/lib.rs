@@ -9,6 +9,9 @@
 
 mod context;
 mod detect;
+#[cfg(test)]
+#[path = "../tests/fixtures/fake_secrets.rs"]
+mod fake_secrets;
 mod finding;
 mod lint;
 mod phone;

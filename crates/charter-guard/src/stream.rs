@@ -137,14 +137,15 @@ mod tests {
 
     #[test]
     fn segments_end_at_lines_and_keep_pem_blocks_whole() {
+        use crate::fake_secrets::{PEM_BEGIN, PEM_END};
         let mut segmenter = Segmenter::new(&Scanner::new());
         assert_eq!(segmenter.push(b"no line end yet"), None);
         assert_eq!(segmenter.push(b", now\nand a half"), Some((0, b"no line end yet, now\n".to_vec())));
-        let block = b" line\n-----BEGIN PRIVATE KEY-----\nMIIE\n";
-        assert_eq!(segmenter.push(block), Some((21, b"and a half line\n".to_vec())));
+        let block = format!(" line\n{PEM_BEGIN}\nMIIE\n");
+        assert_eq!(segmenter.push(block.as_bytes()), Some((21, b"and a half line\n".to_vec())));
         assert_eq!(
-            segmenter.push(b"abcd\n-----END PRIVATE KEY-----\ntail"),
-            Some((37, b"-----BEGIN PRIVATE KEY-----\nMIIE\nabcd\n-----END PRIVATE KEY-----\n".to_vec()))
+            segmenter.push(format!("abcd\n{PEM_END}\ntail").as_bytes()),
+            Some((37, format!("{PEM_BEGIN}\nMIIE\nabcd\n{PEM_END}\n").into_bytes()))
         );
         assert_eq!(segmenter.finish(), Some((101, b"tail".to_vec())));
         assert_eq!(segmenter.offset(), 105);
@@ -159,9 +160,8 @@ mod tests {
                 format!("line {i} mail user{i}@example.com card 4111 1111 1111 1111\n").as_bytes(),
             );
         }
-        text.extend_from_slice(
-            b"-----BEGIN RSA PRIVATE KEY-----\nMIIEpAIBAAKCAQEA\n-----END RSA PRIVATE KEY-----\n",
-        );
+        let (begin, end) = (crate::fake_secrets::RSA_PEM_BEGIN, crate::fake_secrets::RSA_PEM_END);
+        text.extend_from_slice(format!("{begin}\nMIIEpAIBAAKCAQEA\n{end}\n").as_bytes());
         let whole = scanner.scan(&text);
         for chunk in [1, 7, 4096, 100_000] {
             let mut segmenter = Segmenter::new(&scanner);
@@ -184,6 +184,7 @@ mod tests {
     /// whole text holds it.
     #[test]
     fn a_line_longer_than_a_segment_is_cut_where_no_value_lies() {
+        use crate::fake_secrets::{AWS_ACCESS_KEY_ID_2, PEM_BEGIN, PEM_END};
         let scanner = Scanner::new();
         let jwt = format!(
             "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.{}.{}",
@@ -195,10 +196,9 @@ mod tests {
             "call +44 20 7946 0958 ".to_owned(),
             "mail a.b@example.com, ".to_owned(),
             format!("token {jwt} "),
-            "-----BEGIN PRIVATE KEY----- MIIEvQIBADANBgkqhkiG9w0BAQEFAASC -----END PRIVATE KEY----- "
-                .to_owned(),
+            format!("{PEM_BEGIN} MIIEvQIBADANBgkqhkiG9w0BAQEFAASC {PEM_END} "),
             "ssn 536-22-1234 ".to_owned(),
-            "AKIAIOSFODNN7QWERTYU ".to_owned(),
+            format!("{AWS_ACCESS_KEY_ID_2} "),
         ];
         let mut text = Vec::new();
         let mut i = 0;
