@@ -86,10 +86,10 @@ pub(crate) async fn cert(
     let mut sent = 0_u64;
     while sent < runs {
         let batch = (runs - sent).min(1_000);
-        let spans: Vec<charter_observe::Span> = (0..batch)
+        let spans = (0..batch)
             .map(|k| {
                 let n = sent + k;
-                serde_json::from_value(serde_json::json!({
+                serde_json::from_value::<charter_observe::Span>(serde_json::json!({
                     "trace_id": format!("{:032x}", n + 1),
                     "span_id": format!("{:016x}", n + 1),
                     "name": "invoke_agent", "kind": "invoke_agent",
@@ -98,9 +98,8 @@ pub(crate) async fn cert(
                     "model": "gpt-4o-mini", "input_tokens": 800, "output_tokens": 200,
                     "prompt_sha256": "ab".repeat(32), "output_sha256": "cd".repeat(32)
                 }))
-                .expect("a span")
             })
-            .collect();
+            .collect::<Result<Vec<_>, _>>()?;
         app.ingest_spans(&caller, &workspace, spans).await?;
         sent += batch;
     }

@@ -79,8 +79,17 @@ fn pae(payload_type: &str, payload: &[u8]) -> Vec<u8> {
     out
 }
 
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|byte| format!("{byte:02x}")).collect()
+/// The SHA-256 of `bytes`, as lower-case hex.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    Sha256::digest(bytes).iter().map(|byte| format!("{byte:02x}")).collect()
+}
+
+impl Envelope {
+    /// The SHA-256 (hex) of its payload: the digest the ledger records.
+    pub fn payload_sha256(&self) -> Result<String, String> {
+        let payload = STANDARD.decode(&self.payload).map_err(|_| "the payload is not base64".to_owned())?;
+        Ok(sha256_hex(&payload))
+    }
 }
 
 /// The statement of `verdict`, or why there is none: a verdict without a
@@ -90,7 +99,7 @@ pub fn statement(verdict: &Verdict) -> Result<Statement, String> {
         .checkpoint
         .as_ref()
         .ok_or("the ledger has no signed checkpoint to attest to: configure a signing key")?;
-    let digest = [("sha256".to_owned(), hex(&Sha256::digest(checkpoint.note.as_bytes())))].into();
+    let digest = [("sha256".to_owned(), sha256_hex(checkpoint.note.as_bytes()))].into();
     Ok(Statement {
         statement_type: STATEMENT_TYPE.to_owned(),
         subject: vec![Subject { name: format!("{}@{}", checkpoint.origin, checkpoint.size), digest }],
@@ -153,7 +162,7 @@ pub fn verify(envelope: &str, verifier: &NoteVerifier) -> Result<VerifiedVerdict
         ));
     }
     let note = statement.predicate.checkpoint.as_ref().ok_or("the verdict names no checkpoint")?.clone();
-    let digest = hex(&Sha256::digest(note.note.as_bytes()));
+    let digest = sha256_hex(note.note.as_bytes());
     if statement.subject.len() != 1 || statement.subject[0].digest.get("sha256") != Some(&digest) {
         return Err("the subject is not the SHA-256 of the checkpoint the verdict names".to_owned());
     }
@@ -167,7 +176,7 @@ pub fn verify(envelope: &str, verifier: &NoteVerifier) -> Result<VerifiedVerdict
             "the checkpoint's signed origin, size or root differ from what the verdict states".to_owned()
         );
     }
-    Ok(VerifiedVerdict { statement, checkpoint, payload_sha256: hex(&Sha256::digest(&payload)) })
+    Ok(VerifiedVerdict { statement, checkpoint, payload_sha256: sha256_hex(&payload) })
 }
 
 #[cfg(test)]

@@ -171,7 +171,7 @@ impl Matrix {
             if self.claims[..n].iter().any(|earlier| earlier.id == claim.id) {
                 problems.push(format!("{at}.id: \"{}\" is named twice", claim.id));
             }
-            if !valid_claim_id(&claim.id) {
+            if !is_claim_id(&claim.id) {
                 problems.push(format!("{at}.id: \"{}\" is not of the form T<tier>.<n>", claim.id));
             } else if !claim.id.starts_with(&format!("T{}.", claim.tier)) {
                 problems.push(format!("{at}.tier: {} does not match the id \"{}\"", claim.tier, claim.id));
@@ -252,7 +252,8 @@ impl Matrix {
     }
 }
 
-fn valid_claim_id(id: &str) -> bool {
+/// Whether `id` is a claim id: `T<tier>.<n>` (`T0.1`, `T2.1`).
+pub fn is_claim_id(id: &str) -> bool {
     let Some(rest) = id.strip_prefix('T') else { return false };
     let Some((tier, n)) = rest.split_once('.') else { return false };
     tier.len() == 1

@@ -28,6 +28,17 @@ pub struct RollbackDrill {
     pub sandbox: Option<PathBuf>,
 }
 
+/// What a rollback drill's run showed.
+struct Ran {
+    started_at: charter_model::Timestamp,
+    ended_at: Option<charter_model::Timestamp>,
+    /// Seconds from the failing step's end to the restore's end.
+    recovery: Option<f64>,
+    passed: bool,
+    operation_id: String,
+    evidence: Vec<String>,
+}
+
 /// What the drill's file holds before the operation changes it.
 const BEFORE: &str = "setting = before the drill\n";
 
@@ -64,7 +75,7 @@ impl App {
             .map_err(|e| io("creating the scratch directory", e))?;
         let result = self.rollback_drill_in(caller, workspace, &drill).await;
         let _ = std::fs::remove_dir_all(&drill.scratch);
-        let (started_at, ended_at, recovery, passed, operation_id, evidence) = result?;
+        let Ran { started_at, ended_at, recovery, passed, operation_id, evidence } = result?;
         let record = Drill {
             drill_id: Key::new("DRL-0").map_err(|e| AppError::internal(e.to_string()))?,
             kind: DrillKind::Rollback,
@@ -81,20 +92,12 @@ impl App {
         self.save_drill(&row, caller, record).await
     }
 
-    #[allow(clippy::type_complexity)]
     async fn rollback_drill_in(
         &self,
         caller: &Caller,
         workspace: &WorkspaceName,
         drill: &RollbackDrill,
-    ) -> Result<(
-        charter_model::Timestamp,
-        Option<charter_model::Timestamp>,
-        Option<f64>,
-        bool,
-        String,
-        Vec<String>,
-    )> {
+    ) -> Result<Ran> {
         let root = drill.scratch.canonicalize().map_err(|e| AppError::internal(format!("scratch: {e}")))?;
         let file = root.join("conf/drill.conf");
         std::fs::write(&file, BEFORE)
@@ -168,7 +171,14 @@ impl App {
         let passed = run.outcome == Some(RunOutcome::Rollback)
             && restored
             && recovery.is_some_and(|seconds| seconds <= drill.objective_seconds);
-        Ok((run.started_at, run.ended_at, recovery, passed, declared.id, evidence))
+        Ok(Ran {
+            started_at: run.started_at,
+            ended_at: run.ended_at,
+            recovery,
+            passed,
+            operation_id: declared.id,
+            evidence,
+        })
     }
 
     /// Runs an incident drill (`charter drill incident`): a SEV4 incident

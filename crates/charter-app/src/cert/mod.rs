@@ -17,7 +17,6 @@ use std::collections::BTreeMap;
 use charter_cert::{Envelope, Matrix, Verdict};
 use charter_model::{Timestamp, WorkspaceName};
 use serde::Serialize;
-use sha2::{Digest, Sha256};
 
 use crate::{App, AppError, Caller, Result};
 
@@ -57,6 +56,24 @@ pub struct Certification {
 }
 
 impl App {
+    /// The workspace's claim matrix (its `cert_settings` record), else the
+    /// shipped one, with its text.
+    pub(crate) async fn claim_matrix(&self, row: &charter_store::WorkspaceRow) -> Result<(Matrix, String)> {
+        let Some(stored) =
+            self.store.record(row.id, charter_model::RecordKind::CertSettings, "default").await?
+        else {
+            return Ok((Matrix::default_matrix(), charter_cert::DEFAULT_MATRIX.to_owned()));
+        };
+        let text = match charter_model::RecordKind::CertSettings.parse_json(&stored.body) {
+            Ok(charter_model::Record::CertSettings(settings)) => settings.matrix,
+            _ => return Err(AppError::corrupt("cert_settings \"default\" does not parse")),
+        };
+        // Checked when written: a matrix that no longer reads is corrupt.
+        let matrix = Matrix::from_toml("cert_settings/default", &text)
+            .map_err(|problems| AppError::corrupt(problems.join("; ")))?;
+        Ok((matrix, text))
+    }
+
     /// Certifies the workspace's operations and governance posture
     /// (`charter certify`, `GET …/certification`).
     pub async fn certify(
@@ -69,27 +86,15 @@ impl App {
         if request.record {
             caller.require_role(charter_model::Role::Operator)?;
         }
-        // The matrix given, else the workspace's own, else the shipped one.
-        let (name, text) = match request.matrix.clone() {
-            Some(given) => given,
-            None => {
-                match self.store.record(row.id, charter_model::RecordKind::CertSettings, "default").await? {
-                    Some(stored) => match charter_model::RecordKind::CertSettings.parse_json(&stored.body) {
-                        Ok(charter_model::Record::CertSettings(settings)) => {
-                            ("cert_settings/default".to_owned(), settings.matrix)
-                        }
-                        _ => return Err(AppError::corrupt("cert_settings \"default\" does not parse")),
-                    },
-                    None => {
-                        ("examples/certification.toml".to_owned(), charter_cert::DEFAULT_MATRIX.to_owned())
-                    }
-                }
-            }
+        let (matrix, text) = match request.matrix.clone() {
+            Some((name, text)) => (
+                Matrix::from_toml(&name, &text)
+                    .map_err(|problems| AppError::invalid("claim matrix", problems))?,
+                text,
+            ),
+            None => self.claim_matrix(&row).await?,
         };
-        let matrix = Matrix::from_toml(&name, &text)
-            .map_err(|problems| AppError::invalid("claim matrix", problems))?;
-        let matrix_sha256: String =
-            Sha256::digest(text.as_bytes()).iter().map(|b| format!("{b:02x}")).collect();
+        let matrix_sha256 = charter_cert::sha256_hex(text.as_bytes());
         let as_of = request.as_of.unwrap_or_else(|| self.clock.now());
 
         // Twice, from two readings of the store: the same state must give
@@ -131,8 +136,7 @@ impl App {
         if request.record
             && let Some(envelope) = &envelope
         {
-            let payload = base64_decode(&envelope.payload)?;
-            let digest: String = Sha256::digest(&payload).iter().map(|b| format!("{b:02x}")).collect();
+            let digest = envelope.payload_sha256().map_err(AppError::internal)?;
             let value = serde_json::json!({
                 "as_of": as_of,
                 "outcome": verdict.outcome,
@@ -156,11 +160,4 @@ impl App {
             recorded_seq,
         })
     }
-}
-
-fn base64_decode(text: &str) -> Result<Vec<u8>> {
-    use base64::Engine as _;
-    base64::engine::general_purpose::STANDARD
-        .decode(text)
-        .map_err(|error| AppError::internal(format!("an envelope's payload: {error}")))
 }

@@ -36,7 +36,7 @@ impl App {
         caller.require_writer(RecordKind::Waiver)?;
         self.decide_write(caller, &row, RecordKind::Waiver).await?;
         let now = self.clock.now();
-        let max_days = charter_cert::Matrix::default_matrix().waivers.max_days;
+        let max_days = self.claim_matrix(&row).await?.0.waivers.max_days;
         let mut problems = Vec::new();
         match new.scope.parse::<charter_cert::BlockerId>() {
             Ok(blocker) if !blocker.waivable() => problems.push(format!(
@@ -44,7 +44,7 @@ impl App {
                 blocker.meaning()
             )),
             Ok(_) => {}
-            Err(_) if is_claim(&new.scope) => {}
+            Err(_) if charter_cert::is_claim_id(&new.scope) => {}
             Err(_) => problems.push(format!(
                 "scope: \"{}\" is neither a blocker (OC-B1 … OC-B5) nor a claim (T0.1 …)",
                 new.scope
@@ -162,13 +162,4 @@ impl App {
         })
         .await
     }
-}
-
-fn is_claim(scope: &str) -> bool {
-    let bytes = scope.as_bytes();
-    bytes.len() >= 4
-        && bytes[0] == b'T'
-        && bytes[1].is_ascii_digit()
-        && bytes[2] == b'.'
-        && bytes[3..].iter().all(u8::is_ascii_digit)
 }

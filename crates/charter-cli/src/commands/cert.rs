@@ -60,14 +60,10 @@ pub enum CertifyCommand {
     },
 }
 
-/// Reads `--as-of`: a time, or a date meaning its last second.
+/// Reads `--as-of` or `--expires`: a time, or a date meaning its last second.
 fn as_of(text: &str) -> Result<Timestamp> {
-    if let Ok(time) = text.parse::<Timestamp>() {
-        return Ok(time);
-    }
-    let date: charter_model::Date =
-        text.parse().with_context(|| format!("--as-of \"{text}\": not a time or a date (YYYY-MM-DD)"))?;
-    format!("{date}T23:59:59Z").parse::<Timestamp>().with_context(|| format!("--as-of \"{text}\""))
+    charter_cert::parse_as_of(text)
+        .with_context(|| format!("\"{text}\": not a time (2027-01-15T12:00:00Z) or a date (YYYY-MM-DD)"))
 }
 
 pub(crate) async fn certify(global: &Global, args: CertifyArgs) -> Result<ExitCode> {
@@ -128,7 +124,7 @@ pub(crate) async fn certify(global: &Global, args: CertifyArgs) -> Result<ExitCo
         None => None,
     };
     let request = CertifyRequest {
-        as_of: args.as_of.as_deref().map(as_of).transpose()?,
+        as_of: args.as_of.as_deref().map(as_of).transpose().context("--as-of")?,
         matrix: matrix.clone(),
         record: !args.no_record,
     };
@@ -266,6 +262,27 @@ pub enum WaiverCommand {
     List,
 }
 
+/// Every record of `kind`, page after page, as its type.
+async fn records<T>(
+    app: &charter_app::App,
+    caller: &charter_app::Caller,
+    workspace: &charter_model::WorkspaceName,
+    kind: charter_model::RecordKind,
+    pick: fn(charter_model::Record) -> Option<T>,
+) -> Result<Vec<T>> {
+    let mut all = Vec::new();
+    let mut after: Option<String> = None;
+    loop {
+        let page = app.list_records(caller, workspace, kind, after.as_deref(), 1_000).await?;
+        let more = page.items.len() == 1_000;
+        after = page.items.last().map(|view| view.id.clone());
+        all.extend(page.items.into_iter().filter_map(|view| pick(view.record)));
+        if !more {
+            return Ok(all);
+        }
+    }
+}
+
 pub(crate) async fn drill(global: &Global, command: DrillCommand) -> Result<ExitCode> {
     let (app, workspace) = super::data::context(global).await?;
     let caller = caller(global);
@@ -287,16 +304,12 @@ pub(crate) async fn drill(global: &Global, command: DrillCommand) -> Result<Exit
         }
         DrillCommand::Incident { commander } => app.drill_incident(&caller, &workspace, commander).await?,
         DrillCommand::List => {
-            let page =
-                app.list_records(&caller, &workspace, charter_model::RecordKind::Drill, None, 1_000).await?;
-            let drills: Vec<charter_model::Drill> = page
-                .items
-                .into_iter()
-                .filter_map(|view| match view.record {
+            let drills =
+                records(&app, &caller, &workspace, charter_model::RecordKind::Drill, |record| match record {
                     charter_model::Record::Drill(drill) => Some(*drill),
                     _ => None,
                 })
-                .collect();
+                .await?;
             match global.output {
                 Output::Json => print_json(&drills)?,
                 Output::Table => {
@@ -345,48 +358,48 @@ pub(crate) async fn drill(global: &Global, command: DrillCommand) -> Result<Exit
 pub(crate) async fn waiver(global: &Global, command: WaiverCommand) -> Result<ExitCode> {
     let (app, workspace) = super::data::context(global).await?;
     let caller = caller(global);
-    let waiver = match command {
-        WaiverCommand::Request { scope, reason, owner, expires } => {
-            let expires_at = as_of(&expires).context("--expires")?;
-            app.request_waiver(
-                &caller,
-                &workspace,
-                charter_app::NewWaiver { scope, reason, owner, expires_at },
-            )
-            .await?
-        }
-        WaiverCommand::Approve { id } => app.approve_waiver(&caller, &workspace, &id).await?,
-        WaiverCommand::List => {
-            let page =
-                app.list_records(&caller, &workspace, charter_model::RecordKind::Waiver, None, 1_000).await?;
-            let waivers: Vec<charter_model::Waiver> = page
-                .items
-                .into_iter()
-                .filter_map(|view| match view.record {
-                    charter_model::Record::Waiver(waiver) => Some(*waiver),
-                    _ => None,
-                })
-                .collect();
-            match global.output {
-                Output::Json => print_json(&waivers)?,
-                Output::Table => {
-                    let mut table = Table::new(["WAIVER", "SCOPE", "OWNER", "APPROVER", "EXPIRES", "REASON"]);
-                    for waiver in &waivers {
-                        table.row([
-                            waiver.waiver_id.to_string(),
-                            waiver.scope.clone(),
-                            waiver.owner.clone(),
-                            waiver.approver.clone().unwrap_or_else(|| "(not approved)".into()),
-                            waiver.expires_at.to_string(),
-                            waiver.reason.clone(),
-                        ]);
-                    }
-                    print!("{}", table.render());
-                }
+    let waiver =
+        match command {
+            WaiverCommand::Request { scope, reason, owner, expires } => {
+                let expires_at = as_of(&expires).context("--expires")?;
+                app.request_waiver(
+                    &caller,
+                    &workspace,
+                    charter_app::NewWaiver { scope, reason, owner, expires_at },
+                )
+                .await?
             }
-            return Ok(ExitCode::SUCCESS);
-        }
-    };
+            WaiverCommand::Approve { id } => app.approve_waiver(&caller, &workspace, &id).await?,
+            WaiverCommand::List => {
+                let waivers =
+                    records(&app, &caller, &workspace, charter_model::RecordKind::Waiver, |record| {
+                        match record {
+                            charter_model::Record::Waiver(waiver) => Some(*waiver),
+                            _ => None,
+                        }
+                    })
+                    .await?;
+                match global.output {
+                    Output::Json => print_json(&waivers)?,
+                    Output::Table => {
+                        let mut table =
+                            Table::new(["WAIVER", "SCOPE", "OWNER", "APPROVER", "EXPIRES", "REASON"]);
+                        for waiver in &waivers {
+                            table.row([
+                                waiver.waiver_id.to_string(),
+                                waiver.scope.clone(),
+                                waiver.owner.clone(),
+                                waiver.approver.clone().unwrap_or_else(|| "(not approved)".into()),
+                                waiver.expires_at.to_string(),
+                                waiver.reason.clone(),
+                            ]);
+                        }
+                        print!("{}", table.render());
+                    }
+                }
+                return Ok(ExitCode::SUCCESS);
+            }
+        };
     match global.output {
         Output::Json => print_json(&waiver)?,
         Output::Table => println!(

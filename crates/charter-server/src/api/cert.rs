@@ -42,15 +42,14 @@ pub(crate) struct AsOfParams {
 }
 
 fn as_of(params: AsOfParams) -> Result<Option<Timestamp>, ApiError> {
-    let Some(text) = params.as_of else { return Ok(None) };
-    if let Ok(time) = text.parse::<Timestamp>() {
-        return Ok(Some(time));
-    }
-    text.parse::<charter_model::Date>()
-        .ok()
-        .and_then(|date| format!("{date}T23:59:59Z").parse::<Timestamp>().ok())
-        .map(Some)
-        .ok_or_else(|| ApiError::bad_request(format!("as_of \"{text}\": not a time or a date (YYYY-MM-DD)")))
+    params
+        .as_of
+        .map(|text| {
+            charter_cert::parse_as_of(&text).ok_or_else(|| {
+                ApiError::bad_request(format!("as_of \"{text}\": not a time or a date (YYYY-MM-DD)"))
+            })
+        })
+        .transpose()
 }
 
 async fn certify(
