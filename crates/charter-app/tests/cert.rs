@@ -371,3 +371,108 @@ async fn a_workspace_with_every_tier0_evidence_is_green_and_each_gap_turns_it_re
     })
     .await;
 }
+
+#[tokio::test]
+async fn certification_takes_a_sealed_segment_from_its_seal_and_reads_it_again_once_the_seal_is_old() {
+    charter_store::testing::each_backend_with_url(|store, url| async move {
+        let clock = Arc::new(Manual(Mutex::new("2027-01-15T10:00:00Z".parse().unwrap())));
+        // Segments of 256 entries, so that a few hundred decisions fill several.
+        let settings = LedgerSettings {
+            signer: Some(Arc::new(signer())),
+            segment_level: 8,
+            ..LedgerSettings::default()
+        };
+        let app = App::with_clock(store, clock.clone()).with_ledger(settings);
+        let examples = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../examples/ops-workspace");
+        let tester = Caller::local("tester");
+        app.import(&tester, &ops(), ImportSource::from_dir(&examples).unwrap(), true).await.unwrap();
+        let request = |n: usize| charter_policy::DecisionRequest {
+            principal: charter_policy::EntityRef { entity_type: "Agent".into(), id: "agent_sales_01".into() },
+            action: "invoke_tool".into(),
+            resource: charter_policy::EntityRef {
+                entity_type: "Tool".into(),
+                id: ["crm_salesforce", "email_sendgrid", "erp_netsuite"][n % 3].into(),
+            },
+            context: serde_json::Map::new(),
+        };
+        // 400 decisions at 10:00 and 300 at 11:30 of the same day.
+        let requests: Vec<_> = (0..700).map(request).collect();
+        for (n, batch) in requests.chunks(100).enumerate() {
+            if n == 4 {
+                clock.set("2027-01-15T11:30:00Z");
+            }
+            app.decide(&tester, &ops(), batch).await.unwrap();
+        }
+        app.checkpoint_pending().await.unwrap();
+        clock.set("2027-01-15T12:00:00Z");
+        let size = app.ledger_size(&tester, &ops()).await.unwrap();
+        let complete = (size / 256) as f64;
+        assert!(complete >= 3.0, "{size} entries");
+        let tail = if size % 256 == 0 { 0.0 } else { 1.0 };
+
+        let viewer = Caller::local("ops_governance_lead");
+        let certify = |as_of: &str| {
+            let request = CertifyRequest { as_of: Some(as_of.parse().unwrap()), matrix: None, record: false };
+            let app = &app;
+            let viewer = &viewer;
+            async move { app.certify(viewer, &ops(), request).await.unwrap() }
+        };
+        let segments = |c: &charter_app::Certification| {
+            (c.measurements["ledger.segments_read"], c.measurements["ledger.segments_sealed"])
+        };
+        let metric = |c: &charter_app::Certification, id: &str| {
+            let claim = c.verdict.claims.iter().find(|claim| claim.id == "T0.5").unwrap();
+            claim.metrics.iter().find(|m| m.id == id).unwrap().clone()
+        };
+
+        // The first reading reads every segment and seals the complete ones;
+        // the second takes them from their seals, to the same bytes. The
+        // as-of time cuts through the day: its decisions are read one by one.
+        let first = certify("2027-01-15T11:00:00Z").await;
+        assert_eq!(segments(&first), (complete + tail, 0.0));
+        assert_eq!(
+            metric(&first, "ledger_verified").value,
+            Some(1.0),
+            "{:?}",
+            metric(&first, "ledger_verified")
+        );
+        assert_eq!(metric(&first, "provenance_completeness").records_total, 400);
+        let second = certify("2027-01-15T11:00:00Z").await;
+        assert_eq!(segments(&second), (tail, complete));
+        assert_eq!(first.json, second.json);
+        let whole_day = certify("2027-01-15T12:00:00Z").await;
+        assert_eq!(metric(&whole_day, "provenance_completeness").records_total, 700);
+
+        // A seal changed in the database does not verify: its segment is
+        // read again, to the same verdict.
+        let forged = charter_store::testing::execute_sql(
+            &url,
+            "UPDATE ledger_seals SET body = REPLACE(body, '\"good\":', '\"good\":1') WHERE segment = 1",
+        )
+        .await;
+        assert_eq!(forged, 1);
+        let third = certify("2027-01-15T11:00:00Z").await;
+        assert_eq!(segments(&third), (tail + 1.0, complete - 1.0));
+        assert_eq!(first.json, third.json);
+
+        // An event changed after its segment was sealed is caught once the
+        // seal is older than the re-reading bound, naming the entry.
+        let changed = charter_store::testing::execute_sql(
+            &url,
+            "UPDATE audit_events SET body = REPLACE(body, 'invoke_tool', 'invoke_tooX') WHERE seq = 300",
+        )
+        .await;
+        assert_eq!(changed, 1);
+        clock.set("2027-01-21T12:00:00Z");
+        let within_bound = certify("2027-01-15T11:00:00Z").await;
+        assert_eq!(segments(&within_bound), (tail, complete));
+        clock.set("2027-01-22T12:00:01Z");
+        let after = certify("2027-01-15T11:00:00Z").await;
+        assert_eq!(segments(&after), (complete + tail, 0.0));
+        let verified = metric(&after, "ledger_verified");
+        assert_eq!(verified.value, Some(0.0));
+        assert!(verified.detail.contains("entry 299"), "{}", verified.detail);
+        assert_eq!(after.verdict.outcome, Outcome::Red);
+    })
+    .await;
+}

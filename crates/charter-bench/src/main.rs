@@ -105,6 +105,12 @@ enum BenchCommand {
         /// Agent runs ingested before certifying
         #[arg(long, default_value_t = 100_000)]
         runs: u64,
+        /// Operations declared and run through the runner before certifying
+        #[arg(long, default_value_t = 200)]
+        operations: u64,
+        /// Incidents opened and resolved before certifying (at most 999: one day's ids)
+        #[arg(long, default_value_t = 500)]
+        incidents: u64,
         /// Seed of the generator
         #[arg(long, default_value_t = 1)]
         seed: u64,
@@ -124,6 +130,9 @@ enum BenchCommand {
         files: PathBuf,
         #[arg(long)]
         data: PathBuf,
+        /// A directory of JSON record files imported with the portfolio
+        #[arg(long)]
+        extra: Option<PathBuf>,
     },
     /// OTLP/HTTP ingest of GenAI spans over loopback from concurrent clients, both encodings;
     /// the server runs in a child process; stored spans and runs are counted afterwards
@@ -308,11 +317,12 @@ async fn run(command: BenchCommand) -> Result<ExitCode> {
         BenchCommand::Impact { graph, python, peer } => data::impact(&graph, python, peer),
         BenchCommand::Dq { file, python, peer, rounds } => data::dq(&file, python, peer, rounds),
         BenchCommand::Report { agents, seed, rounds } => risk::report(agents, seed, rounds).await,
-        BenchCommand::Cert { agents, decisions, runs, seed, rounds } => {
-            cert::cert(agents, decisions, runs, seed, rounds).await
+        BenchCommand::Cert { agents, decisions, runs, operations, incidents, seed, rounds } => {
+            let volume = cert::Volume { agents, decisions, runs, operations, incidents, seed };
+            cert::cert(volume, rounds).await
         }
-        BenchCommand::PreparePortfolio { agents, seed, files, data } => {
-            risk::prepare(agents, seed, &files, &data).await
+        BenchCommand::PreparePortfolio { agents, seed, files, data, extra } => {
+            risk::prepare(agents, seed, &files, &data, extra.as_deref()).await
         }
         BenchCommand::Health { agents, windows, rounds } => observe::health(agents, windows, rounds),
         BenchCommand::Ingest { clients, spans, batch_traces, url } => {

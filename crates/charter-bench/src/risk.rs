@@ -34,16 +34,44 @@ fn this_executable(args: &[&str]) -> Result<()> {
 /// writes, generated into `files` and imported into workspace `bench` of a
 /// new SQLite data directory `data`, as `charter init`, `charter workspace
 /// create` and `charter import` would.
-pub(crate) async fn prepare(agents: usize, seed: u64, files: &Path, data: &Path) -> Result<ExitCode> {
+pub(crate) async fn prepare(
+    agents: usize,
+    seed: u64,
+    files: &Path,
+    data: &Path,
+    extra: Option<&Path>,
+) -> Result<ExitCode> {
     let end_date = "2024-12-20".parse()?;
     charter_bench::portfolio::portfolio(PortfolioSpec { agents, seed, end_date }, files)
         .with_context(|| format!("cannot write the portfolio to {}", files.display()))?;
+    if let Some(extra) = extra {
+        merge_extra(extra, files)?;
+    }
     charter_store::create_private_dir(data).with_context(|| format!("cannot create {}", data.display()))?;
     let app = App::new(charter_store::Store::open_data_dir(data).await?);
     let (caller, workspace) = (Caller::local("bench"), WorkspaceName::new("bench")?);
     app.create_workspace(&caller, &workspace).await?;
     app.import(&caller, &workspace, ImportSource::from_dir(files)?, true).await?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// Adds the records of the files in `extra` to the generated ones: a file
+/// of the same name gets the extra records appended.
+fn merge_extra(extra: &Path, files: &Path) -> Result<()> {
+    for entry in std::fs::read_dir(extra).with_context(|| format!("cannot read {}", extra.display()))? {
+        let path = entry?.path();
+        let name = path.file_name().context("a file without a name")?;
+        let read = |path: &Path| -> Result<Vec<serde_json::Value>> {
+            let text =
+                std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+            serde_json::from_str(&text).with_context(|| format!("{} is not a JSON array", path.display()))
+        };
+        let target = files.join(name);
+        let mut records = if target.exists() { read(&target)? } else { Vec::new() };
+        records.extend(read(&path)?);
+        std::fs::write(&target, serde_json::to_vec_pretty(&records)?)?;
+    }
+    Ok(())
 }
 
 fn seconds(duration: Duration) -> String {
@@ -56,18 +84,27 @@ fn megabytes(peak: Option<f64>) -> String {
 
 /// Generates and imports the portfolio in a child process (see [`prepare`]).
 pub(crate) fn prepare_in_child(agents: usize, seed: u64, files: &Path, data: &Path) -> Result<()> {
+    prepare_with_extra(agents, seed, files, data, None)
+}
+
+/// [`prepare_in_child`], with the records of the JSON files in `extra`
+/// imported too (appended to the generated file of the same name).
+pub(crate) fn prepare_with_extra(
+    agents: usize,
+    seed: u64,
+    files: &Path,
+    data: &Path,
+    extra: Option<&Path>,
+) -> Result<()> {
     let path = |p: &Path| p.display().to_string();
-    this_executable(&[
-        "prepare-portfolio",
-        "--agents",
-        &agents.to_string(),
-        "--seed",
-        &seed.to_string(),
-        "--files",
-        &path(files),
-        "--data",
-        &path(data),
-    ])
+    let (agents, seed, files, data) = (agents.to_string(), seed.to_string(), path(files), path(data));
+    let mut args =
+        vec!["prepare-portfolio", "--agents", &agents, "--seed", &seed, "--files", &files, "--data", &data];
+    let extra = extra.map(path);
+    if let Some(extra) = &extra {
+        args.extend(["--extra", extra.as_str()]);
+    }
+    this_executable(&args)
 }
 
 pub(crate) async fn report(agents: usize, seed: u64, rounds: usize) -> Result<ExitCode> {

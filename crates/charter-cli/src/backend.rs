@@ -20,7 +20,7 @@ use crate::settings::Global;
 /// A command's way to Charter.
 pub(crate) enum Backend {
     /// The database itself, as the local caller.
-    Local { app: App, caller: Caller },
+    Local { app: Box<App>, caller: Caller },
     /// A Charter server, as a token's holder.
     Remote(Remote),
 }
@@ -38,7 +38,10 @@ impl Backend {
         let Some(server) = &global.server else {
             let app = crate::settings::open(global, false).await?;
             let workspace = crate::settings::resolve_workspace(&app, global).await?;
-            return Ok((Backend::Local { app, caller: crate::settings::caller(global) }, workspace));
+            return Ok((
+                Backend::Local { app: Box::new(app), caller: crate::settings::caller(global) },
+                workspace,
+            ));
         };
         if global.actor.is_some() {
             bail!("--actor acts locally as someone else; with --server you act as the token's holder");

@@ -174,6 +174,7 @@ pub(crate) async fn open(global: &Global, create: bool) -> Result<App> {
         origin: std::env::var("CHARTER_LEDGER_ORIGIN")
             .unwrap_or_else(|_| charter_app::ledger::DEFAULT_ORIGIN.to_owned()),
         min_interval: std::time::Duration::ZERO,
+        ..charter_app::ledger::LedgerSettings::default()
     };
     Ok(App::new(store).with_ledger(settings).with_notifier(std::sync::Arc::new(charter_notify::Webhook)))
 }

@@ -261,6 +261,32 @@ impl Store {
         row.as_ref().map(CheckpointRow::from_row).transpose()
     }
 
+    /// The seals of a workspace's ledger segments (segment, body), by segment.
+    pub async fn seals(&self, workspace: i64) -> Result<Vec<(u64, String)>> {
+        let rows =
+            sqlx::query("SELECT segment, body FROM ledger_seals WHERE workspace_id = $1 ORDER BY segment")
+                .bind(workspace)
+                .fetch_all(&self.read)
+                .await?;
+        rows.iter().map(|row| Ok((get_u64(row, "segment")?, get(row, "body")?))).collect()
+    }
+
+    /// Stores the seal of a ledger segment, replacing an older one. A seal
+    /// is a cache (see the migration): it is written on its own, outside
+    /// any transaction of the registry.
+    pub async fn put_seal(&self, workspace: i64, segment: u64, body: &str) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO ledger_seals (workspace_id, segment, body) VALUES ($1, $2, $3) \
+             ON CONFLICT (workspace_id, segment) DO UPDATE SET body = excluded.body",
+        )
+        .bind(workspace)
+        .bind(to_i64(segment)?)
+        .bind(body)
+        .execute(&self.write)
+        .await?;
+        Ok(())
+    }
+
     /// Every checkpoint of a workspace, by size.
     pub async fn checkpoints(&self, workspace: i64) -> Result<Vec<CheckpointRow>> {
         let rows = sqlx::query(

@@ -51,6 +51,11 @@ pub const MIGRATIONS_SQLITE: &[Migration] = &[
         name: "guard keys",
         sql: include_str!("../migrations/sqlite/0009_guard_keys.sql"),
     },
+    Migration {
+        version: 10,
+        name: "ledger seals",
+        sql: include_str!("../migrations/sqlite/0010_ledger_seals.sql"),
+    },
 ];
 
 const MIGRATIONS_POSTGRES: &[Migration] = &[
@@ -82,6 +87,11 @@ const MIGRATIONS_POSTGRES: &[Migration] = &[
         version: 9,
         name: "guard keys",
         sql: include_str!("../migrations/postgres/0009_guard_keys.sql"),
+    },
+    Migration {
+        version: 10,
+        name: "ledger seals",
+        sql: include_str!("../migrations/postgres/0010_ledger_seals.sql"),
     },
 ];
 

@@ -13,6 +13,7 @@ use charter_model::{
 };
 use charter_store::WorkspaceRow;
 
+use super::ledger::LedgerReading;
 use crate::{App, Caller, Result};
 
 /// Everything a verdict is computed from.
@@ -32,76 +33,7 @@ pub(crate) struct Measured {
 /// append-only log would compute again to the same result.
 #[derive(Debug, Clone)]
 pub(crate) struct LedgerCache {
-    decisions: DecisionScan,
-    verified: Observation,
-}
-
-/// What the period's decision events show.
-#[derive(Debug, Clone, Default)]
-struct DecisionScan {
-    /// Decisions with complete provenance.
-    decided: Share,
-    /// Operations a decision was about, with the decision's sequence number.
-    operation_decisions: BTreeMap<String, u64>,
-    /// Datasets an allowed promote_dataset decision was about.
-    promoted: BTreeSet<String>,
-}
-
-/// The fields of a logged decision provenance needs; the request's context,
-/// however large, is skipped without being built.
-#[derive(Debug, serde::Deserialize)]
-struct DecisionFields {
-    principal: EntityFields,
-    action: String,
-    resource: EntityFields,
-    decision: charter_policy::Effect,
-    reasons: Vec<serde::de::IgnoredAny>,
-    registry_version: u64,
-}
-
-#[derive(Debug, serde::Deserialize)]
-struct EntityFields {
-    #[serde(rename = "type")]
-    entity_type: String,
-    id: String,
-}
-
-#[derive(Debug, serde::Deserialize)]
-struct DecisionEvent {
-    value: Option<DecisionFields>,
-}
-
-impl DecisionScan {
-    fn add(&mut self, seq: u64, body: &str) {
-        let id = charter_policy::decision_id(seq);
-        // An event that does not read as a logged decision is not complete
-        // provenance: counted and cited (`audit verify` judges the bytes).
-        let Some(logged) = serde_json::from_str::<DecisionEvent>(body).ok().and_then(|event| event.value)
-        else {
-            self.decided.add(id, false);
-            return;
-        };
-        let complete =
-            !logged.principal.id.is_empty() && logged.registry_version > 0 && !logged.reasons.is_empty();
-        self.decided.add(id, complete);
-        if logged.resource.entity_type == "Operation" {
-            self.operation_decisions.insert(logged.resource.id.clone(), seq);
-        }
-        if logged.action == "promote_dataset" && logged.decision == charter_policy::Effect::Allow {
-            self.promoted.insert(logged.resource.id);
-        }
-    }
-
-    fn merge(&mut self, other: DecisionScan) {
-        self.decided.good += other.decided.good;
-        self.decided.total += other.decided.total;
-        self.decided.bad.extend(other.decided.bad);
-        self.decided.bad.truncate(CITE);
-        self.decided.seen.extend(other.decided.seen);
-        self.decided.seen.truncate(CITE);
-        self.operation_decisions.extend(other.operation_decisions);
-        self.promoted.extend(other.promoted);
-    }
+    reading: LedgerReading,
 }
 
 /// How many records a metric cites at most (the verdict cuts again).
@@ -187,17 +119,26 @@ impl App {
             measurements.insert(format!("phase.{phase}_ms"), since.elapsed().as_secs_f64() * 1_000.0);
             since = std::time::Instant::now();
         };
-        // Decisions of the period, from the ledger (the second reading of a
-        // certification takes the first one's: the log is append-only).
-        let until = as_of.plus(charter_model::Span::from_secs(1)).unwrap_or(as_of);
-        let scan = match cache.as_ref() {
-            Some(cache) => cache.decisions.clone(),
-            None => self.scan_decisions(row, from, until, as_of).await?,
+        // The ledger, verified, and the period's decisions in it (the second
+        // reading of a certification takes the first one's: the log is
+        // append-only).
+        let reading = match cache {
+            Some(cache) => cache.reading,
+            None => self.read_ledger(row, from, as_of).await?,
         };
-        let DecisionScan { decided, operation_decisions, promoted } = scan.clone();
+        measured.measurements.insert("ledger.segments_read".into(), reading.segments_read as f64);
+        measured.measurements.insert("ledger.segments_sealed".into(), reading.segments_sealed as f64);
+        let scan = &reading.decisions;
+        let decided = Share {
+            good: scan.good,
+            total: scan.total,
+            bad: scan.bad.iter().map(|seq| charter_policy::decision_id(*seq)).collect(),
+            seen: scan.seen.iter().map(|seq| charter_policy::decision_id(*seq)).collect(),
+        };
+        let (operation_decisions, promoted) = (&scan.operations, &scan.promoted);
         count("decision", decided.total);
 
-        lap(&mut measured.measurements, "decisions");
+        lap(&mut measured.measurements, "ledger");
         // Operations: the corridor, success, dry runs, per-step evidence, the
         // chain; a rollback drill's operation fails on purpose and is the
         // drill's evidence, not a change.
@@ -347,42 +288,33 @@ impl App {
             root: checkpoint.root.to_base64(),
             note: checkpoint.note.clone(),
         });
-        observations.push(match self.ledger.signer.as_ref().map(|signer| signer.verifier()) {
-            None => flag(
+        let cited = at_as_of.map(|c| format!("checkpoint:{}", c.size)).into_iter().collect();
+        observations.push(match (&self.ledger.signer, &reading.failure, at_as_of) {
+            (None, _, _) => flag(
                 "ledger_verified",
                 false,
                 Vec::new(),
                 "no signing key: checkpoints are not signed".into(),
             ),
-            Some(_) if cache.is_some() => cache
-                .as_ref()
-                .map(|c| c.verified.clone())
-                .unwrap_or_else(|| flag("ledger_verified", false, Vec::new(), "not verified".into())),
-            Some(verifier) => {
-                let report = self.verify_ledger(&row.name, &verifier, &|_, _| {}).await?;
-                let cited = at_as_of.map(|c| format!("checkpoint:{}", c.size)).into_iter().collect();
-                flag(
-                    "ledger_verified",
-                    report.failure.is_none() && at_as_of.is_some(),
-                    cited,
-                    match (&report.failure, at_as_of) {
-                        (Some(failure), _) => format!("audit verify failed: {failure}"),
-                        (None, None) => "no signed checkpoint at the as-of time".into(),
-                        (None, Some(c)) => {
-                            format!("{} entries verified; checkpoint at size {}", report.entries, c.size)
-                        }
-                    },
-                )
+            (_, Some(failure), _) => {
+                flag("ledger_verified", false, cited, format!("the log does not verify: {failure}"))
             }
+            (_, None, None) => {
+                flag("ledger_verified", false, cited, "no signed checkpoint at the as-of time".into())
+            }
+            (_, None, Some(c)) => flag(
+                "ledger_verified",
+                true,
+                cited,
+                format!(
+                    "{} entries, each checked against the tree within the last {} days; every checkpoint signed; checkpoint at size {}",
+                    reading.entries,
+                    super::ledger::RESEAL_DAYS,
+                    c.size
+                ),
+            ),
         });
-        measured.cache = Some(LedgerCache {
-            decisions: scan,
-            verified: observations
-                .last()
-                .cloned()
-                .unwrap_or_else(|| flag("ledger_verified", false, Vec::new(), String::new())),
-        });
-        lap(&mut measured.measurements, "ledger_verify");
+        measured.cache = Some(LedgerCache { reading: reading.clone() });
         observations.push(self.audit_query_time(caller, row, &mut measured.measurements).await?);
 
         lap(&mut measured.measurements, "audit_queries");
@@ -484,7 +416,11 @@ impl App {
         observations.push(attributed);
         let month =
             format!("{:04}-{:02}", as_of.date().inner().year(), u8::from(as_of.date().inner().month()));
+        let started = std::time::Instant::now();
         let report = self.budget_report(caller, &row.name, Some(month.clone())).await?;
+        measured
+            .measurements
+            .insert("phase.cost.budget_report_ms".into(), started.elapsed().as_secs_f64() * 1_000.0);
         let unexplained = report.unexplained.unpriced_tokens
             + report.unexplained.unattributed_spans
             + report.unexplained.waiting_spans;
@@ -588,58 +524,6 @@ impl App {
         measured.observations = observations;
         measured.evidence = evidence;
         Ok(measured)
-    }
-
-    /// The decision events of the period, read a page at a time and parsed
-    /// on two threads.
-    async fn scan_decisions(
-        &self,
-        row: &WorkspaceRow,
-        from: Timestamp,
-        until: Timestamp,
-        as_of: Timestamp,
-    ) -> Result<DecisionScan> {
-        let filter = charter_store::EventFilter {
-            kind: Some(charter_policy::DECISION.into()),
-            since: Some(from),
-            until: Some(until),
-            ..charter_store::EventFilter::default()
-        };
-        let mut scan = DecisionScan::default();
-        let mut after = 0;
-        loop {
-            let page = self.store.events_matching(row.id, &filter, after, 20_000).await?;
-            let Some(last) = page.last() else { break };
-            after = last.seq;
-            let full = page.len() == 20_000;
-            let part = tokio::task::spawn_blocking(move || {
-                let events: Vec<&charter_store::EventRow> =
-                    page.iter().filter(|event| within(event.at, from, as_of)).collect();
-                let (first, second) = events.split_at(events.len() / 2);
-                let read = |events: &[&charter_store::EventRow]| {
-                    let mut scan = DecisionScan::default();
-                    for event in events {
-                        scan.add(event.seq, &event.body);
-                    }
-                    scan
-                };
-                std::thread::scope(|threads| {
-                    let other = threads.spawn(|| read(second));
-                    let mut scan = read(first);
-                    if let Ok(other) = other.join() {
-                        scan.merge(other);
-                    }
-                    scan
-                })
-            })
-            .await
-            .map_err(|error| crate::AppError::internal(format!("reading decisions: {error}")))?;
-            scan.merge(part);
-            if !full {
-                break;
-            }
-        }
-        Ok(scan)
     }
 
     /// Runs the audit queries people run and times the slowest: a subject's

@@ -28,6 +28,9 @@ pub struct LedgerSettings {
     /// committing; a commit sooner than this after the last checkpoint leaves
     /// the next one to [`App::checkpoint_pending`].
     pub min_interval: Duration,
+    /// Certification reads the log in segments of `2^segment_level` entries
+    /// and keeps a signed seal of each complete one (8 to 24; default 16).
+    pub segment_level: u32,
 }
 
 /// A signer, shared.
@@ -38,7 +41,12 @@ pub const DEFAULT_ORIGIN: &str = "charter/{workspace}";
 
 impl Default for LedgerSettings {
     fn default() -> Self {
-        Self { signer: None, origin: DEFAULT_ORIGIN.to_owned(), min_interval: Duration::ZERO }
+        Self {
+            signer: None,
+            origin: DEFAULT_ORIGIN.to_owned(),
+            min_interval: Duration::ZERO,
+            segment_level: 16,
+        }
     }
 }
 
@@ -755,31 +763,8 @@ impl App {
                 let Ok(head) = charter_model::audit::EventHead::read(&event.body) else {
                     return fail(report, format!("entry {index}: the signed event cannot be read"));
                 };
-                let signed_at = head.at.parse::<charter_model::Timestamp>().ok();
-                let columns = [
-                    ("actor", event.actor.as_str(), head.actor.as_ref()),
-                    ("action", event.action.as_str(), head.action.as_ref()),
-                    ("kind", event.kind.as_str(), head.kind.as_ref()),
-                    ("subject", event.subject.as_str(), head.subject.as_ref()),
-                ];
-                for (column, stored, signed) in columns {
-                    if stored != signed {
-                        return fail(
-                            report,
-                            format!(
-                                "entry {index}: the stored {column} column says \"{stored}\" but the signed event says \"{signed}\""
-                            ),
-                        );
-                    }
-                }
-                if signed_at != Some(event.at) {
-                    return fail(
-                        report,
-                        format!(
-                            "entry {index}: the stored at column says {} but the signed event says {}",
-                            event.at, head.at
-                        ),
-                    );
+                if let Some(problem) = column_problem(&event, &head) {
+                    return fail(report, problem);
                 }
                 if let (Some(kind), Some(version)) = (RecordKind::from_name(&head.kind), head.version) {
                     expected
@@ -941,11 +926,34 @@ impl StoredTiles {
     }
 }
 
-fn first_difference(stored: &[Hash], rebuilt: &[Hash]) -> usize {
+/// What a stored column of an event row says that its signed bytes do not
+/// (the columns are what `audit log` filters on), if anything.
+pub(crate) fn column_problem(event: &EventRow, head: &charter_model::audit::EventHead<'_>) -> Option<String> {
+    let index = event.seq - 1;
+    let columns = [
+        ("actor", event.actor.as_str(), head.actor.as_ref()),
+        ("action", event.action.as_str(), head.action.as_ref()),
+        ("kind", event.kind.as_str(), head.kind.as_ref()),
+        ("subject", event.subject.as_str(), head.subject.as_ref()),
+    ];
+    for (column, stored, signed) in columns {
+        if stored != signed {
+            return Some(format!(
+                "entry {index}: the stored {column} column says \"{stored}\" but the signed event says \"{signed}\""
+            ));
+        }
+    }
+    let signed_at = head.at.parse::<charter_model::Timestamp>().ok();
+    (signed_at != Some(event.at)).then(|| {
+        format!("entry {index}: the stored at column says {} but the signed event says {}", event.at, head.at)
+    })
+}
+
+pub(crate) fn first_difference(stored: &[Hash], rebuilt: &[Hash]) -> usize {
     stored.iter().zip(rebuilt).position(|(a, b)| a != b).unwrap_or(stored.len().min(rebuilt.len()))
 }
 
-fn tile_mismatch(level: u32, index: u64, at: usize) -> String {
+pub(crate) fn tile_mismatch(level: u32, index: u64, at: usize) -> String {
     let node = index * 256 + at as u64;
     if level == 0 {
         format!(
