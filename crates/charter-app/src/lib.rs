@@ -29,7 +29,9 @@ pub use crate::core::caller::{Caller, Identity};
 pub use crate::core::clock::{Clock, FixedClock, SystemClock};
 pub use crate::core::error::{AppError, Result};
 pub use crate::core::notify::{NoNotifier, Notifier};
-pub use cert::{CERTIFICATION, Certification, CertifyRequest, NewWaiver, RollbackDrill};
+pub use cert::{
+    CERTIFICATION, Certification, CertifyRequest, NewWaiver, RecordedCertification, RollbackDrill,
+};
 pub use charter_ops::run::RunReport;
 pub use data::changes::{Proposed, WEBHOOK_ATTEMPTS};
 pub use data::datasets::Promoted;
@@ -60,6 +62,7 @@ pub use oversight::watch::RUNS_PER_WINDOW;
 pub use registry::import::{self, ImportReport, ImportSource};
 pub use registry::records::{MAX_PAGE, Page, RecordView, rule_problems as record_problems};
 pub use registry::references::RaidaChanges;
+pub use registry::sessions::{NewSession, SESSION_TTL, SessionState, csrf_token};
 pub use registry::status::WorkspaceStatus;
 pub use registry::tokens::{
     DEFAULT_TOKEN_TTL, MAX_TOKEN_TTL, NewToken, SECRET_PREFIX, TOKEN_CACHE_TTL, TokenInfo,

@@ -9,6 +9,7 @@
 
 mod api;
 mod auth;
+mod console;
 mod error;
 mod extract;
 mod health;
@@ -74,6 +75,7 @@ pub fn router(app: App, limits: Limits) -> Router {
         .route("/workspaces/{workspace}/report", get(api::report_page))
         .route("/workspaces/{workspace}/certification", get(api::certification_page))
         .nest("/v1", api::routes())
+        .merge(console::routes())
         .fallback(health::fallback)
         .layer(DefaultBodyLimit::max(limits.body_bytes))
         .layer(TimeoutLayer::with_status_code(StatusCode::SERVICE_UNAVAILABLE, limits.timeout))

@@ -683,6 +683,37 @@ impl Store {
     }
 }
 
+impl Store {
+    /// The session whose secret hashes to `secret_hash` with its token and
+    /// the token's workspace, unless the session or the token was revoked:
+    /// `(session id, session expiry, token, workspace)`.
+    pub async fn session_by_hash(
+        &self,
+        secret_hash: &str,
+    ) -> Result<Option<(String, Timestamp, TokenRow, WorkspaceName)>> {
+        let row = sqlx::query(
+            "SELECT s.id AS session_id, s.expires_at AS session_expires_at, \
+             t.id, t.workspace_id, t.role, t.name, t.created_at, t.expires_at, t.last_used_at, \
+             t.revoked_at, w.name AS workspace \
+             FROM console_sessions s JOIN api_tokens t ON t.id = s.token_id \
+             JOIN workspaces w ON w.id = t.workspace_id \
+             WHERE s.secret_hash = $1 AND s.revoked_at IS NULL AND t.revoked_at IS NULL",
+        )
+        .bind(secret_hash)
+        .fetch_optional(&self.read)
+        .await?;
+        row.as_ref()
+            .map(|row| {
+                let workspace = rows::get::<String>(row, "workspace")?;
+                let workspace =
+                    WorkspaceName::new(workspace).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+                let expires = timestamp(rows::get::<i64>(row, "session_expires_at")?)?;
+                Ok((rows::get(row, "session_id")?, expires, TokenRow::from_row(row)?, workspace))
+            })
+            .transpose()
+    }
+}
+
 /// Converts a timestamp read from a row.
 pub(crate) fn timestamp(micros: i64) -> Result<Timestamp> {
     Timestamp::from_unix_micros(micros)

@@ -56,6 +56,11 @@ pub const MIGRATIONS_SQLITE: &[Migration] = &[
         name: "ledger seals",
         sql: include_str!("../migrations/sqlite/0010_ledger_seals.sql"),
     },
+    Migration {
+        version: 11,
+        name: "console sessions",
+        sql: include_str!("../migrations/sqlite/0011_console_sessions.sql"),
+    },
 ];
 
 const MIGRATIONS_POSTGRES: &[Migration] = &[
@@ -92,6 +97,11 @@ const MIGRATIONS_POSTGRES: &[Migration] = &[
         version: 10,
         name: "ledger seals",
         sql: include_str!("../migrations/postgres/0010_ledger_seals.sql"),
+    },
+    Migration {
+        version: 11,
+        name: "console sessions",
+        sql: include_str!("../migrations/postgres/0011_console_sessions.sql"),
     },
 ];
 

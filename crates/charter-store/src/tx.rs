@@ -486,6 +486,47 @@ impl WriteTx {
         Ok(revoked)
     }
 
+    /// Records a console session of a token.
+    pub async fn insert_session(
+        &mut self,
+        id: &str,
+        secret_hash: &str,
+        token_id: &str,
+        created_at: Timestamp,
+        expires_at: Timestamp,
+    ) -> Result<()> {
+        self.writes += 1;
+        sqlx::query(
+            "INSERT INTO console_sessions (id, secret_hash, token_id, created_at, expires_at) \
+             VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(id)
+        .bind(secret_hash)
+        .bind(token_id)
+        .bind(created_at.unix_micros())
+        .bind(expires_at.unix_micros())
+        .execute(&mut *self.tx)
+        .await?;
+        self.mutations += 1;
+        Ok(())
+    }
+
+    /// Ends a live console session; whether it was live.
+    pub async fn revoke_session(&mut self, id: &str, at: Timestamp) -> Result<bool> {
+        self.writes += 1;
+        let done =
+            sqlx::query("UPDATE console_sessions SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL")
+                .bind(at.unix_micros())
+                .bind(id)
+                .execute(&mut *self.tx)
+                .await?;
+        let revoked = done.rows_affected() == 1;
+        if revoked {
+            self.mutations += 1;
+        }
+        Ok(revoked)
+    }
+
     /// Runs a statement that returns no rows (migrations).
     pub(crate) async fn execute_script(&mut self, sql: &'static str) -> Result<()> {
         sqlx::raw_sql(sql).execute(&mut *self.tx).await?;

@@ -56,7 +56,45 @@ pub struct Certification {
     pub recorded_seq: Option<u64>,
 }
 
+/// A certification recorded in the ledger.
+#[derive(Debug, Clone, Serialize)]
+pub struct RecordedCertification {
+    /// Its ledger entry (sequence number).
+    pub seq: u64,
+    /// What it recorded: outcome, as-of time, active blockers, digests.
+    pub value: serde_json::Value,
+}
+
 impl App {
+    /// The latest certification recorded in the workspace's ledger.
+    pub async fn latest_certification(
+        &self,
+        caller: &Caller,
+        workspace: &WorkspaceName,
+    ) -> Result<Option<RecordedCertification>> {
+        let row = self.visible_workspace(caller, workspace).await?;
+        let filter = charter_store::EventFilter {
+            kind: Some(CERTIFICATION.into()),
+            ..charter_store::EventFilter::default()
+        };
+        let (mut latest, mut after) = (None, 0);
+        loop {
+            let events = self.store.events_matching(row.id, &filter, after, 1_000).await?;
+            let Some(last) = events.last() else { break };
+            after = last.seq;
+            let value = serde_json::from_str::<serde_json::Value>(&last.body)
+                .ok()
+                .and_then(|mut event| event.get_mut("value").map(serde_json::Value::take));
+            if let Some(value) = value {
+                latest = Some(RecordedCertification { seq: last.seq, value });
+            }
+            if events.len() < 1_000 {
+                break;
+            }
+        }
+        Ok(latest)
+    }
+
     /// The workspace's claim matrix (its `cert_settings` record), else the
     /// shipped one, with its text.
     pub(crate) async fn claim_matrix(&self, row: &charter_store::WorkspaceRow) -> Result<(Matrix, String)> {

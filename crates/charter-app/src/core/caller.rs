@@ -167,6 +167,17 @@ impl Caller {
         }
     }
 
+    /// Whether the caller may ask for decisions at all (every role but
+    /// auditors): for interfaces that offer only what a role may try.
+    pub fn may_decide(&self) -> bool {
+        self.require_decider().is_ok()
+    }
+
+    /// The role of a token's holder (`None` for local callers).
+    pub fn token_role(&self) -> Option<Role> {
+        self.role()
+    }
+
     /// Fails unless the caller is local, an admin, or holds `role`.
     pub(crate) fn require_role(&self, role: Role) -> Result<()> {
         match self.role() {

@@ -216,7 +216,7 @@ impl App {
         // Authority first: a caller who may not resume learns nothing of the
         // agent's state.
         let row = self.visible_workspace(caller, workspace).await?;
-        caller.require_writer(RecordKind::Agent)?;
+        caller.require_decider()?;
         self.require_registered(caller, workspace).await?;
         self.decide_about_agent(caller, &row, "resume_agent", id).await?;
         let current = self.get_record(caller, workspace, RecordKind::Agent, id).await?;
@@ -288,7 +288,11 @@ impl App {
         status: AgentStatus,
     ) -> Result<RecordView> {
         let row = self.visible_workspace(caller, workspace).await?;
-        caller.require_writer(RecordKind::Agent)?;
+        // The kill switch is not a record edit: who may pull it is the
+        // policy's to say (the shipped one: owners, operators, incident
+        // commanders and admins pause; owners and admins resume), read-only
+        // roles never.
+        caller.require_decider()?;
         self.require_registered(caller, workspace).await?;
         let action = if status == AgentStatus::Paused { "pause_agent" } else { "resume_agent" };
         self.decide_about_agent(caller, &row, action, id).await?;

@@ -5,5 +5,6 @@
 pub mod import;
 pub(crate) mod records;
 pub(crate) mod references;
+pub(crate) mod sessions;
 pub(crate) mod status;
 pub(crate) mod tokens;

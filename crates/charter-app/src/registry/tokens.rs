@@ -66,7 +66,7 @@ fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|byte| format!("{byte:02x}")).collect()
 }
 
-fn random_hex(len: usize) -> Result<String> {
+pub(crate) fn random_hex(len: usize) -> Result<String> {
     let mut bytes = vec![0_u8; len];
     getrandom::fill(&mut bytes)
         .map_err(|error| AppError::Forbidden(format!("no secure random numbers available: {error}")))?;
@@ -74,7 +74,7 @@ fn random_hex(len: usize) -> Result<String> {
 }
 
 /// The hash under which a secret is stored.
-fn secret_hash(secret: &str) -> String {
+pub(crate) fn secret_hash(secret: &str) -> String {
     hex(&Sha256::digest(secret.as_bytes()))
 }
 

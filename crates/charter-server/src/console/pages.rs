@@ -1,0 +1,289 @@
+//! The console's pages. Each handler calls the use cases the API calls and
+//! renders what they answer; none reads the store or decides anything.
+
+use axum::extract::{Form, Path, Query, State};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use charter_app::App;
+use charter_model::{AgentStatus, RecordKind};
+use serde::Deserialize;
+
+use super::session::CsrfForm;
+use super::{Session, failure, message, render};
+
+/// Every record of `kind`, a page at a time.
+async fn all_records(
+    app: &App,
+    session: &Session,
+    kind: RecordKind,
+) -> Result<Vec<charter_app::RecordView>, charter_app::AppError> {
+    let mut all = Vec::new();
+    let mut after: Option<String> = None;
+    loop {
+        let page =
+            app.list_records(&session.caller, &session.workspace, kind, after.as_deref(), 1_000).await?;
+        all.extend(page.items);
+        match page.next_after {
+            Some(next) => after = Some(next),
+            None => return Ok(all),
+        }
+    }
+}
+
+/// A record's JSON field as text.
+fn field(view: &charter_app::RecordView, name: &str) -> Option<String> {
+    view.record.to_json_value().get(name).and_then(|value| value.as_str().map(str::to_owned))
+}
+
+/// `GET /console`: the governance check, what waits on people, the
+/// ledger's latest checkpoint and the latest recorded certification.
+pub(crate) async fn overview(State(app): State<App>, session: Session) -> Response {
+    match overview_context(&app, &session).await {
+        Ok(context) => render(StatusCode::OK, "overview.html", context),
+        Err(error) => failure(&session, error),
+    }
+}
+
+async fn overview_context(app: &App, session: &Session) -> Result<minijinja::Value, charter_app::AppError> {
+    let (caller, workspace) = (&session.caller, &session.workspace);
+    let status = app.status(caller, workspace, 10).await?;
+    let check = app.governance_reading(caller, workspace, app.now().date()).await?;
+    let operations = all_records(app, session, RecordKind::Operation).await?;
+    let pending_approvals =
+        operations.iter().filter(|view| field(view, "status").as_deref() == Some("Planned")).count();
+    let open_incidents = app.incidents(caller, workspace, true).await?.len();
+    let alerts = all_records(app, session, RecordKind::Alert).await?;
+    let open_alerts = alerts.iter().filter(|view| field(view, "status").as_deref() == Some("Open")).count();
+    let checkpoint = app.latest_checkpoint(caller, workspace).await?.and_then(|note| {
+        let mut lines = note.lines().skip(1);
+        let size = lines.next()?.to_owned();
+        let root = lines.next()?.to_owned();
+        Some(minijinja::context! { size, root })
+    });
+    let certification = app.latest_certification(caller, workspace).await?.map(|recorded| {
+        let text = |name: &str| recorded.value.get(name).and_then(|v| v.as_str()).unwrap_or("").to_owned();
+        minijinja::context! {
+            outcome => text("outcome"),
+            as_of => text("as_of"),
+            blockers_active => recorded.value.get("blockers_active").and_then(serde_json::Value::as_u64).unwrap_or(0),
+            seq => recorded.seq,
+        }
+    });
+    Ok(minijinja::context! {
+        session => session.view(),
+        page => "overview",
+        status => minijinja::Value::from(minijinja::value::Serde(&status)),
+        check => minijinja::Value::from(minijinja::value::Serde(&check)),
+        pending_approvals,
+        open_incidents,
+        open_alerts,
+        checkpoint,
+        certification,
+    })
+}
+
+/// Filters of the agents table.
+#[derive(Debug, Default, Deserialize)]
+pub(crate) struct AgentsQuery {
+    #[serde(default)]
+    after: Option<String>,
+    #[serde(default)]
+    status: Option<String>,
+}
+
+/// Agents per page.
+const AGENTS_PAGE: usize = 50;
+
+/// `GET /console/agents`: the agents, by id, a page at a time, filtered by status.
+pub(crate) async fn agents(
+    State(app): State<App>,
+    session: Session,
+    query: Result<Query<AgentsQuery>, axum::extract::rejection::QueryRejection>,
+) -> Response {
+    let Query(query) = query.unwrap_or_default();
+    let status = match query.status.as_deref().filter(|s| !s.is_empty()) {
+        None => None,
+        Some(text) => match text.parse::<AgentStatus>() {
+            Ok(status) => Some(status),
+            Err(_) => {
+                return message(
+                    StatusCode::BAD_REQUEST,
+                    Some(&session),
+                    "Not accepted",
+                    &format!("status: \"{text}\" is not an agent status (active, pilot, paused or retired)"),
+                    Some(("/console/agents", "All agents")),
+                );
+            }
+        },
+    };
+    let mut shown = Vec::new();
+    let mut after = query.after.clone();
+    let mut next_after = None;
+    // Pages of the registry until the console's page is full.
+    'pages: loop {
+        let page = match app
+            .list_records(&session.caller, &session.workspace, RecordKind::Agent, after.as_deref(), 200)
+            .await
+        {
+            Ok(page) => page,
+            Err(error) => return failure(&session, error),
+        };
+        for view in page.items {
+            let json = view.record.to_json_value();
+            let matches = status
+                .is_none_or(|status| json.get("status").and_then(|v| v.as_str()) == Some(status.as_str()));
+            if matches {
+                if shown.len() == AGENTS_PAGE {
+                    next_after = shown.last().and_then(|agent: &serde_json::Value| {
+                        agent.get("agent_id").and_then(|v| v.as_str()).map(str::to_owned)
+                    });
+                    break 'pages;
+                }
+                shown.push(json);
+            }
+        }
+        match page.next_after {
+            Some(next) => after = Some(next),
+            None => break,
+        }
+    }
+    let filter = minijinja::context! { status => status.map(|s| s.as_str().to_owned()) };
+    render(
+        StatusCode::OK,
+        "agents.html",
+        minijinja::context! {
+            session => session.view(),
+            page => "agents",
+            agents => minijinja::Value::from(minijinja::value::Serde(&shown)),
+            next_after,
+            filter,
+        },
+    )
+}
+
+/// `GET /console/agents/{id}`.
+pub(crate) async fn agent(State(app): State<App>, session: Session, Path(id): Path<String>) -> Response {
+    let view = match app.get_record(&session.caller, &session.workspace, RecordKind::Agent, &id).await {
+        Ok(view) => view,
+        Err(error) => return failure(&session, error),
+    };
+    let json = view.record.to_json_value();
+    let record_json = serde_json::to_string_pretty(&json).unwrap_or_default();
+    // The kill switch is offered to every role that may ask for decisions;
+    // the decision point says who may pull it (a refusal shows its reason).
+    let may_switch = session.caller.may_decide();
+    render(
+        StatusCode::OK,
+        "agent.html",
+        minijinja::context! {
+            session => session.view(),
+            page => "agents",
+            agent => minijinja::Value::from(minijinja::value::Serde(&json)),
+            version => view.version,
+            updated_at => view.updated_at.to_string(),
+            record_json,
+            may_pause => may_switch,
+            may_resume => may_switch,
+        },
+    )
+}
+
+/// Which way the kill switch goes.
+fn switch_of(name: &str) -> Option<(&'static str, &'static str)> {
+    match name {
+        "pause" => Some(("Pause", "Every request of a paused agent is denied until it is resumed.")),
+        "resume" => Some(("Resume", "The agent's requests are decided by the policies again.")),
+        _ => None,
+    }
+}
+
+/// `GET /console/agents/{id}/{pause|resume}`: the confirmation.
+pub(crate) async fn confirm_switch(session: Session, Path((id, switch)): Path<(String, String)>) -> Response {
+    let Some((verb, consequence)) = switch_of(&switch) else {
+        return message(StatusCode::NOT_FOUND, Some(&session), "Not found", "No such page.", None);
+    };
+    let encoded = form_urlencoded_path(&id);
+    render(
+        StatusCode::OK,
+        "confirm.html",
+        minijinja::context! {
+            session => session.view(),
+            page => "agents",
+            heading => format!("{verb} agent {id}?"),
+            message => consequence,
+            action => format!("/console/agents/{encoded}/{switch}"),
+            button => format!("{verb} {id}"),
+            back => format!("/console/agents/{encoded}"),
+        },
+    )
+}
+
+/// `POST /console/agents/{id}/{pause|resume}`: the kill switch, through the
+/// same use cases as `charter agent pause|resume`.
+pub(crate) async fn switch(
+    State(app): State<App>,
+    session: Session,
+    Path((id, switch)): Path<(String, String)>,
+    form: Result<Form<CsrfForm>, axum::extract::rejection::FormRejection>,
+) -> Response {
+    let sent = form.map(|Form(form)| form.csrf).unwrap_or_default();
+    if let Some(refused) = session.refuse_without_csrf(&sent) {
+        return refused;
+    }
+    let done = match switch.as_str() {
+        "pause" => app.set_agent_status(&session.caller, &session.workspace, &id, AgentStatus::Paused).await,
+        "resume" => app.resume_agent(&session.caller, &session.workspace, &id, None).await,
+        _ => return message(StatusCode::NOT_FOUND, Some(&session), "Not found", "No such page.", None),
+    };
+    match done {
+        Ok(_) => Redirect::to(&format!("/console/agents/{}", form_urlencoded_path(&id))).into_response(),
+        Err(error) => failure(&session, error),
+    }
+}
+
+/// A path segment with everything but unreserved characters percent-encoded.
+fn form_urlencoded_path(segment: &str) -> String {
+    segment
+        .bytes()
+        .map(|byte| match byte {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (byte as char).to_string(),
+            _ => format!("%{byte:02X}"),
+        })
+        .collect()
+}
+
+/// `GET /console/report`: the executive report, as of today, behind the session.
+pub(crate) async fn report(State(app): State<App>, session: Session) -> Response {
+    let today = app.now().date();
+    let report = match app
+        .report(&session.caller, &session.workspace, today, None, charter_app::ReportFormat::Html)
+        .await
+    {
+        Ok(report) => report,
+        Err(error) => return failure(&session, error),
+    };
+    let mut page = Vec::new();
+    if let Err(error) = report.write_to(&mut page) {
+        tracing::error!(%error, "the report could not be written");
+        return failure(
+            &session,
+            crate::ApiError::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "internal",
+                "the report could not be written",
+            ),
+        );
+    }
+    // The report styles itself inline and draws its charts as inline SVG.
+    (
+        [
+            (header::CONTENT_TYPE, "text/html; charset=utf-8"),
+            (
+                header::CONTENT_SECURITY_POLICY,
+                "default-src 'none'; style-src 'unsafe-inline'; img-src data:; frame-ancestors 'none'; base-uri 'none'",
+            ),
+        ],
+        page,
+    )
+        .into_response()
+}

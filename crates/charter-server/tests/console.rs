@@ -1,0 +1,269 @@
+//! The web console through the real router (no socket), on SQLite and
+//! PostgreSQL: signing in exchanges a token for a session cookie; pages
+//! carry strict security headers; forms without the session's CSRF token,
+//! or from a role that may not act, are refused by the server; the kill
+//! switch flips the agent's decisions; sessions expire and sign out.
+
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+
+use axum::Router;
+use axum::body::Body;
+use axum::http::{Method, Request, StatusCode, header};
+use charter_app::{App, Caller, ImportSource};
+use charter_model::{Role, Timestamp, WorkspaceName};
+use charter_server::{Limits, router};
+use charter_store::testing::each_backend;
+use http_body_util::BodyExt;
+use tower::ServiceExt;
+
+/// A clock the test moves.
+#[derive(Debug)]
+struct Manual(Mutex<Timestamp>);
+
+impl charter_app::Clock for Manual {
+    fn now(&self) -> Timestamp {
+        *self.0.lock().unwrap()
+    }
+}
+
+struct Console {
+    router: Router,
+    app: App,
+    clock: Arc<Manual>,
+}
+
+struct Page {
+    status: StatusCode,
+    headers: axum::http::HeaderMap,
+    body: String,
+}
+
+impl Page {
+    fn location(&self) -> &str {
+        self.headers.get(header::LOCATION).and_then(|v| v.to_str().ok()).unwrap_or_default()
+    }
+
+    /// The CSRF token the page's forms carry.
+    fn csrf(&self) -> String {
+        let at = self.body.find("name=\"csrf\" value=\"").expect("a form with a CSRF token") + 19;
+        self.body[at..].split('"').next().unwrap().to_owned()
+    }
+}
+
+async fn setup(store: charter_store::Store) -> Console {
+    let clock = Arc::new(Manual(Mutex::new("2026-12-07T09:00:00Z".parse().unwrap())));
+    let app = App::with_clock(store, clock.clone());
+    let local = Caller::local("setup");
+    let ops = WorkspaceName::new("ops").unwrap();
+    let examples = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../examples/ops-workspace");
+    app.import(&local, &ops, ImportSource::from_dir(&examples).unwrap(), true).await.unwrap();
+    Console { router: router(app.clone(), Limits::default()), app, clock }
+}
+
+impl Console {
+    async fn token(&self, role: Role, holder: &str) -> String {
+        let ops = WorkspaceName::new("ops").unwrap();
+        self.app.create_token(&Caller::local("setup"), &ops, role, holder).await.unwrap().secret
+    }
+
+    async fn send(&self, method: Method, uri: &str, cookie: Option<&str>, form: Option<&str>) -> Page {
+        let mut request = Request::builder().method(method).uri(uri).header(header::HOST, "console.test");
+        if let Some(cookie) = cookie {
+            request = request.header(header::COOKIE, cookie);
+        }
+        if form.is_some() {
+            request = request
+                .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+                .header(header::ORIGIN, "http://console.test");
+        }
+        let request = request.body(form.map_or_else(Body::empty, |f| Body::from(f.to_owned()))).unwrap();
+        let response = self.router.clone().oneshot(request).await.unwrap();
+        let (status, headers) = (response.status(), response.headers().clone());
+        let bytes = response.into_body().collect().await.unwrap().to_bytes();
+        Page { status, headers, body: String::from_utf8_lossy(&bytes).into_owned() }
+    }
+
+    /// Signs in with `token`; the cookie to send.
+    async fn sign_in(&self, token: &str) -> String {
+        let page = self.send(Method::POST, "/console/sign-in", None, Some(&format!("token={token}"))).await;
+        assert_eq!((page.status, page.location()), (StatusCode::SEE_OTHER, "/console"), "{}", page.body);
+        let set = page.headers.get(header::SET_COOKIE).unwrap().to_str().unwrap().to_owned();
+        for attribute in ["HttpOnly", "SameSite=Strict", "Path=/", "Max-Age=28800"] {
+            assert!(set.contains(attribute), "{set}");
+        }
+        assert!(!set.contains(token), "the token itself is never the cookie");
+        set.split(';').next().unwrap().to_owned()
+    }
+}
+
+#[tokio::test]
+async fn signing_in_gives_a_session_cookie_and_pages_with_strict_headers() {
+    each_backend(|store| async move {
+        let console = setup(store).await;
+        // Without a session every page sends the browser to sign in.
+        let page = console.send(Method::GET, "/console", None, None).await;
+        assert_eq!((page.status, page.location()), (StatusCode::SEE_OTHER, "/console/sign-in"));
+        let root = console.send(Method::GET, "/", None, None).await;
+        assert_eq!(root.location(), "/console");
+        let sign_in = console.send(Method::GET, "/console/sign-in", None, None).await;
+        assert_eq!(sign_in.status, StatusCode::OK);
+        assert!(sign_in.body.contains("<label for=\"token\">API token</label>"));
+        let csp = sign_in.headers.get(header::CONTENT_SECURITY_POLICY).unwrap().to_str().unwrap();
+        assert!(csp.contains("default-src 'none'") && csp.contains("frame-ancestors 'none'"), "{csp}");
+        assert!(!csp.contains("script-src"), "no script at all: {csp}");
+        assert_eq!(sign_in.headers[header::X_CONTENT_TYPE_OPTIONS], "nosniff");
+        assert_eq!(sign_in.headers[header::REFERRER_POLICY], "no-referrer");
+
+        // A wrong token is refused; a sign-in posted from another site too.
+        let wrong = console.send(Method::POST, "/console/sign-in", None, Some("token=charter_nope")).await;
+        assert_eq!(wrong.status, StatusCode::UNAUTHORIZED);
+        assert!(wrong.body.contains("not a live Charter token"));
+        let token = console.token(Role::Steward, "ops_governance_lead").await;
+        let request = Request::builder()
+            .method(Method::POST)
+            .uri("/console/sign-in")
+            .header(header::HOST, "console.test")
+            .header(header::ORIGIN, "https://evil.example")
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .body(Body::from(format!("token={token}")))
+            .unwrap();
+        let cross = console.router.clone().oneshot(request).await.unwrap();
+        assert_eq!(cross.status(), StatusCode::FORBIDDEN);
+        assert!(cross.headers().get(header::SET_COOKIE).is_none());
+
+        // Signed in: the overview, with the governance check and the ledger.
+        let cookie = console.sign_in(&token).await;
+        let overview = console.send(Method::GET, "/console", Some(&cookie), None).await;
+        assert_eq!(overview.status, StatusCode::OK, "{}", overview.body);
+        assert!(overview.body.contains("Governance check"), "{}", overview.body);
+        assert!(overview.body.contains("ops_governance_lead · steward · workspace <strong>ops</strong>"));
+        assert!(overview.body.contains("Open RAIDA items"));
+        let agents = console.send(Method::GET, "/console/agents?status=active", Some(&cookie), None).await;
+        assert!(agents.body.contains("agent_sales_01"), "{}", agents.body);
+        let bad = console.send(Method::GET, "/console/agents?status=sleeping", Some(&cookie), None).await;
+        assert_eq!(bad.status, StatusCode::BAD_REQUEST);
+        assert!(bad.body.contains("&quot;sleeping&quot; is not an agent status"), "{}", bad.body);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn the_kill_switch_needs_the_csrf_token_and_a_role_that_may_use_it() {
+    each_backend(|store| async move {
+        let console = setup(store).await;
+        let ops = WorkspaceName::new("ops").unwrap();
+        let operator = console.sign_in(&console.token(Role::Operator, "ops_on_call").await).await;
+        let agent = console.send(Method::GET, "/console/agents/agent_sales_01", Some(&operator), None).await;
+        assert!(agent.body.contains("Pause this agent"), "{}", agent.body);
+        let confirm =
+            console.send(Method::GET, "/console/agents/agent_sales_01/pause", Some(&operator), None).await;
+        let csrf = confirm.csrf();
+
+        // Without the CSRF token, or with another, nothing changes.
+        for form in ["", "csrf=0123456789abcdef0123456789abcdef"] {
+            let forged = console
+                .send(Method::POST, "/console/agents/agent_sales_01/pause", Some(&operator), Some(form))
+                .await;
+            assert_eq!(forged.status, StatusCode::FORBIDDEN, "{}", forged.body);
+            assert!(forged.body.contains("CSRF token"));
+        }
+        let local = Caller::local("t");
+        let status = || async {
+            let view =
+                console.app.get_record(&local, &ops, charter_model::RecordKind::Agent, "agent_sales_01");
+            view.await.unwrap().record.to_json_value()["status"].clone()
+        };
+        assert_eq!(status().await, "active");
+
+        // With it, the agent is paused and its decisions flip to deny.
+        let paused = console
+            .send(
+                Method::POST,
+                "/console/agents/agent_sales_01/pause",
+                Some(&operator),
+                Some(&format!("csrf={csrf}")),
+            )
+            .await;
+        assert_eq!(
+            (paused.status, paused.location()),
+            (StatusCode::SEE_OTHER, "/console/agents/agent_sales_01")
+        );
+        assert_eq!(status().await, "paused");
+
+        // An auditor is offered no switch, and a forged post with a valid
+        // CSRF token of its own session is refused by the use case.
+        let auditor = console.sign_in(&console.token(Role::Auditor, "internal_audit").await).await;
+        let seen = console.send(Method::GET, "/console/agents/agent_sales_01", Some(&auditor), None).await;
+        assert_eq!(seen.status, StatusCode::OK);
+        assert!(!seen.body.contains("Resume this agent") && !seen.body.contains("Pause this agent"));
+        let own = console.send(Method::GET, "/console", Some(&auditor), None).await.csrf();
+        let forged = console
+            .send(
+                Method::POST,
+                "/console/agents/agent_sales_01/resume",
+                Some(&auditor),
+                Some(&format!("csrf={own}")),
+            )
+            .await;
+        assert_eq!(forged.status, StatusCode::FORBIDDEN, "{}", forged.body);
+        assert!(forged.body.contains("Refused"));
+        assert_eq!(status().await, "paused");
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn sessions_expire_and_sign_out_and_both_are_in_the_ledger() {
+    each_backend(|store| async move {
+        let console = setup(store).await;
+        let ops = WorkspaceName::new("ops").unwrap();
+        let cookie = console.sign_in(&console.token(Role::Auditor, "internal_audit").await).await;
+        assert_eq!(console.send(Method::GET, "/console", Some(&cookie), None).await.status, StatusCode::OK);
+
+        // Eight hours later the session has expired: a clear page, the cookie cleared.
+        *console.clock.0.lock().unwrap() = "2026-12-07T17:00:01Z".parse().unwrap();
+        let expired = console.send(Method::GET, "/console", Some(&cookie), None).await;
+        assert_eq!(expired.status, StatusCode::UNAUTHORIZED);
+        assert!(expired.body.contains("Your session has expired"), "{}", expired.body);
+        assert!(expired.headers[header::SET_COOKIE].to_str().unwrap().contains("Max-Age=0"));
+
+        // A new session signs out: the cookie no longer opens anything, and
+        // a sign-out without the CSRF token is refused.
+        let cookie = console.sign_in(&console.token(Role::Auditor, "internal_audit").await).await;
+        let overview = console.send(Method::GET, "/console", Some(&cookie), None).await;
+        let refused = console.send(Method::POST, "/console/sign-out", Some(&cookie), Some("csrf=")).await;
+        assert_eq!(refused.status, StatusCode::FORBIDDEN);
+        let out = console
+            .send(
+                Method::POST,
+                "/console/sign-out",
+                Some(&cookie),
+                Some(&format!("csrf={}", overview.csrf())),
+            )
+            .await;
+        assert_eq!(out.status, StatusCode::OK);
+        assert!(out.body.contains("Signed out"));
+        let after = console.send(Method::GET, "/console", Some(&cookie), None).await;
+        assert_eq!(after.location(), "/console/sign-in");
+
+        // Revoking the token ends its sessions.
+        let token = console.token(Role::Auditor, "internal_audit").await;
+        let cookie = console.sign_in(&token).await;
+        let id = console.app.authenticate(&token).await.unwrap().map(|caller| match caller {
+            Caller::Token { token_id, .. } => token_id,
+            Caller::Local { .. } => unreachable!(),
+        });
+        console.app.revoke_token(&Caller::local("setup"), &ops, &id.unwrap()).await.unwrap();
+        let after = console.send(Method::GET, "/console", Some(&cookie), None).await;
+        assert_eq!(after.location(), "/console/sign-in");
+
+        // Sign-ins and the sign-out are ledger entries, without any secret.
+        let filter = charter_store::EventFilter { kind: Some("session".into()), ..Default::default() };
+        let events = console.app.audit_log(&Caller::local("t"), &ops, &filter, 0, 100).await.unwrap();
+        let actions: Vec<&str> = events.iter().map(|e| e.action.as_str()).collect();
+        assert_eq!(actions, ["sign_in", "sign_in", "sign_out", "sign_in"]);
+        assert!(events.iter().all(|e| !e.body.contains("charter_session_")));
+    })
+    .await;
+}
