@@ -113,7 +113,7 @@ async fn signing_in_gives_a_session_cookie_and_pages_with_strict_headers() {
         assert!(csp.contains("default-src 'none'") && csp.contains("frame-ancestors 'none'"), "{csp}");
         assert!(!csp.contains("script-src"), "no script at all: {csp}");
         assert_eq!(sign_in.headers[header::X_CONTENT_TYPE_OPTIONS], "nosniff");
-        assert_eq!(sign_in.headers[header::REFERRER_POLICY], "no-referrer");
+        assert_eq!(sign_in.headers[header::REFERRER_POLICY], "same-origin");
 
         // A wrong token is refused; a sign-in posted from another site too.
         let wrong = console.send(Method::POST, "/console/sign-in", None, Some("token=charter_nope")).await;
@@ -131,6 +131,17 @@ async fn signing_in_gives_a_session_cookie_and_pages_with_strict_headers() {
         let cross = console.router.clone().oneshot(request).await.unwrap();
         assert_eq!(cross.status(), StatusCode::FORBIDDEN);
         assert!(cross.headers().get(header::SET_COOKIE).is_none());
+        // A browser says where a post comes from, whatever its Origin says.
+        let request = Request::builder()
+            .method(Method::POST)
+            .uri("/console/sign-in")
+            .header(header::HOST, "console.test")
+            .header("sec-fetch-site", "cross-site")
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .body(Body::from(format!("token={token}")))
+            .unwrap();
+        let cross = console.router.clone().oneshot(request).await.unwrap();
+        assert_eq!(cross.status(), StatusCode::FORBIDDEN);
 
         // Signed in: the overview, with the governance check and the ledger.
         let cookie = console.sign_in(&token).await;

@@ -50,12 +50,16 @@ pub(crate) fn resolve_path(path: &str) -> std::result::Result<String, String> {
 
 /// The message of a denial: its decision id, reasons and what went wrong.
 pub(crate) fn denied(answer: &charter_policy::DecisionAnswer) -> String {
-    format!(
-        "denied by the decision point ({}; {}): {}",
+    let mut text = format!(
+        "denied by the decision point ({}; {})",
         answer.decision_id.as_deref().unwrap_or("not logged"),
         answer.reasons.join(", "),
-        answer.errors.join("; ")
-    )
+    );
+    if !answer.errors.is_empty() {
+        text.push_str(": ");
+        text.push_str(&answer.errors.join("; "));
+    }
+    text
 }
 
 impl App {

@@ -143,22 +143,21 @@ pub(crate) struct SignIn {
     token: String,
 }
 
-/// Whether a form post came from a page of this origin: browsers send
-/// `Origin` (and `Sec-Fetch-Site`) with every form post; a post from
-/// another site is refused even before any session exists.
+/// Whether a form post came from a page of this origin. Browsers send
+/// `Sec-Fetch-Site` with every request, and it is what decides; a client
+/// without it must send an `Origin` naming this host, or none (a client
+/// that is not a browser, which cross-site forgery cannot use).
 fn same_origin(headers: &HeaderMap) -> bool {
-    if let Some(site) = headers.get("sec-fetch-site").and_then(|value| value.to_str().ok())
-        && !matches!(site, "same-origin" | "none")
-    {
-        return false;
+    if let Some(site) = headers.get("sec-fetch-site") {
+        return matches!(site.to_str(), Ok("same-origin" | "none"));
     }
-    match (headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()), headers.get(header::HOST)) {
-        (Some(origin), Some(host)) => {
-            let host = host.to_str().unwrap_or_default();
-            origin.split_once("://").is_some_and(|(_, rest)| rest == host)
+    match headers.get(header::ORIGIN).map(|origin| origin.to_str()) {
+        None => true,
+        Some(Ok(origin)) => {
+            let host = headers.get(header::HOST).and_then(|host| host.to_str().ok());
+            host.is_some_and(|host| origin.split_once("://").is_some_and(|(_, rest)| rest == host))
         }
-        (Some(_), None) => false,
-        (None, _) => true,
+        Some(Err(_)) => false,
     }
 }
 
