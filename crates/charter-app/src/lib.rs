@@ -40,6 +40,7 @@ pub use data::quality::{QualityInput, RecordedRun, Source};
 pub use data::raida::{NewRaida, RaidaFilter, RaidaPatch, Raised, RaisedOutcome};
 pub use decisions::decide::{LoadedEngine, MAX_DECISION_BATCH};
 pub use decisions::grants::{MAX_GRANT_TTL, NewGrant};
+pub use decisions::log::{DecisionLine, DecisionPage, DecisionSearch, ProvenDecision};
 pub use decisions::replay::{Flip, FlipCount, ReplayRegistry, ReplayReport};
 pub use decisions::review::{REVIEW_MONTHS, ReviewDue};
 pub use guard::{

@@ -273,6 +273,18 @@ async fn the_console_in_a_real_browser() {
     assert!(browser.text().await.contains("paused"));
     assert_eq!(decide(&address, &agent), "deny");
 
+    // The decision log shows the denial; its page proves it is in the ledger.
+    browser.open("/console/decisions?principal=agent_sales_01&outcome=deny").await;
+    let log = browser.text().await;
+    assert!(log.contains("guardrail:kill-switch"), "{log}");
+    browser.check("decisions").await;
+    browser.click(By::Css("tbody th a")).await;
+    let proof = browser.text().await;
+    assert!(proof.contains("VERIFIED") && !proof.contains("NOT VERIFIED"), "{proof}");
+    browser.check("decision").await;
+    browser.open("/console/operations").await;
+    browser.check("operations").await;
+
     // The operator may not resume (the policy lets owners and admins): refused with the reason.
     browser.open("/console/agents/agent_sales_01/resume").await;
     browser.click(By::Css("main form button")).await;

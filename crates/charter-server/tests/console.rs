@@ -53,7 +53,10 @@ impl Page {
 
 async fn setup(store: charter_store::Store) -> Console {
     let clock = Arc::new(Manual(Mutex::new("2026-12-07T09:00:00Z".parse().unwrap())));
-    let app = App::with_clock(store, clock.clone());
+    let signer = charter_ledger::NoteSigner::from_seed("charter-test", [5; 32]).unwrap();
+    let settings =
+        charter_app::ledger::LedgerSettings { signer: Some(Arc::new(signer)), ..Default::default() };
+    let app = App::with_clock(store, clock.clone()).with_ledger(settings);
     let local = Caller::local("setup");
     let ops = WorkspaceName::new("ops").unwrap();
     let examples = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../examples/ops-workspace");
@@ -275,6 +278,125 @@ async fn sessions_expire_and_sign_out_and_both_are_in_the_ledger() {
         let actions: Vec<&str> = events.iter().map(|e| e.action.as_str()).collect();
         assert_eq!(actions, ["sign_in", "sign_in", "sign_out", "sign_in"]);
         assert!(events.iter().all(|e| !e.body.contains("charter_session_")));
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn an_approver_approves_in_the_console_and_the_requester_is_refused_with_the_reason() {
+    each_backend(|store| async move {
+        let console = setup(store).await;
+        let ops = WorkspaceName::new("ops").unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let site = dir.path().canonicalize().unwrap().join("site");
+        std::fs::create_dir_all(&site).unwrap();
+        let text = format!(
+            "OPERATION_NAME: raise a limit\nOBJECTIVE: o\nRISK_CLASS: LOW_RISK_CONFIG\nBLAST_RADIUS: one file\n\
+             ROLLBACK_STRATEGY: snapshot\nALLOWED_PATHS: ['{site}']\nALLOWED_SERVICES: []\nREQUESTED_BY: vp_finance\n\
+             STEPS:\n  - name: write\n    command: 'true'\n    touches: ['{site}/app.conf']\n    verify: ['true']\n    rollback: 'true'\n",
+            site = site.display()
+        );
+        // Tier 3 (FILESYSTEM_WRITE) needs an approval after a passing dry
+        // run; commands run here without the Landlock launcher, which the
+        // admin accepts for this workspace.
+        let admin = Caller::local("ops_governance_lead");
+        let settings = charter_model::RecordKind::OpsSettings
+            .parse_json(r#"{"settings_id":"default","detection_only":true}"#)
+            .unwrap();
+        console.app.create_record(&admin, &ops, settings).await.unwrap();
+        let text = text.replace("LOW_RISK_CONFIG", "FILESYSTEM_WRITE");
+        let declared = console.app.declare_operation(&Caller::local("vp_finance"), &ops, &text).await.unwrap();
+        let page_of = format!("/console/operations/{}", declared.id);
+        let options = charter_app::RunOptions {
+            dry_run: true,
+            snapshot_dir: dir.path().join("snapshots"),
+            rules: None,
+            sandbox: None,
+        };
+        let dry = console.app.run_operation(&Caller::local("ops_on_call"), &ops, &declared.id, options).await.unwrap();
+        assert_eq!(dry.run.outcome, Some(charter_model::operation::RunOutcome::Success));
+
+        // The requester, an approver, sees it and may not approve it.
+        let requester = console.sign_in(&console.token(Role::Approver, "vp_finance").await).await;
+        let list = console.send(Method::GET, "/console/operations", Some(&requester), None).await;
+        assert!(list.body.contains(&declared.id), "{}", list.body);
+        let page = console.send(Method::GET, &page_of, Some(&requester), None).await;
+        assert!(page.body.contains("raise a limit") && page.body.contains("Approve this plan"), "{}", page.body);
+        let own = console
+            .send(Method::POST, &format!("{page_of}/approve"), Some(&requester), Some(&format!("csrf={}", page.csrf())))
+            .await;
+        assert_eq!(own.status, StatusCode::FORBIDDEN, "{}", own.body);
+        assert!(own.body.contains("guardrail:separation-of-duties"), "{}", own.body);
+
+        // Another approver approves the plan.
+        let lead = console.sign_in(&console.token(Role::Approver, "ops_governance_lead").await).await;
+        let page = console.send(Method::GET, &page_of, Some(&lead), None).await;
+        let approved = console
+            .send(Method::POST, &format!("{page_of}/approve"), Some(&lead), Some(&format!("csrf={}", page.csrf())))
+            .await;
+        assert_eq!((approved.status, approved.location()), (StatusCode::SEE_OTHER, page_of.as_str()), "{}", approved.body);
+        let after = console.send(Method::GET, &page_of, Some(&lead), None).await;
+        assert!(after.body.contains("Approved") && after.body.contains("ops_governance_lead at"), "{}", after.body);
+        // An operator is not offered the approval and cannot reject.
+        let operator = console.sign_in(&console.token(Role::Operator, "ops_on_call").await).await;
+        let page = console.send(Method::GET, &page_of, Some(&operator), None).await;
+        assert!(!page.body.contains("Approve this plan"));
+        let csrf = console.send(Method::GET, "/console", Some(&operator), None).await.csrf();
+        let reject = console
+            .send(Method::POST, &format!("{page_of}/reject"), Some(&operator), Some(&format!("csrf={csrf}&reason=no")))
+            .await;
+        assert_eq!(reject.status, StatusCode::FORBIDDEN, "{}", reject.body);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn the_decision_log_is_searched_and_a_decision_shows_its_verified_inclusion_proof() {
+    each_backend(|store| async move {
+        let console = setup(store).await;
+        let ops = WorkspaceName::new("ops").unwrap();
+        let request = |tool: &str| charter_policy::DecisionRequest {
+            principal: charter_policy::EntityRef { entity_type: "Agent".into(), id: "agent_sales_01".into() },
+            action: "invoke_tool".into(),
+            resource: charter_policy::EntityRef { entity_type: "Tool".into(), id: tool.into() },
+            context: serde_json::Map::new(),
+        };
+        // The sales agent may use its CRM and not the ERP.
+        let answers = console
+            .app
+            .decide(&Caller::local("setup"), &ops, &[request("crm_salesforce"), request("erp_netsuite")])
+            .await
+            .unwrap();
+        console.app.checkpoint_pending().await.unwrap();
+        let denied = answers.iter().find(|a| a.decision == charter_policy::Effect::Deny).unwrap();
+        let denied_id = denied.decision_id.clone().unwrap();
+
+        let auditor = console.sign_in(&console.token(Role::Auditor, "internal_audit").await).await;
+        let all = console.send(Method::GET, "/console/decisions", Some(&auditor), None).await;
+        assert_eq!(all.status, StatusCode::OK, "{}", all.body);
+        let deny = console
+            .send(
+                Method::GET,
+                "/console/decisions?principal=agent_sales_01&outcome=deny",
+                Some(&auditor),
+                None,
+            )
+            .await;
+        assert!(deny.body.contains(&denied_id) && !deny.body.contains("status green"), "{}", deny.body);
+        let none =
+            console.send(Method::GET, "/console/decisions?resource=nothing_here", Some(&auditor), None).await;
+        assert!(none.body.contains("No decision matches."));
+        let bad = console.send(Method::GET, "/console/decisions?since=yesterday", Some(&auditor), None).await;
+        assert_eq!(bad.status, StatusCode::BAD_REQUEST);
+        assert!(bad.body.contains("since: &quot;yesterday&quot; is neither a date"), "{}", bad.body);
+
+        let page =
+            console.send(Method::GET, &format!("/console/decisions/{denied_id}"), Some(&auditor), None).await;
+        assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+        assert!(page.body.contains("VERIFIED") && !page.body.contains("NOT VERIFIED"), "{}", page.body);
+        assert!(page.body.contains("erp_netsuite"));
+        let missing = console.send(Method::GET, "/console/decisions/DEC-999999", Some(&auditor), None).await;
+        assert_eq!(missing.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", missing.body);
     })
     .await;
 }

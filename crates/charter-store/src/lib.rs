@@ -563,9 +563,33 @@ impl Store {
         after: u64,
         limit: u32,
     ) -> Result<Vec<EventRow>> {
-        let mut sql = String::from(
-            "SELECT seq, at, actor, action, kind, subject, body FROM audit_events WHERE workspace_id = $1 AND seq > $2",
-        );
+        self.events_in_order(workspace, filter, after, limit, false).await
+    }
+
+    /// Audit events matching `filter` with `seq < before`, newest first, at most `limit`.
+    pub async fn events_matching_before(
+        &self,
+        workspace: i64,
+        filter: &EventFilter,
+        before: u64,
+        limit: u32,
+    ) -> Result<Vec<EventRow>> {
+        self.events_in_order(workspace, filter, before, limit, true).await
+    }
+
+    async fn events_in_order(
+        &self,
+        workspace: i64,
+        filter: &EventFilter,
+        bound: u64,
+        limit: u32,
+        newest_first: bool,
+    ) -> Result<Vec<EventRow>> {
+        let mut sql = String::from(if newest_first {
+            "SELECT seq, at, actor, action, kind, subject, body FROM audit_events WHERE workspace_id = $1 AND seq < $2"
+        } else {
+            "SELECT seq, at, actor, action, kind, subject, body FROM audit_events WHERE workspace_id = $1 AND seq > $2"
+        });
         let mut n = 2;
         let mut condition = |sql: &mut String, column: &str, op: &str| {
             n += 1;
@@ -587,8 +611,9 @@ impl Store {
             condition(&mut sql, "at", "<");
         }
         n += 1;
-        sql.push_str(&format!(" ORDER BY seq LIMIT ${n}"));
-        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(workspace).bind(rows::to_i64(after)?);
+        let order = if newest_first { "DESC" } else { "" };
+        sql.push_str(&format!(" ORDER BY seq {order} LIMIT ${n}"));
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(workspace).bind(rows::to_i64(bound)?);
         for value in [&filter.kind, &filter.subject, &filter.actor].into_iter().flatten() {
             query = query.bind(value.as_str());
         }

@@ -4,5 +4,6 @@
 
 pub(crate) mod decide;
 pub(crate) mod grants;
+pub(crate) mod log;
 pub(crate) mod replay;
 pub(crate) mod review;

@@ -33,6 +33,11 @@ static TEMPLATES: LazyLock<Environment<'static>> = LazyLock::new(|| {
         ("agents.html", include_str!("../../templates/agents.html")),
         ("agent.html", include_str!("../../templates/agent.html")),
         ("confirm.html", include_str!("../../templates/confirm.html")),
+        ("operations.html", include_str!("../../templates/operations.html")),
+        ("operation.html", include_str!("../../templates/operation.html")),
+        ("report_text.html", include_str!("../../templates/report_text.html")),
+        ("decisions.html", include_str!("../../templates/decisions.html")),
+        ("decision.html", include_str!("../../templates/decision.html")),
     ];
     for (name, text) in templates {
         if let Err(error) = environment.add_template(name, text) {
@@ -60,6 +65,12 @@ pub(crate) fn routes() -> Router<App> {
         .route("/console/agents", get(pages::agents))
         .route("/console/agents/{id}", get(pages::agent))
         .route("/console/agents/{id}/{switch}", get(pages::confirm_switch).post(pages::switch))
+        .route("/console/decisions", get(pages::decisions))
+        .route("/console/decisions/{id}", get(pages::decision))
+        .route("/console/operations", get(pages::operations))
+        .route("/console/operations/{id}", get(pages::operation))
+        .route("/console/operations/{id}/report", get(pages::operation_report))
+        .route("/console/operations/{id}/{verdict}", axum::routing::post(pages::judge_operation))
         .route("/console/report", get(pages::report))
         .layer(axum::middleware::map_response(secure_headers))
 }

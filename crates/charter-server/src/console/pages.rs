@@ -48,9 +48,7 @@ async fn overview_context(app: &App, session: &Session) -> Result<minijinja::Val
     let (caller, workspace) = (&session.caller, &session.workspace);
     let status = app.status(caller, workspace, 10).await?;
     let check = app.governance_reading(caller, workspace, app.now().date()).await?;
-    let operations = all_records(app, session, RecordKind::Operation).await?;
-    let pending_approvals =
-        operations.iter().filter(|view| field(view, "status").as_deref() == Some("Planned")).count();
+    let pending_approvals = app.approvals_queue(caller, workspace).await?.len();
     let open_incidents = app.incidents(caller, workspace, true).await?.len();
     let alerts = all_records(app, session, RecordKind::Alert).await?;
     let open_alerts = alerts.iter().filter(|view| field(view, "status").as_deref() == Some("Open")).count();
@@ -286,4 +284,259 @@ pub(crate) async fn report(State(app): State<App>, session: Session) -> Response
         page,
     )
         .into_response()
+}
+
+/// `GET /console/operations`: the approvals queue and every operation.
+pub(crate) async fn operations(State(app): State<App>, session: Session) -> Response {
+    let (views, queue) = match tokio::try_join!(
+        all_records(&app, &session, RecordKind::Operation),
+        app.approvals_queue(&session.caller, &session.workspace)
+    ) {
+        Ok(both) => both,
+        Err(error) => return failure(&session, error),
+    };
+    let mut operations: Vec<serde_json::Value> =
+        views.iter().map(|view| view.record.to_json_value()).collect();
+    operations
+        .sort_by_key(|op| std::cmp::Reverse(op["requested_at"].as_str().unwrap_or_default().to_owned()));
+    let queue: Vec<serde_json::Value> = queue
+        .into_iter()
+        .map(|(operation, missing)| {
+            let mut json = serde_json::to_value(&operation).unwrap_or_default();
+            json["missing"] = missing.into();
+            json
+        })
+        .collect();
+    render(
+        StatusCode::OK,
+        "operations.html",
+        minijinja::context! {
+            session => session.view(),
+            page => "operations",
+            queue => minijinja::Value::from(minijinja::value::Serde(&queue)),
+            operations => minijinja::Value::from(minijinja::value::Serde(&operations)),
+        },
+    )
+}
+
+/// `GET /console/operations/{id}`: the declaration, plan hash, steps,
+/// approvals and runs; approve or reject where the role may.
+pub(crate) async fn operation(State(app): State<App>, session: Session, Path(id): Path<String>) -> Response {
+    let (view, queue) = match tokio::try_join!(
+        app.get_record(&session.caller, &session.workspace, RecordKind::Operation, &id),
+        app.approvals_queue(&session.caller, &session.workspace)
+    ) {
+        Ok(both) => both,
+        Err(error) => return failure(&session, error),
+    };
+    // Offered where an approval is still needed and the role approves.
+    let waiting = queue.iter().any(|(operation, _)| operation.operation_id.as_str() == id);
+    let may_approve = waiting
+        && matches!(
+            session.caller.token_role(),
+            Some(charter_model::Role::Approver | charter_model::Role::Admin)
+        );
+    render(
+        StatusCode::OK,
+        "operation.html",
+        minijinja::context! {
+            session => session.view(),
+            page => "operations",
+            op => minijinja::Value::from(minijinja::value::Serde(view.record.to_json_value())),
+            may_approve,
+        },
+    )
+}
+
+/// The reject form.
+#[derive(Debug, Deserialize)]
+pub(crate) struct Verdict {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    reason: String,
+}
+
+/// `POST /console/operations/{id}/{approve|reject}`: through the same use
+/// cases as `charter op approve|reject` (separation of duties included).
+pub(crate) async fn judge_operation(
+    State(app): State<App>,
+    session: Session,
+    Path((id, verdict)): Path<(String, String)>,
+    form: Result<Form<Verdict>, axum::extract::rejection::FormRejection>,
+) -> Response {
+    let Verdict { csrf, reason } =
+        form.map(|Form(form)| form).unwrap_or(Verdict { csrf: String::new(), reason: String::new() });
+    if let Some(refused) = session.refuse_without_csrf(&csrf) {
+        return refused;
+    }
+    let done = match verdict.as_str() {
+        "approve" => app.approve_operation(&session.caller, &session.workspace, &id).await.map(drop),
+        "reject" => app.reject_operation(&session.caller, &session.workspace, &id, &reason).await.map(drop),
+        _ => return message(StatusCode::NOT_FOUND, Some(&session), "Not found", "No such page.", None),
+    };
+    match done {
+        Ok(()) => Redirect::to(&format!("/console/operations/{}", form_urlencoded_path(&id))).into_response(),
+        Err(error) => failure(&session, error),
+    }
+}
+
+/// `GET /console/operations/{id}/report`: the report of its latest run.
+pub(crate) async fn operation_report(
+    State(app): State<App>,
+    session: Session,
+    Path(id): Path<String>,
+) -> Response {
+    match app.operation_report(&session.caller, &session.workspace, &id, None).await {
+        Ok(report) => {
+            let heading = format!("Run report of {id}");
+            render(
+                StatusCode::OK,
+                "report_text.html",
+                minijinja::context! {
+                    session => session.view(),
+                    page => "operations",
+                    heading,
+                    text => report.markdown(),
+                    back => format!("/console/operations/{}", form_urlencoded_path(&id)),
+                },
+            )
+        }
+        Err(error) => failure(&session, error),
+    }
+}
+
+/// The decision log's search form, as sent.
+#[derive(Debug, Default, Deserialize, serde::Serialize)]
+pub(crate) struct DecisionsQuery {
+    #[serde(default)]
+    principal: Option<String>,
+    #[serde(default)]
+    action: Option<String>,
+    #[serde(default)]
+    resource: Option<String>,
+    #[serde(default)]
+    outcome: Option<String>,
+    #[serde(default)]
+    reason: Option<String>,
+    #[serde(default)]
+    since: Option<String>,
+    #[serde(default)]
+    until: Option<String>,
+    #[serde(default)]
+    before: Option<u64>,
+}
+
+/// A time field of a form: RFC 3339, or a date (its midnight, UTC).
+fn form_time(field: &str, text: Option<&str>) -> Result<Option<charter_model::Timestamp>, String> {
+    let Some(text) = text.map(str::trim).filter(|text| !text.is_empty()) else { return Ok(None) };
+    if let Ok(at) = text.parse::<charter_model::Timestamp>() {
+        return Ok(Some(at));
+    }
+    match text.parse::<charter_model::Date>() {
+        Ok(date) => {
+            Ok(Some(charter_model::Timestamp::from_offset_date_time(date.inner().midnight().assume_utc())))
+        }
+        Err(_) => Err(format!("{field}: \"{text}\" is neither a date (YYYY-MM-DD) nor an RFC 3339 time")),
+    }
+}
+
+/// `GET /console/decisions`: the decision log, searched, newest first.
+pub(crate) async fn decisions(
+    State(app): State<App>,
+    session: Session,
+    query: Result<Query<DecisionsQuery>, axum::extract::rejection::QueryRejection>,
+) -> Response {
+    let Query(query) = query.unwrap_or_default();
+    let text = |value: &Option<String>| value.as_ref().map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
+    let outcome = match text(&query.outcome).as_deref() {
+        None => Ok(None),
+        Some("allow") => Ok(Some(charter_policy::Effect::Allow)),
+        Some("deny") => Ok(Some(charter_policy::Effect::Deny)),
+        Some(other) => Err(format!("outcome: \"{other}\" is neither allow nor deny")),
+    };
+    let times = form_time("since", query.since.as_deref())
+        .and_then(|since| form_time("until", query.until.as_deref()).map(|until| (since, until)));
+    let (outcome, (since, until)) = match outcome.and_then(|outcome| times.map(|times| (outcome, times))) {
+        Ok(parsed) => parsed,
+        Err(problem) => {
+            return message(
+                StatusCode::BAD_REQUEST,
+                Some(&session),
+                "Not accepted",
+                &problem,
+                Some(("/console/decisions", "All decisions")),
+            );
+        }
+    };
+    let search = charter_app::DecisionSearch {
+        principal: text(&query.principal),
+        action: text(&query.action),
+        resource: text(&query.resource),
+        outcome,
+        reason: text(&query.reason),
+        since,
+        until,
+    };
+    let page =
+        match app.search_decisions(&session.caller, &session.workspace, &search, query.before, 50).await {
+            Ok(page) => page,
+            Err(error) => return failure(&session, error),
+        };
+    let next = page.next_before.map(|before| {
+        let mut params: Vec<(&str, String)> = Vec::new();
+        for (name, value) in [
+            ("principal", &query.principal),
+            ("action", &query.action),
+            ("resource", &query.resource),
+            ("outcome", &query.outcome),
+            ("reason", &query.reason),
+            ("since", &query.since),
+            ("until", &query.until),
+        ] {
+            if let Some(value) = text(value) {
+                params.push((name, value));
+            }
+        }
+        params.push(("before", before.to_string()));
+        let encoded: Vec<String> =
+            params.iter().map(|(name, value)| format!("{name}={}", form_urlencoded_path(value))).collect();
+        format!("/console/decisions?{}", encoded.join("&"))
+    });
+    render(
+        StatusCode::OK,
+        "decisions.html",
+        minijinja::context! {
+            session => session.view(),
+            page => "decisions",
+            items => minijinja::Value::from(minijinja::value::Serde(&page.items)),
+            search => minijinja::Value::from(minijinja::value::Serde(&query)),
+            next,
+        },
+    )
+}
+
+/// `GET /console/decisions/{id}`: one decision, its request, reasons and
+/// version, and its inclusion proof checked against the signed checkpoint.
+pub(crate) async fn decision(State(app): State<App>, session: Session, Path(id): Path<String>) -> Response {
+    let proven = match app.proven_decision(&session.caller, &session.workspace, &id).await {
+        Ok(proven) => proven,
+        Err(error) => return failure(&session, error),
+    };
+    let context_json = serde_json::to_string_pretty(&proven.line.decision.context).unwrap_or_default();
+    let proof_hashes: Vec<String> = proven.proof.hashes.iter().map(|hash| hash.to_hex()).collect();
+    let failure_text = proven.verified.as_ref().err().cloned();
+    render(
+        StatusCode::OK,
+        "decision.html",
+        minijinja::context! {
+            session => session.view(),
+            page => "decisions",
+            d => minijinja::Value::from(minijinja::value::Serde(&proven)),
+            verified => proven.verified.is_ok(),
+            failure => failure_text,
+            context_json,
+            proof_hashes,
+        },
+    )
 }
