@@ -279,11 +279,24 @@ async fn the_console_in_a_real_browser() {
     assert!(log.contains("guardrail:kill-switch"), "{log}");
     browser.check("decisions").await;
     browser.click(By::Css("tbody th a")).await;
-    let proof = browser.text().await;
+    // The server signs a checkpoint covering it within a second.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let mut proof = browser.text().await;
+    while proof.contains("NOT VERIFIED") && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        browser.driver.refresh().await.unwrap();
+        proof = browser.text().await;
+    }
     assert!(proof.contains("VERIFIED") && !proof.contains("NOT VERIFIED"), "{proof}");
     browser.check("decision").await;
     browser.open("/console/operations").await;
     browser.check("operations").await;
+    browser.open("/console/ledger").await;
+    assert!(browser.text().await.contains("SIGNATURE VERIFIED"));
+    browser.check("ledger").await;
+    browser.open("/console/certification").await;
+    assert!(browser.text().await.contains("Blockers"));
+    browser.check("certification").await;
 
     // The operator may not resume (the policy lets owners and admins): refused with the reason.
     browser.open("/console/agents/agent_sales_01/resume").await;

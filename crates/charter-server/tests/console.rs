@@ -52,10 +52,19 @@ impl Page {
 }
 
 async fn setup(store: charter_store::Store) -> Console {
+    setup_signing_every(store, std::time::Duration::ZERO).await
+}
+
+/// A console whose commits sign a checkpoint at most every `interval`
+/// (later ones wait for `checkpoint_pending`).
+async fn setup_signing_every(store: charter_store::Store, interval: std::time::Duration) -> Console {
     let clock = Arc::new(Manual(Mutex::new("2026-12-07T09:00:00Z".parse().unwrap())));
     let signer = charter_ledger::NoteSigner::from_seed("charter-test", [5; 32]).unwrap();
-    let settings =
-        charter_app::ledger::LedgerSettings { signer: Some(Arc::new(signer)), ..Default::default() };
+    let settings = charter_app::ledger::LedgerSettings {
+        signer: Some(Arc::new(signer)),
+        min_interval: interval,
+        ..Default::default()
+    };
     let app = App::with_clock(store, clock.clone()).with_ledger(settings);
     let local = Caller::local("setup");
     let ops = WorkspaceName::new("ops").unwrap();
@@ -353,7 +362,7 @@ async fn an_approver_approves_in_the_console_and_the_requester_is_refused_with_t
 #[tokio::test]
 async fn the_decision_log_is_searched_and_a_decision_shows_its_verified_inclusion_proof() {
     each_backend(|store| async move {
-        let console = setup(store).await;
+        let console = setup_signing_every(store, std::time::Duration::from_secs(3_600)).await;
         let ops = WorkspaceName::new("ops").unwrap();
         let request = |tool: &str| charter_policy::DecisionRequest {
             principal: charter_policy::EntityRef { entity_type: "Agent".into(), id: "agent_sales_01".into() },
@@ -367,6 +376,7 @@ async fn the_decision_log_is_searched_and_a_decision_shows_its_verified_inclusio
             .decide(&Caller::local("setup"), &ops, &[request("crm_salesforce"), request("erp_netsuite")])
             .await
             .unwrap();
+        *console.clock.0.lock().unwrap() = "2026-12-07T11:00:00Z".parse().unwrap();
         console.app.checkpoint_pending().await.unwrap();
         let denied = answers.iter().find(|a| a.decision == charter_policy::Effect::Deny).unwrap();
         let denied_id = denied.decision_id.clone().unwrap();
@@ -395,8 +405,36 @@ async fn the_decision_log_is_searched_and_a_decision_shows_its_verified_inclusio
         assert_eq!(page.status, StatusCode::OK, "{}", page.body);
         assert!(page.body.contains("VERIFIED") && !page.body.contains("NOT VERIFIED"), "{}", page.body);
         assert!(page.body.contains("erp_netsuite"));
+        // A decision no signed checkpoint covers yet says so.
+        let later =
+            console.app.decide(&Caller::local("setup"), &ops, &[request("crm_salesforce")]).await.unwrap();
+        let later = later[0].decision_id.clone().unwrap();
+        let page =
+            console.send(Method::GET, &format!("/console/decisions/{later}"), Some(&auditor), None).await;
+        assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+        assert!(
+            page.body.contains("NOT VERIFIED") && page.body.contains("no signed checkpoint covers it yet")
+        );
         let missing = console.send(Method::GET, "/console/decisions/DEC-999999", Some(&auditor), None).await;
         assert_eq!(missing.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", missing.body);
+
+        // The ledger: the checkpoint's signature checked, the key, the entries.
+        let ledger = console.send(Method::GET, "/console/ledger", Some(&auditor), None).await;
+        assert_eq!(ledger.status, StatusCode::OK, "{}", ledger.body);
+        assert!(
+            ledger.body.contains("SIGNATURE VERIFIED") && ledger.body.contains("charter-test+"),
+            "{}",
+            ledger.body
+        );
+        assert!(ledger.body.contains("Older entries"));
+        // The certification, computed now: the example is RED, its blockers named.
+        let certification = console.send(Method::GET, "/console/certification", Some(&auditor), None).await;
+        assert_eq!(certification.status, StatusCode::OK, "{}", certification.body);
+        assert!(
+            certification.body.contains("RED") && certification.body.contains("OC-B1"),
+            "{}",
+            certification.body
+        );
     })
     .await;
 }

@@ -58,8 +58,9 @@ pub struct DecisionPage {
 pub struct ProvenDecision {
     /// The decision.
     pub line: DecisionLine,
-    /// Its inclusion proof in the tree of the latest signed checkpoint.
-    pub proof: InclusionProof,
+    /// Its inclusion proof in the tree of the latest signed checkpoint
+    /// (none while no signed checkpoint covers it yet).
+    pub proof: Option<InclusionProof>,
     /// The leaf hash recomputed from the stored event.
     pub leaf_hash: String,
     /// The signed checkpoint the proof leads to.
@@ -160,10 +161,17 @@ impl App {
         let seq = charter_policy::decision_seq(id).ok_or_else(not_found)?;
         let event = self.store.events(row.id, seq, seq).await?.into_iter().next().ok_or_else(not_found)?;
         let line = line(&event).filter(|_| event.kind == DECISION).ok_or_else(not_found)?;
-        let proof = self.inclusion_proof(caller, workspace, seq - 1, None).await?;
         let leaf = leaf_hash(event.body.as_bytes());
         let checkpoint = self.store.latest_checkpoint(row.id).await?;
+        let covered = checkpoint.as_ref().is_some_and(|checkpoint| checkpoint.size >= seq);
+        let proof = match covered {
+            true => Some(self.inclusion_proof(caller, workspace, seq - 1, None).await?),
+            false => None,
+        };
         let verified = (|| {
+            let proof = proof.as_ref().ok_or(
+                "no signed checkpoint covers it yet (the server signs one within a second of a change)",
+            )?;
             charter_ledger::verify_inclusion(&leaf, proof.index, proof.size, &proof.hashes, &proof.root)
                 .map_err(|error| {
                     format!("the proof does not lead from the stored event to the root: {error}")

@@ -280,6 +280,36 @@ impl App {
         Ok(signed)
     }
 
+    /// The latest checkpoint of a workspace, its signature checked with
+    /// this application's key and its root against the stored tree:
+    /// `(note, Ok(()) or why not)`; `None` without a checkpoint.
+    pub async fn checked_checkpoint(
+        &self,
+        caller: &Caller,
+        workspace: &WorkspaceName,
+    ) -> Result<Option<(String, std::result::Result<(), String>)>> {
+        let row = self.visible_workspace(caller, workspace).await?;
+        let Some(checkpoint) = self.store.latest_checkpoint(row.id).await? else { return Ok(None) };
+        let Some(verifier) = self.verifier() else {
+            return Ok(Some((checkpoint.note, Err("the server has no key to check it with".into()))));
+        };
+        let checked = match Checkpoint::open(&checkpoint.note, &verifier) {
+            Err(error) => Err(format!("its signature does not verify: {error}")),
+            Ok(body) if body.origin != self.ledger.origin(workspace) => {
+                Err(format!("it names log \"{}\", not this workspace's", body.origin))
+            }
+            Ok(body) => {
+                let proof = self.inclusion_proof(caller, workspace, 0, Some(body.size)).await?;
+                if proof.root == body.root {
+                    Ok(())
+                } else {
+                    Err("the stored tree's root differs from the signed one".into())
+                }
+            }
+        };
+        Ok(Some((checkpoint.note, checked)))
+    }
+
     /// The verifier key of the checkpoints this application signs.
     pub fn verifier(&self) -> Option<NoteVerifier> {
         self.ledger.signer.as_ref().map(|signer| signer.verifier())

@@ -38,6 +38,8 @@ static TEMPLATES: LazyLock<Environment<'static>> = LazyLock::new(|| {
         ("report_text.html", include_str!("../../templates/report_text.html")),
         ("decisions.html", include_str!("../../templates/decisions.html")),
         ("decision.html", include_str!("../../templates/decision.html")),
+        ("ledger.html", include_str!("../../templates/ledger.html")),
+        ("certification.html", include_str!("../../templates/certification.html")),
     ];
     for (name, text) in templates {
         if let Err(error) = environment.add_template(name, text) {
@@ -71,6 +73,8 @@ pub(crate) fn routes() -> Router<App> {
         .route("/console/operations/{id}", get(pages::operation))
         .route("/console/operations/{id}/report", get(pages::operation_report))
         .route("/console/operations/{id}/{verdict}", axum::routing::post(pages::judge_operation))
+        .route("/console/ledger", get(pages::ledger))
+        .route("/console/certification", get(pages::certification))
         .route("/console/report", get(pages::report))
         .layer(axum::middleware::map_response(secure_headers))
 }

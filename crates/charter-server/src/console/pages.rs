@@ -524,7 +524,8 @@ pub(crate) async fn decision(State(app): State<App>, session: Session, Path(id):
         Err(error) => return failure(&session, error),
     };
     let context_json = serde_json::to_string_pretty(&proven.line.decision.context).unwrap_or_default();
-    let proof_hashes: Vec<String> = proven.proof.hashes.iter().map(|hash| hash.to_hex()).collect();
+    let proof_hashes: Vec<String> =
+        proven.proof.iter().flat_map(|proof| proof.hashes.iter().map(|hash| hash.to_hex())).collect();
     let failure_text = proven.verified.as_ref().err().cloned();
     render(
         StatusCode::OK,
@@ -539,4 +540,79 @@ pub(crate) async fn decision(State(app): State<App>, session: Session, Path(id):
             proof_hashes,
         },
     )
+}
+
+/// Where the entry browser is.
+#[derive(Debug, Default, Deserialize)]
+pub(crate) struct LedgerQuery {
+    #[serde(default)]
+    before: Option<u64>,
+}
+
+/// Entries per page of the entry browser.
+const ENTRIES_PAGE: u64 = 50;
+
+/// `GET /console/ledger`: the latest checkpoint with its signature checked,
+/// the verifier key and how to verify offline, and the entries, newest first.
+pub(crate) async fn ledger(
+    State(app): State<App>,
+    session: Session,
+    query: Result<Query<LedgerQuery>, axum::extract::rejection::QueryRejection>,
+) -> Response {
+    let Query(query) = query.unwrap_or_default();
+    let (caller, workspace) = (&session.caller, &session.workspace);
+    let (size, checkpoint) =
+        match tokio::try_join!(app.ledger_size(caller, workspace), app.checked_checkpoint(caller, workspace))
+        {
+            Ok(both) => both,
+            Err(error) => return failure(&session, error),
+        };
+    let end = query.before.unwrap_or(size).min(size);
+    let start = end.saturating_sub(ENTRIES_PAGE);
+    let mut entries = match app.ledger_entries(caller, workspace, start, end).await {
+        Ok(entries) => entries,
+        Err(error) => return failure(&session, error),
+    };
+    entries.reverse();
+    let key = app.verifier();
+    let (note, checked) = match checkpoint {
+        Some((note, checked)) => (Some(note), checked),
+        None => (None, Ok(())),
+    };
+    render(
+        StatusCode::OK,
+        "ledger.html",
+        minijinja::context! {
+            session => session.view(),
+            page => "ledger",
+            size,
+            origin => app.ledger_origin(workspace),
+            key => key.map(|key| key.to_string()),
+            checkpoint => note,
+            checkpoint_ok => checked.is_ok(),
+            checkpoint_problem => checked.err(),
+            entries => minijinja::Value::from(minijinja::value::Serde(&entries)),
+            first => start,
+            last => end.saturating_sub(1),
+            newer => (end < size).then(|| (end + ENTRIES_PAGE).min(size)),
+            older => (start > 0).then_some(start),
+        },
+    )
+}
+
+/// `GET /console/certification`: the verdict computed now (not recorded).
+pub(crate) async fn certification(State(app): State<App>, session: Session) -> Response {
+    let request = charter_app::CertifyRequest { as_of: None, matrix: None, record: false };
+    match app.certify(&session.caller, &session.workspace, request).await {
+        Ok(certification) => render(
+            StatusCode::OK,
+            "certification.html",
+            minijinja::context! {
+                session => session.view(),
+                page => "certification",
+                v => minijinja::Value::from(minijinja::value::Serde(&certification.verdict)),
+            },
+        ),
+        Err(error) => failure(&session, error),
+    }
 }
