@@ -272,6 +272,10 @@ async fn the_console_in_a_real_browser() {
     assert_eq!(browser.path().await, "/console/agents/agent_sales_01");
     assert!(browser.text().await.contains("paused"));
     assert_eq!(decide(&address, &agent), "deny");
+    // The pause opened an incident.
+    browser.open("/console/incidents").await;
+    assert!(browser.text().await.contains("paused (kill switch)"));
+    browser.check("incidents").await;
 
     // The decision log shows the denial; its page proves it is in the ledger.
     browser.open("/console/decisions?principal=agent_sales_01&outcome=deny").await;

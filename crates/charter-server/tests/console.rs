@@ -213,6 +213,14 @@ async fn the_kill_switch_needs_the_csrf_token_and_a_role_that_may_use_it() {
             (StatusCode::SEE_OTHER, "/console/agents/agent_sales_01")
         );
         assert_eq!(status().await, "paused");
+        // A kill-switch pause opens an incident: the incidents page lists it.
+        let incidents = console.send(Method::GET, "/console/incidents", Some(&operator), None).await;
+        assert_eq!(incidents.status, StatusCode::OK, "{}", incidents.body);
+        assert!(incidents.body.contains("agent agent_sales_01 paused (kill switch)"), "{}", incidents.body);
+        for page in ["/console/alerts", "/console/runs"] {
+            let list = console.send(Method::GET, page, Some(&operator), None).await;
+            assert_eq!(list.status, StatusCode::OK, "{page}: {}", list.body);
+        }
 
         // An auditor is offered no switch, and a forged post with a valid
         // CSRF token of its own session is refused by the use case.

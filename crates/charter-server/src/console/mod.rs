@@ -13,6 +13,7 @@ mod session;
 use std::sync::LazyLock;
 
 use axum::Router;
+use axum::extract::{Path, State};
 use axum::http::{HeaderName, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
@@ -40,6 +41,8 @@ static TEMPLATES: LazyLock<Environment<'static>> = LazyLock::new(|| {
         ("decision.html", include_str!("../../templates/decision.html")),
         ("ledger.html", include_str!("../../templates/ledger.html")),
         ("certification.html", include_str!("../../templates/certification.html")),
+        ("records.html", include_str!("../../templates/records.html")),
+        ("record.html", include_str!("../../templates/record.html")),
     ];
     for (name, text) in templates {
         if let Err(error) = environment.add_template(name, text) {
@@ -73,10 +76,28 @@ pub(crate) fn routes() -> Router<App> {
         .route("/console/operations/{id}", get(pages::operation))
         .route("/console/operations/{id}/report", get(pages::operation_report))
         .route("/console/operations/{id}/{verdict}", axum::routing::post(pages::judge_operation))
+        .route("/console/incidents", listing(&pages::INCIDENTS))
+        .route("/console/incidents/{id}", listed(&pages::INCIDENTS))
+        .route("/console/alerts", listing(&pages::ALERTS))
+        .route("/console/alerts/{id}", listed(&pages::ALERTS))
+        .route("/console/runs", listing(&pages::RUNS))
+        .route("/console/runs/{id}", listed(&pages::RUNS))
         .route("/console/ledger", get(pages::ledger))
         .route("/console/certification", get(pages::certification))
         .route("/console/report", get(pages::report))
         .layer(axum::middleware::map_response(secure_headers))
+}
+
+/// The list page of a listing.
+fn listing(listing: &'static pages::Listing) -> axum::routing::MethodRouter<App> {
+    get(move |State(app): State<App>, session: Session, query| pages::listing(app, session, query, listing))
+}
+
+/// One record of a listing.
+fn listed(listing: &'static pages::Listing) -> axum::routing::MethodRouter<App> {
+    get(move |State(app): State<App>, session: Session, Path(id): Path<String>| {
+        pages::listed(app, session, id, listing)
+    })
 }
 
 async fn stylesheet() -> Response {

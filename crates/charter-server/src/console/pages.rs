@@ -616,3 +616,130 @@ pub(crate) async fn certification(State(app): State<App>, session: Session) -> R
         Err(error) => failure(&session, error),
     }
 }
+
+/// A list page of one record kind: its columns (label, JSON field), the
+/// first being the id.
+pub(crate) struct Listing {
+    kind: RecordKind,
+    page: &'static str,
+    heading: &'static str,
+    caption: &'static str,
+    empty: &'static str,
+    columns: &'static [(&'static str, &'static str)],
+}
+
+/// Incidents.
+pub(crate) static INCIDENTS: Listing = Listing {
+    kind: RecordKind::Incident,
+    page: "incidents",
+    heading: "Incidents",
+    caption: "Incidents by id (opening day and number)",
+    empty: "No incidents.",
+    columns: &[
+        ("Incident", "incident_id"),
+        ("Title", "title"),
+        ("Severity", "severity"),
+        ("Status", "status"),
+        ("Agent", "agent_id"),
+        ("Commander", "commander"),
+        ("Opened", "opened_at"),
+    ],
+};
+
+/// Alerts.
+pub(crate) static ALERTS: Listing = Listing {
+    kind: RecordKind::Alert,
+    page: "alerts",
+    heading: "Alerts",
+    caption: "Alerts by id",
+    empty: "No alerts.",
+    columns: &[
+        ("Alert", "alert_id"),
+        ("Class", "class_id"),
+        ("Agent", "agent_id"),
+        ("Severity", "severity"),
+        ("Status", "status"),
+        ("Summary", "summary"),
+        ("Opened", "opened_at"),
+    ],
+};
+
+/// Agents' runs.
+pub(crate) static RUNS: Listing = Listing {
+    kind: RecordKind::Run,
+    page: "runs",
+    heading: "Runs",
+    caption: "Agents' runs (from telemetry) by id",
+    empty: "No runs yet: agents report them over OTLP or POST …/runs/ingest.",
+    columns: &[
+        ("Run", "run_id"),
+        ("Agent", "agent_id"),
+        ("Status", "status"),
+        ("Ended", "ended_at"),
+        ("Duration (ms)", "duration_ms"),
+        ("Tool calls", "tool_calls"),
+        ("Cost (USD)", "cost_usd"),
+    ],
+};
+
+/// Where a list page starts.
+#[derive(Debug, Default, Deserialize)]
+pub(crate) struct AfterQuery {
+    #[serde(default)]
+    after: Option<String>,
+}
+
+/// A page of 50 records of a listing.
+pub(crate) async fn listing(
+    app: App,
+    session: Session,
+    query: Result<Query<AfterQuery>, axum::extract::rejection::QueryRejection>,
+    listing: &Listing,
+) -> Response {
+    let Query(query) = query.unwrap_or_default();
+    let page = match app
+        .list_records(&session.caller, &session.workspace, listing.kind, query.after.as_deref(), 50)
+        .await
+    {
+        Ok(page) => page,
+        Err(error) => return failure(&session, error),
+    };
+    let rows: Vec<serde_json::Value> = page.items.iter().map(|view| view.record.to_json_value()).collect();
+    let columns: Vec<minijinja::Value> =
+        listing.columns.iter().map(|&(label, field)| minijinja::context! { label, field }).collect();
+    let base = format!("/console/{}", listing.page);
+    let next = page.next_after.map(|after| format!("{base}?after={}", form_urlencoded_path(&after)));
+    render(
+        StatusCode::OK,
+        "records.html",
+        minijinja::context! {
+            session => session.view(),
+            page => listing.page,
+            heading => listing.heading,
+            caption => listing.caption,
+            empty => listing.empty,
+            columns,
+            rows => minijinja::Value::from(minijinja::value::Serde(&rows)),
+            base,
+            next,
+        },
+    )
+}
+
+/// One record of a listing, as the registry holds it.
+pub(crate) async fn listed(app: App, session: Session, id: String, listing: &Listing) -> Response {
+    match app.get_record(&session.caller, &session.workspace, listing.kind, &id).await {
+        Ok(view) => render(
+            StatusCode::OK,
+            "record.html",
+            minijinja::context! {
+                session => session.view(),
+                page => listing.page,
+                heading => format!("{} {id}", listing.kind.name()),
+                back => format!("/console/{}", listing.page),
+                record_json => serde_json::to_string_pretty(&view.record.to_json_value()).unwrap_or_default(),
+            },
+        ),
+        Err(error) => failure(&session, error),
+    }
+}
