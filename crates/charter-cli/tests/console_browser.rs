@@ -295,6 +295,13 @@ async fn the_console_in_a_real_browser() {
     browser.check("decision").await;
     browser.open("/console/operations").await;
     browser.check("operations").await;
+    browser.open("/console/data").await;
+    let data = browser.text().await;
+    assert!(data.contains("AI_Data_Model_Registry"), "{data}");
+    browser.check("data").await;
+    browser.click(By::PartialLinkText("AI_Data_Model_Registry")).await;
+    assert!(browser.text().await.contains("Schema changes"));
+    browser.check("dataset").await;
     browser.open("/console/ledger").await;
     assert!(browser.text().await.contains("SIGNATURE VERIFIED"));
     browser.check("ledger").await;

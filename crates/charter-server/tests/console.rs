@@ -446,3 +446,51 @@ async fn the_decision_log_is_searched_and_a_decision_shows_its_verified_inclusio
     })
     .await;
 }
+
+#[tokio::test]
+async fn the_data_pages_show_a_schema_change_with_its_impact() {
+    each_backend(|store| async move {
+        let console = setup(store).await;
+        let ops = WorkspaceName::new("ops").unwrap();
+        let steward = Caller::local("data_model_steward");
+        let view = console
+            .app
+            .get_record(&steward, &ops, charter_model::RecordKind::Dataset, "AI_Data_Model_Registry")
+            .await
+            .unwrap();
+        let charter_model::Record::Dataset(dataset) = view.record else { panic!("a dataset") };
+        let mut fields = dataset.fields.clone();
+        for field in &mut fields {
+            if field.name == "dataset_id" {
+                field.name = "registry_id".into();
+            }
+        }
+        let proposal = charter_data::Proposal {
+            fields,
+            rules: None,
+            dependencies: None,
+            relationships: None,
+            renamed: [("dataset_id".to_owned(), "registry_id".to_owned())].into(),
+            description: Some("rename the key".into()),
+        };
+        let proposed = console
+            .app
+            .propose_schema_change(&steward, &ops, "AI_Data_Model_Registry", proposal)
+            .await
+            .unwrap();
+        let id = proposed.change.change_id.to_string();
+
+        let auditor = console.sign_in(&console.token(Role::Auditor, "internal_audit").await).await;
+        let data = console.send(Method::GET, "/console/data", Some(&auditor), None).await;
+        assert_eq!(data.status, StatusCode::OK, "{}", data.body);
+        assert!(data.body.contains(&id) && data.body.contains("AI_Data_Model_Registry"), "{}", data.body);
+        let page =
+            console.send(Method::GET, "/console/data/AI_Data_Model_Registry", Some(&auditor), None).await;
+        assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+        assert!(page.body.contains(&id) && page.body.contains("(breaking)"), "{}", page.body);
+        assert!(page.body.contains("Downstream datasets:") || page.body.contains("Agents:"), "{}", page.body);
+        let missing = console.send(Method::GET, "/console/data/nothing", Some(&auditor), None).await;
+        assert_eq!(missing.status, StatusCode::NOT_FOUND);
+    })
+    .await;
+}

@@ -43,6 +43,10 @@ static TEMPLATES: LazyLock<Environment<'static>> = LazyLock::new(|| {
         ("certification.html", include_str!("../../templates/certification.html")),
         ("records.html", include_str!("../../templates/records.html")),
         ("record.html", include_str!("../../templates/record.html")),
+        ("data.html", include_str!("../../templates/data.html")),
+        ("dataset.html", include_str!("../../templates/dataset.html")),
+        ("changes.html", include_str!("../../templates/changes.html")),
+        ("dq_runs.html", include_str!("../../templates/dq_runs.html")),
     ];
     for (name, text) in templates {
         if let Err(error) = environment.add_template(name, text) {
@@ -76,6 +80,8 @@ pub(crate) fn routes() -> Router<App> {
         .route("/console/operations/{id}", get(pages::operation))
         .route("/console/operations/{id}/report", get(pages::operation_report))
         .route("/console/operations/{id}/{verdict}", axum::routing::post(pages::judge_operation))
+        .route("/console/data", get(pages::data))
+        .route("/console/data/{id}", get(pages::dataset))
         .route("/console/incidents", listing(&pages::INCIDENTS))
         .route("/console/incidents/{id}", listed(&pages::INCIDENTS))
         .route("/console/alerts", listing(&pages::ALERTS))

@@ -743,3 +743,58 @@ pub(crate) async fn listed(app: App, session: Session, id: String, listing: &Lis
         Err(error) => failure(&session, error),
     }
 }
+
+/// `GET /console/data`: the datasets, the latest schema changes with their
+/// impact, and the latest data-quality runs with each check's result.
+pub(crate) async fn data(State(app): State<App>, session: Session) -> Response {
+    let (caller, workspace) = (&session.caller, &session.workspace);
+    let read = tokio::try_join!(
+        all_records(&app, &session, RecordKind::Dataset),
+        app.list_changes(caller, workspace, None),
+        app.quality_runs(caller, workspace, None)
+    );
+    let (datasets, mut changes, mut runs) = match read {
+        Ok(read) => read,
+        Err(error) => return failure(&session, error),
+    };
+    changes.truncate(20);
+    runs.truncate(20);
+    let datasets: Vec<serde_json::Value> = datasets.iter().map(|view| view.record.to_json_value()).collect();
+    render(
+        StatusCode::OK,
+        "data.html",
+        minijinja::context! {
+            session => session.view(),
+            page => "data",
+            datasets => minijinja::Value::from(minijinja::value::Serde(&datasets)),
+            changes => minijinja::Value::from(minijinja::value::Serde(&changes)),
+            runs => minijinja::Value::from(minijinja::value::Serde(&runs)),
+        },
+    )
+}
+
+/// `GET /console/data/{id}`: a dataset, its fields, its schema changes and
+/// their impact, and its data-quality runs.
+pub(crate) async fn dataset(State(app): State<App>, session: Session, Path(id): Path<String>) -> Response {
+    let (caller, workspace) = (&session.caller, &session.workspace);
+    let read = tokio::try_join!(
+        app.get_record(caller, workspace, RecordKind::Dataset, &id),
+        app.list_changes(caller, workspace, Some(&id)),
+        app.quality_runs(caller, workspace, Some(&id))
+    );
+    let (view, changes, runs) = match read {
+        Ok(read) => read,
+        Err(error) => return failure(&session, error),
+    };
+    render(
+        StatusCode::OK,
+        "dataset.html",
+        minijinja::context! {
+            session => session.view(),
+            page => "data",
+            d => minijinja::Value::from(minijinja::value::Serde(view.record.to_json_value())),
+            changes => minijinja::Value::from(minijinja::value::Serde(&changes)),
+            runs => minijinja::Value::from(minijinja::value::Serde(&runs)),
+        },
+    )
+}
