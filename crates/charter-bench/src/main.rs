@@ -4,6 +4,7 @@
 //! part of the product: `cargo run --release -p charter-bench -- --help`.
 
 mod cert;
+mod console;
 mod data;
 mod guard;
 mod http;
@@ -91,6 +92,22 @@ enum BenchCommand {
         /// Runs of each report; the median is printed
         #[arg(long, default_value_t = 3)]
         rounds: usize,
+    },
+    /// The web console's pages on the generated portfolio, fetched over loopback from the
+    /// real server after a sign-in: p50, p95 and the slowest per page
+    Console {
+        /// Agents of the generated portfolio
+        #[arg(long, default_value_t = 10_000)]
+        agents: usize,
+        /// Decisions logged first
+        #[arg(long, default_value_t = 100_000)]
+        decisions: u64,
+        /// Timed fetches per page
+        #[arg(long, default_value_t = 50)]
+        rounds: usize,
+        /// Seed of the generator
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
     },
     /// Certification of the generated portfolio after a year's volume of evidence (decisions
     /// logged in the ledger, runs from telemetry): the time of `certify`, each phase of its
@@ -317,6 +334,9 @@ async fn run(command: BenchCommand) -> Result<ExitCode> {
         BenchCommand::Impact { graph, python, peer } => data::impact(&graph, python, peer),
         BenchCommand::Dq { file, python, peer, rounds } => data::dq(&file, python, peer, rounds),
         BenchCommand::Report { agents, seed, rounds } => risk::report(agents, seed, rounds).await,
+        BenchCommand::Console { agents, decisions, rounds, seed } => {
+            console::console(agents, decisions, rounds, seed).await
+        }
         BenchCommand::Cert { agents, decisions, runs, operations, incidents, seed, rounds } => {
             let volume = cert::Volume { agents, decisions, runs, operations, incidents, seed };
             cert::cert(volume, rounds).await

@@ -1,0 +1,202 @@
+//! `charter-bench console`: how long the web console's pages take on the
+//! generated portfolio, measured from a client over loopback against the
+//! real server (`charter_server::serve`) in this process: a child process
+//! generates and imports the portfolio, decisions are logged so the
+//! decision log and the ledger have a year's volume, a token's holder signs
+//! in, and each page is fetched (one warm-up, then the timed rounds, one
+//! after another). Prints p50, p95 and the slowest per page.
+
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, bail};
+use charter_app::{App, Caller};
+use charter_model::{RecordKind, Role, WorkspaceName};
+use charter_policy::{DecisionRequest, EntityRef};
+use http_body_util::{BodyExt, Full};
+use hyper::body::Bytes;
+use hyper_util::rt::TokioIo;
+
+/// One HTTP/1.1 connection to the server.
+struct Client {
+    sender: hyper::client::conn::http1::SendRequest<Full<Bytes>>,
+    host: String,
+}
+
+impl Client {
+    async fn connect(address: std::net::SocketAddr) -> Result<Self> {
+        let stream = tokio::net::TcpStream::connect(address).await?;
+        stream.set_nodelay(true)?;
+        let (sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream)).await?;
+        tokio::spawn(connection);
+        Ok(Self { sender, host: address.to_string() })
+    }
+
+    /// Sends a request; the status, the `Set-Cookie` header and the body's length.
+    async fn send(
+        &mut self,
+        method: hyper::Method,
+        path: &str,
+        cookie: Option<&str>,
+        form: Option<String>,
+    ) -> Result<(hyper::StatusCode, Option<String>, usize)> {
+        let mut request =
+            hyper::Request::builder().method(method).uri(path).header(hyper::header::HOST, &self.host);
+        if let Some(cookie) = cookie {
+            request = request.header(hyper::header::COOKIE, cookie);
+        }
+        let body = match form {
+            Some(form) => {
+                request = request
+                    .header(hyper::header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+                    .header(hyper::header::ORIGIN, format!("http://{}", self.host));
+                Full::new(Bytes::from(form))
+            }
+            None => Full::new(Bytes::new()),
+        };
+        self.sender.ready().await?;
+        let response = self.sender.send_request(request.body(body)?).await?;
+        let status = response.status();
+        let cookie = response
+            .headers()
+            .get(hyper::header::SET_COOKIE)
+            .and_then(|value| value.to_str().ok())
+            .and_then(|value| value.split(';').next())
+            .map(str::to_owned);
+        let length = response.into_body().collect().await?.to_bytes().len();
+        Ok((status, cookie, length))
+    }
+}
+
+fn quantile(sorted: &[Duration], q: f64) -> Duration {
+    sorted.get(((sorted.len() as f64 - 1.0) * q).round() as usize).copied().unwrap_or_default()
+}
+
+fn ms(duration: Duration) -> f64 {
+    duration.as_secs_f64() * 1_000.0
+}
+
+pub(crate) async fn console(agents: usize, decisions: u64, rounds: usize, seed: u64) -> Result<ExitCode> {
+    let scratch = tempfile::tempdir().context("cannot create a scratch directory")?;
+    let (files, data) = (scratch.path().join("portfolio"), scratch.path().join("data"));
+    let extra = scratch.path().join("extra");
+    std::fs::create_dir_all(&extra)?;
+    std::fs::write(extra.join("people.json"), include_str!("../fixtures/cert_people.json"))?;
+    std::fs::write(extra.join("policies.json"), include_str!("../fixtures/cert_policies.json"))?;
+    let started = Instant::now();
+    crate::risk::prepare_with_extra(agents, seed, &files, &data, Some(&extra))?;
+    println!("console: {agents} agents generated and imported in {:.1} s", started.elapsed().as_secs_f64());
+
+    let signer = charter_app::ledger::generate_signer("charter-bench")?;
+    let settings = charter_app::ledger::LedgerSettings {
+        signer: Some(std::sync::Arc::new(signer)),
+        min_interval: charter_server::CHECKPOINT_INTERVAL,
+        ..Default::default()
+    };
+    let app = App::new(charter_store::Store::open_data_dir(&data).await?).with_ledger(settings);
+    let (local, workspace) = (Caller::local("bench"), WorkspaceName::new("bench")?);
+    let page = app.list_records(&local, &workspace, RecordKind::Agent, None, 1_000).await?;
+    let agent_ids: Vec<String> = page.items.into_iter().map(|view| view.id).collect();
+    let page = app.list_records(&local, &workspace, RecordKind::System, None, 1_000).await?;
+    let systems: Vec<String> = page.items.into_iter().map(|view| view.id).collect();
+    anyhow::ensure!(!agent_ids.is_empty() && !systems.is_empty(), "the portfolio has no agents or systems");
+
+    let started = Instant::now();
+    let mut made = 0_u64;
+    while made < decisions {
+        let batch = (decisions - made).min(charter_app::MAX_DECISION_BATCH as u64);
+        let requests: Vec<DecisionRequest> = (0..batch)
+            .map(|k| {
+                let n = (made + k) as usize;
+                DecisionRequest {
+                    principal: EntityRef {
+                        entity_type: "Agent".into(),
+                        id: agent_ids[n % agent_ids.len()].clone(),
+                    },
+                    action: "invoke_tool".into(),
+                    resource: EntityRef {
+                        entity_type: "Tool".into(),
+                        id: systems[(n / 7) % systems.len()].clone(),
+                    },
+                    context: serde_json::Map::new(),
+                }
+            })
+            .collect();
+        app.decide(&local, &workspace, &requests).await?;
+        made += batch;
+    }
+    app.checkpoint_pending().await?;
+    println!("console: {decisions} decisions logged in {:.1} s", started.elapsed().as_secs_f64());
+    let token = app.create_token(&local, &workspace, Role::Operator, "bench_operator").await?.secret;
+
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let address = listener.local_addr()?;
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(charter_server::serve(
+        listener,
+        app.clone(),
+        charter_server::Limits::default(),
+        async {
+            stopped.await.ok();
+        },
+    ));
+    let mut client = Client::connect(address).await?;
+    let (status, cookie, _) =
+        client.send(hyper::Method::POST, "/console/sign-in", None, Some(format!("token={token}"))).await?;
+    let Some(cookie) = cookie.filter(|_| status == hyper::StatusCode::SEE_OTHER) else {
+        bail!("signing in answered {status}");
+    };
+    let latest = app.ledger_size(&local, &workspace).await?;
+    let pages = [
+        ("overview", "/console".to_owned(), rounds),
+        ("agents (first page)", "/console/agents".to_owned(), rounds),
+        ("agents (status=paused)", "/console/agents?status=paused".to_owned(), rounds),
+        ("agent", format!("/console/agents/{}", agent_ids[0]), rounds),
+        ("decisions (newest)", "/console/decisions".to_owned(), rounds),
+        (
+            "decisions (one agent, deny)",
+            format!("/console/decisions?principal={}&outcome=deny", agent_ids[0]),
+            rounds,
+        ),
+        ("decision with proof", format!("/console/decisions/DEC-{}", latest.saturating_sub(5)), rounds),
+        ("operations", "/console/operations".to_owned(), rounds),
+        ("data", "/console/data".to_owned(), rounds),
+        ("ledger", "/console/ledger".to_owned(), rounds),
+        ("incidents", "/console/incidents".to_owned(), rounds),
+        ("runs", "/console/runs".to_owned(), rounds),
+        ("report (computed)", "/console/report".to_owned(), 3),
+        ("certification (computed)", "/console/certification".to_owned(), 3),
+    ];
+    println!(
+        "console: {agents} agents, ledger of {latest} entries; {rounds} rounds per page after one warm-up"
+    );
+    println!("console: {:<30} {:>9} {:>9} {:>9} {:>9}", "page", "p50 ms", "p95 ms", "max ms", "KiB");
+    for (name, path, rounds) in pages {
+        let (status, _, _) = client.send(hyper::Method::GET, &path, Some(&cookie), None).await?;
+        if status != hyper::StatusCode::OK {
+            bail!("{path} answered {status}");
+        }
+        let mut times = Vec::with_capacity(rounds);
+        let mut size = 0;
+        for _ in 0..rounds.max(1) {
+            let began = Instant::now();
+            let (status, _, length) = client.send(hyper::Method::GET, &path, Some(&cookie), None).await?;
+            times.push(began.elapsed());
+            size = length;
+            if status != hyper::StatusCode::OK {
+                bail!("{path} answered {status}");
+            }
+        }
+        times.sort();
+        println!(
+            "console: {name:<30} {:>9.1} {:>9.1} {:>9.1} {:>9.1}",
+            ms(quantile(&times, 0.5)),
+            ms(quantile(&times, 0.95)),
+            ms(times[times.len() - 1]),
+            size as f64 / 1024.0
+        );
+    }
+    stop.send(()).ok();
+    server.await??;
+    Ok(ExitCode::SUCCESS)
+}
