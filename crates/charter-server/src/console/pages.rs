@@ -46,19 +46,24 @@ pub(crate) async fn overview(State(app): State<App>, session: Session) -> Respon
 
 async fn overview_context(app: &App, session: &Session) -> Result<minijinja::Value, charter_app::AppError> {
     let (caller, workspace) = (&session.caller, &session.workspace);
-    let status = app.status(caller, workspace, 10).await?;
-    let check = app.governance_reading(caller, workspace, app.now().date()).await?;
-    let pending_approvals = app.approvals_queue(caller, workspace).await?.len();
-    let open_incidents = app.incidents(caller, workspace, true).await?.len();
-    let alerts = all_records(app, session, RecordKind::Alert).await?;
+    let (status, check, queue, incidents, alerts, note, recorded) = tokio::try_join!(
+        app.status(caller, workspace, 10),
+        app.governance_reading(caller, workspace, app.now().date()),
+        app.approvals_queue(caller, workspace),
+        app.incidents(caller, workspace, true),
+        all_records(app, session, RecordKind::Alert),
+        app.latest_checkpoint(caller, workspace),
+        app.latest_certification(caller, workspace),
+    )?;
+    let (pending_approvals, open_incidents) = (queue.len(), incidents.len());
     let open_alerts = alerts.iter().filter(|view| field(view, "status").as_deref() == Some("Open")).count();
-    let checkpoint = app.latest_checkpoint(caller, workspace).await?.and_then(|note| {
+    let checkpoint = note.and_then(|note| {
         let mut lines = note.lines().skip(1);
         let size = lines.next()?.to_owned();
         let root = lines.next()?.to_owned();
         Some(minijinja::context! { size, root })
     });
-    let certification = app.latest_certification(caller, workspace).await?.map(|recorded| {
+    let certification = recorded.map(|recorded| {
         let text = |name: &str| recorded.value.get(name).and_then(|v| v.as_str()).unwrap_or("").to_owned();
         minijinja::context! {
             outcome => text("outcome"),
