@@ -196,6 +196,30 @@ pub(crate) async fn console(agents: usize, decisions: u64, rounds: usize, seed: 
             size as f64 / 1024.0
         );
     }
+    // What the overview reads, each part timed on its own (the median of 5).
+    let today = app.now().date();
+    let mut parts: Vec<(&str, Duration)> = Vec::new();
+    macro_rules! part {
+        ($name:expr, $call:expr) => {{
+            let mut times = Vec::new();
+            for _ in 0..5 {
+                let began = Instant::now();
+                $call.await?;
+                times.push(began.elapsed());
+            }
+            times.sort();
+            parts.push(($name, times[2]));
+        }};
+    }
+    part!("status", app.status(&local, &workspace, 10));
+    part!("governance reading", app.governance_reading(&local, &workspace, today));
+    part!("approvals queue", app.approvals_queue(&local, &workspace));
+    part!("open incidents", app.incidents(&local, &workspace, true));
+    part!("latest checkpoint", app.latest_checkpoint(&local, &workspace));
+    part!("latest certification", app.latest_certification(&local, &workspace));
+    for (name, time) in parts {
+        println!("console:   overview part {name:<22} {:>9.1} ms", ms(time));
+    }
     stop.send(()).ok();
     server.await??;
     Ok(ExitCode::SUCCESS)

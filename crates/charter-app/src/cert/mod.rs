@@ -77,12 +77,23 @@ impl App {
             kind: Some(CERTIFICATION.into()),
             ..charter_store::EventFilter::default()
         };
-        let newest = self.store.events_matching_before(row.id, &filter, u64::MAX >> 1, 1).await?;
-        let latest = newest.first().and_then(|event| {
-            let mut body = serde_json::from_str::<serde_json::Value>(&event.body).ok()?;
-            let value = body.get_mut("value").map(serde_json::Value::take)?;
-            Some(RecordedCertification { seq: event.seq, value })
-        });
+        // Oldest first: the kind's index finds the few certifications; a
+        // newest-first read would walk the whole log when there are none.
+        let (mut latest, mut after) = (None, 0);
+        loop {
+            let events = self.store.events_matching(row.id, &filter, after, 1_000).await?;
+            let Some(last) = events.last() else { break };
+            after = last.seq;
+            let value = serde_json::from_str::<serde_json::Value>(&last.body)
+                .ok()
+                .and_then(|mut event| event.get_mut("value").map(serde_json::Value::take));
+            if let Some(value) = value {
+                latest = Some(RecordedCertification { seq: last.seq, value });
+            }
+            if events.len() < 1_000 {
+                break;
+            }
+        }
         Ok(latest)
     }
 
