@@ -39,23 +39,41 @@ pub(crate) struct Volume {
     pub(crate) seed: u64,
 }
 
-pub(crate) async fn cert(volume: Volume, rounds: usize) -> Result<ExitCode> {
-    let Volume { agents, decisions, runs, operations, incidents, seed } = volume;
+/// The generated portfolio, with the people and the policy of `fixtures/`
+/// (who run operations and command incidents), imported by a child process
+/// into a scratch data directory; the application over it with a fresh
+/// ledger key, and the ids of its agents and systems.
+pub(crate) struct Prepared {
+    /// Holds the data directory.
+    pub(crate) scratch: tempfile::TempDir,
+    pub(crate) app: App,
+    pub(crate) workspace: WorkspaceName,
+    pub(crate) agent_ids: Vec<String>,
+    pub(crate) systems: Vec<String>,
+}
+
+/// Prepares the portfolio of `agents`; `label` prefixes what is printed;
+/// commits sign a checkpoint at most every `min_interval`.
+pub(crate) async fn prepare(
+    label: &str,
+    agents: usize,
+    seed: u64,
+    min_interval: std::time::Duration,
+) -> Result<Prepared> {
     let scratch = tempfile::tempdir().context("cannot create a scratch directory")?;
     let (files, data) = (scratch.path().join("portfolio"), scratch.path().join("data"));
-    // People to run operations and command incidents, and the policy that
-    // lets them, imported with it.
     let extra = scratch.path().join("extra");
     std::fs::create_dir_all(&extra)?;
     std::fs::write(extra.join("people.json"), include_str!("../fixtures/cert_people.json"))?;
     std::fs::write(extra.join("policies.json"), include_str!("../fixtures/cert_policies.json"))?;
     let started = Instant::now();
     crate::risk::prepare_with_extra(agents, seed, &files, &data, Some(&extra))?;
-    println!("cert: {agents} agents generated and imported in {:.1} s", started.elapsed().as_secs_f64());
+    println!("{label}: {agents} agents generated and imported in {:.1} s", started.elapsed().as_secs_f64());
 
     let signer = charter_app::ledger::generate_signer("charter-bench")?;
     let settings = charter_app::ledger::LedgerSettings {
         signer: Some(std::sync::Arc::new(signer)),
+        min_interval,
         ..Default::default()
     };
     let app = App::new(charter_store::Store::open_data_dir(&data).await?).with_ledger(settings);
@@ -63,33 +81,50 @@ pub(crate) async fn cert(volume: Volume, rounds: usize) -> Result<ExitCode> {
     let agent_ids = ids(&app, &caller, &workspace, RecordKind::Agent).await?;
     let systems = ids(&app, &caller, &workspace, RecordKind::System).await?;
     anyhow::ensure!(!agent_ids.is_empty() && !systems.is_empty(), "the portfolio has no agents or systems");
+    Ok(Prepared { scratch, app, workspace, agent_ids, systems })
+}
 
-    // A year's decisions, a thousand per logged batch.
-    let started = Instant::now();
-    let mut made = 0_u64;
-    while made < decisions {
-        let batch = (decisions - made).min(charter_app::MAX_DECISION_BATCH as u64);
-        let requests: Vec<DecisionRequest> = (0..batch)
-            .map(|k| {
-                let n = (made + k) as usize;
-                DecisionRequest {
-                    principal: EntityRef {
-                        entity_type: "Agent".into(),
-                        id: agent_ids[n % agent_ids.len()].clone(),
-                    },
-                    action: "invoke_tool".into(),
-                    resource: EntityRef {
-                        entity_type: "Tool".into(),
-                        id: systems[(n / 7) % systems.len()].clone(),
-                    },
-                    context: serde_json::Map::new(),
-                }
-            })
-            .collect();
-        app.decide(&caller, &workspace, &requests).await?;
-        made += batch;
+impl Prepared {
+    /// Logs `decisions` decisions of its agents on its systems, a thousand
+    /// per logged batch, and prints how long it took.
+    pub(crate) async fn log_decisions(&self, label: &str, decisions: u64) -> Result<()> {
+        let (agent_ids, systems) = (&self.agent_ids, &self.systems);
+        let caller = Caller::local("bench");
+        let started = Instant::now();
+        let mut made = 0_u64;
+        while made < decisions {
+            let batch = (decisions - made).min(charter_app::MAX_DECISION_BATCH as u64);
+            let requests: Vec<DecisionRequest> = (0..batch)
+                .map(|k| {
+                    let n = (made + k) as usize;
+                    DecisionRequest {
+                        principal: EntityRef {
+                            entity_type: "Agent".into(),
+                            id: agent_ids[n % agent_ids.len()].clone(),
+                        },
+                        action: "invoke_tool".into(),
+                        resource: EntityRef {
+                            entity_type: "Tool".into(),
+                            id: systems[(n / 7) % systems.len()].clone(),
+                        },
+                        context: serde_json::Map::new(),
+                    }
+                })
+                .collect();
+            self.app.decide(&caller, &self.workspace, &requests).await?;
+            made += batch;
+        }
+        println!("{label}: {decisions} decisions logged in {:.1} s", started.elapsed().as_secs_f64());
+        Ok(())
     }
-    println!("cert: {decisions} decisions logged in {:.1} s", started.elapsed().as_secs_f64());
+}
+
+pub(crate) async fn cert(volume: Volume, rounds: usize) -> Result<ExitCode> {
+    let Volume { agents, decisions, runs, operations, incidents, seed } = volume;
+    let prepared = prepare("cert", agents, seed, std::time::Duration::ZERO).await?;
+    prepared.log_decisions("cert", decisions).await?;
+    let Prepared { scratch, app, workspace, agent_ids, .. } = prepared;
+    let caller = Caller::local("bench");
 
     // Runs from telemetry: one root span each, priced, with content hashes.
     let operator = Caller::local("bench_operator");

@@ -9,10 +9,9 @@
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
-use anyhow::{Context, Result, bail};
-use charter_app::{App, Caller};
-use charter_model::{RecordKind, Role, WorkspaceName};
-use charter_policy::{DecisionRequest, EntityRef};
+use anyhow::{Result, bail};
+use charter_app::Caller;
+use charter_model::Role;
 use http_body_util::{BodyExt, Full};
 use hyper::body::Bytes;
 use hyper_util::rt::TokioIo;
@@ -68,66 +67,17 @@ impl Client {
     }
 }
 
-fn quantile(sorted: &[Duration], q: f64) -> Duration {
-    sorted.get(((sorted.len() as f64 - 1.0) * q).round() as usize).copied().unwrap_or_default()
-}
-
 fn ms(duration: Duration) -> f64 {
     duration.as_secs_f64() * 1_000.0
 }
 
 pub(crate) async fn console(agents: usize, decisions: u64, rounds: usize, seed: u64) -> Result<ExitCode> {
-    let scratch = tempfile::tempdir().context("cannot create a scratch directory")?;
-    let (files, data) = (scratch.path().join("portfolio"), scratch.path().join("data"));
-    let extra = scratch.path().join("extra");
-    std::fs::create_dir_all(&extra)?;
-    std::fs::write(extra.join("people.json"), include_str!("../fixtures/cert_people.json"))?;
-    std::fs::write(extra.join("policies.json"), include_str!("../fixtures/cert_policies.json"))?;
-    let started = Instant::now();
-    crate::risk::prepare_with_extra(agents, seed, &files, &data, Some(&extra))?;
-    println!("console: {agents} agents generated and imported in {:.1} s", started.elapsed().as_secs_f64());
-
-    let signer = charter_app::ledger::generate_signer("charter-bench")?;
-    let settings = charter_app::ledger::LedgerSettings {
-        signer: Some(std::sync::Arc::new(signer)),
-        min_interval: charter_server::CHECKPOINT_INTERVAL,
-        ..Default::default()
-    };
-    let app = App::new(charter_store::Store::open_data_dir(&data).await?).with_ledger(settings);
-    let (local, workspace) = (Caller::local("bench"), WorkspaceName::new("bench")?);
-    let page = app.list_records(&local, &workspace, RecordKind::Agent, None, 1_000).await?;
-    let agent_ids: Vec<String> = page.items.into_iter().map(|view| view.id).collect();
-    let page = app.list_records(&local, &workspace, RecordKind::System, None, 1_000).await?;
-    let systems: Vec<String> = page.items.into_iter().map(|view| view.id).collect();
-    anyhow::ensure!(!agent_ids.is_empty() && !systems.is_empty(), "the portfolio has no agents or systems");
-
-    let started = Instant::now();
-    let mut made = 0_u64;
-    while made < decisions {
-        let batch = (decisions - made).min(charter_app::MAX_DECISION_BATCH as u64);
-        let requests: Vec<DecisionRequest> = (0..batch)
-            .map(|k| {
-                let n = (made + k) as usize;
-                DecisionRequest {
-                    principal: EntityRef {
-                        entity_type: "Agent".into(),
-                        id: agent_ids[n % agent_ids.len()].clone(),
-                    },
-                    action: "invoke_tool".into(),
-                    resource: EntityRef {
-                        entity_type: "Tool".into(),
-                        id: systems[(n / 7) % systems.len()].clone(),
-                    },
-                    context: serde_json::Map::new(),
-                }
-            })
-            .collect();
-        app.decide(&local, &workspace, &requests).await?;
-        made += batch;
-    }
+    let prepared = crate::cert::prepare("console", agents, seed, charter_server::CHECKPOINT_INTERVAL).await?;
+    prepared.log_decisions("console", decisions).await?;
+    let crate::cert::Prepared { app, workspace, agent_ids, .. } = &prepared;
+    let local = Caller::local("bench");
     app.checkpoint_pending().await?;
-    println!("console: {decisions} decisions logged in {:.1} s", started.elapsed().as_secs_f64());
-    let token = app.create_token(&local, &workspace, Role::Operator, "bench_operator").await?.secret;
+    let token = app.create_token(&local, workspace, Role::Operator, "bench_operator").await?.secret;
 
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let address = listener.local_addr()?;
@@ -146,7 +96,7 @@ pub(crate) async fn console(agents: usize, decisions: u64, rounds: usize, seed: 
     let Some(cookie) = cookie.filter(|_| status == hyper::StatusCode::SEE_OTHER) else {
         bail!("signing in answered {status}");
     };
-    let latest = app.ledger_size(&local, &workspace).await?;
+    let latest = app.ledger_size(&local, workspace).await?;
     let pages = [
         ("overview", "/console".to_owned(), rounds),
         ("agents (first page)", "/console/agents".to_owned(), rounds),
@@ -190,8 +140,8 @@ pub(crate) async fn console(agents: usize, decisions: u64, rounds: usize, seed: 
         times.sort();
         println!(
             "console: {name:<30} {:>9.1} {:>9.1} {:>9.1} {:>9.1}",
-            ms(quantile(&times, 0.5)),
-            ms(quantile(&times, 0.95)),
+            ms(crate::quantile(&times, 0.5)),
+            ms(crate::quantile(&times, 0.95)),
             ms(times[times.len() - 1]),
             size as f64 / 1024.0
         );
@@ -211,12 +161,12 @@ pub(crate) async fn console(agents: usize, decisions: u64, rounds: usize, seed: 
             parts.push(($name, times[2]));
         }};
     }
-    part!("status", app.status(&local, &workspace, 10));
-    part!("governance reading", app.governance_reading(&local, &workspace, today));
-    part!("approvals queue", app.approvals_queue(&local, &workspace));
-    part!("open incidents", app.incidents(&local, &workspace, true));
-    part!("latest checkpoint", app.latest_checkpoint(&local, &workspace));
-    part!("latest certification", app.latest_certification(&local, &workspace));
+    part!("status", app.status(&local, workspace, 10));
+    part!("governance reading", app.governance_reading(&local, workspace, today));
+    part!("approvals queue", app.approvals_queue(&local, workspace));
+    part!("open incidents", app.incidents(&local, workspace, true));
+    part!("latest checkpoint", app.latest_checkpoint(&local, workspace));
+    part!("latest certification", app.latest_certification(&local, workspace));
     for (name, time) in parts {
         println!("console:   overview part {name:<22} {:>9.1} ms", ms(time));
     }

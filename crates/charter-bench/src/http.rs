@@ -138,10 +138,6 @@ async fn client(
     }
 }
 
-fn quantile(sorted: &[Duration], q: f64) -> Duration {
-    sorted.get(((sorted.len() as f64 - 1.0) * q).round() as usize).copied().unwrap_or_default()
-}
-
 /// Creates teams over the API at `per_second` until `stop`; returns how
 /// many were created and how many writes failed.
 async fn writer(
@@ -224,15 +220,15 @@ fn report(label: &str, load: Load, seen: &Seen, elapsed: Duration) -> (f64, Dura
     let offered =
         load.rate.map_or_else(|| "as fast as answered".to_owned(), |rate| format!("offered {rate:.0}/s"));
     let throughput = load.total as f64 / elapsed.as_secs_f64();
-    let p99 = quantile(&seen.latencies, 0.99);
+    let p99 = crate::quantile(&seen.latencies, 0.99);
     println!(
         "decide-http{label}: {} clients ({offered}), {} requests in {:.2} s: {throughput:.0} decisions/s; latency p50 {}, p99 {}, max {}; {} failures ({} of them 503)",
         load.clients,
         load.total,
         elapsed.as_secs_f64(),
-        ms(quantile(&seen.latencies, 0.5)),
+        ms(crate::quantile(&seen.latencies, 0.5)),
         ms(p99),
-        ms(quantile(&seen.latencies, 1.0)),
+        ms(crate::quantile(&seen.latencies, 1.0)),
         seen.failures,
         seen.unavailable,
     );

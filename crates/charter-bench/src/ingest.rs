@@ -316,10 +316,6 @@ async fn client(
     }
 }
 
-fn quantile(sorted: &[Duration], q: f64) -> Duration {
-    sorted.get(((sorted.len() as f64 - 1.0) * q).round() as usize).copied().unwrap_or_default()
-}
-
 pub(crate) async fn ingest(
     clients: usize,
     spans: usize,
@@ -380,8 +376,8 @@ pub(crate) async fn ingest(
             "ingest {encoding}: {clients} clients, {sent} spans in {:.2} s: {:.0} spans/s accepted; request latency p50 {:.1} ms, p99 {:.1} ms; {accepted} accepted, {failed} requests failed",
             elapsed.as_secs_f64(),
             accepted as f64 / elapsed.as_secs_f64(),
-            quantile(&latencies, 0.5).as_secs_f64() * 1e3,
-            quantile(&latencies, 0.99).as_secs_f64() * 1e3,
+            crate::quantile(&latencies, 0.5).as_secs_f64() * 1e3,
+            crate::quantile(&latencies, 0.99).as_secs_f64() * 1e3,
         );
         if let Some(child) = child {
             let (store, _dir) = child.stop().await?;
@@ -601,9 +597,9 @@ pub(crate) async fn page(agents: usize, background: usize) -> Result<ExitCode> {
     println!(
         "page: {} pages timed, {missed} missed (none within 10 s); ingest-to-page latency p50 {:.0} ms, p99 {:.0} ms, max {:.0} ms; {background_spans} background spans ingested meanwhile ({:.0}/s)",
         latencies.len(),
-        ms(quantile(&latencies, 0.5)),
-        ms(quantile(&latencies, 0.99)),
-        ms(quantile(&latencies, 1.0)),
+        ms(crate::quantile(&latencies, 0.5)),
+        ms(crate::quantile(&latencies, 0.99)),
+        ms(crate::quantile(&latencies, 1.0)),
         background_spans as f64 / elapsed.as_secs_f64()
     );
     let (store, _dir) = child.stop().await?;

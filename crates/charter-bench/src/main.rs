@@ -388,8 +388,9 @@ async fn fill(app: &App, workspace: &WorkspaceName, entries: u64) -> Result<Dura
     Ok(started.elapsed())
 }
 
-fn quantile(sorted: &[Duration], q: f64) -> Duration {
-    sorted[((sorted.len() as f64 - 1.0) * q).round() as usize]
+/// The `q` quantile of sorted durations (zero when there are none).
+pub(crate) fn quantile(sorted: &[Duration], q: f64) -> Duration {
+    sorted.get(((sorted.len() as f64 - 1.0) * q).round() as usize).copied().unwrap_or_default()
 }
 
 fn micros(duration: Duration) -> String {

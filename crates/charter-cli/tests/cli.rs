@@ -6,16 +6,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-fn charter() -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_charter"));
-    for var in ["CHARTER_DATA_DIR", "CHARTER_DATABASE_URL", "CHARTER_WORKSPACE", "CHARTER_ACTOR"] {
-        command.env_remove(var);
-    }
-    // A command without `--data-dir` writes into its working directory: never
-    // the repository's.
-    command.current_dir(env!("CARGO_TARGET_TMPDIR"));
-    command
-}
+mod common;
+use common::charter;
 
 fn run(data_dir: &Path, args: &[&str]) -> Output {
     charter().arg("--data-dir").arg(data_dir).args(args).output().unwrap()

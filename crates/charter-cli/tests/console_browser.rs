@@ -17,14 +17,8 @@ use std::time::{Duration, Instant};
 
 use thirtyfour::prelude::*;
 
-fn charter() -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_charter"));
-    for var in ["CHARTER_DATA_DIR", "CHARTER_DATABASE_URL", "CHARTER_WORKSPACE", "CHARTER_ACTOR"] {
-        command.env_remove(var);
-    }
-    command.current_dir(env!("CARGO_TARGET_TMPDIR"));
-    command
-}
+mod common;
+use common::charter;
 
 fn run(data: &Path, args: &[&str]) -> Output {
     let output = charter().arg("--data-dir").arg(data).args(args).output().unwrap();

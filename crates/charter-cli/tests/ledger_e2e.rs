@@ -10,22 +10,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-fn charter() -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_charter"));
-    for var in [
-        "CHARTER_DATA_DIR",
-        "CHARTER_DATABASE_URL",
-        "CHARTER_WORKSPACE",
-        "CHARTER_ACTOR",
-        "CHARTER_SIGNING_KEY",
-    ] {
-        command.env_remove(var);
-    }
-    // A command without `--data-dir` writes into its working directory: never
-    // the repository's.
-    command.current_dir(env!("CARGO_TARGET_TMPDIR"));
-    command
-}
+mod common;
+use common::charter;
 
 /// One HTTP/1.1 request on a fresh connection; the status, or `None` when
 /// the connection failed (the server is gone).

@@ -697,14 +697,7 @@ impl Store {
         .bind(secret_hash)
         .fetch_optional(&self.read)
         .await?;
-        row.as_ref()
-            .map(|row| {
-                let workspace = rows::get::<String>(row, "workspace")?;
-                let workspace =
-                    WorkspaceName::new(workspace).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-                Ok((TokenRow::from_row(row)?, workspace))
-            })
-            .transpose()
+        row.as_ref().map(|row| Ok((TokenRow::from_row(row)?, workspace_of(row)?))).transpose()
     }
 }
 
@@ -729,14 +722,17 @@ impl Store {
         .await?;
         row.as_ref()
             .map(|row| {
-                let workspace = rows::get::<String>(row, "workspace")?;
-                let workspace =
-                    WorkspaceName::new(workspace).map_err(|e| StoreError::Corrupt(e.to_string()))?;
                 let expires = timestamp(rows::get::<i64>(row, "session_expires_at")?)?;
-                Ok((rows::get(row, "session_id")?, expires, TokenRow::from_row(row)?, workspace))
+                Ok((rows::get(row, "session_id")?, expires, TokenRow::from_row(row)?, workspace_of(row)?))
             })
             .transpose()
     }
+}
+
+/// The workspace name of a row that joined `workspaces` as `workspace`.
+fn workspace_of(row: &sqlx::any::AnyRow) -> Result<WorkspaceName> {
+    let name = rows::get::<String>(row, "workspace")?;
+    WorkspaceName::new(name).map_err(|e| StoreError::Corrupt(e.to_string()))
 }
 
 /// Converts a timestamp read from a row.

@@ -165,8 +165,7 @@ impl Seal {
     /// `signature (hex)` newline `JSON`.
     fn sign(&self, signer: &charter_ledger::NoteSigner) -> Result<String> {
         let json = serde_json::to_string(self).map_err(|error| AppError::internal(error.to_string()))?;
-        let signature: String =
-            signer.sign_bytes(json.as_bytes()).iter().map(|byte| format!("{byte:02x}")).collect();
+        let signature = crate::registry::tokens::hex(&signer.sign_bytes(json.as_bytes()));
         Ok(format!("{signature}\n{json}"))
     }
 

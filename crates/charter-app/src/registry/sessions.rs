@@ -11,7 +11,7 @@ use crate::core::audit::AuditChange;
 use charter_model::{Span, Timestamp};
 use sha2::{Digest, Sha256};
 
-use super::tokens::{random_hex, secret_hash};
+use super::tokens::{hex, random_hex, secret_hash};
 use crate::{App, AppError, Caller, Result};
 
 /// How a session secret begins.
@@ -60,7 +60,7 @@ pub enum SessionState {
 pub fn csrf_token(session_secret: &str) -> String {
     let digest =
         Sha256::new().chain_update(b"charter console csrf\0").chain_update(session_secret).finalize();
-    digest.iter().take(16).map(|byte| format!("{byte:02x}")).collect()
+    hex(&digest[..16])
 }
 
 impl App {
