@@ -68,7 +68,7 @@ pub use registry::status::WorkspaceStatus;
 pub use registry::tokens::{
     DEFAULT_TOKEN_TTL, MAX_TOKEN_TTL, NewToken, SECRET_PREFIX, TOKEN_CACHE_TTL, TokenInfo,
 };
-pub use risk::assessment::{Assessed, PortfolioRecords, PortfolioReport, ReportFormat};
+pub use risk::assessment::{Assessed, PortfolioRecords, PortfolioReport, ReportFormat, Scored};
 
 /// The application: a store and a clock.
 #[derive(Debug, Clone)]
@@ -102,6 +102,12 @@ struct Cache {
     directories: std::sync::RwLock<std::collections::HashMap<i64, Arc<oversight::Directory>>>,
     /// When this process last signed a checkpoint of each workspace.
     signed: std::sync::Mutex<std::collections::HashMap<i64, Timestamp>>,
+    /// Each workspace's latest portfolio assessment, with the registry
+    /// revision and date it was made for.
+    assessments: std::sync::Mutex<std::collections::HashMap<i64, Arc<risk::assessment::Scored>>>,
+    /// Held while an assessment is made for the cache, so concurrent
+    /// readers wait for one assessment instead of each making their own.
+    assessing: tokio::sync::Mutex<()>,
 }
 
 impl App {

@@ -98,6 +98,65 @@ fn decide(address: &str, token: &str) -> String {
     answer["decision"].as_str().unwrap_or_default().to_owned()
 }
 
+/// Declares a Tier 3 operation as `vp_finance` and dry-runs it as the
+/// on-call operator, so it waits for an approval; answers its id.
+fn declare_dry_run_operation(dir: &Path, data: &Path) -> String {
+    let site = dir.canonicalize().unwrap().join("site");
+    std::fs::create_dir_all(&site).unwrap();
+    // Commands run here without the Landlock launcher, which the workspace accepts.
+    let settings = dir.join("settings");
+    std::fs::create_dir_all(&settings).unwrap();
+    std::fs::write(
+        settings.join("ops_settings.json"),
+        r#"[{"settings_id":"default","detection_only":true}]"#,
+    )
+    .unwrap();
+    run(data, &["import", settings.to_str().unwrap(), "-w", "ops"]);
+    let declaration = dir.join("operation.yaml");
+    std::fs::write(
+        &declaration,
+        format!(
+            "OPERATION_NAME: raise a limit\nOBJECTIVE: o\nRISK_CLASS: FILESYSTEM_WRITE\nBLAST_RADIUS: one file\n\
+             ROLLBACK_STRATEGY: snapshot\nALLOWED_PATHS: ['{site}']\nALLOWED_SERVICES: []\nREQUESTED_BY: vp_finance\n\
+             STEPS:\n  - name: write\n    command: 'true'\n    touches: ['{site}/app.conf']\n    verify: ['true']\n    rollback: 'true'\n",
+            site = site.display()
+        ),
+    )
+    .unwrap();
+    let declared =
+        run(data, &["--actor", "vp_finance", "-w", "ops", "op", "declare", declaration.to_str().unwrap()]);
+    let id = String::from_utf8(declared.stdout).unwrap().trim().to_owned();
+    assert!(id.starts_with("OPS-"), "{id}");
+    run(data, &["--actor", "ops_on_call", "-w", "ops", "op", "run", &id, "--dry-run"]);
+    id
+}
+
+/// Sets the session whose cookie holds `secret` to have expired an hour ago,
+/// as eight hours of a real clock would.
+async fn expire_session(data: &Path, secret: &str) {
+    use sha2::Digest as _;
+    let hash: String = sha2::Sha256::digest(secret.as_bytes()).iter().map(|b| format!("{b:02x}")).collect();
+    let past = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_micros() as i64
+        - 3_600_000_000;
+    let url = charter_store::sqlite_url(&data.join(charter_store::SQLITE_FILE));
+    let sql = format!("UPDATE console_sessions SET expires_at = {past} WHERE secret_hash = '{hash}'");
+    assert_eq!(charter_store::testing::execute_sql(&url, &sql).await, 1, "the session's row");
+}
+
+/// Waits until the browser shows `path`.
+async fn wait_for_path(browser: &Browser, path: &str) {
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while browser.path().await != path {
+        assert!(Instant::now() < deadline, "the browser did not reach {path}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    while browser.driver.execute("return document.readyState", Vec::new()).await.unwrap().json() != "complete"
+    {
+        assert!(Instant::now() < deadline, "{path} did not finish loading");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
 /// What the test needs from the machine, or why it cannot run here.
 fn tools() -> Result<PathBuf, String> {
     for tool in ["chromium", "chromedriver"] {
@@ -211,6 +270,10 @@ async fn the_console_in_a_real_browser() {
     let owner = token(&data, "owner", "revenue_ops_lead");
     let auditor = token(&data, "auditor", "internal_audit");
     let agent = token(&data, "operator", "agent_sales_01");
+    let steward = token(&data, "steward", "data_model_steward");
+    let requester = token(&data, "approver", "vp_finance");
+    let approver = token(&data, "approver", "ops_governance_lead");
+    let operation = declare_dry_run_operation(dir.path(), &data);
     let (_server, address) = serve(&data);
     let (_driver, port) = chromedriver();
 
@@ -250,12 +313,29 @@ async fn the_console_in_a_real_browser() {
     );
     browser.check("overview").await;
 
-    // The agents, and the sales agent.
+    // The portfolio, riskiest first: the finance agent is escalated.
     browser.open("/console/agents").await;
-    assert!(browser.text().await.contains("agent_finance_01"));
+    let table = browser.text().await;
+    assert!(table.contains("agent_finance_01") && table.contains("riskiest first"), "{table}");
     browser.check("agents").await;
+    browser.click(By::LinkText("agent_finance_01")).await;
+    let finance = browser.text().await;
+    assert!(finance.contains("Escalations") && finance.contains("Blast radius"), "{finance}");
+    browser.check("agent-finance").await;
+    // The sales agent, with its charts drawn.
+    browser.open("/console/agents?sort=id").await;
     browser.click(By::LinkText("agent_sales_01")).await;
     assert_eq!(browser.path().await, "/console/agents/agent_sales_01");
+    let drawn = browser
+        .driver
+        .execute(
+            "const imgs = Array.from(document.querySelectorAll('main img'));\
+             return imgs.length + ':' + imgs.filter(i => i.complete && i.naturalWidth > 0).length;",
+            Vec::new(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(drawn.json().as_str(), Some("3:3"), "the agent's three charts");
     browser.check("agent").await;
 
     // The kill switch, behind a confirmation: the agent's decisions flip to deny.
@@ -290,8 +370,8 @@ async fn the_console_in_a_real_browser() {
     browser.open("/console/operations").await;
     browser.check("operations").await;
     browser.open("/console/data").await;
-    let data = browser.text().await;
-    assert!(data.contains("AI_Data_Model_Registry"), "{data}");
+    let datasets = browser.text().await;
+    assert!(datasets.contains("AI_Data_Model_Registry"), "{datasets}");
     browser.check("data").await;
     browser.click(By::PartialLinkText("AI_Data_Model_Registry")).await;
     assert!(browser.text().await.contains("Schema changes"));
@@ -320,6 +400,71 @@ async fn the_console_in_a_real_browser() {
     browser.sign_out().await;
     browser.check("signed-out").await;
 
+    // A steward proposes a breaking schema change and sees its impact.
+    browser.sign_in(&steward).await;
+    browser.open("/console/data/AI_Data_Model_Registry").await;
+    browser.check("dataset-steward").await;
+    browser
+        .driver
+        .execute(
+            "const t = document.getElementById('proposal'); const p = JSON.parse(t.value);\
+             p.fields = p.fields.filter(f => f.name !== 'last_modified'); p.description = 'drop last_modified';\
+             t.value = JSON.stringify(p, null, 2);",
+            Vec::new(),
+        )
+        .await
+        .unwrap();
+    browser.click(By::Css("form[action$='/changes'] button")).await;
+    assert!(browser.path().await.starts_with("/console/changes/CHG-"), "{}", browser.text().await);
+    let impact = browser.text().await;
+    assert!(
+        impact.contains("(breaking)")
+            && impact.contains("AI_Model_Change_Log")
+            && impact.contains("AI_Agent_Identity_Ops"),
+        "{impact}"
+    );
+    browser.check("change-impact").await;
+    // Promotion is refused with every unmet gate listed.
+    browser.open("/console/data/AI_Data_Model_Registry").await;
+    browser.click(By::Css("form[action$='/promote'] button")).await;
+    let refused = browser.text().await;
+    assert!(refused.contains("promotion of AI_Data_Model_Registry to STAGE"), "{refused}");
+    browser.check("promotion-refused").await;
+    browser.sign_out().await;
+
+    // The operation's requester may not approve it (separation of duties);
+    // another approver does.
+    let page_of = format!("/console/operations/{operation}");
+    browser.sign_in(&requester).await;
+    browser.open(&page_of).await;
+    browser.check("operation").await;
+    browser.click(By::Css("form[action$='/approve'] button")).await;
+    let own = browser.text().await;
+    assert!(own.contains("Refused") && own.contains("guardrail:separation-of-duties"), "{own}");
+    browser.sign_out().await;
+    browser.sign_in(&approver).await;
+    browser.open(&page_of).await;
+    browser.click(By::Css("form[action$='/approve'] button")).await;
+    assert_eq!(browser.path().await, page_of);
+    assert!(browser.text().await.contains("ops_governance_lead at"), "{}", browser.text().await);
+    browser.check("operation-approved").await;
+
+    // A post without the session's CSRF token is refused, and changes nothing.
+    browser
+        .driver
+        .execute(
+            "const f = document.createElement('form'); f.method = 'post';\
+             f.action = '/console/agents/agent_sales_01/pause'; document.body.appendChild(f); f.submit();",
+            Vec::new(),
+        )
+        .await
+        .unwrap();
+    wait_for_path(&browser, "/console/agents/agent_sales_01/pause").await;
+    let refused = browser.text().await;
+    assert!(refused.contains("CSRF") || refused.contains("form"), "{refused}");
+    assert_eq!(decide(&address, &agent), "allow", "a CSRF-less post paused the agent");
+    browser.sign_out().await;
+
     // An auditor sees the agent and no action.
     browser.sign_in(&auditor).await;
     browser.open("/console/agents/agent_sales_01").await;
@@ -330,5 +475,15 @@ async fn the_console_in_a_real_browser() {
     // Signed out, the console sends the browser to sign in.
     browser.open("/console/agents").await;
     assert_eq!(browser.path().await, "/console/sign-in");
+
+    // A session past its lifetime: the page says so and asks to sign in again.
+    browser.sign_in(&operator).await;
+    let cookie = browser.driver.get_named_cookie("charter_session").await.unwrap();
+    let secret = cookie.value.clone();
+    expire_session(&data, &secret).await;
+    browser.open("/console/agents").await;
+    let expired = browser.text().await;
+    assert!(expired.contains("expired"), "{expired}");
+    browser.check("expired").await;
     browser.driver.quit().await.unwrap();
 }

@@ -250,3 +250,44 @@ pub fn charts(
     out.push(("risk-heatmap.svg", svg));
     Ok(out)
 }
+
+/// One agent's charts over its snapshots up to `as_of`, as (file name, SVG):
+/// its risk score over the bands of `config`, its cost against its ROI, and
+/// its failure rate against its manual minutes per run. The report's
+/// charts, drawn for the agent alone.
+pub fn agent_charts(
+    snapshots: &[Snapshot],
+    agent: &str,
+    as_of: Date,
+    config: &Config,
+) -> Result<Vec<(&'static str, String)>, String> {
+    let bands = Bands { amber_from: config.risk_amber_from, red_from: config.risk_red_from };
+    let (dates, series) = by_agent(snapshots, &[agent], as_of);
+    let mut out = Vec::new();
+    let mut svg = String::new();
+    risk_over_time(&mut svg, &dates, &series, &[agent], bands).map_err(|e| e.to_string())?;
+    out.push(("risk-over-time.svg", std::mem::take(&mut svg)));
+    two_lines(
+        &mut svg,
+        &format!("Cost vs ROI of {agent} (USD)"),
+        &dates,
+        &series,
+        ("cost_usd_30d", |s| s.cost_usd_30d),
+        ("roi_estimate_usd", |s| s.roi_estimate_usd),
+        false,
+    )
+    .map_err(|e| e.to_string())?;
+    out.push(("cost-vs-roi.svg", std::mem::take(&mut svg)));
+    two_lines(
+        &mut svg,
+        &format!("Failure rate (%) vs manual minutes per run of {agent}"),
+        &dates,
+        &series,
+        ("failure_rate_7d", |s| s.failure_rate_7d),
+        ("manual_minutes_per_run", |s| s.manual_minutes_per_run),
+        true,
+    )
+    .map_err(|e| e.to_string())?;
+    out.push(("failure-vs-manual.svg", svg));
+    Ok(out)
+}

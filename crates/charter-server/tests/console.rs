@@ -494,3 +494,268 @@ async fn the_data_pages_show_a_schema_change_with_its_impact() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn the_portfolio_table_scores_every_agent_and_an_agent_page_shows_its_charts_and_dependencies() {
+    each_backend(|store| async move {
+        let console = setup(store).await;
+        let auditor = console.sign_in(&console.token(Role::Auditor, "internal_audit").await).await;
+        let table = console.send(Method::GET, "/console/agents", Some(&auditor), None).await;
+        assert_eq!(table.status, StatusCode::OK, "{}", table.body);
+        assert!(
+            table.body.contains("riskiest first") && table.body.contains("Value leakage"),
+            "{}",
+            table.body
+        );
+        // Riskiest first: the finance agent's row comes before the sales agent's.
+        let (finance, sales) =
+            (table.body.find(">agent_finance_01<").unwrap(), table.body.find(">agent_sales_01<").unwrap());
+        assert!(finance < sales, "riskiest first");
+        // Every band is written in words, not only in colour.
+        assert!(table.body.contains("<span class=\"status red\">red</span>"), "{}", table.body);
+        let red = console.send(Method::GET, "/console/agents?band=red&sort=id", Some(&auditor), None).await;
+        assert!(
+            red.body.contains("agent_finance_01") && !red.body.contains("<span class=\"status green\">"),
+            "{}",
+            red.body
+        );
+        let bad = console.send(Method::GET, "/console/agents?band=purple", Some(&auditor), None).await;
+        assert_eq!(bad.status, StatusCode::BAD_REQUEST);
+        assert!(bad.body.contains("band: &quot;purple&quot; is not a risk band"), "{}", bad.body);
+
+        // The agent page: score components, trends, charts, blast radius,
+        // escalations; the auditor is offered no kill switch.
+        let page = console.send(Method::GET, "/console/agents/agent_finance_01", Some(&auditor), None).await;
+        assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+        for part in [
+            "Escalations",
+            "Trends over the agent",
+            "Blast radius",
+            "Recent decisions",
+            "Grants",
+            "charts/risk-over-time.svg",
+        ] {
+            assert!(page.body.contains(part), "{part}: {}", page.body);
+        }
+        assert!(!page.body.contains("Pause this agent"));
+        let chart = console
+            .send(
+                Method::GET,
+                "/console/agents/agent_finance_01/charts/risk-over-time.svg",
+                Some(&auditor),
+                None,
+            )
+            .await;
+        assert_eq!(chart.status, StatusCode::OK);
+        assert_eq!(chart.headers[header::CONTENT_TYPE], "image/svg+xml");
+        assert!(
+            chart.body.starts_with("<svg") && chart.body.contains("agent_finance_01"),
+            "{}",
+            &chart.body[..200.min(chart.body.len())]
+        );
+        let none = console
+            .send(Method::GET, "/console/agents/agent_finance_01/charts/x.svg", Some(&auditor), None)
+            .await;
+        assert_eq!(none.status, StatusCode::NOT_FOUND);
+
+        // Scores follow the records: a retired agent shows as retired at once.
+        let admin = Caller::local("ops_governance_lead");
+        let ops = WorkspaceName::new("ops").unwrap();
+        console
+            .app
+            .set_agent_status(&admin, &ops, "agent_sales_01", charter_model::AgentStatus::Retired)
+            .await
+            .unwrap();
+        let retired = console.send(Method::GET, "/console/agents?status=retired", Some(&auditor), None).await;
+        assert!(retired.body.contains("agent_sales_01") && retired.body.contains("1 of"), "{}", retired.body);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_steward_proposes_a_schema_change_and_sees_its_impact_and_a_refused_promotion_lists_its_gates() {
+    each_backend(|store| async move {
+        let console = setup(store).await;
+        let steward = console.sign_in(&console.token(Role::Steward, "data_model_steward").await).await;
+        let page =
+            console.send(Method::GET, "/console/data/AI_Data_Model_Registry", Some(&steward), None).await;
+        assert!(
+            page.body.contains("Propose a schema change") && page.body.contains("Promote to STAGE"),
+            "{}",
+            page.body
+        );
+        let csrf = page.csrf();
+        let dataset = console
+            .app
+            .dataset(&Caller::local("setup"), &WorkspaceName::new("ops").unwrap(), "AI_Data_Model_Registry")
+            .await
+            .unwrap();
+        let fields: Vec<_> = dataset.fields.iter().filter(|f| f.name != "last_modified").collect();
+        let proposal =
+            serde_json::json!({ "fields": fields, "description": "drop last_modified" }).to_string();
+        let form = format!("csrf={csrf}&proposal={}", urlencode(&proposal));
+        let proposed = console
+            .send(Method::POST, "/console/data/AI_Data_Model_Registry/changes", Some(&steward), Some(&form))
+            .await;
+        assert_eq!(proposed.status, StatusCode::SEE_OTHER, "{}", proposed.body);
+        assert!(
+            proposed.location().starts_with("/console/changes/CHG-2026-12-07-"),
+            "{}",
+            proposed.location()
+        );
+        let change = console.send(Method::GET, proposed.location(), Some(&steward), None).await;
+        for part in
+            ["(breaking)", "last_modified", "AI_Model_Change_Log", "AI_Agent_Identity_Ops", "Owners notified"]
+        {
+            assert!(change.body.contains(part), "{part}: {}", change.body);
+        }
+        // A proposal that is not JSON names what is wrong, and logs nothing.
+        let bad = console
+            .send(
+                Method::POST,
+                "/console/data/AI_Data_Model_Registry/changes",
+                Some(&steward),
+                Some(&format!("csrf={csrf}&proposal=%7B%22fields%22%3A1%7D")),
+            )
+            .await;
+        assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(bad.body.contains("proposal: invalid type: integer `1`"), "{}", bad.body);
+        // Without the CSRF token nothing is proposed.
+        let forged = console
+            .send(
+                Method::POST,
+                "/console/data/AI_Data_Model_Registry/changes",
+                Some(&steward),
+                Some(&format!("proposal={}", urlencode(&proposal))),
+            )
+            .await;
+        assert_eq!(forged.status, StatusCode::FORBIDDEN);
+        let changes = console
+            .app
+            .list_changes(
+                &Caller::local("setup"),
+                &WorkspaceName::new("ops").unwrap(),
+                Some("AI_Data_Model_Registry"),
+            )
+            .await
+            .unwrap();
+        assert_eq!(changes.iter().filter(|c| c.change_id.as_str().starts_with("CHG-2026-12-07-")).count(), 1);
+
+        // Promotion is refused while gates are unmet, each one listed.
+        let refused = console
+            .send(
+                Method::POST,
+                "/console/data/AI_Data_Model_Registry/promote",
+                Some(&steward),
+                Some(&format!("csrf={csrf}&to=STAGE")),
+            )
+            .await;
+        assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", refused.body);
+        assert!(
+            refused.body.contains("promotion of AI_Data_Model_Registry to STAGE")
+                && refused.body.matches("<li>").count() >= 1,
+            "{}",
+            refused.body
+        );
+        // An operator is offered neither form, and the server refuses it regardless.
+        let operator = console.sign_in(&console.token(Role::Operator, "ops_on_call").await).await;
+        let page =
+            console.send(Method::GET, "/console/data/AI_Data_Model_Registry", Some(&operator), None).await;
+        assert!(
+            !page.body.contains("Propose a schema change") && !page.body.contains("Promote to"),
+            "{}",
+            page.body
+        );
+        let csrf = console.send(Method::GET, "/console", Some(&operator), None).await.csrf();
+        let forged = console
+            .send(
+                Method::POST,
+                "/console/data/AI_Data_Model_Registry/changes",
+                Some(&operator),
+                Some(&format!("csrf={csrf}&proposal={}", urlencode(&proposal))),
+            )
+            .await;
+        assert_eq!(forged.status, StatusCode::FORBIDDEN, "{}", forged.body);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn an_incident_commander_moves_an_incident_on_and_an_auditor_cannot() {
+    each_backend(|store| async move {
+        let console = setup(store).await;
+        let ops = WorkspaceName::new("ops").unwrap();
+        let admin = Caller::local("ops_governance_lead");
+        console
+            .app
+            .set_agent_status(&admin, &ops, "agent_sales_01", charter_model::AgentStatus::Paused)
+            .await
+            .unwrap();
+        let incident = console.app.incidents(&admin, &ops, true).await.unwrap().remove(0);
+        let page_of = format!("/console/incidents/{}", incident.incident_id);
+
+        let auditor = console.sign_in(&console.token(Role::Auditor, "internal_audit").await).await;
+        let page = console.send(Method::GET, &page_of, Some(&auditor), None).await;
+        assert!(page.body.contains("Open") && !page.body.contains("Acknowledge</button>"), "{}", page.body);
+        let csrf = console.send(Method::GET, "/console", Some(&auditor), None).await.csrf();
+        let forged = console
+            .send(
+                Method::POST,
+                &format!("{page_of}/acknowledge"),
+                Some(&auditor),
+                Some(&format!("csrf={csrf}")),
+            )
+            .await;
+        assert_eq!(forged.status, StatusCode::FORBIDDEN, "{}", forged.body);
+
+        let commander = console.sign_in(&console.token(Role::IncidentCommander, "ops_on_call").await).await;
+        let page = console.send(Method::GET, &page_of, Some(&commander), None).await;
+        assert!(page.body.contains("Acknowledge</button>"), "{}", page.body);
+        let without = console
+            .send(Method::POST, &format!("{page_of}/acknowledge"), Some(&commander), Some("note=x"))
+            .await;
+        assert_eq!(without.status, StatusCode::FORBIDDEN);
+        let moved = console
+            .send(
+                Method::POST,
+                &format!("{page_of}/acknowledge"),
+                Some(&commander),
+                Some(&format!("csrf={}&note=on+it", page.csrf())),
+            )
+            .await;
+        assert_eq!(
+            (moved.status, moved.location()),
+            (StatusCode::SEE_OTHER, page_of.as_str()),
+            "{}",
+            moved.body
+        );
+        let after = console.send(Method::GET, &page_of, Some(&commander), None).await;
+        assert!(
+            after.body.contains("Acknowledged: on it") && after.body.contains("Mark mitigated</button>"),
+            "{}",
+            after.body
+        );
+        // A step out of order is refused with the reason.
+        let skipped = console
+            .send(
+                Method::POST,
+                &format!("{page_of}/resolve"),
+                Some(&commander),
+                Some(&format!("csrf={}", page.csrf())),
+            )
+            .await;
+        assert_eq!(skipped.status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(skipped.body.contains("it moves to Resolved from Mitigated"), "{}", skipped.body);
+    })
+    .await;
+}
+
+/// `text` percent-encoded for a form body.
+fn urlencode(text: &str) -> String {
+    text.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}

@@ -25,6 +25,29 @@ pub(crate) const AUDIT_COUNTER: &str = "audit";
 /// the decision point's inputs.
 pub(crate) const POLICY_INPUTS: &str = "policy_inputs";
 
+/// Name of the per-workspace counter that every write of a record the
+/// portfolio assessment reads (see [`is_portfolio_input`]) advances: the
+/// revision that tells a cached assessment it is out of date.
+pub(crate) const PORTFOLIO_REVISION: &str = "portfolio";
+
+/// Whether the portfolio assessment reads records of `kind`. Runs, alerts
+/// and the other records written as agents work are not among them, so a
+/// busy workspace keeps its cached assessment.
+pub(crate) fn is_portfolio_input(kind: RecordKind) -> bool {
+    matches!(
+        kind,
+        RecordKind::Agent
+            | RecordKind::System
+            | RecordKind::Workflow
+            | RecordKind::Kpi
+            | RecordKind::RiskSignal
+            | RecordKind::Snapshot
+            | RecordKind::ValueRecord
+            | RecordKind::OwnershipReview
+            | RecordKind::RiskSettings
+    )
+}
+
 /// Whether records of `kind` feed the decision point.
 pub(crate) fn is_policy_input(kind: RecordKind) -> bool {
     matches!(
@@ -223,6 +246,9 @@ async fn write_plain(
         let inputs = changed_inputs(tx, workspace, writes).await?;
         let version = tx.advance_counter(workspace.id, POLICY_INPUTS, 1).await?;
         tx.insert_input_changes(workspace.id, version, &inputs).await?;
+    }
+    if writes.iter().any(|write| is_portfolio_input(write.kind)) {
+        tx.advance_counter(workspace.id, PORTFOLIO_REVISION, 1).await?;
     }
     let events = encode(workspace, first, actor, at, writes.iter().map(RecordWrite::change).collect());
     store_records(tx, workspace, at, writes, &events).await

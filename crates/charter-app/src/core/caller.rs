@@ -167,6 +167,13 @@ impl Caller {
         }
     }
 
+    /// Whether the caller's role may write records of `kind` (the decision
+    /// point still decides each write): for interfaces that offer only what
+    /// a role may try.
+    pub fn may_write(&self, kind: RecordKind) -> bool {
+        self.require_writer(kind).is_ok()
+    }
+
     /// Whether the caller may ask for decisions at all (every role but
     /// auditors): for interfaces that offer only what a role may try.
     pub fn may_decide(&self) -> bool {

@@ -117,6 +117,9 @@ impl App {
         let limit = limit.clamp(1, 200);
         let filter = charter_store::EventFilter {
             kind: Some(DECISION.into()),
+            // A decision's subject is its principal: the store finds one
+            // principal's decisions by index instead of reading the log.
+            subject: search.principal.clone(),
             since: search.since,
             until: search.until,
             ..charter_store::EventFilter::default()

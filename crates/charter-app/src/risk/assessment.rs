@@ -8,6 +8,7 @@
 
 use std::collections::BTreeMap;
 use std::str::FromStr;
+use std::sync::Arc;
 
 use charter_model::{
     Agent, Date, KpiRecord, OwnershipReview, Record, RecordKind, RiskSettings, RiskSignal, Snapshot, System,
@@ -66,6 +67,30 @@ impl PortfolioRecords {
             reviews: &self.reviews,
             as_of,
         }
+    }
+}
+
+/// The portfolio assessed for a day, as the console shows it: made once per
+/// revision of its records and day, and shared by every reader until one
+/// of the records it reads changes (decisions and runs leave it current).
+#[derive(Debug)]
+pub struct Scored {
+    /// The day assessed.
+    pub as_of: Date,
+    /// The revision of the portfolio's records it was read at (or after).
+    pub revision: u64,
+    /// The scoring configuration used.
+    pub config: Config,
+    /// The assessment.
+    pub assessment: Assessment,
+    /// Index of each agent's assessment in `assessment.agents`.
+    by_agent: std::collections::HashMap<String, usize>,
+}
+
+impl Scored {
+    /// The assessment of agent `id`, if it is in the portfolio.
+    pub fn agent(&self, id: &str) -> Option<&charter_risk::AgentAssessment> {
+        self.by_agent.get(id).and_then(|&i| self.assessment.agents.get(i))
     }
 }
 
@@ -228,6 +253,75 @@ impl App {
         let records = self.read_portfolio(row).await?;
         let assessment = charter_risk::assess(&records.portfolio(as_of), &config);
         Ok((records, config, assessment))
+    }
+
+    /// The workspace's portfolio assessed as of `as_of` with its own
+    /// configuration, saving nothing: the cached assessment while no record
+    /// has changed since it was made, else a fresh one (which replaces it).
+    pub async fn scored_portfolio(
+        &self,
+        caller: &Caller,
+        workspace: &WorkspaceName,
+        as_of: Date,
+    ) -> Result<Arc<Scored>> {
+        let row = self.visible_workspace(caller, workspace).await?;
+        let cached = |revision: u64| {
+            let cache = self.cache.assessments.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            cache.get(&row.id).filter(|s| s.as_of == as_of && s.revision == revision).cloned()
+        };
+        let revision = self.store.counter(row.id, crate::core::audit::PORTFOLIO_REVISION).await?;
+        if let Some(scored) = cached(revision) {
+            return Ok(scored);
+        }
+        let _assessing = self.cache.assessing.lock().await;
+        // Read again: the revision may have moved, or another reader may
+        // have made this assessment while this one waited. The revision is
+        // read before the records, so a cached assessment is never older
+        // than the revision it is filed under.
+        let revision = self.store.counter(row.id, crate::core::audit::PORTFOLIO_REVISION).await?;
+        if let Some(scored) = cached(revision) {
+            return Ok(scored);
+        }
+        let (_, config, assessment) = self.assessed(&row, as_of, None).await?;
+        let by_agent = assessment.agents.iter().enumerate().map(|(i, a)| (a.agent_id.clone(), i)).collect();
+        let scored = Arc::new(Scored { as_of, revision, config, assessment, by_agent });
+        self.cache
+            .assessments
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .insert(row.id, Arc::clone(&scored));
+        Ok(scored)
+    }
+
+    /// Agent `agent`'s snapshots, in date order.
+    pub async fn agent_snapshots(
+        &self,
+        caller: &Caller,
+        workspace: &WorkspaceName,
+        agent: &str,
+    ) -> Result<Vec<Snapshot>> {
+        let row = self.visible_workspace(caller, workspace).await?;
+        // Snapshot ids are `agent@date`: the agent's snapshots sit together
+        // in id order, right after `agent@`.
+        let prefix = format!("{agent}@");
+        let mut after = prefix.clone();
+        let mut snapshots = Vec::new();
+        loop {
+            let page = self.store.records(row.id, RecordKind::Snapshot, Some(&after), 500).await?;
+            let full = page.len() == 500;
+            for stored in page {
+                if !stored.id.starts_with(&prefix) {
+                    return Ok(snapshots);
+                }
+                let snapshot: Snapshot = serde_json::from_str(&stored.body)
+                    .map_err(|_| AppError::corrupt(format!("snapshot \"{}\" does not parse", stored.id)))?;
+                after = stored.id;
+                snapshots.push(snapshot);
+            }
+            if !full {
+                return Ok(snapshots);
+            }
+        }
     }
 
     /// Assesses the workspace's portfolio as of `as_of` with `config` (the

@@ -7,6 +7,8 @@
 //! actions the session's role may take, and the use cases decide every one
 //! of them regardless.
 
+mod agents;
+mod data;
 mod pages;
 mod session;
 
@@ -46,6 +48,7 @@ static TEMPLATES: LazyLock<Environment<'static>> = LazyLock::new(|| {
         ("data.html", include_str!("../../templates/data.html")),
         ("dataset.html", include_str!("../../templates/dataset.html")),
         ("changes.html", include_str!("../../templates/changes.html")),
+        ("change.html", include_str!("../../templates/change.html")),
         ("dq_runs.html", include_str!("../../templates/dq_runs.html")),
     ];
     for (name, text) in templates {
@@ -71,21 +74,27 @@ pub(crate) fn routes() -> Router<App> {
         .route("/console/sign-in", get(session::sign_in_page).post(session::sign_in))
         .route("/console/sign-out", axum::routing::post(session::sign_out))
         .route("/console", get(pages::overview))
-        .route("/console/agents", get(pages::agents))
-        .route("/console/agents/{id}", get(pages::agent))
-        .route("/console/agents/{id}/{switch}", get(pages::confirm_switch).post(pages::switch))
+        .route("/console/agents", get(agents::agents))
+        .route("/console/agents/{id}", get(agents::agent))
+        .route("/console/agents/{id}/charts/{name}", get(agents::chart))
+        .route("/console/agents/{id}/{switch}", get(agents::confirm_switch).post(agents::switch))
         .route("/console/decisions", get(pages::decisions))
         .route("/console/decisions/{id}", get(pages::decision))
         .route("/console/operations", get(pages::operations))
         .route("/console/operations/{id}", get(pages::operation))
         .route("/console/operations/{id}/report", get(pages::operation_report))
         .route("/console/operations/{id}/{verdict}", axum::routing::post(pages::judge_operation))
-        .route("/console/data", get(pages::data))
-        .route("/console/data/{id}", get(pages::dataset))
+        .route("/console/data", get(data::data))
+        .route("/console/data/{id}", get(data::dataset))
+        .route("/console/data/{id}/changes", axum::routing::post(data::propose))
+        .route("/console/data/{id}/promote", axum::routing::post(data::promote))
+        .route("/console/changes/{id}", get(data::change))
         .route("/console/incidents", listing(&pages::INCIDENTS))
         .route("/console/incidents/{id}", listed(&pages::INCIDENTS))
+        .route("/console/incidents/{id}/{step}", step(&pages::INCIDENTS))
         .route("/console/alerts", listing(&pages::ALERTS))
         .route("/console/alerts/{id}", listed(&pages::ALERTS))
+        .route("/console/alerts/{id}/{step}", step(&pages::ALERTS))
         .route("/console/runs", listing(&pages::RUNS))
         .route("/console/runs/{id}", listed(&pages::RUNS))
         .route("/console/ledger", get(pages::ledger))
@@ -97,6 +106,15 @@ pub(crate) fn routes() -> Router<App> {
 /// The list page of a listing.
 fn listing(listing: &'static pages::Listing) -> axum::routing::MethodRouter<App> {
     get(move |State(app): State<App>, session: Session, query| pages::listing(app, session, query, listing))
+}
+
+/// A step of a record of a listing.
+fn step(listing: &'static pages::Listing) -> axum::routing::MethodRouter<App> {
+    axum::routing::post(
+        move |State(app): State<App>, session: Session, Path(path): Path<(String, String)>, form| {
+            pages::step(app, session, path, form, listing)
+        },
+    )
 }
 
 /// One record of a listing.
@@ -125,6 +143,11 @@ async fn secure_headers(mut response: Response) -> Response {
     set(headers, header::X_FRAME_OPTIONS, "DENY");
     set(headers, header::CACHE_CONTROL, "no-store");
     response
+}
+
+/// A value for a template, from anything serde serialises.
+fn value(of: impl serde::Serialize) -> minijinja::Value {
+    minijinja::Value::from(minijinja::value::Serde(of))
 }
 
 /// A page rendered from a template, or the error page when it cannot be.

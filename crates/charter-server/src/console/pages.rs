@@ -5,14 +5,13 @@ use axum::extract::{Form, Path, Query, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use charter_app::App;
-use charter_model::{AgentStatus, RecordKind};
+use charter_model::RecordKind;
 use serde::Deserialize;
 
-use super::session::CsrfForm;
-use super::{Session, failure, message, render};
+use super::{Session, failure, message, render, value};
 
 /// Every record of `kind`, a page at a time.
-async fn all_records(
+pub(crate) async fn all_records(
     app: &App,
     session: &Session,
     kind: RecordKind,
@@ -75,8 +74,8 @@ async fn overview_context(app: &App, session: &Session) -> Result<minijinja::Val
     Ok(minijinja::context! {
         session => session.view(),
         page => "overview",
-        status => minijinja::Value::from(minijinja::value::Serde(&status)),
-        check => minijinja::Value::from(minijinja::value::Serde(&check)),
+        status => value(&status),
+        check => value(&check),
         pending_approvals,
         open_incidents,
         open_alerts,
@@ -85,167 +84,8 @@ async fn overview_context(app: &App, session: &Session) -> Result<minijinja::Val
     })
 }
 
-/// Filters of the agents table.
-#[derive(Debug, Default, Deserialize)]
-pub(crate) struct AgentsQuery {
-    #[serde(default)]
-    after: Option<String>,
-    #[serde(default)]
-    status: Option<String>,
-}
-
-/// Agents per page.
-const AGENTS_PAGE: usize = 50;
-
-/// `GET /console/agents`: the agents, by id, a page at a time, filtered by status.
-pub(crate) async fn agents(
-    State(app): State<App>,
-    session: Session,
-    query: Result<Query<AgentsQuery>, axum::extract::rejection::QueryRejection>,
-) -> Response {
-    let Query(query) = query.unwrap_or_default();
-    let status = match query.status.as_deref().filter(|s| !s.is_empty()) {
-        None => None,
-        Some(text) => match text.parse::<AgentStatus>() {
-            Ok(status) => Some(status),
-            Err(_) => {
-                return message(
-                    StatusCode::BAD_REQUEST,
-                    Some(&session),
-                    "Not accepted",
-                    &format!("status: \"{text}\" is not an agent status (active, pilot, paused or retired)"),
-                    Some(("/console/agents", "All agents")),
-                );
-            }
-        },
-    };
-    let mut shown = Vec::new();
-    let mut after = query.after.clone();
-    let mut next_after = None;
-    // Pages of the registry until the console's page is full.
-    'pages: loop {
-        let page = match app
-            .list_records(&session.caller, &session.workspace, RecordKind::Agent, after.as_deref(), 200)
-            .await
-        {
-            Ok(page) => page,
-            Err(error) => return failure(&session, error),
-        };
-        for view in page.items {
-            let json = view.record.to_json_value();
-            let matches = status
-                .is_none_or(|status| json.get("status").and_then(|v| v.as_str()) == Some(status.as_str()));
-            if matches {
-                if shown.len() == AGENTS_PAGE {
-                    next_after = shown.last().and_then(|agent: &serde_json::Value| {
-                        agent.get("agent_id").and_then(|v| v.as_str()).map(str::to_owned)
-                    });
-                    break 'pages;
-                }
-                shown.push(json);
-            }
-        }
-        match page.next_after {
-            Some(next) => after = Some(next),
-            None => break,
-        }
-    }
-    let filter = minijinja::context! { status => status.map(|s| s.as_str().to_owned()) };
-    render(
-        StatusCode::OK,
-        "agents.html",
-        minijinja::context! {
-            session => session.view(),
-            page => "agents",
-            agents => minijinja::Value::from(minijinja::value::Serde(&shown)),
-            next_after,
-            filter,
-        },
-    )
-}
-
-/// `GET /console/agents/{id}`.
-pub(crate) async fn agent(State(app): State<App>, session: Session, Path(id): Path<String>) -> Response {
-    let view = match app.get_record(&session.caller, &session.workspace, RecordKind::Agent, &id).await {
-        Ok(view) => view,
-        Err(error) => return failure(&session, error),
-    };
-    let json = view.record.to_json_value();
-    let record_json = serde_json::to_string_pretty(&json).unwrap_or_default();
-    // The kill switch is offered to every role that may ask for decisions;
-    // the decision point says who may pull it (a refusal shows its reason).
-    let may_switch = session.caller.may_decide();
-    render(
-        StatusCode::OK,
-        "agent.html",
-        minijinja::context! {
-            session => session.view(),
-            page => "agents",
-            agent => minijinja::Value::from(minijinja::value::Serde(&json)),
-            version => view.version,
-            updated_at => view.updated_at.to_string(),
-            record_json,
-            may_pause => may_switch,
-            may_resume => may_switch,
-        },
-    )
-}
-
-/// Which way the kill switch goes.
-fn switch_of(name: &str) -> Option<(&'static str, &'static str)> {
-    match name {
-        "pause" => Some(("Pause", "Every request of a paused agent is denied until it is resumed.")),
-        "resume" => Some(("Resume", "The agent's requests are decided by the policies again.")),
-        _ => None,
-    }
-}
-
-/// `GET /console/agents/{id}/{pause|resume}`: the confirmation.
-pub(crate) async fn confirm_switch(session: Session, Path((id, switch)): Path<(String, String)>) -> Response {
-    let Some((verb, consequence)) = switch_of(&switch) else {
-        return message(StatusCode::NOT_FOUND, Some(&session), "Not found", "No such page.", None);
-    };
-    let encoded = form_urlencoded_path(&id);
-    render(
-        StatusCode::OK,
-        "confirm.html",
-        minijinja::context! {
-            session => session.view(),
-            page => "agents",
-            heading => format!("{verb} agent {id}?"),
-            message => consequence,
-            action => format!("/console/agents/{encoded}/{switch}"),
-            button => format!("{verb} {id}"),
-            back => format!("/console/agents/{encoded}"),
-        },
-    )
-}
-
-/// `POST /console/agents/{id}/{pause|resume}`: the kill switch, through the
-/// same use cases as `charter agent pause|resume`.
-pub(crate) async fn switch(
-    State(app): State<App>,
-    session: Session,
-    Path((id, switch)): Path<(String, String)>,
-    form: Result<Form<CsrfForm>, axum::extract::rejection::FormRejection>,
-) -> Response {
-    let sent = form.map(|Form(form)| form.csrf).unwrap_or_default();
-    if let Some(refused) = session.refuse_without_csrf(&sent) {
-        return refused;
-    }
-    let done = match switch.as_str() {
-        "pause" => app.set_agent_status(&session.caller, &session.workspace, &id, AgentStatus::Paused).await,
-        "resume" => app.resume_agent(&session.caller, &session.workspace, &id, None).await,
-        _ => return message(StatusCode::NOT_FOUND, Some(&session), "Not found", "No such page.", None),
-    };
-    match done {
-        Ok(_) => Redirect::to(&format!("/console/agents/{}", form_urlencoded_path(&id))).into_response(),
-        Err(error) => failure(&session, error),
-    }
-}
-
 /// A path segment with everything but unreserved characters percent-encoded.
-fn form_urlencoded_path(segment: &str) -> String {
+pub(crate) fn form_urlencoded_path(segment: &str) -> String {
     segment
         .bytes()
         .map(|byte| match byte {
@@ -318,8 +158,8 @@ pub(crate) async fn operations(State(app): State<App>, session: Session) -> Resp
         minijinja::context! {
             session => session.view(),
             page => "operations",
-            queue => minijinja::Value::from(minijinja::value::Serde(&queue)),
-            operations => minijinja::Value::from(minijinja::value::Serde(&operations)),
+            queue => value(&queue),
+            operations => value(&operations),
         },
     )
 }
@@ -347,7 +187,7 @@ pub(crate) async fn operation(State(app): State<App>, session: Session, Path(id)
         minijinja::context! {
             session => session.view(),
             page => "operations",
-            op => minijinja::Value::from(minijinja::value::Serde(view.record.to_json_value())),
+            op => value(view.record.to_json_value()),
             may_approve,
         },
     )
@@ -514,8 +354,8 @@ pub(crate) async fn decisions(
         minijinja::context! {
             session => session.view(),
             page => "decisions",
-            items => minijinja::Value::from(minijinja::value::Serde(&page.items)),
-            search => minijinja::Value::from(minijinja::value::Serde(&query)),
+            items => value(&page.items),
+            search => value(&query),
             next,
         },
     )
@@ -538,7 +378,7 @@ pub(crate) async fn decision(State(app): State<App>, session: Session, Path(id):
         minijinja::context! {
             session => session.view(),
             page => "decisions",
-            d => minijinja::Value::from(minijinja::value::Serde(&proven)),
+            d => value(&proven),
             verified => proven.verified.is_ok(),
             failure => failure_text,
             context_json,
@@ -596,7 +436,7 @@ pub(crate) async fn ledger(
             checkpoint => note,
             checkpoint_ok => checked.is_ok(),
             checkpoint_problem => checked.err(),
-            entries => minijinja::Value::from(minijinja::value::Serde(&entries)),
+            entries => value(&entries),
             first => start,
             last => end.saturating_sub(1),
             newer => (end < size).then(|| (end + ENTRIES_PAGE).min(size)),
@@ -615,7 +455,7 @@ pub(crate) async fn certification(State(app): State<App>, session: Session) -> R
             minijinja::context! {
                 session => session.view(),
                 page => "certification",
-                v => minijinja::Value::from(minijinja::value::Serde(&certification.verdict)),
+                v => value(&certification.verdict),
             },
         ),
         Err(error) => failure(&session, error),
@@ -724,7 +564,7 @@ pub(crate) async fn listing(
             caption => listing.caption,
             empty => listing.empty,
             columns,
-            rows => minijinja::Value::from(minijinja::value::Serde(&rows)),
+            rows => value(&rows),
             base,
             next,
         },
@@ -734,72 +574,96 @@ pub(crate) async fn listing(
 /// One record of a listing, as the registry holds it.
 pub(crate) async fn listed(app: App, session: Session, id: String, listing: &Listing) -> Response {
     match app.get_record(&session.caller, &session.workspace, listing.kind, &id).await {
-        Ok(view) => render(
-            StatusCode::OK,
-            "record.html",
-            minijinja::context! {
-                session => session.view(),
-                page => listing.page,
-                heading => format!("{} {id}", listing.kind.name()),
-                back => format!("/console/{}", listing.page),
-                record_json => serde_json::to_string_pretty(&view.record.to_json_value()).unwrap_or_default(),
-            },
-        ),
+        Ok(view) => {
+            let json = view.record.to_json_value();
+            let status = json["status"].as_str().unwrap_or_default();
+            let steps: Vec<minijinja::Value> = if session.caller.may_write(listing.kind) {
+                next_steps(listing.kind, status)
+                    .iter()
+                    .map(|&(step, label)| {
+                        let action =
+                            format!("/console/{}/{}/{step}", listing.page, form_urlencoded_path(&id));
+                        minijinja::context! { action, label, note => listing.kind == RecordKind::Incident }
+                    })
+                    .collect()
+            } else {
+                Vec::new()
+            };
+            render(
+                StatusCode::OK,
+                "record.html",
+                minijinja::context! {
+                    session => session.view(),
+                    page => listing.page,
+                    heading => format!("{} {id}", listing.kind.name()),
+                    back => format!("/console/{}", listing.page),
+                    steps,
+                    record_json => serde_json::to_string_pretty(&json).unwrap_or_default(),
+                },
+            )
+        }
         Err(error) => failure(&session, error),
     }
 }
 
-/// `GET /console/data`: the datasets, the latest schema changes with their
-/// impact, and the latest data-quality runs with each check's result.
-pub(crate) async fn data(State(app): State<App>, session: Session) -> Response {
-    let (caller, workspace) = (&session.caller, &session.workspace);
-    let read = tokio::try_join!(
-        all_records(&app, &session, RecordKind::Dataset),
-        app.list_changes(caller, workspace, None),
-        app.quality_runs(caller, workspace, None)
-    );
-    let (datasets, mut changes, mut runs) = match read {
-        Ok(read) => read,
-        Err(error) => return failure(&session, error),
-    };
-    changes.truncate(20);
-    runs.truncate(20);
-    let datasets: Vec<serde_json::Value> = datasets.iter().map(|view| view.record.to_json_value()).collect();
-    render(
-        StatusCode::OK,
-        "data.html",
-        minijinja::context! {
-            session => session.view(),
-            page => "data",
-            datasets => minijinja::Value::from(minijinja::value::Serde(&datasets)),
-            changes => minijinja::Value::from(minijinja::value::Serde(&changes)),
-            runs => minijinja::Value::from(minijinja::value::Serde(&runs)),
-        },
-    )
+/// The steps a record of `kind` in `status` may take next, as (path
+/// segment, button): an incident one state on, an alert acknowledged or
+/// resolved.
+fn next_steps(kind: RecordKind, status: &str) -> &'static [(&'static str, &'static str)] {
+    match (kind, status) {
+        (RecordKind::Incident, "Open") => &[("acknowledge", "Acknowledge")],
+        (RecordKind::Incident, "Acknowledged") => &[("mitigate", "Mark mitigated")],
+        (RecordKind::Incident, "Mitigated") => &[("resolve", "Mark resolved")],
+        (RecordKind::Alert, "open") => &[("acknowledge", "Acknowledge"), ("resolve", "Resolve")],
+        (RecordKind::Alert, "acknowledged") => &[("resolve", "Resolve")],
+        _ => &[],
+    }
 }
 
-/// `GET /console/data/{id}`: a dataset, its fields, its schema changes and
-/// their impact, and its data-quality runs.
-pub(crate) async fn dataset(State(app): State<App>, session: Session, Path(id): Path<String>) -> Response {
+/// The form of a step: the CSRF token and, for an incident, a note for its
+/// timeline.
+#[derive(Debug, Default, Deserialize)]
+pub(crate) struct StepForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    note: String,
+}
+
+/// `POST /console/{incidents|alerts}/{id}/{step}`: moves an incident or an
+/// alert on through the same use cases as `charter incident` and
+/// `charter alert`.
+pub(crate) async fn step(
+    app: App,
+    session: Session,
+    (id, step): (String, String),
+    form: Result<Form<StepForm>, axum::extract::rejection::FormRejection>,
+    listing: &Listing,
+) -> Response {
+    let StepForm { csrf, note } = form.map(|Form(form)| form).unwrap_or_default();
+    if let Some(refused) = session.refuse_without_csrf(&csrf) {
+        return refused;
+    }
     let (caller, workspace) = (&session.caller, &session.workspace);
-    let read = tokio::try_join!(
-        app.get_record(caller, workspace, RecordKind::Dataset, &id),
-        app.list_changes(caller, workspace, Some(&id)),
-        app.quality_runs(caller, workspace, Some(&id))
-    );
-    let (view, changes, runs) = match read {
-        Ok(read) => read,
-        Err(error) => return failure(&session, error),
+    let note = Some(note.trim().to_owned()).filter(|note| !note.is_empty());
+    let done = match (listing.kind, step.as_str()) {
+        (RecordKind::Incident, "acknowledge" | "mitigate" | "resolve") => {
+            let to = match step.as_str() {
+                "acknowledge" => charter_model::IncidentStatus::Acknowledged,
+                "mitigate" => charter_model::IncidentStatus::Mitigated,
+                _ => charter_model::IncidentStatus::Resolved,
+            };
+            app.move_incident(caller, workspace, &id, to, note).await.map(drop)
+        }
+        (RecordKind::Alert, "acknowledge" | "resolve") => {
+            app.move_alert(caller, workspace, &id, step == "resolve").await.map(drop)
+        }
+        _ => return message(StatusCode::NOT_FOUND, Some(&session), "Not found", "No such page.", None),
     };
-    render(
-        StatusCode::OK,
-        "dataset.html",
-        minijinja::context! {
-            session => session.view(),
-            page => "data",
-            d => minijinja::Value::from(minijinja::value::Serde(view.record.to_json_value())),
-            changes => minijinja::Value::from(minijinja::value::Serde(&changes)),
-            runs => minijinja::Value::from(minijinja::value::Serde(&runs)),
-        },
-    )
+    match done {
+        Ok(()) => {
+            Redirect::to(&format!("/console/{}/{}", listing.page, form_urlencoded_path(&id))).into_response()
+        }
+        Err(error) => failure(&session, error),
+    }
 }
