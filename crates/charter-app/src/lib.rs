@@ -64,7 +64,7 @@ pub use registry::import::{self, ImportReport, ImportSource};
 pub use registry::records::{MAX_PAGE, Page, RecordView, rule_problems as record_problems};
 pub use registry::references::RaidaChanges;
 pub use registry::sessions::{NewSession, SESSION_TTL, SessionState, csrf_token};
-pub use registry::status::WorkspaceStatus;
+pub use registry::status::{Activity, WorkspaceStatus};
 pub use registry::tokens::{
     DEFAULT_TOKEN_TTL, MAX_TOKEN_TTL, NewToken, SECRET_PREFIX, TOKEN_CACHE_TTL, TokenInfo,
 };

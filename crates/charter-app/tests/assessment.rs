@@ -92,3 +92,51 @@ async fn a_workspace_keeps_its_own_thresholds_and_bad_ones_are_refused() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn the_scored_portfolio_is_made_once_per_revision_of_the_records_it_reads() {
+    each_backend(|store| async move {
+        let (app, ops, local, as_of) = example(store).await;
+        let first = app.scored_portfolio(&local, &ops, as_of).await.unwrap();
+        assert_eq!(first.assessment, app.assess(&local, &ops, as_of, false, None).await.unwrap().assessment);
+        assert!(first.agent("agent_finance_01").is_some() && first.agent("nobody").is_none());
+        let same = app.scored_portfolio(&local, &ops, as_of).await.unwrap();
+        assert!(Arc::ptr_eq(&first, &same), "nothing changed: the same assessment");
+
+        // Decisions and records the assessment does not read leave it current.
+        let request = charter_policy::DecisionRequest {
+            principal: charter_policy::EntityRef { entity_type: "Agent".into(), id: "agent_sales_01".into() },
+            action: "invoke_tool".into(),
+            resource: charter_policy::EntityRef { entity_type: "Tool".into(), id: "crm_salesforce".into() },
+            context: serde_json::Map::new(),
+        };
+        app.decide(&local, &ops, &[request]).await.unwrap();
+        let raida = charter_app::NewRaida {
+            item_type: "Issue".parse().unwrap(),
+            title: "a note".into(),
+            description: None,
+            owner: None,
+            severity: "Low".parse().unwrap(),
+            due_date: None,
+            source: None,
+        };
+        app.raida_add(&local, &ops, raida).await.unwrap();
+        assert!(Arc::ptr_eq(&first, &app.scored_portfolio(&local, &ops, as_of).await.unwrap()));
+
+        // Another day is another assessment.
+        let next_day = as_of.plus_days(1).unwrap();
+        let tomorrow = app.scored_portfolio(&local, &ops, next_day).await.unwrap();
+        assert_eq!(tomorrow.as_of, next_day);
+
+        // A changed agent is seen at once.
+        app.set_agent_status(&local, &ops, "agent_sales_01", charter_model::AgentStatus::Paused).await.unwrap();
+        let after = app.scored_portfolio(&local, &ops, as_of).await.unwrap();
+        assert!(after.revision > first.revision);
+        assert_eq!(after.agent("agent_sales_01").unwrap().status, charter_model::AgentStatus::Paused);
+        // And a saved snapshot moves the revision again.
+        app.assess(&local, &ops, as_of, true, None).await.unwrap();
+        let saved = app.scored_portfolio(&local, &ops, as_of).await.unwrap();
+        assert!(saved.revision > after.revision);
+    })
+    .await;
+}

@@ -97,11 +97,20 @@ pub(crate) async fn console(agents: usize, decisions: u64, rounds: usize, seed: 
         bail!("signing in answered {status}");
     };
     let latest = app.ledger_size(&local, workspace).await?;
+    // The assessment behind the agents pages and the overview, made once
+    // per revision of the records it reads: what the first page after a
+    // change of those records waits for.
+    let began = Instant::now();
+    app.scored_portfolio(&local, workspace, app.now().date()).await?;
+    let assessed = began.elapsed();
     let pages = [
         ("overview", "/console".to_owned(), rounds),
-        ("agents (first page)", "/console/agents".to_owned(), rounds),
+        ("agents (riskiest first)", "/console/agents".to_owned(), rounds),
+        ("agents (page 100)", "/console/agents?page=100".to_owned(), rounds),
         ("agents (status=paused)", "/console/agents?status=paused".to_owned(), rounds),
+        ("agents (band=red, by id)", "/console/agents?band=red&sort=id".to_owned(), rounds),
         ("agent", format!("/console/agents/{}", agent_ids[0]), rounds),
+        ("agent chart (SVG)", format!("/console/agents/{}/charts/risk-over-time.svg", agent_ids[0]), rounds),
         ("decisions (newest)", "/console/decisions".to_owned(), rounds),
         (
             "decisions (one agent, deny)",
@@ -119,6 +128,10 @@ pub(crate) async fn console(agents: usize, decisions: u64, rounds: usize, seed: 
     ];
     println!(
         "console: {agents} agents, ledger of {latest} entries; {rounds} rounds per page after one warm-up"
+    );
+    println!(
+        "console: the portfolio assessment, made once per revision of its records: {:.0} ms",
+        ms(assessed)
     );
     println!("console: {:<30} {:>9} {:>9} {:>9} {:>9}", "page", "p50 ms", "p95 ms", "max ms", "KiB");
     for (name, path, rounds) in pages {
@@ -161,10 +174,12 @@ pub(crate) async fn console(agents: usize, decisions: u64, rounds: usize, seed: 
             parts.push(($name, times[2]));
         }};
     }
-    part!("status", app.status(&local, workspace, 10));
+    part!("activity", app.activity(&local, workspace, 10));
+    part!("scored portfolio (cached)", app.scored_portfolio(&local, workspace, today));
     part!("governance reading", app.governance_reading(&local, workspace, today));
     part!("approvals queue", app.approvals_queue(&local, workspace));
     part!("open incidents", app.incidents(&local, workspace, true));
+    part!("open alerts", app.alerts(&local, workspace, true));
     part!("latest checkpoint", app.latest_checkpoint(&local, workspace));
     part!("latest certification", app.latest_certification(&local, workspace));
     for (name, time) in parts {

@@ -468,6 +468,20 @@ impl Store {
         rows.iter().map(|row| Ok((rows::get::<String>(row, "kind")?, rows::get_u64(row, "n")?))).collect()
     }
 
+    /// The latest audit event of `kind` (by time, then sequence), found
+    /// through the kind's index without reading the log.
+    pub async fn latest_event_of_kind(&self, workspace: i64, kind: &str) -> Result<Option<EventRow>> {
+        let row = sqlx::query(
+            "SELECT seq, at, actor, action, kind, subject, body FROM audit_events \
+             WHERE workspace_id = $1 AND kind = $2 ORDER BY at DESC, seq DESC LIMIT 1",
+        )
+        .bind(workspace)
+        .bind(kind)
+        .fetch_optional(&self.read)
+        .await?;
+        row.as_ref().map(EventRow::from_row).transpose()
+    }
+
     /// The latest `limit` audit events of a workspace, newest first.
     pub async fn recent_events(&self, workspace: i64, limit: u32) -> Result<Vec<EventRow>> {
         let rows = sqlx::query(

@@ -73,28 +73,14 @@ impl App {
         workspace: &WorkspaceName,
     ) -> Result<Option<RecordedCertification>> {
         let row = self.visible_workspace(caller, workspace).await?;
-        let filter = charter_store::EventFilter {
-            kind: Some(CERTIFICATION.into()),
-            ..charter_store::EventFilter::default()
+        let Some(event) = self.store.latest_event_of_kind(row.id, CERTIFICATION).await? else {
+            return Ok(None);
         };
-        // Oldest first: the kind's index finds the few certifications; a
-        // newest-first read would walk the whole log when there are none.
-        let (mut latest, mut after) = (None, 0);
-        loop {
-            let events = self.store.events_matching(row.id, &filter, after, 1_000).await?;
-            let Some(last) = events.last() else { break };
-            after = last.seq;
-            let value = serde_json::from_str::<serde_json::Value>(&last.body)
-                .ok()
-                .and_then(|mut event| event.get_mut("value").map(serde_json::Value::take));
-            if let Some(value) = value {
-                latest = Some(RecordedCertification { seq: last.seq, value });
-            }
-            if events.len() < 1_000 {
-                break;
-            }
-        }
-        Ok(latest)
+        let value = serde_json::from_str::<serde_json::Value>(&event.body)
+            .ok()
+            .and_then(|mut event| event.get_mut("value").map(serde_json::Value::take))
+            .ok_or_else(|| AppError::corrupt(format!("certification event {} has no value", event.seq)))?;
+        Ok(Some(RecordedCertification { seq: event.seq, value }))
     }
 
     /// The workspace's claim matrix (its `cert_settings` record), else the

@@ -79,7 +79,55 @@ pub struct ChangeLine {
     pub subject: String,
 }
 
+/// What happened in a workspace lately, read without counting its records:
+/// for pages that show it on every load.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Activity {
+    /// Audit events recorded.
+    pub audit_events: u64,
+    /// RAIDA items not closed.
+    pub open_raida: u64,
+    /// The latest changes, newest first.
+    pub recent_changes: Vec<ChangeLine>,
+}
+
 impl App {
+    /// The size of the workspace's log, its open RAIDA items and its
+    /// latest `limit` changes.
+    pub async fn activity(&self, caller: &Caller, workspace: &WorkspaceName, limit: u32) -> Result<Activity> {
+        let row = self.visible_workspace(caller, workspace).await?;
+        let audit_events = self.store.event_count(row.id).await?;
+        let open_raida = self.open_raida(row.id).await?;
+        let recent_changes = self.recent_changes(row.id, limit).await?;
+        Ok(Activity { audit_events, open_raida, recent_changes })
+    }
+
+    async fn open_raida(&self, workspace: i64) -> Result<u64> {
+        Ok(self
+            .all(workspace, RecordKind::Raida)
+            .await?
+            .into_iter()
+            .filter(|view| matches!(&view.record, Record::Raida(item) if item.status != RaidaStatus::Closed))
+            .count() as u64)
+    }
+
+    async fn recent_changes(&self, workspace: i64, limit: u32) -> Result<Vec<ChangeLine>> {
+        Ok(self
+            .store
+            .recent_events(workspace, limit)
+            .await?
+            .into_iter()
+            .map(|event| ChangeLine {
+                seq: event.seq,
+                at: event.at,
+                actor: event.actor,
+                action: event.action,
+                kind: event.kind,
+                subject: event.subject,
+            })
+            .collect())
+    }
+
     /// The overview of a workspace, listing at most `limit` datasets, agents
     /// and changes.
     pub async fn status(
@@ -122,26 +170,8 @@ impl App {
                 });
             }
         }
-        let open_raida = self
-            .all(row.id, RecordKind::Raida)
-            .await?
-            .into_iter()
-            .filter(|view| matches!(&view.record, Record::Raida(item) if item.status != RaidaStatus::Closed))
-            .count() as u64;
-        let recent_changes = self
-            .store
-            .recent_events(row.id, limit)
-            .await?
-            .into_iter()
-            .map(|event| ChangeLine {
-                seq: event.seq,
-                at: event.at,
-                actor: event.actor,
-                action: event.action,
-                kind: event.kind,
-                subject: event.subject,
-            })
-            .collect();
+        let open_raida = self.open_raida(row.id).await?;
+        let recent_changes = self.recent_changes(row.id, limit).await?;
         Ok(WorkspaceStatus {
             workspace: row.name.to_string(),
             created_at: row.created_at,

@@ -29,11 +29,6 @@ pub(crate) async fn all_records(
     }
 }
 
-/// A record's JSON field as text.
-fn field(view: &charter_app::RecordView, name: &str) -> Option<String> {
-    view.record.to_json_value().get(name).and_then(|value| value.as_str().map(str::to_owned))
-}
-
 /// `GET /console`: the governance check, what waits on people, the
 /// ledger's latest checkpoint and the latest recorded certification.
 pub(crate) async fn overview(State(app): State<App>, session: Session) -> Response {
@@ -45,17 +40,35 @@ pub(crate) async fn overview(State(app): State<App>, session: Session) -> Respon
 
 async fn overview_context(app: &App, session: &Session) -> Result<minijinja::Value, charter_app::AppError> {
     let (caller, workspace) = (&session.caller, &session.workspace);
-    let (status, check, queue, incidents, alerts, note, recorded) = tokio::try_join!(
-        app.status(caller, workspace, 10),
+    let (activity, scored, check, queue, incidents, alerts, note, recorded) = tokio::try_join!(
+        app.activity(caller, workspace, 10),
+        app.scored_portfolio(caller, workspace, app.now().date()),
         app.governance_reading(caller, workspace, app.now().date()),
         app.approvals_queue(caller, workspace),
         app.incidents(caller, workspace, true),
-        all_records(app, session, RecordKind::Alert),
+        app.alerts(caller, workspace, true),
         app.latest_checkpoint(caller, workspace),
         app.latest_certification(caller, workspace),
     )?;
+    let mut agents_by_status = std::collections::BTreeMap::new();
+    for agent in &scored.assessment.agents {
+        *agents_by_status.entry(agent.status.as_str()).or_insert(0_u64) += 1;
+    }
+    // An escalation is about an agent (linked to its page) or a system.
+    let escalations: Vec<minijinja::Value> = scored
+        .assessment
+        .escalations
+        .iter()
+        .take(10)
+        .map(|e| {
+            minijinja::context! {
+                rule => e.rule, subject => &e.subject, message => &e.message,
+                agent => scored.agent(&e.subject).is_some(),
+            }
+        })
+        .collect();
     let (pending_approvals, open_incidents) = (queue.len(), incidents.len());
-    let open_alerts = alerts.iter().filter(|view| field(view, "status").as_deref() == Some("Open")).count();
+    let open_alerts = alerts.len();
     let checkpoint = note.and_then(|note| {
         let mut lines = note.lines().skip(1);
         let size = lines.next()?.to_owned();
@@ -74,7 +87,10 @@ async fn overview_context(app: &App, session: &Session) -> Result<minijinja::Val
     Ok(minijinja::context! {
         session => session.view(),
         page => "overview",
-        status => value(&status),
+        activity => value(&activity),
+        agents_by_status,
+        escalations,
+        escalations_total => scored.assessment.escalations.len(),
         check => value(&check),
         pending_approvals,
         open_incidents,
