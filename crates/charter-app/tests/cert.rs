@@ -89,7 +89,9 @@ async fn the_example_as_imported_is_red_with_the_blockers_that_follow_and_the_sa
             let envelope = serde_json::to_string(first.envelope.as_ref().unwrap()).unwrap();
             let verified = charter_cert::verify(&envelope, &signer().verifier()).unwrap();
             assert_eq!(verified.statement.predicate, first.verdict);
-            // Recorded: its digest is the next ledger entry.
+            // Recorded: its digest is the next ledger entry, and the latest
+            // recorded certification.
+            assert!(app.latest_certification(&caller, &ops()).await.unwrap().is_none());
             let recorded = app
                 .certify(&caller, &ops(), CertifyRequest { as_of: Some(as_of), matrix: None, record: true })
                 .await
@@ -102,6 +104,8 @@ async fn the_example_as_imported_is_red_with_the_blockers_that_follow_and_the_sa
             let logged = app.audit_log(&caller, &ops(), &filter, 0, 10).await.unwrap();
             assert_eq!(logged.len(), 1);
             assert_eq!(logged[0].seq, seq);
+            let latest = app.latest_certification(&caller, &ops()).await.unwrap().unwrap();
+            assert_eq!((latest.seq, latest.value["outcome"].as_str()), (seq, Some("RED")));
             assert!(logged[0].body.contains(&verified.payload_sha256), "{}", logged[0].body);
             // A matrix with a bad field is refused, naming it.
             let bad = app
