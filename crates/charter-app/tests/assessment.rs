@@ -129,7 +129,9 @@ async fn the_scored_portfolio_is_made_once_per_revision_of_the_records_it_reads(
         assert_eq!(tomorrow.as_of, next_day);
 
         // A changed agent is seen at once.
-        app.set_agent_status(&local, &ops, "agent_sales_01", charter_model::AgentStatus::Paused).await.unwrap();
+        app.set_agent_status(&local, &ops, "agent_sales_01", charter_model::AgentStatus::Paused)
+            .await
+            .unwrap();
         let after = app.scored_portfolio(&local, &ops, as_of).await.unwrap();
         assert!(after.revision > first.revision);
         assert_eq!(after.agent("agent_sales_01").unwrap().status, charter_model::AgentStatus::Paused);

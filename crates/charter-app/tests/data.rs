@@ -279,7 +279,17 @@ async fn the_daily_check_raises_items_once_and_turns_red() {
         // A reading says what raising would do, and writes nothing.
         let row = app.store().workspace(&ops()).await.unwrap().unwrap();
         let size = app.store().event_count(row.id).await.unwrap();
-        let reading = app.governance_reading(&steward(), &ops(), today).await.unwrap();
+        // A reading waits for no writer: it completes while a write
+        // transaction holds SQLite's one write connection.
+        let held = app.store().begin().await.unwrap();
+        let reading = tokio::time::timeout(
+            std::time::Duration::from_secs(5),
+            app.governance_reading(&steward(), &ops(), today),
+        )
+        .await
+        .expect("the reading does not wait for the write lock")
+        .unwrap();
+        drop(held);
         assert!(!reading.applied && reading.raida.iter().all(|r| r.outcome == RaisedOutcome::Opened));
         assert_eq!(app.store().event_count(row.id).await.unwrap(), size);
         let first = app.governance_check(&steward(), &ops(), today).await.unwrap();

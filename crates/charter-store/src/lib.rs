@@ -343,6 +343,23 @@ impl Store {
         Ok(WriteTx::new(tx, self.backend))
     }
 
+    /// A reading: a transaction that sees one consistent state of the
+    /// database, for a use case that computes what its write would do
+    /// without doing it. It never takes SQLite's write lock (its connection
+    /// is `query_only`) and is `READ ONLY` on PostgreSQL, so any write
+    /// through it fails; counters advance in the transaction's memory
+    /// only, so what it numbers is numbered as the write would. Dropping
+    /// it ends it.
+    pub async fn begin_reading(&self) -> Result<WriteTx> {
+        let tx = match self.backend {
+            Backend::Sqlite => self.read.begin().await?,
+            Backend::Postgres => {
+                self.read.begin_with("BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY").await?
+            }
+        };
+        Ok(WriteTx::reading(tx, self.backend))
+    }
+
     /// The workspace called `name`.
     pub async fn workspace(&self, name: &WorkspaceName) -> Result<Option<WorkspaceRow>> {
         let row = sqlx::query("SELECT id, name, created_at FROM workspaces WHERE name = $1")

@@ -60,9 +60,9 @@ impl App {
         today: Date,
     ) -> Result<GovernanceCheck> {
         let row = self.visible_workspace(caller, workspace).await?;
-        let mut tx = self.store.begin().await?;
+        // A reading: it holds no write lock, and writes nothing.
+        let mut tx = self.store.begin_reading().await?;
         let (check, _) = check_in(&mut tx, &row, today).await?;
-        // Dropped, not committed: nothing was written.
         drop(tx);
         Ok(GovernanceCheck { applied: false, ..check })
     }
