@@ -105,6 +105,8 @@ struct Cache {
     /// Each workspace's latest portfolio assessment, with the registry
     /// revision and date it was made for.
     assessments: std::sync::Mutex<std::collections::HashMap<i64, Arc<risk::assessment::Scored>>>,
+    /// Each workspace's latest governance reading.
+    readings: std::sync::Mutex<std::collections::HashMap<i64, data::governance::KeptReading>>,
     /// Held while an assessment is made for the cache, so concurrent
     /// readers wait for one assessment instead of each making their own.
     assessing: tokio::sync::Mutex<()>,

@@ -301,6 +301,15 @@ async fn the_daily_check_raises_items_once_and_turns_red() {
         assert_eq!(first.dashboard.status, charter_data::check::Status::Amber);
         assert!(first.raida.iter().all(|r| r.outcome == RaisedOutcome::Opened));
         assert!(!first.raida.is_empty());
+        // The reading is kept until a record it reads changes: the check
+        // wrote RAIDA items, so the next reading sees them, and is kept.
+        let again = app.governance_reading(&steward(), &ops(), today).await.unwrap();
+        assert!(!std::sync::Arc::ptr_eq(&reading, &again));
+        assert!(again.raida.iter().all(|r| r.outcome == RaisedOutcome::Unchanged), "{:?}", again.raida);
+        let kept = app.governance_reading(&steward(), &ops(), today).await.unwrap();
+        assert!(std::sync::Arc::ptr_eq(&again, &kept));
+        let tomorrow = app.governance_reading(&steward(), &ops(), today.plus_days(1).unwrap()).await.unwrap();
+        assert!(!std::sync::Arc::ptr_eq(&again, &tomorrow));
         let second = app.governance_check(&steward(), &ops(), today).await.unwrap();
         assert!(second.raida.iter().all(|r| r.outcome == RaisedOutcome::Unchanged), "{:?}", second.raida);
         assert_eq!(second.raida.len(), first.raida.len());

@@ -666,6 +666,32 @@ impl Store {
         row.as_ref().map_or(Ok(0), |row| rows::get_u64(row, "value"))
     }
 
+    /// The sum of the workspace counters `names` (a counter never advanced
+    /// counts 0), as last committed.
+    pub async fn counters_sum(&self, workspace: i64, names: &[String]) -> Result<u64> {
+        if names.is_empty() {
+            return Ok(0);
+        }
+        let mut sql = String::from(
+            "SELECT CAST(COALESCE(SUM(value), 0) AS BIGINT) AS n FROM counters WHERE workspace_id = ",
+        );
+        tx::push_placeholder(&mut sql, self.backend, 1);
+        sql.push_str(" AND name IN (");
+        for n in 0..names.len() {
+            if n > 0 {
+                sql.push(',');
+            }
+            tx::push_placeholder(&mut sql, self.backend, n + 2);
+        }
+        sql.push(')');
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(workspace);
+        for name in names {
+            query = query.bind(name.as_str());
+        }
+        let row = query.fetch_one(&self.read).await?;
+        rows::get_u64(&row, "n")
+    }
+
     /// Every counter of a workspace, by name: the audit sequence and the
     /// numbers of RAIDA items, grants, runs, notifications and per-day ids.
     pub async fn counters(&self, workspace: i64) -> Result<Vec<(String, u64)>> {

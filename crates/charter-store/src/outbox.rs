@@ -297,6 +297,31 @@ impl Store {
         row.as_ref().map(|row| get(row, "key_hex")).transpose()
     }
 
+    /// What spend in `month` (`YYYY-MM`) nobody can explain, as last
+    /// committed: tokens no price covers, and spans refused for want of an
+    /// agent.
+    pub async fn unexplained_spend(&self, workspace: i64, month: &str) -> Result<(u64, u64)> {
+        let row = sqlx::query(
+            "SELECT CAST(COALESCE(SUM(unpriced_tokens), 0) AS BIGINT) AS n FROM spend \
+             WHERE workspace_id = $1 AND month = $2",
+        )
+        .bind(workspace)
+        .bind(month)
+        .fetch_one(&self.read)
+        .await?;
+        let unpriced = rows::get_u64(&row, "n")?;
+        let row = sqlx::query(
+            "SELECT CAST(COALESCE(SUM(spans), 0) AS BIGINT) AS n FROM span_rejections \
+             WHERE workspace_id = $1 AND day >= $2 AND day < $3 AND reason LIKE '%agent%'",
+        )
+        .bind(workspace)
+        .bind(format!("{month}-01"))
+        .bind(format!("{month}-99"))
+        .fetch_one(&self.read)
+        .await?;
+        Ok((unpriced, rows::get_u64(&row, "n")?))
+    }
+
     /// Every agent's spend in `month` (`YYYY-MM`).
     pub async fn spend(&self, workspace: i64, month: &str) -> Result<Vec<SpendRow>> {
         let rows = sqlx::query(SPEND_SQL).bind(workspace).bind(month).fetch_all(&self.read).await?;

@@ -25,27 +25,24 @@ pub(crate) const AUDIT_COUNTER: &str = "audit";
 /// the decision point's inputs.
 pub(crate) const POLICY_INPUTS: &str = "policy_inputs";
 
-/// Name of the per-workspace counter that every write of a record the
-/// portfolio assessment reads (see [`is_portfolio_input`]) advances: the
-/// revision that tells a cached assessment it is out of date.
-pub(crate) const PORTFOLIO_REVISION: &str = "portfolio";
+/// The per-workspace counter of writes of records of `kind`: advanced by
+/// one in every transaction that writes such records. Together these are
+/// the revision of any set of kinds (see [`revision`]), which tells a
+/// cached reading of those records (the console's portfolio scores, the
+/// governance reading) that it is out of date.
+pub(crate) fn revision_counter(kind: RecordKind) -> String {
+    format!("records/{}", kind.name())
+}
 
-/// Whether the portfolio assessment reads records of `kind`. Runs, alerts
-/// and the other records written as agents work are not among them, so a
-/// busy workspace keeps its cached assessment.
-pub(crate) fn is_portfolio_input(kind: RecordKind) -> bool {
-    matches!(
-        kind,
-        RecordKind::Agent
-            | RecordKind::System
-            | RecordKind::Workflow
-            | RecordKind::Kpi
-            | RecordKind::RiskSignal
-            | RecordKind::Snapshot
-            | RecordKind::ValueRecord
-            | RecordKind::OwnershipReview
-            | RecordKind::RiskSettings
-    )
+/// The revision of the records of `kinds`: it grows whenever any of them
+/// is written, and only then.
+pub(crate) async fn revision(
+    store: &charter_store::Store,
+    workspace: &WorkspaceRow,
+    kinds: &[RecordKind],
+) -> Result<u64> {
+    let names: Vec<String> = kinds.iter().map(|&kind| revision_counter(kind)).collect();
+    Ok(store.counters_sum(workspace.id, &names).await?)
 }
 
 /// Whether records of `kind` feed the decision point.
@@ -247,8 +244,9 @@ async fn write_plain(
         let version = tx.advance_counter(workspace.id, POLICY_INPUTS, 1).await?;
         tx.insert_input_changes(workspace.id, version, &inputs).await?;
     }
-    if writes.iter().any(|write| is_portfolio_input(write.kind)) {
-        tx.advance_counter(workspace.id, PORTFOLIO_REVISION, 1).await?;
+    let kinds: std::collections::BTreeSet<RecordKind> = writes.iter().map(|write| write.kind).collect();
+    for kind in kinds {
+        tx.advance_counter(workspace.id, &revision_counter(kind), 1).await?;
     }
     let events = encode(workspace, first, actor, at, writes.iter().map(RecordWrite::change).collect());
     store_records(tx, workspace, at, writes, &events).await

@@ -15,6 +15,31 @@ use crate::{App, Caller, Result};
 /// Prefix of the origin keys of items the check raises.
 const ORIGIN_PREFIX: &str = "check/";
 
+/// The kinds of records the check reads (RAIDA items included: it says
+/// what would happen to them).
+const CHECK_KINDS: &[RecordKind] = &[
+    RecordKind::Agent,
+    RecordKind::Dataset,
+    RecordKind::Change,
+    RecordKind::QualityRun,
+    RecordKind::Policy,
+    RecordKind::Team,
+    RecordKind::DataSettings,
+    RecordKind::AlertClass,
+    RecordKind::Procedure,
+    RecordKind::Person,
+    RecordKind::ObserveSettings,
+    RecordKind::Raida,
+];
+
+/// A reading kept for the day, the revision of the records it read and the
+/// month's unexplained spend it saw.
+#[derive(Debug)]
+pub(crate) struct KeptReading {
+    key: (Date, u64, (u64, u64)),
+    check: std::sync::Arc<GovernanceCheck>,
+}
+
 /// The outcome of a check.
 #[derive(Debug, Clone, Serialize)]
 pub struct GovernanceCheck {
@@ -52,19 +77,43 @@ impl App {
     }
 
     /// The daily governance check for `today` as a reading: the dashboard,
-    /// and what would happen to its RAIDA items, changing nothing.
+    /// and what would happen to its RAIDA items, changing nothing. The
+    /// reading is kept and given again while the day, the records it reads
+    /// and the month's unexplained spend stay the same.
     pub async fn governance_reading(
         &self,
         caller: &Caller,
         workspace: &WorkspaceName,
         today: Date,
-    ) -> Result<GovernanceCheck> {
+    ) -> Result<std::sync::Arc<GovernanceCheck>> {
         let row = self.visible_workspace(caller, workspace).await?;
+        // The key is read before the records, so a kept reading is never
+        // older than its key.
+        let revision = crate::core::audit::revision(&self.store, &row, CHECK_KINDS).await?;
+        let month = today.to_string()[..7].to_owned();
+        let spend = self.store.unexplained_spend(row.id, &month).await?;
+        let key = (today, revision, spend);
+        let kept = {
+            let readings = self.cache.readings.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            readings
+                .get(&row.id)
+                .filter(|kept| kept.key == key)
+                .map(|kept| std::sync::Arc::clone(&kept.check))
+        };
+        if let Some(check) = kept {
+            return Ok(check);
+        }
         // A reading: it holds no write lock, and writes nothing.
         let mut tx = self.store.begin_reading().await?;
         let (check, _) = check_in(&mut tx, &row, today).await?;
         drop(tx);
-        Ok(GovernanceCheck { applied: false, ..check })
+        let check = std::sync::Arc::new(GovernanceCheck { applied: false, ..check });
+        self.cache
+            .readings
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .insert(row.id, KeptReading { key, check: std::sync::Arc::clone(&check) });
+        Ok(check)
     }
 }
 

@@ -70,6 +70,21 @@ impl PortfolioRecords {
     }
 }
 
+/// The kinds of records the portfolio assessment reads. Runs, alerts and
+/// the other records written as agents work are not among them, so a busy
+/// workspace keeps its cached assessment.
+const PORTFOLIO_KINDS: &[RecordKind] = &[
+    RecordKind::Agent,
+    RecordKind::System,
+    RecordKind::Workflow,
+    RecordKind::Kpi,
+    RecordKind::RiskSignal,
+    RecordKind::Snapshot,
+    RecordKind::ValueRecord,
+    RecordKind::OwnershipReview,
+    RecordKind::RiskSettings,
+];
+
 /// The portfolio assessed for a day, as the console shows it: made once per
 /// revision of its records and day, and shared by every reader until one
 /// of the records it reads changes (decisions and runs leave it current).
@@ -269,7 +284,7 @@ impl App {
             let cache = self.cache.assessments.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
             cache.get(&row.id).filter(|s| s.as_of == as_of && s.revision == revision).cloned()
         };
-        let revision = self.store.counter(row.id, crate::core::audit::PORTFOLIO_REVISION).await?;
+        let revision = crate::core::audit::revision(&self.store, &row, PORTFOLIO_KINDS).await?;
         if let Some(scored) = cached(revision) {
             return Ok(scored);
         }
@@ -278,7 +293,7 @@ impl App {
         // have made this assessment while this one waited. The revision is
         // read before the records, so a cached assessment is never older
         // than the revision it is filed under.
-        let revision = self.store.counter(row.id, crate::core::audit::PORTFOLIO_REVISION).await?;
+        let revision = crate::core::audit::revision(&self.store, &row, PORTFOLIO_KINDS).await?;
         if let Some(scored) = cached(revision) {
             return Ok(scored);
         }

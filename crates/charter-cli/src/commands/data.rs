@@ -731,7 +731,7 @@ pub(crate) async fn check(global: &Global, args: CheckArgs) -> Result<ExitCode> 
     let outcome = if args.raise {
         app.governance_check(&caller(global), &workspace, today).await?
     } else {
-        app.governance_reading(&caller(global), &workspace, today).await?
+        (*app.governance_reading(&caller(global), &workspace, today).await?).clone()
     };
     let dashboard = &outcome.dashboard;
     match global.output {
