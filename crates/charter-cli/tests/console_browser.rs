@@ -471,6 +471,24 @@ async fn the_console_in_a_real_browser() {
     let page = browser.text().await;
     assert!(page.contains("agent_sales_01") && !page.contains("Pause this agent"), "{page}");
     browser.check("auditor-agent").await;
+    // A forged pause, with the session's own CSRF token: the server refuses the role.
+    browser
+        .driver
+        .execute(
+            "const f = document.createElement('form'); f.method = 'post';\
+             f.action = '/console/agents/agent_sales_01/pause';\
+             const c = document.createElement('input'); c.type = 'hidden'; c.name = 'csrf';\
+             c.value = document.querySelector('form.who input[name=csrf]').value;\
+             f.appendChild(c); document.body.appendChild(f); f.submit();",
+            Vec::new(),
+        )
+        .await
+        .unwrap();
+    wait_for_path(&browser, "/console/agents/agent_sales_01/pause").await;
+    let refused = browser.text().await;
+    assert!(refused.contains("Refused") && refused.contains("auditor"), "{refused}");
+    assert_eq!(decide(&address, &agent), "allow", "an auditor's forged post paused the agent");
+    browser.check("auditor-forged").await;
     browser.sign_out().await;
     // Signed out, the console sends the browser to sign in.
     browser.open("/console/agents").await;
