@@ -132,7 +132,11 @@ async fn the_scored_portfolio_is_made_once_per_revision_of_the_records_it_reads(
         app.set_agent_status(&local, &ops, "agent_sales_01", charter_model::AgentStatus::Paused)
             .await
             .unwrap();
+        // The server's refresher makes it again before anyone asks.
+        assert_eq!(app.refresh_scored_portfolios(as_of).await.unwrap(), 1);
+        assert_eq!(app.refresh_scored_portfolios(as_of).await.unwrap(), 0, "made once");
         let after = app.scored_portfolio(&local, &ops, as_of).await.unwrap();
+        assert!(Arc::ptr_eq(&after, &app.scored_portfolio(&local, &ops, as_of).await.unwrap()));
         assert!(after.revision > first.revision);
         assert_eq!(after.agent("agent_sales_01").unwrap().status, charter_model::AgentStatus::Paused);
         // And a saved snapshot moves the revision again.

@@ -95,10 +95,12 @@ pub async fn serve(
     let checkpoints = tokio::spawn(sign_checkpoints(app.clone()));
     let evaluator = tokio::spawn(evaluate_alerts(app.clone()));
     let pager = tokio::spawn(deliver_pages(app.clone()));
+    let scorer = tokio::spawn(refresh_scores(app.clone()));
     let served = listen::accept_loop(listener, router(app.clone(), limits), limits, shutdown).await;
     checkpoints.abort();
     evaluator.abort();
     pager.abort();
+    scorer.abort();
     // Cover whatever the last requests appended.
     if let Err(error) = app.checkpoint_pending().await {
         tracing::warn!(%error, "could not sign the final checkpoints");
@@ -163,6 +165,22 @@ async fn deliver_pages(app: App) {
         tokio::select! {
             () = app.pages_written_signal() => {}
             () = tokio::time::sleep(Duration::from_millis(500)) => {}
+        }
+    }
+}
+
+/// How often kept portfolio assessments are checked against their records.
+pub const SCORE_REFRESH_INTERVAL: Duration = Duration::from_secs(2);
+
+/// Makes kept portfolio assessments again soon after their records change,
+/// so the console's next page does not wait for one.
+async fn refresh_scores(app: App) {
+    let mut interval = tokio::time::interval(SCORE_REFRESH_INTERVAL);
+    interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        interval.tick().await;
+        if let Err(error) = app.refresh_scored_portfolios(app.now().date()).await {
+            tracing::warn!(%error, "could not refresh the portfolio scores");
         }
     }
 }

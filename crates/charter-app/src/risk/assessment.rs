@@ -100,6 +100,8 @@ pub struct Scored {
     pub assessment: Assessment,
     /// Index of each agent's assessment in `assessment.agents`.
     by_agent: std::collections::HashMap<String, usize>,
+    /// The workspace assessed.
+    workspace: WorkspaceRow,
 }
 
 impl Scored {
@@ -272,7 +274,8 @@ impl App {
 
     /// The workspace's portfolio assessed as of `as_of` with its own
     /// configuration, saving nothing: the cached assessment while no record
-    /// has changed since it was made, else a fresh one (which replaces it).
+    /// it reads has changed since it was made, else a fresh one (which
+    /// replaces it).
     pub async fn scored_portfolio(
         &self,
         caller: &Caller,
@@ -280,11 +283,15 @@ impl App {
         as_of: Date,
     ) -> Result<Arc<Scored>> {
         let row = self.visible_workspace(caller, workspace).await?;
+        self.scored(&row, as_of).await
+    }
+
+    async fn scored(&self, row: &WorkspaceRow, as_of: Date) -> Result<Arc<Scored>> {
         let cached = |revision: u64| {
             let cache = self.cache.assessments.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
             cache.get(&row.id).filter(|s| s.as_of == as_of && s.revision == revision).cloned()
         };
-        let revision = crate::core::audit::revision(&self.store, &row, PORTFOLIO_KINDS).await?;
+        let revision = crate::core::audit::revision(&self.store, row, PORTFOLIO_KINDS).await?;
         if let Some(scored) = cached(revision) {
             return Ok(scored);
         }
@@ -293,19 +300,54 @@ impl App {
         // have made this assessment while this one waited. The revision is
         // read before the records, so a cached assessment is never older
         // than the revision it is filed under.
-        let revision = crate::core::audit::revision(&self.store, &row, PORTFOLIO_KINDS).await?;
+        let revision = crate::core::audit::revision(&self.store, row, PORTFOLIO_KINDS).await?;
         if let Some(scored) = cached(revision) {
             return Ok(scored);
         }
-        let (_, config, assessment) = self.assessed(&row, as_of, None).await?;
-        let by_agent = assessment.agents.iter().enumerate().map(|(i, a)| (a.agent_id.clone(), i)).collect();
-        let scored = Arc::new(Scored { as_of, revision, config, assessment, by_agent });
+        let config = self.workspace_risk_config(row).await?;
+        let records = self.read_portfolio(row).await?;
+        // Seconds of CPU on a large portfolio: on the background thread,
+        // so requests keep their workers.
+        let workspace = row.clone();
+        let scored = crate::core::background::run(move || {
+            let assessment = charter_risk::assess(&records.portfolio(as_of), &config);
+            let by_agent =
+                assessment.agents.iter().enumerate().map(|(i, a)| (a.agent_id.clone(), i)).collect();
+            Scored { as_of, revision, config, assessment, by_agent, workspace }
+        })
+        .await?;
+        let scored = Arc::new(scored);
         self.cache
             .assessments
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
             .insert(row.id, Arc::clone(&scored));
         Ok(scored)
+    }
+
+    /// Makes again, as of `today`, every kept assessment whose records have
+    /// changed since (or whose day has passed), so the next page finds it
+    /// made: the server runs this every few seconds. Only workspaces someone
+    /// has looked at are kept. Answers how many were made.
+    pub async fn refresh_scored_portfolios(&self, today: Date) -> Result<usize> {
+        let kept: Vec<Arc<Scored>> = self
+            .cache
+            .assessments
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .values()
+            .cloned()
+            .collect();
+        let mut made = 0;
+        for scored in kept {
+            let revision =
+                crate::core::audit::revision(&self.store, &scored.workspace, PORTFOLIO_KINDS).await?;
+            if scored.revision != revision || scored.as_of != today {
+                self.scored(&scored.workspace, today).await?;
+                made += 1;
+            }
+        }
+        Ok(made)
     }
 
     /// Agent `agent`'s snapshots, in date order.
