@@ -251,7 +251,8 @@ async fn a_directory_without_charter_files_is_refused() {
     let error = ImportSource::from_dir(dir.path()).unwrap_err();
     assert_eq!(error.problems.len(), 1);
     assert!(
-        error.problems[0].contains("no Charter data files found; expected one or more of teams.json"),
+        error.problems[0].contains("no Charter data files found, in it or in its folders config/")
+            && error.problems[0].contains("expected one or more of teams.json"),
         "{error}"
     );
     let error = ImportSource::from_dir(&dir.path().join("missing")).unwrap_err();
@@ -372,6 +373,72 @@ async fn reimporting_never_moves_governed_state() {
             error.problems[0]
                 .starts_with("grants.json: grant_id: grants are created with `charter grant create`"),
             "{error}"
+        );
+    })
+    .await;
+}
+
+/// Every record of workspace `name` as (kind, id, body).
+async fn records_of(app: &App, name: &str) -> Vec<(String, String, String)> {
+    let store = app.store();
+    let row = store.workspace(&WorkspaceName::new(name).unwrap()).await.unwrap().unwrap();
+    let mut all = Vec::new();
+    for kind in RecordKind::ALL {
+        for record in store.records(row.id, *kind, None, 10_000).await.unwrap() {
+            all.push((kind.to_string(), record.id, record.body));
+        }
+    }
+    all
+}
+
+#[tokio::test]
+async fn the_seeds_layered_folders_import_to_the_same_records_as_the_flat_layout() {
+    each_backend(|store| async move {
+        let app = app(store);
+        let dir = tempfile::tempdir().unwrap();
+        // The seed's recommended layout; every other file stays at the top.
+        let layers = [
+            ("config", &["agents.json", "workflows.json", "system_integrations.json"][..]),
+            ("current_state", &["kpis_cost.json", "risk_signals.json"][..]),
+            ("historical", &["historical_snapshots.json", "risk_signal_history.json", "ownership_review_history.json"][..]),
+            ("business_intent", &["expected_vs_actual_value.json"][..]),
+        ];
+        for entry in std::fs::read_dir(example_dir()).unwrap() {
+            let entry = entry.unwrap();
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if !name.ends_with(".json") {
+                continue;
+            }
+            let folder = layers.iter().find(|(_, files)| files.contains(&name.as_str())).map(|(f, _)| *f);
+            let target = match folder {
+                Some(folder) => dir.path().join(folder),
+                None => dir.path().to_owned(),
+            };
+            std::fs::create_dir_all(&target).unwrap();
+            std::fs::copy(entry.path(), target.join(&name)).unwrap();
+        }
+        let layered = ImportSource::from_dir(dir.path()).unwrap();
+        assert!(layered.files.iter().any(|f| f.name == "current_state/kpis_cost.json"));
+        app.import(&admin(), &WorkspaceName::new("lay").unwrap(), layered, true).await.unwrap();
+        let flat = ImportSource::from_dir(&example_dir()).unwrap();
+        app.import(&admin(), &WorkspaceName::new("flat").unwrap(), flat, true).await.unwrap();
+        let (lay, flat) = (records_of(&app, "lay").await, records_of(&app, "flat").await);
+        assert!(lay.len() > 50, "{}", lay.len());
+        assert_eq!(lay, flat);
+
+        // A problem names the file by its path in the layout.
+        std::fs::write(dir.path().join("current_state/kpis_cost.json"), b"[{\"agent_id\": 7}]").unwrap();
+        let refused = app
+            .import(&admin(), &WorkspaceName::new("lay").unwrap(), ImportSource::from_dir(dir.path()).unwrap(), false)
+            .await
+            .unwrap_err();
+        assert!(refused.to_string().contains("current_state/kpis_cost.json: [0].agent_id"), "{refused}");
+        // The same file in two places is refused, naming both.
+        std::fs::copy(example_dir().join("agents.json"), dir.path().join("agents.json")).unwrap();
+        let twice = ImportSource::from_dir(dir.path()).unwrap_err();
+        assert!(
+            twice.to_string().contains("agents.json: found as agents.json and as config/agents.json"),
+            "{twice}"
         );
     })
     .await;

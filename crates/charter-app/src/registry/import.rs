@@ -40,7 +40,8 @@ pub struct ImportSource {
 /// One file's name and bytes.
 #[derive(Debug, Clone)]
 pub struct SourceFile {
-    /// File name, e.g. `agents.json`.
+    /// File name, e.g. `agents.json`, or its path inside the directory
+    /// imported, e.g. `current_state/kpis_cost.json`.
     pub name: String,
     /// Contents.
     pub bytes: Vec<u8>,
@@ -117,8 +118,23 @@ impl ImportReport {
     }
 }
 
-/// The kind of records a file holds, if it is one `charter import` reads.
+/// The folders of the portfolio seed's layered layout, each read like the
+/// directory itself: `config/` (agents, workflows, systems),
+/// `current_state/` (KPIs, risk signals), `historical/` (snapshots, risk
+/// history, owner reviews) and `business_intent/` (expected vs actual
+/// value). Any file may sit in any of them; each file once.
+pub const LAYER_FOLDERS: [&str; 4] = ["config", "current_state", "historical", "business_intent"];
+
+/// The file name at the end of `path` (`current_state/kpis_cost.json` →
+/// `kpis_cost.json`).
+fn base_name(path: &str) -> &str {
+    path.rsplit('/').next().unwrap_or(path)
+}
+
+/// The kind of records a file holds, if it is one `charter import` reads;
+/// `name` may be a path inside the directory imported.
 pub fn kind_of_file(name: &str) -> Option<RecordKind> {
+    let name = base_name(name);
     if name == AGENT_IDENTITIES_FILE {
         return Some(RecordKind::Agent);
     }
@@ -138,42 +154,66 @@ pub fn file_names() -> Vec<&'static str> {
 }
 
 impl ImportSource {
-    /// Reads the files `charter import` knows from `dir`.
+    /// Reads the files `charter import` knows from `dir` and from its
+    /// [`LAYER_FOLDERS`]. A file found in two places is refused, naming
+    /// both; each file is named by its path inside `dir` in every message.
     pub fn from_dir(dir: &Path) -> Result<ImportSource, ImportError> {
         let origin = dir.display().to_string();
         let fail = |problem: String| ImportError { origin: origin.clone(), problems: vec![problem], more: 0 };
-        let entries = std::fs::read_dir(dir)
-            .map_err(|error| fail(format!("{origin}: cannot read directory: {error}")))?;
-        let mut present = HashSet::new();
+        // File name → its path inside `dir`, for every file import reads.
+        let mut found: HashMap<String, String> = HashMap::new();
         let mut ignored = Vec::new();
-        for entry in entries {
-            let entry = entry.map_err(|error| fail(format!("{origin}: cannot read directory: {error}")))?;
-            let name = entry.file_name().to_string_lossy().into_owned();
-            if kind_of_file(&name).is_some() {
-                present.insert(name);
-            } else if name.ends_with(".json") {
-                ignored.push(name);
+        let mut twice = Vec::new();
+        let folders = std::iter::once("").chain(LAYER_FOLDERS);
+        for folder in folders {
+            let here = if folder.is_empty() { dir.to_owned() } else { dir.join(folder) };
+            if !folder.is_empty() && !here.is_dir() {
+                continue;
             }
+            let shown =
+                |name: &str| if folder.is_empty() { name.to_owned() } else { format!("{folder}/{name}") };
+            let entries = std::fs::read_dir(&here)
+                .map_err(|error| fail(format!("{}: cannot read directory: {error}", here.display())))?;
+            for entry in entries {
+                let entry = entry
+                    .map_err(|error| fail(format!("{}: cannot read directory: {error}", here.display())))?;
+                let name = entry.file_name().to_string_lossy().into_owned();
+                if kind_of_file(&name).is_some() {
+                    let path = shown(&name);
+                    if let Some(first) = found.get(&name) {
+                        twice.push(format!("{name}: found as {first} and as {path}; keep one of them"));
+                    } else {
+                        found.insert(name, path);
+                    }
+                } else if name.ends_with(".json") {
+                    ignored.push(shown(&name));
+                }
+            }
+        }
+        if !twice.is_empty() {
+            twice.sort();
+            return Err(ImportError { origin: origin.clone(), problems: twice, more: 0 });
         }
         ignored.sort();
         let mut files = Vec::new();
         for name in file_names() {
-            if present.contains(name) {
-                let path = dir.join(name);
+            if let Some(path) = found.get(name) {
+                let full = dir.join(path);
                 // A FIFO or a device would hang the import or read forever.
-                let metadata = std::fs::metadata(&path)
-                    .map_err(|error| fail(format!("{name}: cannot read: {error}")))?;
+                let metadata = std::fs::metadata(&full)
+                    .map_err(|error| fail(format!("{path}: cannot read: {error}")))?;
                 if !metadata.is_file() {
-                    return Err(fail(format!("{name}: not a regular file")));
+                    return Err(fail(format!("{path}: not a regular file")));
                 }
                 let bytes =
-                    std::fs::read(&path).map_err(|error| fail(format!("{name}: cannot read: {error}")))?;
-                files.push(SourceFile { name: name.to_owned(), bytes });
+                    std::fs::read(&full).map_err(|error| fail(format!("{path}: cannot read: {error}")))?;
+                files.push(SourceFile { name: path.clone(), bytes });
             }
         }
         if files.is_empty() {
             return Err(fail(format!(
-                "{origin}: no Charter data files found; expected one or more of {}",
+                "{origin}: no Charter data files found, in it or in its folders {}; expected one or more of {}",
+                LAYER_FOLDERS.join("/, ") + "/",
                 file_names().join(", ")
             )));
         }
@@ -427,7 +467,7 @@ impl Reader {
 /// refers to, and `agents.json` before `agent_identities.json`.
 fn in_write_order(mut files: Vec<SourceFile>) -> Vec<SourceFile> {
     let rank = |file: &SourceFile| match kind_of_file(&file.name) {
-        Some(kind) => (0, Some(kind), file.name != kind.file_name()),
+        Some(kind) => (0, Some(kind), base_name(&file.name) != kind.file_name()),
         None => (1, None, false),
     };
     files.sort_by_key(rank);

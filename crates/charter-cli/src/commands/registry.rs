@@ -27,7 +27,8 @@ pub enum WorkspaceCommand {
 /// The options of `charter import`.
 #[derive(Debug, Args)]
 pub struct ImportArgs {
-    /// Directory holding any of the files listed in the README (agents.json, policies.json, …)
+    /// Directory holding any of the files listed in the README (agents.json, policies.json, …),
+    /// at its top or in the folders config/, current_state/, historical/, business_intent/
     pub path: PathBuf,
 }
 
