@@ -146,3 +146,64 @@ async fn the_scored_portfolio_is_made_once_per_revision_of_the_records_it_reads(
     })
     .await;
 }
+
+#[tokio::test]
+async fn kpis_in_the_seeds_current_and_previous_shape_import_and_give_trends_that_agree_with_the_snapshots() {
+    each_backend(|store| async move {
+        let app = App::with_clock(store, Arc::new(FixedClock("2025-01-15T09:00:00Z".parse().unwrap())));
+        let example = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../examples/ops-workspace");
+        // The sales agent's snapshots, in date order.
+        let snapshots: Vec<serde_json::Value> =
+            serde_json::from_slice(&std::fs::read(example.join("historical_snapshots.json")).unwrap()).unwrap();
+        let mut sales: Vec<&serde_json::Value> =
+            snapshots.iter().filter(|s| s["agent_id"] == "agent_sales_01").collect();
+        sales.sort_by_key(|s| s["snapshot_date"].as_str().unwrap().to_owned());
+        let failure = |s: &serde_json::Value| s["failure_rate_7d"].as_f64().unwrap();
+        let (first, previous, last) = (sales[0], sales[sales.len() - 2], sales[sales.len() - 1]);
+        // A copy of the example with the sales agent's KPIs in the seed's
+        // current/previous shape: the failure rate now and a week before,
+        // the cost now and the snapshot about 30 days before.
+        let dir = tempfile::tempdir().unwrap();
+        for entry in std::fs::read_dir(&example).unwrap() {
+            let entry = entry.unwrap();
+            if entry.file_name().to_string_lossy().ends_with(".json") {
+                std::fs::copy(entry.path(), dir.path().join(entry.file_name())).unwrap();
+            }
+        }
+        let kpis = serde_json::json!([
+            { "agent_id": "agent_sales_01", "kpis": {
+                "conversion_rate": 0.042,
+                "emails_sent": 34000,
+                "failure_rate_7d": { "current": failure(last), "prev_7d": failure(previous) },
+                "cost_usd_30d": { "current": 1820, "prev_30d": sales[1]["cost_usd_30d"] },
+                "roi_estimate_usd": 12500 } },
+            { "agent_id": "agent_finance_01", "kpis": {
+                "invoices_processed": 4200, "error_rate": 0.18, "cost_usd_30d": 940, "roi_estimate_usd": -300 } }
+        ]);
+        std::fs::write(dir.path().join("kpis_cost.json"), kpis.to_string()).unwrap();
+        let (ops, local) = (WorkspaceName::new("ops").unwrap(), Caller::local("ops_governance_lead"));
+        app.import(&local, &ops, ImportSource::from_dir(dir.path()).unwrap(), true).await.unwrap();
+        // Stored in the shape it came in.
+        let stored = app.get_record(&local, &ops, RecordKind::Kpi, "agent_sales_01").await.unwrap();
+        let json = stored.record.to_json_value();
+        assert_eq!(json["kpis"]["failure_rate_7d"]["prev_7d"].as_f64(), Some(failure(previous)), "{json}");
+        assert_eq!(json["kpis"]["cost_usd_30d"]["current"].as_f64(), Some(1820.0), "{json}");
+
+        let assessed = app.assess(&local, &ops, "2025-01-15".parse().unwrap(), false, None).await.unwrap();
+        let agent = assessed.assessment.agents.iter().find(|a| a.agent_id == "agent_sales_01").unwrap();
+        let trend = agent.trends.iter().find(|t| t.metric == "failure_rate_7d").expect("a failure-rate trend");
+        assert_eq!(trend.window_days, Some(7));
+        assert_eq!((trend.first, trend.last), (Some(failure(previous)), Some(failure(last))));
+        // The snapshots rise from first to last; so does the KPI pair:
+        // both read "degrading" (a failure rate is worse higher).
+        assert!(failure(last) > failure(first));
+        assert_eq!(trend.label, charter_risk::Label::Degrading, "{trend:?}");
+        let cost = agent.trends.iter().find(|t| t.metric == "cost_usd_30d").unwrap();
+        assert_eq!((cost.label, cost.window_days), (charter_risk::Label::Degrading, Some(30)));
+        assert_eq!(cost.evidence[0].value, format!("prev_30d {}", sales[1]["cost_usd_30d"]));
+        // The finance agent's figures have no previous value: no such trend.
+        let finance = assessed.assessment.agents.iter().find(|a| a.agent_id == "agent_finance_01").unwrap();
+        assert!(finance.trends.iter().all(|t| t.window_days.is_none()));
+    })
+    .await;
+}

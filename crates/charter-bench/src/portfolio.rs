@@ -327,6 +327,7 @@ pub fn portfolio(spec: PortfolioSpec, dir: &Path) -> std::io::Result<PortfolioCo
                 cost_usd_30d: Some(last.cost_usd_30d),
                 roi_estimate_usd: Some(last.roi_estimate_usd),
                 other: [("error_rate".to_owned(), round(last.failure_rate_7d / 100.0, 3))].into(),
+                previous: Default::default(),
             },
         })?;
 

@@ -49,6 +49,8 @@ pub use record::{Record, RecordKind, RecordValue};
 pub use registry::{
     Agent, DataRule, Dataset, DatasetField, FieldReference, Person, Policy, Procedure, System, Team, Workflow,
 };
-pub use signals::{KpiRecord, OwnershipReview, RiskEvent, RiskSettings, RiskSignal, Snapshot, ValueRecord};
+pub use signals::{
+    KpiRecord, Kpis, OwnershipReview, Previous, RiskEvent, RiskSettings, RiskSignal, Snapshot, ValueRecord,
+};
 pub use time::{Date, Span, Timestamp};
 pub use validate::{FieldError, Ref};

@@ -27,24 +27,198 @@ pub struct KpiRecord {
     pub kpis: Kpis,
 }
 
-/// KPI figures: cost and ROI by name, plus any other numeric measure.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+/// KPI figures: cost and ROI by name, plus any other numeric measure. A
+/// figure is a number, or — the portfolio seed's time-awareness shape — its
+/// current value with the value one window before:
+/// `"cost_usd_30d": {"current": 940, "prev_30d": 720}`. Stored in the shape
+/// it came in.
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct Kpis {
     /// Cost over the last 30 days in USD.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cost_usd_30d: Option<f64>,
     /// Estimated ROI in USD (negative when the agent loses money).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub roi_estimate_usd: Option<f64>,
     /// Other measures, e.g. `conversion_rate`, `emails_sent`, `error_rate`.
-    #[serde(flatten)]
     pub other: BTreeMap<String, f64>,
+    /// The figures given with a previous value, by name: the value one
+    /// window before the current one.
+    pub previous: BTreeMap<String, Previous>,
 }
+
+/// A figure's value one window before its current value.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Previous {
+    /// The value.
+    pub value: f64,
+    /// How many days before the current value it was measured (`prev_7d`: 7).
+    pub days: u32,
+}
+
+impl Kpis {
+    /// The current value of figure `name`.
+    pub fn current(&self, name: &str) -> Option<f64> {
+        match name {
+            "cost_usd_30d" => self.cost_usd_30d,
+            "roi_estimate_usd" => self.roi_estimate_usd,
+            _ => self.other.get(name).copied(),
+        }
+    }
+}
+
+/// One figure as written: a number, or a current value and a previous one.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Figure {
+    Number(f64),
+    Pair { current: f64, previous: Previous },
+}
+
+impl Serialize for Figure {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap as _;
+        match self {
+            Figure::Number(value) => serializer.serialize_f64(*value),
+            Figure::Pair { current, previous } => {
+                let mut map = serializer.serialize_map(Some(2))?;
+                map.serialize_entry("current", current)?;
+                map.serialize_entry(&format!("prev_{}d", previous.days), &previous.value)?;
+                map.end()
+            }
+        }
+    }
+}
+
+/// The window a `prev_<N>d` key names, in days.
+fn window_days(key: &str) -> Option<u32> {
+    key.strip_prefix("prev_")?.strip_suffix('d')?.parse().ok().filter(|days| *days > 0)
+}
+
+const FIGURE_EXPECTED: &str = "a number, or {\"current\": number, \"prev_<N>d\": number}";
+
+impl<'de> Deserialize<'de> for Figure {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visitor;
+        impl<'de> serde::de::Visitor<'de> for Visitor {
+            type Value = Figure;
+
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(FIGURE_EXPECTED)
+            }
+
+            fn visit_f64<E: serde::de::Error>(self, value: f64) -> Result<Figure, E> {
+                Ok(Figure::Number(value))
+            }
+
+            fn visit_i64<E: serde::de::Error>(self, value: i64) -> Result<Figure, E> {
+                Ok(Figure::Number(value as f64))
+            }
+
+            fn visit_u64<E: serde::de::Error>(self, value: u64) -> Result<Figure, E> {
+                Ok(Figure::Number(value as f64))
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Figure, A::Error> {
+                use serde::de::Error as _;
+                let (mut current, mut previous) = (None, None);
+                while let Some(key) = map.next_key::<String>()? {
+                    if key == "current" {
+                        if current.replace(map.next_value::<f64>()?).is_some() {
+                            return Err(A::Error::custom("\"current\" given twice"));
+                        }
+                    } else if let Some(days) = window_days(&key) {
+                        let value = map.next_value::<f64>()?;
+                        if previous.replace(Previous { value, days }).is_some() {
+                            return Err(A::Error::custom(format!(
+                                "\"{key}\": one previous value only (prev_<N>d)"
+                            )));
+                        }
+                    } else {
+                        return Err(A::Error::custom(format!(
+                            "unknown key \"{key}\": expected \"current\" and one \"prev_<N>d\" (N days, N ≥ 1)"
+                        )));
+                    }
+                }
+                match (current, previous) {
+                    (Some(current), Some(previous)) => Ok(Figure::Pair { current, previous }),
+                    (None, _) => Err(A::Error::custom("\"current\" is missing")),
+                    (_, None) => Err(A::Error::custom("the previous value (\"prev_<N>d\") is missing")),
+                }
+            }
+        }
+        deserializer.deserialize_any(Visitor)
+    }
+}
+
+impl Serialize for Kpis {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut figures: BTreeMap<&str, Figure> = BTreeMap::new();
+        let named = [("cost_usd_30d", self.cost_usd_30d), ("roi_estimate_usd", self.roi_estimate_usd)];
+        let all = named.into_iter().filter_map(|(name, value)| value.map(|v| (name, v)));
+        for (name, value) in all.chain(self.other.iter().map(|(name, value)| (name.as_str(), *value))) {
+            let figure = match self.previous.get(name) {
+                Some(previous) => Figure::Pair { current: value, previous: *previous },
+                None => Figure::Number(value),
+            };
+            figures.insert(name, figure);
+        }
+        figures.serialize(serializer)
+    }
+}
+
+impl<'de> Deserialize<'de> for Kpis {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let figures = BTreeMap::<String, Figure>::deserialize(deserializer)?;
+        let mut kpis = Kpis::default();
+        for (name, figure) in figures {
+            let current = match figure {
+                Figure::Number(value) => value,
+                Figure::Pair { current, previous } => {
+                    kpis.previous.insert(name.clone(), previous);
+                    current
+                }
+            };
+            match name.as_str() {
+                "cost_usd_30d" => kpis.cost_usd_30d = Some(current),
+                "roi_estimate_usd" => kpis.roi_estimate_usd = Some(current),
+                _ => {
+                    kpis.other.insert(name, current);
+                }
+            }
+        }
+        Ok(kpis)
+    }
+}
+
+impl utoipa::PartialSchema for Kpis {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::schema::{AdditionalProperties, ObjectBuilder, OneOfBuilder, Type};
+        let number = || ObjectBuilder::new().schema_type(Type::Number);
+        let pair = ObjectBuilder::new()
+            .schema_type(Type::Object)
+            .property("current", number())
+            .required("current")
+            .additional_properties(Some(AdditionalProperties::RefOr(number().into())))
+            .description(Some("The current value and the value N days before, as \"prev_<N>d\""));
+        let figure = OneOfBuilder::new().item(number()).item(pair);
+        ObjectBuilder::new()
+            .schema_type(Type::Object)
+            .additional_properties(Some(AdditionalProperties::RefOr(figure.into())))
+            .description(Some(
+                "Figures by name (cost_usd_30d and roi_estimate_usd are named): each a number, or \
+                 {\"current\": n, \"prev_<N>d\": n}",
+            ))
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for Kpis {}
 
 impl Check for KpiRecord {
     fn check(&self, check: &mut Checker) {
         if let Some(cost) = self.kpis.cost_usd_30d {
             check.non_negative("kpis.cost_usd_30d", cost);
+        }
+        if let Some(previous) = self.kpis.previous.get("cost_usd_30d") {
+            check.non_negative(&format!("kpis.cost_usd_30d.prev_{}d", previous.days), previous.value);
         }
     }
 
@@ -312,5 +486,41 @@ impl Check for RiskSettings {
         if self.settings_id.as_str() != "default" {
             check.fail("settings_id", &format!("must be \"default\", got \"{}\"", self.settings_id));
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kpi_figures_come_as_numbers_or_current_and_previous_and_print_back_the_same() {
+        let text = r#"{"agent_id":"agent_sales_01","kpis":{"conversion_rate":0.042,"cost_usd_30d":{"current":940,"prev_30d":720},"failure_rate_7d":{"current":12.5,"prev_7d":8.1}}}"#;
+        let record: KpiRecord = serde_json::from_str(text).unwrap();
+        assert_eq!(record.kpis.cost_usd_30d, Some(940.0));
+        assert_eq!(record.kpis.current("failure_rate_7d"), Some(12.5));
+        assert_eq!(record.kpis.previous["cost_usd_30d"], Previous { value: 720.0, days: 30 });
+        assert_eq!(record.kpis.previous["failure_rate_7d"], Previous { value: 8.1, days: 7 });
+        assert!(!record.kpis.previous.contains_key("conversion_rate"));
+        let printed = serde_json::to_value(&record).unwrap();
+        assert_eq!(printed["kpis"]["cost_usd_30d"]["prev_30d"].as_f64(), Some(720.0));
+        assert_eq!(printed["kpis"]["failure_rate_7d"]["current"].as_f64(), Some(12.5));
+        assert_eq!(printed["kpis"]["conversion_rate"].as_f64(), Some(0.042));
+        assert_eq!(serde_json::from_value::<KpiRecord>(printed).unwrap(), record);
+    }
+
+    #[test]
+    fn a_figure_in_another_shape_is_refused_saying_which() {
+        let refused = |kpis: &str| {
+            let text = format!(r#"{{"agent_id":"agent_sales_01","kpis":{kpis}}}"#);
+            serde_json::from_str::<KpiRecord>(&text).unwrap_err().to_string()
+        };
+        assert!(refused(r#"{"x":{"current":1}}"#).contains("the previous value (\"prev_<N>d\") is missing"));
+        assert!(refused(r#"{"x":{"prev_7d":1}}"#).contains("\"current\" is missing"));
+        assert!(refused(r#"{"x":{"current":1,"prev_0d":2}}"#).contains("unknown key \"prev_0d\""));
+        assert!(
+            refused(r#"{"x":{"current":1,"prev_7d":2,"prev_30d":3}}"#).contains("one previous value only")
+        );
+        assert!(refused(r#"{"x":"high"}"#).contains("a number, or {\"current\""));
     }
 }

@@ -50,6 +50,33 @@ proptest! {
         }
     }
 
+    /// KPI figures as numbers or the seed's current/previous pairs, with
+    /// arbitrary names and window keys: a value or an error, and a value
+    /// prints back to itself in the shape it came in.
+    #[test]
+    fn kpi_figures_parse_or_refuse_and_round_trip(
+        name in "\\PC{1,12}",
+        window in prop_oneof!["prev_[0-9]{1,12}d", "\\PC{0,10}"],
+        current in any::<i32>(),
+        previous in any::<i32>(),
+        pair in any::<bool>(),
+    ) {
+        let figure = if pair {
+            serde_json::json!({ "current": current, window.clone(): previous })
+        } else {
+            serde_json::json!(current)
+        };
+        let text = serde_json::json!({ "agent_id": "agent_sales_01", "kpis": { name.clone(): figure } }).to_string();
+        if let Ok(record) = RecordKind::Kpi.parse_json(&text) {
+            let json = record.to_canonical_json();
+            prop_assert!(charter_model::canonical::is_canonical(&json), "{json}");
+            prop_assert_eq!(RecordKind::Kpi.parse_json(&json).ok(), Some(record));
+        } else {
+            // Refused only for a window key that is not prev_<N>d with N ≥ 1.
+            prop_assert!(pair, "a plain number is always a figure: {text}");
+        }
+    }
+
     /// Records whose string fields hold arbitrary Unicode and whose numbers
     /// are extreme: a value or an error, and a value encodes canonically.
     #[test]

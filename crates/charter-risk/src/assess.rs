@@ -384,11 +384,14 @@ fn assess_agents(layers: &Layers<'_>, agents: &[Agent], config: &Config, as_of: 
             config,
         );
         let (min, threshold) = (config.trend_min_snapshots, config.trend_threshold_points);
-        let trends = vec![
+        let mut trends = vec![
             trend("risk_score", &snapshots, |s| s.risk_score, true, threshold, min),
             trend("value_leakage_score", &snapshots, |s| s.value_leakage_score, true, threshold, min),
             trend("integration_score", &snapshots, |s| s.integration_score, false, threshold, min),
         ];
+        for kpi in layers.kpis.get(id).into_iter().flatten() {
+            trends.extend(crate::trend::figure_trends(kpi, config.trend_threshold_percent));
+        }
         let hitl = workflows.iter().any(|w| w.human_in_the_loop);
         let hitl_cost = match (hitl, &manual) {
             (true, Some((minutes, _))) => Some(hitl_cost_per_day(

@@ -123,6 +123,9 @@ pub struct Config {
     /// Change in a 0-100 score, first snapshot to last, that makes a trend
     /// improving or degrading rather than stable.
     pub trend_threshold_points: f64,
+    /// Change in a KPI figure given with its previous value, as a percent of
+    /// that value, that makes its trend improving or degrading.
+    pub trend_threshold_percent: f64,
 }
 
 impl Default for Config {
@@ -152,6 +155,7 @@ impl Default for Config {
             risk_red_from: 70.0,
             trend_min_snapshots: 3,
             trend_threshold_points: 10.0,
+            trend_threshold_percent: 10.0,
         }
     }
 }
@@ -202,6 +206,7 @@ impl Config {
             ("integration.schema_drift", w.schema_drift),
             ("integration.undocumented", w.undocumented),
             ("latency_threshold_ms", self.latency_threshold_ms),
+            ("trend_threshold_percent", self.trend_threshold_percent),
             ("latency_points_per_percent", self.latency_points_per_percent),
             ("undocumented_health_points", self.undocumented_health_points),
         ] {

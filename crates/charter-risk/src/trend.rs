@@ -6,7 +6,7 @@
 use charter_model::RecordKind;
 use std::collections::BTreeMap;
 
-use charter_model::{Date, Snapshot};
+use charter_model::{Date, KpiRecord, Snapshot};
 use serde::Serialize;
 
 use crate::evidence::{Evidence, round1};
@@ -42,6 +42,10 @@ pub struct Trend {
     pub change: Option<f64>,
     /// The snapshots read.
     pub evidence: Vec<Evidence>,
+    /// For a KPI figure given with its previous value: the days between
+    /// the two (the window its `prev_<N>d` names).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub window_days: Option<u32>,
 }
 
 /// An agent's snapshots in date order, one per date; the second snapshot
@@ -93,7 +97,62 @@ pub fn trend(
         }
         _ => Label::Stable,
     };
-    Trend { metric, label, snapshots: history.len(), first, last, change, evidence }
+    Trend { metric, label, snapshots: history.len(), first, last, change, evidence, window_days: None }
+}
+
+/// KPI figures whose good direction is known, and whether higher is worse.
+pub const FIGURES: [(&str, bool); 5] = [
+    ("failure_rate_7d", true),
+    ("cost_usd_30d", true),
+    ("roi_estimate_usd", false),
+    ("manual_minutes_per_run", true),
+    ("error_rate", true),
+];
+
+/// The trend of each KPI figure of `kpi` given with its previous value (the
+/// portfolio seed's `{"current": …, "prev_<N>d": …}`) whose good direction
+/// is known: from the value N days before to the current one, improving or
+/// degrading when it moved by at least `threshold_percent` of the previous
+/// value (any move from 0). Its evidence is the KPI record's two values.
+pub fn figure_trends(kpi: &KpiRecord, threshold_percent: f64) -> Vec<Trend> {
+    let mut trends = Vec::new();
+    for (metric, higher_is_worse) in FIGURES {
+        let (Some(current), Some(previous)) = (kpi.kpis.current(metric), kpi.kpis.previous.get(metric))
+        else {
+            continue;
+        };
+        let change = current - previous.value;
+        let moved = if previous.value == 0.0 {
+            change != 0.0
+        } else {
+            (change / previous.value.abs() * 100.0).abs() >= threshold_percent
+        };
+        let label = match change {
+            change if !change.is_finite() || !moved => Label::Stable,
+            change if (change > 0.0) == higher_is_worse => Label::Degrading,
+            _ => Label::Improving,
+        };
+        let agent = kpi.agent_id.as_str();
+        trends.push(Trend {
+            metric,
+            label,
+            snapshots: 0,
+            first: Some(previous.value),
+            last: Some(current),
+            change: Some(round1(change)),
+            evidence: vec![
+                Evidence::new(
+                    RecordKind::Kpi,
+                    agent,
+                    metric,
+                    format!("prev_{}d {}", previous.days, previous.value),
+                ),
+                Evidence::new(RecordKind::Kpi, agent, metric, format!("current {current}")),
+            ],
+            window_days: Some(previous.days),
+        });
+    }
+    trends
 }
 
 /// The longest run of consecutive snapshots, ending at the last one, whose
@@ -155,5 +214,38 @@ mod tests {
         assert_eq!(sorted.len(), 1);
         assert_eq!(problems.len(), 1);
         assert_eq!(sorted[0].risk_score, 40.0);
+    }
+
+    #[test]
+    fn a_kpi_figure_with_its_previous_value_reads_by_its_direction_and_the_percent_threshold() {
+        let kpi: KpiRecord = serde_json::from_value(serde_json::json!({
+            "agent_id": "agent_sales_01",
+            "kpis": {
+                "failure_rate_7d": {"current": 10.5, "prev_7d": 10.0},
+                "roi_estimate_usd": {"current": 1200, "prev_30d": 1000},
+                "manual_minutes_per_run": {"current": 2, "prev_14d": 0},
+                "conversion_rate": {"current": 0.1, "prev_7d": 0.2},
+                "cost_usd_30d": 500
+            }
+        }))
+        .unwrap();
+        let trends = figure_trends(&kpi, 10.0);
+        let read: Vec<(&str, Label, Option<u32>)> =
+            trends.iter().map(|t| (t.metric, t.label, t.window_days)).collect();
+        assert_eq!(
+            read,
+            [
+                // 5% up: under the threshold.
+                ("failure_rate_7d", Label::Stable, Some(7)),
+                // ROI up 20%: better.
+                ("roi_estimate_usd", Label::Improving, Some(30)),
+                // Any rise from 0 counts; more manual minutes are worse.
+                ("manual_minutes_per_run", Label::Degrading, Some(14)),
+            ]
+        );
+        // A figure of unknown direction (conversion_rate) and one without a
+        // previous value (cost) give no trend.
+        assert_eq!(trends[1].evidence[0].value, "prev_30d 1000");
+        assert_eq!(trends[1].change, Some(200.0));
     }
 }
