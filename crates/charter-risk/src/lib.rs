@@ -13,6 +13,7 @@ pub mod blast;
 pub mod charts;
 pub mod config;
 pub mod evidence;
+pub mod history;
 pub mod integration;
 pub mod report;
 pub mod risk;
@@ -23,6 +24,7 @@ pub use assess::{AgentAssessment, Assessment, Escalation, Portfolio, Recommendat
 pub use blast::{BlastRadius, Dependents, system_blast_radius};
 pub use config::Config;
 pub use evidence::{Component, Evidence, Score};
+pub use history::{Direction, RiskPath, risk_paths};
 pub use integration::{Flag, integration_score};
 pub use risk::{RankedRisk, RiskInputs, hitl_cost_per_day, rank_risks, risk_score};
 pub use trend::{Label, Trend};

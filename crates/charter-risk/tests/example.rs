@@ -437,3 +437,45 @@ fn charters_scores_continue_the_imported_history() {
         );
     }
 }
+
+/// The example's risk history, checked by hand against
+/// `risk_signal_history.json`:
+/// - `risk_sendgrid_latency` (sales): low 11-18, medium 11-25, high 12-06,
+///   all open: escalated, never two periods at one severity.
+/// - `risk_token_cost_spike` (sales): medium 11-29, medium 12-06, low and
+///   resolved 12-13 16:05: persisted two periods, de-escalated, resolved
+///   14.3 days after it was first seen (11-29 08:22).
+/// - `risk_invoice_manual_override` (finance): medium 11-22, high 11-29,
+///   high 12-13, open: escalated and persisted two periods at high.
+/// - `risk_erp_schema_mismatch` (finance): medium 12-06, open: one event.
+#[test]
+fn the_example_risk_history_names_what_escalated_persisted_and_was_resolved() {
+    let events: Vec<charter_model::RiskEvent> = load("risk_signal_history.json");
+    let paths = charter_risk::risk_paths(&events, "2024-12-20".parse().unwrap());
+    let names = |keep: &dyn Fn(&charter_risk::RiskPath) -> bool| -> Vec<&str> {
+        paths.iter().filter(|p| keep(p)).map(|p| p.risk_id.as_str()).collect()
+    };
+    use charter_risk::Direction;
+    assert_eq!(
+        names(&|p| p.direction == Direction::Escalated),
+        ["risk_invoice_manual_override", "risk_sendgrid_latency"]
+    );
+    assert_eq!(names(&|p| p.persisted()), ["risk_invoice_manual_override", "risk_token_cost_spike"]);
+    assert_eq!(names(&|p| !p.open), ["risk_token_cost_spike"]);
+    assert_eq!(names(&|p| p.direction == Direction::Single), ["risk_erp_schema_mismatch"]);
+    assert!(paths.iter().all(|p| !p.recurred));
+    let token = paths.iter().find(|p| p.risk_id == "risk_token_cost_spike").unwrap();
+    assert_eq!(token.direction, Direction::DeEscalated);
+    assert_eq!(token.days_to_resolve, Some(14.3));
+    assert_eq!(token.longest_run, 2);
+    let invoice = paths.iter().find(|p| p.risk_id == "risk_invoice_manual_override").unwrap();
+    assert_eq!((invoice.agent_id.as_str(), invoice.longest_run), ("agent_finance_01", 2));
+    assert_eq!(
+        invoice.evidence.iter().map(|e| e.id.as_str()).collect::<Vec<_>>(),
+        ["risk_evt_007", "risk_evt_008", "risk_evt_009"]
+    );
+    let sendgrid = paths.iter().find(|p| p.risk_id == "risk_sendgrid_latency").unwrap();
+    // Open from 11-18 09:12 to the end of 12-20.
+    assert_eq!(sendgrid.days_open, Some(32.6));
+    assert_eq!(sendgrid.peak, charter_model::Severity::High);
+}

@@ -1,0 +1,176 @@
+//! Risk history (`risk_signal_history.json`): each risk's severity path over
+//! its events, how long it stayed at one severity, whether it is open or
+//! resolved and how long resolving took, and whether it came back after it
+//! was resolved. Events detected after the day assessed are not read.
+
+use std::collections::BTreeMap;
+
+use charter_model::{Date, RecordKind, RiskEvent, RiskStatus, Severity, Timestamp};
+use serde::Serialize;
+
+use crate::evidence::{Evidence, round1};
+
+/// Which way a risk's severity went, from its first event to its last.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Direction {
+    /// Its last severity is above its first.
+    Escalated,
+    /// Its last severity is below its first.
+    DeEscalated,
+    /// Several events, first and last at the same severity.
+    Unchanged,
+    /// One event: no path yet.
+    Single,
+}
+
+/// One risk's path through its events.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RiskPath {
+    /// The risk (`risk_id` of its events).
+    pub risk_id: String,
+    /// The agent it concerns (of its latest event).
+    pub agent_id: String,
+    /// Its type (of its latest event).
+    pub risk_type: String,
+    /// The severity of each event, in order.
+    pub severities: Vec<Severity>,
+    /// First severity to last.
+    pub direction: Direction,
+    /// The highest severity it reached.
+    pub peak: Severity,
+    /// The longest run of consecutive open events at one severity: the
+    /// periods it persisted.
+    pub longest_run: usize,
+    /// Whether its latest event leaves it open (not resolved).
+    pub open: bool,
+    /// Its first event.
+    pub first_seen: Timestamp,
+    /// Its latest event.
+    pub last_seen: Timestamp,
+    /// When the event that resolved it was detected, if its latest did.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub resolved_at: Option<Timestamp>,
+    /// Days from its first event to the one that resolved it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub days_to_resolve: Option<f64>,
+    /// Days from its first event to the day assessed, while open.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub days_open: Option<f64>,
+    /// Whether it was seen again after an event that resolved it.
+    pub recurred: bool,
+    /// Its events, in order.
+    pub evidence: Vec<Evidence>,
+}
+
+impl RiskPath {
+    /// Whether it stayed open at one severity for two periods or more.
+    pub fn persisted(&self) -> bool {
+        self.longest_run >= 2
+    }
+}
+
+fn days_between(from: Timestamp, to: Timestamp) -> f64 {
+    round1((to.unix_micros() - from.unix_micros()) as f64 / 86_400_000_000.0)
+}
+
+/// The path of every risk with events up to `as_of`, by risk id.
+pub fn risk_paths<'a>(events: impl IntoIterator<Item = &'a RiskEvent>, as_of: Date) -> Vec<RiskPath> {
+    let mut by_risk: BTreeMap<&str, Vec<&RiskEvent>> = BTreeMap::new();
+    for event in events.into_iter().filter(|e| e.detected_at.date() <= as_of) {
+        by_risk.entry(event.risk_id.as_str()).or_default().push(event);
+    }
+    // The end of the day assessed, for the days an open risk has been open.
+    let end_of_day =
+        as_of.plus_days(1).map(|next| Timestamp::from_offset_date_time(next.inner().midnight().assume_utc()));
+    by_risk
+        .into_values()
+        .filter_map(|mut events| {
+            events.sort_by(|a, b| {
+                (a.detected_at, a.risk_event_id.as_str()).cmp(&(b.detected_at, b.risk_event_id.as_str()))
+            });
+            let (first, last) = (*events.first()?, *events.last()?);
+            let severities: Vec<Severity> = events.iter().map(|e| e.severity).collect();
+            let direction = match (events.len(), last.severity.cmp(&first.severity)) {
+                (1, _) => Direction::Single,
+                (_, std::cmp::Ordering::Greater) => Direction::Escalated,
+                (_, std::cmp::Ordering::Less) => Direction::DeEscalated,
+                (_, std::cmp::Ordering::Equal) => Direction::Unchanged,
+            };
+            let (mut longest_run, mut run) = (0, 0);
+            let mut previous: Option<Severity> = None;
+            for event in &events {
+                let open = event.status != RiskStatus::Resolved;
+                run = if open && previous == Some(event.severity) { run + 1 } else { usize::from(open) };
+                previous = open.then_some(event.severity);
+                longest_run = longest_run.max(run);
+            }
+            // Seen open again right after an event that resolved it.
+            let recurred = events
+                .windows(2)
+                .any(|w| w[0].status == RiskStatus::Resolved && w[1].status != RiskStatus::Resolved);
+            let open = last.status != RiskStatus::Resolved;
+            let resolved_at = (!open).then_some(last.detected_at);
+            Some(RiskPath {
+                risk_id: last.risk_id.to_string(),
+                agent_id: last.agent_id.to_string(),
+                risk_type: last.risk_type.clone(),
+                peak: severities.iter().copied().max().unwrap_or(last.severity),
+                severities,
+                direction,
+                longest_run,
+                open,
+                first_seen: first.detected_at,
+                last_seen: last.detected_at,
+                resolved_at,
+                days_to_resolve: resolved_at.map(|at| days_between(first.detected_at, at)),
+                days_open: open.then(|| end_of_day.map(|end| days_between(first.detected_at, end))).flatten(),
+                recurred,
+                evidence: events
+                    .iter()
+                    .map(|e| {
+                        Evidence::new(
+                            RecordKind::RiskEvent,
+                            e.risk_event_id.as_str(),
+                            "severity",
+                            format!("{} ({}, {})", e.severity, e.status, e.detected_at),
+                        )
+                    })
+                    .collect(),
+            })
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn event(id: &str, risk: &str, severity: &str, at: &str, status: &str) -> RiskEvent {
+        serde_json::from_value(serde_json::json!({
+            "risk_event_id": id, "risk_id": risk, "agent_id": "agent_sales_01", "risk_type": "integration",
+            "severity": severity, "signal": "s", "detected_at": at, "status": status,
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn a_risk_that_is_resolved_and_seen_again_has_recurred() {
+        let events = [
+            event("e1", "r", "medium", "2024-11-01T00:00:00Z", "open"),
+            event("e2", "r", "low", "2024-11-05T12:00:00Z", "resolved"),
+            event("e3", "r", "medium", "2024-11-20T00:00:00Z", "open"),
+        ];
+        let paths = risk_paths(&events, "2024-12-01".parse().unwrap());
+        let path = &paths[0];
+        assert!(path.recurred && path.open);
+        assert_eq!(path.direction, Direction::Unchanged);
+        assert_eq!(path.resolved_at, None);
+        assert_eq!(path.days_open, Some(31.0));
+        // Events after the day assessed are not read.
+        let earlier = risk_paths(&events, "2024-11-10".parse().unwrap());
+        assert!(!earlier[0].open && !earlier[0].recurred);
+        assert_eq!(earlier[0].days_to_resolve, Some(4.5));
+        assert_eq!(earlier[0].direction, Direction::DeEscalated);
+    }
+}
