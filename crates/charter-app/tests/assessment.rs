@@ -207,3 +207,47 @@ async fn kpis_in_the_seeds_current_and_previous_shape_import_and_give_trends_tha
     })
     .await;
 }
+
+#[tokio::test]
+async fn the_risk_history_escalates_what_escalated_and_grades_each_agent() {
+    each_backend(|store| async move {
+        let (app, ops, local, as_of) = example(store).await;
+        let assessed = app.assess(&local, &ops, as_of, false, None).await.unwrap().assessment;
+        let agent = |id: &str| assessed.agents.iter().find(|a| a.agent_id == id).unwrap();
+        let sales = agent("agent_sales_01");
+        let paths: Vec<&str> = sales.risk_history.iter().map(|p| p.risk_id.as_str()).collect();
+        assert_eq!(paths, ["risk_sendgrid_latency", "risk_token_cost_spike"]);
+        // SendGrid latency escalated low → medium → high and is open; the
+        // token cost spike was resolved.
+        let escalated: Vec<&str> = assessed
+            .escalations
+            .iter()
+            .filter(|e| e.rule == "risk_escalated")
+            .map(|e| e.message.as_str())
+            .collect();
+        assert_eq!(escalated.len(), 2, "{escalated:?}");
+        assert!(
+            escalated.iter().any(|m| m.starts_with(
+                "agent_sales_01: risk risk_sendgrid_latency (integration) escalated low → medium → high, open"
+            )),
+            "{escalated:?}"
+        );
+        assert!(escalated.iter().any(|m| {
+            m.contains("risk_invoice_manual_override (operational) escalated medium → high → high")
+        }));
+        // The ERP schema mismatch has been open since 2024-12-06: past 30 days.
+        let long: Vec<&str> = assessed
+            .escalations
+            .iter()
+            .filter(|e| e.rule == "risk_open_too_long")
+            .map(|e| e.message.as_str())
+            .collect();
+        assert_eq!(long.len(), 1, "{long:?}");
+        assert!(long[0].contains("risk_erp_schema_mismatch"), "{long:?}");
+        let grade = |id: &str| agent(id).risk_maturity.as_ref().map(|m| m.grade);
+        assert_eq!(grade("agent_sales_01"), Some('D'));
+        assert_eq!(grade("agent_finance_01"), Some('D'));
+        assert_eq!(grade("agent_support_02"), None, "no history, no grade");
+    })
+    .await;
+}

@@ -8,14 +8,15 @@ use charter_model::RecordKind;
 use std::collections::{BTreeMap, BTreeSet};
 
 use charter_model::{
-    Agent, AgentStatus, Criticality, Date, KpiRecord, OwnershipReview, ReviewOutcome, RiskSignal, Snapshot,
-    System, ValueRecord, Workflow,
+    Agent, AgentStatus, Criticality, Date, KpiRecord, OwnershipReview, ReviewOutcome, RiskEvent, RiskSignal,
+    Snapshot, System, ValueRecord, Workflow,
 };
 use serde::Serialize;
 
 use crate::blast::{BlastRadius, Dependents};
 use crate::config::Config;
 use crate::evidence::{Evidence, Score};
+use crate::history::{Direction, RiskPath, risk_paths};
 use crate::integration::{Flag, integration_score};
 use crate::risk::{RankedRisk, RiskInputs, hitl_cost_per_day, rank_risks, risk_score};
 use crate::trend::{Label, Trend, cost_up_roi_down, history, run_at_or_over, trend};
@@ -40,6 +41,8 @@ pub struct Portfolio<'a> {
     pub values: &'a [ValueRecord],
     /// Owner reviews.
     pub reviews: &'a [OwnershipReview],
+    /// Risk history (`risk_signal_history.json`).
+    pub risk_events: &'a [RiskEvent],
     /// The day assessed; records after it are not read.
     pub as_of: Date,
 }
@@ -73,6 +76,11 @@ pub struct AgentAssessment {
     pub failure_rate_7d: Option<f64>,
     /// Manual minutes per run, from its latest value record or snapshot.
     pub manual_minutes_per_run: Option<f64>,
+    /// The path of each risk in its history, by risk id.
+    pub risk_history: Vec<RiskPath>,
+    /// Its risk maturity, from its history (none without one).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub risk_maturity: Option<Maturity>,
 }
 
 /// Something an executive must look at, with the records that say so.
@@ -274,6 +282,7 @@ struct Layers<'a> {
     reviews: BTreeMap<&'a str, Vec<&'a OwnershipReview>>,
     workflows: BTreeMap<&'a str, Vec<&'a Workflow>>,
     kpis: BTreeMap<&'a str, Vec<&'a KpiRecord>>,
+    events: BTreeMap<&'a str, Vec<&'a RiskEvent>>,
 }
 
 fn group<T>(records: &[T], agent: impl Fn(&T) -> &str) -> BTreeMap<&str, Vec<&T>> {
@@ -299,6 +308,7 @@ impl<'a> Layers<'a> {
             reviews: group(portfolio.reviews, |r| r.agent_id.as_str()),
             workflows: group(portfolio.workflows, |w| w.agent_id.as_str()),
             kpis: group(portfolio.kpis, |k| k.agent_id.as_str()),
+            events: group(portfolio.risk_events, |e| e.agent_id.as_str()),
         }
     }
 }
@@ -392,6 +402,32 @@ fn assess_agents(layers: &Layers<'_>, agents: &[Agent], config: &Config, as_of: 
         for kpi in layers.kpis.get(id).into_iter().flatten() {
             trends.extend(crate::trend::figure_trends(kpi, config.trend_threshold_percent));
         }
+        let risk_history = risk_paths(layers.events.get(id).into_iter().flatten().copied(), as_of);
+        for path in risk_history.iter().filter(|p| p.open) {
+            let severities: Vec<&str> = path.severities.iter().map(|s| s.as_str()).collect();
+            let days = path.days_open.unwrap_or(0.0);
+            let rule = if path.direction == Direction::Escalated {
+                Some(("risk_escalated", format!("escalated {}", severities.join(" → "))))
+            } else if days >= config.risk_open_days_escalation {
+                Some(("risk_open_too_long", format!("{} since it was first seen", path.peak)))
+            } else {
+                None
+            };
+            if let Some((rule, how)) = rule {
+                escalations.push(Escalation {
+                    subject: id.to_owned(),
+                    rule,
+                    message: format!(
+                        "{id}: risk {} ({}) {how}, open {days} days, since {}",
+                        path.risk_id,
+                        path.risk_type,
+                        path.first_seen.date()
+                    ),
+                    evidence: path.evidence.clone(),
+                });
+            }
+        }
+        let risk_maturity = maturity(&risk_history, config);
         let hitl = workflows.iter().any(|w| w.human_in_the_loop);
         let hitl_cost = match (hitl, &manual) {
             (true, Some((minutes, _))) => Some(hitl_cost_per_day(
@@ -566,9 +602,60 @@ fn assess_agents(layers: &Layers<'_>, agents: &[Agent], config: &Config, as_of: 
             hitl_cost_per_day: hitl_cost,
             failure_rate_7d: workflows.iter().map(|w| w.failure_rate_7d).reduce(f64::max),
             manual_minutes_per_run: manual.as_ref().map(|(m, _)| *m),
+            risk_history,
+            risk_maturity,
         });
     }
     outcome
+}
+
+/// An agent's risk maturity: how well its risks are brought under control,
+/// read from its risk history.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Maturity {
+    /// `A` (best) to `E`.
+    pub grade: char,
+    /// Why, in a sentence naming the risks.
+    pub reason: String,
+}
+
+/// The grade of an agent's risk history:
+/// - **E**: a risk came back after it was resolved, or two or more open
+///   risks escalated;
+/// - **D**: an open risk escalated;
+/// - **C**: an open risk persisted (two periods or more at one severity)
+///   or has been open `risk_open_days_escalation` days or more;
+/// - **B**: risks are open, none of them escalating or persisting;
+/// - **A**: every risk in its history is resolved.
+///
+/// No history, no grade.
+pub fn maturity(paths: &[RiskPath], config: &Config) -> Option<Maturity> {
+    if paths.is_empty() {
+        return None;
+    }
+    let named = |keep: &dyn Fn(&RiskPath) -> bool| -> Vec<&str> {
+        paths.iter().filter(|p| keep(p)).map(|p| p.risk_id.as_str()).collect()
+    };
+    let recurred = named(&|p| p.recurred);
+    let escalated = named(&|p| p.open && p.direction == Direction::Escalated);
+    let lingering = named(&|p| {
+        p.open && (p.persisted() || p.days_open.is_some_and(|d| d >= config.risk_open_days_escalation))
+    });
+    let open = named(&|p| p.open);
+    let (grade, reason) = if !recurred.is_empty() {
+        ('E', format!("came back after being resolved: {}", recurred.join(", ")))
+    } else if escalated.len() >= 2 {
+        ('E', format!("{} open risks escalated: {}", escalated.len(), escalated.join(", ")))
+    } else if !escalated.is_empty() {
+        ('D', format!("an open risk escalated: {}", escalated.join(", ")))
+    } else if !lingering.is_empty() {
+        ('C', format!("open risks persist: {}", lingering.join(", ")))
+    } else if !open.is_empty() {
+        ('B', format!("open, neither escalating nor persisting: {}", open.join(", ")))
+    } else {
+        ('A', format!("every risk resolved: {}", named(&|_| true).join(", ")))
+    };
+    Some(Maturity { grade, reason })
 }
 
 /// A score as people read it: `66`, `65.5`, or `n/a` when there is none.
@@ -629,6 +716,7 @@ mod tests {
             snapshots: &copies,
             values: &[],
             reviews: &[],
+            risk_events: &[],
             as_of: "2025-01-15".parse().unwrap(),
         };
         let config = Config::default();

@@ -126,6 +126,8 @@ pub struct Config {
     /// Change in a KPI figure given with its previous value, as a percent of
     /// that value, that makes its trend improving or degrading.
     pub trend_threshold_percent: f64,
+    /// Days a risk of the risk history may stay open before it escalates.
+    pub risk_open_days_escalation: f64,
 }
 
 impl Default for Config {
@@ -156,6 +158,7 @@ impl Default for Config {
             trend_min_snapshots: 3,
             trend_threshold_points: 10.0,
             trend_threshold_percent: 10.0,
+            risk_open_days_escalation: 30.0,
         }
     }
 }
@@ -207,6 +210,7 @@ impl Config {
             ("integration.undocumented", w.undocumented),
             ("latency_threshold_ms", self.latency_threshold_ms),
             ("trend_threshold_percent", self.trend_threshold_percent),
+            ("risk_open_days_escalation", self.risk_open_days_escalation),
             ("latency_points_per_percent", self.latency_points_per_percent),
             ("undocumented_health_points", self.undocumented_health_points),
         ] {

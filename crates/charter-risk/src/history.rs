@@ -173,4 +173,24 @@ mod tests {
         assert_eq!(earlier[0].days_to_resolve, Some(4.5));
         assert_eq!(earlier[0].direction, Direction::DeEscalated);
     }
+
+    #[test]
+    fn maturity_grades_from_every_risk_resolved_to_risks_that_came_back() {
+        let config = crate::Config::default();
+        let as_of = "2024-11-10".parse().unwrap();
+        let grade = |events: &[RiskEvent]| {
+            crate::assess::maturity(&risk_paths(events, as_of), &config).map(|m| m.grade)
+        };
+        assert_eq!(grade(&[]), None);
+        let resolved = event("e1", "r", "low", "2024-11-01T00:00:00Z", "resolved");
+        assert_eq!(grade(std::slice::from_ref(&resolved)), Some('A'));
+        let open = event("e2", "s", "medium", "2024-11-02T00:00:00Z", "open");
+        assert_eq!(grade(&[resolved.clone(), open.clone()]), Some('B'));
+        let again = event("e3", "s", "medium", "2024-11-03T00:00:00Z", "open");
+        assert_eq!(grade(&[open.clone(), again.clone()]), Some('C'), "persisted two periods");
+        let higher = event("e4", "s", "high", "2024-11-04T00:00:00Z", "open");
+        assert_eq!(grade(&[open.clone(), higher.clone()]), Some('D'));
+        let back = event("e5", "r", "low", "2024-11-05T00:00:00Z", "open");
+        assert_eq!(grade(&[resolved, back]), Some('E'), "came back after being resolved");
+    }
 }

@@ -20,7 +20,9 @@ pub mod risk;
 pub mod trend;
 pub mod value;
 
-pub use assess::{AgentAssessment, Assessment, Escalation, Portfolio, Recommendation, assess};
+pub use assess::{
+    AgentAssessment, Assessment, Escalation, Maturity, Portfolio, Recommendation, assess, maturity,
+};
 pub use blast::{BlastRadius, Dependents, system_blast_radius};
 pub use config::Config;
 pub use evidence::{Component, Evidence, Score};

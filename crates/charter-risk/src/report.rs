@@ -100,6 +100,19 @@ pub fn markdown(workspace: &str, assessment: &Assessment) -> String {
         let _ =
             writeln!(out, "- **{}** {}: {}  \n  from {}", r.action, r.subject, r.reason, cite(&r.evidence));
     }
+    let _ = writeln!(out, "\n## Risk history and maturity\n");
+    let graded: Vec<_> = a.agents.iter().filter(|x| x.risk_maturity.is_some()).collect();
+    if graded.is_empty() {
+        let _ = writeln!(out, "No risk history.");
+    }
+    for x in graded {
+        if let Some(m) = &x.risk_maturity {
+            let _ = writeln!(out, "- **{}**: maturity {} ({})", x.agent_id, m.grade, m.reason);
+        }
+        for p in &x.risk_history {
+            let _ = writeln!(out, "  - {}  \n    from {}", path_line(p), cite(&p.evidence));
+        }
+    }
     let _ = writeln!(out, "\n## Risk signals, by severity × blast radius\n");
     for r in &a.risks {
         let _ = writeln!(
@@ -197,6 +210,33 @@ fn breakdowns(out: &mut String, a: &Assessment, style: Style) {
     }
 }
 
+/// A risk's path in one line: its severities, which way it went, how long
+/// it persisted, and whether it is open (for how long) or resolved (in how
+/// long), and whether it came back.
+fn path_line(p: &crate::history::RiskPath) -> String {
+    use crate::history::Direction;
+    let severities: Vec<&str> = p.severities.iter().map(|s| s.as_str()).collect();
+    let way = match p.direction {
+        Direction::Escalated => "escalated",
+        Direction::DeEscalated => "de-escalated",
+        Direction::Unchanged => "unchanged",
+        Direction::Single => "seen once",
+    };
+    let mut line = format!("{} ({}): {} ({way})", p.risk_id, p.risk_type, severities.join(" → "));
+    if p.persisted() {
+        line.push_str(&format!(", persisted {} periods", p.longest_run));
+    }
+    match (p.days_open, p.days_to_resolve) {
+        (Some(days), _) => line.push_str(&format!(", open {days} days")),
+        (_, Some(days)) => line.push_str(&format!(", resolved in {days} days")),
+        _ => {}
+    }
+    if p.recurred {
+        line.push_str(", came back after it was resolved");
+    }
+    line
+}
+
 fn escape(text: &str) -> String {
     text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
 }
@@ -256,6 +296,27 @@ pub fn html(workspace: &str, assessment: &Assessment, charts: &[(&str, String)])
             escape(&r.reason),
             escape(&cite(&r.evidence))
         );
+    }
+    let _ = writeln!(out, "</ul>\n<h2>Risk history and maturity</h2>\n<ul>");
+    for x in a.agents.iter().filter(|x| x.risk_maturity.is_some()) {
+        if let Some(m) = &x.risk_maturity {
+            let _ = writeln!(
+                out,
+                "<li><b>{}</b>: maturity {} ({})<ul>",
+                escape(&x.agent_id),
+                m.grade,
+                escape(&m.reason)
+            );
+        }
+        for p in &x.risk_history {
+            let _ = writeln!(
+                out,
+                "<li>{}<div class=\"ev\">from {}</div></li>",
+                escape(&path_line(p)),
+                escape(&cite(&p.evidence))
+            );
+        }
+        let _ = writeln!(out, "</ul></li>");
     }
     let _ = writeln!(out, "</ul>\n<h2>How each score was reached</h2>");
     breakdowns(&mut out, a, Style::Html);

@@ -216,6 +216,7 @@ fn the_whole_assessment_of_the_example_names_its_records() {
         snapshots: &snapshots,
         values: &values,
         reviews: &reviews,
+        risk_events: &[],
         as_of: "2025-01-15".parse().unwrap(),
     };
     let config = Config::default();
@@ -327,6 +328,7 @@ fn records_for_unknown_agents_are_reported_not_scored() {
         snapshots: &[],
         values: &[],
         reviews: &[],
+        risk_events: &[],
         as_of: "2025-01-15".parse().unwrap(),
     };
     let assessment = assess(&portfolio, &Config::default());
@@ -392,6 +394,7 @@ fn charters_scores_continue_the_imported_history() {
         snapshots: &[],
         values: &values,
         reviews: &reviews,
+        risk_events: &[],
         as_of,
     };
     let config = Config::default();

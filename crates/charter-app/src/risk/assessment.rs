@@ -11,8 +11,8 @@ use std::str::FromStr;
 use std::sync::Arc;
 
 use charter_model::{
-    Agent, Date, KpiRecord, OwnershipReview, Record, RecordKind, RiskSettings, RiskSignal, Snapshot, System,
-    ValueRecord, Workflow, WorkspaceName,
+    Agent, Date, KpiRecord, OwnershipReview, Record, RecordKind, RiskEvent, RiskSettings, RiskSignal,
+    Snapshot, System, ValueRecord, Workflow, WorkspaceName,
 };
 use charter_risk::{Assessment, Config, Portfolio};
 use charter_store::WorkspaceRow;
@@ -51,6 +51,8 @@ pub struct PortfolioRecords {
     pub values: Vec<ValueRecord>,
     /// Owner reviews.
     pub reviews: Vec<OwnershipReview>,
+    /// Risk history.
+    pub risk_events: Vec<RiskEvent>,
 }
 
 impl PortfolioRecords {
@@ -65,6 +67,7 @@ impl PortfolioRecords {
             snapshots: &self.snapshots,
             values: &self.values,
             reviews: &self.reviews,
+            risk_events: &self.risk_events,
             as_of,
         }
     }
@@ -82,6 +85,7 @@ const PORTFOLIO_KINDS: &[RecordKind] = &[
     RecordKind::Snapshot,
     RecordKind::ValueRecord,
     RecordKind::OwnershipReview,
+    RecordKind::RiskEvent,
     RecordKind::RiskSettings,
 ];
 
@@ -233,6 +237,7 @@ impl App {
             snapshots: self.read_values_sized(row, count(RecordKind::Snapshot)).await?,
             values: self.read_values_sized(row, count(RecordKind::ValueRecord)).await?,
             reviews: self.read_values_sized(row, count(RecordKind::OwnershipReview)).await?,
+            risk_events: self.read_values_sized(row, count(RecordKind::RiskEvent)).await?,
         })
     }
 
