@@ -244,6 +244,22 @@ async fn the_risk_history_escalates_what_escalated_and_grades_each_agent() {
             .collect();
         assert_eq!(long.len(), 1, "{long:?}");
         assert!(long[0].contains("risk_erp_schema_mismatch"), "{long:?}");
+        // The invoice agent's narrative follows its history in time: the
+        // manual corrections (11-22, 11-29), the ERP schema mismatch (12-06),
+        // the sustained manual intervention (12-13), then today's signal.
+        let finance = agent("agent_finance_01");
+        let cited: Vec<&str> = finance.narrative.iter().map(|s| s.evidence.id.as_str()).collect();
+        assert_eq!(cited, ["risk_evt_007", "risk_evt_008", "risk_evt_010", "risk_evt_009", "risk_002"]);
+        assert_eq!(
+            finance.narrative[0].text,
+            "First, on 2024-11-22: Manual correction rate exceeded 15% (operational, medium)."
+        );
+        assert!(
+            finance.narrative[4].text.starts_with("Most recently, on 2025-01-09: "),
+            "{:?}",
+            finance.narrative
+        );
+        assert!(agent("agent_support_02").narrative.is_empty(), "not escalated: no narrative");
         let grade = |id: &str| agent(id).risk_maturity.as_ref().map(|m| m.grade);
         assert_eq!(grade("agent_sales_01"), Some('D'));
         assert_eq!(grade("agent_finance_01"), Some('D'));

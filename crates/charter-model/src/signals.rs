@@ -197,6 +197,13 @@ impl utoipa::PartialSchema for Kpis {
             .property("current", number())
             .required("current")
             .additional_properties(Some(AdditionalProperties::RefOr(number().into())))
+            .property_names(Some(
+                ObjectBuilder::new()
+                    .schema_type(Type::String)
+                    .pattern(Some("^(current|prev_[1-9][0-9]{0,8}d)$")),
+            ))
+            .min_properties(Some(2))
+            .max_properties(Some(2))
             .description(Some("The current value and the value N days before, as \"prev_<N>d\""));
         let figure = OneOfBuilder::new().item(number()).item(pair);
         ObjectBuilder::new()

@@ -16,7 +16,7 @@ use serde::Serialize;
 use crate::blast::{BlastRadius, Dependents};
 use crate::config::Config;
 use crate::evidence::{Evidence, Score};
-use crate::history::{Direction, RiskPath, risk_paths};
+use crate::history::{Direction, RiskPath, Sentence, narrative, risk_paths};
 use crate::integration::{Flag, integration_score};
 use crate::risk::{RankedRisk, RiskInputs, hitl_cost_per_day, rank_risks, risk_score};
 use crate::trend::{Label, Trend, cost_up_roi_down, history, run_at_or_over, trend};
@@ -81,6 +81,10 @@ pub struct AgentAssessment {
     /// Its risk maturity, from its history (none without one).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub risk_maturity: Option<Maturity>,
+    /// When it is escalated: what happened to it, in order, each sentence
+    /// citing its record.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub narrative: Vec<Sentence>,
 }
 
 /// Something an executive must look at, with the records that say so.
@@ -328,6 +332,7 @@ fn assess_agents(layers: &Layers<'_>, agents: &[Agent], config: &Config, as_of: 
     let Outcome { agents: assessed, escalations, recommendations, problems } = &mut outcome;
     for agent in agents {
         let id = agent.agent_id.as_str();
+        let escalations_before = escalations.len();
         let snapshots: Vec<&Snapshot> = layers
             .snapshots
             .get(id)
@@ -588,6 +593,16 @@ fn assess_agents(layers: &Layers<'_>, agents: &[Agent], config: &Config, as_of: 
             });
         }
 
+        // An escalated agent gets the story of its risks, in order.
+        let narrative = if escalations[escalations_before..].iter().any(|e| e.subject == id) {
+            narrative(
+                layers.events.get(id).into_iter().flatten().copied(),
+                layers.signals.get(id).into_iter().flatten().copied(),
+                as_of,
+            )
+        } else {
+            Vec::new()
+        };
         assessed.push(AgentAssessment {
             agent_id: id.to_owned(),
             name: agent.name.clone(),
@@ -604,6 +619,7 @@ fn assess_agents(layers: &Layers<'_>, agents: &[Agent], config: &Config, as_of: 
             manual_minutes_per_run: manual.as_ref().map(|(m, _)| *m),
             risk_history,
             risk_maturity,
+            narrative,
         });
     }
     outcome

@@ -5,7 +5,7 @@
 
 use std::collections::BTreeMap;
 
-use charter_model::{Date, RecordKind, RiskEvent, RiskStatus, Severity, Timestamp};
+use charter_model::{Date, RecordKind, RiskEvent, RiskSignal, RiskStatus, Severity, Timestamp};
 use serde::Serialize;
 
 use crate::evidence::{Evidence, round1};
@@ -138,6 +138,55 @@ pub fn risk_paths<'a>(events: impl IntoIterator<Item = &'a RiskEvent>, as_of: Da
                     })
                     .collect(),
             })
+        })
+        .collect()
+}
+
+/// One sentence of a root-cause narrative, with the record it rests on.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Sentence {
+    /// The sentence.
+    pub text: String,
+    /// The record it cites.
+    pub evidence: Evidence,
+}
+
+/// What happened to an agent, in the order it happened: every event of its
+/// risk history and every risk signal open now, detected by `as_of`, one
+/// sentence each ("First, …", "Then, …", "Now, …"), each citing its record.
+/// The first sentence names the signal that appeared first.
+pub fn narrative<'a>(
+    events: impl IntoIterator<Item = &'a RiskEvent>,
+    signals: impl IntoIterator<Item = &'a RiskSignal>,
+    as_of: Date,
+) -> Vec<Sentence> {
+    // (time, kind order, id) orders events detected at the same instant.
+    let mut happened: Vec<(Timestamp, u8, String, String, Evidence)> = Vec::new();
+    for e in events.into_iter().filter(|e| e.detected_at.date() <= as_of) {
+        let what = match e.status {
+            RiskStatus::Resolved => format!("{} ({}, {}; resolved)", e.signal, e.risk_type, e.severity),
+            _ => format!("{} ({}, {})", e.signal, e.risk_type, e.severity),
+        };
+        let cited = Evidence::new(RecordKind::RiskEvent, e.risk_event_id.as_str(), "signal", &e.signal);
+        happened.push((e.detected_at, 0, e.risk_event_id.to_string(), what, cited));
+    }
+    for s in signals.into_iter().filter(|s| s.detected_at.date() <= as_of) {
+        let what = format!("{} ({}, {}; open now)", s.signal, s.risk_type, s.severity);
+        let cited = Evidence::new(RecordKind::RiskSignal, s.risk_id.as_str(), "signal", &s.signal);
+        happened.push((s.detected_at, 1, s.risk_id.to_string(), what, cited));
+    }
+    happened.sort_by(|a, b| (a.0, a.1, &a.2).cmp(&(b.0, b.1, &b.2)));
+    let last = happened.len().saturating_sub(1);
+    happened
+        .into_iter()
+        .enumerate()
+        .map(|(n, (at, _, _, what, evidence))| {
+            let lead = match n {
+                0 => "First",
+                _ if n == last => "Most recently",
+                _ => "Then",
+            };
+            Sentence { text: format!("{lead}, on {}: {what}.", at.date()), evidence }
         })
         .collect()
 }

@@ -112,6 +112,17 @@ pub fn markdown(workspace: &str, assessment: &Assessment) -> String {
         for p in &x.risk_history {
             let _ = writeln!(out, "  - {}  \n    from {}", path_line(p), cite(&p.evidence));
         }
+        if !x.narrative.is_empty() {
+            let _ = writeln!(out, "  - What happened, in order:");
+            for sentence in &x.narrative {
+                let _ = writeln!(
+                    out,
+                    "    - {} ({})",
+                    sentence.text,
+                    cite(std::slice::from_ref(&sentence.evidence))
+                );
+            }
+        }
     }
     let _ = writeln!(out, "\n## Risk signals, by severity × blast radius\n");
     for r in &a.risks {
@@ -315,6 +326,18 @@ pub fn html(workspace: &str, assessment: &Assessment, charts: &[(&str, String)])
                 escape(&path_line(p)),
                 escape(&cite(&p.evidence))
             );
+        }
+        if !x.narrative.is_empty() {
+            let _ = writeln!(out, "<li>What happened, in order:<ol>");
+            for sentence in &x.narrative {
+                let _ = writeln!(
+                    out,
+                    "<li>{}<div class=\"ev\">from {}</div></li>",
+                    escape(&sentence.text),
+                    escape(&cite(std::slice::from_ref(&sentence.evidence)))
+                );
+            }
+            let _ = writeln!(out, "</ol></li>");
         }
         let _ = writeln!(out, "</ul></li>");
     }
