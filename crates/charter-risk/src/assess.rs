@@ -19,7 +19,9 @@ use crate::evidence::{Evidence, Score};
 use crate::history::{Direction, RiskPath, Sentence, narrative, risk_paths};
 use crate::integration::{Flag, integration_score};
 use crate::risk::{RankedRisk, RiskInputs, hitl_cost_per_day, rank_risks, risk_score};
-use crate::trend::{Label, Trend, cost_up_roi_down, history, run_at_or_over, trend};
+use crate::trend::{
+    Label, Trend, WindowChange, cost_up_roi_down, history, run_at_or_over, trend, window_changes,
+};
 use crate::value::{ValueFinding, value_leakage};
 
 /// Everything an assessment reads.
@@ -81,6 +83,10 @@ pub struct AgentAssessment {
     /// Its risk maturity, from its history (none without one).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub risk_maturity: Option<Maturity>,
+    /// Changes over the configured window ending on the day assessed, when
+    /// the window holds enough snapshots.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub window_changes: Vec<WindowChange>,
     /// When it is escalated: what happened to it, in order, each sentence
     /// citing its record.
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -433,6 +439,8 @@ fn assess_agents(layers: &Layers<'_>, agents: &[Agent], config: &Config, as_of: 
             }
         }
         let risk_maturity = maturity(&risk_history, config);
+        let window_changes =
+            window_changes(&snapshots, as_of, config.trend_window_days, config.trend_min_snapshots);
         let hitl = workflows.iter().any(|w| w.human_in_the_loop);
         let hitl_cost = match (hitl, &manual) {
             (true, Some((minutes, _))) => Some(hitl_cost_per_day(
@@ -619,6 +627,7 @@ fn assess_agents(layers: &Layers<'_>, agents: &[Agent], config: &Config, as_of: 
             manual_minutes_per_run: manual.as_ref().map(|(m, _)| *m),
             risk_history,
             risk_maturity,
+            window_changes,
             narrative,
         });
     }

@@ -128,6 +128,9 @@ pub struct Config {
     pub trend_threshold_percent: f64,
     /// Days a risk of the risk history may stay open before it escalates.
     pub risk_open_days_escalation: f64,
+    /// Days of the window, ending on the day assessed, over which changes
+    /// are stated ("risk has increased 22% over the last 30 days").
+    pub trend_window_days: u32,
 }
 
 impl Default for Config {
@@ -159,6 +162,7 @@ impl Default for Config {
             trend_threshold_points: 10.0,
             trend_threshold_percent: 10.0,
             risk_open_days_escalation: 30.0,
+            trend_window_days: 30,
         }
     }
 }

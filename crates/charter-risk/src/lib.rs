@@ -29,5 +29,5 @@ pub use evidence::{Component, Evidence, Score};
 pub use history::{Direction, RiskPath, Sentence, narrative, risk_paths};
 pub use integration::{Flag, integration_score};
 pub use risk::{RankedRisk, RiskInputs, hitl_cost_per_day, rank_risks, risk_score};
-pub use trend::{Label, Trend};
+pub use trend::{Label, Trend, WindowChange, window_changes};
 pub use value::{ValueFinding, value_leakage};

@@ -100,6 +100,17 @@ pub fn markdown(workspace: &str, assessment: &Assessment) -> String {
         let _ =
             writeln!(out, "- **{}** {}: {}  \n  from {}", r.action, r.subject, r.reason, cite(&r.evidence));
     }
+    let _ = writeln!(out, "\n## Changes over the window\n");
+    let changing: Vec<_> = a.agents.iter().take(RISKIEST).filter(|x| !x.window_changes.is_empty()).collect();
+    if changing.is_empty() {
+        let _ = writeln!(out, "No agent has enough snapshots in the window.");
+    }
+    for x in changing {
+        let _ = writeln!(out, "- **{}**:", x.agent_id);
+        for c in &x.window_changes {
+            let _ = writeln!(out, "  - {}  \n    from {}", c.sentence, cite(&c.evidence));
+        }
+    }
     let _ = writeln!(out, "\n## Risk history and maturity\n");
     let graded: Vec<_> = a.agents.iter().filter(|x| x.risk_maturity.is_some()).collect();
     if graded.is_empty() {
@@ -307,6 +318,19 @@ pub fn html(workspace: &str, assessment: &Assessment, charts: &[(&str, String)])
             escape(&r.reason),
             escape(&cite(&r.evidence))
         );
+    }
+    let _ = writeln!(out, "</ul>\n<h2>Changes over the window</h2>\n<ul>");
+    for x in a.agents.iter().take(RISKIEST).filter(|x| !x.window_changes.is_empty()) {
+        let _ = writeln!(out, "<li><b>{}</b><ul>", escape(&x.agent_id));
+        for c in &x.window_changes {
+            let _ = writeln!(
+                out,
+                "<li>{}<div class=\"ev\">from {}</div></li>",
+                escape(&c.sentence),
+                escape(&cite(&c.evidence))
+            );
+        }
+        let _ = writeln!(out, "</ul></li>");
     }
     let _ = writeln!(out, "</ul>\n<h2>Risk history and maturity</h2>\n<ul>");
     for x in a.agents.iter().filter(|x| x.risk_maturity.is_some()) {

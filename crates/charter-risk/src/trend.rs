@@ -100,6 +100,103 @@ pub fn trend(
     Trend { metric, label, snapshots: history.len(), first, last, change, evidence, window_days: None }
 }
 
+/// A metric's change over a window of days ending on the day assessed:
+/// "Risk score has increased 22% over the last 30 days".
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct WindowChange {
+    /// The metric, e.g. `risk_score`.
+    pub metric: &'static str,
+    /// The window, in days, ending on the day assessed.
+    pub window_days: u32,
+    /// The first snapshot in the window: its date and value.
+    pub from: (Date, f64),
+    /// The last snapshot in the window: its date and value.
+    pub to: (Date, f64),
+    /// The change as a percent of the first value (none when it is 0).
+    pub percent: Option<f64>,
+    /// Snapshots in the window.
+    pub snapshots: usize,
+    /// How it reads: `increased`, `decreased` or `unchanged`.
+    pub direction: &'static str,
+    /// The sentence, e.g. "Risk score has increased 22% over the last 30
+    /// days (51 on 2024-11-22 to 63 on 2024-12-20)".
+    pub sentence: String,
+    /// The first and last snapshots of the window.
+    pub evidence: Vec<Evidence>,
+}
+
+/// How a metric is read from a snapshot.
+pub type Read = fn(&Snapshot) -> f64;
+
+/// The metrics a window change is stated for: (name, label, value).
+pub const WINDOW_METRICS: [(&str, &str, Read); 5] = [
+    ("risk_score", "Risk score", |s| s.risk_score),
+    ("cost_usd_30d", "Cost (30 days)", |s| s.cost_usd_30d),
+    ("roi_estimate_usd", "ROI", |s| s.roi_estimate_usd),
+    ("failure_rate_7d", "Failure rate (7 days)", |s| s.failure_rate_7d),
+    ("manual_minutes_per_run", "Manual minutes per run", |s| s.manual_minutes_per_run),
+];
+
+/// The change of each of [`WINDOW_METRICS`] over the `window_days` ending on
+/// `as_of`, read from the agent's snapshots in that window (`history`, in
+/// date order): stated only when the window holds `min_snapshots` or more.
+pub fn window_changes(
+    history: &[&Snapshot],
+    as_of: Date,
+    window_days: u32,
+    min_snapshots: usize,
+) -> Vec<WindowChange> {
+    let Some(start) = as_of.plus_days(-i64::from(window_days)) else { return Vec::new() };
+    let inside: Vec<&Snapshot> =
+        history.iter().copied().filter(|s| s.snapshot_date > start && s.snapshot_date <= as_of).collect();
+    let (Some(first), Some(last)) = (inside.first(), inside.last()) else { return Vec::new() };
+    if inside.len() < min_snapshots.max(2) {
+        return Vec::new();
+    }
+    WINDOW_METRICS
+        .iter()
+        .map(|&(metric, label, value)| {
+            let (a, b) = (value(first), value(last));
+            let percent = (a != 0.0).then(|| round1((b - a) / a.abs() * 100.0));
+            let direction = if b > a {
+                "increased"
+            } else if b < a {
+                "decreased"
+            } else {
+                "unchanged"
+            };
+            let how_much = match (direction, percent) {
+                ("unchanged", _) => String::new(),
+                (_, Some(percent)) => format!(" {}%", round1(percent.abs())),
+                (_, None) => format!(" by {}", round1((b - a).abs())),
+            };
+            let verb = if direction == "unchanged" {
+                "has not changed".to_owned()
+            } else {
+                format!("has {direction}{how_much}")
+            };
+            let sentence = format!(
+                "{label} {verb} over the last {window_days} days ({a} on {} to {b} on {})",
+                first.snapshot_date, last.snapshot_date
+            );
+            WindowChange {
+                metric,
+                window_days,
+                from: (first.snapshot_date, a),
+                to: (last.snapshot_date, b),
+                percent,
+                snapshots: inside.len(),
+                direction,
+                sentence,
+                evidence: vec![
+                    Evidence::new(RecordKind::Snapshot, first.key(), metric, a),
+                    Evidence::new(RecordKind::Snapshot, last.key(), metric, b),
+                ],
+            }
+        })
+        .collect()
+}
+
 /// KPI figures whose good direction is known, and whether higher is worse.
 pub const FIGURES: [(&str, bool); 5] = [
     ("failure_rate_7d", true),

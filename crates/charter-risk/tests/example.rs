@@ -482,3 +482,44 @@ fn the_example_risk_history_names_what_escalated_persisted_and_was_resolved() {
     assert_eq!(sendgrid.days_open, Some(32.6));
     assert_eq!(sendgrid.peak, charter_model::Severity::High);
 }
+
+/// The sales agent's snapshots over the 30 days ending 2024-12-20, by hand:
+/// 2024-11-22 to 2024-12-20 (five snapshots); risk 38 → 63 (+65.8%), cost
+/// 1380 → 1820 (+31.9%), ROI 13600 → 12500 (−8.1%), failure rate 1.9 →
+/// 3.9 (+105.3%), manual minutes 0 → 2 (no percent of 0).
+#[test]
+fn window_changes_say_how_much_over_which_days() {
+    let snapshots: Vec<charter_model::Snapshot> = load("historical_snapshots.json");
+    let mut sales: Vec<&charter_model::Snapshot> =
+        snapshots.iter().filter(|s| s.agent_id.as_str() == "agent_sales_01").collect();
+    sales.sort_by_key(|s| s.snapshot_date);
+    let changes = charter_risk::window_changes(&sales, "2024-12-20".parse().unwrap(), 30, 3);
+    let read: Vec<(&str, Option<f64>, &str)> =
+        changes.iter().map(|c| (c.metric, c.percent, c.direction)).collect();
+    assert_eq!(
+        read,
+        [
+            ("risk_score", Some(65.8), "increased"),
+            ("cost_usd_30d", Some(31.9), "increased"),
+            ("roi_estimate_usd", Some(-8.1), "decreased"),
+            ("failure_rate_7d", Some(105.3), "increased"),
+            ("manual_minutes_per_run", None, "increased"),
+        ]
+    );
+    assert_eq!(changes[0].snapshots, 5);
+    assert_eq!(
+        changes[0].sentence,
+        "Risk score has increased 65.8% over the last 30 days (38 on 2024-11-22 to 63 on 2024-12-20)"
+    );
+    assert_eq!(
+        changes[2].sentence,
+        "ROI has decreased 8.1% over the last 30 days (13600 on 2024-11-22 to 12500 on 2024-12-20)"
+    );
+    assert!(
+        changes[4].sentence.starts_with("Manual minutes per run has increased by 2 over"),
+        "{}",
+        changes[4].sentence
+    );
+    // A window with fewer snapshots than a trend needs states nothing.
+    assert!(charter_risk::window_changes(&sales, "2024-12-20".parse().unwrap(), 10, 3).is_empty());
+}
