@@ -264,6 +264,22 @@ async fn the_risk_history_escalates_what_escalated_and_grades_each_agent() {
         assert_eq!(grade("agent_sales_01"), Some('D'));
         assert_eq!(grade("agent_finance_01"), Some('D'));
         assert_eq!(grade("agent_support_02"), None, "no history, no grade");
+        // The executive summary says it in a sentence.
+        let report =
+            app.report(&local, &ops, as_of, None, charter_app::ReportFormat::Markdown).await.unwrap();
+        let mut text = Vec::new();
+        report.write_to(&mut text).unwrap();
+        let text = String::from_utf8(text).unwrap();
+        assert!(
+            text.contains(
+                "Risk history: 4 risk(s), 2 open and escalated in severity, 1 open and persisting, \
+                 1 resolved (in 14.3 days on average); agents by risk maturity (A best, E worst): D: 2."
+            ),
+            "{text}"
+        );
+        assert!(
+            text.contains("First, on 2024-11-22: Manual correction rate exceeded 15% (operational, medium).")
+        );
     })
     .await;
 }
