@@ -16,7 +16,7 @@ use serde::Serialize;
 use crate::blast::{BlastRadius, Dependents};
 use crate::config::Config;
 use crate::evidence::{Evidence, Score};
-use crate::history::{Direction, RiskPath, Sentence, narrative, risk_paths};
+use crate::history::{Direction, Precedence, RiskPath, Sentence, narrative, precedence, risk_paths};
 use crate::integration::{Flag, integration_score};
 use crate::risk::{RankedRisk, RiskInputs, hitl_cost_per_day, rank_risks, risk_score};
 use crate::trend::{
@@ -87,6 +87,10 @@ pub struct AgentAssessment {
     /// the window holds enough snapshots.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub window_changes: Vec<WindowChange>,
+    /// What began before what: its risks emerging and its metrics turning
+    /// the bad way, each day before the next.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub precedence: Vec<Precedence>,
     /// When it is escalated: what happened to it, in order, each sentence
     /// citing its record.
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -441,6 +445,9 @@ fn assess_agents(layers: &Layers<'_>, agents: &[Agent], config: &Config, as_of: 
         let risk_maturity = maturity(&risk_history, config);
         let window_changes =
             window_changes(&snapshots, as_of, config.trend_window_days, config.trend_min_snapshots);
+        let events: Vec<&RiskEvent> = layers.events.get(id).into_iter().flatten().copied().collect();
+        let open_signals: Vec<&RiskSignal> = layers.signals.get(id).into_iter().flatten().copied().collect();
+        let precedence = precedence(&snapshots, &events, &open_signals, as_of);
         let hitl = workflows.iter().any(|w| w.human_in_the_loop);
         let hitl_cost = match (hitl, &manual) {
             (true, Some((minutes, _))) => Some(hitl_cost_per_day(
@@ -628,6 +635,7 @@ fn assess_agents(layers: &Layers<'_>, agents: &[Agent], config: &Config, as_of: 
             risk_history,
             risk_maturity,
             window_changes,
+            precedence,
             narrative,
         });
     }

@@ -5,7 +5,7 @@
 
 use std::collections::BTreeMap;
 
-use charter_model::{Date, RecordKind, RiskEvent, RiskSignal, RiskStatus, Severity, Timestamp};
+use charter_model::{Date, RecordKind, RiskEvent, RiskSignal, RiskStatus, Severity, Snapshot, Timestamp};
 use serde::Serialize;
 
 use crate::evidence::{Evidence, round1};
@@ -187,6 +187,150 @@ pub fn narrative<'a>(
                 _ => "Then",
             };
             Sentence { text: format!("{lead}, on {}: {what}.", at.date()), evidence }
+        })
+        .collect()
+}
+
+/// "X began before Y": two things that began for an agent on different
+/// days, the earlier first, with the records they rest on.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Precedence {
+    /// The sentence: "Integration risk emerged on 2024-11-18, before the
+    /// risk score began rising on 2024-11-22."
+    pub sentence: String,
+    /// The records of both.
+    pub evidence: Vec<Evidence>,
+}
+
+/// Something that began for an agent, and when.
+struct Onset {
+    what: String,
+    on: Date,
+    evidence: Evidence,
+}
+
+/// Snapshot metrics whose onset is found: (name, what began, higher is worse).
+const ONSET_METRICS: [(&str, &str, bool); 5] = [
+    ("risk_score", "the risk score began rising", true),
+    ("cost_usd_30d", "cost began rising", true),
+    ("failure_rate_7d", "the failure rate began rising", true),
+    ("manual_minutes_per_run", "manual minutes per run began rising", true),
+    ("roi_estimate_usd", "ROI began falling", false),
+];
+
+fn metric(snapshot: &Snapshot, name: &str) -> f64 {
+    match name {
+        "risk_score" => snapshot.risk_score,
+        "cost_usd_30d" => snapshot.cost_usd_30d,
+        "failure_rate_7d" => snapshot.failure_rate_7d,
+        "manual_minutes_per_run" => snapshot.manual_minutes_per_run,
+        _ => snapshot.roi_estimate_usd,
+    }
+}
+
+/// When each thing began: the first detection of each risk type (history
+/// and open signals), the snapshot where each metric began the run that
+/// carries it the bad way to the last snapshot (never turning back), and
+/// the first snapshot of the last run of negative ROI.
+fn onsets(history: &[&Snapshot], events: &[&RiskEvent], signals: &[&RiskSignal], as_of: Date) -> Vec<Onset> {
+    let mut found = Vec::new();
+    let mut first_of_type: BTreeMap<&str, (Timestamp, Evidence)> = BTreeMap::new();
+    let detected = events
+        .iter()
+        .filter(|e| e.detected_at.date() <= as_of)
+        .map(|e| {
+            let cited =
+                Evidence::new(RecordKind::RiskEvent, e.risk_event_id.as_str(), "detected_at", e.detected_at);
+            (e.risk_type.as_str(), e.detected_at, cited)
+        })
+        .chain(signals.iter().filter(|s| s.detected_at.date() <= as_of).map(|s| {
+            let cited =
+                Evidence::new(RecordKind::RiskSignal, s.risk_id.as_str(), "detected_at", s.detected_at);
+            (s.risk_type.as_str(), s.detected_at, cited)
+        }));
+    for (kind, at, cited) in detected {
+        let earlier = first_of_type.get(kind).is_none_or(|(known, _)| at < *known);
+        if earlier {
+            first_of_type.insert(kind, (at, cited));
+        }
+    }
+    for (kind, (at, evidence)) in first_of_type {
+        found.push(Onset { what: format!("{kind} risk emerged"), on: at.date(), evidence });
+    }
+    let history: Vec<&Snapshot> = history.iter().copied().filter(|s| s.snapshot_date <= as_of).collect();
+    for (name, what, higher_is_worse) in ONSET_METRICS {
+        let worse = |a: f64, b: f64| if higher_is_worse { b > a } else { b < a };
+        let values: Vec<f64> = history.iter().map(|s| metric(s, name)).collect();
+        // The run, back from the last snapshot, that never gets better.
+        let mut start = values.len().saturating_sub(1);
+        while start > 0 && !worse(values[start], values[start - 1]) {
+            start -= 1;
+        }
+        // Its first move the bad way.
+        let moved = (start + 1..values.len()).find(|&i| worse(values[i - 1], values[i]));
+        if let Some(i) = moved {
+            let s = history[i];
+            found.push(Onset {
+                what: what.to_owned(),
+                on: s.snapshot_date,
+                evidence: Evidence::new(RecordKind::Snapshot, s.key(), name, values[i]),
+            });
+        }
+    }
+    let negative = history.iter().rev().take_while(|s| s.roi_estimate_usd < 0.0).last();
+    if let Some(s) = negative {
+        found.push(Onset {
+            what: "ROI turned negative".to_owned(),
+            on: s.snapshot_date,
+            evidence: Evidence::new(RecordKind::Snapshot, s.key(), "roi_estimate_usd", s.roi_estimate_usd),
+        });
+    }
+    found
+}
+
+/// Joins `a`, `a and b`, `a, b and c`.
+fn and_list(items: &[&str]) -> String {
+    match items {
+        [] => String::new(),
+        [one] => (*one).to_owned(),
+        [rest @ .., last] => format!("{} and {last}", rest.join(", ")),
+    }
+}
+
+/// What began before what for an agent, from its snapshots, risk history
+/// and open signals up to `as_of`: the things that began are put in date
+/// order, those of one day together, and each day is said to come before
+/// the next ("Integration risk emerged on 2024-11-18, before the risk score
+/// began rising on 2024-11-22.").
+pub fn precedence(
+    history: &[&Snapshot],
+    events: &[&RiskEvent],
+    signals: &[&RiskSignal],
+    as_of: Date,
+) -> Vec<Precedence> {
+    let mut by_day: BTreeMap<Date, Vec<Onset>> = BTreeMap::new();
+    for onset in onsets(history, events, signals, as_of) {
+        by_day.entry(onset.on).or_default().push(onset);
+    }
+    let days: Vec<(Date, Vec<Onset>)> = by_day
+        .into_iter()
+        .map(|(day, mut onsets)| {
+            onsets.sort_by(|a, b| a.what.cmp(&b.what));
+            (day, onsets)
+        })
+        .collect();
+    days.windows(2)
+        .map(|pair| {
+            let ((early, before), (late, after)) = (&pair[0], &pair[1]);
+            let first: Vec<&str> = before.iter().map(|o| o.what.as_str()).collect();
+            let then: Vec<&str> = after.iter().map(|o| o.what.as_str()).collect();
+            let mut sentence =
+                format!("{} on {early}, before {} on {late}.", and_list(&first), and_list(&then));
+            if let Some(c) = sentence.get(..1) {
+                sentence = c.to_uppercase() + &sentence[1..];
+            }
+            let evidence = before.iter().chain(after).map(|o| o.evidence.clone()).collect();
+            Precedence { sentence, evidence }
         })
         .collect()
 }

@@ -26,7 +26,7 @@ pub use assess::{
 pub use blast::{BlastRadius, Dependents, system_blast_radius};
 pub use config::Config;
 pub use evidence::{Component, Evidence, Score};
-pub use history::{Direction, RiskPath, Sentence, narrative, risk_paths};
+pub use history::{Direction, Precedence, RiskPath, Sentence, narrative, precedence, risk_paths};
 pub use integration::{Flag, integration_score};
 pub use risk::{RankedRisk, RiskInputs, hitl_cost_per_day, rank_risks, risk_score};
 pub use trend::{Label, Trend, WindowChange, window_changes};

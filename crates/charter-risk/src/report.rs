@@ -127,6 +127,9 @@ pub fn markdown(workspace: &str, assessment: &Assessment) -> String {
         for p in &x.risk_history {
             let _ = writeln!(out, "  - {}  \n    from {}", path_line(p), cite(&p.evidence));
         }
+        for p in &x.precedence {
+            let _ = writeln!(out, "  - {}  \n    from {}", p.sentence, cite(&p.evidence));
+        }
         if !x.narrative.is_empty() {
             let _ = writeln!(out, "  - What happened, in order:");
             for sentence in &x.narrative {
@@ -388,6 +391,14 @@ pub fn html(workspace: &str, assessment: &Assessment, charts: &[(&str, String)])
                 out,
                 "<li>{}<div class=\"ev\">from {}</div></li>",
                 escape(&path_line(p)),
+                escape(&cite(&p.evidence))
+            );
+        }
+        for p in &x.precedence {
+            let _ = writeln!(
+                out,
+                "<li>{}<div class=\"ev\">from {}</div></li>",
+                escape(&p.sentence),
                 escape(&cite(&p.evidence))
             );
         }

@@ -523,3 +523,46 @@ fn window_changes_say_how_much_over_which_days() {
     // A window with fewer snapshots than a trend needs states nothing.
     assert!(charter_risk::window_changes(&sales, "2024-12-20".parse().unwrap(), 10, 3).is_empty());
 }
+
+/// What began before what, by hand from the example as of 2025-01-15. The
+/// sales agent: integration risk first seen 2024-11-18 (risk_evt_001); its
+/// risk score, cost and failure rate first rose on 2024-11-22 and never
+/// turned back; cost risk first seen and manual minutes first rose on
+/// 2024-11-29; ROI turned back up on 2024-12-20, so it is not falling. The
+/// invoice agent: integration risk (the ERP mismatch) on 2024-12-06, then
+/// ROI below zero from 2024-12-13.
+#[test]
+fn precedence_says_what_began_before_what_with_both_dates() {
+    let snapshots: Vec<charter_model::Snapshot> = load("historical_snapshots.json");
+    let events: Vec<charter_model::RiskEvent> = load("risk_signal_history.json");
+    let signals: Vec<charter_model::RiskSignal> = load("risk_signals.json");
+    let as_of = "2025-01-15".parse().unwrap();
+    let of = |agent: &str| {
+        let mut history: Vec<&charter_model::Snapshot> =
+            snapshots.iter().filter(|s| s.agent_id.as_str() == agent).collect();
+        history.sort_by_key(|s| s.snapshot_date);
+        let events: Vec<&charter_model::RiskEvent> =
+            events.iter().filter(|e| e.agent_id.as_str() == agent).collect();
+        let signals: Vec<&charter_model::RiskSignal> =
+            signals.iter().filter(|s| s.agent_id.as_str() == agent).collect();
+        charter_risk::precedence(&history, &events, &signals, as_of)
+    };
+    let sales: Vec<String> = of("agent_sales_01").into_iter().map(|p| p.sentence).collect();
+    assert_eq!(
+        sales,
+        [
+            "Integration risk emerged on 2024-11-18, before cost began rising, the failure rate began rising and \
+             the risk score began rising on 2024-11-22.",
+            "Cost began rising, the failure rate began rising and the risk score began rising on 2024-11-22, \
+             before cost risk emerged and manual minutes per run began rising on 2024-11-29.",
+        ]
+    );
+    let invoice = of("agent_finance_01");
+    let last = invoice.last().unwrap();
+    assert_eq!(
+        last.sentence,
+        "Integration risk emerged on 2024-12-06, before ROI turned negative on 2024-12-13."
+    );
+    let cited: Vec<&str> = last.evidence.iter().map(|e| e.id.as_str()).collect();
+    assert_eq!(cited, ["risk_evt_010", "agent_finance_01@2024-12-13"]);
+}
