@@ -417,7 +417,8 @@ fn assess_agents(layers: &Layers<'_>, agents: &[Agent], config: &Config, as_of: 
         for kpi in layers.kpis.get(id).into_iter().flatten() {
             trends.extend(crate::trend::figure_trends(kpi, config.trend_threshold_percent));
         }
-        let risk_history = risk_paths(layers.events.get(id).into_iter().flatten().copied(), as_of);
+        let events: &[&RiskEvent] = layers.events.get(id).map_or(&[], Vec::as_slice);
+        let risk_history = risk_paths(events.iter().copied(), as_of);
         for path in risk_history.iter().filter(|p| p.open) {
             let severities: Vec<&str> = path.severities.iter().map(|s| s.as_str()).collect();
             let days = path.days_open.unwrap_or(0.0);
@@ -445,9 +446,7 @@ fn assess_agents(layers: &Layers<'_>, agents: &[Agent], config: &Config, as_of: 
         let risk_maturity = maturity(&risk_history, config);
         let window_changes =
             window_changes(&snapshots, as_of, config.trend_window_days, config.trend_min_snapshots);
-        let events: Vec<&RiskEvent> = layers.events.get(id).into_iter().flatten().copied().collect();
-        let open_signals: Vec<&RiskSignal> = layers.signals.get(id).into_iter().flatten().copied().collect();
-        let precedence = precedence(&snapshots, &events, &open_signals, as_of);
+        let precedence = precedence(&snapshots, events, signals, as_of);
         let hitl = workflows.iter().any(|w| w.human_in_the_loop);
         let hitl_cost = match (hitl, &manual) {
             (true, Some((minutes, _))) => Some(hitl_cost_per_day(
@@ -610,11 +609,7 @@ fn assess_agents(layers: &Layers<'_>, agents: &[Agent], config: &Config, as_of: 
 
         // An escalated agent gets the story of its risks, in order.
         let narrative = if escalations[escalations_before..].iter().any(|e| e.subject == id) {
-            narrative(
-                layers.events.get(id).into_iter().flatten().copied(),
-                layers.signals.get(id).into_iter().flatten().copied(),
-                as_of,
-            )
+            narrative(events.iter().copied(), signals.iter().copied(), as_of)
         } else {
             Vec::new()
         };

@@ -210,13 +210,16 @@ fn heatmap(
     Ok(())
 }
 
-/// The four charts over the snapshots up to `as_of`, as (file name, SVG), for
-/// `agents` in report order, with the risk bands of `config`.
-pub fn charts(
+/// The charts over the snapshots up to `as_of` of `agents`, as (file name,
+/// SVG): risk over time, cost against ROI and failure rate against manual
+/// minutes (their titles from `titles`), and with `heatmap_too` the risk heatmap.
+fn drawn(
     snapshots: &[Snapshot],
     agents: &[&str],
     as_of: Date,
     config: &Config,
+    titles: [&str; 2],
+    heatmap_too: bool,
 ) -> Result<Vec<(&'static str, String)>, String> {
     let bands = Bands { amber_from: config.risk_amber_from, red_from: config.risk_red_from };
     let (dates, series) = by_agent(snapshots, agents, as_of);
@@ -226,7 +229,7 @@ pub fn charts(
     out.push(("risk-over-time.svg", std::mem::take(&mut svg)));
     two_lines(
         &mut svg,
-        "Cost vs ROI (portfolio, USD)",
+        titles[0],
         &dates,
         &series,
         ("cost_usd_30d", |s| s.cost_usd_30d),
@@ -237,7 +240,7 @@ pub fn charts(
     out.push(("cost-vs-roi.svg", std::mem::take(&mut svg)));
     two_lines(
         &mut svg,
-        "Failure rate (%) vs manual minutes per run (portfolio mean)",
+        titles[1],
         &dates,
         &series,
         ("failure_rate_7d", |s| s.failure_rate_7d),
@@ -246,9 +249,24 @@ pub fn charts(
     )
     .map_err(|e| e.to_string())?;
     out.push(("failure-vs-manual.svg", std::mem::take(&mut svg)));
-    heatmap(&mut svg, &dates, &series, agents, bands).map_err(|e| e.to_string())?;
-    out.push(("risk-heatmap.svg", svg));
+    if heatmap_too {
+        heatmap(&mut svg, &dates, &series, agents, bands).map_err(|e| e.to_string())?;
+        out.push(("risk-heatmap.svg", svg));
+    }
     Ok(out)
+}
+
+/// The four charts over the snapshots up to `as_of`, as (file name, SVG), for
+/// `agents` in report order, with the risk bands of `config`.
+pub fn charts(
+    snapshots: &[Snapshot],
+    agents: &[&str],
+    as_of: Date,
+    config: &Config,
+) -> Result<Vec<(&'static str, String)>, String> {
+    let titles =
+        ["Cost vs ROI (portfolio, USD)", "Failure rate (%) vs manual minutes per run (portfolio mean)"];
+    drawn(snapshots, agents, as_of, config, titles, true)
 }
 
 /// One agent's charts over its snapshots up to `as_of`, as (file name, SVG):
@@ -261,33 +279,7 @@ pub fn agent_charts(
     as_of: Date,
     config: &Config,
 ) -> Result<Vec<(&'static str, String)>, String> {
-    let bands = Bands { amber_from: config.risk_amber_from, red_from: config.risk_red_from };
-    let (dates, series) = by_agent(snapshots, &[agent], as_of);
-    let mut out = Vec::new();
-    let mut svg = String::new();
-    risk_over_time(&mut svg, &dates, &series, &[agent], bands).map_err(|e| e.to_string())?;
-    out.push(("risk-over-time.svg", std::mem::take(&mut svg)));
-    two_lines(
-        &mut svg,
-        &format!("Cost vs ROI of {agent} (USD)"),
-        &dates,
-        &series,
-        ("cost_usd_30d", |s| s.cost_usd_30d),
-        ("roi_estimate_usd", |s| s.roi_estimate_usd),
-        false,
-    )
-    .map_err(|e| e.to_string())?;
-    out.push(("cost-vs-roi.svg", std::mem::take(&mut svg)));
-    two_lines(
-        &mut svg,
-        &format!("Failure rate (%) vs manual minutes per run of {agent}"),
-        &dates,
-        &series,
-        ("failure_rate_7d", |s| s.failure_rate_7d),
-        ("manual_minutes_per_run", |s| s.manual_minutes_per_run),
-        true,
-    )
-    .map_err(|e| e.to_string())?;
-    out.push(("failure-vs-manual.svg", svg));
-    Ok(out)
+    let cost = format!("Cost vs ROI of {agent} (USD)");
+    let failure = format!("Failure rate (%) vs manual minutes per run of {agent}");
+    drawn(snapshots, &[agent], as_of, config, [&cost, &failure], false)
 }

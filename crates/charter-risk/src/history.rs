@@ -9,6 +9,7 @@ use charter_model::{Date, RecordKind, RiskEvent, RiskSignal, RiskStatus, Severit
 use serde::Serialize;
 
 use crate::evidence::{Evidence, round1};
+use crate::trend::Read;
 
 /// Which way a risk's severity went, from its first event to its last.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -209,24 +210,15 @@ struct Onset {
     evidence: Evidence,
 }
 
-/// Snapshot metrics whose onset is found: (name, what began, higher is worse).
-const ONSET_METRICS: [(&str, &str, bool); 5] = [
-    ("risk_score", "the risk score began rising", true),
-    ("cost_usd_30d", "cost began rising", true),
-    ("failure_rate_7d", "the failure rate began rising", true),
-    ("manual_minutes_per_run", "manual minutes per run began rising", true),
-    ("roi_estimate_usd", "ROI began falling", false),
+/// Snapshot metrics whose onset is found: (name, what began, higher is
+/// worse, how it is read).
+const ONSET_METRICS: [(&str, &str, bool, Read); 5] = [
+    ("risk_score", "the risk score began rising", true, |s| s.risk_score),
+    ("cost_usd_30d", "cost began rising", true, |s| s.cost_usd_30d),
+    ("failure_rate_7d", "the failure rate began rising", true, |s| s.failure_rate_7d),
+    ("manual_minutes_per_run", "manual minutes per run began rising", true, |s| s.manual_minutes_per_run),
+    ("roi_estimate_usd", "ROI began falling", false, |s| s.roi_estimate_usd),
 ];
-
-fn metric(snapshot: &Snapshot, name: &str) -> f64 {
-    match name {
-        "risk_score" => snapshot.risk_score,
-        "cost_usd_30d" => snapshot.cost_usd_30d,
-        "failure_rate_7d" => snapshot.failure_rate_7d,
-        "manual_minutes_per_run" => snapshot.manual_minutes_per_run,
-        _ => snapshot.roi_estimate_usd,
-    }
-}
 
 /// When each thing began: the first detection of each risk type (history
 /// and open signals), the snapshot where each metric began the run that
@@ -258,9 +250,9 @@ fn onsets(history: &[&Snapshot], events: &[&RiskEvent], signals: &[&RiskSignal],
         found.push(Onset { what: format!("{kind} risk emerged"), on: at.date(), evidence });
     }
     let history: Vec<&Snapshot> = history.iter().copied().filter(|s| s.snapshot_date <= as_of).collect();
-    for (name, what, higher_is_worse) in ONSET_METRICS {
+    for (name, what, higher_is_worse, read) in ONSET_METRICS {
         let worse = |a: f64, b: f64| if higher_is_worse { b > a } else { b < a };
-        let values: Vec<f64> = history.iter().map(|s| metric(s, name)).collect();
+        let values: Vec<f64> = history.iter().map(|s| read(s)).collect();
         // The run, back from the last snapshot, that never gets better.
         let mut start = values.len().saturating_sub(1);
         while start > 0 && !worse(values[start], values[start - 1]) {

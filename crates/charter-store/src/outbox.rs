@@ -238,15 +238,12 @@ impl WriteTx {
     /// Spans refused in `month` (`YYYY-MM`) because no registered agent is
     /// theirs, as this transaction sees it.
     pub async fn unattributed_spans(&mut self, workspace: i64, month: &str) -> Result<u64> {
-        let row = sqlx::query(
-            "SELECT CAST(COALESCE(SUM(spans), 0) AS BIGINT) AS n FROM span_rejections \
-             WHERE workspace_id = $1 AND day >= $2 AND day < $3 AND reason LIKE '%agent%'",
-        )
-        .bind(workspace)
-        .bind(format!("{month}-01"))
-        .bind(format!("{month}-99"))
-        .fetch_one(&mut *self.tx)
-        .await?;
+        let row = sqlx::query(UNATTRIBUTED_SQL)
+            .bind(workspace)
+            .bind(format!("{month}-01"))
+            .bind(format!("{month}-99"))
+            .fetch_one(&mut *self.tx)
+            .await?;
         rows::get_u64(&row, "n")
     }
 
@@ -272,6 +269,11 @@ impl WriteTx {
         get(&row, "key_hex")
     }
 }
+
+/// Spans of a month (`$2` its first day, `$3` past its last) refused for
+/// want of an agent.
+const UNATTRIBUTED_SQL: &str = "SELECT CAST(COALESCE(SUM(spans), 0) AS BIGINT) AS n FROM span_rejections \
+     WHERE workspace_id = $1 AND day >= $2 AND day < $3 AND reason LIKE '%agent%'";
 
 const SPEND_SQL: &str = "SELECT agent_id, month, usd, tokens, unpriced_tokens, runs FROM spend \
      WHERE workspace_id = $1 AND month = $2 ORDER BY agent_id";
@@ -310,15 +312,12 @@ impl Store {
         .fetch_one(&self.read)
         .await?;
         let unpriced = rows::get_u64(&row, "n")?;
-        let row = sqlx::query(
-            "SELECT CAST(COALESCE(SUM(spans), 0) AS BIGINT) AS n FROM span_rejections \
-             WHERE workspace_id = $1 AND day >= $2 AND day < $3 AND reason LIKE '%agent%'",
-        )
-        .bind(workspace)
-        .bind(format!("{month}-01"))
-        .bind(format!("{month}-99"))
-        .fetch_one(&self.read)
-        .await?;
+        let row = sqlx::query(UNATTRIBUTED_SQL)
+            .bind(workspace)
+            .bind(format!("{month}-01"))
+            .bind(format!("{month}-99"))
+            .fetch_one(&self.read)
+            .await?;
         Ok((unpriced, rows::get_u64(&row, "n")?))
     }
 

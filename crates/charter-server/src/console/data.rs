@@ -88,7 +88,7 @@ pub(crate) async fn dataset(State(app): State<App>, session: Session, Path(id): 
 }
 
 /// The schema-change form.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Default, Deserialize)]
 pub(crate) struct ProposalForm {
     #[serde(default)]
     csrf: String,
@@ -105,8 +105,7 @@ pub(crate) async fn propose(
     Path(id): Path<String>,
     form: Result<Form<ProposalForm>, axum::extract::rejection::FormRejection>,
 ) -> Response {
-    let ProposalForm { csrf, proposal } =
-        form.map(|Form(form)| form).unwrap_or(ProposalForm { csrf: String::new(), proposal: String::new() });
+    let ProposalForm { csrf, proposal } = form.map(|Form(form)| form).unwrap_or_default();
     if let Some(refused) = session.refuse_without_csrf(&csrf) {
         return refused;
     }
@@ -161,7 +160,7 @@ pub(crate) async fn change(State(app): State<App>, session: Session, Path(id): P
 }
 
 /// The promotion form.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Default, Deserialize)]
 pub(crate) struct PromoteForm {
     #[serde(default)]
     csrf: String,
@@ -178,8 +177,7 @@ pub(crate) async fn promote(
     Path(id): Path<String>,
     form: Result<Form<PromoteForm>, axum::extract::rejection::FormRejection>,
 ) -> Response {
-    let PromoteForm { csrf, to } =
-        form.map(|Form(form)| form).unwrap_or(PromoteForm { csrf: String::new(), to: String::new() });
+    let PromoteForm { csrf, to } = form.map(|Form(form)| form).unwrap_or_default();
     if let Some(refused) = session.refuse_without_csrf(&csrf) {
         return refused;
     }
