@@ -228,16 +228,29 @@ impl App {
     async fn read_portfolio(&self, row: &WorkspaceRow) -> Result<PortfolioRecords> {
         let counts: BTreeMap<String, u64> = self.store.record_counts(row.id).await?.into_iter().collect();
         let count = |kind: RecordKind| counts.get(kind.name()).map_or(0, |n| *n as usize);
+        // The layers are read side by side, each on its own connection:
+        // the snapshots, most of the records, overlap with the rest.
+        let (agents, systems, workflows, kpis, signals, snapshots, values, reviews, risk_events) = tokio::try_join!(
+            self.read_values_sized(row, count(RecordKind::Agent)),
+            self.read_values_sized(row, count(RecordKind::System)),
+            self.read_values_sized(row, count(RecordKind::Workflow)),
+            self.read_values_sized(row, count(RecordKind::Kpi)),
+            self.read_values_sized(row, count(RecordKind::RiskSignal)),
+            self.read_values_sized(row, count(RecordKind::Snapshot)),
+            self.read_values_sized(row, count(RecordKind::ValueRecord)),
+            self.read_values_sized(row, count(RecordKind::OwnershipReview)),
+            self.read_values_sized(row, count(RecordKind::RiskEvent)),
+        )?;
         Ok(PortfolioRecords {
-            agents: self.read_values_sized(row, count(RecordKind::Agent)).await?,
-            systems: self.read_values_sized(row, count(RecordKind::System)).await?,
-            workflows: self.read_values_sized(row, count(RecordKind::Workflow)).await?,
-            kpis: self.read_values_sized(row, count(RecordKind::Kpi)).await?,
-            signals: self.read_values_sized(row, count(RecordKind::RiskSignal)).await?,
-            snapshots: self.read_values_sized(row, count(RecordKind::Snapshot)).await?,
-            values: self.read_values_sized(row, count(RecordKind::ValueRecord)).await?,
-            reviews: self.read_values_sized(row, count(RecordKind::OwnershipReview)).await?,
-            risk_events: self.read_values_sized(row, count(RecordKind::RiskEvent)).await?,
+            agents,
+            systems,
+            workflows,
+            kpis,
+            signals,
+            snapshots,
+            values,
+            reviews,
+            risk_events,
         })
     }
 
@@ -501,6 +514,7 @@ fn snapshots_of(assessment: &Assessment, kpis: &[KpiRecord]) -> (Vec<Snapshot>, 
         fresh.push(Snapshot {
             agent_id,
             cost_usd_30d: cost,
+            daily_invocations: agent.daily_invocations,
             // No workflow fails: 0%; no manual minutes reported: none spent.
             failure_rate_7d: agent.failure_rate_7d.unwrap_or(0.0),
             integration_score: agent.integration.value,
