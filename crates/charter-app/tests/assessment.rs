@@ -283,3 +283,90 @@ async fn the_risk_history_escalates_what_escalated_and_grades_each_agent() {
     })
     .await;
 }
+
+/// The executive summary as of 2024-12-20, checked by hand against the
+/// example: both agents with snapshots have five in the 30 days before
+/// (2024-11-22 to 2024-12-20), and in both the risk score, cost, failure
+/// rate and manual minutes rose while ROI fell; the invoice agent's risk
+/// score went 60 → 79 (+31.7%), the sales agent's 38 → 63 (+65.8%). The
+/// sales agent's KPIs are given here in the current/previous shape with
+/// manual minutes (0 → 2) and invocations (1000 → 1200) both up over 30
+/// days: automation debt.
+#[tokio::test]
+async fn the_executive_summary_states_window_changes_precedence_and_automation_debt_with_their_records() {
+    each_backend(|store| async move {
+        let app = App::with_clock(store, Arc::new(FixedClock("2025-01-15T09:00:00Z".parse().unwrap())));
+        let example = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../examples/ops-workspace");
+        let dir = tempfile::tempdir().unwrap();
+        for entry in std::fs::read_dir(&example).unwrap() {
+            let entry = entry.unwrap();
+            if entry.file_name().to_string_lossy().ends_with(".json") {
+                std::fs::copy(entry.path(), dir.path().join(entry.file_name())).unwrap();
+            }
+        }
+        let kpis = serde_json::json!([
+            { "agent_id": "agent_sales_01", "kpis": {
+                "conversion_rate": 0.042, "cost_usd_30d": 1820, "roi_estimate_usd": 12500,
+                "manual_minutes_per_run": { "current": 2, "prev_30d": 0 },
+                "daily_invocations": { "current": 1200, "prev_30d": 1000 } } },
+            { "agent_id": "agent_finance_01", "kpis": {
+                "error_rate": 0.18, "cost_usd_30d": 940, "roi_estimate_usd": -300 } }
+        ]);
+        std::fs::write(dir.path().join("kpis_cost.json"), kpis.to_string()).unwrap();
+        let (ops, local) = (WorkspaceName::new("ops").unwrap(), Caller::local("ops_governance_lead"));
+        app.import(&local, &ops, ImportSource::from_dir(dir.path()).unwrap(), true).await.unwrap();
+        let as_of = "2024-12-20".parse().unwrap();
+        let assessed = app.assess(&local, &ops, as_of, false, None).await.unwrap().assessment;
+        let lines: Vec<&str> = assessed.summary.iter().map(|l| l.text.as_str()).collect();
+        let has = |text: &str| lines.contains(&text);
+        assert!(
+            has("Over the last 30 days (2 agent(s) with 3 snapshots or more in the window): the risk score \
+                 increased for 2, cost for 2, the failure rate for 2 and manual minutes per run for 2; ROI \
+                 decreased for 2."),
+            "{lines:#?}"
+        );
+        let sales_risk = assessed
+            .summary
+            .iter()
+            .find(|l| l.text.starts_with("agent_sales_01: Risk score has increased"))
+            .expect("the sales agent's risk over the window");
+        assert_eq!(
+            sales_risk.text,
+            "agent_sales_01: Risk score has increased 65.8% over the last 30 days (38 on 2024-11-22 to 63 on 2024-12-20)."
+        );
+        let cited: Vec<&str> = sales_risk.evidence.iter().map(|e| e.id.as_str()).collect();
+        assert_eq!(cited, ["agent_sales_01@2024-11-22", "agent_sales_01@2024-12-20"]);
+        assert!(lines.iter().any(|l| l.starts_with("agent_finance_01: Risk score has increased 31.7%")), "{lines:#?}");
+        let first = assessed
+            .summary
+            .iter()
+            .find(|l| l.text.starts_with("agent_sales_01: Integration risk emerged on 2024-11-18, before "))
+            .expect("what began first for the sales agent");
+        assert_eq!(first.evidence[0].id, "risk_evt_001");
+        assert!(has("Automation debt is accumulating for 1 agent(s)."), "{lines:#?}");
+        let debt = assessed
+            .summary
+            .iter()
+            .find(|l| l.text.starts_with("agent_sales_01: Automation debt is accumulating"))
+            .expect("the sales agent's automation debt");
+        assert!(
+            debt.text.ends_with(
+                "manual minutes per run rose from 0 to 2 while daily invocations rose from 1000 to 1200 over the last 30 days."
+            ),
+            "{}",
+            debt.text
+        );
+        assert!(debt.evidence.iter().all(|e| e.kind == RecordKind::Kpi && e.id == "agent_sales_01"));
+
+        // The same sentences open the Markdown report and are in the JSON.
+        for format in [charter_app::ReportFormat::Markdown, charter_app::ReportFormat::Json] {
+            let report = app.report(&local, &ops, as_of, None, format).await.unwrap();
+            let mut text = Vec::new();
+            report.write_to(&mut text).unwrap();
+            let text = String::from_utf8(text).unwrap();
+            assert!(text.contains("Automation debt is accumulating for 1 agent(s)."), "{format:?}");
+            assert!(text.contains("Risk score has increased 65.8% over the last 30 days"), "{format:?}");
+        }
+    })
+    .await;
+}

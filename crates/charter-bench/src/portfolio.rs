@@ -7,8 +7,9 @@
 //! is skewed (a few are used by many agents), agents in every status and
 //! criticality, some dependencies on systems nobody documented, workflows
 //! with and without a human in the loop, 52 weekly snapshots per agent that
-//! drift with a per-agent trend, escalating risk histories, owner reviews
-//! and three months of expected-vs-actual value.
+//! drift with a per-agent trend, a year of risk history (risks that
+//! escalate, persist, get resolved and come back), owner reviews and three
+//! months of expected-vs-actual value.
 
 use std::fs::File;
 use std::io::{BufWriter, Write};
@@ -159,6 +160,71 @@ fn at_noon(date: Date, minutes: i64) -> Timestamp {
     Timestamp::from_unix_micros(micros).unwrap_or_else(|| unreachable!("generated dates are in range"))
 }
 
+const RISK_TYPES: [&str; 4] = ["integration", "operational", "cost", "security"];
+const SEVERITIES: [Severity; 4] = [Severity::Low, Severity::Medium, Severity::High, Severity::Critical];
+
+/// Up to three past risks of agent `index` over the year ending on `end`:
+/// each starts in a random week, is seen again every one to three weeks
+/// with its severity moving a step at most, and is resolved after two to
+/// eight sightings (seventeen times in twenty; the others are still open); one
+/// resolved risk in six comes back a few weeks later.
+fn risk_year(
+    rng: &mut Rng,
+    index: usize,
+    agent: &AgentId,
+    end: Date,
+    out: &mut ArrayWriter,
+) -> std::io::Result<()> {
+    for risk in 0..rng.below(4) {
+        let risk_id: Key = key(format!("risk_{index:06}_{risk}"));
+        let risk_type = *rng.pick(&RISK_TYPES);
+        let mut week = rng.below(48) as i64;
+        let mut severity = rng.below(3);
+        let sightings = 2 + rng.below(7);
+        let resolves = rng.chance(0.85);
+        let recurs = resolves && rng.chance(1.0 / 6.0);
+        let mut event = 0;
+        let mut push = |week: i64, severity: usize, status: RiskStatus, event: &mut usize| {
+            let at = at_noon(date_plus(end, 7 * (week - 52)), (*event as i64 * 37) % 600);
+            *event += 1;
+            out.push(&RiskEvent {
+                risk_event_id: key(format!("risk_evt_{index:06}_{risk}_{event}")),
+                risk_id: risk_id.clone(),
+                agent_id: agent.clone(),
+                risk_type: risk_type.to_owned(),
+                severity: SEVERITIES[severity],
+                signal: format!("{risk_type} signal {event} for {agent}"),
+                detected_at: at,
+                status,
+            })
+        };
+        for sighting in 0..sightings {
+            if week > 52 {
+                break;
+            }
+            let resolved = resolves && sighting + 1 == sightings;
+            push(week, severity, if resolved { RiskStatus::Resolved } else { RiskStatus::Open }, &mut event)?;
+            week += 1 + rng.below(3) as i64;
+            severity = match rng.below(4) {
+                0 => severity.saturating_sub(1),
+                1 => (severity + 1).min(3),
+                _ => severity,
+            };
+        }
+        if recurs {
+            week += 2 + rng.below(5) as i64;
+            for _ in 0..1 + rng.below(3) {
+                if week > 52 {
+                    break;
+                }
+                push(week, severity, RiskStatus::Open, &mut event)?;
+                week += 1 + rng.below(3) as i64;
+            }
+        }
+    }
+    Ok(())
+}
+
 /// Writes a JSON array one element at a time, so memory stays flat.
 struct ArrayWriter {
     out: BufWriter<File>,
@@ -298,6 +364,7 @@ pub fn portfolio(spec: PortfolioSpec, dir: &Path) -> std::io::Result<PortfolioCo
         let mut cost = rng.range(200.0, 3_000.0);
         let roi_base = rng.range(-1_000.0, 15_000.0);
         let mut manual = if human_in_the_loop { rng.range(1.0, 5.0) } else { 0.0 };
+        let mut volume = invocations as f64 * rng.range(0.5, 1.0);
         let mut last = None;
         for week in 0..52 {
             risk = (risk + trend + rng.range(-2.0, 2.0)).clamp(0.0, 100.0);
@@ -305,6 +372,7 @@ pub fn portfolio(spec: PortfolioSpec, dir: &Path) -> std::io::Result<PortfolioCo
             if human_in_the_loop {
                 manual = (manual + trend / 20.0 + rng.range(-0.2, 0.2)).clamp(0.0, 30.0);
             }
+            volume = (volume * (1.0 + trend / 50.0 + rng.range(-0.03, 0.03))).max(1.0);
             let roi = roi_base * (1.0 - risk / 150.0) - cost * 0.5;
             let snapshot = Snapshot {
                 snapshot_date: date_plus(first_snapshot, 7 * week),
@@ -314,6 +382,7 @@ pub fn portfolio(spec: PortfolioSpec, dir: &Path) -> std::io::Result<PortfolioCo
                 value_leakage_score: round((risk * 0.8 + rng.range(-5.0, 5.0)).clamp(0.0, 100.0), 0),
                 failure_rate_7d: round((risk / 6.0 + rng.range(-1.0, 1.0)).clamp(0.0, 100.0), 1),
                 cost_usd_30d: round(cost, 0),
+                daily_invocations: Some(volume.round() as u64),
                 roi_estimate_usd: round(roi, 0),
                 manual_minutes_per_run: round(manual, 0),
             };
@@ -331,10 +400,11 @@ pub fn portfolio(spec: PortfolioSpec, dir: &Path) -> std::io::Result<PortfolioCo
             },
         })?;
 
+        // A year of risk history: risks that came and went before today's.
+        risk_year(&mut rng, index, &agent_id, spec.end_date, &mut risk_history)?;
         if rng.chance(0.25) {
             let risk_id = key(format!("risk_{index:06}"));
-            let risk_type = rng.pick(&["integration", "operational", "cost", "security"]).to_string();
-            let severities = [Severity::Low, Severity::Medium, Severity::High, Severity::Critical];
+            let risk_type = rng.pick(&RISK_TYPES).to_string();
             let events = 2 + rng.below(3);
             let mut severity = rng.below(2);
             for event in 0..events {
@@ -344,7 +414,7 @@ pub fn portfolio(spec: PortfolioSpec, dir: &Path) -> std::io::Result<PortfolioCo
                     risk_id: risk_id.clone(),
                     agent_id: agent_id.clone(),
                     risk_type: risk_type.clone(),
-                    severity: severities[severity],
+                    severity: SEVERITIES[severity],
                     signal: format!("{risk_type} signal {} for {agent_id}", event + 1),
                     detected_at: at_noon(
                         date_plus(spec.end_date, -7 * (events - event) as i64),
@@ -357,7 +427,7 @@ pub fn portfolio(spec: PortfolioSpec, dir: &Path) -> std::io::Result<PortfolioCo
                 risk_id,
                 agent_id: agent_id.clone(),
                 risk_type: risk_type.clone(),
-                severity: severities[severity],
+                severity: SEVERITIES[severity],
                 signal: format!("{risk_type} risk on {agent_id}"),
                 detected_at: at_noon(spec.end_date, 0),
                 status: RiskStatus::Open,

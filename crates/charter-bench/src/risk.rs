@@ -18,6 +18,9 @@ use charter_bench::portfolio::PortfolioSpec;
 
 use crate::data::{peak_mb, reset_peak};
 
+/// The day of the generated portfolio's last snapshot.
+const END_DATE: &str = "2024-12-20";
+
 /// Runs this executable with `args` (a child process, so that what it
 /// allocates is not in this one's peak memory); fails with its stderr.
 fn this_executable(args: &[&str]) -> Result<()> {
@@ -41,7 +44,7 @@ pub(crate) async fn prepare(
     data: &Path,
     extra: Option<&Path>,
 ) -> Result<ExitCode> {
-    let end_date = "2024-12-20".parse()?;
+    let end_date = END_DATE.parse()?;
     charter_bench::portfolio::portfolio(PortfolioSpec { agents, seed, end_date }, files)
         .with_context(|| format!("cannot write the portfolio to {}", files.display()))?;
     if let Some(extra) = extra {
@@ -113,13 +116,15 @@ pub(crate) async fn report(agents: usize, seed: u64, rounds: usize) -> Result<Ex
     let started = Instant::now();
     prepare_in_child(agents, seed, &files, &data)?;
     println!(
-        "report: {agents} agents with 52 weekly snapshots each, generated and imported in {}",
+        "report: {agents} agents with 52 weekly snapshots and a year of risk history each, generated and imported in {}",
         seconds(started.elapsed())
     );
 
     let app = App::new(charter_store::Store::open_data_dir(&data).await?);
     let (caller, workspace) = (Caller::local("bench"), WorkspaceName::new("bench")?);
-    let as_of = "2025-12-31".parse()?;
+    // The day of the last snapshot, so the window changes and the days
+    // open risks have been open are those of a live portfolio.
+    let as_of = END_DATE.parse()?;
     let config = charter_risk::Config::default();
 
     // Phases, once.
@@ -155,7 +160,8 @@ pub(crate) async fn report(agents: usize, seed: u64, rounds: usize) -> Result<Ex
             + records.signals.len()
             + records.snapshots.len()
             + records.values.len()
-            + records.reviews.len(),
+            + records.reviews.len()
+            + records.risk_events.len(),
         seconds(read),
         seconds(assess),
         json_bytes as f64 / 1e6,

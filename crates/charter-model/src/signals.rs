@@ -324,6 +324,12 @@ pub struct Snapshot {
     pub agent_id: AgentId,
     /// Cost over the last 30 days in USD.
     pub cost_usd_30d: f64,
+    /// Invocations per day when the snapshot was taken (a Charter
+    /// addition: the seed's snapshots do not carry it; snapshots Charter
+    /// saves copy the agent's `daily_invocations`). With manual minutes per
+    /// run, it shows automation debt accumulating.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub daily_invocations: Option<u64>,
     /// Failure rate over the last 7 days, in percent.
     pub failure_rate_7d: f64,
     /// Integration score, 0-100 (higher is healthier).

@@ -60,6 +60,9 @@ pub struct AgentAssessment {
     pub status: AgentStatus,
     /// Its criticality.
     pub criticality: Option<Criticality>,
+    /// Its invocations per day, when registered.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub daily_invocations: Option<u64>,
     /// Integration score (higher is better).
     pub integration: Score,
     /// Risk score (higher is worse).
@@ -140,6 +143,118 @@ pub struct Assessment {
     pub recommendations: Vec<Recommendation>,
     /// What is wrong with the input (records for unknown agents, duplicate snapshots).
     pub problems: Vec<String>,
+    /// The executive summary's findings about history and trends, in plain
+    /// sentences, each with the records it rests on (see [`summary`]).
+    pub summary: Vec<SummaryLine>,
+}
+
+/// One sentence of the executive summary.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SummaryLine {
+    /// The sentence.
+    pub text: String,
+    /// The records it rests on (none for a count over the portfolio, whose
+    /// parts are each agent's own findings).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub evidence: Vec<Evidence>,
+}
+
+/// Agents named one by one in a line of the summary, riskiest first.
+pub const SUMMARY_AGENTS: usize = 5;
+
+/// The executive summary's sentences, from `agents` (riskiest first):
+/// the risk history in numbers; what moved over the window and for how
+/// many agents; for the riskiest agents, how much their risk score rose
+/// over the window and what began before what; and where automation debt
+/// is accumulating.
+pub fn summary(agents: &[AgentAssessment], config: &Config) -> Vec<SummaryLine> {
+    let mut lines = Vec::new();
+    let line = |text: String, evidence: Vec<Evidence>| SummaryLine { text, evidence };
+    if let Some(text) = history_summary(agents) {
+        lines.push(line(text, Vec::new()));
+    }
+    let windowed: Vec<&AgentAssessment> = agents.iter().filter(|x| !x.window_changes.is_empty()).collect();
+    if !windowed.is_empty() {
+        let moved = |metric: &str, direction: &str| {
+            windowed
+                .iter()
+                .filter(|x| x.window_changes.iter().any(|c| c.metric == metric && c.direction == direction))
+                .count()
+        };
+        lines.push(line(
+            format!(
+                "Over the last {} days ({} agent(s) with {} snapshots or more in the window): the risk score increased for {}, cost for {}, the failure rate for {} and manual minutes per run for {}; ROI decreased for {}.",
+                config.trend_window_days,
+                windowed.len(),
+                config.trend_min_snapshots.max(2),
+                moved("risk_score", "increased"),
+                moved("cost_usd_30d", "increased"),
+                moved("failure_rate_7d", "increased"),
+                moved("manual_minutes_per_run", "increased"),
+                moved("roi_estimate_usd", "decreased"),
+            ),
+            Vec::new(),
+        ));
+    }
+    let rising = agents.iter().filter_map(|x| {
+        let change =
+            x.window_changes.iter().find(|c| c.metric == "risk_score" && c.direction == "increased")?;
+        Some(line(format!("{}: {}.", x.agent_id, change.sentence), change.evidence.clone()))
+    });
+    lines.extend(rising.take(SUMMARY_AGENTS));
+    let first = agents.iter().filter_map(|x| {
+        let p = x.precedence.first()?;
+        Some(line(format!("{}: {}", x.agent_id, p.sentence), p.evidence.clone()))
+    });
+    lines.extend(first.take(SUMMARY_AGENTS));
+    let indebted: Vec<(&str, &ValueFinding)> = agents
+        .iter()
+        .filter_map(|x| {
+            x.value_findings.iter().find(|f| f.kind == "automation_debt").map(|f| (x.agent_id.as_str(), f))
+        })
+        .collect();
+    if !indebted.is_empty() {
+        lines.push(line(
+            format!("Automation debt is accumulating for {} agent(s).", indebted.len()),
+            Vec::new(),
+        ));
+        for (agent, finding) in indebted.into_iter().take(SUMMARY_AGENTS) {
+            lines.push(line(format!("{agent}: {}.", finding.message), finding.evidence.clone()));
+        }
+    }
+    lines
+}
+
+/// The risk history in a sentence: how many risks escalated, persisted
+/// and were resolved (and how fast), how many came back, and how many
+/// agents have each maturity grade. None without a risk history.
+fn history_summary(agents: &[AgentAssessment]) -> Option<String> {
+    let paths: Vec<&RiskPath> = agents.iter().flat_map(|x| &x.risk_history).collect();
+    if paths.is_empty() {
+        return None;
+    }
+    let escalated = paths.iter().filter(|p| p.open && p.direction == Direction::Escalated).count();
+    let persisted = paths.iter().filter(|p| p.open && p.persisted()).count();
+    let resolved: Vec<f64> = paths.iter().filter_map(|p| p.days_to_resolve).collect();
+    let recurred = paths.iter().filter(|p| p.recurred).count();
+    let mut grades: BTreeMap<char, usize> = BTreeMap::new();
+    for m in agents.iter().filter_map(|x| x.risk_maturity.as_ref()) {
+        *grades.entry(m.grade).or_default() += 1;
+    }
+    let grades: Vec<String> = grades.iter().map(|(g, n)| format!("{g}: {n}")).collect();
+    let mut text = format!(
+        "Risk history: {} risk(s), {escalated} open and escalated in severity, {persisted} open and persisting",
+        paths.len()
+    );
+    if !resolved.is_empty() {
+        let mean = resolved.iter().sum::<f64>() / resolved.len() as f64;
+        text.push_str(&format!(", {} resolved (in {:.1} days on average)", resolved.len(), mean));
+    }
+    if recurred > 0 {
+        text.push_str(&format!(", {recurred} back after being resolved"));
+    }
+    text.push_str(&format!("; agents by risk maturity (A best, E worst): {}.", grades.join(", ")));
+    Some(text)
 }
 
 /// Assesses `portfolio` with `config`.
@@ -260,6 +375,7 @@ fn assess_on(portfolio: &Portfolio<'_>, config: &Config, threads: usize) -> Asse
     }
 
     agents.sort_by(|a, b| b.risk.value.total_cmp(&a.risk.value).then_with(|| a.agent_id.cmp(&b.agent_id)));
+    let summary = summary(&agents, config);
     Assessment {
         as_of,
         agents,
@@ -268,6 +384,7 @@ fn assess_on(portfolio: &Portfolio<'_>, config: &Config, threads: usize) -> Asse
         escalations,
         recommendations,
         problems,
+        summary,
     }
 }
 
@@ -299,10 +416,30 @@ struct Layers<'a> {
     events: BTreeMap<&'a str, Vec<&'a RiskEvent>>,
 }
 
-fn group<T>(records: &[T], agent: impl Fn(&T) -> &str) -> BTreeMap<&str, Vec<&T>> {
+fn group<'a, T>(records: &'a [T], agent: impl Fn(&'a T) -> &'a str) -> BTreeMap<&'a str, Vec<&'a T>> {
     let mut groups: BTreeMap<&str, Vec<&T>> = BTreeMap::new();
+    let mut add = |agent: &'a str, run: Vec<&'a T>| match groups.entry(agent) {
+        std::collections::btree_map::Entry::Vacant(place) => {
+            place.insert(run);
+        }
+        std::collections::btree_map::Entry::Occupied(place) => place.into_mut().extend(run),
+    };
+    // Records come in id order, an agent's together: they are gathered
+    // into a run and the map is searched once per run.
+    let mut run: Option<(&'a str, Vec<&'a T>)> = None;
     for record in records {
-        groups.entry(agent(record)).or_default().push(record);
+        let of = agent(record);
+        match &mut run {
+            Some((agent, run)) if *agent == of => run.push(record),
+            _ => {
+                if let Some((agent, done)) = run.replace((of, vec![record])) {
+                    add(agent, done);
+                }
+            }
+        }
+    }
+    if let Some((agent, done)) = run {
+        add(agent, done);
     }
     groups
 }
@@ -373,7 +510,15 @@ fn assess_agents(layers: &Layers<'_>, agents: &[Agent], config: &Config, as_of: 
         let signals: &[&RiskSignal] = layers.signals.get(id).map_or(&[], Vec::as_slice);
 
         let (integration, flags) = integration_score(agent, &layers.systems, config);
-        let (leakage, value_findings) = value_leakage(&values, config);
+        let (leakage, mut value_findings) = value_leakage(&values, config);
+        let kpi = layers.kpis.get(id).and_then(|k| k.first()).copied();
+        value_findings.extend(crate::trend::automation_debt(
+            &snapshots,
+            kpi,
+            as_of,
+            config.trend_window_days,
+            config.trend_min_snapshots,
+        ));
         // Manual minutes: the latest value record's actual, else the latest snapshot's.
         let latest_value = values.iter().max_by_key(|v| v.period_start).copied();
         let manual = latest_value
@@ -618,6 +763,7 @@ fn assess_agents(layers: &Layers<'_>, agents: &[Agent], config: &Config, as_of: 
             name: agent.name.clone(),
             status: agent.status,
             criticality: agent.criticality,
+            daily_invocations: agent.daily_invocations,
             integration,
             risk,
             value_leakage: leakage,

@@ -21,7 +21,8 @@ pub mod trend;
 pub mod value;
 
 pub use assess::{
-    AgentAssessment, Assessment, Escalation, Maturity, Portfolio, Recommendation, assess, maturity,
+    AgentAssessment, Assessment, Escalation, Maturity, Portfolio, Recommendation, SummaryLine, assess,
+    maturity, summary,
 };
 pub use blast::{BlastRadius, Dependents, system_blast_radius};
 pub use config::Config;
@@ -29,5 +30,5 @@ pub use evidence::{Component, Evidence, Score};
 pub use history::{Direction, Precedence, RiskPath, Sentence, narrative, precedence, risk_paths};
 pub use integration::{Flag, integration_score};
 pub use risk::{RankedRisk, RiskInputs, hitl_cost_per_day, rank_risks, risk_score};
-pub use trend::{Label, Trend, WindowChange, window_changes};
+pub use trend::{Label, Trend, WindowChange, automation_debt, window_changes};
 pub use value::{ValueFinding, value_leakage};

@@ -3,7 +3,6 @@
 //! the risks by severity × blast radius, and what was wrong with the
 //! input. The same assessment always renders to the same bytes.
 
-use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
 use crate::assess::Assessment;
@@ -54,8 +53,15 @@ pub fn markdown(workspace: &str, assessment: &Assessment) -> String {
         a.recommendations.len(),
     );
 
-    if let Some(summary) = history_summary(a) {
-        let _ = writeln!(out, "{summary}\n");
+    for line in &a.summary {
+        if line.evidence.is_empty() {
+            let _ = writeln!(out, "- {}", line.text);
+        } else {
+            let _ = writeln!(out, "- {}  \n  from {}", line.text, cite(&line.evidence));
+        }
+    }
+    if !a.summary.is_empty() {
+        let _ = writeln!(out);
     }
     let _ = writeln!(out, "## Agents, riskiest first\n");
     let _ = writeln!(
@@ -239,39 +245,6 @@ fn breakdowns(out: &mut String, a: &Assessment, style: Style) {
     }
 }
 
-/// The risk history in a sentence: how many risks escalated, persisted,
-/// stayed open too long and were resolved, and how many agents have each
-/// maturity grade. None without a risk history.
-fn history_summary(a: &Assessment) -> Option<String> {
-    use crate::history::Direction;
-    let paths: Vec<&crate::history::RiskPath> = a.agents.iter().flat_map(|x| &x.risk_history).collect();
-    if paths.is_empty() {
-        return None;
-    }
-    let escalated = paths.iter().filter(|p| p.open && p.direction == Direction::Escalated).count();
-    let persisted = paths.iter().filter(|p| p.open && p.persisted()).count();
-    let resolved: Vec<f64> = paths.iter().filter_map(|p| p.days_to_resolve).collect();
-    let recurred = paths.iter().filter(|p| p.recurred).count();
-    let mut grades: BTreeMap<char, usize> = BTreeMap::new();
-    for m in a.agents.iter().filter_map(|x| x.risk_maturity.as_ref()) {
-        *grades.entry(m.grade).or_default() += 1;
-    }
-    let grades: Vec<String> = grades.iter().map(|(g, n)| format!("{g}: {n}")).collect();
-    let mut text = format!(
-        "Risk history: {} risk(s), {escalated} open and escalated in severity, {persisted} open and persisting",
-        paths.len()
-    );
-    if !resolved.is_empty() {
-        let mean = resolved.iter().sum::<f64>() / resolved.len() as f64;
-        text.push_str(&format!(", {} resolved (in {:.1} days on average)", resolved.len(), mean));
-    }
-    if recurred > 0 {
-        text.push_str(&format!(", {recurred} back after being resolved"));
-    }
-    text.push_str(&format!("; agents by risk maturity (A best, E worst): {}.", grades.join(", ")));
-    Some(text)
-}
-
 /// A risk's path in one line: its severities, which way it went, how long
 /// it persisted, and whether it is open (for how long) or resolved (in how
 /// long), and whether it came back.
@@ -316,8 +289,16 @@ pub fn html(workspace: &str, assessment: &Assessment, charts: &[(&str, String)])
         escape(workspace),
         a.as_of
     );
-    if let Some(summary) = history_summary(a) {
-        let _ = writeln!(out, "<p>{}</p>", escape(&summary));
+    if !a.summary.is_empty() {
+        let _ = writeln!(out, "<ul>");
+        for line in &a.summary {
+            let _ = write!(out, "<li>{}", escape(&line.text));
+            if !line.evidence.is_empty() {
+                let _ = write!(out, "<br><span class=\"ev\">from {}</span>", escape(&cite(&line.evidence)));
+            }
+            let _ = writeln!(out, "</li>");
+        }
+        let _ = writeln!(out, "</ul>");
     }
     let _ = writeln!(
         out,

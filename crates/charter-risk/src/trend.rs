@@ -197,6 +197,88 @@ pub fn window_changes(
         .collect()
 }
 
+/// "Automation debt is accumulating": manual minutes per run and the
+/// invocations they multiply both rose over a window, so the hours people
+/// spend correcting the agent grow on two counts.
+///
+/// Read from the agent's snapshots in the `window_days` ending on `as_of`
+/// (at least `min_snapshots` of them, the first and last carrying
+/// `daily_invocations`), else from its KPI record's `manual_minutes_per_run`
+/// and `daily_invocations` given with their previous values. The finding
+/// cites the two readings of each figure.
+pub fn automation_debt(
+    history: &[&Snapshot],
+    kpi: Option<&KpiRecord>,
+    as_of: Date,
+    window_days: u32,
+    min_snapshots: usize,
+) -> Option<crate::value::ValueFinding> {
+    let agent = history.first().map(|s| s.agent_id.as_str()).or(kpi.map(|k| k.agent_id.as_str()))?;
+    let start = as_of.plus_days(-i64::from(window_days))?;
+    let inside: Vec<&Snapshot> =
+        history.iter().copied().filter(|s| s.snapshot_date > start && s.snapshot_date <= as_of).collect();
+    let from_snapshots = match (inside.first(), inside.last()) {
+        (Some(first), Some(last)) if inside.len() >= min_snapshots.max(2) => {
+            first.daily_invocations.zip(last.daily_invocations).map(|(a, b)| {
+                let cite = |s: &Snapshot, field, value: f64| {
+                    Evidence::new(RecordKind::Snapshot, s.key(), field, value)
+                };
+                let over = format!(
+                    "over the last {window_days} days ({} to {})",
+                    first.snapshot_date, last.snapshot_date
+                );
+                (
+                    (first.manual_minutes_per_run, last.manual_minutes_per_run),
+                    (a as f64, b as f64),
+                    over,
+                    vec![
+                        cite(first, "manual_minutes_per_run", first.manual_minutes_per_run),
+                        cite(last, "manual_minutes_per_run", last.manual_minutes_per_run),
+                        cite(first, "daily_invocations", a as f64),
+                        cite(last, "daily_invocations", b as f64),
+                    ],
+                )
+            })
+        }
+        _ => None,
+    };
+    let from_kpis = || {
+        let kpi = kpi?;
+        let pair = |figure: &'static str| {
+            let current = kpi.kpis.current(figure)?;
+            let previous = kpi.kpis.previous.get(figure)?;
+            let cited = vec![
+                Evidence::new(
+                    RecordKind::Kpi,
+                    agent,
+                    figure,
+                    format!("prev_{}d {}", previous.days, previous.value),
+                ),
+                Evidence::new(RecordKind::Kpi, agent, figure, format!("current {current}")),
+            ];
+            Some(((previous.value, current), previous.days, cited))
+        };
+        let (manual, manual_days, mut evidence) = pair("manual_minutes_per_run")?;
+        let (volume, volume_days, more) = pair("daily_invocations")?;
+        evidence.extend(more);
+        let over = if manual_days == volume_days {
+            format!("over the last {manual_days} days")
+        } else {
+            format!("over the last {manual_days} and {volume_days} days")
+        };
+        Some((manual, volume, over, evidence))
+    };
+    let (manual, volume, over, evidence) = from_snapshots.or_else(from_kpis)?;
+    (manual.1 > manual.0 && volume.1 > volume.0).then(|| crate::value::ValueFinding {
+        kind: "automation_debt",
+        message: format!(
+            "Automation debt is accumulating: manual minutes per run rose from {} to {} while daily invocations rose from {} to {} {over}",
+            manual.0, manual.1, volume.0, volume.1
+        ),
+        evidence,
+    })
+}
+
 /// KPI figures whose good direction is known, and whether higher is worse.
 pub const FIGURES: [(&str, bool); 5] = [
     ("failure_rate_7d", true),
@@ -311,6 +393,82 @@ mod tests {
         assert_eq!(sorted.len(), 1);
         assert_eq!(problems.len(), 1);
         assert_eq!(sorted[0].risk_score, 40.0);
+    }
+
+    fn busy(date: &str, manual: f64, invocations: Option<u64>) -> Snapshot {
+        Snapshot { manual_minutes_per_run: manual, daily_invocations: invocations, ..snapshot(date, 40.0) }
+    }
+
+    #[test]
+    fn automation_debt_needs_manual_minutes_and_invocations_both_rising_in_the_window() {
+        let as_of: Date = "2024-12-20".parse().unwrap();
+        let debt = |history: &[Snapshot], kpi: Option<&KpiRecord>| {
+            let history: Vec<&Snapshot> = history.iter().collect();
+            automation_debt(&history, kpi, as_of, 30, 3)
+        };
+        let rising = [
+            // Outside the window: not read.
+            busy("2024-11-01", 9.0, Some(5000)),
+            busy("2024-11-22", 2.0, Some(800)),
+            busy("2024-12-06", 3.0, Some(900)),
+            busy("2024-12-20", 5.0, Some(1100)),
+        ];
+        let found = debt(&rising, None).expect("debt");
+        assert_eq!(found.kind, "automation_debt");
+        assert_eq!(
+            found.message,
+            "Automation debt is accumulating: manual minutes per run rose from 2 to 5 while daily \
+             invocations rose from 800 to 1100 over the last 30 days (2024-11-22 to 2024-12-20)"
+        );
+        let cited: Vec<(&str, &str, &str)> =
+            found.evidence.iter().map(|e| (e.id.as_str(), e.field, e.value.as_str())).collect();
+        assert_eq!(
+            cited,
+            [
+                ("agent_sales_01@2024-11-22", "manual_minutes_per_run", "2"),
+                ("agent_sales_01@2024-12-20", "manual_minutes_per_run", "5"),
+                ("agent_sales_01@2024-11-22", "daily_invocations", "800"),
+                ("agent_sales_01@2024-12-20", "daily_invocations", "1100"),
+            ]
+        );
+        // Fewer invocations: the manual minutes are not debt piling up.
+        let falling = [
+            busy("2024-11-22", 2.0, Some(800)),
+            busy("2024-12-06", 3.0, Some(700)),
+            busy("2024-12-20", 5.0, Some(600)),
+        ];
+        assert_eq!(debt(&falling, None), None);
+        // Manual minutes flat: no debt.
+        let flat = [
+            busy("2024-11-22", 2.0, Some(800)),
+            busy("2024-12-06", 2.0, Some(900)),
+            busy("2024-12-20", 2.0, Some(1100)),
+        ];
+        assert_eq!(debt(&flat, None), None);
+        // Two snapshots in the window are fewer than three.
+        assert_eq!(debt(&rising[2..], None), None);
+        // No invocation counts in the snapshots: the KPI pairs are read.
+        let unknown =
+            [busy("2024-11-22", 2.0, None), busy("2024-12-06", 3.0, None), busy("2024-12-20", 5.0, None)];
+        assert_eq!(debt(&unknown, None), None);
+        let kpi: KpiRecord = serde_json::from_value(serde_json::json!({
+            "agent_id": "agent_sales_01",
+            "kpis": {
+                "manual_minutes_per_run": {"current": 4, "prev_30d": 1},
+                "daily_invocations": {"current": 1300, "prev_30d": 1200}
+            }
+        }))
+        .unwrap();
+        let found = debt(&unknown, Some(&kpi)).expect("debt from the KPI pairs");
+        assert!(
+            found.message.ends_with(
+                "rose from 1 to 4 while daily invocations rose from 1200 to 1300 over the last 30 days"
+            ),
+            "{}",
+            found.message
+        );
+        assert_eq!(found.evidence[0].value, "prev_30d 1");
+        assert_eq!(found.evidence.len(), 4);
     }
 
     #[test]

@@ -12,7 +12,8 @@ use crate::evidence::{Component, Evidence, Score};
 /// A finding about an agent's value, with its records.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ValueFinding {
-    /// `roi_below_expectation`, `negative_roi`, `cost_overrun`, `manual_growth` or `no_owner_signoff`.
+    /// `roi_below_expectation`, `negative_roi`, `cost_overrun`, `manual_growth`,
+    /// `no_owner_signoff` or `automation_debt`.
     pub kind: &'static str,
     /// What was found.
     pub message: String,

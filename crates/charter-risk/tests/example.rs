@@ -420,6 +420,7 @@ fn charters_scores_continue_the_imported_history() {
         snapshots.push(Snapshot {
             agent_id: agent.agent_id.parse().unwrap(),
             cost_usd_30d: kpi.kpis.cost_usd_30d.unwrap(),
+            daily_invocations: agent.daily_invocations,
             failure_rate_7d: agent.failure_rate_7d.unwrap_or(0.0),
             integration_score: agent.integration.value,
             manual_minutes_per_run: agent.manual_minutes_per_run.unwrap_or(0.0),
