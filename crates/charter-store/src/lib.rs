@@ -200,87 +200,32 @@ pub fn sqlite_url(path: &Path) -> String {
     url
 }
 
-/// Records read by one query of [`stream_values`].
-const RECORDS_PER_BATCH: i64 = 512;
-
 /// Streams the id and canonical value of every record of `kind`, in id
-/// order, to `visit`.
-///
-/// The records come [`RECORDS_PER_BATCH`] at a time in one row: their ids
-/// and their audit events, each joined by U+001E, the next batch starting
-/// after the last id of this one. A row per record costs SQLite's driver a
-/// hand-off between its thread and this one per record, which was most of
-/// the time of reading a large portfolio. U+001E cannot appear in
-/// canonical JSON (control characters are escaped in strings), and an id
-/// holding one would split into more ids than events: the read fails as
-/// corrupt rather than misplacing a value.
-async fn stream_values<E: From<StoreError>>(
-    connection: &mut sqlx::AnyConnection,
-    backend: Backend,
+/// order, to `visit`, while the database reads on.
+async fn stream_values<'c, E: From<StoreError>>(
+    executor: impl sqlx::Executor<'c, Database = sqlx::Any>,
     workspace: i64,
     kind: RecordKind,
     visit: &mut impl FnMut(&str, &str) -> std::result::Result<(), E>,
 ) -> std::result::Result<(), E> {
-    let sql = match backend {
-        Backend::Sqlite => {
-            "SELECT group_concat(id, char(30) ORDER BY id) AS ids, \
-                    group_concat(body, char(30) ORDER BY id) AS events, count(*) AS n \
-             FROM (SELECT r.id, e.body FROM records r \
-                   JOIN audit_events e ON e.workspace_id = r.workspace_id AND e.seq = r.event_seq \
-                   WHERE r.workspace_id = $1 AND r.kind = $2 AND r.id > $3 ORDER BY r.id LIMIT $4) batch"
-        }
-        Backend::Postgres => {
-            "SELECT string_agg(id, chr(30) ORDER BY id) AS ids, \
-                    string_agg(body, chr(30) ORDER BY id) AS events, count(*) AS n \
-             FROM (SELECT r.id, e.body FROM records r \
-                   JOIN audit_events e ON e.workspace_id = r.workspace_id AND e.seq = r.event_seq \
-                   WHERE r.workspace_id = $1 AND r.kind = $2 AND r.id > $3 ORDER BY r.id LIMIT $4) batch"
-        }
-    };
-    let corrupt = |what: String| StoreError::Corrupt(format!("{} {what}", kind.name()));
-    let mut after = String::new();
-    loop {
-        let row = sqlx::query(sql)
-            .bind(workspace)
-            .bind(kind.name())
-            .bind(after.as_str())
-            .bind(RECORDS_PER_BATCH)
-            .fetch_one(&mut *connection)
-            .await
-            .map_err(StoreError::from)?;
-        let count = rows::get_u64(&row, "n")?;
-        if count == 0 {
-            return Ok(());
-        }
-        let ids: String = rows::get(&row, "ids")?;
-        let events: String = rows::get(&row, "events")?;
-        let (mut ids, mut events) = (ids.split('\u{1e}'), events.split('\u{1e}'));
-        let mut seen = 0;
-        loop {
-            match (ids.next(), events.next()) {
-                (Some(id), Some(event)) => {
-                    let value = charter_model::audit::value_in(event)
-                        .ok_or_else(|| corrupt(format!("\"{id}\": its audit event holds no value")))?;
-                    visit(id, value)?;
-                    seen += 1;
-                    id.clone_into(&mut after);
-                }
-                (None, None) => break,
-                _ => {
-                    return Err(corrupt(
-                        "records: a batch holds more ids than audit events, or fewer".into(),
-                    )
-                    .into());
-                }
-            }
-        }
-        if seen != count {
-            return Err(corrupt(format!("records: a batch of {count} split into {seen}")).into());
-        }
-        if count < RECORDS_PER_BATCH as u64 {
-            return Ok(());
-        }
+    use futures_util::TryStreamExt as _;
+    let mut stream = sqlx::query(
+        "SELECT r.id, e.body AS event FROM records r \
+         JOIN audit_events e ON e.workspace_id = r.workspace_id AND e.seq = r.event_seq \
+         WHERE r.workspace_id = $1 AND r.kind = $2 ORDER BY r.id",
+    )
+    .bind(workspace)
+    .bind(kind.name())
+    .fetch(executor);
+    while let Some(row) = stream.try_next().await.map_err(StoreError::from)? {
+        let id: String = rows::get(&row, "id")?;
+        let event: String = rows::get(&row, "event")?;
+        let value = charter_model::audit::value_in(&event).ok_or_else(|| {
+            StoreError::Corrupt(format!("{} \"{id}\": its audit event holds no value", kind.name()))
+        })?;
+        visit(&id, value)?;
     }
+    Ok(())
 }
 
 /// Settings of the SQLite writer connection. The 32 MiB page cache (grown
@@ -453,8 +398,7 @@ impl Store {
         kind: RecordKind,
         mut visit: impl FnMut(&str, &str) -> std::result::Result<(), E>,
     ) -> std::result::Result<(), E> {
-        let mut connection = self.read.acquire().await.map_err(StoreError::from)?;
-        stream_values(&mut connection, self.backend, workspace, kind, &mut visit).await
+        stream_values(&self.read, workspace, kind, &mut visit).await
     }
 
     /// The workspace counter `counter` and every record of `kinds` as of one
@@ -485,8 +429,7 @@ impl Store {
             .map_err(StoreError::from)?;
         let value = row.as_ref().map_or(Ok(0), |row| rows::get_u64(row, "value"))?;
         for &kind in kinds {
-            stream_values(&mut tx, self.backend, workspace, kind, &mut |id, body| visit(kind, id, body))
-                .await?;
+            stream_values(&mut *tx, workspace, kind, &mut |id, body| visit(kind, id, body)).await?;
         }
         tx.commit().await.map_err(StoreError::from)?;
         Ok(value)

@@ -219,11 +219,11 @@ async fn reopening_a_migrated_database_is_a_no_op() {
     }
 }
 
-/// Records are read back in batches (`visit_values`): across batch
-/// boundaries every record comes once, in id order, with its own value,
-/// and a value holding an escaped U+001E (the batch separator) is intact.
+/// A kind's records are read back (`visit_values`) each once, in id
+/// order, with its own value taken whole out of its audit event (here
+/// one holding an escaped control character).
 #[tokio::test]
-async fn every_record_is_visited_once_in_id_order_across_batches() {
+async fn every_record_is_visited_once_in_id_order_with_its_own_value() {
     each_backend(|store| async move {
         let id = workspace(&store, "ops").await;
         let ids: Vec<String> = (0..1_100).rev().map(|n| format!("s{n:04}")).collect();
