@@ -20,6 +20,21 @@ async fn example(store: charter_store::Store) -> (App, WorkspaceName, Caller, ch
     (app, ops, local, "2025-01-15".parse().unwrap())
 }
 
+/// A copy of the example (its JSON files) in a temporary directory, with
+/// `kpis` as its `kpis_cost.json`.
+fn example_with_kpis(kpis: &serde_json::Value) -> tempfile::TempDir {
+    let example = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../examples/ops-workspace");
+    let dir = tempfile::tempdir().unwrap();
+    for entry in std::fs::read_dir(&example).unwrap() {
+        let entry = entry.unwrap();
+        if entry.file_name().to_string_lossy().ends_with(".json") {
+            std::fs::copy(entry.path(), dir.path().join(entry.file_name())).unwrap();
+        }
+    }
+    std::fs::write(dir.path().join("kpis_cost.json"), kpis.to_string()).unwrap();
+    dir
+}
+
 #[tokio::test]
 async fn the_assessment_escalates_the_invoice_agent_and_saves_snapshots_once() {
     each_backend(|store| async move {
@@ -163,13 +178,6 @@ async fn kpis_in_the_seeds_current_and_previous_shape_import_and_give_trends_tha
         // A copy of the example with the sales agent's KPIs in the seed's
         // current/previous shape: the failure rate now and a week before,
         // the cost now and the snapshot about 30 days before.
-        let dir = tempfile::tempdir().unwrap();
-        for entry in std::fs::read_dir(&example).unwrap() {
-            let entry = entry.unwrap();
-            if entry.file_name().to_string_lossy().ends_with(".json") {
-                std::fs::copy(entry.path(), dir.path().join(entry.file_name())).unwrap();
-            }
-        }
         let kpis = serde_json::json!([
             { "agent_id": "agent_sales_01", "kpis": {
                 "conversion_rate": 0.042,
@@ -180,7 +188,7 @@ async fn kpis_in_the_seeds_current_and_previous_shape_import_and_give_trends_tha
             { "agent_id": "agent_finance_01", "kpis": {
                 "invoices_processed": 4200, "error_rate": 0.18, "cost_usd_30d": 940, "roi_estimate_usd": -300 } }
         ]);
-        std::fs::write(dir.path().join("kpis_cost.json"), kpis.to_string()).unwrap();
+        let dir = example_with_kpis(&kpis);
         let (ops, local) = (WorkspaceName::new("ops").unwrap(), Caller::local("ops_governance_lead"));
         app.import(&local, &ops, ImportSource::from_dir(dir.path()).unwrap(), true).await.unwrap();
         // Stored in the shape it came in.
@@ -296,14 +304,6 @@ async fn the_risk_history_escalates_what_escalated_and_grades_each_agent() {
 async fn the_executive_summary_states_window_changes_precedence_and_automation_debt_with_their_records() {
     each_backend(|store| async move {
         let app = App::with_clock(store, Arc::new(FixedClock("2025-01-15T09:00:00Z".parse().unwrap())));
-        let example = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../examples/ops-workspace");
-        let dir = tempfile::tempdir().unwrap();
-        for entry in std::fs::read_dir(&example).unwrap() {
-            let entry = entry.unwrap();
-            if entry.file_name().to_string_lossy().ends_with(".json") {
-                std::fs::copy(entry.path(), dir.path().join(entry.file_name())).unwrap();
-            }
-        }
         let kpis = serde_json::json!([
             { "agent_id": "agent_sales_01", "kpis": {
                 "conversion_rate": 0.042, "cost_usd_30d": 1820, "roi_estimate_usd": 12500,
@@ -312,7 +312,7 @@ async fn the_executive_summary_states_window_changes_precedence_and_automation_d
             { "agent_id": "agent_finance_01", "kpis": {
                 "error_rate": 0.18, "cost_usd_30d": 940, "roi_estimate_usd": -300 } }
         ]);
-        std::fs::write(dir.path().join("kpis_cost.json"), kpis.to_string()).unwrap();
+        let dir = example_with_kpis(&kpis);
         let (ops, local) = (WorkspaceName::new("ops").unwrap(), Caller::local("ops_governance_lead"));
         app.import(&local, &ops, ImportSource::from_dir(dir.path()).unwrap(), true).await.unwrap();
         let as_of = "2024-12-20".parse().unwrap();

@@ -610,7 +610,7 @@ fn assess_agents(layers: &Layers<'_>, agents: &[Agent], config: &Config, as_of: 
             "criticality",
             agent.criticality.map_or("absent".into(), |c| c.to_string()),
         );
-        let roi = layers.kpis.get(id).and_then(|k| k.first()).and_then(|k| k.kpis.roi_estimate_usd);
+        let roi = kpi.and_then(|k| k.kpis.roi_estimate_usd);
         if high && roi.is_some_and(|r| r < 0.0) {
             let mut evidence = vec![
                 criticality.clone(),

@@ -125,6 +125,43 @@ pub struct WindowChange {
     pub evidence: Vec<Evidence>,
 }
 
+/// The first and last of the snapshots of `history` (in date order) in the
+/// `window_days` ending on `as_of`, and how many there are: none unless the
+/// window holds `min_snapshots` (and at least two).
+fn window<'a>(
+    history: &[&'a Snapshot],
+    as_of: Date,
+    window_days: u32,
+    min_snapshots: usize,
+) -> Option<(&'a Snapshot, &'a Snapshot, usize)> {
+    let start = as_of.plus_days(-i64::from(window_days))?;
+    let inside = |s: &Snapshot| s.snapshot_date > start && s.snapshot_date <= as_of;
+    let from = history.iter().position(|s| inside(s))?;
+    let count = history[from..].iter().take_while(|s| inside(s)).count();
+    (count >= min_snapshots.max(2)).then(|| (history[from], history[from + count - 1], count))
+}
+
+/// A KPI figure given with its previous value (`{"current": …,
+/// "prev_<N>d": …}`): both values, the days between them, and the two
+/// readings cited.
+struct FigurePair {
+    previous: f64,
+    current: f64,
+    days: u32,
+    evidence: Vec<Evidence>,
+}
+
+fn figure_pair(kpi: &KpiRecord, figure: &'static str) -> Option<FigurePair> {
+    let current = kpi.kpis.current(figure)?;
+    let previous = kpi.kpis.previous.get(figure)?;
+    let agent = kpi.agent_id.as_str();
+    let evidence = vec![
+        Evidence::new(RecordKind::Kpi, agent, figure, format!("prev_{}d {}", previous.days, previous.value)),
+        Evidence::new(RecordKind::Kpi, agent, figure, format!("current {current}")),
+    ];
+    Some(FigurePair { previous: previous.value, current, days: previous.days, evidence })
+}
+
 /// How a metric is read from a snapshot.
 pub type Read = fn(&Snapshot) -> f64;
 
@@ -146,13 +183,9 @@ pub fn window_changes(
     window_days: u32,
     min_snapshots: usize,
 ) -> Vec<WindowChange> {
-    let Some(start) = as_of.plus_days(-i64::from(window_days)) else { return Vec::new() };
-    let inside: Vec<&Snapshot> =
-        history.iter().copied().filter(|s| s.snapshot_date > start && s.snapshot_date <= as_of).collect();
-    let (Some(first), Some(last)) = (inside.first(), inside.last()) else { return Vec::new() };
-    if inside.len() < min_snapshots.max(2) {
+    let Some((first, last, snapshots)) = window(history, as_of, window_days, min_snapshots) else {
         return Vec::new();
-    }
+    };
     WINDOW_METRICS
         .iter()
         .map(|&(metric, label, value)| {
@@ -185,7 +218,7 @@ pub fn window_changes(
                 from: (first.snapshot_date, a),
                 to: (last.snapshot_date, b),
                 percent,
-                snapshots: inside.len(),
+                snapshots,
                 direction,
                 sentence,
                 evidence: vec![
@@ -213,60 +246,35 @@ pub fn automation_debt(
     window_days: u32,
     min_snapshots: usize,
 ) -> Option<crate::value::ValueFinding> {
-    let agent = history.first().map(|s| s.agent_id.as_str()).or(kpi.map(|k| k.agent_id.as_str()))?;
-    let start = as_of.plus_days(-i64::from(window_days))?;
-    let inside: Vec<&Snapshot> =
-        history.iter().copied().filter(|s| s.snapshot_date > start && s.snapshot_date <= as_of).collect();
-    let from_snapshots = match (inside.first(), inside.last()) {
-        (Some(first), Some(last)) if inside.len() >= min_snapshots.max(2) => {
-            first.daily_invocations.zip(last.daily_invocations).map(|(a, b)| {
-                let cite = |s: &Snapshot, field, value: f64| {
-                    Evidence::new(RecordKind::Snapshot, s.key(), field, value)
-                };
-                let over = format!(
-                    "over the last {window_days} days ({} to {})",
-                    first.snapshot_date, last.snapshot_date
-                );
-                (
-                    (first.manual_minutes_per_run, last.manual_minutes_per_run),
-                    (a as f64, b as f64),
-                    over,
-                    vec![
-                        cite(first, "manual_minutes_per_run", first.manual_minutes_per_run),
-                        cite(last, "manual_minutes_per_run", last.manual_minutes_per_run),
-                        cite(first, "daily_invocations", a as f64),
-                        cite(last, "daily_invocations", b as f64),
-                    ],
-                )
-            })
-        }
-        _ => None,
-    };
+    let from_snapshots = window(history, as_of, window_days, min_snapshots).and_then(|(first, last, _)| {
+        let (a, b) = first.daily_invocations.zip(last.daily_invocations)?;
+        let cite =
+            |s: &Snapshot, field, value: f64| Evidence::new(RecordKind::Snapshot, s.key(), field, value);
+        let over =
+            format!("over the last {window_days} days ({} to {})", first.snapshot_date, last.snapshot_date);
+        Some((
+            (first.manual_minutes_per_run, last.manual_minutes_per_run),
+            (a as f64, b as f64),
+            over,
+            vec![
+                cite(first, "manual_minutes_per_run", first.manual_minutes_per_run),
+                cite(last, "manual_minutes_per_run", last.manual_minutes_per_run),
+                cite(first, "daily_invocations", a as f64),
+                cite(last, "daily_invocations", b as f64),
+            ],
+        ))
+    });
     let from_kpis = || {
         let kpi = kpi?;
-        let pair = |figure: &'static str| {
-            let current = kpi.kpis.current(figure)?;
-            let previous = kpi.kpis.previous.get(figure)?;
-            let cited = vec![
-                Evidence::new(
-                    RecordKind::Kpi,
-                    agent,
-                    figure,
-                    format!("prev_{}d {}", previous.days, previous.value),
-                ),
-                Evidence::new(RecordKind::Kpi, agent, figure, format!("current {current}")),
-            ];
-            Some(((previous.value, current), previous.days, cited))
-        };
-        let (manual, manual_days, mut evidence) = pair("manual_minutes_per_run")?;
-        let (volume, volume_days, more) = pair("daily_invocations")?;
-        evidence.extend(more);
-        let over = if manual_days == volume_days {
-            format!("over the last {manual_days} days")
+        let manual = figure_pair(kpi, "manual_minutes_per_run")?;
+        let volume = figure_pair(kpi, "daily_invocations")?;
+        let over = if manual.days == volume.days {
+            format!("over the last {} days", manual.days)
         } else {
-            format!("over the last {manual_days} and {volume_days} days")
+            format!("over the last {} and {} days", manual.days, volume.days)
         };
-        Some((manual, volume, over, evidence))
+        let evidence = manual.evidence.into_iter().chain(volume.evidence).collect();
+        Some(((manual.previous, manual.current), (volume.previous, volume.current), over, evidence))
     };
     let (manual, volume, over, evidence) = from_snapshots.or_else(from_kpis)?;
     (manual.1 > manual.0 && volume.1 > volume.0).then(|| crate::value::ValueFinding {
@@ -296,39 +304,29 @@ pub const FIGURES: [(&str, bool); 5] = [
 pub fn figure_trends(kpi: &KpiRecord, threshold_percent: f64) -> Vec<Trend> {
     let mut trends = Vec::new();
     for (metric, higher_is_worse) in FIGURES {
-        let (Some(current), Some(previous)) = (kpi.kpis.current(metric), kpi.kpis.previous.get(metric))
-        else {
+        let Some(FigurePair { previous, current, days, evidence }) = figure_pair(kpi, metric) else {
             continue;
         };
-        let change = current - previous.value;
-        let moved = if previous.value == 0.0 {
+        let change = current - previous;
+        let moved = if previous == 0.0 {
             change != 0.0
         } else {
-            (change / previous.value.abs() * 100.0).abs() >= threshold_percent
+            (change / previous.abs() * 100.0).abs() >= threshold_percent
         };
         let label = match change {
             change if !change.is_finite() || !moved => Label::Stable,
             change if (change > 0.0) == higher_is_worse => Label::Degrading,
             _ => Label::Improving,
         };
-        let agent = kpi.agent_id.as_str();
         trends.push(Trend {
             metric,
             label,
             snapshots: 0,
-            first: Some(previous.value),
+            first: Some(previous),
             last: Some(current),
             change: Some(round1(change)),
-            evidence: vec![
-                Evidence::new(
-                    RecordKind::Kpi,
-                    agent,
-                    metric,
-                    format!("prev_{}d {}", previous.days, previous.value),
-                ),
-                Evidence::new(RecordKind::Kpi, agent, metric, format!("current {current}")),
-            ],
-            window_days: Some(previous.days),
+            evidence,
+            window_days: Some(days),
         });
     }
     trends
