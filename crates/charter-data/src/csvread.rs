@@ -59,6 +59,99 @@ impl Record {
     }
 }
 
+/// Records read together, their fields' text in one buffer: the records of
+/// simple lines are copied in with one copy for many lines.
+#[derive(Debug, Default)]
+pub(crate) struct Batch {
+    text: String,
+    /// Where each field ends in `text`.
+    ends: Vec<usize>,
+    records: Vec<Meta>,
+}
+
+/// Where one record of a batch is.
+#[derive(Debug, Clone, Copy)]
+struct Meta {
+    start: usize,
+    /// Its first field's index in `ends`.
+    first: usize,
+    fields: usize,
+    line: u64,
+    utf8: bool,
+    separated: bool,
+    unclosed_quote: bool,
+}
+
+impl Batch {
+    /// Number of records.
+    pub(crate) fn len(&self) -> usize {
+        self.records.len()
+    }
+
+    fn clear(&mut self) {
+        self.text.clear();
+        self.ends.clear();
+        self.records.clear();
+    }
+
+    /// The records, in order.
+    pub(crate) fn iter(&self) -> impl Iterator<Item = RecordRef<'_>> {
+        self.records.iter().map(|meta| RecordRef {
+            text: &self.text,
+            ends: &self.ends[meta.first..meta.first + meta.fields],
+            start: meta.start,
+            separated: meta.separated,
+            line: meta.line,
+            utf8: meta.utf8,
+            unclosed_quote: meta.unclosed_quote,
+        })
+    }
+
+    fn push(&mut self, record: &Record) {
+        let base = self.text.len();
+        self.text.push_str(&record.text);
+        self.records.push(Meta {
+            start: base,
+            first: self.ends.len(),
+            fields: record.ends.len(),
+            line: record.line,
+            utf8: record.utf8,
+            separated: record.separated,
+            unclosed_quote: record.unclosed_quote,
+        });
+        self.ends.extend(record.ends.iter().map(|end| base + end));
+    }
+}
+
+/// One record of a [`Batch`].
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct RecordRef<'b> {
+    text: &'b str,
+    ends: &'b [usize],
+    start: usize,
+    separated: bool,
+    /// The line the record starts on (1 is the first line).
+    pub(crate) line: u64,
+    /// False when the record is not valid UTF-8 (it then has no fields).
+    pub(crate) utf8: bool,
+    /// See [`Record::unclosed_quote`].
+    pub(crate) unclosed_quote: bool,
+}
+
+impl<'b> RecordRef<'b> {
+    /// Number of fields.
+    pub(crate) fn len(&self) -> usize {
+        self.ends.len()
+    }
+
+    /// Field `index`.
+    pub(crate) fn get(&self, index: usize) -> Option<&'b str> {
+        let end = *self.ends.get(index)?;
+        let start = if index == 0 { self.start } else { self.ends[index - 1] + usize::from(self.separated) };
+        self.text.get(start..end)
+    }
+}
+
 /// A reader of CSV records.
 pub(crate) struct Records<R> {
     input: R,
@@ -71,6 +164,8 @@ pub(crate) struct Records<R> {
     core: csv_core::Reader,
     out: Vec<u8>,
     ends: Vec<usize>,
+    /// A record read on its own, on its way into a batch.
+    single: Record,
 }
 
 impl<R: Read> Records<R> {
@@ -86,7 +181,91 @@ impl<R: Read> Records<R> {
             core: csv_core::Reader::new(),
             out: vec![0; 1024],
             ends: vec![0; 64],
+            single: Record::default(),
         }
+    }
+
+    /// The line the next record starts on, or before it.
+    pub(crate) fn line(&self) -> u64 {
+        self.line
+    }
+
+    /// Reads up to `max` records into `batch` (emptied first); false when
+    /// the input ended before `max` were read.
+    pub(crate) fn read_batch(&mut self, batch: &mut Batch, max: usize) -> std::io::Result<bool> {
+        batch.clear();
+        while batch.len() < max {
+            if self.simple_lines(batch, max) {
+                continue;
+            }
+            let mut single = std::mem::take(&mut self.single);
+            let read = self.read(&mut single);
+            if matches!(read, Ok(true)) {
+                batch.push(&single);
+            }
+            self.single = single;
+            if !read? {
+                return Ok(false);
+            }
+        }
+        Ok(true)
+    }
+
+    /// Reads the whole lines at the start of the window that hold no quote
+    /// and no carriage return and are valid UTF-8, with one pass for their
+    /// commas and newlines and one copy, until `batch` holds `max` records.
+    /// False when the window does not start with such a line.
+    fn simple_lines(&mut self, batch: &mut Batch, max: usize) -> bool {
+        let window = &self.buf[self.pos..self.len];
+        let Some(last) = memchr::memrchr(b'\n', window) else { return false };
+        let mut block = &window[..=last];
+        if let Some(special) = memchr::memchr2(b'"', b'\r', block) {
+            let Some(newline) = memchr::memrchr(b'\n', &block[..special]) else { return false };
+            block = &block[..=newline];
+        }
+        let text = match std::str::from_utf8(block) {
+            Ok(text) => text,
+            Err(error) => {
+                let Some(newline) = memchr::memrchr(b'\n', &block[..error.valid_up_to()]) else {
+                    return false;
+                };
+                match std::str::from_utf8(&block[..=newline]) {
+                    Ok(text) => text,
+                    Err(_) => return false,
+                }
+            }
+        };
+        let base = batch.text.len();
+        let (mut line, mut line_start, mut first) = (self.line, 0, batch.ends.len());
+        for at in memchr::memchr2_iter(b',', b'\n', text.as_bytes()) {
+            if text.as_bytes()[at] == b',' {
+                batch.ends.push(base + at);
+                continue;
+            }
+            if at > line_start {
+                batch.ends.push(base + at);
+                batch.records.push(Meta {
+                    start: base + line_start,
+                    first,
+                    fields: batch.ends.len() - first,
+                    line,
+                    utf8: true,
+                    separated: true,
+                    unclosed_quote: false,
+                });
+            }
+            line += 1;
+            line_start = at + 1;
+            first = batch.ends.len();
+            if batch.records.len() == max {
+                break;
+            }
+        }
+        batch.text.push_str(&text[..line_start]);
+        self.line = line;
+        self.pos += line_start;
+        self.consumed += line_start as u64;
+        true
     }
 
     /// Bytes consumed so far.
@@ -265,6 +444,60 @@ mod tests {
             chunk in 1_usize..16,
         ) {
             prop_assert_eq!(ours(&text, chunk), reference(&text), "{:?}", text);
+        }
+    }
+
+    /// The records as batches of at most `max` read them.
+    fn batched(text: &[u8], chunk: usize, max: usize) -> Vec<(u64, bool, Vec<String>)> {
+        let mut reader = Records::new(text);
+        reader.buf = vec![0; chunk];
+        let mut batch = Batch::default();
+        let mut out = Vec::new();
+        loop {
+            let more = reader.read_batch(&mut batch, max).unwrap();
+            assert!(batch.len() <= max);
+            for record in batch.iter() {
+                let fields = (0..record.len()).map(|i| record.get(i).unwrap().to_owned()).collect();
+                out.push((record.line, record.utf8, fields));
+            }
+            if !more {
+                return out;
+            }
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(3_000))]
+        #[test]
+        fn batches_hold_the_csv_crates_records(
+            text in proptest::collection::vec(
+                prop::sample::select(vec!["a", "bc", ",", "\"", "\n", "\r", "\r\n", " ", "é", "\"\"", "\n\n", "x,y\n"]),
+                0..80,
+            ).prop_map(|parts| parts.concat()),
+            chunk in 1_usize..40,
+            max in 1_usize..6,
+        ) {
+            let expected: Vec<_> = reference(&text).into_iter().map(|(line, fields)| (line, true, fields)).collect();
+            prop_assert_eq!(batched(text.as_bytes(), chunk, max), expected, "{:?}", text);
+        }
+
+        /// A line that is not UTF-8 is one record without fields, at its
+        /// line, whatever the lines around it.
+        #[test]
+        fn lines_that_are_not_utf8_stay_in_place(
+            lines in proptest::collection::vec(prop::sample::select(vec!["a,b", "\u{e9},c", "\u{ff}", ""]), 0..30),
+            chunk in 1_usize..40,
+            max in 1_usize..6,
+        ) {
+            let text: Vec<u8> = lines.iter().flat_map(|line| {
+                let bytes: Vec<u8> = if *line == "\u{ff}" { vec![b'x', 0xff, b','] } else { line.as_bytes().to_vec() };
+                bytes.into_iter().chain([b'\n'])
+            }).collect();
+            let expected: Vec<_> = lines.iter().enumerate().filter(|(_, l)| !l.is_empty()).map(|(i, line)| {
+                let fields = if *line == "\u{ff}" { Vec::new() } else { line.split(',').map(str::to_owned).collect() };
+                (i as u64 + 1, *line != "\u{ff}", fields)
+            }).collect();
+            prop_assert_eq!(batched(&text, chunk, max), expected);
         }
     }
 

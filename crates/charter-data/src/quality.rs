@@ -16,10 +16,12 @@
 
 use std::collections::{HashMap, HashSet};
 use std::io::{BufRead, BufReader, Read};
+use std::sync::mpsc::{Receiver, Sender};
+use std::sync::{Condvar, Mutex};
 
 use charter_model::{CheckClass, CheckOutcome, Dataset, DatasetField, FailureSample, FieldType};
 
-use crate::csvread::{Record, Records};
+use crate::csvread::{Batch, Record, Records};
 use crate::rules::{self, CompiledRule, Typed, Verdict};
 
 /// Longest value a failure sample quotes, in characters.
@@ -232,11 +234,14 @@ pub fn external_references(dataset: &Dataset) -> Vec<(String, String)> {
 pub struct Options {
     /// Failing rows kept per check.
     pub sample_limit: usize,
+    /// Threads checking a CSV file's rows, besides the one reading it; 0
+    /// for one per core. The report is the same for any number.
+    pub threads: usize,
 }
 
 impl Default for Options {
     fn default() -> Self {
-        Options { sample_limit: 5 }
+        Options { sample_limit: 5, threads: 0 }
     }
 }
 
@@ -285,16 +290,17 @@ struct FieldPlan<'k> {
 #[derive(Debug)]
 struct Pending {
     key: Owned,
+    /// The row's line (which tells rows apart).
     line: u64,
-    row: u64,
     field: u32,
     check: u32,
     row_failed: bool,
 }
 
-/// Rows between two passes that drop the pending references whose key has
-/// turned up since.
-const RESOLVE_EVERY: u64 = 1 << 16;
+/// Pending references held before the first pass that drops those whose
+/// key has turned up since; each pass lets them grow to twice what it left,
+/// so the passes cost a constant time per reference.
+const RESOLVE_AT: usize = 1 << 16;
 
 #[derive(Debug)]
 enum Owned {
@@ -325,25 +331,6 @@ impl Owned {
     }
 }
 
-/// The checks of one schema, applied row by row.
-struct Engine<'k> {
-    fields: Vec<FieldPlan<'k>>,
-    checks: Vec<CheckOutcome>,
-    sample_limit: usize,
-    /// Key fields and the `unique` check, when the dataset has a key.
-    unique: Option<(usize, Vec<usize>)>,
-    composite_keys: HashSet<Box<str>, foldhash::fast::RandomState>,
-    /// Key values seen so far, for fields that are the single key or the
-    /// target of a reference into this dataset.
-    own_keys: Vec<Option<KeySet>>,
-    rules: Vec<(CompiledRule, usize)>,
-    root: cel::Context<'static, 'static>,
-    pending: Vec<Pending>,
-    rows: u64,
-    failed: u64,
-    scratch: Vec<Typed<'static>>,
-}
-
 /// Reuses a vector's allocation for values of another lifetime (in-place
 /// collection keeps the buffer: the element type's size does not change).
 fn recycle<'a, 'b>(mut values: Vec<Typed<'a>>) -> Vec<Typed<'b>> {
@@ -355,15 +342,68 @@ fn outcome(check: String, class: CheckClass) -> CheckOutcome {
     CheckOutcome { check, class, failed: 0, pass_rate: 100.0, samples: Vec::new() }
 }
 
-impl<'k> Engine<'k> {
-    fn new(dataset: &Dataset, keys: &'k KeySets, options: Options) -> Result<Engine<'k>, DqError> {
+/// Failures counted per check, with the first few of each kept.
+#[derive(Debug)]
+struct Tally {
+    checks: Vec<CheckOutcome>,
+    sample_limit: usize,
+    /// Rows that failed a check.
+    failed: u64,
+}
+
+impl Tally {
+    fn fail(&mut self, check: usize, line: u64, value: Option<&str>, message: impl FnOnce() -> String) {
+        let outcome = &mut self.checks[check];
+        outcome.failed += 1;
+        if outcome.samples.len() < self.sample_limit {
+            let value = value.map(|v| {
+                if v.chars().count() > SAMPLE_VALUE_CHARS {
+                    format!("{}…", v.chars().take(SAMPLE_VALUE_CHARS).collect::<String>())
+                } else {
+                    v.to_owned()
+                }
+            });
+            outcome.samples.push(FailureSample { line, value, message: message() });
+        }
+    }
+
+    /// Moves in `later`'s failures, all from rows after this tally's.
+    fn absorb(&mut self, later: &mut Tally) {
+        for (mine, theirs) in self.checks.iter_mut().zip(&mut later.checks) {
+            mine.failed += std::mem::take(&mut theirs.failed);
+            let room = self.sample_limit.saturating_sub(mine.samples.len());
+            mine.samples.extend(theirs.samples.drain(..).take(room));
+            theirs.samples.clear();
+        }
+        self.failed += std::mem::take(&mut later.failed);
+    }
+}
+
+/// A schema's checks, compiled once and shared by the threads applying them.
+struct Plan<'k> {
+    fields: Vec<FieldPlan<'k>>,
+    /// Every check, none failed yet.
+    checks: Vec<CheckOutcome>,
+    sample_limit: usize,
+    /// The `unique` check and the key fields, when the dataset has a key.
+    unique: Option<(usize, Vec<usize>)>,
+    /// The type of each field whose values are kept: the single key or the
+    /// target of a reference into this dataset.
+    kept: Vec<Option<FieldType>>,
+    /// The fields the key checks read, in order.
+    keyed: Vec<usize>,
+    rules: Vec<(CompiledRule, usize)>,
+}
+
+impl<'k> Plan<'k> {
+    fn new(dataset: &Dataset, keys: &'k KeySets, options: Options) -> Result<Plan<'k>, DqError> {
         let mut checks = vec![outcome("format".into(), CheckClass::Format)];
         let mut add = |name: String, class| {
             checks.push(outcome(name, class));
             checks.len() - 1
         };
         let mut missing = Vec::new();
-        let mut own_keys: Vec<Option<KeySet>> = vec![None; dataset.fields.len()];
+        let mut kept: Vec<Option<FieldType>> = vec![None; dataset.fields.len()];
         let mut fields = Vec::new();
         for field in &dataset.fields {
             let mandatory =
@@ -388,8 +428,9 @@ impl<'k> Engine<'k> {
             (add(format!("unique:{}", names.join("+")), CheckClass::Unique), key_fields.clone())
         });
         if let [single] = key_fields[..] {
-            own_keys[single] = Some(KeySet::for_type(dataset.fields[single].field_type));
+            kept[single] = Some(dataset.fields[single].field_type);
         }
+        let mut keyed = key_fields;
         for (index, field) in dataset.fields.iter().enumerate() {
             let Some(reference) = &field.references else { continue };
             let target = if reference.dataset == dataset.dataset_id {
@@ -400,9 +441,8 @@ impl<'k> Engine<'k> {
                     ));
                     continue;
                 };
-                if own_keys[own].is_none() {
-                    own_keys[own] = Some(KeySet::for_type(dataset.fields[own].field_type));
-                }
+                kept[own] = Some(dataset.fields[own].field_type);
+                keyed.extend([own, index]);
                 Target::Own(own)
             } else {
                 match keys.get(&(reference.dataset.to_string(), reference.field.clone())) {
@@ -433,88 +473,145 @@ impl<'k> Engine<'k> {
         if !problems.is_empty() {
             return Err(DqError::Rules(problems));
         }
-        Ok(Engine {
-            fields,
-            checks,
-            sample_limit: options.sample_limit,
-            unique,
-            composite_keys: HashSet::default(),
-            own_keys,
-            rules,
-            root: rules::root_context(),
-            pending: Vec::new(),
-            rows: 0,
-            failed: 0,
-            scratch: Vec::new(),
-        })
+        keyed.sort_unstable();
+        keyed.dedup();
+        Ok(Plan { fields, checks, sample_limit: options.sample_limit, unique, kept, keyed, rules })
     }
 
-    fn fail(&mut self, check: usize, line: u64, value: Option<&str>, message: impl FnOnce() -> String) {
-        let outcome = &mut self.checks[check];
-        outcome.failed += 1;
-        if outcome.samples.len() < self.sample_limit {
-            let value = value.map(|v| {
-                if v.chars().count() > SAMPLE_VALUE_CHARS {
-                    format!("{}…", v.chars().take(SAMPLE_VALUE_CHARS).collect::<String>())
-                } else {
-                    v.to_owned()
-                }
-            });
-            outcome.samples.push(FailureSample { line, value, message: message() });
-        }
+    fn tally(&self) -> Tally {
+        Tally { checks: self.checks.clone(), sample_limit: self.sample_limit, failed: 0 }
+    }
+}
+
+/// The checks a row passes or fails on its own: it is readable, mandatory
+/// fields have a value, values have their types and allowed values,
+/// references outside the dataset name a key, and the rules hold. Any
+/// number of these run side by side, each on its own rows.
+struct RowChecks<'p, 'k> {
+    plan: &'p Plan<'k>,
+    root: cel::Context<'static, 'static>,
+    scratch: Vec<Typed<'static>>,
+}
+
+impl<'p, 'k> RowChecks<'p, 'k> {
+    fn new(plan: &'p Plan<'k>) -> Self {
+        RowChecks { plan, root: rules::root_context(), scratch: Vec::new() }
     }
 
-    /// A row that could not be read.
-    fn unreadable(&mut self, line: u64, message: String) {
-        self.rows += 1;
-        self.failed += 1;
-        self.fail(0, line, None, || message);
-    }
-
-    fn row(&mut self, line: u64, cells: &[Cell<'_>]) {
-        let row = self.rows;
-        self.rows += 1;
+    /// Checks one row into `tally`; pushes the values of the plan's keyed
+    /// fields (nulls for a row that failed its type) onto `keyed`. True
+    /// when the row failed.
+    fn row<'r>(
+        &mut self,
+        tally: &mut Tally,
+        line: u64,
+        cells: &[Cell<'r>],
+        keyed: &mut Vec<Typed<'r>>,
+    ) -> bool {
+        let plan = self.plan;
         let mut failed = false;
-        let mut typed: Vec<Typed<'_>> = recycle(std::mem::take(&mut self.scratch));
-        for (index, cell) in cells.iter().enumerate() {
-            let plan = &self.fields[index];
+        let mut typed: Vec<Typed<'r>> = recycle(std::mem::take(&mut self.scratch));
+        for (field, cell) in plan.fields.iter().zip(cells) {
             if let Cell::Null = cell {
-                if let Some(check) = plan.mandatory {
-                    self.fail(check, line, None, || "no value".into());
+                if let Some(check) = field.mandatory {
+                    tally.fail(check, line, None, || "no value".into());
                     failed = true;
                 }
                 typed.push(Typed::Null);
                 continue;
             }
-            match parse(*cell, plan.field_type) {
+            match parse(*cell, field.field_type) {
                 Ok(value) => {
                     typed.push(value);
-                    if let Some((check, allowed)) = &plan.allowed {
+                    if let Some((check, allowed)) = &field.allowed {
                         let text = cell_text(*cell);
                         if !allowed.iter().any(|a| *a == text) {
-                            let check = *check;
-                            self.fail(check, line, Some(&text), || {
+                            tally.fail(*check, line, Some(&text), || {
                                 format!("\"{text}\" is not an allowed value")
                             });
                             failed = true;
                         }
                     }
+                    if let Some((check, Target::External(keys))) = &field.reference
+                        && !keys.contains(value)
+                    {
+                        let text = key_text(value);
+                        tally.fail(*check, line, Some(&text), || format!("{text} matches no key"));
+                        failed = true;
+                    }
                 }
                 Err(message) => {
                     typed.push(Typed::Null);
-                    let check = plan.type_check.unwrap_or(0);
+                    let check = field.type_check.unwrap_or(0);
                     let text = cell_text(*cell);
-                    self.fail(check, line, Some(&text), || message);
+                    tally.fail(check, line, Some(&text), || message);
                     failed = true;
                 }
             }
         }
+        for (rule, check) in &plan.rules {
+            if let Verdict::Fails(message) = rule.check(&self.root, &typed) {
+                tally.fail(*check, line, None, || message);
+                failed = true;
+            }
+        }
+        keyed.extend(plan.keyed.iter().map(|&field| typed[field]));
+        self.scratch = recycle(typed);
+        failed
+    }
+
+    /// A row that could not be read.
+    fn unreadable<'r>(&self, tally: &mut Tally, line: u64, message: String, keyed: &mut Vec<Typed<'r>>) {
+        tally.fail(0, line, None, || message);
+        keyed.extend(self.plan.keyed.iter().map(|_| Typed::Null));
+    }
+}
+
+/// The checks that depend on the rows before: unique keys and references
+/// into the dataset itself. Rows come here one at a time, in file order.
+struct KeyChecks<'p, 'k> {
+    plan: &'p Plan<'k>,
+    tally: Tally,
+    composite_keys: HashSet<Box<str>, foldhash::fast::RandomState>,
+    /// Key values seen so far, for the fields the plan keeps.
+    own_keys: Vec<Option<KeySet>>,
+    pending: Vec<Pending>,
+    /// Pending references at which the next pass runs.
+    resolve_at: usize,
+    rows: u64,
+    /// The row's values by field (only the keyed fields are set).
+    scratch: Vec<Typed<'static>>,
+}
+
+impl<'p, 'k> KeyChecks<'p, 'k> {
+    fn new(plan: &'p Plan<'k>) -> Self {
+        KeyChecks {
+            plan,
+            tally: plan.tally(),
+            composite_keys: HashSet::default(),
+            own_keys: plan.kept.iter().map(|kept| kept.map(KeySet::for_type)).collect(),
+            pending: Vec::new(),
+            resolve_at: RESOLVE_AT,
+            rows: 0,
+            scratch: Vec::new(),
+        }
+    }
+
+    /// The next row: its line, its keyed values (as [`RowChecks::row`]
+    /// pushed them) and whether it already failed a check.
+    fn row(&mut self, line: u64, keyed: &[Typed<'_>], mut failed: bool) {
+        let plan = self.plan;
+        self.rows += 1;
+        let mut typed: Vec<Typed<'_>> = recycle(std::mem::take(&mut self.scratch));
+        typed.resize(plan.fields.len(), Typed::Null);
+        for (&field, &value) in plan.keyed.iter().zip(keyed) {
+            typed[field] = value;
+        }
 
         // Keys first, so a row may reference its own key.
-        if let Some((check, key_fields)) = &self.unique
+        if let Some((check, key_fields)) = &plan.unique
             && key_fields.iter().all(|&i| typed[i] != Typed::Null)
         {
-            let check = *check;
             let fresh = match key_fields[..] {
                 [single] => self.own_keys[single].as_mut().is_none_or(|set| set.insert(typed[single])),
                 _ => {
@@ -526,11 +623,11 @@ impl<'k> Engine<'k> {
             if !fresh {
                 let shown: Vec<_> = key_fields.iter().map(|&i| key_text(typed[i])).collect();
                 let shown = shown.join(", ");
-                self.fail(check, line, Some(&shown), || format!("duplicate key {shown}"));
+                self.tally.fail(*check, line, Some(&shown), || format!("duplicate key {shown}"));
                 failed = true;
             }
         }
-        let single_key = match self.unique.as_ref().map(|u| &u.1[..]) {
+        let single_key = match plan.unique.as_ref().map(|u| &u.1[..]) {
             Some([single]) => Some(*single),
             _ => None,
         };
@@ -542,56 +639,29 @@ impl<'k> Engine<'k> {
             }
         }
 
-        let pending_from = self.pending.len();
-        for (index, &value) in typed.iter().enumerate() {
-            let Some((check, target)) = &self.fields[index].reference else { continue };
-            if value == Typed::Null {
+        for (field, &value) in plan.fields.iter().zip(&typed) {
+            let Some((check, Target::Own(own))) = &field.reference else { continue };
+            if value == Typed::Null || self.own_keys[*own].as_ref().is_some_and(|keys| keys.contains(value)) {
                 continue;
             }
-            let check = *check;
-            match target {
-                Target::External(keys) => {
-                    if !keys.contains(value) {
-                        let text = key_text(value);
-                        self.fail(check, line, Some(&text), || format!("{text} matches no key"));
-                        failed = true;
-                    }
-                }
-                Target::Own(own) => {
-                    let own = *own;
-                    if !self.own_keys[own].as_ref().is_some_and(|keys| keys.contains(value)) {
-                        self.pending.push(Pending {
-                            key: Owned::of(value),
-                            field: own as u32,
-                            check: check as u32,
-                            line,
-                            row,
-                            row_failed: false,
-                        });
-                    }
-                }
-            }
-        }
-
-        for rule in 0..self.rules.len() {
-            if let Verdict::Fails(message) = self.rules[rule].0.check(&self.root, &typed) {
-                let check = self.rules[rule].1;
-                self.fail(check, line, None, || message);
-                failed = true;
-            }
-        }
-        for pending in &mut self.pending[pending_from..] {
-            pending.row_failed = failed;
+            self.pending.push(Pending {
+                key: Owned::of(value),
+                field: *own as u32,
+                check: *check as u32,
+                line,
+                row_failed: failed,
+            });
         }
         if failed {
-            self.failed += 1;
+            self.tally.failed += 1;
         }
         self.scratch = recycle(typed);
-        if self.rows.is_multiple_of(RESOLVE_EVERY) && !self.pending.is_empty() {
+        if self.pending.len() >= self.resolve_at {
             let own_keys = &self.own_keys;
             self.pending.retain(|p| {
                 !own_keys[p.field as usize].as_ref().is_some_and(|keys| keys.contains(p.key.typed()))
             });
+            self.resolve_at = RESOLVE_AT.max(2 * self.pending.len());
         }
     }
 
@@ -604,30 +674,58 @@ impl<'k> Engine<'k> {
                 .is_some_and(|keys| keys.contains(pending.key.typed()));
             if !found {
                 let text = key_text(pending.key.typed()).into_owned();
-                self.fail(pending.check as usize, pending.line, Some(&text), || {
+                self.tally.fail(pending.check as usize, pending.line, Some(&text), || {
                     format!("{text} matches no key")
                 });
                 if !pending.row_failed {
-                    late_failures.insert(pending.row);
+                    late_failures.insert(pending.line);
                 }
             }
         }
-        self.failed += late_failures.len() as u64;
+        let mut tally = self.tally;
+        tally.failed += late_failures.len() as u64;
         let rows = self.rows;
         let percent =
             |passed: u64| if rows == 0 { 100.0 } else { round(passed as f64 * 100.0 / rows as f64) };
-        for check in &mut self.checks {
+        for check in &mut tally.checks {
             check.pass_rate = percent(rows - check.failed);
             check.samples.sort_by_key(|s| s.line);
         }
-        let rows_passed = rows - self.failed;
+        let rows_passed = rows - tally.failed;
         QualityReport {
             rows,
             rows_passed,
             score: if rows == 0 { 0.0 } else { percent(rows_passed) },
-            checks: self.checks,
+            checks: tally.checks,
             unknown_columns,
         }
+    }
+}
+
+/// Both kinds of checks on one thread, row after row.
+struct Engine<'p, 'k> {
+    row_checks: RowChecks<'p, 'k>,
+    keys: KeyChecks<'p, 'k>,
+    keyed: Vec<Typed<'static>>,
+}
+
+impl<'p, 'k> Engine<'p, 'k> {
+    fn new(plan: &'p Plan<'k>) -> Self {
+        Engine { row_checks: RowChecks::new(plan), keys: KeyChecks::new(plan), keyed: Vec::new() }
+    }
+
+    fn row(&mut self, line: u64, cells: &[Cell<'_>]) {
+        let mut keyed = recycle(std::mem::take(&mut self.keyed));
+        let failed = self.row_checks.row(&mut self.keys.tally, line, cells, &mut keyed);
+        self.keys.row(line, &keyed, failed);
+        self.keyed = recycle(keyed);
+    }
+
+    fn unreadable(&mut self, line: u64, message: String) {
+        let mut keyed = recycle(std::mem::take(&mut self.keyed));
+        self.row_checks.unreadable(&mut self.keys.tally, line, message, &mut keyed);
+        self.keys.row(line, &keyed, true);
+        self.keyed = recycle(keyed);
     }
 }
 
@@ -674,6 +772,38 @@ fn type_error(cell: Cell<'_>, field_type: FieldType) -> String {
     }
 }
 
+/// A decimal of at most 15 digits without exponent (`-12.50`), exactly as
+/// `str::parse` reads it: the digits make an integer below 2^53 and the
+/// power of ten is exact, so the one division is correctly rounded.
+/// `None` for any other text, left to `str::parse`.
+fn plain_decimal(text: &str) -> Option<f64> {
+    const POWERS: [f64; 16] =
+        [1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15];
+    let (negative, digits) = match text.as_bytes() {
+        [b'-', rest @ ..] => (true, rest),
+        bytes => (false, bytes),
+    };
+    let (whole, fraction) = match digits.iter().position(|&b| b == b'.') {
+        Some(dot) => (&digits[..dot], &digits[dot + 1..]),
+        None => (digits, &digits[..0]),
+    };
+    if whole.is_empty()
+        || (fraction.is_empty() && whole.len() < digits.len())
+        || whole.len() + fraction.len() > 15
+    {
+        return None;
+    }
+    let mut mantissa = 0_u64;
+    for &b in whole.iter().chain(fraction) {
+        if !b.is_ascii_digit() {
+            return None;
+        }
+        mantissa = mantissa * 10 + u64::from(b - b'0');
+    }
+    let value = mantissa as f64 / POWERS[fraction.len()];
+    Some(if negative { -value } else { value })
+}
+
 /// The typed value of a non-null cell, or why it does not have the type.
 fn parse<'r>(cell: Cell<'r>, field_type: FieldType) -> Result<Typed<'r>, String> {
     let text = match cell {
@@ -696,7 +826,7 @@ fn parse<'r>(cell: Cell<'r>, field_type: FieldType) -> Result<Typed<'r>, String>
         FieldType::String => return Ok(Typed::Text(text)),
         FieldType::Integer => return text.parse().map(Typed::Int).map_err(|_| type_error(cell, field_type)),
         FieldType::Number => {
-            return match text.parse::<f64>() {
+            return match plain_decimal(text).map_or_else(|| text.parse::<f64>(), Ok) {
                 Ok(v) if v.is_finite() => Ok(Typed::Num(v)),
                 _ => Err(type_error(cell, field_type)),
             };
@@ -729,12 +859,34 @@ pub fn validate(
     options: Options,
     progress: &mut dyn FnMut(u64),
 ) -> Result<QualityReport, DqError> {
-    let mut engine = Engine::new(dataset, keys, options)?;
-    let unknown = match format {
-        Format::Csv => csv_rows(dataset, input, &mut engine, progress)?,
-        Format::JsonLines => json_rows(dataset, input, &mut engine, progress)?,
-    };
-    Ok(engine.finish(unknown))
+    validate_in_batches(dataset, input, format, keys, options, BATCH, progress)
+}
+
+fn validate_in_batches(
+    dataset: &Dataset,
+    input: impl Read + Send,
+    format: Format,
+    keys: &KeySets,
+    options: Options,
+    batch_rows: usize,
+    progress: &mut dyn FnMut(u64),
+) -> Result<QualityReport, DqError> {
+    let plan = Plan::new(dataset, keys, options)?;
+    match format {
+        Format::Csv => {
+            let threads = match options.threads {
+                0 => std::thread::available_parallelism().map_or(1, usize::from),
+                threads => threads,
+            };
+            let (checked, unknown) = csv_rows(&plan, dataset, input, threads, batch_rows.max(1), progress)?;
+            Ok(checked.finish(unknown))
+        }
+        Format::JsonLines => {
+            let mut engine = Engine::new(&plan);
+            let unknown = json_rows(dataset, input, &mut engine, progress)?;
+            Ok(engine.keys.finish(unknown))
+        }
+    }
 }
 
 fn csv_reader(input: impl Read) -> csv::Reader<impl Read> {
@@ -767,17 +919,66 @@ fn columns(fields: &[DatasetField], header: &[String]) -> Result<(Vec<Option<usi
     Ok((mapping, unknown))
 }
 
-/// Records a reading thread hands to the checking thread at a time.
+/// Records a reading thread hands to the checking threads at a time.
 const BATCH: usize = 4096;
 
-/// Reads CSV on a thread of its own and checks on this one: splitting
-/// records and validating UTF-8 overlap with the checks.
-fn csv_rows(
+/// Records read, numbered in file order.
+struct Rows {
+    seq: u64,
+    records: Batch,
+    /// Bytes read when the batch was full.
+    position: u64,
+}
+
+/// Where the checking threads hand their rows to the key checks, one batch
+/// after another in file order.
+struct Turns<'p, 'k> {
+    next: u64,
+    keys: KeyChecks<'p, 'k>,
+    /// Bytes read up to the last batch handed over.
+    position: u64,
+    /// A checking thread panicked: the others stop waiting for its turn.
+    stopped: bool,
+}
+
+type Meeting<'p, 'k> = (Mutex<Turns<'p, 'k>>, Condvar);
+
+/// Stops the other checking threads when this one unwinds.
+struct StopOnPanic<'m, 'p, 'k>(&'m Meeting<'p, 'k>);
+
+impl Drop for StopOnPanic<'_, '_, '_> {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            lock(&self.0.0).stopped = true;
+            self.0.1.notify_all();
+        }
+    }
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// How a checking thread reads a batch's records.
+struct Layout<'a> {
+    /// The column of each schema field.
+    mapping: &'a [Option<usize>],
+    /// Columns in the header.
+    width: usize,
+}
+
+/// Reads CSV on a thread of its own and checks it on `threads` threads
+/// (this one among them): each checks whole batches on its own, then,
+/// when the batches before have been handed over, hands its rows to the
+/// key checks in file order.
+fn csv_rows<'p, 'k>(
+    plan: &'p Plan<'k>,
     dataset: &Dataset,
     input: impl Read + Send,
-    engine: &mut Engine<'_>,
+    threads: usize,
+    batch_rows: usize,
     progress: &mut dyn FnMut(u64),
-) -> Result<Vec<String>, DqError> {
+) -> Result<(KeyChecks<'p, 'k>, Vec<String>), DqError> {
     let read_error = |line: u64, error: std::io::Error| DqError::Read { line, message: error.to_string() };
     let mut reader = Records::new(input);
     let mut first = Record::default();
@@ -789,70 +990,123 @@ fn csv_rows(
     }
     let header: Vec<String> = (0..first.len()).map(|i| first.get(i).unwrap_or_default().to_owned()).collect();
     let (mapping, unknown) = columns(&dataset.fields, &header)?;
-    let width = header.len();
-    let (full_tx, full_rx) = std::sync::mpsc::sync_channel::<(Vec<Record>, usize, u64)>(4);
-    let (empty_tx, empty_rx) = std::sync::mpsc::channel::<Vec<Record>>();
-    std::thread::scope(|scope| {
+    let layout = Layout { mapping: &mapping, width: header.len() };
+    let threads = threads.max(1);
+    let (full_tx, full_rx) = std::sync::mpsc::sync_channel::<Rows>(2 * threads);
+    let (empty_tx, empty_rx) = std::sync::mpsc::channel::<Batch>();
+    let batches = Mutex::new(full_rx);
+    let meeting: Meeting<'p, 'k> = (
+        Mutex::new(Turns { next: 0, keys: KeyChecks::new(plan), position: 0, stopped: false }),
+        Condvar::new(),
+    );
+    let failed_thread = || DqError::Read { line: 0, message: "a thread checking the file failed".into() };
+    std::thread::scope(|scope| -> Result<(), DqError> {
         let reading = scope.spawn(move || -> Result<(), DqError> {
-            loop {
-                let mut batch =
-                    empty_rx.try_recv().unwrap_or_else(|_| (0..BATCH).map(|_| Record::default()).collect());
-                let mut filled = 0;
-                let mut done = false;
-                while filled < batch.len() {
-                    let line = reader_line(&batch, filled);
-                    if !reader.read(&mut batch[filled]).map_err(|e| read_error(line, e))? {
-                        done = true;
-                        break;
-                    }
-                    filled += 1;
-                }
-                if full_tx.send((batch, filled, reader.position())).is_err() || done {
-                    return Ok(());
+            for seq in 0.. {
+                let mut records = empty_rx.try_recv().unwrap_or_default();
+                let more =
+                    reader.read_batch(&mut records, batch_rows).map_err(|e| read_error(reader.line(), e))?;
+                let rows = Rows { seq, records, position: reader.position() };
+                if full_tx.send(rows).is_err() || !more {
+                    break;
                 }
             }
+            Ok(())
         });
-        let mut cells: Vec<Cell<'static>> = Vec::with_capacity(mapping.len());
-        for (batch, filled, position) in full_rx {
-            for record in &batch[..filled] {
-                if record.unclosed_quote {
-                    engine.unreadable(
-                        record.line,
-                        "a quoted field opened here is never closed (a `\"` without its pair): \
-                         the rest of the file was read as this one row"
-                            .into(),
-                    );
-                } else if !record.utf8 {
-                    engine.unreadable(record.line, "a value is not valid UTF-8".into());
-                } else if record.len() != width {
-                    engine.unreadable(
-                        record.line,
-                        format!("{} column(s), the header has {width}", record.len()),
-                    );
-                } else {
-                    let mut row: Vec<Cell<'_>> = recycle_cells(std::mem::take(&mut cells));
-                    for column in &mapping {
-                        let value = column.and_then(|c| record.get(c)).unwrap_or("");
-                        row.push(if value.is_empty() { Cell::Null } else { Cell::Text(value) });
-                    }
-                    engine.row(record.line, &row);
-                    cells = recycle_cells(row);
-                }
+        let checking: Vec<_> = (1..threads)
+            .map(|_| {
+                let (batches, meeting, empty_tx, layout) = (&batches, &meeting, empty_tx.clone(), &layout);
+                scope.spawn(move || check_batches(plan, layout, batches, &empty_tx, meeting, &mut |_| {}))
+            })
+            .collect();
+        check_batches(plan, &layout, &batches, &empty_tx, &meeting, progress);
+        let mut outcome = reading.join().unwrap_or_else(|_| Err(failed_thread()));
+        for thread in checking {
+            if thread.join().is_err() {
+                outcome = Err(failed_thread());
             }
-            progress(position);
-            // The reader may have stopped; then the batch is simply dropped.
-            let _ = empty_tx.send(batch);
         }
-        reading
-            .join()
-            .unwrap_or_else(|_| Err(DqError::Read { line: 0, message: "the reading thread failed".into() }))
+        outcome
     })?;
-    Ok(unknown)
+    let turns = meeting.0.into_inner().unwrap_or_else(|poisoned| poisoned.into_inner());
+    if turns.stopped {
+        return Err(failed_thread());
+    }
+    Ok((turns.keys, unknown))
 }
 
-/// The line after the last record read into `batch` (for read errors).
-fn reader_line(batch: &[Record], filled: usize) -> u64 {
-    filled.checked_sub(1).and_then(|i| batch.get(i)).map_or(0, |r| r.line + 1)
+/// A checking thread: takes batches until the reader is done, checks each
+/// row on its own, then waits for the batch's turn to hand its rows to the
+/// key checks.
+fn check_batches<'p, 'k>(
+    plan: &'p Plan<'k>,
+    layout: &Layout<'_>,
+    batches: &Mutex<Receiver<Rows>>,
+    empties: &Sender<Batch>,
+    meeting: &Meeting<'p, 'k>,
+    progress: &mut dyn FnMut(u64),
+) {
+    let _stop = StopOnPanic(meeting);
+    let mut checks = RowChecks::new(plan);
+    let mut tally = plan.tally();
+    let mut failed: Vec<bool> = Vec::new();
+    let mut keyed: Vec<Typed<'static>> = Vec::new();
+    let mut cells: Vec<Cell<'static>> = Vec::with_capacity(layout.mapping.len());
+    loop {
+        let received = lock(batches).recv();
+        let Ok(batch) = received else { return };
+        let records = &batch.records;
+        let mut values: Vec<Typed<'_>> = recycle(std::mem::take(&mut keyed));
+        failed.clear();
+        for record in records.iter() {
+            let row_failed = if record.unclosed_quote {
+                let message = "a quoted field opened here is never closed (a `\"` without its pair): \
+                               the rest of the file was read as this one row";
+                checks.unreadable(&mut tally, record.line, message.into(), &mut values);
+                true
+            } else if !record.utf8 {
+                checks.unreadable(&mut tally, record.line, "a value is not valid UTF-8".into(), &mut values);
+                true
+            } else if record.len() != layout.width {
+                let message = format!("{} column(s), the header has {}", record.len(), layout.width);
+                checks.unreadable(&mut tally, record.line, message, &mut values);
+                true
+            } else {
+                let mut row: Vec<Cell<'_>> = recycle_cells(std::mem::take(&mut cells));
+                for column in layout.mapping {
+                    let value = column.and_then(|c| record.get(c)).unwrap_or("");
+                    row.push(if value.is_empty() { Cell::Null } else { Cell::Text(value) });
+                }
+                let row_failed = checks.row(&mut tally, record.line, &row, &mut values);
+                cells = recycle_cells(row);
+                row_failed
+            };
+            failed.push(row_failed);
+        }
+
+        let position = {
+            let mut turns = lock(&meeting.0);
+            while turns.next != batch.seq && !turns.stopped {
+                turns = meeting.1.wait(turns).unwrap_or_else(|poisoned| poisoned.into_inner());
+            }
+            if turns.stopped {
+                return;
+            }
+            turns.keys.tally.absorb(&mut tally);
+            let width = plan.keyed.len();
+            for (index, (record, &row_failed)) in records.iter().zip(&failed).enumerate() {
+                turns.keys.row(record.line, &values[index * width..(index + 1) * width], row_failed);
+            }
+            turns.next += 1;
+            turns.position = batch.position;
+            meeting.1.notify_all();
+            turns.position
+        };
+        progress(position);
+        keyed = recycle(values);
+        // The reader may have stopped; then the records are simply dropped.
+        let _ = empties.send(batch.records);
+    }
 }
 
 fn recycle_cells<'a, 'b>(mut cells: Vec<Cell<'a>>) -> Vec<Cell<'b>> {
@@ -863,7 +1117,7 @@ fn recycle_cells<'a, 'b>(mut cells: Vec<Cell<'a>>) -> Vec<Cell<'b>> {
 fn json_rows(
     dataset: &Dataset,
     input: impl Read,
-    engine: &mut Engine<'_>,
+    engine: &mut Engine<'_, '_>,
     progress: &mut dyn FnMut(u64),
 ) -> Result<Vec<String>, DqError> {
     let mut reader = BufReader::with_capacity(1 << 16, input);
@@ -908,7 +1162,7 @@ fn json_rows(
             Ok(_) => engine.unreadable(line, "not a JSON object".into()),
             Err(error) => engine.unreadable(line, format!("not JSON: {error}")),
         }
-        if engine.rows.is_multiple_of(PROGRESS_EVERY) {
+        if engine.keys.rows.is_multiple_of(PROGRESS_EVERY) {
             progress(read);
         }
     }
@@ -978,7 +1232,90 @@ mod tests {
 
     use proptest::prelude::*;
 
-    use super::IntKeys;
+    use super::{Format, IntKeys, KeySet, KeySets, Options, plain_decimal, validate_in_batches};
+
+    proptest! {
+        /// Plain decimals read as `str::parse` reads them, to the bit; any
+        /// other text is left to it.
+        #[test]
+        fn plain_decimals_read_as_the_standard_parser_reads_them(
+            text in prop_oneof![
+                "-?[0-9]{1,18}(\\.[0-9]{0,18})?",
+                "-?[0-9]{0,3}\\.?[0-9]{0,3}",
+                any::<f64>().prop_map(|v| v.to_string()),
+                "\\PC{0,12}",
+            ],
+        ) {
+            if let Some(ours) = plain_decimal(&text) {
+                let std = text.parse::<f64>();
+                prop_assert!(std.is_ok(), "{text:?} is not a number to std");
+                prop_assert_eq!(ours.to_bits(), std.unwrap_or_default().to_bits(), "{}", text);
+            }
+        }
+    }
+
+    /// Orders keyed by id, with a self reference, a reference to customers,
+    /// an enumeration and two rules.
+    fn orders() -> charter_model::Dataset {
+        serde_json::from_value(serde_json::json!({
+            "dataset_id": "Orders", "dataset_name": "Orders",
+            "fields": [
+                {"name": "id", "type": "integer", "key": true, "mandatory": true},
+                {"name": "status", "type": "string", "mandatory": true, "allowed_values": ["open", "closed"]},
+                {"name": "cost", "type": "number"},
+                {"name": "day", "type": "date"},
+                {"name": "parent_id", "type": "integer", "references": {"dataset": "Orders", "field": "id"}},
+                {"name": "customer", "type": "string", "references": {"dataset": "Customers", "field": "id"}}
+            ],
+            "rules": [{"name": "cost_non_negative", "expression": "cost >= 0"}]
+        }))
+        .expect("the test schema reads")
+    }
+
+    /// One CSV line: each column drawn from good values, bad ones and
+    /// nulls; ids and parents from a small range, so duplicates and
+    /// references forward, backward and to nothing all occur.
+    fn line() -> impl Strategy<Value = String> {
+        let id = prop_oneof![6 => (0_i64..40).prop_map(|n| n.to_string()), 1 => Just("x".to_owned()), 1 => Just(String::new())];
+        let status = prop_oneof![Just("open"), Just("closed"), Just("shut"), Just("")];
+        let cost = prop_oneof![Just("1.5"), Just("-2"), Just("abc"), Just("")];
+        let day = prop_oneof![Just("2026-01-02"), Just("2026-02-30"), Just("")];
+        let parent =
+            prop_oneof![(0_i64..50).prop_map(|n| n.to_string()), Just(String::new()), Just("?".to_owned())];
+        let customer = prop_oneof![Just("c1"), Just("c9"), Just("")];
+        let shape = prop_oneof![8 => Just(0_u8), 1 => Just(1), 1 => Just(2)];
+        (id, status, cost, day, parent, customer, shape).prop_map(
+            |(id, status, cost, day, parent, customer, shape)| match shape {
+                0 => format!("{id},{status},{cost},{day},{parent},{customer}"),
+                1 => format!("{id},{status}"),
+                _ => format!("{id},\"{status}\",{cost},{day},{parent},\"{customer}\""),
+            },
+        )
+    }
+
+    proptest! {
+        /// Any number of checking threads, in batches of any size, give
+        /// the report one thread gives reading the file in one batch.
+        #[test]
+        fn threads_and_batches_do_not_change_the_report(
+            lines in proptest::collection::vec(line(), 0..300),
+            threads in 2_usize..5,
+            batch in 1_usize..40,
+            samples in 0_usize..4,
+        ) {
+            let text = format!("id,status,cost,day,parent_id,customer\n{}\n", lines.join("\n"));
+            let mut keys = KeySets::new();
+            keys.insert(("Customers".into(), "id".into()), KeySet::texts(["c1", "c2"]));
+            let run = |threads, batch| {
+                let options = Options { sample_limit: samples, threads };
+                validate_in_batches(&orders(), text.as_bytes(), Format::Csv, &keys, options, batch, &mut |_| {})
+                    .expect("the file validates")
+            };
+            let alone = run(1, 1 << 20);
+            prop_assert_eq!(alone.rows, lines.len() as u64);
+            prop_assert_eq!(run(threads, batch), alone);
+        }
+    }
 
     proptest! {
         /// The bitmap-and-spill set answers as a hash set does, for dense,

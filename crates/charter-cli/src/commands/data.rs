@@ -568,7 +568,7 @@ pub(crate) async fn dq(global: &Global, command: DqCommand) -> Result<ExitCode> 
                 reader: Box::new(input),
                 format,
                 keys: key_sets,
-                options: Options { sample_limit: samples },
+                options: Options { sample_limit: samples, ..Options::default() },
                 progress: Box::new(move |bytes| {
                     if let Some(bar) = &progress {
                         bar.set_position(bytes);

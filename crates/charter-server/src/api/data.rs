@@ -129,7 +129,10 @@ pub(crate) async fn quality(
             "Content-Type {content_type}: send text/csv or application/x-ndjson"
         )));
     };
-    let options = Options { sample_limit: query.samples.unwrap_or(Options::default().sample_limit).min(100) };
+    let options = Options {
+        sample_limit: query.samples.unwrap_or(Options::default().sample_limit).min(100),
+        ..Options::default()
+    };
     let input = charter_app::QualityInput {
         name: query.source.unwrap_or_else(|| "request body".into()),
         reader: Box::new(std::io::Cursor::new(body)),
