@@ -107,6 +107,8 @@ struct Cache {
     assessments: std::sync::Mutex<std::collections::HashMap<i64, Arc<risk::assessment::Scored>>>,
     /// Each workspace's latest governance reading.
     readings: std::sync::Mutex<std::collections::HashMap<i64, data::governance::KeptReading>>,
+    /// Tiles read for proofs, and how far each log is known to reach.
+    tiles: std::sync::Mutex<ledger::TileCache>,
     /// Held while an assessment is made for the cache, so concurrent
     /// readers wait for one assessment instead of each making their own.
     assessing: tokio::sync::Mutex<()>,

@@ -16,7 +16,7 @@ pub mod verify;
 
 pub use hash::{Hash, empty_root, leaf_hash, node_hash};
 pub use note::{Checkpoint, NoteSigner, NoteVerifier};
-pub use tiles::{Tile, TileAppender, TileId, TileSet, edge_tiles};
+pub use tiles::{NodeTiles, Tile, TileAppender, TileId, TileNodes, TileSet, edge_tiles};
 pub use tree::{NodeRecorder, NodeSource, consistency_proof, inclusion_proof, root};
 pub use verify::{verify_consistency, verify_inclusion, verify_inclusion_of_data};
 

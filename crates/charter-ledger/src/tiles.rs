@@ -88,6 +88,15 @@ pub fn tile_of(level: u32, index: u64) -> TileId {
     (tile_level, base_first / TILE_WIDTH)
 }
 
+/// The tile that holds node `(level, index)` and how many of its first
+/// hashes computing that node reads.
+pub fn tile_span(level: u32, index: u64) -> (TileId, usize) {
+    let shift = level % TILE_HEIGHT;
+    let first = (index << shift) % TILE_WIDTH;
+    // At most 256: `first + 2^shift` never passes the tile's end.
+    (tile_of(level, index), (first + (1 << shift)) as usize)
+}
+
 /// Tiles in memory, answering for any node they cover.
 #[derive(Debug, Default, Clone)]
 pub struct TileSet {
@@ -129,6 +138,72 @@ impl NodeSource for TileSet {
         let first = usize::try_from((index << (level % TILE_HEIGHT)) % TILE_WIDTH).map_err(|_| missing())?;
         let hashes = tile.hashes.get(first..first + width).ok_or_else(missing)?;
         Ok(fold(hashes))
+    }
+}
+
+/// A tile with its inner nodes computed once: level `k` (0 to 7) holds the
+/// nodes of tree level `8·t + k` whose subtrees the tile's hashes cover
+/// whole. A proof reads any node of it without hashing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TileNodes {
+    id: TileId,
+    levels: Vec<Vec<Hash>>,
+}
+
+impl TileNodes {
+    /// The nodes of `tile` (at most 255 hashes computed).
+    pub fn new(tile: Tile) -> Self {
+        let id = (tile.level, tile.index);
+        let mut levels = vec![tile.hashes];
+        while levels.len() < TILE_HEIGHT as usize {
+            let Some(below) = levels.last() else { break };
+            let above: Vec<Hash> = below.chunks_exact(2).map(|pair| node_hash(&pair[0], &pair[1])).collect();
+            if above.is_empty() {
+                break;
+            }
+            levels.push(above);
+        }
+        Self { id, levels }
+    }
+
+    /// The tile.
+    pub fn id(&self) -> TileId {
+        self.id
+    }
+
+    /// The hashes the tile holds.
+    pub fn len(&self) -> usize {
+        self.levels.first().map_or(0, Vec::len)
+    }
+
+    /// Whether it holds none.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// Tiles with their inner nodes ([`TileNodes`]), shared: any node they
+/// cover is a lookup.
+#[derive(Debug, Default, Clone)]
+pub struct NodeTiles {
+    tiles: HashMap<TileId, std::sync::Arc<TileNodes>>,
+}
+
+impl NodeTiles {
+    /// Adds or replaces a tile.
+    pub fn insert(&mut self, tile: std::sync::Arc<TileNodes>) {
+        self.tiles.insert(tile.id, tile);
+    }
+}
+
+impl NodeSource for NodeTiles {
+    fn node(&self, level: u32, index: u64) -> Result<Hash, LedgerError> {
+        let id = tile_of(level, index);
+        let inner = level % TILE_HEIGHT;
+        let missing = || LedgerError::Missing(format!("node {level}/{index} (tile {}/{})", id.0, id.1));
+        let tile = self.tiles.get(&id).ok_or_else(missing)?;
+        let position = usize::try_from(index - (id.1 << (TILE_HEIGHT - inner))).map_err(|_| missing())?;
+        tile.levels.get(inner as usize).and_then(|nodes| nodes.get(position)).copied().ok_or_else(missing)
     }
 }
 
@@ -230,5 +305,42 @@ mod tests {
         assert_eq!(tile_len((2, 0), 70_000), 1);
         assert_eq!(tile_of(9, 0), (1, 0));
         assert_eq!(tile_of(7, 6), (0, 3));
+    }
+
+    #[test]
+    fn tile_nodes_answer_as_the_tile_set_for_every_node_and_prefix() {
+        let hashes: Vec<Hash> = (0..=255_u8).map(|byte| Hash([byte; 32])).collect();
+        for (tile_level, tile_index) in [(0_u32, 0_u64), (0, 3), (1, 2)] {
+            for len in [0, 1, 2, 3, 7, 128, 200, 255, 256] {
+                let tile = Tile { level: tile_level, index: tile_index, hashes: hashes[..len].to_vec() };
+                let set = TileSet::new([tile.clone()]);
+                let mut nodes = NodeTiles::default();
+                nodes.insert(std::sync::Arc::new(TileNodes::new(tile)));
+                for inner in 0..TILE_HEIGHT {
+                    let level = tile_level * TILE_HEIGHT + inner;
+                    let first = tile_index << (TILE_HEIGHT - inner);
+                    for index in first..first + (1 << (TILE_HEIGHT - inner)) {
+                        assert_eq!(
+                            nodes.node(level, index).ok(),
+                            set.node(level, index).ok(),
+                            "{len}: {level}/{index}"
+                        );
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn a_node_needs_exactly_the_prefix_its_span_names() {
+        let hashes: Vec<Hash> = (0..=255_u8).map(|byte| Hash([byte; 32])).collect();
+        for (level, index) in [(0, 0), (0, 255), (3, 5), (7, 1), (8, 0), (12, 7), (15, 1)] {
+            let (id, needed) = tile_span(level, index);
+            assert_eq!(id, tile_of(level, index));
+            let tile = |len: usize| Tile { level: id.0, index: id.1, hashes: hashes[..len].to_vec() };
+            let whole = TileSet::new([tile(256)]).node(level, index).expect("a whole tile answers");
+            assert_eq!(TileSet::new([tile(needed)]).node(level, index).expect("the span answers"), whole);
+            assert!(TileSet::new([tile(needed - 1)]).node(level, index).is_err(), "{level}/{index}");
+        }
     }
 }

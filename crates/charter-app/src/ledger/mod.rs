@@ -4,12 +4,13 @@
 
 pub mod bundle;
 
+use std::sync::Arc;
 use std::time::Duration;
 
-use charter_ledger::tiles::tile_of;
+use charter_ledger::tiles::tile_span;
 use charter_ledger::{
-    Checkpoint, Hash, NodeRecorder, NodeSource, NoteSigner, NoteVerifier, TileAppender, TileSet,
-    consistency_proof, inclusion_proof, leaf_hash, root,
+    Checkpoint, Hash, NodeRecorder, NodeSource, NodeTiles, NoteSigner, NoteVerifier, TileAppender, TileId,
+    TileNodes, TileSet, consistency_proof, inclusion_proof, leaf_hash, root,
 };
 use charter_model::{RecordKind, WorkspaceName};
 use charter_store::{EventRow, WorkspaceRow, WriteTx};
@@ -35,6 +36,60 @@ pub struct LedgerSettings {
 
 /// A signer, shared.
 pub type NodeSignerHandle = std::sync::Arc<NoteSigner>;
+
+/// Tiles read for proofs, with their inner nodes, kept between proofs; and
+/// how many entries each log is known to hold.
+///
+/// A node of the tree never changes once it exists, so a tile read with `k`
+/// hashes answers for its first `k` nodes for good: a proof needing a node
+/// past a kept tile's end reads the tile again. The tiles above the leaves
+/// (one in 256) are what nearly every proof shares; when the cache is over
+/// its budget, the leaf tiles go first.
+#[derive(Debug, Default)]
+pub(crate) struct TileCache {
+    tiles: std::collections::HashMap<(i64, TileId), Arc<TileNodes>>,
+    bytes: usize,
+    logged: std::collections::HashMap<i64, u64>,
+}
+
+/// What the kept tiles may take (a full tile with its inner nodes is 16 KiB).
+const TILE_CACHE_BYTES: usize = 32 << 20;
+
+fn tile_bytes(tile: &TileNodes) -> usize {
+    2 * tile.len() * std::mem::size_of::<Hash>()
+}
+
+impl TileCache {
+    /// The kept tiles that cover `needed` (tile, hashes wanted), and the
+    /// tiles still to read.
+    fn lookup(&self, workspace: i64, needed: &[(TileId, usize)]) -> (NodeTiles, Vec<TileId>) {
+        let mut set = NodeTiles::default();
+        let mut missing = Vec::new();
+        for &(id, len) in needed {
+            match self.tiles.get(&(workspace, id)) {
+                Some(tile) if tile.len() >= len => set.insert(Arc::clone(tile)),
+                _ => missing.push(id),
+            }
+        }
+        (set, missing)
+    }
+
+    fn keep(&mut self, workspace: i64, tile: &Arc<TileNodes>) {
+        let size = tile_bytes(tile);
+        if self.bytes + size > TILE_CACHE_BYTES {
+            self.tiles.retain(|(_, (level, _)), _| *level > 0);
+            self.bytes = self.tiles.values().map(|t| tile_bytes(t)).sum();
+            if self.bytes + size > TILE_CACHE_BYTES {
+                self.tiles.clear();
+                self.bytes = 0;
+            }
+        }
+        if let Some(old) = self.tiles.insert((workspace, tile.id()), Arc::clone(tile)) {
+            self.bytes -= tile_bytes(&old);
+        }
+        self.bytes += size;
+    }
+}
 
 /// Default checkpoint origin.
 pub const DEFAULT_ORIGIN: &str = "charter/{workspace}";
@@ -461,12 +516,43 @@ impl App {
         Ok(events.into_iter().map(entry).collect())
     }
 
-    /// Tiles for the nodes a computation over `source_size` will ask for.
-    async fn tiles_for(&self, workspace: i64, wanted: &[(u32, u64)]) -> Result<TileSet> {
-        let mut ids: Vec<_> = wanted.iter().map(|(level, index)| tile_of(*level, *index)).collect();
-        ids.sort_unstable();
-        ids.dedup();
-        Ok(TileSet::new(self.store.tiles(workspace, &ids).await?))
+    /// Tiles holding the nodes `wanted`: from the cache when it holds enough
+    /// of them, the rest in one read.
+    async fn tiles_for(&self, workspace: i64, wanted: &[(u32, u64)]) -> Result<NodeTiles> {
+        let mut needed: Vec<(TileId, usize)> =
+            wanted.iter().map(|&(level, index)| tile_span(level, index)).collect();
+        needed.sort_unstable_by(|a, b| a.0.cmp(&b.0).then(b.1.cmp(&a.1)));
+        needed.dedup_by_key(|(id, _)| *id);
+        let (mut set, missing) = self.tile_cache().lookup(workspace, &needed);
+        if !missing.is_empty() {
+            let read = self.store.tiles(workspace, &missing).await?;
+            let mut cache = self.tile_cache();
+            for tile in read {
+                let tile = Arc::new(TileNodes::new(tile));
+                cache.keep(workspace, &tile);
+                set.insert(tile);
+            }
+        }
+        Ok(set)
+    }
+
+    fn tile_cache(&self) -> std::sync::MutexGuard<'_, TileCache> {
+        self.cache.tiles.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// The number of entries in a workspace's log, or a number it is known
+    /// to have reached when that is at least `at_least` (the log only grows).
+    async fn logged(&self, workspace: i64, at_least: u64) -> Result<u64> {
+        if let Some(known) = self.tile_cache().logged.get(&workspace).copied()
+            && known >= at_least
+        {
+            return Ok(known);
+        }
+        let logged = self.store.event_count(workspace).await?;
+        let mut cache = self.tile_cache();
+        let known = cache.logged.entry(workspace).or_default();
+        *known = (*known).max(logged);
+        Ok(logged)
     }
 
     /// The inclusion proof of entry `index` in the tree of `size` entries
@@ -506,7 +592,7 @@ impl App {
         to: u64,
     ) -> Result<ConsistencyProof> {
         let row = self.visible_workspace(caller, workspace).await?;
-        let size = self.store.event_count(row.id).await?;
+        let size = self.logged(row.id, to).await?;
         if from > to || to > size {
             return Err(bad_field(
                 "from",
@@ -528,16 +614,20 @@ impl App {
     }
 
     async fn proof_size(&self, workspace: i64, size: Option<u64>) -> Result<u64> {
-        let logged = self.store.event_count(workspace).await?;
         match size {
-            Some(size) if size > logged => Err(bad_field(
-                "size",
-                format!("the log holds {logged} entries; no tree of {size} exists yet"),
-            )),
-            Some(size) => Ok(size),
+            Some(size) => {
+                let logged = self.logged(workspace, size).await?;
+                if size > logged {
+                    return Err(bad_field(
+                        "size",
+                        format!("the log holds {logged} entries; no tree of {size} exists yet"),
+                    ));
+                }
+                Ok(size)
+            }
             None => match self.store.latest_checkpoint(workspace).await? {
                 Some(checkpoint) => Ok(checkpoint.size),
-                None => Ok(logged),
+                None => self.store.event_count(workspace).await.map_err(Into::into),
             },
         }
     }
