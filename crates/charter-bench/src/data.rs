@@ -168,6 +168,7 @@ pub(crate) fn impact(dir: &Path, python: Option<PathBuf>, script: Option<PathBuf
     let mut serialised = Vec::with_capacity(sources.len());
     let mut descendants = 0_usize;
     let mut affected_agents = 0_usize;
+    let mut json_bytes = 0_usize;
     let now = charter_app::SystemClock.now();
     for &source in &sources {
         let dataset = &datasets[source as usize];
@@ -182,6 +183,7 @@ pub(crate) fn impact(dir: &Path, python: Option<PathBuf>, script: Option<PathBuf
         let analysed = started.elapsed();
         let text = serde_json::to_vec(&impact)?;
         let total = started.elapsed();
+        json_bytes += text.len();
         std::hint::black_box(text);
         times.push(analysed);
         serialised.push(total - analysed);
@@ -196,11 +198,12 @@ pub(crate) fn impact(dir: &Path, python: Option<PathBuf>, script: Option<PathBuf
         list.sort();
     }
     println!(
-        "impact: {q} proposed changes, each source once: analysis with its JSON mean {answer_mean_ms:.2} ms, p50 {:.2} ms, p99 {:.2} ms (the analysis alone mean {mean_ms:.2} ms, p99 {:.2} ms; its JSON p50 {:.2} ms); the downstream walk alone (what nx.descendants computes) mean {walk_mean_ms:.3} ms, p50 {:.3} ms; mean {:.0} downstream datasets and {:.0} agents per change",
+        "impact: {q} proposed changes, each source once: analysis with its JSON mean {answer_mean_ms:.2} ms, p50 {:.2} ms, p99 {:.2} ms (the analysis alone mean {mean_ms:.2} ms, p99 {:.2} ms; its JSON p50 {:.2} ms, mean {:.0} KB); the downstream walk alone (what nx.descendants computes) mean {walk_mean_ms:.3} ms, p50 {:.3} ms; mean {:.0} downstream datasets and {:.0} agents per change",
         ms(percentile(&answered, 0.5)),
         ms(percentile(&answered, 0.99)),
         ms(percentile(&times, 0.99)),
         ms(percentile(&serialised, 0.5)),
+        json_bytes as f64 / q as f64 / 1e3,
         ms(percentile(&walks, 0.5)),
         descendants as f64 / q as f64,
         affected_agents as f64 / q as f64

@@ -39,7 +39,13 @@ impl EdgeKinds {
 
 impl Serialize for EdgeKinds {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        self.names().serialize(serializer)
+        use serde::ser::SerializeSeq as _;
+        let names = [(1, "dependency"), (2, "relationship"), (4, "reference")];
+        let mut seq = serializer.serialize_seq(Some(self.0.count_ones() as usize))?;
+        for (_, name) in names.iter().filter(|(bit, _)| self.0 & bit != 0) {
+            seq.serialize_element(name)?;
+        }
+        seq.end()
     }
 }
 
@@ -167,6 +173,8 @@ pub struct Walker {
     parent: Vec<u32>,
     /// Kinds of the edge from `parent[n]` to `n`.
     via: Vec<u8>,
+    /// Edges from the start to `n` on a shortest path.
+    depth: Vec<u32>,
     order: Vec<u32>,
     start: u32,
 }
@@ -181,6 +189,7 @@ impl Walker {
             self.mark = vec![0; n];
             self.parent = vec![0; n];
             self.via = vec![0; n];
+            self.depth = vec![0; n];
             self.round = 0;
         }
         self.round = self.round.wrapping_add(1);
@@ -192,16 +201,19 @@ impl Walker {
         self.start = start;
         self.order.clear();
         self.mark[start as usize] = round;
+        self.depth[start as usize] = 0;
         let mut next = 0;
         let mut current = start;
         loop {
             let first = catalog.offsets[current as usize] as usize;
+            let depth = self.depth[current as usize] + 1;
             for (offset, &to) in catalog.downstream_of(current).iter().enumerate() {
                 let seen = &mut self.mark[to as usize];
                 if *seen != round {
                     *seen = round;
                     self.parent[to as usize] = current;
                     self.via[to as usize] = catalog.kinds[first + offset];
+                    self.depth[to as usize] = depth;
                     self.order.push(to);
                 }
             }
@@ -221,6 +233,11 @@ impl Walker {
     /// the walk reached, not its start).
     pub fn parent(&self, node: u32) -> u32 {
         self.parent[node as usize]
+    }
+
+    /// Edges on the last walk's shortest path to `node` (a node it reached).
+    pub fn depth(&self, node: u32) -> u32 {
+        self.depth[node as usize]
     }
 
     /// How the last walk's path reaches `node` (the kinds of its last edge).
@@ -307,6 +324,7 @@ mod tests {
                 prop_assert_eq!(path[0] as usize, start);
                 prop_assert_eq!(*path.last().unwrap(), node);
                 prop_assert_eq!(Some(path.len() - 1), distance[node as usize], "not a shortest path");
+                prop_assert_eq!(walker.depth(node) as usize, path.len() - 1);
                 for hop in path.windows(2) {
                     prop_assert!(edge_set.contains(&(hop[0], hop[1])), "path uses a missing edge");
                 }
@@ -333,5 +351,6 @@ mod tests {
         assert_eq!(catalog.edge(a, b).unwrap().names(), ["dependency", "relationship"]);
         assert_eq!(catalog.edge(b, c).unwrap().names(), ["reference"]);
         assert_eq!(walker.path(c), [a, b, c]);
+        assert_eq!((walker.depth(b), walker.depth(c)), (1, 2));
     }
 }

@@ -172,22 +172,18 @@ impl<'a> Index<'a> {
 
         let mut downstream = Vec::with_capacity(reached.len());
         for &node in reached {
-            let id = |n: u32| self.ids[n as usize];
-            let mut path = vec![id(node)];
-            let mut at = node;
-            while at != start {
-                at = walker.parent(at);
-                path.push(id(at));
-            }
-            path.reverse();
-            let via = walker.via(node);
-            let mut fields = affected_fields.remove(&node).unwrap_or_default();
-            fields.sort();
+            let fields = match affected_fields.remove(&node) {
+                Some(mut fields) => {
+                    fields.sort();
+                    fields
+                }
+                None => Vec::new(),
+            };
             downstream.push(Downstream {
-                dataset: id(node),
-                depth: path.len() as u32 - 1,
-                path,
-                via,
+                dataset: self.ids[node as usize],
+                depth: walker.depth(node),
+                from: self.ids[walker.parent(node) as usize],
+                via: walker.via(node),
                 fields,
             });
         }
@@ -282,6 +278,23 @@ impl<'a> Index<'a> {
     }
 }
 
+impl<'a> Impact<'a> {
+    /// The shortest path from the changed dataset to `dataset` (both
+    /// included), following each downstream dataset's `from`; `None` when
+    /// `dataset` is not downstream.
+    pub fn path(&self, dataset: &str) -> Option<Vec<&'a str>> {
+        let from: HashMap<&str, &'a str> = self.downstream.iter().map(|d| (d.dataset, d.from)).collect();
+        let mut at = self.downstream.iter().find(|d| d.dataset == dataset)?.dataset;
+        let mut path = vec![at];
+        while at != self.dataset {
+            at = from.get(at).copied()?;
+            path.push(at);
+        }
+        path.reverse();
+        Some(path)
+    }
+}
+
 fn holds(grant: &Grant, now: Timestamp) -> bool {
     grant.revoked_at.is_none() && grant.granted_at <= now && now < grant.expires_at
 }
@@ -341,8 +354,10 @@ pub struct Downstream<'a> {
     pub dataset: &'a str,
     /// Edges from the changed dataset along the shortest path.
     pub depth: u32,
-    /// The shortest path, from the changed dataset to this one.
-    pub path: Vec<&'a str>,
+    /// The dataset before this one on a shortest path from the changed
+    /// dataset: the changed dataset itself, or one listed earlier. Following
+    /// `from` back gives the whole path ([`Impact::path`]).
+    pub from: &'a str,
     /// How the path's last edge was declared.
     pub via: EdgeKinds,
     /// Its fields that reference a changed field (directly or through
@@ -432,4 +447,39 @@ pub struct Owner<'a> {
     pub recipient: String,
     /// Their affected agents.
     pub agents: Vec<&'a str>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_downstream_dataset_names_the_one_before_it_and_paths_follow_them() {
+        let dataset = |id: &str, dependencies: &[&str]| -> Dataset {
+            serde_json::from_value(serde_json::json!({
+                "dataset_id": id, "dataset_name": id, "dependencies": dependencies,
+                "fields": [{"name": "id", "type": "string", "key": true}, {"name": "value", "type": "string"}]
+            }))
+            .expect("a dataset")
+        };
+        // A -> B -> C, A -> D, C -> D: D is one edge from A, C two.
+        let datasets =
+            [dataset("A", &[]), dataset("B", &["A"]), dataset("C", &["B"]), dataset("D", &["A", "C"])];
+        let index = Index::new(ImpactRecords { datasets: &datasets, ..ImpactRecords::default() });
+        let before = datasets[0].schema();
+        let mut after = before.clone();
+        after.fields.retain(|f| f.name != "value");
+        let diff = crate::diff(&before, &after, &Default::default()).expect("a change");
+        let now: Timestamp = "2026-12-07T00:00:00Z".parse().expect("a time");
+        let impact = index.analyze(&mut Walker::default(), "A", &diff, now).expect("A is in the catalog");
+        let rows: Vec<(&str, u32, &str)> =
+            impact.downstream.iter().map(|d| (d.dataset, d.depth, d.from)).collect();
+        assert_eq!(rows, [("B", 1, "A"), ("D", 1, "A"), ("C", 2, "B")]);
+        assert_eq!(impact.path("C"), Some(vec!["A", "B", "C"]));
+        assert_eq!(impact.path("D"), Some(vec!["A", "D"]));
+        assert_eq!(impact.path("A"), None, "the changed dataset is not downstream of itself");
+        let json = serde_json::to_value(&impact).expect("JSON");
+        assert_eq!(json["downstream"][2]["from"], "B");
+        assert_eq!(json["downstream"][2]["via"], serde_json::json!(["dependency"]));
+    }
 }

@@ -304,12 +304,29 @@ fn print_change(change: &Change) {
     }
     let list =
         |pointer: &str| impact.pointer(pointer).and_then(|v| v.as_array()).cloned().unwrap_or_default();
-    for downstream in list("/downstream") {
-        let path: Vec<&str> = downstream
-            .get("path")
-            .and_then(|p| p.as_array())
-            .map(|p| p.iter().filter_map(|s| s.as_str()).collect())
-            .unwrap_or_default();
+    let all_downstream = list("/downstream");
+    // Each downstream dataset names the one before it on its path (`from`);
+    // records made before `from` carry the whole `path`.
+    let from: std::collections::HashMap<&str, &str> = all_downstream
+        .iter()
+        .filter_map(|d| Some((d.get("dataset")?.as_str()?, d.get("from")?.as_str()?)))
+        .collect();
+    let changed = impact.get("dataset").and_then(|d| d.as_str()).unwrap_or_default();
+    for downstream in &all_downstream {
+        let path: Vec<&str> = match downstream.get("path").and_then(|p| p.as_array()) {
+            Some(path) => path.iter().filter_map(|s| s.as_str()).collect(),
+            None => {
+                let mut at = downstream.get("dataset").and_then(|d| d.as_str()).unwrap_or_default();
+                let mut path = vec![at];
+                while at != changed && path.len() <= from.len() {
+                    let Some(&before) = from.get(at) else { break };
+                    path.push(before);
+                    at = before;
+                }
+                path.reverse();
+                path
+            }
+        };
         let fields: Vec<String> = downstream
             .get("fields")
             .and_then(|f| f.as_array())
