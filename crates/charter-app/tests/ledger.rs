@@ -71,6 +71,15 @@ async fn checkpoints_and_proofs_verify() {
         assert_eq!(later.size, size + 2);
         let proof = app.consistency_proof(&caller, &ops(), size, size + 2).await.unwrap();
         verify_consistency(size, size + 2, &proof.hashes, &checkpoint.root, &later.root).unwrap();
+        // The proofs above kept the tiles they read; the new entries are past
+        // the end of the kept right-edge tile, which is read again.
+        for index in [size - 1, size + 1] {
+            let proof = app.inclusion_proof(&caller, &ops(), index, None).await.unwrap();
+            assert_eq!((proof.size, proof.root), (size + 2, later.root));
+            let entry = &app.ledger_entries(&caller, &ops(), index, index + 1).await.unwrap()[0];
+            let leaf = charter_ledger::leaf_hash(entry.event.as_bytes());
+            verify_inclusion(&leaf, index, size + 2, &proof.hashes, &later.root).unwrap();
+        }
 
         let report = app.verify_ledger(&ops(), &signer().verifier(), &|_, _| {}).await.unwrap();
         assert_eq!(report.failure, None);
