@@ -287,14 +287,47 @@ struct FieldPlan<'k> {
 }
 
 /// A reference into the dataset itself whose key had not been seen yet.
+/// Integer keys are kept as they are (24 bytes a reference), others owned.
 #[derive(Debug)]
-struct Pending {
-    key: Owned,
+struct Pending<K> {
+    key: K,
     /// The row's line (which tells rows apart).
     line: u64,
-    field: u32,
-    check: u32,
-    row_failed: bool,
+    /// The reference (its index among the plan's own references), with
+    /// [`ROW_FAILED`] set when the row had already failed a check.
+    reference: u32,
+}
+
+/// Set in [`Pending::reference`] when the row had already failed.
+const ROW_FAILED: u32 = 1 << 31;
+
+/// A key of a pending reference.
+trait PendingKey {
+    fn typed(&self) -> Typed<'_>;
+}
+
+impl PendingKey for i64 {
+    fn typed(&self) -> Typed<'_> {
+        Typed::Int(*self)
+    }
+}
+
+impl PendingKey for Owned {
+    fn typed(&self) -> Typed<'_> {
+        Owned::typed(self)
+    }
+}
+
+/// Drops the pending references whose key has turned up.
+fn resolve<K: PendingKey>(
+    pending: &mut Vec<Pending<K>>,
+    own_keys: &[Option<KeySet>],
+    targets: &[(usize, usize)],
+) {
+    pending.retain(|p| {
+        let (_, own) = targets[(p.reference & !ROW_FAILED) as usize];
+        !own_keys[own].as_ref().is_some_and(|keys| keys.contains(p.key.typed()))
+    });
 }
 
 /// Pending references held before the first pass that drops those whose
@@ -575,7 +608,10 @@ struct KeyChecks<'p, 'k> {
     composite_keys: HashSet<Box<str>, foldhash::fast::RandomState>,
     /// Key values seen so far, for the fields the plan keeps.
     own_keys: Vec<Option<KeySet>>,
-    pending: Vec<Pending>,
+    /// References into the dataset itself: (check, target field), by index.
+    targets: Vec<(usize, usize)>,
+    pending_ints: Vec<Pending<i64>>,
+    pending: Vec<Pending<Owned>>,
     /// Pending references at which the next pass runs.
     resolve_at: usize,
     rows: u64,
@@ -590,6 +626,15 @@ impl<'p, 'k> KeyChecks<'p, 'k> {
             tally: plan.tally(),
             composite_keys: HashSet::default(),
             own_keys: plan.kept.iter().map(|kept| kept.map(KeySet::for_type)).collect(),
+            targets: plan
+                .fields
+                .iter()
+                .filter_map(|field| match &field.reference {
+                    Some((check, Target::Own(own))) => Some((*check, *own)),
+                    _ => None,
+                })
+                .collect(),
+            pending_ints: Vec::new(),
             pending: Vec::new(),
             resolve_at: RESOLVE_AT,
             rows: 0,
@@ -639,48 +684,48 @@ impl<'p, 'k> KeyChecks<'p, 'k> {
             }
         }
 
+        let mut reference = 0_u32;
         for (field, &value) in plan.fields.iter().zip(&typed) {
-            let Some((check, Target::Own(own))) = &field.reference else { continue };
+            let Some((_, Target::Own(own))) = &field.reference else { continue };
+            let index = reference | if failed { ROW_FAILED } else { 0 };
+            reference += 1;
             if value == Typed::Null || self.own_keys[*own].as_ref().is_some_and(|keys| keys.contains(value)) {
                 continue;
             }
-            self.pending.push(Pending {
-                key: Owned::of(value),
-                field: *own as u32,
-                check: *check as u32,
-                line,
-                row_failed: failed,
-            });
+            match value {
+                Typed::Int(key) => self.pending_ints.push(Pending { key, line, reference: index }),
+                _ => self.pending.push(Pending { key: Owned::of(value), line, reference: index }),
+            }
         }
         if failed {
             self.tally.failed += 1;
         }
         self.scratch = recycle(typed);
-        if self.pending.len() >= self.resolve_at {
-            let own_keys = &self.own_keys;
-            self.pending.retain(|p| {
-                !own_keys[p.field as usize].as_ref().is_some_and(|keys| keys.contains(p.key.typed()))
-            });
-            self.resolve_at = RESOLVE_AT.max(2 * self.pending.len());
+        if self.pending_ints.len() + self.pending.len() >= self.resolve_at {
+            resolve(&mut self.pending_ints, &self.own_keys, &self.targets);
+            resolve(&mut self.pending, &self.own_keys, &self.targets);
+            self.resolve_at = RESOLVE_AT.max(2 * (self.pending_ints.len() + self.pending.len()));
         }
     }
 
     fn finish(mut self, unknown_columns: Vec<String>) -> QualityReport {
         // References into this dataset whose key came later, or never.
         let mut late_failures = HashSet::new();
-        for pending in std::mem::take(&mut self.pending) {
-            let found = self.own_keys[pending.field as usize]
-                .as_ref()
-                .is_some_and(|keys| keys.contains(pending.key.typed()));
-            if !found {
-                let text = key_text(pending.key.typed()).into_owned();
-                self.tally.fail(pending.check as usize, pending.line, Some(&text), || {
-                    format!("{text} matches no key")
-                });
-                if !pending.row_failed {
-                    late_failures.insert(pending.line);
+        let mut unresolved = |key: Typed<'_>, line: u64, reference: u32, tally: &mut Tally| {
+            let (check, own) = self.targets[(reference & !ROW_FAILED) as usize];
+            if !self.own_keys[own].as_ref().is_some_and(|keys| keys.contains(key)) {
+                let text = key_text(key).into_owned();
+                tally.fail(check, line, Some(&text), || format!("{text} matches no key"));
+                if reference & ROW_FAILED == 0 {
+                    late_failures.insert(line);
                 }
             }
+        };
+        for pending in std::mem::take(&mut self.pending_ints) {
+            unresolved(pending.key.typed(), pending.line, pending.reference, &mut self.tally);
+        }
+        for pending in std::mem::take(&mut self.pending) {
+            unresolved(pending.key.typed(), pending.line, pending.reference, &mut self.tally);
         }
         let mut tally = self.tally;
         tally.failed += late_failures.len() as u64;
