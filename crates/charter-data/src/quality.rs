@@ -16,8 +16,8 @@
 
 use std::collections::{HashMap, HashSet};
 use std::io::{BufRead, BufReader, Read};
+use std::sync::Mutex;
 use std::sync::mpsc::{Receiver, Sender};
-use std::sync::{Condvar, Mutex};
 
 use charter_model::{CheckClass, CheckOutcome, Dataset, DatasetField, FailureSample, FieldType};
 
@@ -975,29 +975,29 @@ struct Rows {
     position: u64,
 }
 
-/// Where the checking threads hand their rows to the key checks, one batch
-/// after another in file order.
-struct Turns<'p, 'k> {
-    next: u64,
-    keys: KeyChecks<'p, 'k>,
-    /// Bytes read up to the last batch handed over.
-    position: u64,
-    /// A checking thread panicked: the others stop waiting for its turn.
-    stopped: bool,
+/// A batch whose rows were checked on their own, waiting for its turn at
+/// the key checks.
+struct Checked {
+    rows: Rows,
+    /// Whether each row failed a check.
+    failed: Vec<bool>,
+    tally: Tally,
 }
 
-type Meeting<'p, 'k> = (Mutex<Turns<'p, 'k>>, Condvar);
+/// Checked batches waiting for their turn, and whose turn it is.
+#[derive(Default)]
+struct Turns {
+    next: u64,
+    ready: std::collections::BTreeMap<u64, Checked>,
+}
 
-/// Stops the other checking threads when this one unwinds.
-struct StopOnPanic<'m, 'p, 'k>(&'m Meeting<'p, 'k>);
-
-impl Drop for StopOnPanic<'_, '_, '_> {
-    fn drop(&mut self) {
-        if std::thread::panicking() {
-            lock(&self.0.0).stopped = true;
-            self.0.1.notify_all();
-        }
-    }
+/// What the checking threads share: the batches waiting and the key checks,
+/// which take one batch after another in file order. No thread waits for
+/// another: whichever holds the key checks hands over every batch whose turn
+/// has come, and the others go on checking.
+struct Handover<'p, 'k> {
+    turns: Mutex<Turns>,
+    keys: Mutex<KeyChecks<'p, 'k>>,
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -1013,9 +1013,9 @@ struct Layout<'a> {
 }
 
 /// Reads CSV on a thread of its own and checks it on `threads` threads
-/// (this one among them): each checks whole batches on its own, then,
-/// when the batches before have been handed over, hands its rows to the
-/// key checks in file order.
+/// (this one among them): each checks whole batches' rows on their own,
+/// then leaves them for the key checks, which take the batches in file
+/// order.
 fn csv_rows<'p, 'k>(
     plan: &'p Plan<'k>,
     dataset: &Dataset,
@@ -1040,10 +1040,7 @@ fn csv_rows<'p, 'k>(
     let (full_tx, full_rx) = std::sync::mpsc::sync_channel::<Rows>(2 * threads);
     let (empty_tx, empty_rx) = std::sync::mpsc::channel::<Batch>();
     let batches = Mutex::new(full_rx);
-    let meeting: Meeting<'p, 'k> = (
-        Mutex::new(Turns { next: 0, keys: KeyChecks::new(plan), position: 0, stopped: false }),
-        Condvar::new(),
-    );
+    let handover = Handover { turns: Mutex::default(), keys: Mutex::new(KeyChecks::new(plan)) };
     let failed_thread = || DqError::Read { line: 0, message: "a thread checking the file failed".into() };
     std::thread::scope(|scope| -> Result<(), DqError> {
         let reading = scope.spawn(move || -> Result<(), DqError> {
@@ -1060,11 +1057,11 @@ fn csv_rows<'p, 'k>(
         });
         let checking: Vec<_> = (1..threads)
             .map(|_| {
-                let (batches, meeting, empty_tx, layout) = (&batches, &meeting, empty_tx.clone(), &layout);
-                scope.spawn(move || check_batches(plan, layout, batches, &empty_tx, meeting, &mut |_| {}))
+                let (batches, handover, empty_tx, layout) = (&batches, &handover, empty_tx.clone(), &layout);
+                scope.spawn(move || check_batches(plan, layout, batches, &empty_tx, handover, &mut |_| {}))
             })
             .collect();
-        check_batches(plan, &layout, &batches, &empty_tx, &meeting, progress);
+        check_batches(plan, &layout, &batches, &empty_tx, &handover, progress);
         let mut outcome = reading.join().unwrap_or_else(|_| Err(failed_thread()));
         for thread in checking {
             if thread.join().is_err() {
@@ -1073,37 +1070,35 @@ fn csv_rows<'p, 'k>(
         }
         outcome
     })?;
-    let turns = meeting.0.into_inner().unwrap_or_else(|poisoned| poisoned.into_inner());
-    if turns.stopped {
+    // Every batch read was checked and handed over, unless a thread failed.
+    let turns = handover.turns.into_inner().unwrap_or_else(|poisoned| poisoned.into_inner());
+    if !turns.ready.is_empty() {
         return Err(failed_thread());
     }
-    Ok((turns.keys, unknown))
+    Ok((handover.keys.into_inner().unwrap_or_else(|poisoned| poisoned.into_inner()), unknown))
 }
 
 /// A checking thread: takes batches until the reader is done, checks each
-/// row on its own, then waits for the batch's turn to hand its rows to the
-/// key checks.
+/// row on its own, leaves the batch for the key checks and hands over the
+/// batches whose turn has come when no other thread is doing so.
 fn check_batches<'p, 'k>(
     plan: &'p Plan<'k>,
     layout: &Layout<'_>,
     batches: &Mutex<Receiver<Rows>>,
     empties: &Sender<Batch>,
-    meeting: &Meeting<'p, 'k>,
+    handover: &Handover<'p, 'k>,
     progress: &mut dyn FnMut(u64),
 ) {
-    let _stop = StopOnPanic(meeting);
     let mut checks = RowChecks::new(plan);
-    let mut tally = plan.tally();
-    let mut failed: Vec<bool> = Vec::new();
     let mut keyed: Vec<Typed<'static>> = Vec::new();
     let mut cells: Vec<Cell<'static>> = Vec::with_capacity(layout.mapping.len());
     loop {
         let received = lock(batches).recv();
-        let Ok(batch) = received else { return };
-        let records = &batch.records;
-        let mut values: Vec<Typed<'_>> = recycle(std::mem::take(&mut keyed));
-        failed.clear();
-        for record in records.iter() {
+        let Ok(rows) = received else { return };
+        let mut tally = plan.tally();
+        let mut failed = Vec::with_capacity(rows.records.len());
+        for record in rows.records.iter() {
+            let mut values: Vec<Typed<'_>> = recycle(std::mem::take(&mut keyed));
             let row_failed = if record.unclosed_quote {
                 let message = "a quoted field opened here is never closed (a `\"` without its pair): \
                                the rest of the file was read as this one row";
@@ -1126,31 +1121,66 @@ fn check_batches<'p, 'k>(
                 cells = recycle_cells(row);
                 row_failed
             };
+            keyed = recycle(values);
             failed.push(row_failed);
         }
+        let seq = rows.seq;
+        lock(&handover.turns).ready.insert(seq, Checked { rows, failed, tally });
+        hand_over(plan, layout, handover, empties, progress);
+    }
+}
 
-        let position = {
-            let mut turns = lock(&meeting.0);
-            while turns.next != batch.seq && !turns.stopped {
-                turns = meeting.1.wait(turns).unwrap_or_else(|poisoned| poisoned.into_inner());
+/// Hands the batches whose turn has come to the key checks, unless another
+/// thread holds them (it then hands them over itself).
+fn hand_over<'p, 'k>(
+    plan: &'p Plan<'k>,
+    layout: &Layout<'_>,
+    handover: &Handover<'p, 'k>,
+    empties: &Sender<Batch>,
+    progress: &mut dyn FnMut(u64),
+) {
+    let mut scratch: Vec<Typed<'static>> = Vec::with_capacity(plan.keyed.len());
+    loop {
+        let Ok(mut keys) = handover.keys.try_lock() else { return };
+        loop {
+            let next = {
+                let mut turns = lock(&handover.turns);
+                let next = turns.next;
+                let checked = turns.ready.remove(&next);
+                turns.next += u64::from(checked.is_some());
+                checked
+            };
+            let Some(mut checked) = next else { break };
+            keys.tally.absorb(&mut checked.tally);
+            let mut values: Vec<Typed<'_>> = recycle(std::mem::take(&mut scratch));
+            for (record, &row_failed) in checked.rows.records.iter().zip(&checked.failed) {
+                // The keyed values as the row checks typed them: null when
+                // missing, not of the field's type, or the row unreadable.
+                let readable = !record.unclosed_quote && record.utf8 && record.len() == layout.width;
+                values.clear();
+                values.extend(plan.keyed.iter().map(|&field| {
+                    let text = layout.mapping[field].and_then(|c| record.get(c)).filter(|_| readable);
+                    match text {
+                        Some(text) if !text.is_empty() => {
+                            parse(Cell::Text(text), plan.fields[field].field_type).unwrap_or(Typed::Null)
+                        }
+                        _ => Typed::Null,
+                    }
+                }));
+                keys.row(record.line, &values, row_failed);
             }
-            if turns.stopped {
-                return;
-            }
-            turns.keys.tally.absorb(&mut tally);
-            let width = plan.keyed.len();
-            for (index, (record, &row_failed)) in records.iter().zip(&failed).enumerate() {
-                turns.keys.row(record.line, &values[index * width..(index + 1) * width], row_failed);
-            }
-            turns.next += 1;
-            turns.position = batch.position;
-            meeting.1.notify_all();
-            turns.position
-        };
-        progress(position);
-        keyed = recycle(values);
-        // The reader may have stopped; then the records are simply dropped.
-        let _ = empties.send(batch.records);
+            scratch = recycle(values);
+            progress(checked.rows.position);
+            // The reader may have stopped; then the records are simply dropped.
+            let _ = empties.send(checked.rows.records);
+        }
+        drop(keys);
+        // A batch whose turn came while the key checks were held here was
+        // left by a thread that found them taken: look again.
+        let turns = lock(&handover.turns);
+        if !turns.ready.contains_key(&turns.next) {
+            return;
+        }
     }
 }
 
