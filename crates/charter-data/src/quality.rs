@@ -531,16 +531,8 @@ impl<'p, 'k> RowChecks<'p, 'k> {
         RowChecks { plan, root: rules::root_context(), scratch: Vec::new() }
     }
 
-    /// Checks one row into `tally`; pushes the values of the plan's keyed
-    /// fields (nulls for a row that failed its type) onto `keyed`. True
-    /// when the row failed.
-    fn row<'r>(
-        &mut self,
-        tally: &mut Tally,
-        line: u64,
-        cells: &[Cell<'r>],
-        keyed: &mut Vec<Typed<'r>>,
-    ) -> bool {
+    /// Checks one row into `tally`; true when the row failed.
+    fn row<'r>(&mut self, tally: &mut Tally, line: u64, cells: &[Cell<'r>]) -> bool {
         let plan = self.plan;
         let mut failed = false;
         let mut typed: Vec<Typed<'r>> = recycle(std::mem::take(&mut self.scratch));
@@ -588,16 +580,25 @@ impl<'p, 'k> RowChecks<'p, 'k> {
                 failed = true;
             }
         }
-        keyed.extend(plan.keyed.iter().map(|&field| typed[field]));
         self.scratch = recycle(typed);
         failed
     }
 
     /// A row that could not be read.
-    fn unreadable<'r>(&self, tally: &mut Tally, line: u64, message: String, keyed: &mut Vec<Typed<'r>>) {
+    fn unreadable(&self, tally: &mut Tally, line: u64, message: String) {
         tally.fail(0, line, None, || message);
-        keyed.extend(self.plan.keyed.iter().map(|_| Typed::Null));
     }
+}
+
+/// The values of the plan's keyed fields as the row checks typed them: null
+/// when missing or not of the field's type. `cell(field)` gives a field's
+/// cell; an unreadable row has only nulls.
+fn keyed_values<'r>(plan: &Plan<'_>, cell: impl Fn(usize) -> Cell<'r>, values: &mut Vec<Typed<'r>>) {
+    values.clear();
+    values.extend(plan.keyed.iter().map(|&field| match cell(field) {
+        Cell::Null => Typed::Null,
+        cell => parse(cell, plan.fields[field].field_type).unwrap_or(Typed::Null),
+    }));
 }
 
 /// The checks that depend on the rows before: unique keys and references
@@ -760,15 +761,17 @@ impl<'p, 'k> Engine<'p, 'k> {
     }
 
     fn row(&mut self, line: u64, cells: &[Cell<'_>]) {
+        let failed = self.row_checks.row(&mut self.keys.tally, line, cells);
         let mut keyed = recycle(std::mem::take(&mut self.keyed));
-        let failed = self.row_checks.row(&mut self.keys.tally, line, cells, &mut keyed);
+        keyed_values(self.keys.plan, |field| cells[field], &mut keyed);
         self.keys.row(line, &keyed, failed);
         self.keyed = recycle(keyed);
     }
 
     fn unreadable(&mut self, line: u64, message: String) {
+        self.row_checks.unreadable(&mut self.keys.tally, line, message);
         let mut keyed = recycle(std::mem::take(&mut self.keyed));
-        self.row_checks.unreadable(&mut self.keys.tally, line, message, &mut keyed);
+        keyed_values(self.keys.plan, |_| Cell::Null, &mut keyed);
         self.keys.row(line, &keyed, true);
         self.keyed = recycle(keyed);
     }
@@ -1090,7 +1093,6 @@ fn check_batches<'p, 'k>(
     progress: &mut dyn FnMut(u64),
 ) {
     let mut checks = RowChecks::new(plan);
-    let mut keyed: Vec<Typed<'static>> = Vec::new();
     let mut cells: Vec<Cell<'static>> = Vec::with_capacity(layout.mapping.len());
     loop {
         let received = lock(batches).recv();
@@ -1098,18 +1100,17 @@ fn check_batches<'p, 'k>(
         let mut tally = plan.tally();
         let mut failed = Vec::with_capacity(rows.records.len());
         for record in rows.records.iter() {
-            let mut values: Vec<Typed<'_>> = recycle(std::mem::take(&mut keyed));
             let row_failed = if record.unclosed_quote {
                 let message = "a quoted field opened here is never closed (a `\"` without its pair): \
                                the rest of the file was read as this one row";
-                checks.unreadable(&mut tally, record.line, message.into(), &mut values);
+                checks.unreadable(&mut tally, record.line, message.into());
                 true
             } else if !record.utf8 {
-                checks.unreadable(&mut tally, record.line, "a value is not valid UTF-8".into(), &mut values);
+                checks.unreadable(&mut tally, record.line, "a value is not valid UTF-8".into());
                 true
             } else if record.len() != layout.width {
                 let message = format!("{} column(s), the header has {}", record.len(), layout.width);
-                checks.unreadable(&mut tally, record.line, message, &mut values);
+                checks.unreadable(&mut tally, record.line, message);
                 true
             } else {
                 let mut row: Vec<Cell<'_>> = recycle_cells(std::mem::take(&mut cells));
@@ -1117,11 +1118,10 @@ fn check_batches<'p, 'k>(
                     let value = column.and_then(|c| record.get(c)).unwrap_or("");
                     row.push(if value.is_empty() { Cell::Null } else { Cell::Text(value) });
                 }
-                let row_failed = checks.row(&mut tally, record.line, &row, &mut values);
+                let row_failed = checks.row(&mut tally, record.line, &row);
                 cells = recycle_cells(row);
                 row_failed
             };
-            keyed = recycle(values);
             failed.push(row_failed);
         }
         let seq = rows.seq;
@@ -1154,19 +1154,12 @@ fn hand_over<'p, 'k>(
             keys.tally.absorb(&mut checked.tally);
             let mut values: Vec<Typed<'_>> = recycle(std::mem::take(&mut scratch));
             for (record, &row_failed) in checked.rows.records.iter().zip(&checked.failed) {
-                // The keyed values as the row checks typed them: null when
-                // missing, not of the field's type, or the row unreadable.
                 let readable = !record.unclosed_quote && record.utf8 && record.len() == layout.width;
-                values.clear();
-                values.extend(plan.keyed.iter().map(|&field| {
-                    let text = layout.mapping[field].and_then(|c| record.get(c)).filter(|_| readable);
-                    match text {
-                        Some(text) if !text.is_empty() => {
-                            parse(Cell::Text(text), plan.fields[field].field_type).unwrap_or(Typed::Null)
-                        }
-                        _ => Typed::Null,
-                    }
-                }));
+                let cell = |field: usize| match layout.mapping[field].and_then(|c| record.get(c)) {
+                    Some(text) if readable && !text.is_empty() => Cell::Text(text),
+                    _ => Cell::Null,
+                };
+                keyed_values(plan, cell, &mut values);
                 keys.row(record.line, &values, row_failed);
             }
             scratch = recycle(values);
