@@ -12,6 +12,44 @@ use std::io::Read;
 /// Bytes read from the input at a time.
 const CHUNK: usize = 1 << 18;
 
+/// Bytes of simple lines checked and split at a time.
+const SIMPLE_BLOCK: usize = 1 << 16;
+
+/// Calls `visit(position, is_comma)` for each comma and newline of `bytes`,
+/// in order, until it returns false. Eight bytes at a time: fields are short,
+/// so the separators are too dense for a search that starts over after each.
+fn for_each_separator(bytes: &[u8], mut visit: impl FnMut(usize, bool) -> bool) {
+    const ONES: u64 = u64::from_le_bytes([0x01; 8]);
+    const LOW7: u64 = u64::from_le_bytes([0x7f; 8]);
+    // The high bit of each byte of `word` equal to `byte`, exactly.
+    let equal = |word: u64, byte: u8| {
+        let x = word ^ (ONES * u64::from(byte));
+        !(((x & LOW7) + LOW7) | x | LOW7)
+    };
+    let mut chunks = bytes.chunks_exact(8);
+    let mut offset = 0;
+    for chunk in &mut chunks {
+        let mut word = [0_u8; 8];
+        word.copy_from_slice(chunk);
+        let word = u64::from_le_bytes(word);
+        let (commas, newlines) = (equal(word, b','), equal(word, b'\n'));
+        let mut found = commas | newlines;
+        while found != 0 {
+            let bit = found.trailing_zeros();
+            if !visit(offset + (bit / 8) as usize, commas & (1 << bit) != 0) {
+                return;
+            }
+            found &= found - 1;
+        }
+        offset += 8;
+    }
+    for (index, &byte) in chunks.remainder().iter().enumerate() {
+        if (byte == b',' || byte == b'\n') && !visit(offset + index, byte == b',') {
+            return;
+        }
+    }
+}
+
 /// One record: its fields' text, where each field ends, and its line.
 #[derive(Debug, Default, Clone)]
 pub(crate) struct Record {
@@ -217,7 +255,12 @@ impl<R: Read> Records<R> {
     /// False when the window does not start with such a line.
     fn simple_lines(&mut self, batch: &mut Batch, max: usize) -> bool {
         let window = &self.buf[self.pos..self.len];
-        let Some(last) = memchr::memrchr(b'\n', window) else { return false };
+        // At most a block's worth at a time (unless one line is longer), so
+        // a batch filled before the window's end does not scan all of it.
+        let capped = &window[..window.len().min(SIMPLE_BLOCK)];
+        let Some(last) = memchr::memrchr(b'\n', capped).or_else(|| memchr::memrchr(b'\n', window)) else {
+            return false;
+        };
         let mut block = &window[..=last];
         if let Some(special) = memchr::memchr2(b'"', b'\r', block) {
             let Some(newline) = memchr::memrchr(b'\n', &block[..special]) else { return false };
@@ -237,10 +280,10 @@ impl<R: Read> Records<R> {
         };
         let base = batch.text.len();
         let (mut line, mut line_start, mut first) = (self.line, 0, batch.ends.len());
-        for at in memchr::memchr2_iter(b',', b'\n', text.as_bytes()) {
-            if text.as_bytes()[at] == b',' {
+        for_each_separator(text.as_bytes(), |at, comma| {
+            if comma {
                 batch.ends.push(base + at);
-                continue;
+                return true;
             }
             if at > line_start {
                 batch.ends.push(base + at);
@@ -257,10 +300,8 @@ impl<R: Read> Records<R> {
             line += 1;
             line_start = at + 1;
             first = batch.ends.len();
-            if batch.records.len() == max {
-                break;
-            }
-        }
+            batch.records.len() < max
+        });
         batch.text.push_str(&text[..line_start]);
         self.line = line;
         self.pos += line_start;
@@ -444,6 +485,35 @@ mod tests {
             chunk in 1_usize..16,
         ) {
             prop_assert_eq!(ours(&text, chunk), reference(&text), "{:?}", text);
+        }
+    }
+
+    proptest! {
+        /// The separators found eight bytes at a time are every comma and
+        /// newline, in order, and the walk stops when told to.
+        #[test]
+        fn separators_are_every_comma_and_newline(
+            bytes in proptest::collection::vec(prop_oneof![Just(b','), Just(b'\n'), any::<u8>()], 0..80),
+            stop in 0_usize..30,
+        ) {
+            let expected: Vec<(usize, bool)> = bytes
+                .iter()
+                .enumerate()
+                .filter(|(_, b)| **b == b',' || **b == b'\n')
+                .map(|(i, b)| (i, *b == b','))
+                .collect();
+            let mut seen = Vec::new();
+            for_each_separator(&bytes, |at, comma| {
+                seen.push((at, comma));
+                true
+            });
+            prop_assert_eq!(&seen, &expected);
+            let mut first = Vec::new();
+            for_each_separator(&bytes, |at, comma| {
+                first.push((at, comma));
+                first.len() <= stop
+            });
+            prop_assert_eq!(&first[..], &expected[..expected.len().min(stop + 1)]);
         }
     }
 
