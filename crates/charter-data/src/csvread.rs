@@ -1,11 +1,12 @@
-//! CSV records, fast on the common case. A line with no quote and no
-//! carriage return inside is split at its commas directly (memchr finds
-//! the line's end and its commas); any other record — quoted fields,
-//! quoted newlines, lone `\r` terminators — is read by `csv_core`, the
-//! parser of the `csv` crate, from that line on. Records, their fields and
-//! their fields are the `csv` crate's (a differential test checks it):
-//! empty lines are skipped. A record's line is the line its first byte is
-//! on (the `csv` crate can report the line before, after a `\r\n`).
+//! CSV records in batches, fast on the common case. A run of whole lines
+//! with no quote and no carriage return, valid UTF-8, is split at its commas
+//! and newlines in one pass and copied into the batch at once; any other
+//! record (quoted fields, quoted newlines, lone `\r` terminators, a line
+//! cut by the end of the read buffer or of the input) is read by
+//! `csv_core`, the parser of the `csv` crate. Records and their fields are
+//! the `csv` crate's (differential tests check it): empty lines are
+//! skipped. A record's line is the line its first byte is on (the `csv`
+//! crate can report the line before, after a `\r\n`).
 
 use std::io::Read;
 
@@ -59,8 +60,6 @@ pub(crate) struct Record {
     pub(crate) line: u64,
     /// False when the record is not valid UTF-8 (its fields are then empty).
     pub(crate) utf8: bool,
-    /// Whether one separator byte follows each field in `text`.
-    separated: bool,
     /// Whether the record ran to the end of the input inside a quoted field
     /// opened on one of its earlier lines: a quote never closed, which
     /// made the rest of the file this one record.
@@ -76,12 +75,11 @@ impl Record {
     /// Field `index`.
     pub(crate) fn get(&self, index: usize) -> Option<&str> {
         let end = *self.ends.get(index)?;
-        let start = if index == 0 { 0 } else { self.ends[index - 1] + usize::from(self.separated) };
+        let start = if index == 0 { 0 } else { self.ends[index - 1] };
         self.text.get(start..end)
     }
 
-    fn set(&mut self, bytes: &[u8], ends: &[usize], line: u64, separated: bool) {
-        self.separated = separated;
+    fn set(&mut self, bytes: &[u8], ends: &[usize], line: u64) {
         self.unclosed_quote = false;
         self.text.clear();
         self.ends.clear();
@@ -116,6 +114,8 @@ struct Meta {
     fields: usize,
     line: u64,
     utf8: bool,
+    /// Whether one separator byte follows each field in the text (a simple
+    /// line, copied as it was read).
     separated: bool,
     unclosed_quote: bool,
 }
@@ -154,7 +154,7 @@ impl Batch {
             fields: record.ends.len(),
             line: record.line,
             utf8: record.utf8,
-            separated: record.separated,
+            separated: false,
             unclosed_quote: record.unclosed_quote,
         });
         self.ends.extend(record.ends.iter().map(|end| base + end));
@@ -353,42 +353,17 @@ impl<R: Read> Records<R> {
         self.consumed += n as u64;
     }
 
-    /// Reads the next record into `record`; false at the end of the input.
+    /// Reads the next record into `record` with `csv_core`; false at the end
+    /// of the input.
     pub(crate) fn read(&mut self, record: &mut Record) -> std::io::Result<bool> {
         loop {
-            let window = &self.buf[self.pos..self.len];
-            // Terminators at the start of a line end empty records, which are skipped.
-            if let Some(&(b'\r' | b'\n')) = window.first() {
-                self.advance(1);
-                continue;
+            match self.buf[self.pos..self.len].first().copied() {
+                // Terminators at the start of a line end empty records, which are skipped.
+                Some(b'\r' | b'\n') => self.advance(1),
+                Some(_) => return self.read_general(record),
+                None if self.refill()? => {}
+                None => return Ok(false),
             }
-            let Some(newline) = memchr::memchr(b'\n', window) else {
-                if self.refill()? {
-                    continue;
-                }
-                if self.pos == self.len {
-                    return Ok(false);
-                }
-                // The last line, without a newline.
-                return self.read_general(record);
-            };
-            let line = &window[..newline];
-            let content = line.strip_suffix(b"\r").unwrap_or(line);
-            if memchr::memchr2(b'"', b'\r', content).is_some() {
-                return self.read_general(record);
-            }
-            if content.is_empty() {
-                self.advance(newline + 1);
-                continue;
-            }
-            let mut ends = std::mem::take(&mut self.ends);
-            ends.clear();
-            ends.extend(memchr::memchr_iter(b',', content));
-            ends.push(content.len());
-            record.set(content, &ends, self.line, true);
-            self.ends = ends;
-            self.advance(newline + 1);
-            return Ok(true);
         }
     }
 
@@ -425,7 +400,7 @@ impl<R: Read> Records<R> {
                     self.ends.resize(size, 0);
                 }
                 Record => {
-                    record.set(&self.out[..outlen], &self.ends[..endlen], line, false);
+                    record.set(&self.out[..outlen], &self.ends[..endlen], line);
                     // Ended by the end of the input, over several lines,
                     // with a quote left open.
                     record.unclosed_quote =

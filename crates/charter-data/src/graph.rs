@@ -29,23 +29,20 @@ impl EdgeKinds {
 
     /// The kinds' names, e.g. `["dependency", "reference"]`.
     pub fn names(self) -> Vec<&'static str> {
+        self.each_name().collect()
+    }
+
+    fn each_name(self) -> impl Iterator<Item = &'static str> {
         [(1, "dependency"), (2, "relationship"), (4, "reference")]
             .into_iter()
-            .filter(|(bit, _)| self.0 & bit != 0)
+            .filter(move |(bit, _)| self.0 & bit != 0)
             .map(|(_, name)| name)
-            .collect()
     }
 }
 
 impl Serialize for EdgeKinds {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeSeq as _;
-        let names = [(1, "dependency"), (2, "relationship"), (4, "reference")];
-        let mut seq = serializer.serialize_seq(Some(self.0.count_ones() as usize))?;
-        for (_, name) in names.iter().filter(|(bit, _)| self.0 & bit != 0) {
-            seq.serialize_element(name)?;
-        }
-        seq.end()
+        serializer.collect_seq(self.each_name())
     }
 }
 

@@ -322,10 +322,10 @@ impl PendingKey for Owned {
 fn resolve<K: PendingKey>(
     pending: &mut Vec<Pending<K>>,
     own_keys: &[Option<KeySet>],
-    targets: &[(usize, usize)],
+    targets: &[OwnReference],
 ) {
     pending.retain(|p| {
-        let (_, own) = targets[(p.reference & !ROW_FAILED) as usize];
+        let own = targets[(p.reference & !ROW_FAILED) as usize].target;
         !own_keys[own].as_ref().is_some_and(|keys| keys.contains(p.key.typed()))
     });
 }
@@ -590,15 +590,29 @@ impl<'p, 'k> RowChecks<'p, 'k> {
     }
 }
 
-/// The values of the plan's keyed fields as the row checks typed them: null
-/// when missing or not of the field's type. `cell(field)` gives a field's
+/// A row's values as the key checks read them, one per field: the plan's
+/// keyed fields as the row checks typed them (null when missing or not of
+/// the field's type), null for the others. `cell(field)` gives a field's
 /// cell; an unreadable row has only nulls.
 fn keyed_values<'r>(plan: &Plan<'_>, cell: impl Fn(usize) -> Cell<'r>, values: &mut Vec<Typed<'r>>) {
     values.clear();
-    values.extend(plan.keyed.iter().map(|&field| match cell(field) {
-        Cell::Null => Typed::Null,
-        cell => parse(cell, plan.fields[field].field_type).unwrap_or(Typed::Null),
-    }));
+    values.resize(plan.fields.len(), Typed::Null);
+    for &field in &plan.keyed {
+        if let cell @ (Cell::Text(_) | Cell::Json(_)) = cell(field) {
+            values[field] = parse(cell, plan.fields[field].field_type).unwrap_or(Typed::Null);
+        }
+    }
+}
+
+/// A reference from a field of the dataset to a field of the dataset.
+#[derive(Debug, Clone, Copy)]
+struct OwnReference {
+    /// The referencing field.
+    field: usize,
+    /// Its `reference` check.
+    check: usize,
+    /// The field it references.
+    target: usize,
 }
 
 /// The checks that depend on the rows before: unique keys and references
@@ -609,15 +623,13 @@ struct KeyChecks<'p, 'k> {
     composite_keys: HashSet<Box<str>, foldhash::fast::RandomState>,
     /// Key values seen so far, for the fields the plan keeps.
     own_keys: Vec<Option<KeySet>>,
-    /// References into the dataset itself: (check, target field), by index.
-    targets: Vec<(usize, usize)>,
+    /// References into the dataset itself.
+    targets: Vec<OwnReference>,
     pending_ints: Vec<Pending<i64>>,
     pending: Vec<Pending<Owned>>,
     /// Pending references at which the next pass runs.
     resolve_at: usize,
     rows: u64,
-    /// The row's values by field (only the keyed fields are set).
-    scratch: Vec<Typed<'static>>,
 }
 
 impl<'p, 'k> KeyChecks<'p, 'k> {
@@ -630,8 +642,11 @@ impl<'p, 'k> KeyChecks<'p, 'k> {
             targets: plan
                 .fields
                 .iter()
-                .filter_map(|field| match &field.reference {
-                    Some((check, Target::Own(own))) => Some((*check, *own)),
+                .enumerate()
+                .filter_map(|(field, plan)| match &plan.reference {
+                    Some((check, Target::Own(target))) => {
+                        Some(OwnReference { field, check: *check, target: *target })
+                    }
                     _ => None,
                 })
                 .collect(),
@@ -639,20 +654,14 @@ impl<'p, 'k> KeyChecks<'p, 'k> {
             pending: Vec::new(),
             resolve_at: RESOLVE_AT,
             rows: 0,
-            scratch: Vec::new(),
         }
     }
 
-    /// The next row: its line, its keyed values (as [`RowChecks::row`]
-    /// pushed them) and whether it already failed a check.
-    fn row(&mut self, line: u64, keyed: &[Typed<'_>], mut failed: bool) {
+    /// The next row: its line, its values ([`keyed_values`]) and whether it
+    /// already failed a check.
+    fn row(&mut self, line: u64, typed: &[Typed<'_>], mut failed: bool) {
         let plan = self.plan;
         self.rows += 1;
-        let mut typed: Vec<Typed<'_>> = recycle(std::mem::take(&mut self.scratch));
-        typed.resize(plan.fields.len(), Typed::Null);
-        for (&field, &value) in plan.keyed.iter().zip(keyed) {
-            typed[field] = value;
-        }
 
         // Keys first, so a row may reference its own key.
         if let Some((check, key_fields)) = &plan.unique
@@ -685,23 +694,22 @@ impl<'p, 'k> KeyChecks<'p, 'k> {
             }
         }
 
-        let mut reference = 0_u32;
-        for (field, &value) in plan.fields.iter().zip(&typed) {
-            let Some((_, Target::Own(own))) = &field.reference else { continue };
-            let index = reference | if failed { ROW_FAILED } else { 0 };
-            reference += 1;
-            if value == Typed::Null || self.own_keys[*own].as_ref().is_some_and(|keys| keys.contains(value)) {
+        for (index, reference) in self.targets.iter().enumerate() {
+            let value = typed[reference.field];
+            if value == Typed::Null
+                || self.own_keys[reference.target].as_ref().is_some_and(|keys| keys.contains(value))
+            {
                 continue;
             }
+            let reference = index as u32 | if failed { ROW_FAILED } else { 0 };
             match value {
-                Typed::Int(key) => self.pending_ints.push(Pending { key, line, reference: index }),
-                _ => self.pending.push(Pending { key: Owned::of(value), line, reference: index }),
+                Typed::Int(key) => self.pending_ints.push(Pending { key, line, reference }),
+                _ => self.pending.push(Pending { key: Owned::of(value), line, reference }),
             }
         }
         if failed {
             self.tally.failed += 1;
         }
-        self.scratch = recycle(typed);
         if self.pending_ints.len() + self.pending.len() >= self.resolve_at {
             resolve(&mut self.pending_ints, &self.own_keys, &self.targets);
             resolve(&mut self.pending, &self.own_keys, &self.targets);
@@ -713,8 +721,8 @@ impl<'p, 'k> KeyChecks<'p, 'k> {
         // References into this dataset whose key came later, or never.
         let mut late_failures = HashSet::new();
         let mut unresolved = |key: Typed<'_>, line: u64, reference: u32, tally: &mut Tally| {
-            let (check, own) = self.targets[(reference & !ROW_FAILED) as usize];
-            if !self.own_keys[own].as_ref().is_some_and(|keys| keys.contains(key)) {
+            let OwnReference { check, target, .. } = self.targets[(reference & !ROW_FAILED) as usize];
+            if !self.own_keys[target].as_ref().is_some_and(|keys| keys.contains(key)) {
                 let text = key_text(key).into_owned();
                 tally.fail(check, line, Some(&text), || format!("{text} matches no key"));
                 if reference & ROW_FAILED == 0 {
