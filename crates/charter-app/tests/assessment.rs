@@ -325,11 +325,14 @@ async fn the_executive_summary_states_window_changes_precedence_and_automation_d
                  decreased for 2."),
             "{lines:#?}"
         );
-        let sales_risk = assessed
-            .summary
-            .iter()
-            .find(|l| l.text.starts_with("agent_sales_01: Risk score has increased"))
-            .expect("the sales agent's risk over the window");
+        let line_starting = |prefix: &str| {
+            assessed
+                .summary
+                .iter()
+                .find(|l| l.text.starts_with(prefix))
+                .unwrap_or_else(|| panic!("no summary line starts {prefix:?}: {lines:#?}"))
+        };
+        let sales_risk = line_starting("agent_sales_01: Risk score has increased");
         assert_eq!(
             sales_risk.text,
             "agent_sales_01: Risk score has increased 65.8% over the last 30 days (38 on 2024-11-22 to 63 on 2024-12-20)."
@@ -337,18 +340,10 @@ async fn the_executive_summary_states_window_changes_precedence_and_automation_d
         let cited: Vec<&str> = sales_risk.evidence.iter().map(|e| e.id.as_str()).collect();
         assert_eq!(cited, ["agent_sales_01@2024-11-22", "agent_sales_01@2024-12-20"]);
         assert!(lines.iter().any(|l| l.starts_with("agent_finance_01: Risk score has increased 31.7%")), "{lines:#?}");
-        let first = assessed
-            .summary
-            .iter()
-            .find(|l| l.text.starts_with("agent_sales_01: Integration risk emerged on 2024-11-18, before "))
-            .expect("what began first for the sales agent");
+        let first = line_starting("agent_sales_01: Integration risk emerged on 2024-11-18, before ");
         assert_eq!(first.evidence[0].id, "risk_evt_001");
         assert!(has("Automation debt is accumulating for 1 agent(s)."), "{lines:#?}");
-        let debt = assessed
-            .summary
-            .iter()
-            .find(|l| l.text.starts_with("agent_sales_01: Automation debt is accumulating"))
-            .expect("the sales agent's automation debt");
+        let debt = line_starting("agent_sales_01: Automation debt is accumulating");
         assert!(
             debt.text.ends_with(
                 "manual minutes per run rose from 0 to 2 while daily invocations rose from 1000 to 1200 over the last 30 days."
