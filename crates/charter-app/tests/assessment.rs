@@ -365,3 +365,26 @@ async fn the_executive_summary_states_window_changes_precedence_and_automation_d
     })
     .await;
 }
+
+/// The JSON report assesses agent by agent as the snapshots stream in and
+/// keeps the agents' JSON out of memory; it is byte for byte the whole
+/// assessment, riskiest first.
+#[tokio::test]
+async fn the_json_report_made_agent_by_agent_is_the_whole_assessment() {
+    each_backend(|store| async move {
+        let (app, ops, local, _) = example(store).await;
+        for as_of in ["2024-11-01", "2024-12-20", "2025-01-15"] {
+            let as_of = as_of.parse().unwrap();
+            let whole = app.assess(&local, &ops, as_of, false, None).await.unwrap().assessment;
+            assert!(whole.agents.len() >= 5 && !whole.escalations.is_empty(), "{as_of}");
+            let report =
+                app.report(&local, &ops, as_of, None, charter_app::ReportFormat::Json).await.unwrap();
+            let mut written = Vec::new();
+            report.write_to(&mut written).unwrap();
+            let mut expected = serde_json::to_vec(&whole).unwrap();
+            expected.push(b'\n');
+            assert_eq!(String::from_utf8(written).unwrap(), String::from_utf8(expected).unwrap(), "{as_of}");
+        }
+    })
+    .await;
+}

@@ -92,6 +92,9 @@ enum BenchCommand {
         /// Runs of each report; the median is printed
         #[arg(long, default_value_t = 3)]
         rounds: usize,
+        /// The formats to make, in order: json, html, md
+        #[arg(long, value_delimiter = ',', default_value = "json,html")]
+        formats: Vec<charter_app::ReportFormat>,
     },
     /// The web console's pages on the generated portfolio, fetched over loopback from the
     /// real server after a sign-in: p50, p95 and the slowest per page
@@ -134,6 +137,18 @@ enum BenchCommand {
         /// Certifications timed; the median is printed
         #[arg(long, default_value_t = 3)]
         rounds: usize,
+    },
+    /// Makes the report of workspace `bench` in DATA once, into OUT; prints the seconds, the
+    /// peak resident megabytes and the report's bytes (the report benchmark runs this in a
+    /// child process)
+    #[command(hide = true)]
+    ReportOnce {
+        #[arg(long)]
+        data: PathBuf,
+        #[arg(long)]
+        format: charter_app::ReportFormat,
+        #[arg(long)]
+        out: PathBuf,
     },
     /// Generates a portfolio into FILES and imports it into a new data directory DATA (the
     /// report benchmark runs this in a child process)
@@ -333,7 +348,9 @@ async fn run(command: BenchCommand) -> Result<ExitCode> {
         }
         BenchCommand::Impact { graph, python, peer } => data::impact(&graph, python, peer),
         BenchCommand::Dq { file, python, peer, rounds } => data::dq(&file, python, peer, rounds),
-        BenchCommand::Report { agents, seed, rounds } => risk::report(agents, seed, rounds).await,
+        BenchCommand::Report { agents, seed, rounds, formats } => {
+            risk::report(agents, seed, rounds, &formats).await
+        }
         BenchCommand::Console { agents, decisions, rounds, seed } => {
             console::console(agents, decisions, rounds, seed).await
         }
@@ -341,6 +358,7 @@ async fn run(command: BenchCommand) -> Result<ExitCode> {
             let volume = cert::Volume { agents, decisions, runs, operations, incidents, seed };
             cert::cert(volume, rounds).await
         }
+        BenchCommand::ReportOnce { data, format, out } => risk::report_once(&data, format, &out).await,
         BenchCommand::PreparePortfolio { agents, seed, files, data, extra } => {
             risk::prepare(agents, seed, &files, &data, extra.as_deref()).await
         }

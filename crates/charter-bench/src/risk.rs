@@ -16,21 +16,21 @@ use charter_model::WorkspaceName;
 use charter_app::ImportSource;
 use charter_bench::portfolio::PortfolioSpec;
 
-use crate::data::{peak_mb, reset_peak};
+use crate::data::peak_mb;
 
 /// The day of the generated portfolio's last snapshot.
 const END_DATE: &str = "2024-12-20";
 
 /// Runs this executable with `args` (a child process, so that what it
 /// allocates is not in this one's peak memory); fails with its stderr.
-fn this_executable(args: &[&str]) -> Result<()> {
+fn this_executable(args: &[&str]) -> Result<String> {
     let exe = std::env::current_exe().context("cannot find the charter-bench executable")?;
     let output =
         Command::new(&exe).args(args).output().with_context(|| format!("cannot run {}", exe.display()))?;
     if !output.status.success() {
         bail!("charter-bench {} failed: {}", args.join(" "), String::from_utf8_lossy(&output.stderr));
     }
-    Ok(())
+    Ok(String::from_utf8_lossy(&output.stdout).into_owned())
 }
 
 /// `charter-bench prepare-portfolio`: the portfolio `charter gen portfolio`
@@ -107,10 +107,19 @@ pub(crate) fn prepare_with_extra(
     if let Some(extra) = &extra {
         args.extend(["--extra", extra.as_str()]);
     }
-    this_executable(&args)
+    this_executable(&args).map(drop)
 }
 
-pub(crate) async fn report(agents: usize, seed: u64, rounds: usize) -> Result<ExitCode> {
+/// Above this many agents the phases are not timed one by one: the
+/// whole assessment they hold would not fit the memory target.
+const PHASES_UP_TO: usize = 30_000;
+
+pub(crate) async fn report(
+    agents: usize,
+    seed: u64,
+    rounds: usize,
+    formats: &[ReportFormat],
+) -> Result<ExitCode> {
     let scratch = tempfile::tempdir().context("cannot create a scratch directory")?;
     let (files, data) = (scratch.path().join("portfolio"), scratch.path().join("data"));
     let started = Instant::now();
@@ -120,22 +129,91 @@ pub(crate) async fn report(agents: usize, seed: u64, rounds: usize) -> Result<Ex
         seconds(started.elapsed())
     );
 
-    let app = App::new(charter_store::Store::open_data_dir(&data).await?);
-    let (caller, workspace) = (Caller::local("bench"), WorkspaceName::new("bench")?);
     // The day of the last snapshot, so the window changes and the days
     // open risks have been open are those of a live portfolio.
     let as_of = END_DATE.parse()?;
     let config = charter_risk::Config::default();
 
-    // Phases, once.
+    if agents <= PHASES_UP_TO {
+        let app = App::new(charter_store::Store::open_data_dir(&data).await?);
+        phases(&app, as_of, &config, scratch.path()).await?;
+    } else {
+        println!(
+            "report: phases not timed one by one above {PHASES_UP_TO} agents (they hold the whole assessment)"
+        );
+    }
+
+    // End to end, as `charter report` runs it (files written included),
+    // each run in a process of its own: its peak is the report's alone.
+    let out = scratch.path().join("out");
+    for &format in formats {
+        let (name, target) = match format {
+            ReportFormat::Json => ("json", 1.0),
+            ReportFormat::Html => ("html", 5.0),
+            ReportFormat::Markdown => ("md", 5.0),
+        };
+        let (mut times, mut peaks, mut size) = (Vec::new(), Vec::new(), 0);
+        for _ in 0..rounds.max(1) {
+            let answer = this_executable(&[
+                "report-once",
+                "--data",
+                &data.display().to_string(),
+                "--format",
+                name,
+                "--out",
+                &out.display().to_string(),
+            ])?;
+            let figures: Vec<f64> = answer.split_whitespace().filter_map(|f| f.parse().ok()).collect();
+            let [seconds, peak, bytes] = figures[..] else { bail!("report-once answered {answer:?}") };
+            times.push(Duration::from_secs_f64(seconds));
+            peaks.push(peak);
+            size = bytes as u64;
+        }
+        times.sort();
+        println!(
+            "report: --format {name}: median {} of {} run(s) (target {target:.0} s), {:.0} MB written, peak memory {} (target 1024 MB; the whole resident set of a process that only makes the report)",
+            seconds(times[times.len() / 2]),
+            times.len(),
+            size as f64 / 1e6,
+            megabytes(peaks.into_iter().reduce(f64::max)),
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `charter-bench report-once`: the report of workspace `bench` in `data`
+/// as of the portfolio's last day, written into `out` as `charter report`
+/// writes it; prints the seconds it took, the process's peak resident
+/// megabytes and the report's size in bytes.
+pub(crate) async fn report_once(data: &Path, format: ReportFormat, out: &Path) -> Result<ExitCode> {
+    let app = App::new(charter_store::Store::open_data_dir(data).await?);
+    let (caller, workspace) = (Caller::local("bench"), WorkspaceName::new("bench")?);
+    let started = Instant::now();
+    let report = app.report(&caller, &workspace, END_DATE.parse()?, None, format).await?;
+    let written = report.write_to_dir(out)?;
+    let took = started.elapsed();
+    let size = std::fs::metadata(&written)?.len();
+    println!("{} {} {size}", took.as_secs_f64(), peak_mb().unwrap_or(f64::NAN));
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Times each phase of the report once, on the whole portfolio in memory:
+/// reading the records, assessing, the JSON, the charts and the page.
+async fn phases(
+    app: &App,
+    as_of: charter_model::Date,
+    config: &charter_risk::Config,
+    scratch: &Path,
+) -> Result<()> {
+    let (caller, workspace) = (Caller::local("bench"), WorkspaceName::new("bench")?);
     let t = Instant::now();
     let records = app.portfolio_records(&caller, &workspace).await?;
     let read = t.elapsed();
     let t = Instant::now();
-    let assessment = charter_risk::assess(&records.portfolio(as_of), &config);
+    let assessment = charter_risk::assess(&records.portfolio(as_of), config);
     let assess = t.elapsed();
     let t = Instant::now();
-    let json_path = scratch.path().join("phase.json");
+    let json_path = scratch.join("phase.json");
     let mut file = std::io::BufWriter::new(std::fs::File::create(&json_path)?);
     serde_json::to_writer(&mut file, &assessment)?;
     std::io::Write::flush(&mut file)?;
@@ -145,7 +223,7 @@ pub(crate) async fn report(agents: usize, seed: u64, rounds: usize) -> Result<Ex
     let t = Instant::now();
     let charted: Vec<&str> =
         assessment.agents.iter().take(charter_risk::report::RISKIEST).map(|a| a.agent_id.as_str()).collect();
-    let charts = charter_risk::charts::charts(&records.snapshots, &charted, as_of, &config)
+    let charts = charter_risk::charts::charts(&records.snapshots, &charted, as_of, config)
         .map_err(anyhow::Error::msg)?;
     let charts_time = t.elapsed();
     let t = Instant::now();
@@ -172,31 +250,5 @@ pub(crate) async fn report(agents: usize, seed: u64, rounds: usize) -> Result<Ex
         page.len() as f64 / 1e6,
         seconds(page_time),
     );
-    drop((page, charts, assessment, records));
-
-    // End to end, as `charter report` runs it (files written included).
-    let out = scratch.path().join("out");
-    for (format, name, target) in [(ReportFormat::Json, "json", 2.0), (ReportFormat::Html, "html", 5.0)] {
-        let mut times = Vec::new();
-        let mut peak = None;
-        for _ in 0..rounds.max(1) {
-            reset_peak();
-            let t = Instant::now();
-            let report = app.report(&caller, &workspace, as_of, None, format).await?;
-            report.write_to_dir(&out)?;
-            times.push(t.elapsed());
-            drop(report);
-            if let Some(mb) = peak_mb() {
-                peak = Some(peak.map_or(mb, |p: f64| p.max(mb)));
-            }
-        }
-        times.sort();
-        println!(
-            "report: --format {name}: median {} of {} run(s) (target {target:.0} s), peak memory {} (target 1024 MB; the process's whole resident set)",
-            seconds(times[times.len() / 2]),
-            times.len(),
-            megabytes(peak),
-        );
-    }
-    Ok(ExitCode::SUCCESS)
+    Ok(())
 }

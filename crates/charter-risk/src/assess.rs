@@ -168,93 +168,152 @@ pub const SUMMARY_AGENTS: usize = 5;
 /// over the window and what began before what; and where automation debt
 /// is accumulating.
 pub fn summary(agents: &[AgentAssessment], config: &Config) -> Vec<SummaryLine> {
-    let mut lines = Vec::new();
-    let line = |text: String, evidence: Vec<Evidence>| SummaryLine { text, evidence };
-    if let Some(text) = history_summary(agents) {
-        lines.push(line(text, Vec::new()));
+    let mut tally = SummaryTally::default();
+    for agent in agents {
+        tally.add(agent);
     }
-    let windowed: Vec<&AgentAssessment> = agents.iter().filter(|x| !x.window_changes.is_empty()).collect();
-    if !windowed.is_empty() {
-        let moved = |metric: &str, direction: &str| {
-            windowed
-                .iter()
-                .filter(|x| x.window_changes.iter().any(|c| c.metric == metric && c.direction == direction))
-                .count()
-        };
-        lines.push(line(
-            format!(
-                "Over the last {} days ({} agent(s) with {} snapshots or more in the window): the risk score increased for {}, cost for {}, the failure rate for {} and manual minutes per run for {}; ROI decreased for {}.",
-                config.trend_window_days,
-                windowed.len(),
-                config.trend_min_snapshots.max(2),
-                moved("risk_score", "increased"),
-                moved("cost_usd_30d", "increased"),
-                moved("failure_rate_7d", "increased"),
-                moved("manual_minutes_per_run", "increased"),
-                moved("roi_estimate_usd", "decreased"),
-            ),
-            Vec::new(),
-        ));
-    }
-    let rising = agents.iter().filter_map(|x| {
-        let change =
-            x.window_changes.iter().find(|c| c.metric == "risk_score" && c.direction == "increased")?;
-        Some(line(format!("{}: {}.", x.agent_id, change.sentence), change.evidence.clone()))
-    });
-    lines.extend(rising.take(SUMMARY_AGENTS));
-    let first = agents.iter().filter_map(|x| {
-        let p = x.precedence.first()?;
-        Some(line(format!("{}: {}", x.agent_id, p.sentence), p.evidence.clone()))
-    });
-    lines.extend(first.take(SUMMARY_AGENTS));
-    let indebted: Vec<(&str, &ValueFinding)> = agents
-        .iter()
-        .filter_map(|x| {
-            x.value_findings.iter().find(|f| f.kind == "automation_debt").map(|f| (x.agent_id.as_str(), f))
-        })
-        .collect();
-    if !indebted.is_empty() {
-        lines.push(line(
-            format!("Automation debt is accumulating for {} agent(s).", indebted.len()),
-            Vec::new(),
-        ));
-        for (agent, finding) in indebted.into_iter().take(SUMMARY_AGENTS) {
-            lines.push(line(format!("{agent}: {}.", finding.message), finding.evidence.clone()));
-        }
-    }
-    lines
+    tally.lines(config)
 }
 
-/// The risk history in a sentence: how many risks escalated, persisted
-/// and were resolved (and how fast), how many came back, and how many
-/// agents have each maturity grade. None without a risk history.
-fn history_summary(agents: &[AgentAssessment]) -> Option<String> {
-    let paths: Vec<&RiskPath> = agents.iter().flat_map(|x| &x.risk_history).collect();
-    if paths.is_empty() {
-        return None;
+/// Whether agent `a` ranks before agent `b`: riskiest first, then by id.
+pub fn riskiest_first(a: (f64, &str), b: (f64, &str)) -> std::cmp::Ordering {
+    b.0.total_cmp(&a.0).then_with(|| a.1.cmp(b.1))
+}
+
+/// The metrics the summary counts moves of, and the way that is bad.
+const MOVES: [(&str, &str); 5] = [
+    ("risk_score", "increased"),
+    ("cost_usd_30d", "increased"),
+    ("failure_rate_7d", "increased"),
+    ("manual_minutes_per_run", "increased"),
+    ("roi_estimate_usd", "decreased"),
+];
+
+/// What the executive summary needs of the agents, gathered one agent at a
+/// time in any order: counts, and for each named line only the
+/// [`SUMMARY_AGENTS`] riskiest candidates.
+#[derive(Debug, Default)]
+struct SummaryTally {
+    paths: usize,
+    escalated: usize,
+    persisted: usize,
+    resolved: Vec<f64>,
+    recurred: usize,
+    grades: BTreeMap<char, usize>,
+    windowed: usize,
+    moved: [usize; MOVES.len()],
+    rising: Riskiest,
+    first: Riskiest,
+    indebted: usize,
+    debts: Riskiest,
+}
+
+/// The [`SUMMARY_AGENTS`] riskiest agents offered, each with its line.
+#[derive(Debug, Default)]
+struct Riskiest(Vec<(f64, String, SummaryLine)>);
+
+impl Riskiest {
+    /// Keeps `line` of agent `x` if it is among the riskiest so far; the
+    /// line is made only then.
+    fn offer(&mut self, x: &AgentAssessment, line: impl FnOnce() -> SummaryLine) {
+        let key = (x.risk.value, x.agent_id.as_str());
+        let full = self.0.len() >= SUMMARY_AGENTS;
+        if full && self.0.last().is_some_and(|(r, id, _)| riskiest_first(key, (*r, id)).is_ge()) {
+            return;
+        }
+        let at = self.0.partition_point(|(r, id, _)| riskiest_first((*r, id), key).is_lt());
+        self.0.insert(at, (key.0, key.1.to_owned(), line()));
+        self.0.truncate(SUMMARY_AGENTS);
     }
-    let escalated = paths.iter().filter(|p| p.open && p.direction == Direction::Escalated).count();
-    let persisted = paths.iter().filter(|p| p.open && p.persisted()).count();
-    let resolved: Vec<f64> = paths.iter().filter_map(|p| p.days_to_resolve).collect();
-    let recurred = paths.iter().filter(|p| p.recurred).count();
-    let mut grades: BTreeMap<char, usize> = BTreeMap::new();
-    for m in agents.iter().filter_map(|x| x.risk_maturity.as_ref()) {
-        *grades.entry(m.grade).or_default() += 1;
+
+    fn lines(self) -> impl Iterator<Item = SummaryLine> {
+        self.0.into_iter().map(|(_, _, line)| line)
     }
-    let grades: Vec<String> = grades.iter().map(|(g, n)| format!("{g}: {n}")).collect();
-    let mut text = format!(
-        "Risk history: {} risk(s), {escalated} open and escalated in severity, {persisted} open and persisting",
-        paths.len()
-    );
-    if !resolved.is_empty() {
-        let mean = resolved.iter().sum::<f64>() / resolved.len() as f64;
-        text.push_str(&format!(", {} resolved (in {:.1} days on average)", resolved.len(), mean));
+}
+
+impl SummaryTally {
+    fn add(&mut self, x: &AgentAssessment) {
+        for p in &x.risk_history {
+            self.paths += 1;
+            self.escalated += usize::from(p.open && p.direction == Direction::Escalated);
+            self.persisted += usize::from(p.open && p.persisted());
+            self.recurred += usize::from(p.recurred);
+            self.resolved.extend(p.days_to_resolve);
+        }
+        if let Some(m) = &x.risk_maturity {
+            *self.grades.entry(m.grade).or_default() += 1;
+        }
+        if !x.window_changes.is_empty() {
+            self.windowed += 1;
+            for (count, (metric, direction)) in self.moved.iter_mut().zip(MOVES) {
+                *count += usize::from(
+                    x.window_changes.iter().any(|c| c.metric == metric && c.direction == direction),
+                );
+            }
+        }
+        let line = |text: String, evidence: &[Evidence]| SummaryLine { text, evidence: evidence.to_vec() };
+        if let Some(change) =
+            x.window_changes.iter().find(|c| c.metric == "risk_score" && c.direction == "increased")
+        {
+            self.rising.offer(x, || line(format!("{}: {}.", x.agent_id, change.sentence), &change.evidence));
+        }
+        if let Some(p) = x.precedence.first() {
+            self.first.offer(x, || line(format!("{}: {}", x.agent_id, p.sentence), &p.evidence));
+        }
+        if let Some(f) = x.value_findings.iter().find(|f| f.kind == "automation_debt") {
+            self.indebted += 1;
+            self.debts.offer(x, || line(format!("{}: {}.", x.agent_id, f.message), &f.evidence));
+        }
     }
-    if recurred > 0 {
-        text.push_str(&format!(", {recurred} back after being resolved"));
+
+    fn lines(mut self, config: &Config) -> Vec<SummaryLine> {
+        let mut lines = Vec::new();
+        let line = |text: String| SummaryLine { text, evidence: Vec::new() };
+        if let Some(text) = self.history() {
+            lines.push(line(text));
+        }
+        if self.windowed > 0 {
+            let [risk, cost, failures, manual, roi] = self.moved;
+            lines.push(line(format!(
+                "Over the last {} days ({} agent(s) with {} snapshots or more in the window): the risk score increased for {risk}, cost for {cost}, the failure rate for {failures} and manual minutes per run for {manual}; ROI decreased for {roi}.",
+                config.trend_window_days,
+                self.windowed,
+                config.trend_min_snapshots.max(2),
+            )));
+        }
+        lines.extend(self.rising.lines());
+        lines.extend(self.first.lines());
+        if self.indebted > 0 {
+            lines.push(line(format!("Automation debt is accumulating for {} agent(s).", self.indebted)));
+            lines.extend(self.debts.lines());
+        }
+        lines
     }
-    text.push_str(&format!("; agents by risk maturity (A best, E worst): {}.", grades.join(", ")));
-    Some(text)
+
+    /// The risk history in a sentence: how many risks escalated, persisted
+    /// and were resolved (and how fast), how many came back, and how many
+    /// agents have each maturity grade. None without a risk history.
+    fn history(&mut self) -> Option<String> {
+        if self.paths == 0 {
+            return None;
+        }
+        let grades: Vec<String> = self.grades.iter().map(|(g, n)| format!("{g}: {n}")).collect();
+        let mut text = format!(
+            "Risk history: {} risk(s), {} open and escalated in severity, {} open and persisting",
+            self.paths, self.escalated, self.persisted
+        );
+        if !self.resolved.is_empty() {
+            // Summed in one order whatever the agents' order.
+            self.resolved.sort_by(f64::total_cmp);
+            let mean = self.resolved.iter().sum::<f64>() / self.resolved.len() as f64;
+            text.push_str(&format!(", {} resolved (in {:.1} days on average)", self.resolved.len(), mean));
+        }
+        if self.recurred > 0 {
+            text.push_str(&format!(", {} back after being resolved", self.recurred));
+        }
+        text.push_str(&format!("; agents by risk maturity (A best, E worst): {}.", grades.join(", ")));
+        Some(text)
+    }
 }
 
 /// Assesses `portfolio` with `config`.
@@ -265,127 +324,47 @@ pub fn assess(portfolio: &Portfolio<'_>, config: &Config) -> Assessment {
 
 /// [`assess`] on up to `threads` threads.
 fn assess_on(portfolio: &Portfolio<'_>, config: &Config, threads: usize) -> Assessment {
-    let as_of = portfolio.as_of;
-    let known: BTreeSet<&str> = portfolio.agents.iter().map(|a| a.agent_id.as_str()).collect();
-    let mut problems = Vec::new();
-    for (kind, agent) in portfolio
-        .kpis
-        .iter()
-        .map(|k| ("kpi", k.agent_id.as_str()))
-        .chain(portfolio.signals.iter().map(|s| ("risk_signal", s.agent_id.as_str())))
-        .chain(portfolio.snapshots.iter().map(|s| ("snapshot", s.agent_id.as_str())))
-        .chain(portfolio.values.iter().map(|v| ("value_record", v.agent_id.as_str())))
-        .chain(portfolio.reviews.iter().map(|r| ("ownership_review", r.agent_id.as_str())))
-    {
-        if !known.contains(agent) {
-            problems.push(format!(
-                "a {kind} record names agent {agent}, which is not registered: it is left out"
-            ));
-        }
+    let assessor = Assessor::new(portfolio, config);
+    let mut tally = Tally::default();
+    let snapshots = group(portfolio.snapshots, |s| s.agent_id.as_str());
+    for agent in snapshots.keys().filter(|a| assessor.position(a).is_none()) {
+        tally.unknown("snapshot", agent);
     }
-    problems.sort();
-    problems.dedup();
-
-    // Signals detected after the day assessed are not read.
-    let signals = || portfolio.signals.iter().filter(|s| s.detected_at.date() <= as_of);
-    let layers = Layers::new(portfolio, signals());
+    let values = group(portfolio.values, |v| v.agent_id.as_str());
+    let reviews = group(portfolio.reviews, |r| r.agent_id.as_str());
+    let events = group(portfolio.risk_events, |e| e.agent_id.as_str());
+    let own = |id: &str| Own {
+        snapshots: snapshots.get(id).cloned().unwrap_or_default(),
+        values: values.get(id).cloned().unwrap_or_default(),
+        reviews: reviews.get(id).cloned().unwrap_or_default(),
+        events: events.get(id).cloned().unwrap_or_default(),
+    };
     // Agents are assessed independently: in chunks on every core, put back
     // in input order, so the result does not depend on the thread count.
     let chunk = portfolio.agents.len().div_ceil(threads.max(1)).max(MIN_AGENTS_PER_THREAD);
-    let outcomes: Vec<Outcome> = std::thread::scope(|scope| {
-        let layers = &layers;
-        let handles: Vec<_> = portfolio
-            .agents
-            .chunks(chunk)
-            .map(|part| scope.spawn(move || assess_agents(layers, part, config, as_of)))
+    let outcomes: Vec<Vec<AgentOutcome>> = std::thread::scope(|scope| {
+        let (assessor, own) = (&assessor, &own);
+        let handles: Vec<_> = (0..portfolio.agents.len())
+            .step_by(chunk.max(1))
+            .map(|first| {
+                scope.spawn(move || {
+                    let positions = first..(first + chunk).min(portfolio.agents.len());
+                    positions
+                        .map(|at| {
+                            let id = portfolio.agents[at].agent_id.as_str();
+                            assessor.agent(at, own(id))
+                        })
+                        .collect()
+                })
+            })
             .collect();
         handles
             .into_iter()
             .map(|handle| handle.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)))
             .collect()
     });
-    let mut agents = Vec::with_capacity(portfolio.agents.len());
-    let mut escalations = Vec::new();
-    let mut recommendations = Vec::new();
-    for outcome in outcomes {
-        agents.extend(outcome.agents);
-        escalations.extend(outcome.escalations);
-        recommendations.extend(outcome.recommendations);
-        problems.extend(outcome.problems);
-    }
-
-    // Systems to replace: expired credentials, uptime at the floor, or
-    // latency twice the threshold.
-    let dependents = Dependents::new(portfolio.agents, portfolio.workflows);
-    let used: BTreeSet<&str> = dependents.systems().collect();
-    let mut radii: Vec<BlastRadius> = used.iter().map(|s| dependents.radius(s)).collect();
-    // One escalation per unhealthy system, whatever number of agents use
-    // it: its flags, and who depends on it.
-    let mut unhealthy: BTreeMap<&str, Vec<&Flag>> = BTreeMap::new();
-    for flag in agents.iter().flat_map(|a| &a.flags).filter(|f| SYSTEM_HEALTH.contains(&f.kind)) {
-        let flags = unhealthy.entry(flag.system.as_str()).or_default();
-        if !flags.iter().any(|f| f.kind == flag.kind) {
-            flags.push(flag);
-        }
-    }
-    for (system, flags) in unhealthy {
-        // `radii` is still in system order here.
-        let Ok(at) = radii.binary_search_by(|r| r.system.as_str().cmp(system)) else { continue };
-        let radius = &radii[at];
-        let mut evidence: Vec<Evidence> = flags.iter().flat_map(|f| f.evidence.clone()).collect();
-        evidence.extend(radius.evidence.iter().cloned());
-        escalations.push(Escalation {
-            subject: system.to_owned(),
-            rule: "dependency_health",
-            message: format!(
-                "{}; {} agent(s) and {} workflow(s) depend on it{}",
-                flags.iter().map(|f| f.message.as_str()).collect::<Vec<_>>().join("; "),
-                radius.agents.len(),
-                radius.workflows.len(),
-                named(&radius.workflows)
-            ),
-            evidence,
-        });
-    }
-    radii.sort_by(|a, b| b.size.cmp(&a.size).then_with(|| a.system.cmp(&b.system)));
-    for system in portfolio.systems.iter().filter(|s| used.contains(s.system_id.as_str())) {
-        let id = system.system_id.as_str();
-        let mut reasons = Vec::new();
-        let mut evidence = Vec::new();
-        if system.auth_status == Some(charter_model::AuthStatus::Expired) {
-            reasons.push("credentials expired".to_owned());
-            evidence.push(Evidence::new(RecordKind::System, id, "auth_status", "expired"));
-        }
-        if let Some(uptime) = system.uptime_30d.filter(|u| *u <= config.uptime_floor) {
-            reasons.push(format!("uptime {uptime}%"));
-            evidence.push(Evidence::new(RecordKind::System, id, "uptime_30d", uptime));
-        }
-        if let Some(latency) = system.latency_ms_p95.filter(|l| *l >= 2.0 * config.latency_threshold_ms) {
-            reasons.push(format!("p95 latency {latency} ms"));
-            evidence.push(Evidence::new(RecordKind::System, id, "latency_ms_p95", latency));
-        }
-        if !reasons.is_empty() {
-            recommendations.push(Recommendation {
-                subject: id.to_owned(),
-                action: "replace_system",
-                reason: reasons.join(", "),
-                evidence,
-            });
-        }
-    }
-
-    agents.sort_by(|a, b| b.risk.value.total_cmp(&a.risk.value).then_with(|| a.agent_id.cmp(&b.agent_id)));
-    let summary = summary(&agents, config);
-    Assessment {
-        as_of,
-        agents,
-        risks: rank_risks(signals(), portfolio.workflows),
-        systems: radii,
-        escalations,
-        recommendations,
-        problems,
-        summary,
-    }
+    let agents = outcomes.into_iter().flatten().enumerate().map(|(at, o)| tally.add(at, o)).collect();
+    tally.finish(&assessor, agents)
 }
 
 /// The flags on a dependency that escalate: its health, not its paperwork.
@@ -404,16 +383,29 @@ fn named(names: &[String]) -> String {
 /// than it saves.
 const MIN_AGENTS_PER_THREAD: usize = 1024;
 
-/// Every layer grouped by agent once, so each agent reads only its own records.
+/// The layers every agent's assessment reads beside its own records,
+/// grouped by agent once, so each agent reads only its own.
+#[derive(Debug)]
 struct Layers<'a> {
     systems: BTreeMap<&'a str, &'a System>,
     signals: BTreeMap<&'a str, Vec<&'a RiskSignal>>,
-    snapshots: BTreeMap<&'a str, Vec<&'a Snapshot>>,
-    values: BTreeMap<&'a str, Vec<&'a ValueRecord>>,
-    reviews: BTreeMap<&'a str, Vec<&'a OwnershipReview>>,
     workflows: BTreeMap<&'a str, Vec<&'a Workflow>>,
     kpis: BTreeMap<&'a str, Vec<&'a KpiRecord>>,
-    events: BTreeMap<&'a str, Vec<&'a RiskEvent>>,
+}
+
+/// An agent's own records of the layers that are read only for it, and
+/// so may stream: its snapshots, value records, owner reviews and risk
+/// history, each in the order read.
+#[derive(Debug, Default)]
+pub struct Own<'r> {
+    /// Its snapshots.
+    pub snapshots: Vec<&'r Snapshot>,
+    /// Its expected-vs-actual value records.
+    pub values: Vec<&'r ValueRecord>,
+    /// Its owner reviews.
+    pub reviews: Vec<&'r OwnershipReview>,
+    /// Its risk history.
+    pub events: Vec<&'r RiskEvent>,
 }
 
 fn group<'a, T>(records: &'a [T], agent: impl Fn(&'a T) -> &'a str) -> BTreeMap<&'a str, Vec<&'a T>> {
@@ -445,67 +437,102 @@ fn group<'a, T>(records: &'a [T], agent: impl Fn(&'a T) -> &'a str) -> BTreeMap<
 }
 
 impl<'a> Layers<'a> {
-    /// `signals` are the portfolio's signals detected by the day assessed.
-    fn new(portfolio: &Portfolio<'a>, signals: impl Iterator<Item = &'a RiskSignal>) -> Self {
-        let mut signals_of: BTreeMap<&str, Vec<&RiskSignal>> = BTreeMap::new();
-        for signal in signals {
-            signals_of.entry(signal.agent_id.as_str()).or_default().push(signal);
+    fn new(portfolio: &Portfolio<'a>) -> Self {
+        // Signals detected after the day assessed are not read.
+        let mut signals: BTreeMap<&str, Vec<&RiskSignal>> = BTreeMap::new();
+        for signal in portfolio.signals.iter().filter(|s| s.detected_at.date() <= portfolio.as_of) {
+            signals.entry(signal.agent_id.as_str()).or_default().push(signal);
         }
         Layers {
             systems: portfolio.systems.iter().map(|s| (s.system_id.as_str(), s)).collect(),
-            signals: signals_of,
-            snapshots: group(portfolio.snapshots, |s| s.agent_id.as_str()),
-            values: group(portfolio.values, |v| v.agent_id.as_str()),
-            reviews: group(portfolio.reviews, |r| r.agent_id.as_str()),
+            signals,
             workflows: group(portfolio.workflows, |w| w.agent_id.as_str()),
             kpis: group(portfolio.kpis, |k| k.agent_id.as_str()),
-            events: group(portfolio.risk_events, |e| e.agent_id.as_str()),
         }
     }
 }
 
-/// What assessing some agents found.
-#[derive(Default)]
-struct Outcome {
-    agents: Vec<AgentAssessment>,
+/// The assessment made one agent at a time, so that a portfolio's
+/// snapshots (most of its records) can stream through it an agent at a
+/// time, in any order of agents: [`Assessor::agent`] assesses one agent
+/// from its snapshots and every other layer, and a [`Tally`] gathers what
+/// the portfolio's findings need. [`assess`] is this, on every core.
+#[derive(Debug)]
+pub struct Assessor<'a> {
+    portfolio: Portfolio<'a>,
+    config: &'a Config,
+    layers: Layers<'a>,
+    positions: std::collections::HashMap<&'a str, usize>,
+}
+
+/// What assessing one agent found.
+#[derive(Debug)]
+pub struct AgentOutcome {
+    assessment: AgentAssessment,
     escalations: Vec<Escalation>,
     recommendations: Vec<Recommendation>,
     problems: Vec<String>,
 }
 
-/// Assesses `agents` (a part of the portfolio).
-fn assess_agents(layers: &Layers<'_>, agents: &[Agent], config: &Config, as_of: Date) -> Outcome {
-    let mut outcome = Outcome::default();
-    let Outcome { agents: assessed, escalations, recommendations, problems } = &mut outcome;
-    for agent in agents {
+impl<'a> Assessor<'a> {
+    /// The assessor of `portfolio` with `config`. It does not read the
+    /// portfolio's snapshots, value records, owner reviews or risk history:
+    /// each agent's are handed to [`Assessor::agent`] (the value records
+    /// and owner reviews given here are checked for unknown agents).
+    pub fn new(portfolio: &Portfolio<'a>, config: &'a Config) -> Self {
+        let positions =
+            portfolio.agents.iter().enumerate().map(|(at, a)| (a.agent_id.as_str(), at)).collect();
+        Assessor { portfolio: *portfolio, config, layers: Layers::new(portfolio), positions }
+    }
+
+    /// The problems of every layer but the snapshots: records naming an
+    /// agent that is not in the portfolio.
+    fn unknown(&self) -> impl Iterator<Item = String> + '_ {
+        let p = &self.portfolio;
+        p.kpis
+            .iter()
+            .map(|k| ("kpi", k.agent_id.as_str()))
+            .chain(p.signals.iter().map(|s| ("risk_signal", s.agent_id.as_str())))
+            .chain(p.values.iter().map(|v| ("value_record", v.agent_id.as_str())))
+            .chain(p.reviews.iter().map(|r| ("ownership_review", r.agent_id.as_str())))
+            .filter(|(_, agent)| !self.positions.contains_key(agent))
+            .map(|(kind, agent)| {
+                format!("a {kind} record names agent {agent}, which is not registered: it is left out")
+            })
+    }
+
+    /// The number of agents.
+    pub fn len(&self) -> usize {
+        self.portfolio.agents.len()
+    }
+
+    /// Whether the portfolio has no agent.
+    pub fn is_empty(&self) -> bool {
+        self.portfolio.agents.is_empty()
+    }
+
+    /// The position of agent `id` among the portfolio's agents, if it is one.
+    pub fn position(&self, id: &str) -> Option<usize> {
+        self.positions.get(id).copied()
+    }
+
+    /// The agent at `position` (below [`Assessor::len`]) assessed with its
+    /// `own` records (every one of them, in the order read).
+    pub fn agent(&self, position: usize, own: Own<'_>) -> AgentOutcome {
+        let (layers, config, as_of) = (&self.layers, self.config, self.portfolio.as_of);
+        let agent = &self.portfolio.agents[position];
+        let (mut escalations, mut recommendations, mut problems) = (Vec::new(), Vec::new(), Vec::new());
+        let (escalations, recommendations, problems) =
+            (&mut escalations, &mut recommendations, &mut problems);
         let id = agent.agent_id.as_str();
         let escalations_before = escalations.len();
-        let snapshots: Vec<&Snapshot> = layers
-            .snapshots
-            .get(id)
-            .into_iter()
-            .flatten()
-            .copied()
-            .filter(|s| s.snapshot_date <= as_of)
-            .collect();
+        let snapshots: Vec<&Snapshot> =
+            own.snapshots.into_iter().filter(|s| s.snapshot_date <= as_of).collect();
         let (snapshots, duplicate) = history(id, snapshots);
         problems.extend(duplicate);
-        let values: Vec<&ValueRecord> = layers
-            .values
-            .get(id)
-            .into_iter()
-            .flatten()
-            .copied()
-            .filter(|v| v.period_start <= as_of)
-            .collect();
-        let reviews: Vec<&OwnershipReview> = layers
-            .reviews
-            .get(id)
-            .into_iter()
-            .flatten()
-            .copied()
-            .filter(|r| r.review_date <= as_of)
-            .collect();
+        let values: Vec<&ValueRecord> = own.values.into_iter().filter(|v| v.period_start <= as_of).collect();
+        let reviews: Vec<&OwnershipReview> =
+            own.reviews.into_iter().filter(|r| r.review_date <= as_of).collect();
         let workflows: &[&Workflow] = layers.workflows.get(id).map_or(&[], Vec::as_slice);
         let signals: &[&RiskSignal] = layers.signals.get(id).map_or(&[], Vec::as_slice);
 
@@ -562,7 +589,7 @@ fn assess_agents(layers: &Layers<'_>, agents: &[Agent], config: &Config, as_of: 
         for kpi in layers.kpis.get(id).into_iter().flatten() {
             trends.extend(crate::trend::figure_trends(kpi, config.trend_threshold_percent));
         }
-        let events: &[&RiskEvent] = layers.events.get(id).map_or(&[], Vec::as_slice);
+        let events: &[&RiskEvent] = &own.events;
         let risk_history = risk_paths(events.iter().copied(), as_of);
         for path in risk_history.iter().filter(|p| p.open) {
             let severities: Vec<&str> = path.severities.iter().map(|s| s.as_str()).collect();
@@ -758,7 +785,7 @@ fn assess_agents(layers: &Layers<'_>, agents: &[Agent], config: &Config, as_of: 
         } else {
             Vec::new()
         };
-        assessed.push(AgentAssessment {
+        let assessment = AgentAssessment {
             agent_id: id.to_owned(),
             name: agent.name.clone(),
             status: agent.status,
@@ -778,9 +805,154 @@ fn assess_agents(layers: &Layers<'_>, agents: &[Agent], config: &Config, as_of: 
             window_changes,
             precedence,
             narrative,
-        });
+        };
+
+        AgentOutcome {
+            assessment,
+            escalations: std::mem::take(escalations),
+            recommendations: std::mem::take(recommendations),
+            problems: std::mem::take(problems),
+        }
     }
-    outcome
+}
+
+/// What the portfolio's findings need of its assessed agents, gathered
+/// one agent at a time in any order and put back in the agents' order:
+/// their escalations, recommendations and problems, the dependencies whose
+/// health escalates, and the executive summary's counts and candidates.
+#[derive(Debug, Default)]
+pub struct Tally {
+    escalations: Vec<(usize, Escalation)>,
+    recommendations: Vec<(usize, Recommendation)>,
+    problems: Vec<(usize, String)>,
+    unknown: BTreeSet<String>,
+    /// The first health flag of each kind on each system.
+    health: BTreeMap<(String, &'static str), FirstFlag>,
+    summary: SummaryTally,
+}
+
+/// A flag with where it came first: the agent's position, and its place
+/// among the agent's flags.
+type FirstFlag = ((usize, usize), Flag);
+
+impl Tally {
+    /// Takes in the outcome of the agent at `position` and hands back its
+    /// assessment.
+    pub fn add(&mut self, position: usize, outcome: AgentOutcome) -> AgentAssessment {
+        let AgentOutcome { assessment, escalations, recommendations, problems } = outcome;
+        self.escalations.extend(escalations.into_iter().map(|e| (position, e)));
+        self.recommendations.extend(recommendations.into_iter().map(|r| (position, r)));
+        self.problems.extend(problems.into_iter().map(|p| (position, p)));
+        for (place, flag) in
+            assessment.flags.iter().enumerate().filter(|(_, f)| SYSTEM_HEALTH.contains(&f.kind))
+        {
+            let first = (position, place);
+            match self.health.entry((flag.system.clone(), flag.kind)) {
+                std::collections::btree_map::Entry::Vacant(entry) => {
+                    entry.insert((first, flag.clone()));
+                }
+                std::collections::btree_map::Entry::Occupied(mut entry) if entry.get().0 > first => {
+                    entry.insert((first, flag.clone()));
+                }
+                std::collections::btree_map::Entry::Occupied(_) => {}
+            }
+        }
+        self.summary.add(&assessment);
+        assessment
+    }
+
+    /// Notes that a `kind` record names `agent`, which is not in the portfolio.
+    pub fn unknown(&mut self, kind: &str, agent: &str) {
+        self.unknown
+            .insert(format!("a {kind} record names agent {agent}, which is not registered: it is left out"));
+    }
+
+    /// The assessment, with `agents` (the assessed agents handed back by
+    /// [`Tally::add`], in any order; none when they were written elsewhere)
+    /// put riskiest first.
+    pub fn finish(self, assessor: &Assessor<'_>, mut agents: Vec<AgentAssessment>) -> Assessment {
+        let Tally { mut escalations, mut recommendations, mut problems, mut unknown, health, summary } = self;
+        let (portfolio, config) = (&assessor.portfolio, assessor.config);
+        unknown.extend(assessor.unknown());
+        escalations.sort_by_key(|(at, _)| *at);
+        recommendations.sort_by_key(|(at, _)| *at);
+        problems.sort_by_key(|(at, _)| *at);
+        let mut escalations: Vec<Escalation> = escalations.into_iter().map(|(_, e)| e).collect();
+        let mut recommendations: Vec<Recommendation> = recommendations.into_iter().map(|(_, r)| r).collect();
+        let problems: Vec<String> = unknown.into_iter().chain(problems.into_iter().map(|(_, p)| p)).collect();
+
+        // Systems to replace: expired credentials, uptime at the floor, or
+        // latency twice the threshold.
+        let dependents = Dependents::new(portfolio.agents, portfolio.workflows);
+        let used: BTreeSet<&str> = dependents.systems().collect();
+        let mut radii: Vec<BlastRadius> = used.iter().map(|s| dependents.radius(s)).collect();
+        // One escalation per unhealthy system, whatever number of agents use
+        // it: its flags in the order they came first, and who depends on it.
+        let mut unhealthy: BTreeMap<String, Vec<FirstFlag>> = BTreeMap::new();
+        for ((system, _), first) in health {
+            unhealthy.entry(system).or_default().push(first);
+        }
+        for (system, mut flags) in unhealthy {
+            flags.sort_by_key(|(first, _)| *first);
+            // `radii` is still in system order here.
+            let Ok(at) = radii.binary_search_by(|r| r.system.as_str().cmp(&system)) else { continue };
+            let radius = &radii[at];
+            let mut evidence: Vec<Evidence> = flags.iter().flat_map(|(_, f)| f.evidence.clone()).collect();
+            evidence.extend(radius.evidence.iter().cloned());
+            escalations.push(Escalation {
+                message: format!(
+                    "{}; {} agent(s) and {} workflow(s) depend on it{}",
+                    flags.iter().map(|(_, f)| f.message.as_str()).collect::<Vec<_>>().join("; "),
+                    radius.agents.len(),
+                    radius.workflows.len(),
+                    named(&radius.workflows)
+                ),
+                subject: system,
+                rule: "dependency_health",
+                evidence,
+            });
+        }
+        radii.sort_by(|a, b| b.size.cmp(&a.size).then_with(|| a.system.cmp(&b.system)));
+        for system in portfolio.systems.iter().filter(|s| used.contains(s.system_id.as_str())) {
+            let id = system.system_id.as_str();
+            let mut reasons = Vec::new();
+            let mut evidence = Vec::new();
+            if system.auth_status == Some(charter_model::AuthStatus::Expired) {
+                reasons.push("credentials expired".to_owned());
+                evidence.push(Evidence::new(RecordKind::System, id, "auth_status", "expired"));
+            }
+            if let Some(uptime) = system.uptime_30d.filter(|u| *u <= config.uptime_floor) {
+                reasons.push(format!("uptime {uptime}%"));
+                evidence.push(Evidence::new(RecordKind::System, id, "uptime_30d", uptime));
+            }
+            if let Some(latency) = system.latency_ms_p95.filter(|l| *l >= 2.0 * config.latency_threshold_ms) {
+                reasons.push(format!("p95 latency {latency} ms"));
+                evidence.push(Evidence::new(RecordKind::System, id, "latency_ms_p95", latency));
+            }
+            if !reasons.is_empty() {
+                recommendations.push(Recommendation {
+                    subject: id.to_owned(),
+                    action: "replace_system",
+                    reason: reasons.join(", "),
+                    evidence,
+                });
+            }
+        }
+
+        agents.sort_by(|a, b| riskiest_first((a.risk.value, &a.agent_id), (b.risk.value, &b.agent_id)));
+        let as_of = portfolio.as_of;
+        let signals = portfolio.signals.iter().filter(|s| s.detected_at.date() <= as_of);
+        Assessment {
+            as_of,
+            agents,
+            risks: rank_risks(signals, portfolio.workflows),
+            systems: radii,
+            escalations,
+            recommendations,
+            problems,
+            summary: summary.lines(config),
+        }
+    }
 }
 
 /// An agent's risk maturity: how well its risks are brought under control,
@@ -857,6 +1029,92 @@ mod tests {
         serde_json::from_str(json).unwrap()
     }
 
+    /// Assesses `portfolio` agent by agent in the order `order` gives the
+    /// agents with snapshots, as a stream of snapshots would, and the rest
+    /// after them.
+    fn streamed(portfolio: &Portfolio<'_>, config: &Config, order: impl Fn(&mut Vec<&str>)) -> Assessment {
+        let assessor = Assessor::new(portfolio, config);
+        let mut tally = Tally::default();
+        let snapshots = group(portfolio.snapshots, |s| s.agent_id.as_str());
+        let values = group(portfolio.values, |v| v.agent_id.as_str());
+        let reviews = group(portfolio.reviews, |r| r.agent_id.as_str());
+        let events = group(portfolio.risk_events, |e| e.agent_id.as_str());
+        let own = |id: &str| Own {
+            snapshots: snapshots.get(id).cloned().unwrap_or_default(),
+            values: values.get(id).cloned().unwrap_or_default(),
+            reviews: reviews.get(id).cloned().unwrap_or_default(),
+            events: events.get(id).cloned().unwrap_or_default(),
+        };
+        let mut agents: Vec<&str> = snapshots.keys().copied().collect();
+        order(&mut agents);
+        let mut done = vec![false; assessor.len()];
+        let mut assessed = Vec::new();
+        for agent in agents {
+            match assessor.position(agent) {
+                Some(at) => {
+                    done[at] = true;
+                    assessed.push(tally.add(at, assessor.agent(at, own(agent))));
+                }
+                None => tally.unknown("snapshot", agent),
+            }
+        }
+        for at in (0..assessor.len()).filter(|&at| !done[at]) {
+            assessed.push(tally.add(at, assessor.agent(at, own(portfolio.agents[at].agent_id.as_str()))));
+        }
+        tally.finish(&assessor, assessed)
+    }
+
+    #[test]
+    fn agents_assessed_one_at_a_time_in_any_order_give_the_whole_assessment() {
+        let agents: Vec<Agent> = load(include_str!("../../../examples/ops-workspace/agents.json"));
+        let systems: Vec<System> =
+            load(include_str!("../../../examples/ops-workspace/system_integrations.json"));
+        let workflows: Vec<Workflow> = load(include_str!("../../../examples/ops-workspace/workflows.json"));
+        let kpis: Vec<KpiRecord> = load(include_str!("../../../examples/ops-workspace/kpis_cost.json"));
+        let signals: Vec<RiskSignal> =
+            load(include_str!("../../../examples/ops-workspace/risk_signals.json"));
+        let mut snapshots: Vec<Snapshot> =
+            load(include_str!("../../../examples/ops-workspace/historical_snapshots.json"));
+        let values: Vec<ValueRecord> =
+            load(include_str!("../../../examples/ops-workspace/expected_vs_actual_value.json"));
+        let reviews: Vec<OwnershipReview> =
+            load(include_str!("../../../examples/ops-workspace/ownership_review_history.json"));
+        let risk_events: Vec<RiskEvent> =
+            load(include_str!("../../../examples/ops-workspace/risk_signal_history.json"));
+        // A snapshot of an agent that is not registered, and one taken twice.
+        let mut stray = snapshots[0].clone();
+        stray.agent_id = "agent_stray_01".parse().unwrap();
+        snapshots.push(stray);
+        snapshots.push(snapshots[0].clone());
+        snapshots.sort_by_key(|s| s.key());
+        for as_of in ["2024-12-20", "2025-01-15"] {
+            let portfolio = Portfolio {
+                agents: &agents,
+                systems: &systems,
+                workflows: &workflows,
+                kpis: &kpis,
+                signals: &signals,
+                snapshots: &snapshots,
+                values: &values,
+                reviews: &reviews,
+                risk_events: &risk_events,
+                as_of: as_of.parse().unwrap(),
+            };
+            let config = Config::default();
+            let whole = assess_on(&portfolio, &config, 1);
+            assert!(!whole.escalations.is_empty() && !whole.summary.is_empty(), "{as_of}");
+            assert!(whole.problems.iter().any(|p| p.contains("agent_stray_01")), "{:?}", whole.problems);
+            assert!(
+                whole.problems.iter().any(|p| p.contains("more than one snapshot")),
+                "{:?}",
+                whole.problems
+            );
+            assert_eq!(whole, streamed(&portfolio, &config, |_| {}), "{as_of}");
+            assert_eq!(whole, streamed(&portfolio, &config, |agents| agents.reverse()), "{as_of}");
+            assert_eq!(whole, streamed(&portfolio, &config, |agents| agents.rotate_left(2)), "{as_of}");
+        }
+    }
+
     #[test]
     fn the_assessment_does_not_depend_on_the_thread_count() {
         // The example's agents, copied under new ids into a portfolio large
@@ -899,5 +1157,6 @@ mod tests {
         assert!(!one.escalations.is_empty());
         assert_eq!(one, assess_on(&portfolio, &config, 3));
         assert_eq!(one, assess_on(&portfolio, &config, 64));
+        assert_eq!(one, streamed(&portfolio, &config, |agents| agents.reverse()));
     }
 }

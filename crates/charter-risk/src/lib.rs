@@ -21,8 +21,8 @@ pub mod trend;
 pub mod value;
 
 pub use assess::{
-    AgentAssessment, Assessment, Escalation, Maturity, Portfolio, Recommendation, SummaryLine, assess,
-    maturity, summary,
+    AgentAssessment, AgentOutcome, Assessment, Assessor, Escalation, Maturity, Own, Portfolio,
+    Recommendation, SummaryLine, Tally, assess, maturity, riskiest_first, summary,
 };
 pub use blast::{BlastRadius, Dependents, system_blast_radius};
 pub use config::Config;

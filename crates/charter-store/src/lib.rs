@@ -106,6 +106,9 @@ pub enum StoreError {
     /// Any other database error.
     #[error("database error: {0}")]
     Database(#[from] sqlx::Error),
+    /// A database error on a direct read of the SQLite file.
+    #[error("database error: {0}")]
+    Direct(#[from] rusqlite::Error),
 }
 
 impl StoreError {
@@ -167,6 +170,8 @@ impl Backend {
 pub struct Store {
     backend: Backend,
     location: String,
+    /// The SQLite database file, read directly by the blocking readers.
+    sqlite_file: Option<std::path::PathBuf>,
     read: AnyPool,
     write: AnyPool,
 }
@@ -200,6 +205,11 @@ pub fn sqlite_url(path: &Path) -> String {
     url
 }
 
+/// The id and audit event of every record of a kind, in id order.
+const SELECT_VALUES: &str = "SELECT r.id, e.body AS event FROM records r \
+     JOIN audit_events e ON e.workspace_id = r.workspace_id AND e.seq = r.event_seq \
+     WHERE r.workspace_id = $1 AND r.kind = $2 ORDER BY r.id";
+
 /// Streams the id and canonical value of every record of `kind`, in id
 /// order, to `visit`, while the database reads on.
 async fn stream_values<'c, E: From<StoreError>>(
@@ -209,14 +219,7 @@ async fn stream_values<'c, E: From<StoreError>>(
     visit: &mut impl FnMut(&str, &str) -> std::result::Result<(), E>,
 ) -> std::result::Result<(), E> {
     use futures_util::TryStreamExt as _;
-    let mut stream = sqlx::query(
-        "SELECT r.id, e.body AS event FROM records r \
-         JOIN audit_events e ON e.workspace_id = r.workspace_id AND e.seq = r.event_seq \
-         WHERE r.workspace_id = $1 AND r.kind = $2 ORDER BY r.id",
-    )
-    .bind(workspace)
-    .bind(kind.name())
-    .fetch(executor);
+    let mut stream = sqlx::query(SELECT_VALUES).bind(workspace).bind(kind.name()).fetch(executor);
     while let Some(row) = stream.try_next().await.map_err(StoreError::from)? {
         let id: String = rows::get(&row, "id")?;
         let event: String = rows::get(&row, "event")?;
@@ -306,7 +309,15 @@ impl Store {
                 (pool.clone(), pool)
             }
         };
-        let store = Store { backend, location, read, write };
+        // A file on disk (not `:memory:`) can be opened a second time.
+        let sqlite_file = match backend {
+            Backend::Sqlite => sqlx::sqlite::SqliteConnectOptions::from_str(url)
+                .ok()
+                .map(|options| options.get_filename().to_owned())
+                .filter(|file| file.is_file()),
+            Backend::Postgres => None,
+        };
+        let store = Store { backend, location, sqlite_file, read, write };
         migrate::run(&store).await?;
         Ok(store)
     }
@@ -399,6 +410,50 @@ impl Store {
         mut visit: impl FnMut(&str, &str) -> std::result::Result<(), E>,
     ) -> std::result::Result<(), E> {
         stream_values(&self.read, workspace, kind, &mut visit).await
+    }
+
+    /// [`Store::visit_values`] on the calling thread, which must not be an
+    /// async worker (a blocking thread, say): for reads long enough that a
+    /// hand-off to the driver's thread for every row would cost most of
+    /// their time. On a SQLite file it reads the file directly on this
+    /// thread, in one read transaction; elsewhere it runs
+    /// [`Store::visit_values`] on `runtime`.
+    pub fn visit_values_blocking<E: From<StoreError>>(
+        &self,
+        runtime: &tokio::runtime::Handle,
+        workspace: i64,
+        kind: RecordKind,
+        mut visit: impl FnMut(&str, &str) -> std::result::Result<(), E>,
+    ) -> std::result::Result<(), E> {
+        let Some(file) = &self.sqlite_file else {
+            return runtime.block_on(self.visit_values(workspace, kind, visit));
+        };
+        use rusqlite::OpenFlags;
+        let connection = rusqlite::Connection::open_with_flags(
+            file,
+            OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )
+        .map_err(StoreError::from)?;
+        connection.busy_timeout(Duration::from_secs(10)).map_err(StoreError::from)?;
+        let mut statement = connection.prepare(SELECT_VALUES).map_err(StoreError::from)?;
+        let mut rows = statement.query((workspace, kind.name())).map_err(StoreError::from)?;
+        while let Some(row) = rows.next().map_err(StoreError::from)? {
+            let text = |column: usize| -> Result<&str> {
+                match row.get_ref(column)? {
+                    rusqlite::types::ValueRef::Text(bytes) => std::str::from_utf8(bytes).ok(),
+                    _ => None,
+                }
+                .ok_or_else(|| {
+                    StoreError::Corrupt(format!("a {} row holds no text in column {column}", kind.name()))
+                })
+            };
+            let (id, event) = (text(0)?, text(1)?);
+            let value = charter_model::audit::value_in(event).ok_or_else(|| {
+                StoreError::Corrupt(format!("{} \"{id}\": its audit event holds no value", kind.name()))
+            })?;
+            visit(id, value)?;
+        }
+        Ok(())
     }
 
     /// The workspace counter `counter` and every record of `kinds` as of one

@@ -261,6 +261,33 @@ async fn every_record_is_visited_once_in_id_order_with_its_own_value() {
             .await
             .unwrap();
         assert_eq!(none, 0);
+
+        // The same, read on a blocking thread (on SQLite, straight from
+        // the file, with a visitor error stopping the read).
+        let runtime = tokio::runtime::Handle::current();
+        let (blocking, stopped) = tokio::task::spawn_blocking(move || {
+            let mut seen = Vec::new();
+            store
+                .visit_values_blocking(&runtime, id, RecordKind::Snapshot, |id, value| {
+                    seen.push((id.to_owned(), value.to_owned()));
+                    Ok::<_, StoreError>(())
+                })
+                .unwrap();
+            let mut visits = 0;
+            let stopped = store.visit_values_blocking(&runtime, id, RecordKind::Snapshot, |id, _| {
+                visits += 1;
+                match id {
+                    "s0010" => Err(StoreError::Corrupt("stop".into())),
+                    _ => Ok(()),
+                }
+            });
+            (seen, (visits, stopped))
+        })
+        .await
+        .unwrap();
+        assert_eq!(blocking, seen);
+        assert_eq!(stopped.0, 11);
+        assert!(matches!(stopped.1, Err(StoreError::Corrupt(ref m)) if m == "stop"), "{:?}", stopped.1);
     })
     .await;
 }

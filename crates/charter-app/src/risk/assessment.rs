@@ -140,7 +140,7 @@ impl FromStr for ReportFormat {
 }
 
 /// The report: its file and, for HTML, the charts it shows.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct PortfolioReport {
     /// The report's file name: `report.html`, `report.md` or `assessment.json`.
     pub name: &'static str,
@@ -149,12 +149,12 @@ pub struct PortfolioReport {
     pub charts: Vec<(&'static str, String)>,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 enum Body {
     Text(String),
-    // Serialised as it is written: the JSON of a large portfolio is never
-    // held in memory whole.
-    Json(Box<Assessment>),
+    // The JSON of a large portfolio is never held in memory whole: each
+    // agent's assessment was written to a file as it was made.
+    Json(super::spilled::Spilled),
 }
 
 impl PortfolioReport {
@@ -162,8 +162,8 @@ impl PortfolioReport {
     pub fn write_to(&self, out: &mut dyn std::io::Write) -> std::io::Result<()> {
         match &self.body {
             Body::Text(text) => out.write_all(text.as_bytes()),
-            Body::Json(assessment) => {
-                serde_json::to_writer(&mut *out, assessment)?;
+            Body::Json(spilled) => {
+                spilled.write_to(out)?;
                 out.write_all(b"\n")
             }
         }
@@ -463,36 +463,36 @@ impl App {
         format: ReportFormat,
     ) -> Result<PortfolioReport> {
         let row = self.visible_workspace(caller, workspace).await?;
-        let (records, config, assessment) = self.assessed(&row, as_of, config).await?;
-        let name = workspace.as_str();
-        Ok(match format {
+        let config = match config {
+            Some(config) => config.clone(),
+            None => self.workspace_risk_config(&row).await?,
+        };
+        if format == ReportFormat::Json {
             // Compact: the full assessment of a large portfolio is big
             // enough that indentation would double it.
-            ReportFormat::Json => PortfolioReport {
+            return Ok(PortfolioReport {
                 name: "assessment.json",
-                body: Body::Json(Box::new(assessment)),
+                body: Body::Json(self.assess_spilled(&row, as_of, &config).await?),
                 charts: Vec::new(),
-            },
-            ReportFormat::Markdown => PortfolioReport {
-                name: "report.md",
-                body: Body::Text(charter_risk::report::markdown(name, &assessment)),
-                charts: Vec::new(),
-            },
-            ReportFormat::Html => {
-                let agents: Vec<&str> = assessment
-                    .agents
-                    .iter()
-                    .take(charter_risk::report::RISKIEST)
-                    .map(|a| a.agent_id.as_str())
-                    .collect();
-                let charts =
-                    charter_risk::charts::charts(&records.snapshots, &agents, as_of, &config).map_err(
-                        |problem| AppError::Invalid { what: "report charts".into(), problems: vec![problem] },
-                    )?;
-                let page = charter_risk::report::html(name, &assessment, &charts);
-                PortfolioReport { name: "report.html", body: Body::Text(page), charts }
-            }
-        })
+            });
+        }
+        let records = self.read_portfolio(&row).await?;
+        let assessment = charter_risk::assess(&records.portfolio(as_of), &config);
+        let name = workspace.as_str();
+        if format == ReportFormat::Markdown {
+            let text = charter_risk::report::markdown(name, &assessment);
+            return Ok(PortfolioReport { name: "report.md", body: Body::Text(text), charts: Vec::new() });
+        }
+        let agents: Vec<&str> = assessment
+            .agents
+            .iter()
+            .take(charter_risk::report::RISKIEST)
+            .map(|a| a.agent_id.as_str())
+            .collect();
+        let charts = charter_risk::charts::charts(&records.snapshots, &agents, as_of, &config)
+            .map_err(|problem| AppError::Invalid { what: "report charts".into(), problems: vec![problem] })?;
+        let page = charter_risk::report::html(name, &assessment, &charts);
+        Ok(PortfolioReport { name: "report.html", body: Body::Text(page), charts })
     }
 }
 
