@@ -326,19 +326,11 @@ pub fn assess(portfolio: &Portfolio<'_>, config: &Config) -> Assessment {
 fn assess_on(portfolio: &Portfolio<'_>, config: &Config, threads: usize) -> Assessment {
     let assessor = Assessor::new(portfolio, config);
     let mut tally = Tally::default();
-    let snapshots = group(portfolio.snapshots, |s| s.agent_id.as_str());
-    for agent in snapshots.keys().filter(|a| assessor.position(a).is_none()) {
+    let owned = OwnLayers::new(portfolio);
+    for agent in owned.snapshots.keys().filter(|a| assessor.position(a).is_none()) {
         tally.unknown("snapshot", agent);
     }
-    let values = group(portfolio.values, |v| v.agent_id.as_str());
-    let reviews = group(portfolio.reviews, |r| r.agent_id.as_str());
-    let events = group(portfolio.risk_events, |e| e.agent_id.as_str());
-    let own = |id: &str| Own {
-        snapshots: snapshots.get(id).cloned().unwrap_or_default(),
-        values: values.get(id).cloned().unwrap_or_default(),
-        reviews: reviews.get(id).cloned().unwrap_or_default(),
-        events: events.get(id).cloned().unwrap_or_default(),
-    };
+    let own = |id: &str| owned.of(id);
     // Agents are assessed independently: in chunks on every core, put back
     // in input order, so the result does not depend on the thread count.
     let chunk = portfolio.agents.len().div_ceil(threads.max(1)).max(MIN_AGENTS_PER_THREAD);
@@ -434,6 +426,35 @@ fn group<'a, T>(records: &'a [T], agent: impl Fn(&'a T) -> &'a str) -> BTreeMap<
         add(agent, done);
     }
     groups
+}
+
+/// The layers each agent reads only its own records of, grouped by agent.
+struct OwnLayers<'a> {
+    snapshots: BTreeMap<&'a str, Vec<&'a Snapshot>>,
+    values: BTreeMap<&'a str, Vec<&'a ValueRecord>>,
+    reviews: BTreeMap<&'a str, Vec<&'a OwnershipReview>>,
+    events: BTreeMap<&'a str, Vec<&'a RiskEvent>>,
+}
+
+impl<'a> OwnLayers<'a> {
+    fn new(portfolio: &Portfolio<'a>) -> Self {
+        OwnLayers {
+            snapshots: group(portfolio.snapshots, |s| s.agent_id.as_str()),
+            values: group(portfolio.values, |v| v.agent_id.as_str()),
+            reviews: group(portfolio.reviews, |r| r.agent_id.as_str()),
+            events: group(portfolio.risk_events, |e| e.agent_id.as_str()),
+        }
+    }
+
+    /// Agent `id`'s own records.
+    fn of(&self, id: &str) -> Own<'a> {
+        Own {
+            snapshots: self.snapshots.get(id).cloned().unwrap_or_default(),
+            values: self.values.get(id).cloned().unwrap_or_default(),
+            reviews: self.reviews.get(id).cloned().unwrap_or_default(),
+            events: self.events.get(id).cloned().unwrap_or_default(),
+        }
+    }
 }
 
 impl<'a> Layers<'a> {
@@ -1035,17 +1056,9 @@ mod tests {
     fn streamed(portfolio: &Portfolio<'_>, config: &Config, order: impl Fn(&mut Vec<&str>)) -> Assessment {
         let assessor = Assessor::new(portfolio, config);
         let mut tally = Tally::default();
-        let snapshots = group(portfolio.snapshots, |s| s.agent_id.as_str());
-        let values = group(portfolio.values, |v| v.agent_id.as_str());
-        let reviews = group(portfolio.reviews, |r| r.agent_id.as_str());
-        let events = group(portfolio.risk_events, |e| e.agent_id.as_str());
-        let own = |id: &str| Own {
-            snapshots: snapshots.get(id).cloned().unwrap_or_default(),
-            values: values.get(id).cloned().unwrap_or_default(),
-            reviews: reviews.get(id).cloned().unwrap_or_default(),
-            events: events.get(id).cloned().unwrap_or_default(),
-        };
-        let mut agents: Vec<&str> = snapshots.keys().copied().collect();
+        let owned = OwnLayers::new(portfolio);
+        let own = |id: &str| owned.of(id);
+        let mut agents: Vec<&str> = owned.snapshots.keys().copied().collect();
         order(&mut agents);
         let mut done = vec![false; assessor.len()];
         let mut assessed = Vec::new();
