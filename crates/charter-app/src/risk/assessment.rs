@@ -225,33 +225,33 @@ impl App {
         self.read_portfolio(&row).await
     }
 
+    /// Every layer, read on a blocking thread (straight from the SQLite
+    /// file when there is one): the snapshots, most of the records, on a
+    /// thread of their own beside the rest.
     async fn read_portfolio(&self, row: &WorkspaceRow) -> Result<PortfolioRecords> {
         let counts: BTreeMap<String, u64> = self.store.record_counts(row.id).await?.into_iter().collect();
-        let count = |kind: RecordKind| counts.get(kind.name()).map_or(0, |n| *n as usize);
-        // The layers are read side by side, each on its own connection:
-        // the snapshots, most of the records, overlap with the rest.
-        let (agents, systems, workflows, kpis, signals, snapshots, values, reviews, risk_events) = tokio::try_join!(
-            self.read_values_sized(row, count(RecordKind::Agent)),
-            self.read_values_sized(row, count(RecordKind::System)),
-            self.read_values_sized(row, count(RecordKind::Workflow)),
-            self.read_values_sized(row, count(RecordKind::Kpi)),
-            self.read_values_sized(row, count(RecordKind::RiskSignal)),
-            self.read_values_sized(row, count(RecordKind::Snapshot)),
-            self.read_values_sized(row, count(RecordKind::ValueRecord)),
-            self.read_values_sized(row, count(RecordKind::OwnershipReview)),
-            self.read_values_sized(row, count(RecordKind::RiskEvent)),
-        )?;
-        Ok(PortfolioRecords {
-            agents,
-            systems,
-            workflows,
-            kpis,
-            signals,
-            snapshots,
-            values,
-            reviews,
-            risk_events,
+        let reader = super::spilled::Reader::new(self, row);
+        tokio::task::spawn_blocking(move || {
+            let count = |kind: RecordKind| counts.get(kind.name()).map_or(0, |n| *n as usize);
+            std::thread::scope(|scope| {
+                let snapshots = scope.spawn(|| reader.all(count(RecordKind::Snapshot)));
+                let records = PortfolioRecords {
+                    agents: reader.all(count(RecordKind::Agent))?,
+                    systems: reader.all(count(RecordKind::System))?,
+                    workflows: reader.all(count(RecordKind::Workflow))?,
+                    kpis: reader.all(count(RecordKind::Kpi))?,
+                    signals: reader.all(count(RecordKind::RiskSignal))?,
+                    values: reader.all(count(RecordKind::ValueRecord))?,
+                    reviews: reader.all(count(RecordKind::OwnershipReview))?,
+                    risk_events: reader.all(count(RecordKind::RiskEvent))?,
+                    snapshots: Vec::new(),
+                };
+                let snapshots = snapshots.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic))?;
+                Ok(PortfolioRecords { snapshots, ..records })
+            })
         })
+        .await
+        .map_err(|error| AppError::internal(format!("reading the portfolio stopped: {error}")))?
     }
 
     /// The workspace's scoring configuration: its `risk_settings` record

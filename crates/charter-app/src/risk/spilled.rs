@@ -300,21 +300,26 @@ impl App {
 }
 
 /// Reads a workspace's records on a blocking thread.
-struct Reader {
+pub(super) struct Reader {
     store: charter_store::Store,
     runtime: tokio::runtime::Handle,
     workspace: i64,
 }
 
 impl Reader {
+    /// A reader of `row`'s records, made on the async runtime.
+    pub(super) fn new(app: &App, row: &WorkspaceRow) -> Reader {
+        Reader { store: app.store.clone(), runtime: tokio::runtime::Handle::current(), workspace: row.id }
+    }
+
     /// Every record of `kind` as (id, canonical value), in id order.
     fn visit(&self, kind: RecordKind, visit: impl FnMut(&str, &str) -> Result<()>) -> Result<()> {
         self.store.visit_values_blocking(&self.runtime, self.workspace, kind, visit)
     }
 
-    /// Every record of `T`'s kind.
-    fn all<T: RecordValue>(&self) -> Result<Vec<T>> {
-        let mut all = Vec::new();
+    /// Every record of `T`'s kind (about `expected` of them).
+    pub(super) fn all<T: RecordValue>(&self, expected: usize) -> Result<Vec<T>> {
+        let mut all = Vec::with_capacity(expected);
         self.visit(T::KIND, |id, body| {
             let value = serde_json::from_str(body)
                 .map_err(|_| AppError::corrupt(format!("{} \"{id}\" does not parse", T::KIND)))?;
@@ -336,7 +341,7 @@ impl Reader {
 /// the other layers read whole on this thread while a second one groups
 /// the layers read agent by agent, then the snapshots.
 fn spill_portfolio(reader: &Reader, as_of: Date, config: &Config) -> Result<Spilled> {
-    let agents: Vec<Agent> = reader.all()?;
+    let agents: Vec<Agent> = reader.all(0)?;
     let positions: HashMap<&str, u32> =
         agents.iter().zip(0..).map(|(a, at)| (a.agent_id.as_str(), at)).collect();
     let (files, records) = std::thread::scope(|scope| -> Result<_> {
@@ -347,7 +352,8 @@ fn spill_portfolio(reader: &Reader, as_of: Date, config: &Config) -> Result<Spil
                 events: reader.grouped(RecordKind::RiskEvent, &positions)?,
             })
         });
-        let (systems, workflows, kpis, signals) = (reader.all(), reader.all(), reader.all(), reader.all());
+        let (systems, workflows, kpis, signals) =
+            (reader.all(0), reader.all(0), reader.all(0), reader.all(0));
         let files = grouping.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic))?;
         Ok((files, (systems?, workflows?, kpis?, signals?)))
     })?;
