@@ -542,11 +542,8 @@ impl<'a> Assessor<'a> {
     pub fn agent(&self, position: usize, own: Own<'_>) -> AgentOutcome {
         let (layers, config, as_of) = (&self.layers, self.config, self.portfolio.as_of);
         let agent = &self.portfolio.agents[position];
-        let (mut escalations, mut recommendations, mut problems) = (Vec::new(), Vec::new(), Vec::new());
-        let (escalations, recommendations, problems) =
-            (&mut escalations, &mut recommendations, &mut problems);
         let id = agent.agent_id.as_str();
-        let escalations_before = escalations.len();
+        let (mut escalations, mut recommendations, mut problems) = (Vec::new(), Vec::new(), Vec::new());
         let snapshots: Vec<&Snapshot> =
             own.snapshots.into_iter().filter(|s| s.snapshot_date <= as_of).collect();
         let (snapshots, duplicate) = history(id, snapshots);
@@ -801,7 +798,7 @@ impl<'a> Assessor<'a> {
         }
 
         // An escalated agent gets the story of its risks, in order.
-        let narrative = if escalations[escalations_before..].iter().any(|e| e.subject == id) {
+        let narrative = if escalations.iter().any(|e| e.subject == id) {
             narrative(events.iter().copied(), signals.iter().copied(), as_of)
         } else {
             Vec::new()
@@ -828,12 +825,7 @@ impl<'a> Assessor<'a> {
             narrative,
         };
 
-        AgentOutcome {
-            assessment,
-            escalations: std::mem::take(escalations),
-            recommendations: std::mem::take(recommendations),
-            problems: std::mem::take(problems),
-        }
+        AgentOutcome { assessment, escalations, recommendations, problems }
     }
 }
 

@@ -210,6 +210,13 @@ const SELECT_VALUES: &str = "SELECT r.id, e.body AS event FROM records r \
      JOIN audit_events e ON e.workspace_id = r.workspace_id AND e.seq = r.event_seq \
      WHERE r.workspace_id = $1 AND r.kind = $2 ORDER BY r.id";
 
+/// The value of record `id` of `kind` in its audit event `event`.
+fn value_in<'e>(kind: RecordKind, id: &str, event: &'e str) -> Result<&'e str> {
+    charter_model::audit::value_in(event).ok_or_else(|| {
+        StoreError::Corrupt(format!("{} \"{id}\": its audit event holds no value", kind.name()))
+    })
+}
+
 /// Streams the id and canonical value of every record of `kind`, in id
 /// order, to `visit`, while the database reads on.
 async fn stream_values<'c, E: From<StoreError>>(
@@ -223,10 +230,7 @@ async fn stream_values<'c, E: From<StoreError>>(
     while let Some(row) = stream.try_next().await.map_err(StoreError::from)? {
         let id: String = rows::get(&row, "id")?;
         let event: String = rows::get(&row, "event")?;
-        let value = charter_model::audit::value_in(&event).ok_or_else(|| {
-            StoreError::Corrupt(format!("{} \"{id}\": its audit event holds no value", kind.name()))
-        })?;
-        visit(&id, value)?;
+        visit(&id, value_in(kind, &id, &event)?)?;
     }
     Ok(())
 }
@@ -448,10 +452,7 @@ impl Store {
                 })
             };
             let (id, event) = (text(0)?, text(1)?);
-            let value = charter_model::audit::value_in(event).ok_or_else(|| {
-                StoreError::Corrupt(format!("{} \"{id}\": its audit event holds no value", kind.name()))
-            })?;
-            visit(id, value)?;
+            visit(id, value_in(kind, id, event)?)?;
         }
         Ok(())
     }

@@ -229,21 +229,19 @@ impl App {
     /// file when there is one): the snapshots, most of the records, on a
     /// thread of their own beside the rest.
     async fn read_portfolio(&self, row: &WorkspaceRow) -> Result<PortfolioRecords> {
-        let counts: BTreeMap<String, u64> = self.store.record_counts(row.id).await?.into_iter().collect();
-        let reader = super::spilled::Reader::new(self, row);
+        let reader = super::spilled::Reader::open(self, row).await?;
         tokio::task::spawn_blocking(move || {
-            let count = |kind: RecordKind| counts.get(kind.name()).map_or(0, |n| *n as usize);
             std::thread::scope(|scope| {
-                let snapshots = scope.spawn(|| reader.all(count(RecordKind::Snapshot)));
+                let snapshots = scope.spawn(|| reader.all());
                 let records = PortfolioRecords {
-                    agents: reader.all(count(RecordKind::Agent))?,
-                    systems: reader.all(count(RecordKind::System))?,
-                    workflows: reader.all(count(RecordKind::Workflow))?,
-                    kpis: reader.all(count(RecordKind::Kpi))?,
-                    signals: reader.all(count(RecordKind::RiskSignal))?,
-                    values: reader.all(count(RecordKind::ValueRecord))?,
-                    reviews: reader.all(count(RecordKind::OwnershipReview))?,
-                    risk_events: reader.all(count(RecordKind::RiskEvent))?,
+                    agents: reader.all()?,
+                    systems: reader.all()?,
+                    workflows: reader.all()?,
+                    kpis: reader.all()?,
+                    signals: reader.all()?,
+                    values: reader.all()?,
+                    reviews: reader.all()?,
+                    risk_events: reader.all()?,
                     snapshots: Vec::new(),
                 };
                 let snapshots = snapshots.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic))?;
@@ -259,6 +257,14 @@ impl App {
     pub async fn risk_config(&self, caller: &Caller, workspace: &WorkspaceName) -> Result<Config> {
         let row = self.visible_workspace(caller, workspace).await?;
         self.workspace_risk_config(&row).await
+    }
+
+    /// `config`, else the workspace's own.
+    async fn config_or_own(&self, row: &WorkspaceRow, config: Option<&Config>) -> Result<Config> {
+        match config {
+            Some(config) => Ok(config.clone()),
+            None => self.workspace_risk_config(row).await,
+        }
     }
 
     async fn workspace_risk_config(&self, row: &WorkspaceRow) -> Result<Config> {
@@ -281,10 +287,7 @@ impl App {
         as_of: Date,
         config: Option<&Config>,
     ) -> Result<(PortfolioRecords, Config, Assessment)> {
-        let config = match config {
-            Some(config) => config.clone(),
-            None => self.workspace_risk_config(row).await?,
-        };
+        let config = self.config_or_own(row, config).await?;
         let records = self.read_portfolio(row).await?;
         let assessment = charter_risk::assess(&records.portfolio(as_of), &config);
         Ok((records, config, assessment))
@@ -463,10 +466,7 @@ impl App {
         format: ReportFormat,
     ) -> Result<PortfolioReport> {
         let row = self.visible_workspace(caller, workspace).await?;
-        let config = match config {
-            Some(config) => config.clone(),
-            None => self.workspace_risk_config(&row).await?,
-        };
+        let config = self.config_or_own(&row, config).await?;
         if format == ReportFormat::Json {
             // Compact: the full assessment of a large portfolio is big
             // enough that indentation would double it.

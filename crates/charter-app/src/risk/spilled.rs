@@ -287,11 +287,7 @@ impl App {
         as_of: Date,
         config: &Config,
     ) -> Result<Spilled> {
-        let reader = Reader {
-            store: self.store.clone(),
-            runtime: tokio::runtime::Handle::current(),
-            workspace: row.id,
-        };
+        let reader = Reader::open(self, row).await?;
         let config = config.clone();
         tokio::task::spawn_blocking(move || spill_portfolio(&reader, as_of, &config))
             .await
@@ -304,12 +300,16 @@ pub(super) struct Reader {
     store: charter_store::Store,
     runtime: tokio::runtime::Handle,
     workspace: i64,
+    /// Records by kind, to size what is read.
+    counts: HashMap<String, u64>,
 }
 
 impl Reader {
     /// A reader of `row`'s records, made on the async runtime.
-    pub(super) fn new(app: &App, row: &WorkspaceRow) -> Reader {
-        Reader { store: app.store.clone(), runtime: tokio::runtime::Handle::current(), workspace: row.id }
+    pub(super) async fn open(app: &App, row: &WorkspaceRow) -> Result<Reader> {
+        let counts = app.store.record_counts(row.id).await?.into_iter().collect();
+        let (store, runtime) = (app.store.clone(), tokio::runtime::Handle::current());
+        Ok(Reader { store, runtime, workspace: row.id, counts })
     }
 
     /// Every record of `kind` as (id, canonical value), in id order.
@@ -317,8 +317,9 @@ impl Reader {
         self.store.visit_values_blocking(&self.runtime, self.workspace, kind, visit)
     }
 
-    /// Every record of `T`'s kind (about `expected` of them).
-    pub(super) fn all<T: RecordValue>(&self, expected: usize) -> Result<Vec<T>> {
+    /// Every record of `T`'s kind.
+    pub(super) fn all<T: RecordValue>(&self) -> Result<Vec<T>> {
+        let expected = self.counts.get(T::KIND.name()).map_or(0, |n| *n as usize);
         let mut all = Vec::with_capacity(expected);
         self.visit(T::KIND, |id, body| {
             let value = serde_json::from_str(body)
@@ -341,7 +342,7 @@ impl Reader {
 /// the other layers read whole on this thread while a second one groups
 /// the layers read agent by agent, then the snapshots.
 fn spill_portfolio(reader: &Reader, as_of: Date, config: &Config) -> Result<Spilled> {
-    let agents: Vec<Agent> = reader.all(0)?;
+    let agents: Vec<Agent> = reader.all()?;
     let positions: HashMap<&str, u32> =
         agents.iter().zip(0..).map(|(a, at)| (a.agent_id.as_str(), at)).collect();
     let (files, records) = std::thread::scope(|scope| -> Result<_> {
@@ -352,8 +353,7 @@ fn spill_portfolio(reader: &Reader, as_of: Date, config: &Config) -> Result<Spil
                 events: reader.grouped(RecordKind::RiskEvent, &positions)?,
             })
         });
-        let (systems, workflows, kpis, signals) =
-            (reader.all(0), reader.all(0), reader.all(0), reader.all(0));
+        let (systems, workflows, kpis, signals) = (reader.all(), reader.all(), reader.all(), reader.all());
         let files = grouping.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic))?;
         Ok((files, (systems?, workflows?, kpis?, signals?)))
     })?;
@@ -367,19 +367,17 @@ fn spill_portfolio(reader: &Reader, as_of: Date, config: &Config) -> Result<Spil
         signals,
         ..Default::default()
     };
-    spill_assessment(&records.portfolio(as_of), &files, config, |visit| {
-        reader.visit(RecordKind::Snapshot, visit)
-    })
+    spill_assessment(&records.portfolio(as_of), &files, config, reader)
 }
 
-/// [`App::assess_spilled`] once the other layers are read: `read` hands
-/// every snapshot's (id, JSON) to its visitor in id order, on this thread,
-/// while a second thread assesses each agent whose snapshots have all come.
+/// [`App::assess_spilled`] once the other layers are read: the snapshots
+/// are read in id order on this thread while a second thread assesses each
+/// agent whose snapshots have all come.
 fn spill_assessment(
     portfolio: &Portfolio<'_>,
     files: &OwnFiles,
     config: &Config,
-    read: impl FnOnce(&mut dyn FnMut(&str, &str) -> Result<()>) -> Result<()>,
+    reader: &Reader,
 ) -> Result<Spilled> {
     let assessor = Assessor::new(portfolio, config);
     // A few hundred agents' snapshots in flight at most.
@@ -439,7 +437,7 @@ fn spill_assessment(
             group.push(snapshot);
             Ok(())
         };
-        let read = read(&mut visit);
+        let read = reader.visit(RecordKind::Snapshot, &mut visit);
         let last = groups.send(group);
         drop(groups);
         // The assessing thread's error first: when it stops, reading does.
